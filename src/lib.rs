@@ -1,0 +1,17 @@
+//! nodeauthz: replays kubelet requests found in Kubernetes apiserver audit logs through a
+//! model of the Node authorizer, the NodeRestriction admission plugin and RBAC.
+//!
+//! The data flow is `input` (bytes from files, gzip, stdin) → `scan` (parallel chunks,
+//! pre-filter, borrowed parse, dedup by auditID) → `graph` (the Node authorizer's graph with
+//! time) → `authz` (pure decisions) → `export` (Parquet, summary, reports).
+
+pub mod apiserver;
+pub mod authz;
+pub mod cluster;
+pub mod export;
+pub mod graph;
+pub mod input;
+pub mod kubelet_log;
+pub mod record;
+pub mod scan;
+pub mod verdict;
