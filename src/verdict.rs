@@ -1,1 +1,1010 @@
-//! placeholder
+//! From per-authorizer results to one verdict per kubelet request (design.md, "Verdicts").
+//!
+//! This module deliberately uses its own small decision enums rather than the authorizer
+//! types: the glue that runs the chain maps its results into [`Decisions`], and everything
+//! downstream (summary, Parquet, jsonl) depends only on the types here.
+
+use crate::record::Micros;
+use serde::Serialize;
+use std::fmt;
+
+/// The verdict of one kubelet request under the target scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The Node authorizer allows it and NodeRestriction admits it (or does not apply).
+    AllowedByNode,
+    /// Only an RBAC binding allows it; the binding and role are named in the row.
+    ReliesOnRbac,
+    /// No authorizer allows it, or NodeRestriction refuses it.
+    Forbidden,
+    /// The answer depends on facts the inputs do not contain.
+    Indeterminate,
+}
+
+impl Verdict {
+    /// Every verdict, in report order.
+    pub const ALL: [Verdict; 4] = [
+        Verdict::AllowedByNode,
+        Verdict::ReliesOnRbac,
+        Verdict::Forbidden,
+        Verdict::Indeterminate,
+    ];
+
+    /// The snake_case name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::AllowedByNode => "allowed_by_node",
+            Verdict::ReliesOnRbac => "relies_on_rbac",
+            Verdict::Forbidden => "forbidden",
+            Verdict::Indeterminate => "indeterminate",
+        }
+    }
+
+    /// Parses the snake_case name (as given to `--fail-on`).
+    pub fn parse(s: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// True for the two verdicts under which the request goes through.
+    pub fn is_allowed(self) -> bool {
+        matches!(self, Verdict::AllowedByNode | Verdict::ReliesOnRbac)
+    }
+}
+
+/// What the audit log recorded about the request's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recorded {
+    /// Authorized, and not refused by admission (the handler may still have failed, e.g. 404).
+    Allowed,
+    /// Refused by authorization (`forbid`, an authorizer error) or by admission (403).
+    Forbidden,
+    /// The log tells neither the authorization decision nor a response implying one
+    /// (e.g. only a `RequestReceived` event, or a 429 from priority and fairness, which
+    /// runs before authorization).
+    NoResponse,
+}
+
+impl Recorded {
+    /// Every recorded outcome, in report order.
+    pub const ALL: [Recorded; 3] = [Recorded::Allowed, Recorded::Forbidden, Recorded::NoResponse];
+
+    /// The snake_case name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Recorded::Allowed => "allowed",
+            Recorded::Forbidden => "forbidden",
+            Recorded::NoResponse => "no_response",
+        }
+    }
+}
+
+/// How the target verdict differs from what was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Recorded allowed, forbidden under the target.
+    WouldBreak,
+    /// Recorded forbidden, allowed (by Node or RBAC) under the target.
+    FixedByTarget,
+    /// Everything else, including indeterminate verdicts and requests without a recorded outcome.
+    Unchanged,
+}
+
+impl Change {
+    /// Every change, in report order.
+    pub const ALL: [Change; 3] = [Change::WouldBreak, Change::FixedByTarget, Change::Unchanged];
+
+    /// The snake_case name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::WouldBreak => "would_break",
+            Change::FixedByTarget => "fixed_by_target",
+            Change::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// The change rule of issue 4: only a definite flip between allowed and forbidden counts.
+pub fn change(recorded: Recorded, verdict: Verdict) -> Change {
+    match (recorded, verdict) {
+        (Recorded::Allowed, Verdict::Forbidden) => Change::WouldBreak,
+        (Recorded::Forbidden, Verdict::AllowedByNode | Verdict::ReliesOnRbac) => {
+            Change::FixedByTarget
+        }
+        _ => Change::Unchanged,
+    }
+}
+
+/// The `authorization.k8s.io/reason` value the apiserver writes when an authorizer errored
+/// (spec section 2); the request was not allowed.
+pub const INTERNAL_ERROR_REASON: &str = "internal error";
+
+/// What the log recorded: the classified outcome plus the raw facts it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordedOutcome {
+    /// The classified outcome.
+    pub decision: Recorded,
+    /// Raw `authorization.k8s.io/decision` annotation (`allow` / `forbid`), if present.
+    pub annotation: Option<String>,
+    /// Raw `authorization.k8s.io/reason` annotation, if present.
+    pub reason: Option<String>,
+    /// `responseStatus.code`, if present.
+    pub code: Option<i32>,
+    /// True when authorization allowed but the response was 403: an admission refusal
+    /// (NodeRestriction for node requests).
+    pub by_admission: bool,
+}
+
+impl RecordedOutcome {
+    /// Classifies the recorded facts (spec section 2):
+    /// - `forbid` → forbidden;
+    /// - `allow` + 403 → forbidden by admission (the authorization filter wrote `allow`, then
+    ///   admission refused);
+    /// - `allow` + any other or no code → allowed (the handler may have failed for other reasons);
+    /// - no decision, reason `internal error` → forbidden (an authorizer error never allows);
+    /// - no decision, 403 → forbidden; no decision, 2xx → allowed (authorization must have
+    ///   passed); anything else → no response.
+    pub fn from_log(annotation: Option<&str>, reason: Option<&str>, code: Option<i32>) -> Self {
+        let is_403 = code == Some(403);
+        let is_2xx = matches!(code, Some(200..=299));
+        let (decision, by_admission) = match annotation {
+            Some("forbid") => (Recorded::Forbidden, false),
+            Some("allow") if is_403 => (Recorded::Forbidden, true),
+            Some("allow") => (Recorded::Allowed, false),
+            _ if reason == Some(INTERNAL_ERROR_REASON) => (Recorded::Forbidden, false),
+            _ if is_403 => (Recorded::Forbidden, false),
+            _ if is_2xx => (Recorded::Allowed, false),
+            _ => (Recorded::NoResponse, false),
+        };
+        RecordedOutcome {
+            decision,
+            annotation: annotation.map(str::to_owned),
+            reason: reason.map(str::to_owned),
+            code,
+            by_admission,
+        }
+    }
+}
+
+/// An authorizer's decision. Neither the Node authorizer nor RBAC ever says deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthzDecision {
+    /// The authorizer allows the request.
+    Allow,
+    /// The authorizer has no opinion (the chain goes on).
+    NoOpinion,
+}
+
+impl AuthzDecision {
+    /// The snake_case name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthzDecision::Allow => "allow",
+            AuthzDecision::NoOpinion => "no_opinion",
+        }
+    }
+}
+
+/// NodeRestriction's decision on a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdmissionDecision {
+    /// Admitted.
+    Admit,
+    /// Refused; the reason is the Forbidden message.
+    Deny,
+    /// Not run: a read, a non-node user, the plugin disabled, or authorization did not allow.
+    NotApplicable,
+    /// The decision needs facts (e.g. the request body) that the log lacks; the reason says which.
+    Unknown,
+}
+
+impl AdmissionDecision {
+    /// The snake_case name used in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdmissionDecision::Admit => "admit",
+            AdmissionDecision::Deny => "deny",
+            AdmissionDecision::NotApplicable => "not_applicable",
+            AdmissionDecision::Unknown => "unknown",
+        }
+    }
+}
+
+/// Whether a binding is cluster-wide or namespaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum BindingKind {
+    /// A ClusterRoleBinding.
+    ClusterRoleBinding,
+    /// A RoleBinding (namespaced).
+    RoleBinding,
+}
+
+impl BindingKind {
+    /// The Kubernetes kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BindingKind::ClusterRoleBinding => "ClusterRoleBinding",
+            BindingKind::RoleBinding => "RoleBinding",
+        }
+    }
+}
+
+/// Identifies one RBAC binding; shared by per-request RBAC results and findings so that
+/// requests can be counted against the findings that name the same binding.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BindingKey {
+    /// ClusterRoleBinding or RoleBinding.
+    pub kind: BindingKind,
+    /// Empty for ClusterRoleBindings.
+    pub namespace: String,
+    /// `metadata.name`.
+    pub name: String,
+}
+
+impl BindingKey {
+    /// A ClusterRoleBinding key.
+    pub fn cluster(name: &str) -> Self {
+        BindingKey {
+            kind: BindingKind::ClusterRoleBinding,
+            namespace: String::new(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// A RoleBinding key.
+    pub fn namespaced(namespace: &str, name: &str) -> Self {
+        BindingKey {
+            kind: BindingKind::RoleBinding,
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// Human form used in report lines: `ClusterRoleBinding system:node`,
+    /// `RoleBinding kube-system/name`.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            BindingKind::ClusterRoleBinding => format!("ClusterRoleBinding {}", self.name),
+            BindingKind::RoleBinding => format!("RoleBinding {}/{}", self.namespace, self.name),
+        }
+    }
+}
+
+/// The stored form: `ClusterRoleBinding/<name>` or `RoleBinding/<namespace>/<name>`.
+impl fmt::Display for BindingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            BindingKind::ClusterRoleBinding => write!(f, "ClusterRoleBinding/{}", self.name),
+            BindingKind::RoleBinding => {
+                write!(f, "RoleBinding/{}/{}", self.namespace, self.name)
+            }
+        }
+    }
+}
+
+impl Serialize for BindingKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The Node authorizer's answer for one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeAuthorizerResult {
+    /// Allow or no opinion.
+    pub decision: AuthzDecision,
+    /// The reason string exactly as the authorizer returns it (empty on allow).
+    pub reason: String,
+}
+
+/// NodeRestriction's answer for one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeRestrictionResult {
+    /// Admit, deny, not applicable or unknown.
+    pub decision: AdmissionDecision,
+    /// The Forbidden message on deny, what is missing on unknown, else empty.
+    pub reason: String,
+}
+
+/// RBAC's answer for one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RbacResult {
+    /// Allow or no opinion.
+    pub decision: AuthzDecision,
+    /// `RBAC: allowed by …` on allow; empty (or the rule-resolution error text) otherwise.
+    pub reason: String,
+    /// The binding that allowed, on allow.
+    pub binding: Option<BindingKey>,
+    /// The role of that binding: `ClusterRole/<name>` or `Role/<namespace>/<name>`.
+    pub role: Option<String>,
+}
+
+/// Where the graph search left the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence {
+    /// The decision did not involve the graph.
+    NotConsulted,
+    /// A path exists; vertices from the object to the node.
+    Path(Vec<String>),
+    /// No path, and the graph is complete for that node at that time.
+    NoPath,
+    /// No path, and the graph may be incomplete; says why.
+    Incomplete(String),
+}
+
+impl Evidence {
+    /// The snake_case kind stored in the `evidence` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Evidence::NotConsulted => "not_consulted",
+            Evidence::Path(_) => "path",
+            Evidence::NoPath => "no_path",
+            Evidence::Incomplete(_) => "incomplete",
+        }
+    }
+
+    /// The path vertices, empty unless a path was found.
+    pub fn path(&self) -> &[String] {
+        match self {
+            Evidence::Path(p) => p,
+            _ => &[],
+        }
+    }
+
+    /// Why the graph may be incomplete, if it may.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Evidence::Incomplete(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+impl From<crate::authz::PathAnswer> for Evidence {
+    fn from(a: crate::authz::PathAnswer) -> Self {
+        match a {
+            crate::authz::PathAnswer::Found(p) => Evidence::Path(p),
+            crate::authz::PathAnswer::NoPath => Evidence::NoPath,
+            crate::authz::PathAnswer::Incomplete(why) => Evidence::Incomplete(why),
+        }
+    }
+}
+
+/// Every per-authorizer result for one request under one scenario: the input of [`classify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decisions {
+    /// The Node authorizer's answer (no opinion with an empty reason when Node is not in the chain).
+    pub node_authorizer: NodeAuthorizerResult,
+    /// NodeRestriction's answer.
+    pub node_restriction: NodeRestrictionResult,
+    /// RBAC's answer (no opinion with an empty reason when RBAC is not in the chain).
+    pub rbac: RbacResult,
+    /// The graph evidence behind the Node authorizer's answer.
+    pub evidence: Evidence,
+}
+
+/// The verdict of one request and the reason that goes with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Allowed by Node: empty (what the apiserver logs). Relies on RBAC: the RBAC allow reason,
+    /// naming binding and role. Forbidden: the reason the apiserver would log (NodeRestriction's
+    /// message, or the authorizers' reasons joined). Indeterminate: what is missing.
+    pub reason: String,
+}
+
+/// Joins the non-empty reasons of the authorizers that had no opinion, in chain order, as the
+/// apiserver's union authorizer does (spec section 2).
+pub fn join_reasons<'a>(reasons: impl IntoIterator<Item = &'a str>) -> String {
+    reasons
+        .into_iter()
+        .filter(|r| !r.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Computes the verdict from the per-authorizer results (spec section 11):
+/// 1. Node allows → allowed_by_node, unless NodeRestriction denies (forbidden, its message) or
+///    cannot tell (indeterminate, what it misses).
+/// 2. Node has no opinion and RBAC allows → relies_on_rbac with RBAC's reason, with the same
+///    NodeRestriction exceptions.
+/// 3. Nobody allows: indeterminate when the graph may be incomplete (the Node authorizer might
+///    have allowed), else forbidden with the joined reasons.
+pub fn classify(d: &Decisions) -> Classified {
+    let node_allows = d.node_authorizer.decision == AuthzDecision::Allow;
+    let rbac_allows = d.rbac.decision == AuthzDecision::Allow;
+    if node_allows || rbac_allows {
+        match d.node_restriction.decision {
+            AdmissionDecision::Deny => {
+                return Classified {
+                    verdict: Verdict::Forbidden,
+                    reason: d.node_restriction.reason.clone(),
+                }
+            }
+            AdmissionDecision::Unknown => {
+                return Classified {
+                    verdict: Verdict::Indeterminate,
+                    reason: d.node_restriction.reason.clone(),
+                }
+            }
+            AdmissionDecision::Admit | AdmissionDecision::NotApplicable => {}
+        }
+        return if node_allows {
+            Classified {
+                verdict: Verdict::AllowedByNode,
+                reason: String::new(),
+            }
+        } else {
+            Classified {
+                verdict: Verdict::ReliesOnRbac,
+                reason: d.rbac.reason.clone(),
+            }
+        };
+    }
+    if let Evidence::Incomplete(why) = &d.evidence {
+        return Classified {
+            verdict: Verdict::Indeterminate,
+            reason: why.clone(),
+        };
+    }
+    Classified {
+        verdict: Verdict::Forbidden,
+        reason: join_reasons([d.node_authorizer.reason.as_str(), d.rbac.reason.as_str()]),
+    }
+}
+
+/// One row per kubelet request: identity, request attributes, what was recorded, what each
+/// authorizer says under the target scenario, the verdict and where the row came from.
+/// Column-by-column meaning: `docs/schema.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestVerdict {
+    /// `auditID`.
+    pub audit_id: String,
+    /// When the request was received (UTC µs since the epoch), if the log says.
+    pub timestamp: Option<Micros>,
+    /// Node name from the effective username (`system:node:<node>`); empty when not a node user.
+    pub node: String,
+    /// Effective (impersonated, if any) username.
+    pub username: String,
+    /// Effective user's groups, in recorded order.
+    pub groups: Vec<String>,
+    /// `userAgent`.
+    pub user_agent: String,
+    /// `sourceIPs`, in recorded order.
+    pub source_ips: Vec<String>,
+    /// Request verb as the authorizer sees it (get, list, watch, create, update, patch, …).
+    pub verb: String,
+    /// API group; empty for the core group.
+    pub api_group: String,
+    /// Resource, without subresource; empty for non-resource requests.
+    pub resource: String,
+    /// Subresource, or empty.
+    pub subresource: String,
+    /// Namespace, or empty.
+    pub namespace: String,
+    /// Object name, or empty.
+    pub name: String,
+    /// `requestURI` as logged.
+    pub request_uri: String,
+    /// What the log recorded.
+    pub recorded: RecordedOutcome,
+    /// The Node authorizer under the target.
+    pub node_authorizer: NodeAuthorizerResult,
+    /// NodeRestriction under the target.
+    pub node_restriction: NodeRestrictionResult,
+    /// RBAC under the target.
+    pub rbac: RbacResult,
+    /// The verdict under the target.
+    pub verdict: Verdict,
+    /// See [`Classified::reason`].
+    pub verdict_reason: String,
+    /// [`change`] of recorded and verdict.
+    pub change: Change,
+    /// Graph evidence.
+    pub evidence: Evidence,
+    /// Input file the request was read from.
+    pub source_file: String,
+    /// 1-based line in that file.
+    pub source_line: u64,
+}
+
+impl RequestVerdict {
+    /// `resource` or `resource/subresource`, as RBAC matches it.
+    pub fn combined_resource(&self) -> String {
+        if self.subresource.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}/{}", self.resource, self.subresource)
+        }
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm);
+/// avoids a date crate for one conversion.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// The UTC date of a timestamp as `YYYY-MM-DD`.
+pub fn format_date(t: Micros) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(86_400_000_000));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A timestamp as RFC 3339 with microseconds, the way audit logs write it:
+/// `2026-11-02T10:00:00.123456Z`.
+pub fn format_rfc3339_micros(t: Micros) -> String {
+    let secs_of_day = t.rem_euclid(86_400_000_000) / 1_000_000;
+    let micros = t.rem_euclid(1_000_000);
+    format!(
+        "{}T{:02}:{:02}:{:02}.{:06}Z",
+        format_date(t),
+        secs_of_day / 3600,
+        secs_of_day / 60 % 60,
+        secs_of_day % 60,
+        micros
+    )
+}
+
+/// The jsonl object: the fields of `explain --format json` plus audit_id, timestamp, recorded,
+/// change, and the remaining row fields so that every Parquet column can be checked against it.
+#[derive(Serialize)]
+struct JsonRow<'a> {
+    audit_id: &'a str,
+    timestamp: Option<String>,
+    node: &'a str,
+    username: &'a str,
+    groups: &'a [String],
+    user_agent: &'a str,
+    source_ips: &'a [String],
+    verb: &'a str,
+    api_group: &'a str,
+    resource: &'a str,
+    subresource: &'a str,
+    namespace: &'a str,
+    name: &'a str,
+    request_uri: &'a str,
+    recorded: &'a RecordedOutcome,
+    node_authorizer: &'a NodeAuthorizerResult,
+    node_restriction: &'a NodeRestrictionResult,
+    rbac: &'a RbacResult,
+    verdict: Verdict,
+    verdict_reason: &'a str,
+    change: Change,
+    path: &'a [String],
+    evidence: JsonEvidence<'a>,
+    source: JsonSource<'a>,
+}
+
+#[derive(Serialize)]
+struct JsonEvidence<'a> {
+    kind: &'static str,
+    detail: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonSource<'a> {
+    file: &'a str,
+    line: u64,
+}
+
+impl Serialize for RequestVerdict {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        JsonRow {
+            audit_id: &self.audit_id,
+            timestamp: self.timestamp.map(format_rfc3339_micros),
+            node: &self.node,
+            username: &self.username,
+            groups: &self.groups,
+            user_agent: &self.user_agent,
+            source_ips: &self.source_ips,
+            verb: &self.verb,
+            api_group: &self.api_group,
+            resource: &self.resource,
+            subresource: &self.subresource,
+            namespace: &self.namespace,
+            name: &self.name,
+            request_uri: &self.request_uri,
+            recorded: &self.recorded,
+            node_authorizer: &self.node_authorizer,
+            node_restriction: &self.node_restriction,
+            rbac: &self.rbac,
+            verdict: self.verdict,
+            verdict_reason: &self.verdict_reason,
+            change: self.change,
+            path: self.evidence.path(),
+            evidence: JsonEvidence {
+                kind: self.evidence.kind(),
+                detail: self.evidence.detail(),
+            },
+            source: JsonSource {
+                file: &self.source_file,
+                line: self.source_line,
+            },
+        }
+        .serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(decision: AuthzDecision, reason: &str) -> NodeAuthorizerResult {
+        NodeAuthorizerResult {
+            decision,
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn restriction(decision: AdmissionDecision, reason: &str) -> NodeRestrictionResult {
+        NodeRestrictionResult {
+            decision,
+            reason: reason.to_owned(),
+        }
+    }
+
+    const LEGACY_ALLOW: &str = "RBAC: allowed by ClusterRoleBinding \"system:node\" of ClusterRole \"system:node\" to Group \"system:nodes\"";
+
+    fn rbac_allow() -> RbacResult {
+        RbacResult {
+            decision: AuthzDecision::Allow,
+            reason: LEGACY_ALLOW.to_owned(),
+            binding: Some(BindingKey::cluster("system:node")),
+            role: Some("ClusterRole/system:node".to_owned()),
+        }
+    }
+
+    fn rbac_none() -> RbacResult {
+        RbacResult {
+            decision: AuthzDecision::NoOpinion,
+            reason: String::new(),
+            binding: None,
+            role: None,
+        }
+    }
+
+    #[test]
+    fn classify_table() {
+        use AdmissionDecision as A;
+        use AuthzDecision::{Allow, NoOpinion};
+        let no_rel = "no relationship found between node 'node1' and this object";
+        let mirror = "pod does not have \"kubernetes.io/config.mirror\" annotation, node \"node1\" can only create mirror pods";
+        let cases: Vec<(&str, Decisions, Verdict, &str)> = vec![
+            (
+                "node allows a read",
+                Decisions {
+                    node_authorizer: node(Allow, ""),
+                    node_restriction: restriction(A::NotApplicable, ""),
+                    rbac: rbac_none(),
+                    evidence: Evidence::Path(vec![
+                        "secret ns/db".into(),
+                        "pod ns/web".into(),
+                        "node node1".into(),
+                    ]),
+                },
+                Verdict::AllowedByNode,
+                "",
+            ),
+            (
+                "node allows, NodeRestriction admits",
+                Decisions {
+                    node_authorizer: node(Allow, ""),
+                    node_restriction: restriction(A::Admit, ""),
+                    rbac: rbac_none(),
+                    evidence: Evidence::NotConsulted,
+                },
+                Verdict::AllowedByNode,
+                "",
+            ),
+            (
+                "node no opinion, legacy binding allows",
+                Decisions {
+                    node_authorizer: node(NoOpinion, no_rel),
+                    node_restriction: restriction(A::NotApplicable, ""),
+                    rbac: rbac_allow(),
+                    evidence: Evidence::NoPath,
+                },
+                Verdict::ReliesOnRbac,
+                LEGACY_ALLOW,
+            ),
+            (
+                "NodeRestriction refuses what Node allowed",
+                Decisions {
+                    node_authorizer: node(Allow, ""),
+                    node_restriction: restriction(A::Deny, mirror),
+                    rbac: rbac_none(),
+                    evidence: Evidence::NotConsulted,
+                },
+                Verdict::Forbidden,
+                mirror,
+            ),
+            (
+                "NodeRestriction refuses what RBAC allowed",
+                Decisions {
+                    node_authorizer: node(NoOpinion, ""),
+                    node_restriction: restriction(A::Deny, mirror),
+                    rbac: rbac_allow(),
+                    evidence: Evidence::NotConsulted,
+                },
+                Verdict::Forbidden,
+                mirror,
+            ),
+            (
+                "NodeRestriction lacks the body",
+                Decisions {
+                    node_authorizer: node(Allow, ""),
+                    node_restriction: restriction(
+                        A::Unknown,
+                        "requestObject not logged (audit level Metadata)",
+                    ),
+                    rbac: rbac_none(),
+                    evidence: Evidence::NotConsulted,
+                },
+                Verdict::Indeterminate,
+                "requestObject not logged (audit level Metadata)",
+            ),
+            (
+                "nobody allows, graph complete",
+                Decisions {
+                    node_authorizer: node(NoOpinion, no_rel),
+                    node_restriction: restriction(A::NotApplicable, ""),
+                    rbac: rbac_none(),
+                    evidence: Evidence::NoPath,
+                },
+                Verdict::Forbidden,
+                no_rel,
+            ),
+            (
+                "nobody allows, graph incomplete",
+                Decisions {
+                    node_authorizer: node(NoOpinion, no_rel),
+                    node_restriction: restriction(A::NotApplicable, ""),
+                    rbac: rbac_none(),
+                    evidence: Evidence::Incomplete(
+                        "no dump and no logged pod for node node1 before 10:00".into(),
+                    ),
+                },
+                Verdict::Indeterminate,
+                "no dump and no logged pod for node node1 before 10:00",
+            ),
+            (
+                "graph incomplete but RBAC allows",
+                Decisions {
+                    node_authorizer: node(NoOpinion, no_rel),
+                    node_restriction: restriction(A::NotApplicable, ""),
+                    rbac: rbac_allow(),
+                    evidence: Evidence::Incomplete("x".into()),
+                },
+                Verdict::ReliesOnRbac,
+                LEGACY_ALLOW,
+            ),
+            (
+                "both reasons joined with a newline",
+                Decisions {
+                    node_authorizer: node(NoOpinion, "can only read resources of this type"),
+                    node_restriction: restriction(A::NotApplicable, ""),
+                    rbac: RbacResult {
+                        reason: "RBAC: role not found".into(),
+                        ..rbac_none()
+                    },
+                    evidence: Evidence::NotConsulted,
+                },
+                Verdict::Forbidden,
+                "can only read resources of this type\nRBAC: role not found",
+            ),
+            (
+                "empty reasons give an empty reason",
+                Decisions {
+                    node_authorizer: node(NoOpinion, ""),
+                    node_restriction: restriction(A::NotApplicable, ""),
+                    rbac: rbac_none(),
+                    evidence: Evidence::NotConsulted,
+                },
+                Verdict::Forbidden,
+                "",
+            ),
+        ];
+        for (name, d, verdict, reason) in cases {
+            let c = classify(&d);
+            assert_eq!(c.verdict, verdict, "{name}");
+            assert_eq!(c.reason, reason, "{name}");
+        }
+    }
+
+    #[test]
+    fn change_table() {
+        use Change::*;
+        use Verdict::*;
+        let expected = [
+            (Recorded::Allowed, AllowedByNode, Unchanged),
+            (Recorded::Allowed, ReliesOnRbac, Unchanged),
+            (Recorded::Allowed, Forbidden, WouldBreak),
+            (Recorded::Allowed, Indeterminate, Unchanged),
+            (Recorded::Forbidden, AllowedByNode, FixedByTarget),
+            (Recorded::Forbidden, ReliesOnRbac, FixedByTarget),
+            (Recorded::Forbidden, Forbidden, Unchanged),
+            (Recorded::Forbidden, Indeterminate, Unchanged),
+            (Recorded::NoResponse, AllowedByNode, Unchanged),
+            (Recorded::NoResponse, ReliesOnRbac, Unchanged),
+            (Recorded::NoResponse, Forbidden, Unchanged),
+            (Recorded::NoResponse, Indeterminate, Unchanged),
+        ];
+        for (recorded, verdict, want) in expected {
+            assert_eq!(change(recorded, verdict), want, "{recorded:?} {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn recorded_outcome_table() {
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<i32>,
+            Recorded,
+            bool,
+        );
+        let cases: [Case; 10] = [
+            (Some("allow"), Some(""), Some(200), Recorded::Allowed, false),
+            (Some("allow"), Some(""), Some(404), Recorded::Allowed, false),
+            (Some("allow"), Some(""), None, Recorded::Allowed, false),
+            // NodeRestriction refusal: authorization allowed, admission answered 403.
+            (
+                Some("allow"),
+                Some(""),
+                Some(403),
+                Recorded::Forbidden,
+                true,
+            ),
+            (
+                Some("forbid"),
+                Some("no relationship found between node 'n' and this object"),
+                Some(403),
+                Recorded::Forbidden,
+                false,
+            ),
+            (Some("forbid"), None, None, Recorded::Forbidden, false),
+            (
+                None,
+                Some("internal error"),
+                Some(500),
+                Recorded::Forbidden,
+                false,
+            ),
+            (None, None, Some(403), Recorded::Forbidden, false),
+            (None, None, Some(201), Recorded::Allowed, false),
+            (None, None, Some(429), Recorded::NoResponse, false),
+        ];
+        for (annotation, reason, code, want, admission) in cases {
+            let r = RecordedOutcome::from_log(annotation, reason, code);
+            assert_eq!(r.decision, want, "{annotation:?} {reason:?} {code:?}");
+            assert_eq!(r.by_admission, admission, "{annotation:?} {code:?}");
+            assert_eq!(r.code, code);
+            assert_eq!(r.annotation.as_deref(), annotation);
+        }
+        assert_eq!(
+            RecordedOutcome::from_log(None, None, None).decision,
+            Recorded::NoResponse
+        );
+    }
+
+    #[test]
+    fn names_parse_back() {
+        for v in Verdict::ALL {
+            assert_eq!(Verdict::parse(v.as_str()), Some(v));
+            assert_eq!(
+                serde_json::to_value(v).ok(),
+                Some(serde_json::json!(v.as_str()))
+            );
+        }
+        for c in Change::ALL {
+            assert_eq!(
+                serde_json::to_value(c).ok(),
+                Some(serde_json::json!(c.as_str()))
+            );
+        }
+        for r in Recorded::ALL {
+            assert_eq!(
+                serde_json::to_value(r).ok(),
+                Some(serde_json::json!(r.as_str()))
+            );
+        }
+        assert_eq!(Verdict::parse("would_break"), None);
+        assert_eq!(
+            BindingKey::cluster("system:node").to_string(),
+            "ClusterRoleBinding/system:node"
+        );
+        assert_eq!(
+            BindingKey::namespaced("kube-system", "b").to_string(),
+            "RoleBinding/kube-system/b"
+        );
+        assert_eq!(
+            BindingKey::cluster("system:node").describe(),
+            "ClusterRoleBinding system:node"
+        );
+    }
+
+    #[test]
+    fn jsonl_object_has_the_explain_fields() {
+        let row = RequestVerdict {
+            audit_id: "a1".into(),
+            timestamp: Some(1_793_614_272_345_678),
+            node: "node1".into(),
+            username: "system:node:node1".into(),
+            groups: vec!["system:nodes".into(), "system:authenticated".into()],
+            user_agent: "kubelet/v1.34.0".into(),
+            source_ips: vec!["10.0.0.1".into()],
+            verb: "get".into(),
+            api_group: String::new(),
+            resource: "secrets".into(),
+            subresource: String::new(),
+            namespace: "ns".into(),
+            name: "db".into(),
+            request_uri: "/api/v1/namespaces/ns/secrets/db".into(),
+            recorded: RecordedOutcome::from_log(Some("allow"), Some(LEGACY_ALLOW), Some(200)),
+            node_authorizer: node(AuthzDecision::Allow, ""),
+            node_restriction: restriction(AdmissionDecision::NotApplicable, ""),
+            rbac: rbac_none(),
+            verdict: Verdict::AllowedByNode,
+            verdict_reason: String::new(),
+            change: Change::Unchanged,
+            evidence: Evidence::Path(vec![
+                "secret ns/db".into(),
+                "pod ns/web-1".into(),
+                "node node1".into(),
+            ]),
+            source_file: "audit.log".into(),
+            source_line: 7,
+        };
+        let v = serde_json::to_value(&row).unwrap_or_default();
+        let expect = serde_json::json!({
+            "audit_id": "a1",
+            "timestamp": "2026-11-02T10:11:12.345678Z",
+            "node": "node1",
+            "username": "system:node:node1",
+            "groups": ["system:nodes", "system:authenticated"],
+            "user_agent": "kubelet/v1.34.0",
+            "source_ips": ["10.0.0.1"],
+            "verb": "get", "api_group": "", "resource": "secrets", "subresource": "",
+            "namespace": "ns", "name": "db",
+            "request_uri": "/api/v1/namespaces/ns/secrets/db",
+            "recorded": {"decision": "allowed", "annotation": "allow", "reason": LEGACY_ALLOW, "code": 200, "by_admission": false},
+            "node_authorizer": {"decision": "allow", "reason": ""},
+            "node_restriction": {"decision": "not_applicable", "reason": ""},
+            "rbac": {"decision": "no_opinion", "reason": "", "binding": null, "role": null},
+            "verdict": "allowed_by_node",
+            "verdict_reason": "",
+            "change": "unchanged",
+            "path": ["secret ns/db", "pod ns/web-1", "node node1"],
+            "evidence": {"kind": "path", "detail": null},
+            "source": {"file": "audit.log", "line": 7}
+        });
+        assert_eq!(v, expect);
+    }
+
+    #[test]
+    fn dates_round_trip_known_values() {
+        assert_eq!(format_rfc3339_micros(0), "1970-01-01T00:00:00.000000Z");
+        // 2026-11-02T10:11:12.345678Z
+        assert_eq!(
+            format_rfc3339_micros(1_793_614_272_345_678),
+            "2026-11-02T10:11:12.345678Z"
+        );
+        assert_eq!(format_date(-1), "1969-12-31");
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

@@ -112,3 +112,11 @@ pub trait ClusterView {
     /// `spec.nodeName` of the ResourceSlice `name` at `at`.
     fn resource_slice_node(&self, name: &str, at: Micros) -> Known<String>;
 }
+
+pub mod chain;
+pub mod forbidden;
+pub mod goquote;
+pub mod node;
+pub mod rbac;
+pub mod restriction;
+pub mod version;

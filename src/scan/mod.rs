@@ -1,1 +1,596 @@
-//! placeholder
+//! The scanner: every input's bytes → deduplicated kubelet requests, graph-relevant object
+//! events, and a summary that accounts for every line.
+//!
+//! Inputs are expanded (directories walked) and ordered by their first event's timestamp.
+//! Plain files are memory-mapped and cut into newline-aligned chunks of about 4 MiB that rayon
+//! processes in parallel, a few at a time and merged in order, so results do not depend on the
+//! thread count and memory does not grow with the input. Gzip files and stdin are decoded on
+//! their own thread into newline-aligned blocks that are processed the same way. Each chunk
+//! is pre-filtered ([`prefilter`]), its interesting lines parsed ([`chunk`]), and kubelet
+//! events are deduplicated by auditID ([`dedup`]) and handed to the caller's sink in batches.
+//!
+//! Lines read = lines used (parsed audit events) + lines skipped (blank, or left unparsed by
+//! the pre-filter) + bad lines. Events and distinct requests count skipped lines too: a
+//! skipped line is a complete-looking event whose auditID is read without parsing, so those
+//! two counts are exact for well-formed logs and treat a skipped line as valid. Distinct
+//! requests are counted with a set of 64-bit auditID hashes: 16 bytes per request of memory.
+
+pub mod bad;
+pub mod chunk;
+pub mod dedup;
+pub mod prefilter;
+
+use std::collections::HashSet;
+use std::io::{self, IsTerminal, Read};
+use std::sync::mpsc::sync_channel;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use bad::{BadKind, BadLine, BadReport};
+
+use crate::input::event::{classify, Document, RawEvent};
+use crate::input::legacy::{looks_legacy, parse_legacy_line};
+use crate::input::source::{expand, open_plain, open_stream, Block, BlockReader, InputSpec, Source, SourceKind, SourceProblem};
+use crate::record::{KubeletRequest, Micros, ObjectEvent};
+use chunk::{process_documents, process_lines, process_not_a_log, sniff, ChunkBad, ChunkCtx, ChunkOut, Shape};
+use dedup::Dedup;
+use prefilter::Prefilter;
+
+/// The default chunk size.
+pub const CHUNK_SIZE: usize = 4 << 20;
+/// The default longest line read; longer lines are reported bad without being parsed.
+pub const MAX_LINE_BYTES: usize = 64 << 20;
+/// Inputs smaller than this in total get no progress bar.
+const PROGRESS_MIN_BYTES: u64 = 256 << 20;
+/// How many leading (and trailing) lines are tried to find an input's first (last) timestamp.
+const EDGE_LINES: usize = 100;
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Worker threads; 0 means one per core.
+    pub threads: usize,
+    /// Stop at the first bad line or input.
+    pub strict: bool,
+    /// Use the byte pre-filter (off only for logs re-encoded with unusual JSON escapes).
+    pub prefilter: bool,
+    /// Collect graph-relevant object events.
+    pub want_object_events: bool,
+    /// Draw a progress bar on stderr (only if stderr is a terminal and the input is large).
+    pub progress: bool,
+    /// Target chunk size in bytes.
+    pub chunk_size: usize,
+    /// Longest line read.
+    pub max_line_bytes: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            threads: 0,
+            strict: false,
+            prefilter: true,
+            want_object_events: true,
+            progress: false,
+            chunk_size: CHUNK_SIZE,
+            max_line_bytes: MAX_LINE_BYTES,
+        }
+    }
+}
+
+/// One input as read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct InputSummary {
+    /// The path as given or found while walking a directory; `-` for stdin.
+    pub path: String,
+    /// `lines`, `documents` (pretty-printed JSON) or `not_a_log`; empty if nothing was read.
+    pub shape: &'static str,
+    /// Bytes read (decompressed for gzip).
+    pub bytes: u64,
+    /// Size of the compressed file, for gzip inputs.
+    pub compressed_bytes: Option<u64>,
+    pub lines: u64,
+    /// Earliest and latest event timestamps seen (parsed lines, plus the input's first and
+    /// last events).
+    pub first_timestamp: Option<Micros>,
+    pub last_timestamp: Option<Micros>,
+}
+
+/// Everything the scan counted. `object_events` is not serialised (it holds object bodies).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanSummary {
+    /// Inputs in the order they were read (by first timestamp); `SourcePos::file` indexes this.
+    pub inputs: Vec<InputSummary>,
+    pub lines_read: u64,
+    pub lines_used: u64,
+    pub lines_skipped: u64,
+    pub lines_bad: u64,
+    /// Audit events (an EventList line holds several).
+    pub events: u64,
+    /// Distinct auditIDs, all users.
+    pub requests: u64,
+    /// Kubelet events before deduplication.
+    pub kubelet_events: u64,
+    /// Distinct kubelet requests (as handed to the sink).
+    pub kubelet_requests: u64,
+    pub bad: BadReport,
+    #[serde(skip)]
+    pub object_events: Vec<ObjectEvent>,
+}
+
+impl ScanSummary {
+    /// True when no input gave a single readable line (exit code 3 in the CLI).
+    pub fn nothing_read(&self) -> bool {
+        self.lines_used == 0 && self.lines_skipped == 0
+    }
+}
+
+/// Why a scan stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// `--strict` and a bad line or input.
+    #[error("{file}:{line}: {kind}: {reason} (stopped by --strict)")]
+    Strict { kind: BadKind, file: String, line: u64, reason: String },
+    /// The worker pool could not be started.
+    #[error("cannot start the worker threads: {0}")]
+    Threads(String),
+}
+
+/// Scans `inputs`, handing distinct kubelet requests to `sink` in batches as they complete
+/// (requests never completed come last, at the end), and returns the summary.
+pub fn scan(
+    inputs: &[InputSpec],
+    opts: &ScanOptions,
+    sink: &mut dyn FnMut(Vec<KubeletRequest>),
+) -> Result<ScanSummary, ScanError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| ScanError::Threads(e.to_string()))?;
+    let prefilter = opts.prefilter.then(|| Prefilter::new(opts.want_object_events));
+    let mut run = Run {
+        opts,
+        pool: &pool,
+        prefilter: prefilter.as_ref(),
+        summary: ScanSummary::default(),
+        dedup: Dedup::default(),
+        ids: HashSet::new(),
+        sink,
+        progress: None,
+    };
+    let (sources, problems) = expand(inputs);
+    for p in problems {
+        let (kind, path, reason) = match p {
+            SourceProblem::Unreadable { path, reason } => (BadKind::Unreadable, path, reason),
+            SourceProblem::NoLogs { path } => (BadKind::NoLogsInDirectory, path, "directory with no log files".to_string()),
+        };
+        run.report(BadLine { kind, file: path, line: 0, reason }, 1)?;
+    }
+    let opened = run.open_all(sources)?;
+    let total: u64 = opened.iter().map(|o| o.size).sum();
+    if opts.progress && total >= PROGRESS_MIN_BYTES && io::stderr().is_terminal() {
+        let bar = ProgressBar::new(total);
+        if let Ok(style) = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
+            bar.set_style(style);
+        }
+        run.progress = Some(bar);
+    }
+    for (idx, input) in opened.into_iter().enumerate() {
+        run.summary.inputs.push(InputSummary {
+            path: input.source.display.clone(),
+            compressed_bytes: matches!(input.source.kind, SourceKind::Gzip(_)).then_some(input.size),
+            first_timestamp: input.first_ts,
+            ..InputSummary::default()
+        });
+        match input.bytes {
+            Some(bytes) => run.scan_plain(idx, &bytes)?,
+            None => run.scan_stream(idx, &input.source)?,
+        }
+        if let Some(bar) = &run.progress {
+            if input.bytes_inc_at_end {
+                bar.inc(input.size);
+            }
+        }
+        run.flush();
+    }
+    if let Some(bar) = run.progress.take() {
+        bar.finish_and_clear();
+    }
+    let rest = run.dedup.finish();
+    if !rest.is_empty() {
+        (run.sink)(rest);
+    }
+    let mut s = run.summary;
+    s.requests = run.ids.len() as u64;
+    s.kubelet_events = run.dedup.events;
+    s.kubelet_requests = run.dedup.distinct();
+    s.lines_bad = s.bad.lines();
+    Ok(s)
+}
+
+/// [`scan`] collecting every request into a vector.
+pub fn scan_collect(inputs: &[InputSpec], opts: &ScanOptions) -> Result<(Vec<KubeletRequest>, ScanSummary), ScanError> {
+    let mut all = Vec::new();
+    let summary = scan(inputs, opts, &mut |batch| all.extend(batch))?;
+    Ok((all, summary))
+}
+
+/// An input opened and peeked at, ready to be scanned.
+struct Opened {
+    source: Source,
+    /// The bytes of a plain file; `None` for streamed inputs.
+    bytes: Option<crate::input::source::FileBytes>,
+    size: u64,
+    first_ts: Option<Micros>,
+    /// Streamed inputs advance the progress bar once, when done.
+    bytes_inc_at_end: bool,
+}
+
+struct Run<'a> {
+    opts: &'a ScanOptions,
+    pool: &'a rayon::ThreadPool,
+    prefilter: Option<&'a Prefilter>,
+    summary: ScanSummary,
+    dedup: Dedup,
+    ids: HashSet<u64>,
+    sink: &'a mut dyn FnMut(Vec<KubeletRequest>),
+    progress: Option<ProgressBar>,
+}
+
+impl Run<'_> {
+    fn ctx(&self, file: usize) -> ChunkCtx<'_> {
+        ChunkCtx {
+            prefilter: self.prefilter,
+            want_object_events: self.opts.want_object_events,
+            max_line: self.opts.max_line_bytes,
+            file: u32::try_from(file).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn report(&mut self, bad: BadLine, lines: u64) -> Result<(), ScanError> {
+        if self.opts.strict {
+            return Err(ScanError::Strict { kind: bad.kind, file: bad.file, line: bad.line, reason: bad.reason });
+        }
+        self.summary.bad.add(bad, lines);
+        Ok(())
+    }
+
+    fn flush(&mut self) {
+        let ready = self.dedup.take_ready();
+        if !ready.is_empty() {
+            (self.sink)(ready);
+        }
+    }
+
+    /// Opens every source, finds its first timestamp and orders them by it; inputs with no
+    /// timestamp (stdin, logs with no readable event) keep their given order, after the others.
+    fn open_all(&mut self, sources: Vec<Source>) -> Result<Vec<Opened>, ScanError> {
+        let mut opened = Vec::new();
+        for source in sources {
+            let result = match &source.kind {
+                SourceKind::Plain(p) => open_plain(p).map(|b| {
+                    let first_ts = first_event_time(&b);
+                    (b.len() as u64, Some(b), first_ts)
+                }),
+                SourceKind::Gzip(p) => std::fs::metadata(p).map(|m| (m.len(), None, peek_stream(&source.kind))),
+                SourceKind::Stdin => Ok((0, None, None)),
+            };
+            match result {
+                Ok((size, bytes, first_ts)) => opened.push(Opened {
+                    bytes_inc_at_end: bytes.is_none(),
+                    source,
+                    bytes,
+                    size,
+                    first_ts,
+                }),
+                Err(e) => {
+                    let bad = BadLine { kind: BadKind::Unreadable, file: source.display, line: 0, reason: e.to_string() };
+                    self.report(bad, 1)?;
+                }
+            }
+        }
+        opened.sort_by_key(|o| (o.first_ts.is_none(), o.first_ts));
+        Ok(opened)
+    }
+
+    /// Merges one chunk's result; `base` is the number of lines of the input before it.
+    fn merge(&mut self, out: ChunkOut, file: usize, base: u64) -> Result<(), ScanError> {
+        let ChunkOut { lines, used, skipped, bad, events, ids, kubelet, objects, first_ts, last_ts } = out;
+        for ChunkBad { kind, line, lines, reason } in bad {
+            let path = self.summary.inputs[file].path.clone();
+            self.report(BadLine { kind, file: path, line: base + line, reason }, lines)?;
+        }
+        let s = &mut self.summary;
+        s.lines_read += lines;
+        s.lines_used += used;
+        s.lines_skipped += skipped;
+        s.events += events;
+        self.ids.extend(ids);
+        for mut k in kubelet {
+            k.pos.line += base;
+            self.dedup.push(k);
+        }
+        s.object_events.extend(objects.into_iter().map(|mut o| {
+            o.pos.line += base;
+            o
+        }));
+        let input = &mut s.inputs[file];
+        input.lines += lines;
+        for t in [first_ts, last_ts].into_iter().flatten() {
+            input.first_timestamp = Some(input.first_timestamp.map_or(t, |f| f.min(t)));
+            input.last_timestamp = Some(input.last_timestamp.map_or(t, |l| l.max(t)));
+        }
+        Ok(())
+    }
+
+    /// Processes whole-line blocks in parallel (in order) and merges them.
+    fn process_blocks(&mut self, blocks: &[&[u8]], file: usize, base: &mut u64) -> Result<(), ScanError> {
+        let ctx = self.ctx(file);
+        let outs: Vec<ChunkOut> = self.pool.install(|| blocks.par_iter().map(|b| process_lines(b, &ctx)).collect());
+        for (b, out) in blocks.iter().zip(outs) {
+            let n = out.lines;
+            self.merge(out, file, *base)?;
+            *base += n;
+            if let (Some(bar), true) = (&self.progress, self.summary.inputs[file].compressed_bytes.is_none()) {
+                bar.inc(b.len() as u64);
+            }
+        }
+        self.flush();
+        Ok(())
+    }
+
+    fn batch(&self) -> usize {
+        self.pool.current_num_threads() * 4
+    }
+
+    fn scan_plain(&mut self, file: usize, bytes: &[u8]) -> Result<(), ScanError> {
+        self.summary.inputs[file].bytes = bytes.len() as u64;
+        if bytes.is_empty() {
+            return self.empty(file);
+        }
+        let shape = sniff(bytes);
+        self.summary.inputs[file].shape = shape_name(&shape);
+        match shape {
+            Shape::Lines => {
+                let chunks = split_chunks(bytes, self.opts.chunk_size);
+                let mut base = 0;
+                for group in chunks.chunks(self.batch()) {
+                    self.process_blocks(group, file, &mut base)?;
+                }
+                let last = last_event_time(bytes);
+                self.merge(ChunkOut { first_ts: last, last_ts: last, ..ChunkOut::default() }, file, 0)?;
+            }
+            Shape::Documents => {
+                let out = process_documents(bytes, &self.ctx(file));
+                self.merge(out, file, 0)?;
+            }
+            Shape::NotALog(reason) => self.merge(process_not_a_log(bytes, &reason), file, 0)?,
+        }
+        Ok(())
+    }
+
+    fn empty(&mut self, file: usize) -> Result<(), ScanError> {
+        let path = self.summary.inputs[file].path.clone();
+        self.report(BadLine { kind: BadKind::EmptyFile, file: path, line: 0, reason: "empty file".into() }, 1)
+    }
+
+    /// Scans a gzip file or stdin: a reader thread decodes newline-aligned blocks into a
+    /// bounded channel; blocks are processed in parallel batches.
+    fn scan_stream(&mut self, file: usize, source: &Source) -> Result<(), ScanError> {
+        let reader = match open_stream(&source.kind) {
+            Ok(r) => r,
+            Err(e) => {
+                let bad = BadLine { kind: BadKind::Unreadable, file: source.display.clone(), line: 0, reason: e.to_string() };
+                return self.report(bad, 1);
+            }
+        };
+        let mut blocks = BlockReader::new(reader, self.opts.chunk_size, self.opts.max_line_bytes);
+        let batch = self.batch();
+        std::thread::scope(|scope| {
+            let (tx, rx) = sync_channel(batch);
+            scope.spawn(move || {
+                while let Some(b) = blocks.next_block() {
+                    if tx.send(b).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut state = StreamState::default();
+            let result = self.consume(file, &mut state, rx.iter());
+            // Dropping the receiver stops the reader thread at its next block.
+            drop(rx);
+            result
+        })
+    }
+
+    fn consume(
+        &mut self,
+        file: usize,
+        st: &mut StreamState,
+        blocks: impl Iterator<Item = io::Result<Block>>,
+    ) -> Result<(), ScanError> {
+        let path = self.summary.inputs[file].path.clone();
+        for msg in blocks {
+            match msg {
+                Ok(Block::Lines(v)) => {
+                    st.bytes += v.len() as u64;
+                    let shape = st.shape.get_or_insert_with(|| sniff(&v)).clone();
+                    match shape {
+                        Shape::Lines => {
+                            st.tail = v[v.len().saturating_sub(1 << 16)..].to_vec();
+                            st.pending.push(v);
+                            if st.pending.len() >= self.batch() {
+                                self.drain_pending(file, st)?;
+                            }
+                        }
+                        Shape::Documents => st.documents.extend_from_slice(&v),
+                        Shape::NotALog(_) => st.not_a_log_lines += chunk::count_lines(&v),
+                    }
+                }
+                Ok(Block::LongLine) => {
+                    self.drain_pending(file, st)?;
+                    let reason = format!("line longer than the limit of {} bytes", self.opts.max_line_bytes);
+                    let out = ChunkOut {
+                        lines: 1,
+                        bad: vec![ChunkBad { kind: BadKind::LineTooLong, line: 1, lines: 1, reason }],
+                        ..ChunkOut::default()
+                    };
+                    self.merge(out, file, st.base)?;
+                    st.base += 1;
+                }
+                Err(e) => {
+                    self.drain_pending(file, st)?;
+                    let kind = match e.kind() {
+                        io::ErrorKind::UnexpectedEof => BadKind::TruncatedGzip,
+                        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => BadKind::CorruptGzip,
+                        _ => BadKind::Unreadable,
+                    };
+                    let reason = format!("{e} after {} decompressed bytes ({} lines); the rest of the input is lost", st.bytes, st.base);
+                    self.report(BadLine { kind, file: path.clone(), line: st.base, reason }, 1)?;
+                    st.saw_error = true;
+                    break;
+                }
+            }
+        }
+        self.drain_pending(file, st)?;
+        self.summary.inputs[file].bytes = st.bytes;
+        match st.shape.take() {
+            None if !st.saw_error && st.base == 0 => self.empty(file)?,
+            None => {}
+            Some(shape) => {
+                self.summary.inputs[file].shape = shape_name(&shape);
+                match shape {
+                    Shape::Lines => {
+                        let last = last_event_time(&st.tail);
+                        self.merge(ChunkOut { first_ts: last, last_ts: last, ..ChunkOut::default() }, file, 0)?;
+                    }
+                    Shape::Documents => {
+                        let docs = std::mem::take(&mut st.documents);
+                        let out = process_documents(&docs, &self.ctx(file));
+                        self.merge(out, file, st.base)?;
+                    }
+                    Shape::NotALog(reason) => {
+                        let n = st.not_a_log_lines;
+                        let out = ChunkOut {
+                            lines: n,
+                            bad: vec![ChunkBad { kind: BadKind::NotAuditEvent, line: 1, lines: n, reason: format!("whole file skipped: {reason}") }],
+                            ..ChunkOut::default()
+                        };
+                        self.merge(out, file, st.base)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn drain_pending(&mut self, file: usize, st: &mut StreamState) -> Result<(), ScanError> {
+        if st.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut st.pending);
+        let slices: Vec<&[u8]> = pending.iter().map(Vec::as_slice).collect();
+        self.process_blocks(&slices, file, &mut st.base)
+    }
+}
+
+/// Where a streamed input is.
+#[derive(Default)]
+struct StreamState {
+    shape: Option<Shape>,
+    pending: Vec<Vec<u8>>,
+    documents: Vec<u8>,
+    not_a_log_lines: u64,
+    /// Lines merged so far.
+    base: u64,
+    bytes: u64,
+    /// The end of the last block, for the last timestamp.
+    tail: Vec<u8>,
+    saw_error: bool,
+}
+
+fn shape_name(s: &Shape) -> &'static str {
+    match s {
+        Shape::Lines => "lines",
+        Shape::Documents => "documents",
+        Shape::NotALog(_) => "not_a_log",
+    }
+}
+
+/// Cuts `buf` into chunks of about `size` bytes, each ending just after a newline (the last
+/// one at the end of `buf`).
+pub fn split_chunks(buf: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut chunks = Vec::with_capacity(buf.len() / size.max(1) + 1);
+    let mut start = 0;
+    while start < buf.len() {
+        let target = start.saturating_add(size.max(1)).min(buf.len());
+        let end = match memchr::memchr(b'\n', &buf[target - 1..]) {
+            Some(i) => target + i,
+            None => buf.len(),
+        };
+        chunks.push(&buf[start..end]);
+        start = end;
+    }
+    chunks
+}
+
+/// The timestamp of the event on one line, if it is one.
+fn line_time(line: &[u8]) -> Option<Micros> {
+    let t = std::str::from_utf8(line.trim_ascii()).ok()?;
+    let ev = if looks_legacy(t.as_bytes()) {
+        parse_legacy_line(t).ok()?
+    } else {
+        serde_json::from_str::<RawEvent<'_>>(t).ok()?
+    };
+    let time = |ev: &RawEvent<'_>| ev.request_received().or_else(|| ev.stage_time());
+    match classify(ev).ok()? {
+        Document::Event(ev) => time(&ev),
+        Document::List(items) => items.iter().filter_map(time).min(),
+    }
+}
+
+/// The timestamp of an input's first event, looking at its first lines (or first document).
+pub fn first_event_time(buf: &[u8]) -> Option<Micros> {
+    match sniff(buf) {
+        Shape::Lines => buf.split(|&b| b == b'\n').take(EDGE_LINES).find_map(line_time),
+        Shape::Documents => {
+            let first = serde_json::Deserializer::from_slice(buf).into_iter::<&RawValue>().next()?.ok()?;
+            line_time(first.get().as_bytes())
+        }
+        Shape::NotALog(_) => None,
+    }
+}
+
+use serde_json::value::RawValue;
+
+/// The timestamp of an input's last event, looking at its last lines.
+fn last_event_time(buf: &[u8]) -> Option<Micros> {
+    buf.rsplit(|&b| b == b'\n').take(EDGE_LINES).find_map(line_time)
+}
+
+/// The first timestamp of a streamed input, from its first MiB.
+fn peek_stream(kind: &SourceKind) -> Option<Micros> {
+    let mut head = Vec::new();
+    open_stream(kind).ok()?.take(1 << 20).read_to_end(&mut head).ok()?;
+    first_event_time(&head)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_newline_aligned_and_cover_everything() {
+        let buf = b"aaaa\nbb\ncccccc\nd";
+        for size in 1..20 {
+            let chunks = split_chunks(buf, size);
+            assert_eq!(chunks.concat(), buf.to_vec(), "{size}");
+            for c in &chunks[..chunks.len() - 1] {
+                assert_eq!(c.last(), Some(&b'\n'));
+            }
+        }
+        assert!(split_chunks(b"", 4).is_empty());
+    }
+}

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# End-to-end throughput of `nodeauthz analyze` next to reference tools, on the same generated
+# audit log, in the same run (issue 2, "Speed").
+#
+#   scripts/bench.sh                 # 1 GB log, best of 3
+#   BENCH_BYTES=200M scripts/bench.sh
+#
+# Environment:
+#   BENCH_BYTES     size of the generated log (default 1G; cached under target/bench-data/)
+#   BENCH_RUNS      runs per measurement, the best one is reported (default 3)
+#   BENCH_JQ_BYTES  jq reads only a line-aligned prefix this large (default 200M; jq runs at
+#                   about 45 MB/s, the whole 1 GB would take minutes). Its MB/s is computed on
+#                   the prefix and the table says so.
+#   BENCH_SKIP_BUILD=1  use the existing binary (BENCH_BIN, default target/release/nodeauthz)
+#
+# Needs: cargo, python3 (3.11+), gzip, jq (optional), DuckDB's Python module (optional:
+# installed into target/bench-venv with pip when `import duckdb` fails), GNU time (optional,
+# /usr/bin/time -v for peak RSS; otherwise RSS is sampled from /proc), hyperfine (optional,
+# only used when installed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BYTES_SPEC=${BENCH_BYTES:-1G}
+RUNS=${BENCH_RUNS:-3}
+JQ_SPEC=${BENCH_JQ_BYTES:-200M}
+DATA=target/bench-data
+mkdir -p "$DATA"
+
+to_bytes() { python3 -c 'import sys
+s=sys.argv[1].upper().rstrip("B"); m={"K":10**3,"M":10**6,"G":10**9}
+print(int(float(s[:-1])*m[s[-1]]) if s[-1] in m else int(s))' "$1"; }
+BYTES=$(to_bytes "$BYTES_SPEC")
+JQ_BYTES=$(to_bytes "$JQ_SPEC")
+
+# ---- build ------------------------------------------------------------------------------------
+if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
+  echo "== cargo build --release" >&2
+  cargo build --release --quiet
+fi
+BIN=${BENCH_BIN:-target/release/nodeauthz}
+[[ -x $BIN ]] || { echo "missing $BIN" >&2; exit 1; }
+
+# ---- data (cached; regenerated when the generator or the parameters change) -------------------
+GEN_ARGS=(--nodes 150 --pods-per-node 30 --duration 6h --target-bytes "$BYTES" --seed 1
+          --kubelet-share 0.5 --bad-share 0.02 --churn-per-hour 60 --quiet)
+STAMP="$(sha256sum scripts/gen_audit_log.py | cut -c1-16) ${GEN_ARGS[*]}"
+LOG=$DATA/audit-$BYTES_SPEC.log
+if [[ ! -s $LOG || ! -s $LOG.gz || "$(cat "$LOG.stamp" 2>/dev/null)" != "$STAMP" ]]; then
+  echo "== generating $LOG ($BYTES_SPEC)" >&2
+  t0=$(date +%s.%N)
+  python3 scripts/gen_audit_log.py "${GEN_ARGS[@]}" --out "$LOG" \
+    --objects-out "$DATA/objects-$BYTES_SPEC.json" --truth-out "$DATA/truth-$BYTES_SPEC.jsonl"
+  t1=$(date +%s.%N)
+  python3 -c 'import sys,os; b=os.path.getsize(sys.argv[1]); t=float(sys.argv[3])-float(sys.argv[2])
+print("generator: %.1f MB in %.1f s = %.1f MB/s" % (b/1e6, t, b/1e6/t))' "$LOG" "$t0" "$t1" >&2
+  echo "== gzip -6 copy" >&2
+  gzip -6 -c "$LOG" > "$LOG.gz.tmp" && mv "$LOG.gz.tmp" "$LOG.gz"
+  echo "$STAMP" > "$LOG.stamp"
+fi
+SIZE=$(stat -c %s "$LOG")
+GZSIZE=$(stat -c %s "$LOG.gz")
+
+# jq prefix: whole lines up to JQ_BYTES.
+JQ_IN=$LOG
+if (( SIZE > JQ_BYTES )); then
+  JQ_IN=$DATA/jq-prefix-$JQ_SPEC.log
+  if [[ ! -s $JQ_IN || $JQ_IN -ot $LOG ]]; then
+    head -c "$JQ_BYTES" "$LOG" | python3 -c 'import sys
+d=sys.stdin.buffer.read(); sys.stdout.buffer.write(d[:d.rfind(b"\n")+1])' > "$JQ_IN"
+  fi
+fi
+JQ_SIZE=$(stat -c %s "$JQ_IN")
+
+# DuckDB: system module, else a venv under target/.
+PY=python3
+if ! $PY -c 'import duckdb' 2>/dev/null; then
+  if [[ ! -x target/bench-venv/bin/python ]]; then
+    echo "== installing duckdb into target/bench-venv" >&2
+    python3 -m venv target/bench-venv
+    target/bench-venv/bin/pip install --quiet duckdb
+  fi
+  PY=target/bench-venv/bin/python
+fi
+
+# Page cache: every tool reads a cached file.
+cat "$LOG" "$LOG.gz" "$JQ_IN" > /dev/null
+
+# ---- measuring --------------------------------------------------------------------------------
+# measure NAME INPUT_BYTES CMD...: best wall time of RUNS runs and the peak RSS (KiB) of that
+# run; prints "seconds rss_kib status".
+HAVE_GNU_TIME=0
+if /usr/bin/time -v true 2>/dev/null; then HAVE_GNU_TIME=1; fi
+measure() {
+  local best="" best_rss=0 status=0 out err
+  out=$(mktemp); err=$(mktemp)
+  for ((i = 0; i < RUNS; i++)); do
+    local t0 t1 rss=0
+    t0=$(date +%s.%N)
+    if (( HAVE_GNU_TIME )); then
+      if /usr/bin/time -v -o "$err.time" "$@" > "$out" 2> "$err"; then status=0; else status=$?; fi
+      rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$err.time")
+    else
+      "$@" > "$out" 2> "$err" &
+      local pid=$! peak=0 cur
+      while kill -0 "$pid" 2>/dev/null; do
+        cur=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+        (( ${cur:-0} > peak )) && peak=$cur
+        sleep 0.05
+      done
+      if wait "$pid"; then status=0; else status=$?; fi
+      rss=$peak
+    fi
+    t1=$(date +%s.%N)
+    local dt
+    dt=$(python3 -c 'import sys; print("%.4f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$t0" "$t1")
+    if [[ -z $best ]] || python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$dt" "$best"; then
+      best=$dt; best_rss=$rss
+    fi
+    (( status == 0 )) || break
+  done
+  # measure runs in a command substitution: hand the output over through files.
+  head -c 2000 "$out" > "$DATA/.last.out"
+  tail -c 600 "$err" > "$DATA/.last.err"
+  rm -f "$out" "$err" "$err.time"
+  echo "$best $best_rss $status"
+}
+
+ROWS=()
+row() {  # row NAME INPUT_DESC BYTES "seconds rss status" NOTE
+  ROWS+=("$1|$2|$3|$4|$5")
+}
+
+echo "== measuring (best of $RUNS)" >&2
+row "wc -l" "plain" "$SIZE" "$(measure wc -l "$LOG")" ""
+if command -v jq > /dev/null; then
+  note=""
+  (( JQ_SIZE < SIZE )) && note="prefix of $JQ_SIZE bytes"
+  row "jq select(system:node:)" "plain" "$JQ_SIZE" \
+    "$(measure jq -c 'select(.user.username|startswith("system:node:"))' "$JQ_IN")" "$note"
+else
+  row "jq" "plain" "$SIZE" "- - 127" "jq not installed"
+fi
+DUCK_SQL="select count(*) from read_json('$LOG', format='newline_delimited', columns={'auditID': 'VARCHAR', 'verb': 'VARCHAR', 'user': 'STRUCT(username VARCHAR)'}) where starts_with(\"user\".username, 'system:node:')"
+row "duckdb read_json (3 columns)" "plain" "$SIZE" \
+  "$(measure "$PY" -c "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())" "$DUCK_SQL")" \
+  "duckdb $($PY -c 'import duckdb; print(duckdb.__version__)')"
+DUCK_OUT=$(cat "$DATA/.last.out")
+if command -v hyperfine > /dev/null; then
+  echo "== hyperfine (cross-check of wc -l)" >&2
+  hyperfine --warmup 1 --runs "$RUNS" "wc -l $LOG" >&2 || true
+fi
+row "nodeauthz analyze --format json" "plain" "$SIZE" "$(measure "$BIN" analyze "$LOG" --format json)" ""
+cp "$DATA/.last.out" "$DATA/.na-plain.out"; NA_ERR=$(cat "$DATA/.last.err")
+row "nodeauthz analyze --format json" "gzip" "$SIZE" "$(measure "$BIN" analyze "$LOG.gz" --format json)" \
+  "MB/s of uncompressed bytes; .gz is $GZSIZE bytes"
+cp "$DATA/.last.out" "$DATA/.na-gz.out"; NAGZ_ERR=$(cat "$DATA/.last.err")
+
+# ---- report -----------------------------------------------------------------------------------
+TRUTH_ROWS=$(wc -l < "$DATA/truth-$BYTES_SPEC.jsonl")
+python3 - "$SIZE" "$TRUTH_ROWS" "$DUCK_OUT" "$DATA" "$NA_ERR" "$NAGZ_ERR" "$(nproc)" "${ROWS[@]}" <<'EOF'
+import json, sys
+size, truth_rows, duck_out, data, na_err, nagz_err, cores = sys.argv[1:8]
+na_out = {}
+for inp in ("plain", "gz"):
+    try:
+        na_out[inp] = open("%s/.na-%s.out" % (data, inp)).read()
+    except OSError:
+        na_out[inp] = ""
+
+
+def valid(inp):
+    """A nodeauthz run counts only when it printed the JSON summary (else it did no work)."""
+    try:
+        return "kubelet_requests" in json.loads(na_out[inp])
+    except ValueError:
+        return False
+
+
+rows = []
+for r in sys.argv[8:]:
+    name, inp, nbytes, meas, note = r.split("|")
+    secs, rss, status = meas.split()
+    ok = status == "0" and secs != "-"
+    if ok and name.startswith("nodeauthz") and not valid("gz" if inp == "gzip" else "plain"):
+        status, ok = "0, no JSON summary printed", False
+    mbs = int(nbytes) / 1e6 / float(secs) if ok and float(secs) > 0 else None
+    rows.append((name, inp, int(nbytes), secs, mbs, rss, status, note))
+ours = next((r[4] for r in rows if r[0].startswith("nodeauthz") and r[1] == "plain"), None)
+print("\n### nodeauthz throughput, %.2f GB generated audit log (%s cores, page cache warm)\n" % (int(size) / 1e9, cores))
+print("| tool | input | bytes read | best s | MB/s | nodeauthz plain ÷ this | peak RSS MiB | note |")
+print("|---|---|---:|---:|---:|---:|---:|---|")
+for name, inp, nbytes, secs, mbs, rss, status, note in rows:
+    if mbs is None:
+        print("| %s | %s | %d | - | failed (exit %s) | - | - | %s |" % (name, inp, nbytes, status, note))
+        continue
+    ratio = "%.2fx" % (ours / mbs) if ours else "-"
+    rss_mib = "%.0f" % (int(rss) / 1024) if rss.isdigit() and int(rss) > 0 else "-"
+    print("| %s | %s | %d | %s | %.0f | %s | %s | %s |" % (name, inp, nbytes, secs, mbs, ratio, rss_mib, note))
+print()
+print("DuckDB kubelet lines (both stages): %s" % duck_out.strip())
+na_plain = na_out["plain"]
+try:
+    doc = json.loads(na_plain)
+    kr = doc.get("kubelet_requests")
+    print("nodeauthz kubelet_requests = %s; generator truth rows = %s%s" % (
+        kr, truth_rows.strip(), "" if str(kr) == truth_rows.strip() else "  <-- MISMATCH"))
+except ValueError:
+    print("nodeauthz output is not JSON (first bytes: %r); stderr: %r" % (na_plain[:200], na_err[-300:]))
+if nagz_err.strip():
+    print("nodeauthz .gz stderr (tail): %r" % nagz_err[-300:])
+EOF

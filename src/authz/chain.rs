@@ -1,0 +1,377 @@
+//! A scenario (one apiserver configuration) and the authorizer chain evaluated under it.
+//!
+//! Authorizers run in `--authorization-mode` order; the first allow ends the walk (the
+//! apiserver's union authorizer). When none allows, the non-empty reasons are joined with
+//! `\n` in chain order (spec section 2). Admission (NodeRestriction) runs only after an allow
+//! and only for mutating verbs.
+//!
+//! NodeRestriction is **not** in the apiserver's default-enabled plugin set, so a scenario has
+//! it only when `--enable-admission-plugins` names it (and `--disable-admission-plugins` does
+//! not). Callers that want the recommended target configuration pass it explicitly.
+
+use serde_json::Value;
+
+use super::forbidden::authorization_forbidden;
+use super::node::{Decision, NodeAuthorizer, NodeDecision};
+use super::rbac::{BindingKind, BindingRef, RbacAuthorizer, RbacDecision};
+use super::restriction::{Admission, NodeRestriction, Operation};
+use super::version::{FeatureGates, KubeVersion, VersionError};
+use super::{Attributes, ClusterView};
+use crate::cluster::rbac_types::RbacPolicy;
+use crate::record::Micros;
+
+/// One entry of `--authorization-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    Node,
+    Rbac,
+    AlwaysAllow,
+    AlwaysDeny,
+}
+
+impl Mode {
+    /// The name used in `--authorization-mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Node => "Node",
+            Mode::Rbac => "RBAC",
+            Mode::AlwaysAllow => "AlwaysAllow",
+            Mode::AlwaysDeny => "AlwaysDeny",
+        }
+    }
+}
+
+/// The AlwaysDeny authorizer's reason (it answers no opinion, not deny).
+pub const ALWAYS_DENY_REASON: &str = "Everything is forbidden.";
+
+/// Errors in the scenario flags.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("--authorization-mode: {0} is not supported by nodeauthz (supported: Node, RBAC, AlwaysAllow, AlwaysDeny)")]
+    UnsupportedMode(String),
+    #[error("--authorization-mode: unknown authorization mode {0:?}")]
+    UnknownMode(String),
+    #[error("--authorization-mode: {0} is specified more than once")]
+    DuplicateMode(String),
+    #[error("--authorization-mode: empty mode list")]
+    NoModes,
+    #[error("admission plugin {0} is both enabled and disabled")]
+    PluginConflict(String),
+    #[error(
+        "--drop-binding {0:?}: expected clusterrolebinding/NAME or rolebinding/NAMESPACE/NAME"
+    )]
+    DropSyntax(String),
+    #[error("--drop-binding {0:?}: no such binding in the RBAC policy")]
+    DropNotFound(String),
+    #[error(transparent)]
+    Version(#[from] VersionError),
+}
+
+/// One apiserver configuration to replay requests under.
+#[derive(Debug)]
+pub struct Scenario {
+    pub modes: Vec<Mode>,
+    pub node_restriction: bool,
+    pub version: KubeVersion,
+    pub gates: FeatureGates,
+    pub node: NodeAuthorizer,
+    pub restriction: NodeRestriction,
+    pub rbac: RbacAuthorizer,
+    /// Bindings removed from the policy by `--drop-binding`.
+    pub dropped: Vec<BindingRef>,
+}
+
+/// One authorizer's answer within the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizerOutcome {
+    pub mode: Mode,
+    pub decision: Decision,
+    pub reason: String,
+}
+
+/// A refusal as the client sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// 403, or 404 when NodeRestriction returned a NotFound.
+    pub code: u16,
+    /// The Status `message`.
+    pub message: String,
+}
+
+/// Everything the chain decided for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainOutcome {
+    /// The authorizers consulted, in order (the walk stops at the first allow).
+    pub authorizers: Vec<AuthorizerOutcome>,
+    /// The authorizer that allowed, if any.
+    pub allowed_by: Option<Mode>,
+    /// The allow reason, or the joined forbidden reason (`authorization.k8s.io/reason`).
+    pub reason: String,
+    /// The Node authorizer's full answer, when it was consulted.
+    pub node: Option<NodeDecision>,
+    /// RBAC's full answer, when it was consulted.
+    pub rbac: Option<RbacDecision>,
+    /// NodeRestriction's answer ([`Admission::NotApplicable`] when it did not run).
+    pub admission: Admission,
+    /// The graph path that allowed the request through the Node authorizer.
+    pub path: Option<Vec<String>>,
+    /// Why the outcome may differ from the real apiserver's (incomplete graph or an admission
+    /// decision the inputs cannot make).
+    pub indeterminate: Option<String>,
+    /// The response the apiserver would send when the request is refused.
+    pub refusal: Option<Refusal>,
+}
+
+impl ChainOutcome {
+    /// Authorized by some authorizer (admission aside).
+    pub fn authorized(&self) -> bool {
+        self.allowed_by.is_some()
+    }
+}
+
+/// Splits comma-separated list flags, which may also be repeated.
+fn split_list(values: &[String]) -> impl Iterator<Item = &str> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// Parses `--authorization-mode`.
+pub fn parse_modes(modes: &str) -> Result<Vec<Mode>, ScenarioError> {
+    let mut out = Vec::new();
+    for m in modes.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let mode = match m {
+            "Node" => Mode::Node,
+            "RBAC" => Mode::Rbac,
+            "AlwaysAllow" => Mode::AlwaysAllow,
+            "AlwaysDeny" => Mode::AlwaysDeny,
+            "ABAC" | "Webhook" => return Err(ScenarioError::UnsupportedMode(m.to_string())),
+            _ => return Err(ScenarioError::UnknownMode(m.to_string())),
+        };
+        if out.contains(&mode) {
+            return Err(ScenarioError::DuplicateMode(m.to_string()));
+        }
+        out.push(mode);
+    }
+    if out.is_empty() {
+        return Err(ScenarioError::NoModes);
+    }
+    Ok(out)
+}
+
+/// Parses one `--drop-binding` value.
+pub fn parse_drop_binding(s: &str) -> Result<BindingRef, ScenarioError> {
+    let err = || ScenarioError::DropSyntax(s.to_string());
+    let (kind, rest) = s.split_once('/').ok_or_else(err)?;
+    match kind.to_ascii_lowercase().as_str() {
+        "clusterrolebinding" | "clusterrolebindings" if !rest.is_empty() && !rest.contains('/') => {
+            Ok(BindingRef {
+                kind: BindingKind::ClusterRoleBinding,
+                namespace: String::new(),
+                name: rest.to_string(),
+            })
+        }
+        "rolebinding" | "rolebindings" => {
+            let (ns, name) = rest.split_once('/').ok_or_else(err)?;
+            if ns.is_empty() || name.is_empty() || name.contains('/') {
+                return Err(err());
+            }
+            Ok(BindingRef {
+                kind: BindingKind::RoleBinding,
+                namespace: ns.to_string(),
+                name: name.to_string(),
+            })
+        }
+        _ => Err(err()),
+    }
+}
+
+fn policy_has(policy: &RbacPolicy, b: &BindingRef) -> bool {
+    match b.kind {
+        BindingKind::ClusterRoleBinding => policy
+            .cluster_role_bindings
+            .iter()
+            .any(|x| x.metadata.name == b.name),
+        BindingKind::RoleBinding => policy
+            .role_bindings
+            .iter()
+            .any(|x| x.metadata.name == b.name && x.metadata.namespace == b.namespace),
+    }
+}
+
+impl Scenario {
+    /// Builds a scenario from already-parsed parts.
+    pub fn new(
+        modes: Vec<Mode>,
+        node_restriction: bool,
+        gates: FeatureGates,
+        policy: &RbacPolicy,
+        dropped: Vec<BindingRef>,
+    ) -> Self {
+        Scenario {
+            modes,
+            node_restriction,
+            version: gates.version(),
+            node: NodeAuthorizer::new(&gates),
+            restriction: NodeRestriction::new(&gates),
+            rbac: RbacAuthorizer::new(policy, &dropped),
+            gates,
+            dropped,
+        }
+    }
+
+    /// Builds a scenario from CLI-style flags: `--authorization-mode`,
+    /// `--enable-admission-plugins`, `--disable-admission-plugins` (comma-separated, may be
+    /// repeated), `--kube-version` (default: the newest modelled), `--feature-gates`, the RBAC
+    /// policy and `--drop-binding` values.
+    pub fn from_flags(
+        modes: &str,
+        enable_plugins: &[String],
+        disable_plugins: &[String],
+        kube_version: Option<&str>,
+        feature_gates: Option<&str>,
+        policy: RbacPolicy,
+        drop_bindings: &[String],
+    ) -> Result<Scenario, ScenarioError> {
+        let modes = parse_modes(modes)?;
+        let enabled = split_list(enable_plugins).any(|p| p == "NodeRestriction");
+        let disabled = split_list(disable_plugins).any(|p| p == "NodeRestriction");
+        if enabled && disabled {
+            return Err(ScenarioError::PluginConflict("NodeRestriction".into()));
+        }
+        let version = match kube_version {
+            Some(v) => KubeVersion::parse(v)?,
+            None => KubeVersion::NEWEST,
+        };
+        let gates = FeatureGates::parse(version, feature_gates)?;
+        let mut dropped = Vec::new();
+        for d in drop_bindings {
+            let b = parse_drop_binding(d)?;
+            if !policy_has(&policy, &b) {
+                return Err(ScenarioError::DropNotFound(d.clone()));
+            }
+            dropped.push(b);
+        }
+        Ok(Scenario::new(modes, enabled, gates, &policy, dropped))
+    }
+
+    /// Runs the authorizers only.
+    fn authorize(
+        &self,
+        attrs: &Attributes,
+        cluster: &dyn ClusterView,
+        at: Micros,
+        out: &mut ChainOutcome,
+    ) {
+        for &mode in &self.modes {
+            let (decision, reason) = match mode {
+                Mode::Node => {
+                    let d = self.node.authorize(attrs, cluster, at);
+                    let r = (d.decision, d.reason.to_string());
+                    out.path = d.path.clone();
+                    out.node = Some(d);
+                    r
+                }
+                Mode::Rbac => {
+                    let d = self.rbac.authorize(attrs);
+                    let decision = if d.allowed {
+                        Decision::Allow
+                    } else {
+                        Decision::NoOpinion
+                    };
+                    let r = (decision, d.reason.clone());
+                    out.rbac = Some(d);
+                    r
+                }
+                Mode::AlwaysAllow => (Decision::Allow, String::new()),
+                Mode::AlwaysDeny => (Decision::NoOpinion, ALWAYS_DENY_REASON.to_string()),
+            };
+            out.authorizers.push(AuthorizerOutcome {
+                mode,
+                decision,
+                reason,
+            });
+            if decision == Decision::Allow {
+                out.allowed_by = Some(mode);
+                out.reason = out
+                    .authorizers
+                    .last()
+                    .map(|a| a.reason.clone())
+                    .unwrap_or_default();
+                return;
+            }
+        }
+        let reasons: Vec<&str> = out
+            .authorizers
+            .iter()
+            .map(|a| a.reason.as_str())
+            .filter(|r| !r.is_empty())
+            .collect();
+        out.reason = reasons.join("\n");
+    }
+
+    /// Whether the chain's authorizers allow `attrs` (no admission).
+    pub fn authorized(&self, attrs: &Attributes, cluster: &dyn ClusterView, at: Micros) -> bool {
+        let mut out = empty_outcome();
+        self.authorize(attrs, cluster, at, &mut out);
+        out.authorized()
+    }
+
+    /// Evaluates one request at time `at`: authorizers in order, then NodeRestriction for
+    /// mutating verbs when enabled. `request_object` is the logged `requestObject`, if any.
+    pub fn evaluate(
+        &self,
+        attrs: &Attributes,
+        request_object: Option<&Value>,
+        cluster: &dyn ClusterView,
+        at: Micros,
+    ) -> ChainOutcome {
+        let mut out = empty_outcome();
+        self.authorize(attrs, cluster, at, &mut out);
+        if !out.authorized() {
+            out.indeterminate = out.node.as_ref().and_then(|n| n.indeterminate.clone());
+            out.refusal = Some(Refusal {
+                code: 403,
+                message: authorization_forbidden(attrs, &out.reason),
+            });
+            return out;
+        }
+        if !self.node_restriction || !attrs.resource_request {
+            return out;
+        }
+        let Some(op) = Operation::from_verb(&attrs.verb) else {
+            return out;
+        };
+        let authorize = |a: &Attributes| self.authorized(a, cluster, at);
+        out.admission = self
+            .restriction
+            .admit(attrs, op, request_object, cluster, at, &authorize);
+        match &out.admission {
+            Admission::Deny { code, message } => {
+                out.refusal = Some(Refusal {
+                    code: *code,
+                    message: message.clone(),
+                });
+            }
+            Admission::Unknown(why) => out.indeterminate = Some(format!("NodeRestriction: {why}")),
+            Admission::Admit | Admission::NotApplicable => {}
+        }
+        out
+    }
+}
+
+fn empty_outcome() -> ChainOutcome {
+    ChainOutcome {
+        authorizers: Vec::new(),
+        allowed_by: None,
+        reason: String::new(),
+        node: None,
+        rbac: None,
+        admission: Admission::NotApplicable,
+        path: None,
+        indeterminate: None,
+        refusal: None,
+    }
+}

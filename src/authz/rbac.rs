@@ -1,0 +1,580 @@
+//! The RBAC authorizer over an [`RbacPolicy`], precompiled for cheap per-request evaluation.
+//!
+//! Behaviour follows upstream `plugin/pkg/auth/authorizer/rbac/` and `pkg/registry/rbac/validation`
+//! (spec section 9): bindings that apply to the user are visited ClusterRoleBindings first, then
+//! the RoleBindings of the request namespace; the first rule that allows wins and its binding is
+//! described in the allow reason. A binding whose role cannot be resolved contributes a
+//! rule-resolution error, which becomes the no-opinion reason (`RBAC: <aggregated errors>`).
+//!
+//! Upstream visits bindings in informer-cache order, which is unspecified; the model visits them
+//! sorted by (namespace, name) so that the allow reason is deterministic.
+//!
+//! ClusterRoles with an `aggregationRule` get the rules the aggregation controller would write:
+//! for each selector in order, the matching ClusterRoles other than itself sorted by name, their
+//! rules appended unless already present; repeated until nothing changes (the controller
+//! converges the same way when aggregated roles aggregate each other).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write;
+use std::sync::Arc;
+
+use super::goquote::{go_quote, push_go_quoted};
+use super::Attributes;
+use crate::cluster::rbac_types::{Binding, LabelSelector, PolicyRule, RbacPolicy, Role, Subject};
+
+/// Whether `rule` allows the request (spec 9.1). Used by RBAC and by the Node authorizer's
+/// static rules.
+pub fn rule_allows(attrs: &Attributes, rule: &PolicyRule) -> bool {
+    if !verb_matches(rule, &attrs.verb) {
+        return false;
+    }
+    if !attrs.resource_request {
+        return non_resource_url_matches(rule, &attrs.path);
+    }
+    api_group_matches(rule, &attrs.api_group)
+        && resource_matches(rule, &attrs.resource, &attrs.subresource)
+        && resource_name_matches(rule, &attrs.name)
+}
+
+fn verb_matches(rule: &PolicyRule, verb: &str) -> bool {
+    rule.verbs.iter().any(|v| v == "*" || v == verb)
+}
+
+fn api_group_matches(rule: &PolicyRule, group: &str) -> bool {
+    rule.api_groups.iter().any(|g| g == "*" || g == group)
+}
+
+fn resource_matches(rule: &PolicyRule, resource: &str, subresource: &str) -> bool {
+    rule.resources.iter().any(|r| {
+        if r == "*" {
+            return true;
+        }
+        if subresource.is_empty() {
+            return r == resource;
+        }
+        // `resource/subresource` exactly, or `*/subresource` exactly.
+        let (head, tail) = match r.split_once('/') {
+            Some(parts) => parts,
+            None => return false,
+        };
+        tail == subresource && (head == resource || head == "*")
+    })
+}
+
+fn resource_name_matches(rule: &PolicyRule, name: &str) -> bool {
+    if rule.resource_names.is_empty() {
+        return true;
+    }
+    rule.resource_names.iter().any(|n| n == name)
+}
+
+fn non_resource_url_matches(rule: &PolicyRule, path: &str) -> bool {
+    rule.non_resource_urls.iter().any(|u| {
+        if u == "*" || u == path {
+            return true;
+        }
+        match u.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => false,
+        }
+    })
+}
+
+/// A rule rendered compactly, in the spirit of upstream's `CompactString`:
+/// `{APIGroups:[""], Resources:["pods"], Verbs:["get"]}`.
+pub fn render_rule(rule: &PolicyRule) -> String {
+    let mut out = String::from("{");
+    let mut first = true;
+    let mut field = |out: &mut String, name: &str, values: &[String]| {
+        if values.is_empty() {
+            return;
+        }
+        if !first {
+            out.push_str(", ");
+        }
+        first = false;
+        out.push_str(name);
+        out.push_str(":[");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            push_go_quoted(out, v);
+        }
+        out.push(']');
+    };
+    field(&mut out, "APIGroups", &rule.api_groups);
+    field(&mut out, "Resources", &rule.resources);
+    field(&mut out, "ResourceNames", &rule.resource_names);
+    field(&mut out, "NonResourceURLs", &rule.non_resource_urls);
+    field(&mut out, "Verbs", &rule.verbs);
+    out.push('}');
+    out
+}
+
+/// Whether a binding is a ClusterRoleBinding or a RoleBinding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BindingKind {
+    ClusterRoleBinding,
+    RoleBinding,
+}
+
+impl BindingKind {
+    /// The kind as Kubernetes names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BindingKind::ClusterRoleBinding => "ClusterRoleBinding",
+            BindingKind::RoleBinding => "RoleBinding",
+        }
+    }
+}
+
+/// The binding, role, subject and rule that allowed a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RbacMatch {
+    pub binding_kind: BindingKind,
+    pub binding_name: String,
+    /// Empty for ClusterRoleBindings.
+    pub binding_namespace: String,
+    /// `Role` or `ClusterRole`.
+    pub role_kind: String,
+    pub role_name: String,
+    /// The subject as the reason describes it, e.g. `Group "system:nodes"`.
+    pub subject: String,
+    /// Index of the rule in the role's effective (aggregated) rules.
+    pub rule_index: usize,
+    /// The rule, rendered by [`render_rule`].
+    pub rule: String,
+}
+
+/// RBAC's answer: allow with the binding, or no opinion (with the rule-resolution errors met).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RbacDecision {
+    pub allowed: bool,
+    /// `RBAC: allowed by …`, `RBAC: <errors>`, or empty.
+    pub reason: String,
+    pub matched: Option<RbacMatch>,
+}
+
+/// A role's effective rules, shared between bindings.
+type Rules = Arc<[PolicyRule]>;
+
+#[derive(Debug)]
+struct CompiledBinding {
+    kind: BindingKind,
+    name: String,
+    namespace: String,
+    role_kind: String,
+    role_name: String,
+    subjects: Vec<Subject>,
+    /// The referenced role's rules, or the rule-resolution error text.
+    rules: Result<Rules, String>,
+}
+
+/// Identifies a binding for `--drop-binding`: kind, namespace (empty for cluster-scoped), name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BindingRef {
+    pub kind: BindingKind,
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Subject keys of the index.
+#[derive(Debug, Default)]
+struct SubjectIndex {
+    users: HashMap<String, Vec<usize>>,
+    groups: HashMap<String, Vec<usize>>,
+    /// (namespace, name) of service accounts; for RoleBinding subjects without a namespace the
+    /// binding's namespace.
+    service_accounts: HashMap<(String, String), Vec<usize>>,
+}
+
+impl SubjectIndex {
+    fn add(&mut self, idx: usize, binding: &CompiledBinding) {
+        for s in &binding.subjects {
+            match s.kind.as_str() {
+                "User" => self.users.entry(s.name.clone()).or_default().push(idx),
+                "Group" => self.groups.entry(s.name.clone()).or_default().push(idx),
+                "ServiceAccount" => {
+                    let ns = if s.namespace.is_empty() {
+                        binding.namespace.clone()
+                    } else {
+                        s.namespace.clone()
+                    };
+                    if !ns.is_empty() {
+                        self.service_accounts
+                            .entry((ns, s.name.clone()))
+                            .or_default()
+                            .push(idx);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Indices of the bindings with at least one subject that may apply, ascending.
+    fn candidates(&self, username: &str, groups: &[String], out: &mut Vec<usize>) {
+        out.clear();
+        if let Some(v) = self.users.get(username) {
+            out.extend_from_slice(v);
+        }
+        for g in groups {
+            if let Some(v) = self.groups.get(g.as_str()) {
+                out.extend_from_slice(v);
+            }
+        }
+        if let Some((ns, name)) = parse_service_account_username(username) {
+            if let Some(v) = self
+                .service_accounts
+                .get(&(ns.to_string(), name.to_string()))
+            {
+                out.extend_from_slice(v);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+/// `system:serviceaccount:<ns>:<name>` → (ns, name).
+fn parse_service_account_username(username: &str) -> Option<(&str, &str)> {
+    let rest = username.strip_prefix("system:serviceaccount:")?;
+    let (ns, name) = rest.split_once(':')?;
+    if ns.is_empty() || name.is_empty() || name.contains(':') {
+        return None;
+    }
+    Some((ns, name))
+}
+
+/// Upstream `appliesTo`: the index of the first subject of the binding that applies.
+fn applies_to(
+    subjects: &[Subject],
+    username: &str,
+    groups: &[String],
+    binding_ns: &str,
+) -> Option<usize> {
+    subjects.iter().position(|s| match s.kind.as_str() {
+        "User" => s.name == username,
+        "Group" => groups.contains(&s.name),
+        "ServiceAccount" => {
+            let ns = if s.namespace.is_empty() {
+                binding_ns
+            } else {
+                s.namespace.as_str()
+            };
+            !ns.is_empty()
+                && parse_service_account_username(username) == Some((ns, s.name.as_str()))
+        }
+        _ => false,
+    })
+}
+
+/// upstream `describeSubject`.
+fn describe_subject(s: &Subject, binding_ns: &str) -> String {
+    let mut out = String::with_capacity(s.kind.len() + s.name.len() + 8);
+    out.push_str(&s.kind);
+    out.push(' ');
+    if s.kind == "ServiceAccount" {
+        let ns = if s.namespace.is_empty() {
+            binding_ns
+        } else {
+            &s.namespace
+        };
+        push_go_quoted(&mut out, &format!("{}/{}", s.name, ns));
+    } else {
+        push_go_quoted(&mut out, &s.name);
+    }
+    out
+}
+
+/// The compiled RBAC authorizer of one scenario.
+#[derive(Debug)]
+pub struct RbacAuthorizer {
+    cluster_bindings: Vec<CompiledBinding>,
+    cluster_index: SubjectIndex,
+    role_bindings: HashMap<String, (Vec<CompiledBinding>, SubjectIndex)>,
+    cluster_roles: HashMap<String, Rules>,
+}
+
+impl RbacAuthorizer {
+    /// Compiles `policy`, leaving out the bindings listed in `dropped`.
+    pub fn new(policy: &RbacPolicy, dropped: &[BindingRef]) -> Self {
+        let dropped: HashSet<&BindingRef> = dropped.iter().collect();
+        let cluster_roles = aggregate_cluster_roles(&policy.cluster_roles);
+        let mut roles: HashMap<(&str, &str), Rules> = HashMap::new();
+        for r in &policy.roles {
+            roles.insert(
+                (r.metadata.namespace.as_str(), r.metadata.name.as_str()),
+                r.rules.clone().into(),
+            );
+        }
+        let resolve = |b: &Binding, ns: &str| -> Result<Rules, String> {
+            match b.role_ref.kind.as_str() {
+                "ClusterRole" => cluster_roles.get(&b.role_ref.name).cloned().ok_or_else(|| {
+                    format!(
+                        "clusterrole.rbac.authorization.k8s.io {} not found",
+                        go_quote(&b.role_ref.name)
+                    )
+                }),
+                "Role" => roles
+                    .get(&(ns, b.role_ref.name.as_str()))
+                    .cloned()
+                    .ok_or_else(|| {
+                        format!(
+                            "role.rbac.authorization.k8s.io {} not found",
+                            go_quote(&b.role_ref.name)
+                        )
+                    }),
+                other => Err(format!(
+                    "unsupported role reference kind: {}",
+                    go_quote(other)
+                )),
+            }
+        };
+        let compile = |b: &Binding, kind: BindingKind| CompiledBinding {
+            kind,
+            name: b.metadata.name.clone(),
+            namespace: b.metadata.namespace.clone(),
+            role_kind: b.role_ref.kind.clone(),
+            role_name: b.role_ref.name.clone(),
+            subjects: b.subjects.clone(),
+            rules: resolve(b, &b.metadata.namespace),
+        };
+        let is_dropped = |b: &Binding, kind: BindingKind| {
+            let ns = match kind {
+                BindingKind::ClusterRoleBinding => String::new(),
+                BindingKind::RoleBinding => b.metadata.namespace.clone(),
+            };
+            dropped.contains(&BindingRef {
+                kind,
+                namespace: ns,
+                name: b.metadata.name.clone(),
+            })
+        };
+
+        let mut crbs: Vec<&Binding> = policy
+            .cluster_role_bindings
+            .iter()
+            .filter(|b| !is_dropped(b, BindingKind::ClusterRoleBinding))
+            .collect();
+        crbs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        let cluster_bindings: Vec<CompiledBinding> = crbs
+            .iter()
+            .map(|b| {
+                let mut c = compile(b, BindingKind::ClusterRoleBinding);
+                // Cluster-scoped: a ServiceAccount subject needs its own namespace.
+                c.namespace.clear();
+                c
+            })
+            .collect();
+        let mut cluster_index = SubjectIndex::default();
+        for (i, b) in cluster_bindings.iter().enumerate() {
+            cluster_index.add(i, b);
+        }
+
+        let mut by_ns: BTreeMap<&str, Vec<&Binding>> = BTreeMap::new();
+        for b in &policy.role_bindings {
+            if !is_dropped(b, BindingKind::RoleBinding) {
+                by_ns
+                    .entry(b.metadata.namespace.as_str())
+                    .or_default()
+                    .push(b);
+            }
+        }
+        let mut role_bindings = HashMap::new();
+        for (ns, mut list) in by_ns {
+            list.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+            let compiled: Vec<CompiledBinding> = list
+                .iter()
+                .map(|b| compile(b, BindingKind::RoleBinding))
+                .collect();
+            let mut index = SubjectIndex::default();
+            for (i, b) in compiled.iter().enumerate() {
+                index.add(i, b);
+            }
+            role_bindings.insert(ns.to_string(), (compiled, index));
+        }
+
+        RbacAuthorizer {
+            cluster_bindings,
+            cluster_index,
+            role_bindings,
+            cluster_roles,
+        }
+    }
+
+    /// The effective (aggregated) rules of a ClusterRole, if it exists.
+    pub fn cluster_role_rules(&self, name: &str) -> Option<&[PolicyRule]> {
+        self.cluster_roles.get(name).map(|r| &r[..])
+    }
+
+    /// Authorizes `attrs` (spec 9).
+    pub fn authorize(&self, attrs: &Attributes) -> RbacDecision {
+        let mut errors: Vec<&str> = Vec::new();
+        let mut candidates = Vec::new();
+        self.cluster_index
+            .candidates(&attrs.username, &attrs.groups, &mut candidates);
+        if let Some(d) = visit(&self.cluster_bindings, &candidates, attrs, &mut errors) {
+            return d;
+        }
+        if !attrs.namespace.is_empty() {
+            if let Some((bindings, index)) = self.role_bindings.get(&attrs.namespace) {
+                index.candidates(&attrs.username, &attrs.groups, &mut candidates);
+                if let Some(d) = visit(bindings, &candidates, attrs, &mut errors) {
+                    return d;
+                }
+            }
+        }
+        RbacDecision {
+            allowed: false,
+            reason: no_opinion_reason(&errors),
+            matched: None,
+        }
+    }
+}
+
+/// Visits the candidate bindings in order; returns the allow decision of the first matching rule.
+fn visit<'a>(
+    bindings: &'a [CompiledBinding],
+    candidates: &[usize],
+    attrs: &Attributes,
+    errors: &mut Vec<&'a str>,
+) -> Option<RbacDecision> {
+    for &i in candidates {
+        let Some(b) = bindings.get(i) else { continue };
+        let Some(subject_idx) =
+            applies_to(&b.subjects, &attrs.username, &attrs.groups, &b.namespace)
+        else {
+            continue;
+        };
+        let rules = match &b.rules {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        if let Some(rule_index) = rules.iter().position(|r| rule_allows(attrs, r)) {
+            let subject = describe_subject(&b.subjects[subject_idx], &b.namespace);
+            let mut reason = String::with_capacity(128);
+            reason.push_str("RBAC: allowed by ");
+            reason.push_str(b.kind.as_str());
+            reason.push(' ');
+            match b.kind {
+                BindingKind::ClusterRoleBinding => push_go_quoted(&mut reason, &b.name),
+                BindingKind::RoleBinding => {
+                    push_go_quoted(&mut reason, &format!("{}/{}", b.name, b.namespace))
+                }
+            }
+            let _ = write!(reason, " of {} ", b.role_kind);
+            push_go_quoted(&mut reason, &b.role_name);
+            reason.push_str(" to ");
+            reason.push_str(&subject);
+            return Some(RbacDecision {
+                allowed: true,
+                reason,
+                matched: Some(RbacMatch {
+                    binding_kind: b.kind,
+                    binding_name: b.name.clone(),
+                    binding_namespace: b.namespace.clone(),
+                    role_kind: b.role_kind.clone(),
+                    role_name: b.role_name.clone(),
+                    subject,
+                    rule_index,
+                    rule: render_rule(&rules[rule_index]),
+                }),
+            });
+        }
+    }
+    None
+}
+
+/// `RBAC: ` + apimachinery's aggregate error text (duplicates dropped; brackets when more than
+/// one distinct message), or empty when no error was met.
+fn no_opinion_reason(errors: &[&str]) -> String {
+    if errors.is_empty() {
+        return String::new();
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for e in errors {
+        if !seen.contains(e) {
+            seen.push(e);
+        }
+    }
+    if seen.len() == 1 {
+        format!("RBAC: {}", seen[0])
+    } else {
+        format!("RBAC: [{}]", seen.join(", "))
+    }
+}
+
+fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    let labels_ok = sel
+        .match_labels
+        .iter()
+        .all(|(k, v)| labels.get(k) == Some(v));
+    let exprs_ok = sel.match_expressions.iter().all(|e| {
+        let value = labels.get(&e.key);
+        match e.operator.as_str() {
+            "In" => value.is_some_and(|v| e.values.contains(v)),
+            "NotIn" => value.is_none_or(|v| !e.values.contains(v)),
+            "Exists" => value.is_some(),
+            "DoesNotExist" => value.is_none(),
+            // An invalid operator makes the selector invalid; upstream then selects nothing.
+            _ => false,
+        }
+    });
+    labels_ok && exprs_ok
+}
+
+/// Effective rules of every ClusterRole, with aggregation applied to a fixed point.
+fn aggregate_cluster_roles(cluster_roles: &[Role]) -> HashMap<String, Rules> {
+    let mut sorted: Vec<&Role> = cluster_roles.iter().collect();
+    sorted.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    let mut current: HashMap<&str, Vec<PolicyRule>> = sorted
+        .iter()
+        .map(|r| (r.metadata.name.as_str(), r.rules.clone()))
+        .collect();
+    // Each round can only propagate rules one aggregation level further, so the number of
+    // roles bounds the rounds needed.
+    for _ in 0..=sorted.len() {
+        let mut changed = false;
+        for role in &sorted {
+            let Some(agg) = &role.aggregation_rule else {
+                continue;
+            };
+            let mut rules: Vec<PolicyRule> = Vec::new();
+            for sel in &agg.cluster_role_selectors {
+                for other in &sorted {
+                    if other.metadata.name == role.metadata.name
+                        || !selector_matches(sel, &other.metadata.labels)
+                    {
+                        continue;
+                    }
+                    for r in current
+                        .get(other.metadata.name.as_str())
+                        .into_iter()
+                        .flatten()
+                    {
+                        if !rules.contains(r) {
+                            rules.push(r.clone());
+                        }
+                    }
+                }
+            }
+            let name = role.metadata.name.as_str();
+            if current.get(name) != Some(&rules) {
+                current.insert(name, rules);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    current
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into()))
+        .collect()
+}

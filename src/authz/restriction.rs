@@ -1,0 +1,1142 @@
+//! The NodeRestriction admission plugin (spec section 10) for mutating requests from nodes.
+//!
+//! NodeRestriction sees the new object (and for updates the old one) in full. The audit log
+//! has at most the `requestObject`, which for a patch is the patch document, and never the
+//! stored object; the [`ClusterView`] knows only a few facts about existing pods, nodes and
+//! ResourceSlices. Whenever a check needs something neither source has, the answer is
+//! [`Admission::Unknown`] with the reason, never a guess. Choices made where the inputs are
+//! partial:
+//! - A merge or strategic-merge patch that does not mention a field leaves it unchanged, so
+//!   checks of that field pass. A patch that sets a field NodeRestriction compares with the
+//!   stored object (node taints, forbidden node labels, PVC spec) is Unknown, because it may
+//!   set the value the object already had. JSON patches (arrays) are judged by their paths.
+//! - Pod labels are compared with [`PodFacts::labels`]. `status.resourceClaimStatuses` is not
+//!   in the facts: a body that mentions it is Unknown, a full update without it is taken to
+//!   leave it unchanged (pods without resource claims have none).
+//! - deletecollection is admitted item by item with each item's name, which the log does not
+//!   have: checks that need the name are Unknown.
+//! - The CSR common-name check decodes the PEM request itself ([`csr_common_name`]); only a
+//!   PEM block whose DER cannot be read is Unknown.
+
+use serde_json::Value;
+
+use super::forbidden::{not_found, wrap_forbidden};
+use super::goquote::go_quote;
+use super::node::node_identity;
+use super::version::{FeatureGates, Gate, KubeVersion};
+use super::{Attributes, ClusterView, Known, PodFacts};
+use crate::record::Micros;
+
+/// Admission operations NodeRestriction handles (patch arrives as Update, deletecollection as
+/// one Delete per item).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Operation {
+    /// The operation of a request verb; `None` for reads, which admission never sees.
+    pub fn from_verb(verb: &str) -> Option<Operation> {
+        match verb {
+            "create" => Some(Operation::Create),
+            "update" | "patch" => Some(Operation::Update),
+            "delete" | "deletecollection" => Some(Operation::Delete),
+            _ => None,
+        }
+    }
+
+    /// Upstream's name, as printed by `%s` / `%q` in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Create => "CREATE",
+            Operation::Update => "UPDATE",
+            Operation::Delete => "DELETE",
+        }
+    }
+}
+
+/// NodeRestriction's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// The plugin lets the request through.
+    Admit,
+    /// The plugin refuses: `code` 403 with a Forbidden-wrapped message, or 404 with the
+    /// NotFound message of a missing object.
+    Deny { code: u16, message: String },
+    /// The plugin does not look at this request (not a node, a read, a connect subresource).
+    NotApplicable,
+    /// The inputs cannot decide it; says why.
+    Unknown(String),
+}
+
+impl Admission {
+    /// `admit`, `deny`, `not_applicable` or `unknown`, as `explain --format json` writes it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Admission::Admit => "admit",
+            Admission::Deny { .. } => "deny",
+            Admission::NotApplicable => "not_applicable",
+            Admission::Unknown(_) => "unknown",
+        }
+    }
+
+    /// The refusal message or the reason it is unknown; empty otherwise.
+    pub fn reason(&self) -> &str {
+        match self {
+            Admission::Deny { message, .. } => message,
+            Admission::Unknown(why) => why,
+            Admission::Admit | Admission::NotApplicable => "",
+        }
+    }
+
+    /// The message of a refusal, if any.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Admission::Deny { message, .. } => Some(message),
+            _ => None,
+        }
+    }
+}
+
+/// The key of the mirror-pod annotation.
+pub const MIRROR_POD_ANNOTATION: &str = "kubernetes.io/config.mirror";
+
+/// Subresources reached with the CONNECT operation, which NodeRestriction does not handle.
+const CONNECT_SUBRESOURCES: &[&str] = &["exec", "attach", "portforward", "proxy"];
+
+/// Kubelet-settable labels with a `kubernetes.io` / `k8s.io` prefix (`well_known_labels.go`).
+const KUBELET_LABELS: &[&str] = &[
+    "kubernetes.io/hostname",
+    "kubernetes.io/arch",
+    "kubernetes.io/os",
+    "beta.kubernetes.io/arch",
+    "beta.kubernetes.io/os",
+    "beta.kubernetes.io/instance-type",
+    "node.kubernetes.io/instance-type",
+    "failure-domain.beta.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+];
+/// Added to the kubelet labels in 1.17.
+const KUBELET_TOPOLOGY_LABELS: &[&str] = &[
+    "topology.kubernetes.io/region",
+    "topology.kubernetes.io/zone",
+];
+
+fn label_namespace(key: &str) -> &str {
+    key.split_once('/').map(|(ns, _)| ns).unwrap_or("")
+}
+
+fn is_kubelet_label(key: &str, version: KubeVersion) -> bool {
+    if KUBELET_LABELS.contains(&key)
+        || (version.at_least(17) && KUBELET_TOPOLOGY_LABELS.contains(&key))
+    {
+        return true;
+    }
+    let ns = label_namespace(key);
+    ns == "kubelet.kubernetes.io"
+        || ns.ends_with(".kubelet.kubernetes.io")
+        || ns == "node.kubernetes.io"
+        || ns.ends_with(".node.kubernetes.io")
+}
+
+/// Whether a node may not set, change or remove the label `key` (spec 10.5).
+pub fn is_forbidden_node_label(key: &str, version: KubeVersion) -> bool {
+    let ns = label_namespace(key);
+    if ns == "node-restriction.kubernetes.io" || ns.ends_with(".node-restriction.kubernetes.io") {
+        return true;
+    }
+    let kubernetes = ns == "kubernetes.io"
+        || ns.ends_with(".kubernetes.io")
+        || ns == "k8s.io"
+        || ns.ends_with(".k8s.io");
+    kubernetes && !is_kubelet_label(key, version)
+}
+
+/// `v[path…]`, following object keys.
+fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |cur, k| cur.get(*k))
+}
+
+/// The string at `path`, or "" when absent or not a string.
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    at(v, path).and_then(Value::as_str).unwrap_or("")
+}
+
+fn present(v: Option<&Value>) -> bool {
+    v.is_some_and(|x| !x.is_null())
+}
+
+/// The NodeRestriction plugin of one scenario.
+#[derive(Debug, Clone)]
+pub struct NodeRestriction {
+    version: KubeVersion,
+    gates: FeatureGates,
+}
+
+/// Everything one admission call looks at.
+struct Req<'a> {
+    attrs: &'a Attributes,
+    node: &'a str,
+    op: Operation,
+    body: Option<&'a Value>,
+    cluster: &'a dyn ClusterView,
+    at: Micros,
+}
+
+impl Req<'_> {
+    fn is_patch(&self) -> bool {
+        self.attrs.verb == "patch"
+    }
+
+    fn is_collection(&self) -> bool {
+        self.attrs.verb == "deletecollection"
+    }
+
+    /// A 403 with the Forbidden wrapping of spec 10: the request name, else the object's
+    /// `metadata.name`, else its `generateName`, else `Unknown`.
+    fn forbid(&self, text: &str) -> Admission {
+        let body_str = |k: &str| self.body.map(|b| str_at(b, &["metadata", k])).unwrap_or("");
+        let name = if !self.attrs.name.is_empty() {
+            self.attrs.name.as_str()
+        } else if !body_str("name").is_empty() {
+            body_str("name")
+        } else if !body_str("generateName").is_empty() {
+            body_str("generateName")
+        } else {
+            "Unknown"
+        };
+        Admission::Deny {
+            code: 403,
+            message: wrap_forbidden(&self.attrs.resource, &self.attrs.api_group, name, text),
+        }
+    }
+
+    /// The request body, or Unknown naming what it was needed for.
+    fn need_body(&self, what: &str) -> Result<&Value, Admission> {
+        match self.body {
+            Some(b) if b.is_object() || (self.is_patch() && b.is_array()) => Ok(b),
+            Some(_) => Err(Admission::Unknown(format!(
+                "requestObject is not a JSON object; needed for {what}"
+            ))),
+            None => Err(Admission::Unknown(format!(
+                "the log has no requestObject (audit level below Request); needed for {what}"
+            ))),
+        }
+    }
+
+    fn need_name(&self) -> Result<(), Admission> {
+        if self.is_collection() {
+            Err(Admission::Unknown(
+                "deletecollection is admitted item by item and the log does not name the items"
+                    .into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The existing pod `name` in the request namespace; `lister` selects the NotFound form
+    /// (lister: singular `pod`; storage: plural `pods`).
+    fn pod(&self, name: &str, lister: bool) -> Result<PodFacts, Admission> {
+        match self.cluster.pod(&self.attrs.namespace, name, self.at) {
+            Known::Yes(p) => Ok(p),
+            Known::Absent => Err(Admission::Deny {
+                code: 404,
+                message: not_found(if lister { "pod" } else { "pods" }, "", name),
+            }),
+            Known::Unknown(why) => Err(Admission::Unknown(why)),
+        }
+    }
+}
+
+/// What a patch or full object says about one map-valued field (labels).
+enum MapChange<'a> {
+    /// Not mentioned: unchanged.
+    Untouched,
+    /// Key → new value (`None` = removed); other keys unchanged.
+    Keys(Vec<(&'a str, Option<&'a str>)>),
+    /// The whole map is replaced by this one (full object, or `labels: null`).
+    Replace(Vec<(&'a str, &'a str)>),
+    /// Cannot tell (JSON patch on the map, patch directives).
+    Opaque,
+}
+
+fn map_pairs(v: &Value) -> Vec<(&str, &str)> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or("")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// How `body` changes `metadata.labels`.
+fn label_change<'a>(body: &'a Value, is_patch: bool) -> MapChange<'a> {
+    if let Some(ops) = body.as_array() {
+        let touches = ops.iter().any(|op| {
+            let p = str_at(op, &["path"]);
+            p == "/metadata" || p.starts_with("/metadata/labels") || p.is_empty() || p == "/"
+        });
+        return if touches {
+            MapChange::Opaque
+        } else {
+            MapChange::Untouched
+        };
+    }
+    let labels = at(body, &["metadata", "labels"]);
+    if !is_patch {
+        return MapChange::Replace(labels.map(map_pairs).unwrap_or_default());
+    }
+    match labels {
+        None => MapChange::Untouched,
+        Some(Value::Null) => MapChange::Replace(Vec::new()),
+        Some(Value::Object(m)) => {
+            if m.keys().any(|k| k.starts_with('$')) {
+                return MapChange::Opaque;
+            }
+            MapChange::Keys(m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+        }
+        Some(_) => MapChange::Opaque,
+    }
+}
+
+/// Whether a body mentions `path` (object keys, or a JSON-patch path prefix).
+fn mentions(body: &Value, path: &[&str]) -> bool {
+    if let Some(ops) = body.as_array() {
+        let prefix: String = path.iter().map(|p| format!("/{p}")).collect();
+        return ops.iter().any(|op| {
+            let p = str_at(op, &["path"]);
+            p.starts_with(&prefix) || prefix.starts_with(p)
+        });
+    }
+    present(at(body, path))
+}
+
+impl NodeRestriction {
+    /// The plugin for the gates' release.
+    pub fn new(gates: &FeatureGates) -> Self {
+        NodeRestriction {
+            version: gates.version(),
+            gates: gates.clone(),
+        }
+    }
+
+    /// Admits one request. `request_object` is the logged `requestObject` (the patch document
+    /// for patches). `authorize` answers the chain's decision for the extra authorization
+    /// check of the service-account audience restriction (spec 10.7).
+    #[allow(clippy::too_many_arguments)]
+    pub fn admit(
+        &self,
+        attrs: &Attributes,
+        op: Operation,
+        request_object: Option<&Value>,
+        cluster: &dyn ClusterView,
+        at: Micros,
+        authorize: &dyn Fn(&Attributes) -> bool,
+    ) -> Admission {
+        let Some(node) = node_identity(&attrs.username, &attrs.groups) else {
+            return Admission::NotApplicable;
+        };
+        if !attrs.resource_request || CONNECT_SUBRESOURCES.contains(&attrs.subresource.as_str()) {
+            return Admission::NotApplicable;
+        }
+        let r = Req {
+            attrs,
+            node,
+            op,
+            body: request_object,
+            cluster,
+            at,
+        };
+        if node.is_empty() {
+            return r.forbid(&format!(
+                "could not determine node from user {}",
+                go_quote(&attrs.username)
+            ));
+        }
+        let result = match (attrs.api_group.as_str(), attrs.resource.as_str()) {
+            ("", "pods") => match attrs.subresource.as_str() {
+                "" => self.pod(&r),
+                "status" => self.pod_status(&r),
+                "eviction" => self.pod_eviction(&r),
+                sub => Err(r.forbid(&format!(
+                    "unexpected pod subresource {}, only 'status' and 'eviction' are allowed",
+                    go_quote(sub)
+                ))),
+            },
+            ("", "nodes") => self.node(&r),
+            ("", "persistentvolumeclaims") => self.pvc(&r),
+            ("", "serviceaccounts") => self.service_account(&r, authorize),
+            ("coordination.k8s.io", "leases") => self.lease(&r),
+            ("storage.k8s.io", "csinodes") => self.csinode(&r),
+            ("resource.k8s.io", "resourceslices") if self.version.at_least(32) => {
+                self.resource_slice(&r)
+            }
+            ("certificates.k8s.io", "certificatesigningrequests")
+                if !self
+                    .gates
+                    .enabled(Gate::AllowInsecureKubeletCertificateSigningRequests) =>
+            {
+                self.csr(&r)
+            }
+            _ => Ok(()),
+        };
+        match result {
+            Ok(()) => Admission::Admit,
+            Err(a) => a,
+        }
+    }
+
+    /// Spec 10.1.
+    fn pod(&self, r: &Req) -> Result<(), Admission> {
+        let node = r.node;
+        match r.op {
+            Operation::Create => {
+                let pod = r.need_body("the mirror-pod checks")?;
+                let forbid = |t: String| Err(r.forbid(&t));
+                if at(pod, &["metadata", "annotations", MIRROR_POD_ANNOTATION]).is_none() {
+                    return forbid(format!(
+                        "pod does not have {} annotation, node {} can only create mirror pods",
+                        go_quote(MIRROR_POD_ANNOTATION),
+                        go_quote(node)
+                    ));
+                }
+                if str_at(pod, &["spec", "nodeName"]) != node {
+                    return forbid(format!(
+                        "node {} can only create pods with spec.nodeName set to itself",
+                        go_quote(node)
+                    ));
+                }
+                let owners = at(pod, &["metadata", "ownerReferences"]).and_then(Value::as_array);
+                let owners: &[Value] = owners.map(Vec::as_slice).unwrap_or(&[]);
+                if owners.len() > 1 {
+                    return forbid(format!(
+                        "node {} can only create pods with a single owner reference set to itself",
+                        go_quote(node)
+                    ));
+                }
+                let Some(owner) = owners.first() else {
+                    return forbid(format!(
+                        "node {} can only create pods with an owner reference set to itself",
+                        go_quote(node)
+                    ));
+                };
+                if str_at(owner, &["apiVersion"]) != "v1"
+                    || str_at(owner, &["kind"]) != "Node"
+                    || str_at(owner, &["name"]) != node
+                {
+                    return forbid(format!(
+                        "node {} can only create pods with an owner reference set to itself",
+                        go_quote(node)
+                    ));
+                }
+                if at(owner, &["controller"]).and_then(Value::as_bool) != Some(true) {
+                    return forbid(format!("node {} can only create pods with a controller owner reference set to itself", go_quote(node)));
+                }
+                if at(owner, &["blockOwnerDeletion"]).and_then(Value::as_bool) == Some(true) {
+                    return forbid(format!(
+                        "node {} must not set blockOwnerDeletion on an owner reference",
+                        go_quote(node)
+                    ));
+                }
+                let owner_uid = str_at(owner, &["uid"]);
+                match r.cluster.node_uid(node, r.at) {
+                    Known::Yes(uid) if uid == owner_uid => {}
+                    Known::Yes(uid) => {
+                        return forbid(format!(
+                            "node {node} UID mismatch: expected {owner_uid} got {uid}"
+                        ));
+                    }
+                    Known::Absent => {
+                        return Err(Admission::Deny {
+                            code: 404,
+                            message: not_found("node", "", node),
+                        });
+                    }
+                    Known::Unknown(why) => return Err(Admission::Unknown(why)),
+                }
+                if !str_at(pod, &["spec", "serviceAccountName"]).is_empty() {
+                    return forbid(format!(
+                        "node {} can not create pods that reference a service account",
+                        go_quote(node)
+                    ));
+                }
+                let spec = at(pod, &["spec"]).unwrap_or(&Value::Null);
+                if pod_references_secrets(spec) {
+                    return forbid(format!(
+                        "node {} can not create pods that reference secrets",
+                        go_quote(node)
+                    ));
+                }
+                if pod_references_configmaps(spec) {
+                    return forbid(format!(
+                        "node {} can not create pods that reference configmaps",
+                        go_quote(node)
+                    ));
+                }
+                if volumes(spec).any(|v| {
+                    at(v, &["projected", "sources"])
+                        .and_then(Value::as_array)
+                        .is_some_and(|s| s.iter().any(|src| present(src.get("clusterTrustBundle"))))
+                }) {
+                    return forbid(format!(
+                        "node {} can not create pods that reference clustertrustbundles",
+                        go_quote(node)
+                    ));
+                }
+                if volumes(spec).any(|v| present(v.get("persistentVolumeClaim"))) {
+                    return forbid(format!(
+                        "node {} can not create pods that reference persistentvolumeclaims",
+                        go_quote(node)
+                    ));
+                }
+                Ok(())
+            }
+            Operation::Delete => {
+                r.need_name()?;
+                let pod = r.pod(&r.attrs.name, true)?;
+                if pod.node_name != node {
+                    return Err(r.forbid(&format!(
+                        "node {} can only delete pods with spec.nodeName set to itself",
+                        go_quote(node)
+                    )));
+                }
+                Ok(())
+            }
+            Operation::Update => Err(r.forbid(&format!(
+                "unexpected operation {}, node {} can only create and delete mirror pods",
+                go_quote(r.op.as_str()),
+                go_quote(node)
+            ))),
+        }
+    }
+
+    /// Spec 10.2.
+    fn pod_status(&self, r: &Req) -> Result<(), Admission> {
+        let node = r.node;
+        if r.op != Operation::Update {
+            return Err(r.forbid(&format!("unexpected operation {}", go_quote(r.op.as_str()))));
+        }
+        // The stored pod is fetched before admission; a missing one is the storage's 404.
+        let old = r.pod(&r.attrs.name, false)?;
+        if old.node_name != node {
+            return Err(r.forbid(&format!(
+                "node {} can only update pod status for pods with spec.nodeName set to itself",
+                go_quote(node)
+            )));
+        }
+        let body = r.need_body("the label and resource-claim checks of pods/status")?;
+        let old_labels = &old.labels;
+        let old_value = |k: &str| {
+            old_labels
+                .iter()
+                .find(|(ok, _)| ok == k)
+                .map(|(_, v)| v.as_str())
+        };
+        let labels_changed = match label_change(body, r.is_patch()) {
+            MapChange::Untouched => false,
+            MapChange::Keys(keys) => keys.iter().any(|(k, v)| old_value(k) != *v),
+            MapChange::Replace(new) => {
+                new.len() != old_labels.len() || new.iter().any(|(k, v)| old_value(k) != Some(*v))
+            }
+            MapChange::Opaque => {
+                return Err(Admission::Unknown(
+                    "the patch changes pod labels in a form the model cannot apply".into(),
+                ));
+            }
+        };
+        if labels_changed {
+            return Err(r.forbid(&format!(
+                "node {} cannot update labels through pod status",
+                go_quote(node)
+            )));
+        }
+        let claims = at(body, &["status", "resourceClaimStatuses"]);
+        let claims_mentioned = if body.is_array() {
+            mentions(body, &["status", "resourceClaimStatuses"])
+        } else if r.is_patch() {
+            claims.is_some()
+        } else {
+            claims
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+        };
+        if claims_mentioned {
+            return Err(Admission::Unknown(
+                "the request sets status.resourceClaimStatuses; the stored statuses are not known"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Spec 10.3.
+    fn pod_eviction(&self, r: &Req) -> Result<(), Admission> {
+        if r.op != Operation::Create {
+            return Err(r.forbid(&format!("unexpected operation {}", r.op.as_str())));
+        }
+        let name = if !r.attrs.name.is_empty() {
+            r.attrs.name.as_str()
+        } else {
+            let body = r.need_body("the pod name of the eviction")?;
+            let n = str_at(body, &["metadata", "name"]);
+            if n.is_empty() {
+                return Err(r.forbid("could not determine pod from request data"));
+            }
+            n
+        };
+        let pod = r.pod(name, true)?;
+        if pod.node_name != r.node {
+            return Err(r.forbid(&format!(
+                "node {} can only evict pods with spec.nodeName set to itself",
+                r.node
+            )));
+        }
+        Ok(())
+    }
+
+    /// Spec 10.5.
+    fn node(&self, r: &Req) -> Result<(), Admission> {
+        let node = r.node;
+        r.need_name()?;
+        let name = match r.op {
+            Operation::Create => str_at(
+                r.need_body("the name of the new Node")?,
+                &["metadata", "name"],
+            ),
+            _ => r.attrs.name.as_str(),
+        };
+        if name != node {
+            return Err(r.forbid(&format!(
+                "node {} is not allowed to modify node {}",
+                go_quote(node),
+                go_quote(name)
+            )));
+        }
+        match r.op {
+            Operation::Delete => Ok(()),
+            Operation::Create => {
+                let body = r.need_body("the Node checks")?;
+                if present(at(body, &["spec", "configSource"])) {
+                    return Err(r.forbid(&format!(
+                        "node {} is not allowed to create pods with a non-nil configSource",
+                        go_quote(node)
+                    )));
+                }
+                let mut forbidden: Vec<&str> = at(body, &["metadata", "labels"])
+                    .and_then(Value::as_object)
+                    .map(|m| {
+                        m.keys()
+                            .map(String::as_str)
+                            .filter(|k| is_forbidden_node_label(k, self.version))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !forbidden.is_empty() {
+                    forbidden.sort_unstable();
+                    return Err(r.forbid(&format!(
+                        "node {} is not allowed to set the following labels: {}",
+                        go_quote(node),
+                        forbidden.join(", ")
+                    )));
+                }
+                Ok(())
+            }
+            Operation::Update => {
+                let body = r.need_body("the taint and label checks of a Node update")?;
+                if !r.is_patch() {
+                    return Err(Admission::Unknown(
+                        "a full Node update is compared with the stored Node (taints, labels, configSource), which the inputs lack".into(),
+                    ));
+                }
+                if body.is_array() {
+                    if mentions(body, &["spec"]) || mentions(body, &["metadata", "labels"]) {
+                        return Err(Admission::Unknown(
+                            "the JSON patch touches spec or labels of the Node, which are compared with the stored Node".into(),
+                        ));
+                    }
+                    return Ok(());
+                }
+                let spec = at(body, &["spec"]);
+                if spec.is_some_and(|s| s.as_object().is_none_or(|m| m.contains_key("$patch"))) {
+                    return Err(Admission::Unknown(
+                        "the patch replaces the Node spec".into(),
+                    ));
+                }
+                if present(spec.and_then(|s| s.get("configSource"))) {
+                    return Err(Admission::Unknown(
+                        "the patch sets spec.configSource; whether it differs from the stored one is not known".into(),
+                    ));
+                }
+                if spec
+                    .and_then(Value::as_object)
+                    .is_some_and(|m| m.keys().any(|k| k.contains("taints")))
+                {
+                    return Err(Admission::Unknown(
+                        "the patch touches spec.taints; whether they differ from the stored taints is not known".into(),
+                    ));
+                }
+                let touched: Vec<&str> = match label_change(body, true) {
+                    MapChange::Untouched => Vec::new(),
+                    MapChange::Keys(k) => k.into_iter().map(|(k, _)| k).collect(),
+                    MapChange::Replace(_) | MapChange::Opaque => {
+                        return Err(Admission::Unknown(
+                            "the patch replaces the Node's labels; the stored labels are not known"
+                                .into(),
+                        ));
+                    }
+                };
+                let mut forbidden: Vec<&str> = touched
+                    .into_iter()
+                    .filter(|k| is_forbidden_node_label(k, self.version))
+                    .collect();
+                if !forbidden.is_empty() {
+                    forbidden.sort_unstable();
+                    return Err(Admission::Unknown(format!(
+                        "the patch sets the restricted labels {}; whether they change the stored values is not known",
+                        forbidden.join(", ")
+                    )));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Spec 10.6.
+    fn pvc(&self, r: &Req) -> Result<(), Admission> {
+        if r.attrs.subresource != "status" {
+            return Err(r.forbid("may only update PVC status"));
+        }
+        if r.op != Operation::Update {
+            return Err(r.forbid(&format!("unexpected operation {}", go_quote(r.op.as_str()))));
+        }
+        let body = r.need_body("the PVC status comparison")?;
+        let unknown = || {
+            Err(Admission::Unknown(
+                "the update may change PVC fields other than status.capacity and status.conditions; the stored PVC is not known".into(),
+            ))
+        };
+        if !r.is_patch() {
+            return unknown();
+        }
+        let recover = self.gates.enabled(Gate::RecoverVolumeExpansionFailure);
+        let status_ok = |k: &str| {
+            k.starts_with('$')
+                || k == "capacity"
+                || k == "conditions"
+                || (recover && (k == "allocatedResources" || k == "allocatedResourceStatuses"))
+        };
+        if let Some(ops) = body.as_array() {
+            let ok = ops.iter().all(|op| {
+                let p = str_at(op, &["path"]);
+                let mut parts = p.trim_start_matches('/').split('/');
+                match (parts.next(), parts.next()) {
+                    (Some("status"), Some(k)) => status_ok(k),
+                    (Some("metadata"), Some(k)) => k == "resourceVersion" || k == "managedFields",
+                    _ => false,
+                }
+            });
+            return if ok { Ok(()) } else { unknown() };
+        }
+        let Some(top) = body.as_object() else {
+            return unknown();
+        };
+        for (k, v) in top {
+            let ok = match k.as_str() {
+                "apiVersion" | "kind" => true,
+                "status" => v
+                    .as_object()
+                    .is_some_and(|m| m.keys().all(|k| status_ok(k))),
+                "metadata" => v.as_object().is_some_and(|m| {
+                    m.keys()
+                        .all(|k| k == "resourceVersion" || k == "managedFields")
+                }),
+                _ => false,
+            };
+            if !ok {
+                return unknown();
+            }
+        }
+        Ok(())
+    }
+
+    /// Spec 10.7.
+    fn service_account(
+        &self,
+        r: &Req,
+        authorize: &dyn Fn(&Attributes) -> bool,
+    ) -> Result<(), Admission> {
+        if r.op != Operation::Create || r.attrs.subresource != "token" {
+            return Ok(());
+        }
+        let tr = r.need_body("the TokenRequest's bound object")?;
+        let bound = at(tr, &["spec", "boundObjectRef"]).filter(|b| !b.is_null());
+        let Some(bound) = bound else {
+            return Err(r.forbid("node requested token not bound to a pod"));
+        };
+        let pod_name = str_at(bound, &["name"]);
+        if str_at(bound, &["apiVersion"]) != "v1"
+            || str_at(bound, &["kind"]) != "Pod"
+            || pod_name.is_empty()
+        {
+            return Err(r.forbid("node requested token not bound to a pod"));
+        }
+        let uid = str_at(bound, &["uid"]);
+        if uid.is_empty() {
+            return Err(r.forbid("node requested token with a pod binding without a uid"));
+        }
+        let pod = r.pod(pod_name, true)?;
+        if pod.uid != uid {
+            return Err(r.forbid(&format!(
+                "the UID in the bound object reference ({uid}) does not match the UID in record. The object might have been deleted and then recreated"
+            )));
+        }
+        if pod.node_name != r.node {
+            return Err(
+                r.forbid("node requested token bound to a pod scheduled on a different node")
+            );
+        }
+        if !self
+            .gates
+            .enabled(Gate::ServiceAccountNodeAudienceRestriction)
+        {
+            return Ok(());
+        }
+        let audiences: Vec<&str> = at(tr, &["spec", "audiences"])
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(|x| x.as_str().unwrap_or("")).collect())
+            .unwrap_or_default();
+        if audiences.len() > 1 {
+            return Err(r.forbid("node may only request 0 or 1 audiences"));
+        }
+        let audience = audiences.first().copied().unwrap_or("");
+        if pod.token_audiences.iter().any(|a| a == audience) {
+            return Ok(());
+        }
+        let check = Attributes {
+            username: r.attrs.username.clone(),
+            groups: r.attrs.groups.clone(),
+            resource_request: true,
+            verb: "request-serviceaccounts-token-audience".into(),
+            api_group: String::new(),
+            api_version: String::new(),
+            resource: audience.to_string(),
+            subresource: String::new(),
+            namespace: r.attrs.namespace.clone(),
+            name: r.attrs.name.clone(),
+            path: String::new(),
+            field_requirements: Vec::new(),
+            legacy_prefix: false,
+        };
+        if authorize(&check) {
+            return Ok(());
+        }
+        Err(Admission::Unknown(format!(
+            "audience {} is not referenced by a projected serviceAccountToken of the pod and the node is not authorized for it; a CSI driver's spec.tokenRequests may still reference it (not modelled)",
+            go_quote(audience)
+        )))
+    }
+
+    /// Spec 10.8.
+    fn lease(&self, r: &Req) -> Result<(), Admission> {
+        if r.attrs.namespace != "kube-node-lease" {
+            return Err(
+                r.forbid("can only access leases in the \"kube-node-lease\" system namespace")
+            );
+        }
+        let name = match r.op {
+            Operation::Create => str_at(
+                r.need_body("the name of the new Lease")?,
+                &["metadata", "name"],
+            ),
+            _ => {
+                r.need_name()?;
+                r.attrs.name.as_str()
+            }
+        };
+        if name != r.node {
+            return Err(
+                r.forbid("can only access node lease with the same name as the requesting node")
+            );
+        }
+        Ok(())
+    }
+
+    /// Spec 10.9.
+    fn csinode(&self, r: &Req) -> Result<(), Admission> {
+        let name = match r.op {
+            Operation::Create => str_at(
+                r.need_body("the name of the new CSINode")?,
+                &["metadata", "name"],
+            ),
+            _ => {
+                r.need_name()?;
+                r.attrs.name.as_str()
+            }
+        };
+        if name != r.node {
+            return Err(
+                r.forbid("can only access CSINode with the same name as the requesting node")
+            );
+        }
+        Ok(())
+    }
+
+    /// Spec 10.10 (1.32+).
+    fn resource_slice(&self, r: &Req) -> Result<(), Admission> {
+        match r.op {
+            Operation::Create => {
+                let body = r.need_body("spec.nodeName of the new ResourceSlice")?;
+                if str_at(body, &["spec", "nodeName"]) != r.node {
+                    return Err(r.forbid("can only create ResourceSlice with the same NodeName as the requesting node"));
+                }
+                Ok(())
+            }
+            Operation::Delete => {
+                r.need_name()?;
+                match r.cluster.resource_slice_node(&r.attrs.name, r.at) {
+                    Known::Yes(n) if n == r.node => Ok(()),
+                    Known::Yes(_) => Err(r.forbid("can only delete ResourceSlice with the same NodeName as the requesting node")),
+                    // The stored object is read before admission: a missing one is the storage's 404.
+                    Known::Absent => Err(Admission::Deny {
+                        code: 404,
+                        message: not_found("resourceslices", "resource.k8s.io", &r.attrs.name),
+                    }),
+                    Known::Unknown(why) => Err(Admission::Unknown(why)),
+                }
+            }
+            Operation::Update => Ok(()),
+        }
+    }
+
+    /// Spec 10.11 (1.31+, unless AllowInsecureKubeletCertificateSigningRequests).
+    fn csr(&self, r: &Req) -> Result<(), Admission> {
+        if r.op != Operation::Create || !self.version.at_least(31) {
+            return Ok(());
+        }
+        let csr = r.need_body("the CSR signer and subject")?;
+        let signer = str_at(csr, &["spec", "signerName"]);
+        if signer != "kubernetes.io/kubelet-serving"
+            && signer != "kubernetes.io/kube-apiserver-client-kubelet"
+        {
+            return Ok(());
+        }
+        match csr_common_name(str_at(csr, &["spec", "request"])) {
+            Ok(cn) if cn == format!("system:node:{}", r.node) => Ok(()),
+            Ok(_) => Err(r.forbid(&format!("can only create a node CSR with CN=system:node:{}", r.node))),
+            Err(CsrError::NotPem) => Err(r.forbid(&format!("unable to parse csr: {CSR_NOT_PEM}"))),
+            Err(CsrError::Undecodable) => Err(Admission::Unknown(
+                "the CSR's DER request could not be decoded; the apiserver refuses it with an x509 parse error the model does not reproduce".into(),
+            )),
+        }
+    }
+}
+
+fn volumes(spec: &Value) -> impl Iterator<Item = &Value> {
+    spec.get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+fn containers(spec: &Value) -> impl Iterator<Item = &Value> {
+    ["initContainers", "containers", "ephemeralContainers"]
+        .into_iter()
+        .filter_map(move |k| spec.get(k).and_then(Value::as_array))
+        .flatten()
+}
+
+/// Upstream `VisitPodSecretNames` over all containers finds at least one reference. Presence
+/// of the reference counts, as upstream visits even empty names.
+fn pod_references_secrets(spec: &Value) -> bool {
+    if spec
+        .get("imagePullSecrets")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty())
+    {
+        return true;
+    }
+    let in_containers = containers(spec).any(|c| {
+        let env_from = c
+            .get("envFrom")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        let env = c.get("env").and_then(Value::as_array).into_iter().flatten();
+        env_from.into_iter().any(|e| present(e.get("secretRef")))
+            || env
+                .into_iter()
+                .any(|e| present(at(e, &["valueFrom", "secretKeyRef"])))
+    });
+    in_containers
+        || volumes(spec).any(|v| {
+            present(v.get("secret"))
+                || at(v, &["projected", "sources"])
+                    .and_then(Value::as_array)
+                    .is_some_and(|s| s.iter().any(|src| present(src.get("secret"))))
+                || present(v.get("azureFile"))
+                || present(at(v, &["cephfs", "secretRef"]))
+                || present(at(v, &["cinder", "secretRef"]))
+                || present(at(v, &["flexVolume", "secretRef"]))
+                || present(at(v, &["rbd", "secretRef"]))
+                || present(at(v, &["scaleIO", "secretRef"]))
+                || present(at(v, &["iscsi", "secretRef"]))
+                || present(at(v, &["storageos", "secretRef"]))
+                || present(at(v, &["csi", "nodePublishSecretRef"]))
+        })
+}
+
+/// Upstream `VisitPodConfigmapNames` over all containers finds at least one reference.
+fn pod_references_configmaps(spec: &Value) -> bool {
+    let in_containers = containers(spec).any(|c| {
+        let env_from = c
+            .get("envFrom")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        let env = c.get("env").and_then(Value::as_array).into_iter().flatten();
+        env_from.into_iter().any(|e| present(e.get("configMapRef")))
+            || env
+                .into_iter()
+                .any(|e| present(at(e, &["valueFrom", "configMapKeyRef"])))
+    });
+    in_containers
+        || volumes(spec).any(|v| {
+            present(v.get("configMap"))
+                || at(v, &["projected", "sources"])
+                    .and_then(Value::as_array)
+                    .is_some_and(|s| s.iter().any(|src| present(src.get("configMap"))))
+        })
+}
+
+/// Why a CSR's subject could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CsrError {
+    /// Go's `certapi.ParseCSR` error for input without a `CERTIFICATE REQUEST` PEM block;
+    /// the apiserver refuses with `unable to parse csr: <this>`.
+    NotPem,
+    /// The PEM block did not decode to a DER request the model can read. Go's x509 error text
+    /// for it is not modelled.
+    Undecodable,
+}
+
+/// The PEM error text of Go's `certapi.ParseCSR`.
+pub const CSR_NOT_PEM: &str = "PEM block type must be CERTIFICATE REQUEST";
+
+/// The subject common name of a CSR's `spec.request` (base64 of a PEM `CERTIFICATE REQUEST`),
+/// as Go's x509 fills `Subject.CommonName` (the last CN attribute wins).
+pub fn csr_common_name(request_b64: &str) -> Result<String, CsrError> {
+    let pem = base64_decode(request_b64).ok_or(CsrError::NotPem)?;
+    let pem = std::str::from_utf8(&pem).map_err(|_| CsrError::NotPem)?;
+    const BEGIN: &str = "-----BEGIN CERTIFICATE REQUEST-----";
+    const END: &str = "-----END CERTIFICATE REQUEST-----";
+    // pem.Decode takes the first block; any other first block type is the same error.
+    let start = pem.find("-----BEGIN ").ok_or(CsrError::NotPem)?;
+    if !pem[start..].starts_with(BEGIN) {
+        return Err(CsrError::NotPem);
+    }
+    let body = &pem[start + BEGIN.len()..];
+    let end = body.find(END).ok_or(CsrError::NotPem)?;
+    let der = base64_decode(&body[..end]).ok_or(CsrError::NotPem)?;
+    der_subject_cn(&der).ok_or(CsrError::Undecodable)
+}
+
+/// Standard base64 with optional padding; whitespace ignored.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' | b' ' | b'\n' | b'\r' | b'\t' => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+/// One DER TLV at the start of `b`: (tag, contents, rest).
+fn der_tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = b.split_first()?;
+    let (&len0, rest) = rest.split_first()?;
+    let (len, rest) = if len0 < 0x80 {
+        (usize::from(len0), rest)
+    } else {
+        let n = usize::from(len0 & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |a, &x| (a << 8) | usize::from(x));
+        (len, &rest[n..])
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
+}
+
+/// CertificationRequest → certificationRequestInfo → subject → last commonName (2.5.4.3).
+fn der_subject_cn(der: &[u8]) -> Option<String> {
+    const SEQUENCE: u8 = 0x30;
+    const SET: u8 = 0x31;
+    const CN_OID: &[u8] = &[0x55, 0x04, 0x03];
+    let (tag, csr, _) = der_tlv(der)?;
+    if tag != SEQUENCE {
+        return None;
+    }
+    let (tag, info, _) = der_tlv(csr)?;
+    if tag != SEQUENCE {
+        return None;
+    }
+    let (tag, _version, rest) = der_tlv(info)?;
+    if tag != 0x02 {
+        return None;
+    }
+    let (tag, mut rdns, _) = der_tlv(rest)?;
+    if tag != SEQUENCE {
+        return None;
+    }
+    let mut cn = String::new();
+    while !rdns.is_empty() {
+        let (tag, mut set, rest) = der_tlv(rdns)?;
+        if tag != SET {
+            return None;
+        }
+        rdns = rest;
+        while !set.is_empty() {
+            let (tag, atv, rest) = der_tlv(set)?;
+            if tag != SEQUENCE {
+                return None;
+            }
+            set = rest;
+            let (tag, oid, value) = der_tlv(atv)?;
+            if tag != 0x06 || oid != CN_OID {
+                continue;
+            }
+            let (vtag, v, _) = der_tlv(value)?;
+            // UTF8String, PrintableString, T61String, IA5String.
+            if !matches!(vtag, 0x0c | 0x13 | 0x14 | 0x16) {
+                return None;
+            }
+            cn = String::from_utf8(v.to_vec()).ok()?;
+        }
+    }
+    Some(cn)
+}

@@ -1,0 +1,672 @@
+//! The Parquet tables: `requests.parquet` (one row per kubelet request) and `findings.parquet`
+//! (one row per static finding). Both schemas are defined here and only here; `docs/schema.md`
+//! documents them column by column and must change with them (bump [`SCHEMA_VERSION`]).
+//!
+//! Low-cardinality strings are `Dictionary(Int32, Utf8)`, high-cardinality ones plain `Utf8`,
+//! lists `List<Utf8>`, timestamps `Timestamp(Microsecond, "UTC")`; compression zstd(1).
+
+use super::{ExportError, TempFile};
+use crate::findings::Findings;
+use crate::verdict::{format_date, RequestVerdict};
+use arrow_array::builder::{
+    BooleanBuilder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
+    StringDictionaryBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::types::Int32Type;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Version of both table schemas; bumped on any column change.
+pub const SCHEMA_VERSION: &str = "1";
+/// File key-value metadata key holding [`SCHEMA_VERSION`].
+pub const SCHEMA_VERSION_KEY: &str = "nodeauthz.schema_version";
+/// File key-value metadata key holding the table name (`requests` or `findings`).
+pub const TABLE_KEY: &str = "nodeauthz.table";
+/// The hive partition value written for a null or empty key (what Hive, Spark, pyarrow and
+/// DuckDB read back as null).
+pub const HIVE_NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// The storage type of one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    /// `Dictionary(Int32, Utf8)`.
+    Dict,
+    /// `Utf8`.
+    Str,
+    /// `List<Utf8>`.
+    List,
+    /// `Timestamp(Microsecond, "UTC")`.
+    Time,
+    /// `Int32`.
+    I32,
+    /// `Int64`.
+    I64,
+    /// `Boolean`.
+    Bool,
+}
+
+/// (name, type, nullable) of every `requests` column, in file order.
+const REQUEST_COLUMNS: &[(&str, Col, bool)] = &[
+    ("audit_id", Col::Str, false),
+    ("timestamp", Col::Time, true),
+    ("node", Col::Dict, false),
+    ("username", Col::Dict, false),
+    ("groups", Col::List, false),
+    ("user_agent", Col::Dict, false),
+    ("source_ips", Col::List, false),
+    ("verb", Col::Dict, false),
+    ("api_group", Col::Dict, false),
+    ("resource", Col::Dict, false),
+    ("subresource", Col::Dict, false),
+    ("namespace", Col::Dict, false),
+    ("name", Col::Str, false),
+    ("request_uri", Col::Str, false),
+    ("recorded_decision", Col::Dict, false),
+    ("recorded_annotation", Col::Dict, true),
+    ("recorded_reason", Col::Str, true),
+    ("recorded_code", Col::I32, true),
+    ("recorded_by_admission", Col::Bool, false),
+    ("node_authorizer_decision", Col::Dict, false),
+    ("node_authorizer_reason", Col::Dict, false),
+    ("node_restriction_decision", Col::Dict, false),
+    ("node_restriction_reason", Col::Str, false),
+    ("rbac_decision", Col::Dict, false),
+    ("rbac_reason", Col::Dict, false),
+    ("rbac_binding", Col::Dict, true),
+    ("rbac_role", Col::Dict, true),
+    ("verdict", Col::Dict, false),
+    ("verdict_reason", Col::Str, false),
+    ("change", Col::Dict, false),
+    ("evidence", Col::Dict, false),
+    ("evidence_path", Col::List, false),
+    ("evidence_detail", Col::Str, true),
+    ("source_file", Col::Dict, false),
+    ("source_line", Col::I64, false),
+];
+
+/// (name, type, nullable) of every `findings` column, in file order.
+const FINDING_COLUMNS: &[(&str, Col, bool)] = &[
+    ("finding_id", Col::Str, false),
+    ("severity", Col::Dict, false),
+    ("kind", Col::Dict, false),
+    ("binding", Col::Str, true),
+    ("role", Col::Str, true),
+    ("subject", Col::Str, false),
+    ("rules", Col::List, false),
+    ("observed", Col::List, false),
+    ("detail", Col::Dict, false),
+    ("requests_using", Col::I64, false),
+];
+
+fn data_type(c: Col) -> DataType {
+    match c {
+        Col::Dict => DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+        Col::Str => DataType::Utf8,
+        // Matches what `ListBuilder<StringBuilder>` produces.
+        Col::List => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        Col::Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+        Col::I32 => DataType::Int32,
+        Col::I64 => DataType::Int64,
+        Col::Bool => DataType::Boolean,
+    }
+}
+
+fn schema_of(columns: &[(&str, Col, bool)], table: &str) -> SchemaRef {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(name, c, nullable)| Field::new(*name, data_type(*c), *nullable))
+        .collect();
+    let metadata: HashMap<String, String> = [
+        (SCHEMA_VERSION_KEY.to_owned(), SCHEMA_VERSION.to_owned()),
+        (TABLE_KEY.to_owned(), table.to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    Arc::new(Schema::new_with_metadata(fields, metadata))
+}
+
+/// The Arrow schema of `requests.parquet`.
+pub fn request_schema() -> SchemaRef {
+    schema_of(REQUEST_COLUMNS, "requests")
+}
+
+/// The Arrow schema of `findings.parquet`.
+pub fn findings_schema() -> SchemaRef {
+    schema_of(FINDING_COLUMNS, "findings")
+}
+
+/// Writer settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// Rows per row group; also the unit of buffering of each open file.
+    pub row_group_rows: usize,
+    /// Partitioned output: most files open at once. Memory is bounded by about
+    /// `max_open_writers` in-progress row groups; when more partitions are interleaved, the least
+    /// recently used file is finished and the partition continues in a new `part-<n>` file.
+    pub max_open_writers: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            row_group_rows: 128 * 1024,
+            max_open_writers: 32,
+        }
+    }
+}
+
+fn properties(opts: &WriterOptions, table: &str) -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(SCHEMA_VERSION_KEY.to_owned(), SCHEMA_VERSION.to_owned()),
+            KeyValue::new(TABLE_KEY.to_owned(), table.to_owned()),
+        ]))
+        .build()
+}
+
+/// One Parquet file being written under its temporary name.
+struct ParquetFile {
+    temp: TempFile,
+    writer: ArrowWriter<File>,
+    rows: u64,
+}
+
+impl ParquetFile {
+    fn create(
+        path: &Path,
+        schema: SchemaRef,
+        props: WriterProperties,
+    ) -> Result<Self, ExportError> {
+        let (temp, file) = TempFile::create(path)?;
+        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|source| {
+            ExportError::Parquet {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+        Ok(ParquetFile {
+            temp,
+            writer,
+            rows: 0,
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), ExportError> {
+        self.writer
+            .write(batch)
+            .map_err(|source| ExportError::Parquet {
+                path: self.temp.target().to_owned(),
+                source,
+            })?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(PathBuf, u64), ExportError> {
+        let ParquetFile { temp, writer, rows } = self;
+        let file = writer.into_inner().map_err(|source| ExportError::Parquet {
+            path: temp.target().to_owned(),
+            source,
+        })?;
+        file.sync_all()
+            .map_err(|e| ExportError::io(temp.temp(), e))?;
+        drop(file);
+        Ok((temp.commit()?, rows))
+    }
+}
+
+/// How `requests` is laid out on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionBy {
+    /// One file.
+    None,
+    /// `date=YYYY-MM-DD/part-<n>.parquet` by the UTC date of `timestamp`.
+    Date,
+    /// `node=<node>/part-<n>.parquet`; the `node` column is then only in the path, as
+    /// Spark requires.
+    Node,
+}
+
+/// A partitioned table being written inside a hidden temporary directory.
+struct Partitioned {
+    by: PartitionBy,
+    target: PathBuf,
+    temp_dir: PathBuf,
+    /// Column indices written to the files (all but `node` for node partitions).
+    projection: Option<Vec<usize>>,
+    open: HashMap<String, (ParquetFile, u64)>,
+    next_part: HashMap<String, u32>,
+    tick: u64,
+    files: Vec<PathBuf>,
+    rows: u64,
+    done: bool,
+}
+
+impl Drop for Partitioned {
+    fn drop(&mut self) {
+        if !self.done {
+            self.open.clear();
+            let _ = std::fs::remove_dir_all(&self.temp_dir);
+        }
+    }
+}
+
+enum Sink {
+    Single(Option<Box<ParquetFile>>),
+    Partitioned(Box<Partitioned>),
+}
+
+/// What [`RequestWriter::finish`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteStats {
+    /// Final paths of the files, in the order they were finished.
+    pub files: Vec<PathBuf>,
+    /// Rows written in total.
+    pub rows: u64,
+}
+
+/// Streams [`RequestVerdict`] rows into `requests.parquet` (or a hive-partitioned directory).
+/// Nothing appears under the final name until [`RequestWriter::finish`]; dropping the writer
+/// unfinished removes what it wrote.
+pub struct RequestWriter {
+    sink: Sink,
+    opts: WriterOptions,
+}
+
+impl RequestWriter {
+    /// One file at `path`, default options.
+    pub fn create(path: &Path) -> Result<Self, ExportError> {
+        Self::create_with(path, PartitionBy::None, WriterOptions::default())
+    }
+
+    /// A file (`PartitionBy::None`) or a hive-partitioned directory at `path`.
+    pub fn create_with(
+        path: &Path,
+        by: PartitionBy,
+        opts: WriterOptions,
+    ) -> Result<Self, ExportError> {
+        let schema = request_schema();
+        let sink = match by {
+            PartitionBy::None => Sink::Single(Some(Box::new(ParquetFile::create(
+                path,
+                schema,
+                properties(&opts, "requests"),
+            )?))),
+            PartitionBy::Date | PartitionBy::Node => {
+                let temp_dir = super::temp_path_for(path);
+                std::fs::create_dir_all(&temp_dir).map_err(|e| ExportError::io(&temp_dir, e))?;
+                let projection = (by == PartitionBy::Node).then(|| {
+                    (0..schema.fields().len())
+                        .filter(|&i| schema.field(i).name() != "node")
+                        .collect()
+                });
+                Sink::Partitioned(Box::new(Partitioned {
+                    by,
+                    target: path.to_owned(),
+                    temp_dir,
+                    projection,
+                    open: HashMap::new(),
+                    next_part: HashMap::new(),
+                    tick: 0,
+                    files: Vec::new(),
+                    rows: 0,
+                    done: false,
+                }))
+            }
+        };
+        Ok(RequestWriter { sink, opts })
+    }
+
+    /// Appends rows. Call with chunks of any size; row groups are cut by the writer.
+    pub fn write_batch(&mut self, rows: &[RequestVerdict]) -> Result<(), ExportError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        match &mut self.sink {
+            Sink::Single(file) => {
+                let batch = request_batch(rows.iter())?;
+                match file {
+                    Some(f) => f.write(&batch),
+                    None => Ok(()),
+                }
+            }
+            Sink::Partitioned(p) => {
+                let mut groups: BTreeMap<String, Vec<&RequestVerdict>> = BTreeMap::new();
+                for r in rows {
+                    groups.entry(partition_dir(p.by, r)).or_default().push(r);
+                }
+                for (dir, group) in groups {
+                    let batch = request_batch(group.into_iter())?;
+                    let batch = match &p.projection {
+                        Some(cols) => batch.project(cols)?,
+                        None => batch,
+                    };
+                    p.write(&dir, &batch, &self.opts)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Finishes every file and moves the output to its final name.
+    pub fn finish(mut self) -> Result<WriteStats, ExportError> {
+        match &mut self.sink {
+            Sink::Single(file) => {
+                let Some(f) = file.take() else {
+                    return Ok(WriteStats {
+                        files: Vec::new(),
+                        rows: 0,
+                    });
+                };
+                let (path, rows) = f.finish()?;
+                Ok(WriteStats {
+                    files: vec![path],
+                    rows,
+                })
+            }
+            Sink::Partitioned(p) => p.finish(),
+        }
+    }
+}
+
+impl Partitioned {
+    fn write(
+        &mut self,
+        dir: &str,
+        batch: &RecordBatch,
+        opts: &WriterOptions,
+    ) -> Result<(), ExportError> {
+        self.tick += 1;
+        if !self.open.contains_key(dir) {
+            if self.open.len() >= opts.max_open_writers.max(1) {
+                self.evict_oldest()?;
+            }
+            let part = self.next_part.entry(dir.to_owned()).or_insert(0);
+            let path = self
+                .temp_dir
+                .join(dir)
+                .join(format!("part-{}.parquet", *part));
+            *part += 1;
+            let file_schema = batch.schema();
+            let file = ParquetFile::create(&path, file_schema, properties(opts, "requests"))?;
+            self.open.insert(dir.to_owned(), (file, self.tick));
+        }
+        if let Some((file, last)) = self.open.get_mut(dir) {
+            *last = self.tick;
+            file.write(batch)?;
+        }
+        Ok(())
+    }
+
+    fn evict_oldest(&mut self) -> Result<(), ExportError> {
+        let oldest = self
+            .open
+            .iter()
+            .min_by_key(|(_, (_, last))| *last)
+            .map(|(k, _)| k.clone());
+        if let Some((file, _)) = oldest.and_then(|k| self.open.remove(&k)) {
+            self.finish_file(file)?;
+        }
+        Ok(())
+    }
+
+    fn finish_file(&mut self, file: ParquetFile) -> Result<(), ExportError> {
+        let (path, rows) = file.finish()?;
+        let rel = path.strip_prefix(&self.temp_dir).unwrap_or(&path);
+        self.files.push(self.target.join(rel));
+        self.rows += rows;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<WriteStats, ExportError> {
+        let mut open: Vec<(String, (ParquetFile, u64))> = self.open.drain().collect();
+        open.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, (file, _)) in open {
+            self.finish_file(file)?;
+        }
+        // Replace a previous table as a whole: readers see the old or the new directory.
+        if self.target.exists() {
+            let old = super::temp_path_for(&self.target);
+            std::fs::rename(&self.target, &old).map_err(|e| ExportError::io(&self.target, e))?;
+            std::fs::rename(&self.temp_dir, &self.target)
+                .map_err(|e| ExportError::io(&self.target, e))?;
+            let _ = std::fs::remove_dir_all(&old);
+        } else {
+            std::fs::rename(&self.temp_dir, &self.target)
+                .map_err(|e| ExportError::io(&self.target, e))?;
+        }
+        self.done = true;
+        Ok(WriteStats {
+            files: std::mem::take(&mut self.files),
+            rows: self.rows,
+        })
+    }
+}
+
+/// Escapes a hive partition value: bytes outside `[A-Za-z0-9._-]` become `%XX` (what Hive,
+/// Spark and pyarrow decode); empty becomes [`HIVE_NULL_PARTITION`].
+pub fn hive_escape(value: &str) -> String {
+    if value.is_empty() {
+        return HIVE_NULL_PARTITION.to_owned();
+    }
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The partition directory of a row: `date=2026-11-02` or `node=node1`.
+pub fn partition_dir(by: PartitionBy, row: &RequestVerdict) -> String {
+    match by {
+        PartitionBy::None => String::new(),
+        PartitionBy::Date => format!(
+            "date={}",
+            row.timestamp
+                .map(format_date)
+                .unwrap_or_else(|| HIVE_NULL_PARTITION.to_owned())
+        ),
+        PartitionBy::Node => format!("node={}", hive_escape(&row.node)),
+    }
+}
+
+fn dict(n: usize) -> StringDictionaryBuilder<Int32Type> {
+    StringDictionaryBuilder::with_capacity(n, 64, 1024)
+}
+
+fn list(n: usize) -> ListBuilder<StringBuilder> {
+    ListBuilder::with_capacity(StringBuilder::new(), n)
+}
+
+fn append_list(b: &mut ListBuilder<StringBuilder>, values: &[String]) {
+    for v in values {
+        b.values().append_value(v);
+    }
+    b.append(true);
+}
+
+/// Builds one `requests` batch; the column order is the one of `REQUEST_COLUMNS`, which
+/// `RecordBatch::try_new` checks type by type.
+pub fn request_batch<'a>(
+    rows: impl ExactSizeIterator<Item = &'a RequestVerdict>,
+) -> Result<RecordBatch, ExportError> {
+    let n = rows.len();
+    let mut audit_id = StringBuilder::with_capacity(n, n * 36);
+    let mut timestamp = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut node = dict(n);
+    let mut username = dict(n);
+    let mut groups = list(n);
+    let mut user_agent = dict(n);
+    let mut source_ips = list(n);
+    let mut verb = dict(n);
+    let mut api_group = dict(n);
+    let mut resource = dict(n);
+    let mut subresource = dict(n);
+    let mut namespace = dict(n);
+    let mut name = StringBuilder::new();
+    let mut request_uri = StringBuilder::new();
+    let mut rec_decision = dict(n);
+    let mut rec_annotation = dict(n);
+    let mut rec_reason = StringBuilder::new();
+    let mut rec_code = Int32Builder::with_capacity(n);
+    let mut rec_admission = BooleanBuilder::with_capacity(n);
+    let mut na_decision = dict(n);
+    let mut na_reason = dict(n);
+    let mut nr_decision = dict(n);
+    let mut nr_reason = StringBuilder::new();
+    let mut rbac_decision = dict(n);
+    let mut rbac_reason = dict(n);
+    let mut rbac_binding = dict(n);
+    let mut rbac_role = dict(n);
+    let mut verdict = dict(n);
+    let mut verdict_reason = StringBuilder::new();
+    let mut change = dict(n);
+    let mut evidence = dict(n);
+    let mut evidence_path = list(n);
+    let mut evidence_detail = StringBuilder::new();
+    let mut source_file = dict(n);
+    let mut source_line = Int64Builder::with_capacity(n);
+
+    for r in rows {
+        audit_id.append_value(&r.audit_id);
+        timestamp.append_option(r.timestamp);
+        node.append_value(&r.node);
+        username.append_value(&r.username);
+        append_list(&mut groups, &r.groups);
+        user_agent.append_value(&r.user_agent);
+        append_list(&mut source_ips, &r.source_ips);
+        verb.append_value(&r.verb);
+        api_group.append_value(&r.api_group);
+        resource.append_value(&r.resource);
+        subresource.append_value(&r.subresource);
+        namespace.append_value(&r.namespace);
+        name.append_value(&r.name);
+        request_uri.append_value(&r.request_uri);
+        rec_decision.append_value(r.recorded.decision.as_str());
+        rec_annotation.append_option(r.recorded.annotation.as_deref());
+        rec_reason.append_option(r.recorded.reason.as_deref());
+        rec_code.append_option(r.recorded.code);
+        rec_admission.append_value(r.recorded.by_admission);
+        na_decision.append_value(r.node_authorizer.decision.as_str());
+        na_reason.append_value(&r.node_authorizer.reason);
+        nr_decision.append_value(r.node_restriction.decision.as_str());
+        nr_reason.append_value(&r.node_restriction.reason);
+        rbac_decision.append_value(r.rbac.decision.as_str());
+        rbac_reason.append_value(&r.rbac.reason);
+        rbac_binding.append_option(r.rbac.binding.as_ref().map(|b| b.to_string()));
+        rbac_role.append_option(r.rbac.role.as_deref());
+        verdict.append_value(r.verdict.as_str());
+        verdict_reason.append_value(&r.verdict_reason);
+        change.append_value(r.change.as_str());
+        evidence.append_value(r.evidence.kind());
+        append_list(&mut evidence_path, r.evidence.path());
+        evidence_detail.append_option(r.evidence.detail());
+        source_file.append_value(&r.source_file);
+        source_line.append_value(i64::try_from(r.source_line).unwrap_or(i64::MAX));
+    }
+
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(audit_id.finish()),
+        Arc::new(timestamp.finish()),
+        Arc::new(node.finish()),
+        Arc::new(username.finish()),
+        Arc::new(groups.finish()),
+        Arc::new(user_agent.finish()),
+        Arc::new(source_ips.finish()),
+        Arc::new(verb.finish()),
+        Arc::new(api_group.finish()),
+        Arc::new(resource.finish()),
+        Arc::new(subresource.finish()),
+        Arc::new(namespace.finish()),
+        Arc::new(name.finish()),
+        Arc::new(request_uri.finish()),
+        Arc::new(rec_decision.finish()),
+        Arc::new(rec_annotation.finish()),
+        Arc::new(rec_reason.finish()),
+        Arc::new(rec_code.finish()),
+        Arc::new(rec_admission.finish()),
+        Arc::new(na_decision.finish()),
+        Arc::new(na_reason.finish()),
+        Arc::new(nr_decision.finish()),
+        Arc::new(nr_reason.finish()),
+        Arc::new(rbac_decision.finish()),
+        Arc::new(rbac_reason.finish()),
+        Arc::new(rbac_binding.finish()),
+        Arc::new(rbac_role.finish()),
+        Arc::new(verdict.finish()),
+        Arc::new(verdict_reason.finish()),
+        Arc::new(change.finish()),
+        Arc::new(evidence.finish()),
+        Arc::new(evidence_path.finish()),
+        Arc::new(evidence_detail.finish()),
+        Arc::new(source_file.finish()),
+        Arc::new(source_line.finish()),
+    ];
+    Ok(RecordBatch::try_new(request_schema(), columns)?)
+}
+
+/// Builds the `findings` batch.
+pub fn findings_batch(findings: &Findings) -> Result<RecordBatch, ExportError> {
+    let n = findings.items.len();
+    let mut id = StringBuilder::new();
+    let mut severity = dict(n);
+    let mut kind = dict(n);
+    let mut binding = StringBuilder::new();
+    let mut role = StringBuilder::new();
+    let mut subject = StringBuilder::new();
+    let mut rules = list(n);
+    let mut observed = list(n);
+    let mut detail = dict(n);
+    let mut requests_using = Int64Builder::with_capacity(n);
+    for f in &findings.items {
+        id.append_value(&f.id);
+        severity.append_value(f.severity.as_str());
+        kind.append_value(f.kind.as_str());
+        binding.append_option(f.binding.as_ref().map(|b| b.to_string()));
+        role.append_option(f.role.as_deref());
+        subject.append_value(&f.subject);
+        append_list(&mut rules, &f.rules);
+        append_list(&mut observed, &f.observed);
+        detail.append_value(&f.detail);
+        requests_using.append_value(i64::try_from(f.requests_using).unwrap_or(i64::MAX));
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(id.finish()),
+        Arc::new(severity.finish()),
+        Arc::new(kind.finish()),
+        Arc::new(binding.finish()),
+        Arc::new(role.finish()),
+        Arc::new(subject.finish()),
+        Arc::new(rules.finish()),
+        Arc::new(observed.finish()),
+        Arc::new(detail.finish()),
+        Arc::new(requests_using.finish()),
+    ];
+    Ok(RecordBatch::try_new(findings_schema(), columns)?)
+}
+
+/// Writes `findings.parquet` atomically.
+pub fn write_findings(path: &Path, findings: &Findings) -> Result<PathBuf, ExportError> {
+    let batch = findings_batch(findings)?;
+    let mut file = ParquetFile::create(
+        path,
+        findings_schema(),
+        properties(&WriterOptions::default(), "findings"),
+    )?;
+    file.write(&batch)?;
+    Ok(file.finish()?.0)
+}

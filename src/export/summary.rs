@@ -1,0 +1,622 @@
+//! `summary.json`: the machine summary of a run, accumulated row by row (memory grows with
+//! nodes, bindings and distinct (verb, resource, reason) keys, never with requests). The human
+//! reports (`report.rs`) render the same [`Summary`].
+
+use crate::findings::{Finding, Findings, Severity};
+use crate::verdict::{BindingKey, Change, Recorded, RequestVerdict, Verdict};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// Entries kept in each "top" list.
+pub const DEFAULT_TOP: usize = 20;
+/// Disagreements kept in full (all are counted).
+pub const MAX_DISAGREEMENTS: usize = 100;
+/// (verb, resource) pairs spelled out in the readiness line.
+const READINESS_EXAMPLES: usize = 5;
+
+/// Counts by verdict, change and recorded outcome; every name is present, zero or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Requests counted.
+    pub requests: u64,
+    /// By [`Verdict::as_str`].
+    pub by_verdict: BTreeMap<String, u64>,
+    /// By [`Change::as_str`].
+    pub by_change: BTreeMap<String, u64>,
+    /// By [`Recorded::as_str`].
+    pub by_recorded: BTreeMap<String, u64>,
+}
+
+impl Default for Totals {
+    fn default() -> Self {
+        let zeros = |names: &[&str]| names.iter().map(|n| (n.to_string(), 0)).collect();
+        Totals {
+            requests: 0,
+            by_verdict: zeros(&Verdict::ALL.map(Verdict::as_str)),
+            by_change: zeros(&Change::ALL.map(Change::as_str)),
+            by_recorded: zeros(&Recorded::ALL.map(Recorded::as_str)),
+        }
+    }
+}
+
+impl Totals {
+    fn add(&mut self, row: &RequestVerdict) {
+        self.requests += 1;
+        *self
+            .by_verdict
+            .entry(row.verdict.as_str().to_owned())
+            .or_default() += 1;
+        *self
+            .by_change
+            .entry(row.change.as_str().to_owned())
+            .or_default() += 1;
+        *self
+            .by_recorded
+            .entry(row.recorded.decision.as_str().to_owned())
+            .or_default() += 1;
+    }
+
+    /// The count of one verdict.
+    pub fn verdict(&self, v: Verdict) -> u64 {
+        self.by_verdict.get(v.as_str()).copied().unwrap_or(0)
+    }
+
+    /// The count of one change.
+    pub fn change(&self, c: Change) -> u64 {
+        self.by_change.get(c.as_str()).copied().unwrap_or(0)
+    }
+}
+
+/// Totals of one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NodeSummary {
+    /// Node name (empty for kubelet requests that are not from a node identity).
+    pub node: String,
+    /// Its counts.
+    #[serde(flatten)]
+    pub totals: Totals,
+}
+
+/// One entry of a "top" list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopEntry {
+    /// Verb.
+    pub verb: String,
+    /// API group (empty for core).
+    pub api_group: String,
+    /// `resource` or `resource/subresource`.
+    pub resource: String,
+    /// The verdict reason.
+    pub reason: String,
+    /// Requests.
+    pub count: u64,
+}
+
+/// A (verb, resource) count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerbResourceCount {
+    /// Verb.
+    pub verb: String,
+    /// `resource` or `resource/subresource`.
+    pub resource: String,
+    /// Requests.
+    pub count: u64,
+}
+
+/// A binding that requests relied on (verdict `relies_on_rbac`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BindingUse {
+    /// `ClusterRoleBinding/<name>` or `RoleBinding/<ns>/<name>`.
+    pub binding: BindingKey,
+    /// Its role.
+    pub role: String,
+    /// Requests that relied on it.
+    pub requests: u64,
+    /// By (verb, resource), most frequent first.
+    pub by_verb_resource: Vec<VerbResourceCount>,
+}
+
+/// One finding, as listed in the summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingLine {
+    /// Finding id.
+    pub id: String,
+    /// Severity name.
+    pub severity: String,
+    /// Kind name.
+    pub kind: String,
+    /// Binding, for RBAC findings.
+    pub binding: Option<String>,
+    /// Subject.
+    pub subject: String,
+    /// Requests using it.
+    pub requests_using: u64,
+}
+
+/// Findings counts and list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingsSummary {
+    /// All findings.
+    pub total: u64,
+    /// By severity name (every severity present).
+    pub by_severity: BTreeMap<String, u64>,
+    /// By kind name (kinds that occur).
+    pub by_kind: BTreeMap<String, u64>,
+    /// Every finding, in report order.
+    pub items: Vec<FindingLine>,
+}
+
+/// One request on which the model under the recorded configuration and the real apiserver
+/// disagree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Disagreement {
+    /// `auditID`.
+    pub audit_id: String,
+    /// Input file.
+    pub source_file: String,
+    /// Line in it.
+    pub source_line: u64,
+    /// Node.
+    pub node: String,
+    /// Verb.
+    pub verb: String,
+    /// `resource` or `resource/subresource`.
+    pub resource: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Recorded outcome (`allowed` / `forbidden`).
+    pub recorded: String,
+    /// Recorded `authorization.k8s.io/reason`.
+    pub recorded_reason: Option<String>,
+    /// True when the recorded refusal came from admission.
+    pub recorded_by_admission: bool,
+    /// The model's verdict.
+    pub model: String,
+    /// The model's reason.
+    pub model_reason: String,
+    /// True when the model's refusal came from admission.
+    pub model_by_admission: bool,
+}
+
+/// Agreement of the model under the recorded configuration with what the apiserver recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Agreement {
+    /// The recorded configuration, e.g. `--authorization-mode=Node,RBAC`.
+    pub configuration: String,
+    /// True when the configuration was inferred from the recorded reasons, not given.
+    pub inferred: bool,
+    /// Requests compared (recorded outcome known, model verdict determinate).
+    pub compared: u64,
+    /// Of those, how many agreed (same outcome, same source, same reason where recorded).
+    pub agreed: u64,
+    /// `agreed / compared`; `None` when nothing was compared.
+    pub rate: Option<f64>,
+    /// Requests not compared (no recorded outcome, or indeterminate model verdict).
+    pub not_compared: u64,
+    /// All disagreements counted.
+    pub disagreements_total: u64,
+    /// The first [`MAX_DISAGREEMENTS`] disagreements.
+    pub disagreements: Vec<Disagreement>,
+}
+
+/// A legacy binding and the requests that relied on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LegacyUse {
+    /// The binding.
+    pub binding: BindingKey,
+    /// Requests that relied on it.
+    pub requests: u64,
+    /// By (verb, resource).
+    pub by_verb_resource: Vec<VerbResourceCount>,
+}
+
+/// The readiness verdict of the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Readiness {
+    /// True when no request would break and none relied on a legacy binding.
+    pub ready: bool,
+    /// The one line printed at the end of every report.
+    pub line: String,
+    /// Each legacy binding found and its use.
+    pub legacy_bindings: Vec<LegacyUse>,
+    /// Requests that would break under the target.
+    pub would_break: u64,
+    /// Those by (verb, resource).
+    pub would_break_by_verb_resource: Vec<VerbResourceCount>,
+}
+
+/// Everything `summary.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// [`crate::export::parquet::SCHEMA_VERSION`].
+    pub schema_version: String,
+    /// The target scenario, as described by the caller.
+    pub target: String,
+    /// Totals over all requests.
+    pub totals: Totals,
+    /// Per node, by node name.
+    pub per_node: Vec<NodeSummary>,
+    /// Most frequent (verb, resource, reason) among `would_break` requests.
+    pub top_would_break: Vec<TopEntry>,
+    /// Most frequent (verb, resource, reason) among `forbidden` requests.
+    pub top_forbidden: Vec<TopEntry>,
+    /// Bindings that `relies_on_rbac` requests relied on, most used first.
+    pub bindings_relied_on: Vec<BindingUse>,
+    /// Findings.
+    pub findings: FindingsSummary,
+    /// Present when the recorded configuration is known.
+    pub agreement: Option<Agreement>,
+    /// The readiness line and its numbers.
+    pub readiness: Readiness,
+}
+
+/// The model's answer under the recorded configuration, for the agreement check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelAnswer<'a> {
+    /// Verdict under the recorded configuration.
+    pub verdict: Verdict,
+    /// Its reason (see [`crate::verdict::Classified::reason`]).
+    pub reason: &'a str,
+    /// True when the model's refusal comes from admission.
+    pub by_admission: bool,
+}
+
+type TopKey = (String, String, String, String);
+/// Role of a binding and its use by (verb, resource).
+type BindingUseCounts = (String, HashMap<(String, String), u64>);
+
+#[derive(Debug, Default)]
+struct AgreementBuilder {
+    configuration: String,
+    inferred: bool,
+    compared: u64,
+    agreed: u64,
+    not_compared: u64,
+    disagreements_total: u64,
+    disagreements: Vec<Disagreement>,
+}
+
+/// Accumulates a [`Summary`] from streamed rows.
+#[derive(Debug)]
+pub struct SummaryBuilder {
+    target: String,
+    top: usize,
+    totals: Totals,
+    per_node: BTreeMap<String, Totals>,
+    would_break: HashMap<TopKey, u64>,
+    forbidden: HashMap<TopKey, u64>,
+    relied: HashMap<BindingKey, BindingUseCounts>,
+    would_break_vr: HashMap<(String, String), u64>,
+    agreement: Option<AgreementBuilder>,
+}
+
+fn top_key(row: &RequestVerdict) -> TopKey {
+    (
+        row.verb.clone(),
+        row.api_group.clone(),
+        row.combined_resource(),
+        row.verdict_reason.clone(),
+    )
+}
+
+fn sorted_verb_resource(m: &HashMap<(String, String), u64>) -> Vec<VerbResourceCount> {
+    let mut v: Vec<VerbResourceCount> = m
+        .iter()
+        .map(|((verb, resource), count)| VerbResourceCount {
+            verb: verb.clone(),
+            resource: resource.clone(),
+            count: *count,
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| (&a.verb, &a.resource).cmp(&(&b.verb, &b.resource)))
+    });
+    v
+}
+
+fn top_list(m: HashMap<TopKey, u64>, n: usize) -> Vec<TopEntry> {
+    let mut v: Vec<TopEntry> = m
+        .into_iter()
+        .map(|((verb, api_group, resource, reason), count)| TopEntry {
+            verb,
+            api_group,
+            resource,
+            reason,
+            count,
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.count.cmp(&a.count).then_with(|| {
+            (&a.verb, &a.api_group, &a.resource, &a.reason).cmp(&(
+                &b.verb,
+                &b.api_group,
+                &b.resource,
+                &b.reason,
+            ))
+        })
+    });
+    v.truncate(n);
+    v
+}
+
+/// `1 request`, `2 requests`.
+pub fn requests_phrase(n: u64) -> String {
+    if n == 1 {
+        "1 request".to_owned()
+    } else {
+        format!("{n} requests")
+    }
+}
+
+fn examples(v: &[VerbResourceCount]) -> String {
+    let mut parts: Vec<String> = v
+        .iter()
+        .take(READINESS_EXAMPLES)
+        .map(|c| format!("{} {} {}", c.count, c.verb, c.resource))
+        .collect();
+    if v.len() > READINESS_EXAMPLES {
+        parts.push(format!("and {} more", v.len() - READINESS_EXAMPLES));
+    }
+    parts.join(", ")
+}
+
+/// The readiness line (see [`Readiness`]):
+/// - with a legacy binding and nothing relying on it or breaking:
+///   `safe to remove ClusterRoleBinding system:node: 0 requests relied on it`;
+/// - with a legacy binding in use: `not safe to remove ClusterRoleBinding system:node:
+///   N requests relied on it (<count> <verb> <resource>, …)`;
+/// - without legacy binding: `ready for the target configuration: 0 requests would break`;
+/// - anything that would break under the target is appended:
+///   `M requests would break under the target (<count> <verb> <resource>, …)`.
+pub fn readiness(
+    legacy: Vec<LegacyUse>,
+    would_break_by_verb_resource: Vec<VerbResourceCount>,
+) -> Readiness {
+    let would_break: u64 = would_break_by_verb_resource.iter().map(|c| c.count).sum();
+    let mut parts = Vec::new();
+    for l in &legacy {
+        let what = l.binding.describe();
+        if l.requests == 0 && would_break == 0 {
+            parts.push(format!("safe to remove {what}: 0 requests relied on it"));
+        } else if l.requests == 0 {
+            parts.push(format!(
+                "not safe to remove {what}: 0 requests relied on it"
+            ));
+        } else {
+            parts.push(format!(
+                "not safe to remove {what}: {} relied on it ({})",
+                requests_phrase(l.requests),
+                examples(&l.by_verb_resource)
+            ));
+        }
+    }
+    if legacy.is_empty() {
+        if would_break == 0 {
+            parts.push("ready for the target configuration: 0 requests would break".to_owned());
+        } else {
+            parts.push("not ready for the target configuration".to_owned());
+        }
+    }
+    if would_break > 0 {
+        parts.push(format!(
+            "{} would break under the target ({})",
+            requests_phrase(would_break),
+            examples(&would_break_by_verb_resource)
+        ));
+    }
+    let ready = would_break == 0 && legacy.iter().all(|l| l.requests == 0);
+    Readiness {
+        ready,
+        line: parts.join("; "),
+        legacy_bindings: legacy,
+        would_break,
+        would_break_by_verb_resource,
+    }
+}
+
+fn finding_line(f: &Finding) -> FindingLine {
+    FindingLine {
+        id: f.id.clone(),
+        severity: f.severity.as_str().to_owned(),
+        kind: f.kind.as_str().to_owned(),
+        binding: f.binding.as_ref().map(|b| b.to_string()),
+        subject: f.subject.clone(),
+        requests_using: f.requests_using,
+    }
+}
+
+impl SummaryBuilder {
+    /// A builder for a run against `target` (a description such as
+    /// `Node,RBAC + NodeRestriction, Kubernetes 1.34`).
+    pub fn new(target: &str) -> Self {
+        SummaryBuilder {
+            target: target.to_owned(),
+            top: DEFAULT_TOP,
+            totals: Totals::default(),
+            per_node: BTreeMap::new(),
+            would_break: HashMap::new(),
+            forbidden: HashMap::new(),
+            relied: HashMap::new(),
+            would_break_vr: HashMap::new(),
+            agreement: None,
+        }
+    }
+
+    /// Entries kept in each "top" list (default [`DEFAULT_TOP`]).
+    pub fn with_top(mut self, n: usize) -> Self {
+        self.top = n;
+        self
+    }
+
+    /// Declares the recorded configuration; enables the agreement section.
+    pub fn set_recorded_configuration(&mut self, configuration: &str, inferred: bool) {
+        let a = self.agreement.get_or_insert_with(AgreementBuilder::default);
+        a.configuration = configuration.to_owned();
+        a.inferred = inferred;
+    }
+
+    /// Counts one row.
+    pub fn add(&mut self, row: &RequestVerdict) {
+        self.totals.add(row);
+        match self.per_node.get_mut(&row.node) {
+            Some(t) => t.add(row),
+            None => {
+                let mut t = Totals::default();
+                t.add(row);
+                self.per_node.insert(row.node.clone(), t);
+            }
+        }
+        if row.change == Change::WouldBreak {
+            *self.would_break.entry(top_key(row)).or_default() += 1;
+            *self
+                .would_break_vr
+                .entry((row.verb.clone(), row.combined_resource()))
+                .or_default() += 1;
+        }
+        if row.verdict == Verdict::Forbidden {
+            *self.forbidden.entry(top_key(row)).or_default() += 1;
+        }
+        if row.verdict == Verdict::ReliesOnRbac {
+            if let Some(b) = &row.rbac.binding {
+                let entry = self
+                    .relied
+                    .entry(b.clone())
+                    .or_insert_with(|| (row.rbac.role.clone().unwrap_or_default(), HashMap::new()));
+                *entry
+                    .1
+                    .entry((row.verb.clone(), row.combined_resource()))
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    /// Compares the model's answer under the recorded configuration with what was recorded.
+    /// Agreement means the same outcome (allowed or not), the same source of a refusal
+    /// (authorization or admission), and, where the log has an authorization reason that the
+    /// model also produces (allow reasons, authorization refusals), the same reason string.
+    pub fn compare_recorded(&mut self, row: &RequestVerdict, model: ModelAnswer<'_>) {
+        let a = self.agreement.get_or_insert_with(AgreementBuilder::default);
+        if row.recorded.decision == Recorded::NoResponse || model.verdict == Verdict::Indeterminate
+        {
+            a.not_compared += 1;
+            return;
+        }
+        a.compared += 1;
+        let recorded_allowed = row.recorded.decision == Recorded::Allowed;
+        let same_outcome = recorded_allowed == model.verdict.is_allowed();
+        let same_source = recorded_allowed || row.recorded.by_admission == model.by_admission;
+        let reason_comparable = recorded_allowed || !row.recorded.by_admission;
+        let same_reason = !reason_comparable
+            || row
+                .recorded
+                .reason
+                .as_deref()
+                .is_none_or(|r| r == model.reason);
+        if same_outcome && same_source && same_reason {
+            a.agreed += 1;
+            return;
+        }
+        a.disagreements_total += 1;
+        if a.disagreements.len() < MAX_DISAGREEMENTS {
+            a.disagreements.push(Disagreement {
+                audit_id: row.audit_id.clone(),
+                source_file: row.source_file.clone(),
+                source_line: row.source_line,
+                node: row.node.clone(),
+                verb: row.verb.clone(),
+                resource: row.combined_resource(),
+                namespace: row.namespace.clone(),
+                name: row.name.clone(),
+                recorded: row.recorded.decision.as_str().to_owned(),
+                recorded_reason: row.recorded.reason.clone(),
+                recorded_by_admission: row.recorded.by_admission,
+                model: model.verdict.as_str().to_owned(),
+                model_reason: model.reason.to_owned(),
+                model_by_admission: model.by_admission,
+            });
+        }
+    }
+
+    /// The summary, with the findings (whose `requests_using` should be filled by then).
+    pub fn finish(self, findings: &Findings) -> Summary {
+        let mut bindings_relied_on: Vec<BindingUse> = self
+            .relied
+            .iter()
+            .map(|(binding, (role, by_vr))| BindingUse {
+                binding: binding.clone(),
+                role: role.clone(),
+                requests: by_vr.values().sum(),
+                by_verb_resource: sorted_verb_resource(by_vr),
+            })
+            .collect();
+        bindings_relied_on.sort_by(|a, b| {
+            b.requests
+                .cmp(&a.requests)
+                .then_with(|| a.binding.cmp(&b.binding))
+        });
+        let legacy: Vec<LegacyUse> = findings
+            .legacy_bindings()
+            .map(|b| {
+                let used = bindings_relied_on.iter().find(|u| &u.binding == b);
+                LegacyUse {
+                    binding: b.clone(),
+                    requests: used.map_or(0, |u| u.requests),
+                    by_verb_resource: used.map_or_else(Vec::new, |u| u.by_verb_resource.clone()),
+                }
+            })
+            .collect();
+        let mut by_severity: BTreeMap<String, u64> = Severity::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), 0))
+            .collect();
+        let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+        for f in &findings.items {
+            *by_severity
+                .entry(f.severity.as_str().to_owned())
+                .or_default() += 1;
+            *by_kind.entry(f.kind.as_str().to_owned()).or_default() += 1;
+        }
+        let agreement = self.agreement.map(|a| Agreement {
+            rate: (a.compared > 0).then(|| a.agreed as f64 / a.compared as f64),
+            configuration: a.configuration,
+            inferred: a.inferred,
+            compared: a.compared,
+            agreed: a.agreed,
+            not_compared: a.not_compared,
+            disagreements_total: a.disagreements_total,
+            disagreements: a.disagreements,
+        });
+        Summary {
+            schema_version: super::parquet::SCHEMA_VERSION.to_owned(),
+            target: self.target,
+            totals: self.totals,
+            per_node: self
+                .per_node
+                .into_iter()
+                .map(|(node, totals)| NodeSummary { node, totals })
+                .collect(),
+            top_would_break: top_list(self.would_break, self.top),
+            top_forbidden: top_list(self.forbidden, self.top),
+            bindings_relied_on,
+            findings: FindingsSummary {
+                total: findings.items.len() as u64,
+                by_severity,
+                by_kind,
+                items: findings.items.iter().map(finding_line).collect(),
+            },
+            agreement,
+            readiness: readiness(legacy, sorted_verb_resource(&self.would_break_vr)),
+        }
+    }
+}
+
+impl Summary {
+    /// Pretty JSON for `summary.json`.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
+    }
+}

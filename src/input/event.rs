@@ -1,0 +1,402 @@
+//! Borrowed views of audit `Event`s and `EventList`s (`audit.k8s.io/v1` and `v1beta1`), and
+//! their conversion into the owned records that leave the scanner.
+//!
+//! Every field is optional at this level: events without `apiVersion` (older writers) are real,
+//! and the decision whether a document is an audit event at all is made in [`classify`], so
+//! that "not an audit event" and "malformed JSON" stay different bad-line kinds. Strings are
+//! `Cow` so that escaped values (RBAC reasons always contain `\"`) still borrow when they can.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::input::time::parse_rfc3339_micros;
+use crate::input::uri::parse_request_uri;
+use crate::record::{KubeletMatch, KubeletRequest, ObjectEvent, ObjectRef, SourcePos, Stage, UserInfo};
+
+/// The username prefix of node identities.
+pub const NODE_USER_PREFIX: &str = "system:node:";
+/// The user agent prefix kubelets send.
+pub const KUBELET_AGENT_PREFIX: &str = "kubelet/";
+/// Resources whose changes can add or remove edges in the Node authorizer's graph.
+pub const GRAPH_RESOURCES: [&str; 8] = [
+    "pods",
+    "bindings",
+    "persistentvolumeclaims",
+    "persistentvolumes",
+    "volumeattachments",
+    "resourceclaims",
+    "resourceslices",
+    "nodes",
+];
+/// Verbs that change objects and therefore may change the graph.
+pub const MUTATING_VERBS: [&str; 5] = ["create", "update", "patch", "delete", "deletecollection"];
+
+/// `user.extra`: keys to (possibly null) lists of values.
+pub type RawExtra<'a> = BTreeMap<Cow<'a, str>, Option<Vec<Cow<'a, str>>>>;
+
+/// `user` / `impersonatedUser` of an event.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawUser<'a> {
+    #[serde(borrow, default)]
+    pub username: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub groups: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    pub extra: Option<RawExtra<'a>>,
+}
+
+/// `objectRef` of an event.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawObjectRef<'a> {
+    #[serde(borrow, default)]
+    pub api_group: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub api_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub resource: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub subresource: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub namespace: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub name: Option<Cow<'a, str>>,
+}
+
+/// `responseStatus` (a `metav1.Status`) of an event.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawStatus<'a> {
+    #[serde(default)]
+    pub code: Option<i32>,
+    #[serde(borrow, default)]
+    pub reason: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub message: Option<Cow<'a, str>>,
+}
+
+/// The two annotations the authorization filter writes; all others are skipped.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawAnnotations<'a> {
+    #[serde(borrow, default, rename = "authorization.k8s.io/decision")]
+    pub decision: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "authorization.k8s.io/reason")]
+    pub reason: Option<Cow<'a, str>>,
+}
+
+/// One audit `Event`, or an `EventList` (then only `kind` and `items` are set), borrowed from
+/// the input bytes. `requestObject`/`responseObject` are kept as unparsed JSON.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawEvent<'a> {
+    #[serde(borrow, default)]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub api_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub level: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "auditID")]
+    pub audit_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub stage: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "requestURI")]
+    pub request_uri: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub verb: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub user: Option<RawUser<'a>>,
+    #[serde(borrow, default)]
+    pub impersonated_user: Option<RawUser<'a>>,
+    #[serde(borrow, default, rename = "sourceIPs")]
+    pub source_ips: Option<Vec<Cow<'a, str>>>,
+    #[serde(borrow, default)]
+    pub user_agent: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub object_ref: Option<RawObjectRef<'a>>,
+    #[serde(borrow, default)]
+    pub response_status: Option<RawStatus<'a>>,
+    #[serde(borrow, default)]
+    pub request_object: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub response_object: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub request_received_timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub stage_timestamp: Option<Cow<'a, str>>,
+    /// `v1beta1` only.
+    #[serde(borrow, default)]
+    pub timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub annotations: Option<RawAnnotations<'a>>,
+    /// `EventList.items`.
+    #[serde(borrow, default)]
+    pub items: Option<Vec<RawEvent<'a>>>,
+    /// GKE Cloud Logging envelope.
+    #[serde(default)]
+    pub proto_payload: Option<IgnoredAny>,
+    /// AKS diagnostic-log envelope.
+    #[serde(default)]
+    pub properties: Option<IgnoredAny>,
+}
+
+/// What one JSON document turned out to be.
+#[derive(Debug)]
+pub enum Document<'a> {
+    /// A single audit event.
+    Event(Box<RawEvent<'a>>),
+    /// An `EventList` (webhook batch) with its items.
+    List(Vec<RawEvent<'a>>),
+}
+
+/// Decides whether a parsed document is an audit event, a list of them, or neither; the
+/// error is the one-line reason for a "not an audit event" report.
+pub fn classify(mut ev: RawEvent<'_>) -> Result<Document<'_>, String> {
+    match ev.kind.as_deref() {
+        Some("EventList") => return Ok(Document::List(ev.items.take().unwrap_or_default())),
+        Some("Event") | None => {}
+        Some(other) => return Err(format!("kind is {other:?}, not \"Event\" or \"EventList\"")),
+    }
+    if ev.proto_payload.is_some() {
+        return Err("GKE Cloud Logging record (protoPayload); this envelope is not supported".into());
+    }
+    if ev.audit_id.as_deref().is_none_or(str::is_empty) {
+        if ev.properties.is_some() {
+            return Err("AKS diagnostic record (properties.log); this envelope is not supported".into());
+        }
+        return Err("no auditID".into());
+    }
+    Ok(Document::Event(Box::new(ev)))
+}
+
+impl<'a> RawEvent<'a> {
+    /// The recorded stage, if it is one of the four known ones.
+    pub fn stage(&self) -> Option<Stage> {
+        self.stage.as_deref().and_then(Stage::parse)
+    }
+
+    /// `requestReceivedTimestamp`, or `timestamp` in `v1beta1` events.
+    pub fn request_received(&self) -> Option<i64> {
+        self.request_received_timestamp
+            .as_deref()
+            .or(self.timestamp.as_deref())
+            .and_then(parse_rfc3339_micros)
+    }
+
+    /// `stageTimestamp`.
+    pub fn stage_time(&self) -> Option<i64> {
+        self.stage_timestamp.as_deref().and_then(parse_rfc3339_micros)
+    }
+
+    /// Which of the three signs, if any, marks this event as a kubelet's.
+    pub fn kubelet_match(&self) -> Option<KubeletMatch> {
+        let is_node = |u: &Option<RawUser<'_>>| {
+            u.as_ref()
+                .and_then(|u| u.username.as_deref())
+                .is_some_and(|n| n.starts_with(NODE_USER_PREFIX))
+        };
+        if is_node(&self.user) {
+            Some(KubeletMatch::NodeUser)
+        } else if is_node(&self.impersonated_user) {
+            Some(KubeletMatch::ImpersonatedNode)
+        } else if self.user_agent.as_deref().is_some_and(|a| a.starts_with(KUBELET_AGENT_PREFIX)) {
+            Some(KubeletMatch::KubeletUserAgent)
+        } else {
+            None
+        }
+    }
+
+    fn verb(&self) -> &str {
+        self.verb.as_deref().unwrap_or("")
+    }
+
+    /// The owned kubelet record of this event.
+    pub fn to_kubelet_request(&self, matched_by: KubeletMatch, pos: SourcePos) -> KubeletRequest {
+        let verb = self.verb();
+        let request_uri = self.request_uri.as_deref().unwrap_or("");
+        let status = self.response_status.as_ref();
+        let annotations = self.annotations.as_ref();
+        KubeletRequest {
+            audit_id: owned(&self.audit_id),
+            stage: self.stage(),
+            level: owned(&self.level),
+            request_received: self.request_received(),
+            stage_timestamp: self.stage_time(),
+            verb: verb.to_string(),
+            request_uri: request_uri.to_string(),
+            uri: parse_request_uri(request_uri),
+            object_ref: self.object_ref.as_ref().map(object_ref),
+            user: self.user.as_ref().map(user_info).unwrap_or_default(),
+            impersonated_user: self.impersonated_user.as_ref().map(user_info),
+            source_ips: self.source_ips.iter().flatten().map(|s| s.to_string()).collect(),
+            user_agent: owned(&self.user_agent),
+            response_code: status.and_then(|s| s.code),
+            response_reason: status.map(|s| owned(&s.reason)).unwrap_or_default(),
+            response_message: status.map(|s| owned(&s.message)).unwrap_or_default(),
+            decision: annotations.and_then(|a| a.decision.as_ref()).map(|d| d.to_string()),
+            reason: annotations.and_then(|a| a.reason.as_ref()).map(|r| r.to_string()),
+            request_object: if MUTATING_VERBS.contains(&verb) {
+                self.request_object.map(|r| r.get().to_string())
+            } else {
+                None
+            },
+            matched_by: Some(matched_by),
+            pos,
+        }
+    }
+
+    /// The graph-relevant object change this event records, if any: a successful (2xx)
+    /// create/update/patch/delete of a graph resource, at ResponseComplete or ResponseStarted.
+    pub fn to_object_event(&self, pos: SourcePos) -> Option<ObjectEvent> {
+        let stage = self.stage()?;
+        if !matches!(stage, Stage::ResponseComplete | Stage::ResponseStarted) {
+            return None;
+        }
+        let verb = self.verb();
+        if !matches!(verb, "create" | "update" | "patch" | "delete") {
+            return None;
+        }
+        let code = self.response_status.as_ref().and_then(|s| s.code)?;
+        if !(200..300).contains(&code) {
+            return None;
+        }
+        let r = self.object_ref.as_ref()?;
+        let resource = r.resource.as_deref().unwrap_or("");
+        if !GRAPH_RESOURCES.contains(&resource) {
+            return None;
+        }
+        Some(ObjectEvent {
+            // The change is visible from when the response completed.
+            time: self.stage_time().or_else(|| self.request_received())?,
+            verb: verb.to_string(),
+            api_group: owned(&r.api_group),
+            resource: resource.to_string(),
+            subresource: owned(&r.subresource),
+            namespace: owned(&r.namespace),
+            name: owned(&r.name),
+            response_code: Some(code),
+            request_object: self.request_object.map(|r| r.get().to_string()),
+            response_object: self.response_object.map(|r| r.get().to_string()),
+            pos,
+        })
+    }
+}
+
+fn owned(s: &Option<Cow<'_, str>>) -> String {
+    s.as_deref().unwrap_or("").to_string()
+}
+
+fn object_ref(r: &RawObjectRef<'_>) -> ObjectRef {
+    ObjectRef {
+        api_group: owned(&r.api_group),
+        api_version: owned(&r.api_version),
+        resource: owned(&r.resource),
+        subresource: owned(&r.subresource),
+        namespace: owned(&r.namespace),
+        name: owned(&r.name),
+    }
+}
+
+fn user_info(u: &RawUser<'_>) -> UserInfo {
+    UserInfo {
+        username: owned(&u.username),
+        groups: u.groups.iter().flatten().map(|g| g.to_string()).collect(),
+        extra: u
+            .extra
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.to_string(), v.iter().flatten().map(|s| s.to_string()).collect()))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Document<'_>, String> {
+        classify(serde_json::from_str::<RawEvent<'_>>(s).map_err(|e| e.to_string())?)
+    }
+
+    #[test]
+    fn event_with_escapes_and_no_api_version() {
+        let line = r#"{"kind":"Event","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/nodes/n1","verb":"get","user":{"username":"system:node:n1","groups":["system:nodes"],"extra":{"k":["v"],"z":null}},"sourceIPs":["10.0.0.1"],"userAgent":"kubelet/v1.19.0","objectRef":{"resource":"nodes","name":"n1","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":403,"reason":"Forbidden","message":"nodes \"n1\" is forbidden"},"requestReceivedTimestamp":"2020-09-01T10:00:00.000001Z","stageTimestamp":"2020-09-01T10:00:00.000002Z","annotations":{"authorization.k8s.io/decision":"forbid","authorization.k8s.io/reason":"RBAC: \"x\"","other":"y"}}"#;
+        let Ok(Document::Event(ev)) = parse(line) else { panic!("not an event") };
+        assert_eq!(ev.kubelet_match(), Some(KubeletMatch::NodeUser));
+        let r = ev.to_kubelet_request(KubeletMatch::NodeUser, SourcePos { file: 0, line: 7 });
+        assert_eq!(r.audit_id, "a1");
+        assert_eq!(r.stage, Some(Stage::ResponseComplete));
+        assert_eq!(r.response_code, Some(403));
+        assert_eq!(r.response_message, "nodes \"n1\" is forbidden");
+        assert_eq!(r.reason.as_deref(), Some("RBAC: \"x\""));
+        assert_eq!(r.decision.as_deref(), Some("forbid"));
+        assert_eq!(r.user.extra, vec![("k".to_string(), vec!["v".to_string()]), ("z".to_string(), vec![])]);
+        assert_eq!(r.uri.path, "/api/v1/nodes/n1");
+        assert_eq!(r.request_received, Some(1_598_954_400_000_001));
+        assert_eq!(r.stage_timestamp, Some(1_598_954_400_000_002));
+        assert_eq!(r.pos.line, 7);
+        assert_eq!(r.request_object, None);
+    }
+
+    #[test]
+    fn request_object_kept_only_for_mutating_verbs() {
+        let mk = |verb: &str| {
+            format!(
+                r#"{{"auditID":"a","stage":"ResponseComplete","verb":"{verb}","user":{{"username":"system:node:n"}},"requestObject":{{"a": [1, 2]}}}}"#
+            )
+        };
+        for (verb, kept) in [("patch", true), ("create", true), ("get", false), ("list", false)] {
+            let s = mk(verb);
+            let Ok(Document::Event(ev)) = parse(&s) else { panic!() };
+            let r = ev.to_kubelet_request(KubeletMatch::NodeUser, SourcePos::default());
+            assert_eq!(r.request_object.as_deref(), kept.then_some(r#"{"a": [1, 2]}"#), "{verb}");
+        }
+    }
+
+    #[test]
+    fn not_audit_events() {
+        assert_eq!(parse(r#"{"kind":"Pod","auditID":"x"}"#).unwrap_err(), "kind is \"Pod\", not \"Event\" or \"EventList\"");
+        assert_eq!(parse(r#"{"kind":"Event"}"#).unwrap_err(), "no auditID");
+        assert!(parse(r#"{"protoPayload":{},"insertId":"x"}"#).unwrap_err().starts_with("GKE Cloud Logging record"));
+        assert!(parse(r#"{"category":"kube-audit","properties":{"log":"{}"}}"#).unwrap_err().starts_with("AKS diagnostic record"));
+        assert!(serde_json::from_str::<RawEvent<'_>>(r#"{"kind": 0}"#).is_err());
+    }
+
+    #[test]
+    fn event_list_items() {
+        let s = r#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[{"auditID":"a","stage":"RequestReceived"},{"auditID":"b","stage":"ResponseComplete"}]}"#;
+        let Ok(Document::List(items)) = parse(s) else { panic!() };
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[1].stage(), Some(Stage::ResponseComplete));
+    }
+
+    #[test]
+    fn object_events_only_for_successful_graph_changes() {
+        let mk = |verb: &str, res: &str, code: i32, stage: &str| {
+            format!(
+                r#"{{"auditID":"a","stage":"{stage}","verb":"{verb}","objectRef":{{"resource":"{res}","namespace":"ns","name":"p","subresource":"binding"}},"responseStatus":{{"code":{code}}},"requestObject":{{"kind":"Binding"}},"stageTimestamp":"2020-01-01T00:00:00.000000Z"}}"#
+            )
+        };
+        let cases = [
+            ("create", "pods", 201, "ResponseComplete", true),
+            ("delete", "persistentvolumeclaims", 200, "ResponseComplete", true),
+            ("create", "pods", 403, "ResponseComplete", false),
+            ("get", "pods", 200, "ResponseComplete", false),
+            ("create", "secrets", 201, "ResponseComplete", false),
+            ("create", "pods", 201, "RequestReceived", false),
+        ];
+        for (verb, res, code, stage, want) in cases {
+            let s = mk(verb, res, code, stage);
+            let Ok(Document::Event(ev)) = parse(&s) else { panic!() };
+            let oe = ev.to_object_event(SourcePos::default());
+            assert_eq!(oe.is_some(), want, "{verb} {res} {code} {stage}");
+            if let Some(oe) = oe {
+                assert_eq!(oe.subresource, "binding");
+                assert_eq!(oe.request_object.as_deref(), Some(r#"{"kind":"Binding"}"#));
+                assert_eq!(oe.time, 1_577_836_800_000_000);
+            }
+        }
+    }
+}

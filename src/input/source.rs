@@ -1,0 +1,300 @@
+//! Finding inputs and getting their bytes.
+//!
+//! Plain files are memory-mapped (falling back to an ordinary read when a map cannot be made);
+//! gzip files and stdin are read as a stream of newline-aligned blocks, so that a huge
+//! compressed log never has to be held in memory.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+use memmap2::{Advice, Mmap};
+
+/// One input as given on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSpec {
+    /// A file or a directory (walked recursively).
+    Path(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl InputSpec {
+    /// `-` is stdin; anything else a path.
+    pub fn parse(s: &str) -> InputSpec {
+        if s == "-" {
+            InputSpec::Stdin
+        } else {
+            InputSpec::Path(PathBuf::from(s))
+        }
+    }
+}
+
+impl From<PathBuf> for InputSpec {
+    fn from(p: PathBuf) -> Self {
+        InputSpec::Path(p)
+    }
+}
+
+impl From<&Path> for InputSpec {
+    fn from(p: &Path) -> Self {
+        InputSpec::Path(p.to_path_buf())
+    }
+}
+
+/// How an input's bytes are obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A regular file, memory-mapped.
+    Plain(PathBuf),
+    /// A gzip file (one or more members), decompressed as a stream.
+    Gzip(PathBuf),
+    /// Standard input, read as a stream.
+    Stdin,
+}
+
+/// An input file after directory expansion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// What reports show: the path as given or found, or `-`.
+    pub display: String,
+    pub kind: SourceKind,
+}
+
+/// A problem with an input as a whole, found while expanding the inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceProblem {
+    /// The path could not be read (missing, permission denied, ...).
+    Unreadable { path: String, reason: String },
+    /// A directory in which no log file was found.
+    NoLogs { path: String },
+}
+
+/// Whether a file found while walking a directory looks like an audit log: rotated names such
+/// as `audit.log`, `audit-2026-11-02T08-00-00.000.log`, `audit.log.1`, `audit.log.2.gz`, and
+/// `.json`/`.jsonl` exports. Files named on the command line are always read.
+pub fn is_log_name(name: &str) -> bool {
+    if name.starts_with('.') || name.ends_with(".expected.json") {
+        return false;
+    }
+    let base = name.strip_suffix(".gz").unwrap_or(name);
+    let base = base.trim_end_matches(|c: char| c.is_ascii_digit());
+    let base = base.strip_suffix('.').unwrap_or(base);
+    base.ends_with(".log") || base.ends_with(".json") || base.ends_with(".jsonl") || name.ends_with(".gz")
+}
+
+fn source_for(path: PathBuf) -> Source {
+    let display = path.display().to_string();
+    let gz = path.extension().is_some_and(|e| e == "gz");
+    Source { display, kind: if gz { SourceKind::Gzip(path) } else { SourceKind::Plain(path) } }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let ft = e.file_type()?;
+        let path = e.path();
+        if ft.is_dir() {
+            walk(&path, out)?;
+        } else if is_log_name(&e.file_name().to_string_lossy()) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Expands the inputs: directories are walked recursively. Order is the given one (and
+/// name order inside directories); the scanner reorders by first timestamp.
+pub fn expand(specs: &[InputSpec]) -> (Vec<Source>, Vec<SourceProblem>) {
+    let mut sources = Vec::new();
+    let mut problems = Vec::new();
+    for spec in specs {
+        let path = match spec {
+            InputSpec::Stdin => {
+                sources.push(Source { display: "-".into(), kind: SourceKind::Stdin });
+                continue;
+            }
+            InputSpec::Path(p) => p,
+        };
+        let shown = path.display().to_string();
+        match std::fs::metadata(path) {
+            Err(e) => problems.push(SourceProblem::Unreadable { path: shown, reason: e.to_string() }),
+            Ok(m) if m.is_dir() => {
+                let mut found = Vec::new();
+                match walk(path, &mut found) {
+                    Err(e) => problems.push(SourceProblem::Unreadable { path: shown, reason: e.to_string() }),
+                    Ok(()) if found.is_empty() => problems.push(SourceProblem::NoLogs { path: shown }),
+                    Ok(()) => sources.extend(found.into_iter().map(source_for)),
+                }
+            }
+            Ok(_) => sources.push(source_for(path.clone())),
+        }
+    }
+    (sources, problems)
+}
+
+/// The bytes of a plain file: a memory map, or the file read into memory.
+pub enum FileBytes {
+    Mapped(Mmap),
+    Read(Vec<u8>),
+}
+
+impl Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Mapped(m) => m,
+            FileBytes::Read(v) => v,
+        }
+    }
+}
+
+/// Opens a plain file, memory-mapped when possible.
+pub fn open_plain(path: &Path) -> io::Result<FileBytes> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        // Zero-length maps are an error on some platforms, and there is nothing to map.
+        return Ok(FileBytes::Read(Vec::new()));
+    }
+    // SAFETY: the map is only ever read. The contract is that the file is not truncated or
+    // rewritten while we read it: audit logs handed to the analyzer are rotated, immutable
+    // files. If another process truncates it anyway (logrotate's `copytruncate`, a live
+    // apiserver log being cut), touching a page past the new end raises SIGBUS and the
+    // process dies; if it is modified in place, we may read a mix of old and new bytes, which
+    // at worst produces bad-line reports. Nothing is assumed about the content: every byte is
+    // validated by the parsers like any other input.
+    match unsafe { Mmap::map(&file) } {
+        Ok(map) => {
+            // Advice is a hint; failing to give it changes nothing but speed.
+            let _ = map.advise(Advice::Sequential);
+            Ok(FileBytes::Mapped(map))
+        }
+        Err(_) => {
+            // Some files cannot be mapped (pipes, /proc, some network file systems).
+            let mut v = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+            let mut f = file;
+            f.read_to_end(&mut v)?;
+            Ok(FileBytes::Read(v))
+        }
+    }
+}
+
+/// Opens a streamed input (gzip or stdin) as a reader of decompressed bytes.
+pub fn open_stream(kind: &SourceKind) -> io::Result<Box<dyn Read + Send>> {
+    Ok(match kind {
+        SourceKind::Gzip(p) => Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, File::open(p)?))),
+        SourceKind::Stdin => Box::new(io::stdin()),
+        SourceKind::Plain(p) => Box::new(File::open(p)?),
+    })
+}
+
+/// What a [`BlockReader`] yields.
+#[derive(Debug)]
+pub enum Block {
+    /// Whole lines (ending with `\n`, except possibly the input's last line).
+    Lines(Vec<u8>),
+    /// A line longer than the limit was dropped; its bytes were never buffered whole.
+    LongLine,
+}
+
+/// Splits a byte stream into newline-aligned blocks of about `block_size` bytes, carrying the
+/// partial last line into the next block. A line longer than `max_line` is skipped up to its
+/// newline and reported as [`Block::LongLine`].
+pub struct BlockReader<R> {
+    reader: R,
+    carry: Vec<u8>,
+    block_size: usize,
+    max_line: usize,
+    skipping_long: bool,
+    done: bool,
+    pending_error: Option<io::Error>,
+}
+
+impl<R: Read> BlockReader<R> {
+    /// A reader producing blocks of about `block_size` bytes.
+    pub fn new(reader: R, block_size: usize, max_line: usize) -> Self {
+        BlockReader { reader, carry: Vec::new(), block_size: block_size.max(1), max_line, skipping_long: false, done: false, pending_error: None }
+    }
+
+    /// The next block, `None` at the end, or the read error (after which the reader is done;
+    /// the bytes read before the error were already returned).
+    pub fn next_block(&mut self) -> Option<io::Result<Block>> {
+        loop {
+            if let Some(e) = self.pending_error.take() {
+                return Some(Err(e));
+            }
+            if self.done {
+                if self.carry.is_empty() {
+                    return None;
+                }
+                if self.skipping_long {
+                    self.carry.clear();
+                    return Some(Ok(Block::LongLine));
+                }
+                return Some(Ok(Block::Lines(std::mem::take(&mut self.carry))));
+            }
+            let start = self.carry.len();
+            self.carry.resize(start + self.block_size, 0);
+            let n = match self.reader.read(&mut self.carry[start..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.carry.truncate(start);
+                    continue;
+                }
+                Err(e) => {
+                    self.carry.truncate(start);
+                    self.done = true;
+                    // Hand out what was read before the error, then the error.
+                    if !self.carry.is_empty() && !self.skipping_long {
+                        let lines = std::mem::take(&mut self.carry);
+                        self.pending_error = Some(e);
+                        return Some(Ok(Block::Lines(lines)));
+                    }
+                    self.carry.clear();
+                    if self.skipping_long {
+                        self.skipping_long = false;
+                        self.pending_error = Some(e);
+                        return Some(Ok(Block::LongLine));
+                    }
+                    return Some(Err(e));
+                }
+            };
+            self.carry.truncate(start + n);
+            if n == 0 {
+                self.done = true;
+                continue;
+            }
+            if self.skipping_long {
+                match memchr::memchr(b'\n', &self.carry) {
+                    Some(i) => {
+                        self.carry.drain(..=i);
+                        self.skipping_long = false;
+                        return Some(Ok(Block::LongLine));
+                    }
+                    None => {
+                        self.carry.clear();
+                        continue;
+                    }
+                }
+            }
+            if self.carry.len() < self.block_size {
+                continue;
+            }
+            match memchr::memrchr(b'\n', &self.carry) {
+                Some(i) => {
+                    let rest = self.carry.split_off(i + 1);
+                    return Some(Ok(Block::Lines(std::mem::replace(&mut self.carry, rest))));
+                }
+                None if self.carry.len() > self.max_line => {
+                    self.carry.clear();
+                    self.skipping_long = true;
+                }
+                None => {}
+            }
+        }
+    }
+}

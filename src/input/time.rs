@@ -1,0 +1,206 @@
+//! RFC 3339 timestamps to microseconds since the Unix epoch, without a date library.
+//!
+//! The apiserver writes `YYYY-MM-DDTHH:MM:SS.ffffffZ` (microseconds, UTC) in JSON events and
+//! Go's `RFC3339Nano` (0-9 fractional digits, trailing zeros trimmed, any offset) in the legacy
+//! text format. The fast path covers the first shape; everything else takes the general path.
+
+use crate::record::Micros;
+
+/// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut v: u32 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+/// Parses an RFC 3339 timestamp into microseconds since the epoch (UTC). Fractional digits
+/// beyond microseconds are truncated. Returns `None` for anything that is not a valid
+/// timestamp (including out-of-range fields such as month 13 or second 61).
+pub fn parse_rfc3339_micros(s: &str) -> Option<Micros> {
+    let b = s.as_bytes();
+    // Fast path: the exact shape the apiserver writes in JSON events.
+    if b.len() == 27 && b[26] == b'Z' && b[19] == b'.' {
+        if let Some(frac) = digits(&b[20..26]) {
+            return date_time(b).map(|secs| secs * 1_000_000 + i64::from(frac));
+        }
+    }
+    parse_general(b)
+}
+
+/// Seconds since the epoch of the `YYYY-MM-DDTHH:MM:SS` prefix, which must be present.
+fn date_time(b: &[u8]) -> Option<i64> {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let year = i64::from(digits(&b[0..4])?);
+    let month = digits(&b[5..7])?;
+    let day = digits(&b[8..10])?;
+    let hour = digits(&b[11..13])?;
+    let minute = digits(&b[14..16])?;
+    // A leap second (60) is accepted as RFC 3339 allows it; it folds into the next second.
+    let second = digits(&b[17..19])?;
+    if !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    Some(days * 86_400 + i64::from(hour * 3600 + minute * 60 + second))
+}
+
+fn parse_general(b: &[u8]) -> Option<Micros> {
+    let secs = date_time(b)?;
+    let mut rest = b.get(19..)?;
+    let mut micros: i64 = 0;
+    if let Some((&b'.', frac)) = rest.split_first() {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 || n > 9 {
+            return None;
+        }
+        let mut scale = 100_000;
+        for &c in frac.iter().take(n.min(6)) {
+            micros += i64::from(c - b'0') * scale;
+            scale /= 10;
+        }
+        rest = &frac[n..];
+    }
+    let offset_secs: i64 = match rest {
+        [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let h = i64::from(digits(&[*h1, *h2])?);
+            let m = i64::from(digits(&[*m1, *m2])?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let off = h * 3600 + m * 60;
+            if *sign == b'+' {
+                off
+            } else {
+                -off
+            }
+        }
+        _ => return None,
+    };
+    Some((secs - offset_secs) * 1_000_000 + micros)
+}
+
+/// Formats microseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+pub fn format_micros(t: Micros) -> String {
+    let secs = t.div_euclid(1_000_000);
+    let micros = t.rem_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    )
+}
+
+/// Inverse of [`days_from_civil`].
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_apiserver_shape() {
+        assert_eq!(parse_rfc3339_micros("1970-01-01T00:00:00.000000Z"), Some(0));
+        assert_eq!(
+            parse_rfc3339_micros("2023-09-01T15:37:02.744516Z"),
+            Some(1_693_582_622_744_516)
+        );
+    }
+
+    #[test]
+    fn general_path_fraction_digits_and_offsets() {
+        assert_eq!(parse_rfc3339_micros("2018-10-26T13:13:03Z"), Some(1_540_559_583_000_000));
+        assert_eq!(parse_rfc3339_micros("2018-10-26T13:13:03.5Z"), Some(1_540_559_583_500_000));
+        assert_eq!(
+            parse_rfc3339_micros("2018-10-26T13:13:03.123456789Z"),
+            Some(1_540_559_583_123_456)
+        );
+        assert_eq!(
+            parse_rfc3339_micros("2018-10-26T15:13:03.1+02:00"),
+            Some(1_540_559_583_100_000)
+        );
+        assert_eq!(
+            parse_rfc3339_micros("2018-10-26T08:43:03-04:30"),
+            Some(1_540_559_583_000_000)
+        );
+    }
+
+    #[test]
+    fn rejects_invalid() {
+        for s in [
+            "",
+            "2018-13-01T00:00:00Z",
+            "2018-02-29T00:00:00Z",
+            "2018-10-26T24:00:00Z",
+            "2018-10-26T13:13:03",
+            "2018-10-26T13:13:03.Z",
+            "2018-10-26T13:13:03.1234567890Z",
+            "2018-10-26T13:13:03+2:00",
+            "abcd-10-26T13:13:03Z",
+        ] {
+            assert_eq!(parse_rfc3339_micros(s), None, "{s}");
+        }
+        assert!(parse_rfc3339_micros("2020-02-29T00:00:00Z").is_some());
+    }
+
+    #[test]
+    fn format_round_trips() {
+        for s in ["1970-01-01T00:00:00.000000Z", "2023-09-01T15:37:02.744516Z", "1969-12-31T23:59:59.999999Z"] {
+            let t = parse_rfc3339_micros(s).unwrap();
+            assert_eq!(format_micros(t), s);
+        }
+    }
+}

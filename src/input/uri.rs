@@ -1,0 +1,385 @@
+//! `requestURI` → [`RequestUri`], and the request-info resolution the apiserver performs before
+//! authorization (spec section 1): which authorizer [`Attributes`] a request carries.
+//!
+//! The audit event's `objectRef` is not what the authorizer saw (a create gets its name filled
+//! in from the body, for one), so attributes are recomputed from the URI and the verb.
+
+use std::borrow::Cow;
+
+use nom::bytes::complete::take_till;
+use nom::character::complete::char;
+use nom::combinator::opt;
+use nom::multi::separated_list0;
+use nom::sequence::preceded;
+use nom::{IResult, Parser};
+
+use crate::authz::Attributes;
+use crate::record::{FieldRequirement, RequestUri, UserInfo};
+
+type Pair<'a> = (&'a str, Option<&'a str>);
+
+/// `key[=value]` of a query string.
+fn query_pair(i: &str) -> IResult<&str, Pair<'_>> {
+    (
+        take_till(|c| c == '=' || c == '&' || c == '#'),
+        opt(preceded(char('='), take_till(|c| c == '&' || c == '#'))),
+    )
+        .parse(i)
+}
+
+/// `path[?query]`; the fragment, if any, is left unparsed.
+fn request_uri(i: &str) -> IResult<&str, (&str, Vec<Pair<'_>>)> {
+    (
+        take_till(|c| c == '?' || c == '#'),
+        nom::combinator::map(
+            opt(preceded(char('?'), separated_list0(char('&'), query_pair))),
+            Option::unwrap_or_default,
+        ),
+    )
+        .parse(i)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-decodes `s`; `plus_is_space` for query components (Go's `QueryUnescape`). An
+/// invalid escape is kept literally: the apiserver would have rejected such a URI, and the
+/// log line is still worth reading.
+pub fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
+    if !s.bytes().any(|b| b == b'%' || (plus_is_space && b == b'+')) {
+        return Cow::Borrowed(s);
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' => match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' if plus_is_space => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Parses a `requestURI` (path plus query). Never fails: unknown parameters are ignored and
+/// the first occurrence of a repeated parameter wins, as Go's `url.Values.Get` does.
+pub fn parse_request_uri(s: &str) -> RequestUri {
+    let (path, pairs) = match request_uri(s) {
+        Ok((_, parsed)) => parsed,
+        Err(_) => (s, Vec::new()),
+    };
+    let mut uri = RequestUri {
+        path: percent_decode(path, false).into_owned(),
+        ..RequestUri::default()
+    };
+    let mut seen_watch = false;
+    for (key, value) in pairs {
+        let value = percent_decode(value.unwrap_or(""), true);
+        match &*percent_decode(key, true) {
+            "fieldSelector" if uri.field_selector.is_none() => uri.field_selector = Some(value.into_owned()),
+            "labelSelector" if uri.label_selector.is_none() => uri.label_selector = Some(value.into_owned()),
+            "resourceVersion" if uri.resource_version.is_none() => {
+                uri.resource_version = Some(value.into_owned())
+            }
+            "limit" if uri.limit.is_none() => uri.limit = value.parse().ok(),
+            // Like the request-info resolver: any value but "false" or "0" means watch.
+            "watch" if !seen_watch => {
+                seen_watch = true;
+                uri.watch = !matches!(value.to_ascii_lowercase().as_str(), "false" | "0");
+            }
+            _ => {}
+        }
+    }
+    uri
+}
+
+/// Splits a field selector on unescaped commas (`k8s.io/apimachinery/pkg/fields.splitTerms`).
+fn split_terms(selector: &str) -> Vec<&str> {
+    let mut terms = Vec::new();
+    let mut start = 0;
+    let mut in_slash = false;
+    for (i, c) in selector.char_indices() {
+        if in_slash {
+            in_slash = false;
+        } else if c == '\\' {
+            in_slash = true;
+        } else if c == ',' {
+            terms.push(&selector[start..i]);
+            start = i + 1;
+        }
+    }
+    terms.push(&selector[start..]);
+    terms
+}
+
+/// Removes the `\\`, `\,` and `\=` escapes of a selector value; any other escape, a trailing
+/// backslash or an unescaped `,`/`=` is an error, as upstream.
+fn unescape_value(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut in_slash = false;
+    for c in s.chars() {
+        if in_slash {
+            if !matches!(c, '\\' | ',' | '=') {
+                return None;
+            }
+            out.push(c);
+            in_slash = false;
+            continue;
+        }
+        match c {
+            '\\' => in_slash = true,
+            ',' | '=' => return None,
+            _ => out.push(c),
+        }
+    }
+    (!in_slash).then_some(out)
+}
+
+/// Parses a `fieldSelector` the way `fields.ParseSelector` does: terms sorted, each split at
+/// its first `!=`, `==` or `=`. `None` when the selector does not parse.
+pub fn parse_field_selector(selector: &str) -> Option<Vec<FieldRequirement>> {
+    if selector.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut terms = split_terms(selector);
+    terms.sort_unstable();
+    let mut reqs = Vec::with_capacity(terms.len());
+    for term in terms.into_iter().filter(|t| !t.is_empty()) {
+        let (i, op) = term
+            .char_indices()
+            .find_map(|(i, _)| ["!=", "==", "="].into_iter().find(|op| term[i..].starts_with(op)).map(|op| (i, op)))?;
+        reqs.push(FieldRequirement {
+            field: term[..i].to_string(),
+            equals: op != "!=",
+            value: unescape_value(&term[i + op.len()..])?,
+        });
+    }
+    Some(reqs)
+}
+
+/// `path.IsValidPathSegmentName`: the name could have been a path segment.
+fn valid_path_segment_name(name: &str) -> bool {
+    name != "." && name != ".." && !name.contains('/') && !name.contains('%')
+}
+
+/// Recomputes the authorizer's view of a request from its verb, parsed URI and (effective)
+/// user, as spec section 1 describes the apiserver's request-info resolver.
+///
+/// `verb` is the audit event's verb (already `list`/`watch`/`deletecollection` where those
+/// apply, or the lower-cased HTTP method for non-resource requests). Field requirements are
+/// filled only where the apiserver gives them to authorizers: verbs `list`, `watch` and
+/// `deletecollection`, never with a legacy `/watch/` or `/proxy/` prefix. Whether the
+/// `AuthorizeWithSelectors` gate is on is the model's question, not the parser's.
+pub fn request_attributes(verb: &str, uri: &RequestUri, user: &UserInfo) -> Attributes {
+    let mut a = Attributes {
+        username: user.username.clone(),
+        groups: user.groups.clone(),
+        verb: verb.to_string(),
+        path: uri.path.clone(),
+        ..Attributes::default()
+    };
+    let trimmed = uri.path.trim_matches('/');
+    let parts: Vec<&str> = if trimmed.is_empty() { Vec::new() } else { trimmed.split('/').collect() };
+    if parts.len() < 3 {
+        return a;
+    }
+    let mut rest: &[&str] = match parts[0] {
+        "api" => &parts[1..],
+        "apis" if parts.len() >= 4 => {
+            a.api_group = parts[1].to_string();
+            &parts[2..]
+        }
+        _ => return a,
+    };
+    a.resource_request = true;
+    a.api_version = rest[0].to_string();
+    rest = &rest[1..];
+    let mut no_subresource = false;
+    if let Some(&prefix @ ("watch" | "proxy")) = rest.first() {
+        if rest.len() < 2 {
+            // Upstream errors out here ("unable to determine kind and namespace"); the
+            // request was refused before authorization, so there is nothing more to say.
+            return a;
+        }
+        a.legacy_prefix = true;
+        no_subresource = prefix == "proxy";
+        rest = &rest[1..];
+    }
+    if rest.first() == Some(&"namespaces") {
+        if let Some(ns) = rest.get(1) {
+            a.namespace = ns.to_string();
+            // `namespaces/<ns>/status` and `/finalize` are subresources of the namespace.
+            if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
+                rest = &rest[2..];
+            }
+        }
+    }
+    if let Some(r) = rest.first() {
+        a.resource = r.to_string();
+    }
+    if let Some(n) = rest.get(1) {
+        a.name = n.to_string();
+    }
+    if let Some(s) = rest.get(2) {
+        if !no_subresource {
+            a.subresource = s.to_string();
+        }
+    }
+    let selectors_apply = !a.legacy_prefix && matches!(verb, "list" | "watch" | "deletecollection");
+    let requirements = match (&uri.field_selector, selectors_apply) {
+        (Some(sel), true) => parse_field_selector(sel).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    // The resolver names a list/watch after an exact `metadata.name` requirement; a
+    // `/watch/` prefix sets the verb before that step, so it never gets one.
+    if a.name.is_empty() && !a.legacy_prefix && matches!(verb, "list" | "watch") {
+        if let Some(r) = requirements.iter().find(|r| r.field == "metadata.name" && r.equals) {
+            if valid_path_segment_name(&r.value) {
+                a.name = r.value.clone();
+            }
+        }
+    }
+    a.field_requirements = requirements;
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(verb: &str, uri: &str) -> Attributes {
+        let user = UserInfo {
+            username: "system:node:n1".into(),
+            groups: vec!["system:nodes".into()],
+            extra: vec![],
+        };
+        request_attributes(verb, &parse_request_uri(uri), &user)
+    }
+
+    fn req(field: &str, equals: bool, value: &str) -> FieldRequirement {
+        FieldRequirement { field: field.into(), equals, value: value.into() }
+    }
+
+    #[test]
+    fn parses_query_with_percent_decoding() {
+        let u = parse_request_uri(
+            "/api/v1/namespaces/kube-system/secrets?fieldSelector=metadata.name%3Dtok%2Cen&labelSelector=a+b%3Dc&limit=500&resourceVersion=0&watch=true",
+        );
+        assert_eq!(u.path, "/api/v1/namespaces/kube-system/secrets");
+        assert_eq!(u.field_selector.as_deref(), Some("metadata.name=tok,en"));
+        assert_eq!(u.label_selector.as_deref(), Some("a b=c"));
+        assert_eq!(u.limit, Some(500));
+        assert_eq!(u.resource_version.as_deref(), Some("0"));
+        assert!(u.watch);
+        let u = parse_request_uri("/api/v1/pods?watch=0&watch=1");
+        assert!(!u.watch);
+        let u = parse_request_uri("/api/v1/na%6Des%2Fx?bad=%zz");
+        assert_eq!(u.path, "/api/v1/names/x");
+        assert_eq!(parse_request_uri("/healthz").path, "/healthz");
+    }
+
+    #[test]
+    fn field_selector_grammar() {
+        assert_eq!(
+            parse_field_selector("spec.nodeName=n1,metadata.name!=x"),
+            Some(vec![req("metadata.name", false, "x"), req("spec.nodeName", true, "n1")])
+        );
+        assert_eq!(parse_field_selector("a==b"), Some(vec![req("a", true, "b")]));
+        assert_eq!(parse_field_selector(r"a=b\,c"), Some(vec![req("a", true, "b,c")]));
+        assert_eq!(parse_field_selector(r"a=b\=c\\"), Some(vec![req("a", true, r"b=c\")]));
+        assert_eq!(parse_field_selector("a=b,"), Some(vec![req("a", true, "b")]));
+        assert_eq!(parse_field_selector(""), Some(vec![]));
+        assert_eq!(parse_field_selector("a"), None);
+        assert_eq!(parse_field_selector("a=b=c"), None);
+        assert_eq!(parse_field_selector(r"a=b\x"), None);
+        assert_eq!(parse_field_selector(r"a=b\"), None);
+    }
+
+    #[test]
+    fn resource_paths() {
+        let a = attrs("get", "/api/v1/namespaces/ns1/pods/web-1/status");
+        assert!(a.resource_request);
+        assert_eq!(
+            (a.api_group.as_str(), a.api_version.as_str(), a.resource.as_str(), a.subresource.as_str()),
+            ("", "v1", "pods", "status")
+        );
+        assert_eq!((a.namespace.as_str(), a.name.as_str()), ("ns1", "web-1"));
+        assert_eq!(a.username, "system:node:n1");
+
+        let a = attrs("update", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1?timeout=10s");
+        assert_eq!((a.api_group.as_str(), a.resource.as_str(), a.name.as_str()), ("coordination.k8s.io", "leases", "n1"));
+
+        let a = attrs("get", "/api/v1/nodes/n1");
+        assert_eq!((a.namespace.as_str(), a.resource.as_str(), a.name.as_str()), ("", "nodes", "n1"));
+
+        let a = attrs("create", "/api/v1/namespaces/ns1/pods");
+        assert_eq!((a.resource.as_str(), a.name.as_str()), ("pods", ""));
+
+        let a = attrs("create", "/api/v1/namespaces/ns1/serviceaccounts/default/token");
+        assert_eq!((a.resource.as_str(), a.name.as_str(), a.subresource.as_str()), ("serviceaccounts", "default", "token"));
+
+        let a = attrs("get", "/api/v1/namespaces/ns1");
+        assert_eq!((a.namespace.as_str(), a.resource.as_str(), a.name.as_str()), ("ns1", "namespaces", "ns1"));
+
+        let a = attrs("update", "/api/v1/namespaces/ns1/finalize");
+        assert_eq!((a.resource.as_str(), a.name.as_str(), a.subresource.as_str()), ("namespaces", "ns1", "finalize"));
+    }
+
+    #[test]
+    fn non_resource_paths() {
+        for p in ["/healthz", "/api", "/api/v1", "/apis", "/apis/apps", "/apis/apps/v1", "/openapi/v2", "/version", "/"] {
+            let a = attrs("get", p);
+            assert!(!a.resource_request, "{p}");
+            assert_eq!(a.path, p);
+            assert_eq!(a.resource, "");
+        }
+    }
+
+    #[test]
+    fn name_from_metadata_name_selector_for_list_and_watch_only() {
+        let a = attrs("watch", "/api/v1/namespaces/ns1/secrets?fieldSelector=metadata.name%3Dtok&watch=true");
+        assert_eq!(a.name, "tok");
+        assert_eq!(a.field_requirements, vec![req("metadata.name", true, "tok")]);
+        let a = attrs("list", "/api/v1/namespaces/ns1/configmaps?fieldSelector=metadata.name%3D%3Dcm");
+        assert_eq!(a.name, "cm");
+        // NotEquals, invalid path segment, deletecollection: no name.
+        assert_eq!(attrs("list", "/api/v1/secrets?fieldSelector=metadata.name!%3Dtok").name, "");
+        assert_eq!(attrs("list", "/api/v1/secrets?fieldSelector=metadata.name%3Da%252Fb").name, "");
+        let a = attrs("deletecollection", "/api/v1/namespaces/ns1/pods?fieldSelector=metadata.name%3Dp");
+        assert_eq!(a.name, "");
+        assert_eq!(a.field_requirements, vec![req("metadata.name", true, "p")]);
+        // Not a list/watch verb: selectors are not given to authorizers.
+        assert!(attrs("get", "/api/v1/namespaces/ns1/pods/p?fieldSelector=a%3Db").field_requirements.is_empty());
+        // A selector that does not parse yields no requirements and no name.
+        let a = attrs("list", "/api/v1/pods?fieldSelector=spec.nodeName");
+        assert!(a.field_requirements.is_empty());
+    }
+
+    #[test]
+    fn legacy_prefixes() {
+        let a = attrs("watch", "/api/v1/watch/namespaces/ns1/secrets?fieldSelector=metadata.name%3Dtok");
+        assert!(a.legacy_prefix);
+        assert_eq!((a.namespace.as_str(), a.resource.as_str(), a.name.as_str()), ("ns1", "secrets", ""));
+        assert!(a.field_requirements.is_empty());
+        let a = attrs("proxy", "/api/v1/proxy/nodes/n1/stats/summary");
+        assert!(a.legacy_prefix);
+        assert_eq!((a.resource.as_str(), a.name.as_str(), a.subresource.as_str()), ("nodes", "n1", ""));
+        let a = attrs("watch", "/api/v1/watch/pods/p1/status");
+        assert_eq!((a.resource.as_str(), a.name.as_str(), a.subresource.as_str()), ("pods", "p1", "status"));
+    }
+}

@@ -1,0 +1,324 @@
+//! The inventory `nodeauthz analyze` prints before any replay: what was read, and the kubelet
+//! requests per node with what the apiserver recorded for them.
+//!
+//! Pure rendering: [`InventoryBuilder`] takes requests as the scanner streams them (so memory
+//! holds counters, not requests) and [`Inventory`] renders as a table or one JSON document.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::input::event::NODE_USER_PREFIX;
+use crate::input::time::format_micros;
+use crate::input::uri::request_attributes;
+use crate::record::{KubeletMatch, KubeletRequest, Stage};
+use crate::scan::{BadLine, ScanSummary};
+
+/// What the audit log recorded for a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    Allowed,
+    Forbidden,
+    /// No ResponseComplete event was seen.
+    NoResponse,
+}
+
+/// The recorded decision: the `authorization.k8s.io/decision` annotation when present,
+/// otherwise the response code (403 is forbidden, any other code allowed); a request without
+/// a ResponseComplete event has no response.
+pub fn recorded(r: &KubeletRequest) -> Recorded {
+    if r.stage != Some(Stage::ResponseComplete) {
+        return Recorded::NoResponse;
+    }
+    match (r.decision.as_deref(), r.response_code) {
+        (Some("allow"), _) => Recorded::Allowed,
+        (Some("forbid"), _) | (_, Some(403)) => Recorded::Forbidden,
+        (_, Some(_)) => Recorded::Allowed,
+        (_, None) => Recorded::NoResponse,
+    }
+}
+
+/// Request counts by recorded decision.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub requests: u64,
+    pub allowed: u64,
+    pub forbidden: u64,
+    pub no_response: u64,
+}
+
+impl Counts {
+    fn add(&mut self, r: Recorded) {
+        self.requests += 1;
+        match r {
+            Recorded::Allowed => self.allowed += 1,
+            Recorded::Forbidden => self.forbidden += 1,
+            Recorded::NoResponse => self.no_response += 1,
+        }
+    }
+}
+
+/// One row of a node's breakdown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerbResource {
+    pub verb: String,
+    /// `resource[/subresource]` (with `group/` in front for non-core groups), or the path of a
+    /// non-resource request.
+    pub resource: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// One identity's kubelet requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IdentityInventory {
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub by_verb_resource: Vec<VerbResource>,
+}
+
+/// The whole inventory.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inventory {
+    pub inputs: Vec<InputRow>,
+    pub bytes: u64,
+    pub first_timestamp: Option<String>,
+    pub last_timestamp: Option<String>,
+    /// Lines read.
+    pub lines: u64,
+    pub lines_used: u64,
+    pub lines_skipped: u64,
+    pub bad_lines: u64,
+    pub bad: BadSection,
+    pub events: u64,
+    pub requests: u64,
+    pub kubelet_events: u64,
+    pub kubelet_requests: u64,
+    /// Node identities (`system:node:<name>`, possibly impersonated), keyed by node name.
+    pub nodes: BTreeMap<String, IdentityInventory>,
+    /// Requests with a kubelet user agent from identities that are not nodes, by username.
+    pub other_kubelet_identities: BTreeMap<String, IdentityInventory>,
+}
+
+/// One input in the inventory.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputRow {
+    pub path: String,
+    pub shape: &'static str,
+    pub bytes: u64,
+    pub compressed_bytes: Option<u64>,
+    pub lines: u64,
+    pub first_timestamp: Option<String>,
+    pub last_timestamp: Option<String>,
+}
+
+/// Bad input: counts by kind and the first examples of each kind.
+#[derive(Debug, Clone, Serialize)]
+pub struct BadSection {
+    pub counts: BTreeMap<String, u64>,
+    pub examples: Vec<BadLine>,
+}
+
+/// Accumulates requests as they stream out of the scanner.
+#[derive(Debug, Default)]
+pub struct InventoryBuilder {
+    nodes: BTreeMap<String, BTreeMap<(String, String), Counts>>,
+    others: BTreeMap<String, BTreeMap<(String, String), Counts>>,
+}
+
+fn resource_key(r: &KubeletRequest) -> String {
+    let a = request_attributes(&r.verb, &r.uri, r.effective_user());
+    if !a.resource_request {
+        return a.path;
+    }
+    let mut s = String::new();
+    if !a.api_group.is_empty() {
+        let _ = write!(s, "{}/", a.api_group);
+    }
+    s.push_str(&a.resource);
+    if !a.subresource.is_empty() {
+        let _ = write!(s, "/{}", a.subresource);
+    }
+    s
+}
+
+impl InventoryBuilder {
+    /// Counts one distinct kubelet request.
+    pub fn add(&mut self, r: &KubeletRequest) {
+        let (map, key) = match r.matched_by {
+            Some(KubeletMatch::ImpersonatedNode) => {
+                let u = r.effective_user();
+                (&mut self.nodes, u.username.strip_prefix(NODE_USER_PREFIX).unwrap_or(&u.username).to_string())
+            }
+            Some(KubeletMatch::NodeUser) => {
+                (&mut self.nodes, r.user.username.strip_prefix(NODE_USER_PREFIX).unwrap_or(&r.user.username).to_string())
+            }
+            _ => (&mut self.others, r.effective_user().username.clone()),
+        };
+        map.entry(key).or_default().entry((r.verb.clone(), resource_key(r))).or_default().add(recorded(r));
+    }
+
+    /// The inventory of everything added, with the scan's summary.
+    pub fn finish(self, s: &ScanSummary) -> Inventory {
+        let fmt = |t: Option<i64>| t.map(format_micros);
+        let identities = |m: BTreeMap<String, BTreeMap<(String, String), Counts>>| {
+            m.into_iter()
+                .map(|(name, rows)| {
+                    let mut inv = IdentityInventory::default();
+                    for ((verb, resource), c) in rows {
+                        inv.counts.requests += c.requests;
+                        inv.counts.allowed += c.allowed;
+                        inv.counts.forbidden += c.forbidden;
+                        inv.counts.no_response += c.no_response;
+                        inv.by_verb_resource.push(VerbResource { verb, resource, counts: c });
+                    }
+                    (name, inv)
+                })
+                .collect()
+        };
+        Inventory {
+            inputs: s
+                .inputs
+                .iter()
+                .map(|i| InputRow {
+                    path: i.path.clone(),
+                    shape: i.shape,
+                    bytes: i.bytes,
+                    compressed_bytes: i.compressed_bytes,
+                    lines: i.lines,
+                    first_timestamp: fmt(i.first_timestamp),
+                    last_timestamp: fmt(i.last_timestamp),
+                })
+                .collect(),
+            bytes: s.inputs.iter().map(|i| i.bytes).sum(),
+            first_timestamp: fmt(s.inputs.iter().filter_map(|i| i.first_timestamp).min()),
+            last_timestamp: fmt(s.inputs.iter().filter_map(|i| i.last_timestamp).max()),
+            lines: s.lines_read,
+            lines_used: s.lines_used,
+            lines_skipped: s.lines_skipped,
+            bad_lines: s.lines_bad,
+            bad: BadSection {
+                counts: s.bad.counts.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect(),
+                examples: s.bad.examples.clone(),
+            },
+            events: s.events,
+            requests: s.requests,
+            kubelet_events: s.kubelet_events,
+            kubelet_requests: s.kubelet_requests,
+            nodes: identities(self.nodes),
+            other_kubelet_identities: identities(self.others),
+        }
+    }
+}
+
+impl Inventory {
+    /// One JSON document (pretty-printed).
+    pub fn to_json(&self) -> String {
+        // Serialising plain structs of strings and numbers cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The human-readable report.
+    pub fn to_table(&self) -> String {
+        let mut o = String::new();
+        let span = match (&self.first_timestamp, &self.last_timestamp) {
+            (Some(f), Some(l)) => format!("{f} .. {l}"),
+            _ => "no timestamps".to_string(),
+        };
+        let _ = writeln!(o, "Inputs: {} file(s), {} bytes, {span}", self.inputs.len(), self.bytes);
+        for i in &self.inputs {
+            let _ = writeln!(o, "  {}  {} bytes  {} lines  {}", i.path, i.bytes, i.lines, i.shape);
+        }
+        let _ = writeln!(
+            o,
+            "Lines: {} read = {} used + {} skipped + {} bad",
+            self.lines, self.lines_used, self.lines_skipped, self.bad_lines
+        );
+        let _ = writeln!(
+            o,
+            "Events: {}  distinct requests: {}  kubelet requests: {} (from {} events)",
+            self.events, self.requests, self.kubelet_requests, self.kubelet_events
+        );
+        for (title, map) in [("Kubelet requests per node", &self.nodes), ("Kubelet user agents of non-node identities", &self.other_kubelet_identities)] {
+            if map.is_empty() {
+                continue;
+            }
+            let _ = writeln!(o, "\n{title}");
+            let _ = writeln!(o, "  {:<40} {:>9} {:>9} {:>9} {:>11}", "NODE / VERB RESOURCE", "REQUESTS", "ALLOWED", "FORBIDDEN", "NO RESPONSE");
+            for (name, inv) in map {
+                let c = inv.counts;
+                let _ = writeln!(o, "  {:<40} {:>9} {:>9} {:>9} {:>11}", name, c.requests, c.allowed, c.forbidden, c.no_response);
+                for row in &inv.by_verb_resource {
+                    let c = row.counts;
+                    let label = format!("{} {}", row.verb, row.resource);
+                    let _ = writeln!(o, "    {:<38} {:>9} {:>9} {:>9} {:>11}", label, c.requests, c.allowed, c.forbidden, c.no_response);
+                }
+            }
+        }
+        if !self.bad.counts.is_empty() {
+            let counts: Vec<String> = self.bad.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let _ = writeln!(o, "\nBad input: {}", counts.join(", "));
+            for e in &self.bad.examples {
+                let _ = writeln!(o, "  {}:{}: {}: {}", e.file, e.line, e.kind, e.reason);
+            }
+        }
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::uri::parse_request_uri;
+    use crate::record::UserInfo;
+
+    fn req(user: &str, verb: &str, uri: &str, stage: Stage, code: Option<i32>, decision: Option<&str>) -> KubeletRequest {
+        KubeletRequest {
+            stage: Some(stage),
+            verb: verb.into(),
+            uri: parse_request_uri(uri),
+            user: UserInfo { username: user.into(), ..UserInfo::default() },
+            response_code: code,
+            decision: decision.map(str::to_string),
+            matched_by: Some(if user.starts_with("system:node:") { KubeletMatch::NodeUser } else { KubeletMatch::KubeletUserAgent }),
+            ..KubeletRequest::default()
+        }
+    }
+
+    #[test]
+    fn recorded_decisions() {
+        let rc = Stage::ResponseComplete;
+        assert_eq!(recorded(&req("u", "get", "/", rc, Some(200), Some("allow"))), Recorded::Allowed);
+        assert_eq!(recorded(&req("u", "get", "/", rc, Some(403), Some("allow"))), Recorded::Allowed);
+        assert_eq!(recorded(&req("u", "get", "/", rc, Some(403), None)), Recorded::Forbidden);
+        assert_eq!(recorded(&req("u", "get", "/", rc, Some(200), Some("forbid"))), Recorded::Forbidden);
+        assert_eq!(recorded(&req("u", "get", "/", rc, Some(404), None)), Recorded::Allowed);
+        assert_eq!(recorded(&req("u", "get", "/", Stage::RequestReceived, None, None)), Recorded::NoResponse);
+        assert_eq!(recorded(&req("u", "get", "/", Stage::Panic, Some(500), None)), Recorded::NoResponse);
+    }
+
+    #[test]
+    fn per_node_breakdown() {
+        let mut b = InventoryBuilder::default();
+        let rc = Stage::ResponseComplete;
+        b.add(&req("system:node:n1", "get", "/api/v1/nodes/n1", rc, Some(403), None));
+        b.add(&req("system:node:n1", "get", "/api/v1/nodes/n1", rc, Some(200), Some("allow")));
+        b.add(&req("system:node:n1", "patch", "/api/v1/nodes/n1/status", Stage::RequestReceived, None, None));
+        b.add(&req("system:node:n2", "update", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n2", rc, Some(200), None));
+        b.add(&req("bootstrap", "get", "/healthz", rc, Some(200), None));
+        let inv = b.finish(&ScanSummary::default());
+        let n1 = &inv.nodes["n1"];
+        assert_eq!(n1.counts, Counts { requests: 3, allowed: 1, forbidden: 1, no_response: 1 });
+        assert_eq!(
+            n1.by_verb_resource.iter().map(|r| (r.verb.as_str(), r.resource.as_str(), r.counts.requests)).collect::<Vec<_>>(),
+            vec![("get", "nodes", 2), ("patch", "nodes/status", 1)]
+        );
+        assert_eq!(inv.nodes["n2"].by_verb_resource[0].resource, "coordination.k8s.io/leases");
+        assert_eq!(inv.other_kubelet_identities["bootstrap"].by_verb_resource[0].resource, "/healthz");
+        let json: serde_json::Value = serde_json::from_str(&inv.to_json()).unwrap();
+        assert_eq!(json["nodes"]["n1"]["forbidden"], 1);
+        assert_eq!(json["nodes"]["n1"]["no_response"], 1);
+        assert!(inv.to_table().contains("patch nodes/status"));
+    }
+}

@@ -1,0 +1,112 @@
+//! Bad input: kinds, the per-kind counts and the first few examples of each kind.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// How many examples of each kind the report keeps.
+pub const EXAMPLES_PER_KIND: usize = 10;
+
+/// What was wrong with a line or an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BadKind {
+    /// Not valid JSON (and not a legacy audit line).
+    MalformedJson,
+    /// Valid JSON without the shape of an audit event (`{"kind": 0}`, GKE/AKS envelopes).
+    NotAuditEvent,
+    /// Bytes that are not UTF-8.
+    InvalidUtf8,
+    /// A line longer than the limit (64 MiB by default); skipped without being parsed.
+    LineTooLong,
+    /// The last line has no newline and does not parse: the file was cut while written.
+    TruncatedLastLine,
+    /// A file with no bytes.
+    EmptyFile,
+    /// A gzip stream that ends early.
+    TruncatedGzip,
+    /// A gzip stream with bad data.
+    CorruptGzip,
+    /// A file or directory that cannot be opened or read.
+    Unreadable,
+    /// A directory in which no log file was found.
+    NoLogsInDirectory,
+}
+
+impl BadKind {
+    /// The name used in reports and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BadKind::MalformedJson => "malformed_json",
+            BadKind::NotAuditEvent => "not_audit_event",
+            BadKind::InvalidUtf8 => "invalid_utf8",
+            BadKind::LineTooLong => "line_too_long",
+            BadKind::TruncatedLastLine => "truncated_last_line",
+            BadKind::EmptyFile => "empty_file",
+            BadKind::TruncatedGzip => "truncated_gzip",
+            BadKind::CorruptGzip => "corrupt_gzip",
+            BadKind::Unreadable => "unreadable",
+            BadKind::NoLogsInDirectory => "no_logs_in_directory",
+        }
+    }
+
+    /// Line-level kinds count as bad lines (lines read = used + skipped + bad); the others
+    /// concern a whole input and count no line.
+    pub fn is_line(self) -> bool {
+        matches!(
+            self,
+            BadKind::MalformedJson
+                | BadKind::NotAuditEvent
+                | BadKind::InvalidUtf8
+                | BadKind::LineTooLong
+                | BadKind::TruncatedLastLine
+        )
+    }
+}
+
+impl std::fmt::Display for BadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One reported bad line or input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BadLine {
+    pub kind: BadKind,
+    /// The input as shown to the user.
+    pub file: String,
+    /// 1-based line; 0 when the problem concerns the whole input.
+    pub line: u64,
+    /// One line saying what is wrong.
+    pub reason: String,
+}
+
+/// Counts by kind (lines for line-level kinds, inputs otherwise) and the first
+/// [`EXAMPLES_PER_KIND`] examples of each kind, in input order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BadReport {
+    pub counts: BTreeMap<BadKind, u64>,
+    pub examples: Vec<BadLine>,
+}
+
+impl BadReport {
+    /// Records `n` occurrences, keeping `example` if fewer than ten of its kind are kept.
+    pub fn add(&mut self, example: BadLine, n: u64) {
+        let count = self.counts.entry(example.kind).or_default();
+        if *count < EXAMPLES_PER_KIND as u64 {
+            self.examples.push(example);
+        }
+        *count += n;
+    }
+
+    /// Total bad lines (line-level kinds only).
+    pub fn lines(&self) -> u64 {
+        self.counts.iter().filter(|(k, _)| k.is_line()).map(|(_, n)| n).sum()
+    }
+
+    /// Total of every kind.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}

@@ -1,0 +1,379 @@
+//! Processing one newline-aligned block of an input: every line is pre-filtered, parsed or
+//! counted, and the results are returned with chunk-relative line numbers (the caller adds the
+//! chunk's first line). Also the other two shapes of input: whole pretty-printed JSON
+//! documents, and files that are no audit log at all.
+
+use serde::de::IgnoredAny;
+use serde_json::error::Category;
+use serde_json::value::RawValue;
+
+use crate::input::event::{classify, Document, RawEvent};
+use crate::input::legacy::{looks_legacy, parse_legacy_line};
+use crate::record::{KubeletRequest, Micros, ObjectEvent, SourcePos};
+use crate::scan::bad::BadKind;
+use crate::scan::prefilter::{audit_id_hash, Decision, Prefilter};
+
+/// What a chunk worker needs to know.
+pub struct ChunkCtx<'p> {
+    /// `None` parses every line (`--no-prefilter`).
+    pub prefilter: Option<&'p Prefilter>,
+    pub want_object_events: bool,
+    pub max_line: usize,
+    /// Index of the input in the run's input list.
+    pub file: u32,
+}
+
+/// One bad line, chunk-relative.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkBad {
+    pub kind: BadKind,
+    pub line: u64,
+    /// How many lines it covers (a bad pretty-printed document covers several).
+    pub lines: u64,
+    pub reason: String,
+}
+
+/// The result of one chunk.
+#[derive(Debug, Default)]
+pub struct ChunkOut {
+    pub lines: u64,
+    pub used: u64,
+    pub skipped: u64,
+    pub bad: Vec<ChunkBad>,
+    pub events: u64,
+    /// Hashes of the auditIDs of every event (for the count of distinct requests).
+    pub ids: Vec<u64>,
+    pub kubelet: Vec<KubeletRequest>,
+    pub objects: Vec<ObjectEvent>,
+    pub first_ts: Option<Micros>,
+    pub last_ts: Option<Micros>,
+}
+
+/// The shape of an input, decided from its first lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// One record per line (JSON events, EventLists, legacy text), the usual case.
+    Lines,
+    /// Concatenated JSON documents, pretty-printed over many lines.
+    Documents,
+    /// Neither JSON nor legacy audit text; says what the first line was.
+    NotALog(String),
+}
+
+/// How many non-blank lines [`sniff`] looks at before calling an input no audit log.
+const SNIFF_LINES: usize = 100;
+
+fn preview(line: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&line[..line.len().min(40)]).into_owned();
+    format!("{s:?}")
+}
+
+/// Decides the [`Shape`] of an input from its first bytes.
+pub fn sniff(buf: &[u8]) -> Shape {
+    let mut first: Option<&[u8]> = None;
+    for line in buf.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()).take(SNIFF_LINES) {
+        let json = matches!(line.first(), Some(b'{' | b'['));
+        if first.is_none() {
+            first = Some(line);
+            if json {
+                return match serde_json::from_slice::<IgnoredAny>(line) {
+                    Err(e) if e.classify() == Category::Eof => Shape::Documents,
+                    _ => Shape::Lines,
+                };
+            }
+        }
+        if json || looks_legacy(line) {
+            return Shape::Lines;
+        }
+    }
+    match first {
+        None => Shape::Lines,
+        Some(l) => Shape::NotALog(format!("not JSON or legacy audit text; first line starts {}", preview(l))),
+    }
+}
+
+impl ChunkOut {
+    fn bad(&mut self, kind: BadKind, line: u64, lines: u64, reason: String) {
+        self.bad.push(ChunkBad { kind, line, lines, reason });
+    }
+
+    fn time(&mut self, t: Option<Micros>) {
+        if let Some(t) = t {
+            self.first_ts = Some(self.first_ts.map_or(t, |f| f.min(t)));
+            self.last_ts = Some(self.last_ts.map_or(t, |l| l.max(t)));
+        }
+    }
+
+    /// Takes one parsed event.
+    fn event(&mut self, ev: &RawEvent<'_>, line: u64, ctx: &ChunkCtx<'_>) {
+        self.events += 1;
+        self.ids.push(audit_id_hash(ev.audit_id.as_deref().unwrap_or("").as_bytes()));
+        self.time(ev.request_received().or_else(|| ev.stage_time()));
+        let pos = SourcePos { file: ctx.file, line };
+        if let Some(m) = ev.kubelet_match() {
+            self.kubelet.push(ev.to_kubelet_request(m, pos));
+        }
+        if ctx.want_object_events {
+            if let Some(o) = ev.to_object_event(pos) {
+                self.objects.push(o);
+            }
+        }
+    }
+
+    /// Takes one parsed JSON document (an event or an EventList); `Err` is the reason it is
+    /// not an audit event.
+    fn document(&mut self, doc: RawEvent<'_>, line: u64, ctx: &ChunkCtx<'_>) -> Result<(), String> {
+        match classify(doc)? {
+            Document::Event(ev) => self.event(&ev, line, ctx),
+            Document::List(items) => {
+                // Items without an auditID cannot be counted as requests; they are left out.
+                for item in items.into_iter().filter_map(|i| match classify(i) {
+                    Ok(Document::Event(ev)) => Some(ev),
+                    _ => None,
+                }) {
+                    self.event(&item, line, ctx);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The bad-line kind and reason for a JSON parse error.
+fn json_error(e: &serde_json::Error, unterminated_last: bool) -> (BadKind, String) {
+    match e.classify() {
+        Category::Data => (BadKind::NotAuditEvent, format!("not an audit event: {e}")),
+        Category::Eof if unterminated_last => {
+            (BadKind::TruncatedLastLine, format!("last line has no newline and ends early: {e}"))
+        }
+        _ => (BadKind::MalformedJson, format!("malformed JSON: {e}")),
+    }
+}
+
+/// Parses one line that the pre-filter did not skip.
+fn parse_line(line: &[u8], rel: u64, unterminated_last: bool, ctx: &ChunkCtx<'_>, out: &mut ChunkOut) {
+    let t = line.trim_ascii();
+    if t.is_empty() {
+        out.skipped += 1;
+        return;
+    }
+    let text = match std::str::from_utf8(t) {
+        Ok(s) => s,
+        Err(e) => {
+            return out.bad(BadKind::InvalidUtf8, rel, 1, format!("invalid UTF-8 at byte {}", e.valid_up_to()));
+        }
+    };
+    if looks_legacy(t) {
+        match parse_legacy_line(text) {
+            Ok(ev) => {
+                out.used += 1;
+                out.event(&ev, rel, ctx);
+            }
+            Err(reason) => out.bad(BadKind::MalformedJson, rel, 1, format!("malformed legacy line: {reason}")),
+        }
+        return;
+    }
+    match serde_json::from_str::<RawEvent<'_>>(text) {
+        Ok(doc) => match out.document(doc, rel, ctx) {
+            Ok(()) => out.used += 1,
+            Err(reason) => out.bad(BadKind::NotAuditEvent, rel, 1, format!("not an audit event: {reason}")),
+        },
+        Err(e) => {
+            let (kind, reason) = json_error(&e, unterminated_last);
+            out.bad(kind, rel, 1, reason);
+        }
+    }
+}
+
+/// Processes a newline-aligned block of JSON lines / legacy lines. Only the input's last
+/// block can end without a newline; that unterminated line is the input's last line.
+pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
+    let mut out = ChunkOut::default();
+    let mut start = 0;
+    while start < buf.len() {
+        let (end, next, unterminated) = match memchr::memchr(b'\n', &buf[start..]) {
+            Some(i) => (start + i, start + i + 1, false),
+            None => (buf.len(), buf.len(), true),
+        };
+        let line = &buf[start..end];
+        start = next;
+        out.lines += 1;
+        let rel = out.lines;
+        if line.len() > ctx.max_line {
+            out.bad(
+                BadKind::LineTooLong,
+                rel,
+                1,
+                format!("line of {} bytes is longer than the limit of {} bytes", line.len(), ctx.max_line),
+            );
+            continue;
+        }
+        match ctx.prefilter.map_or(Decision::Parse, |p| p.decide(line)) {
+            Decision::Blank => out.skipped += 1,
+            Decision::Skip { audit_id } => {
+                out.skipped += 1;
+                out.events += 1;
+                out.ids.push(audit_id_hash(audit_id));
+            }
+            Decision::Parse => parse_line(line, rel, unterminated, ctx, &mut out),
+        }
+    }
+    out
+}
+
+/// Counts the lines of `buf` (a last line without newline counts).
+pub fn count_lines(buf: &[u8]) -> u64 {
+    let n = memchr::memchr_iter(b'\n', buf).count() as u64;
+    n + u64::from(buf.last().is_some_and(|&b| b != b'\n'))
+}
+
+/// An input that is no audit log: every line is bad, with one report.
+pub fn process_not_a_log(buf: &[u8], reason: &str) -> ChunkOut {
+    let lines = count_lines(buf);
+    let mut out = ChunkOut { lines, ..ChunkOut::default() };
+    if lines > 0 {
+        out.bad(BadKind::NotAuditEvent, 1, lines, format!("whole file skipped: {reason}"));
+    }
+    out
+}
+
+/// Processes an input made of concatenated JSON documents (pretty-printed events or
+/// EventLists). Each document's lines count as used or bad as a whole; the white space
+/// between documents counts as skipped. After a syntax error the rest of the input is bad,
+/// since there is no line structure to resynchronise on.
+pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
+    let total = count_lines(buf);
+    let mut out = ChunkOut { lines: total, ..ChunkOut::default() };
+    let text = match std::str::from_utf8(buf) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = count_lines(&buf[..e.valid_up_to()]).max(1);
+            out.bad(BadKind::InvalidUtf8, line, total, format!("invalid UTF-8 at byte {} (whole file skipped)", e.valid_up_to()));
+            return out;
+        }
+    };
+    // 0-based line index of byte `cur_off`, advanced incrementally.
+    let (mut cur_off, mut cur_line) = (0usize, 0u64);
+    let mut line_at = |off: usize| {
+        cur_line += memchr::memchr_iter(b'\n', &buf[cur_off..off]).count() as u64;
+        cur_off = off;
+        cur_line
+    };
+    let mut assigned = 0u64; // lines before this index belong to a document already
+    let mut accounted = 0u64; // lines counted as used or bad
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    loop {
+        let before = stream.byte_offset();
+        let item = stream.next();
+        let Some(item) = item else { break };
+        let ws = buf[before..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let first = line_at(before + ws);
+        match item {
+            Ok(raw) => {
+                let end = stream.byte_offset();
+                let last = line_at(end.saturating_sub(1).max(before + ws));
+                let from = first.max(assigned);
+                let n = (last + 1).saturating_sub(from);
+                assigned = assigned.max(last + 1);
+                accounted += n;
+                let rel = first + 1;
+                let parsed = serde_json::from_str::<RawEvent<'_>>(raw.get());
+                match parsed.map_err(|e| format!("{e}")).and_then(|doc| out.document(doc, rel, ctx)) {
+                    Ok(()) => out.used += n,
+                    Err(reason) => out.bad(BadKind::NotAuditEvent, rel, n, format!("not an audit event: {reason}")),
+                }
+            }
+            Err(e) => {
+                let from = first.max(assigned);
+                let n = total.saturating_sub(from);
+                let (kind, reason) = match e.classify() {
+                    Category::Eof => (BadKind::TruncatedLastLine, format!("input ends inside a JSON document: {e}")),
+                    _ => (BadKind::MalformedJson, format!("malformed JSON (rest of file skipped): {e}")),
+                };
+                out.bad(kind, first + 1, n, reason);
+                accounted += n;
+                break;
+            }
+        }
+    }
+    out.skipped = total.saturating_sub(accounted);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::KubeletMatch;
+
+    fn ctx(p: Option<&Prefilter>) -> ChunkCtx<'_> {
+        ChunkCtx { prefilter: p, want_object_events: true, max_line: 1000, file: 0 }
+    }
+
+    const KUBELET: &str = r#"{"kind":"Event","auditID":"k1","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/nodes/n1","user":{"username":"system:node:n1","groups":["system:nodes"]},"requestReceivedTimestamp":"2020-01-01T00:00:01.000000Z"}"#;
+    const OTHER: &str = r#"{"kind":"Event","auditID":"o1","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/secrets","user":{"username":"admin"},"requestReceivedTimestamp":"2020-01-01T00:00:00.000000Z"}"#;
+
+    #[test]
+    fn sniffs_shapes() {
+        assert_eq!(sniff(KUBELET.as_bytes()), Shape::Lines);
+        assert_eq!(sniff(b"\n\n{\n  \"kind\": \"Event\"\n}\n"), Shape::Documents);
+        assert_eq!(sniff(b"2020-01-01T00:00:00Z AUDIT: id=\"x\"\n"), Shape::Lines);
+        assert_eq!(sniff(b"# comment\nkey: value\n"), Shape::NotALog("not JSON or legacy audit text; first line starts \"# comment\"".into()));
+        assert_eq!(sniff(b"# header\n{\"auditID\":\"x\"}\n"), Shape::Lines);
+        assert_eq!(sniff(b"\n \n"), Shape::Lines);
+    }
+
+    #[test]
+    fn lines_accounting_with_and_without_prefilter() {
+        let buf = format!("{KUBELET}\n{OTHER}\n\n{{\"kind\": 0}}\nnot json\n{{\"auditID\":\"x\"");
+        let p = Prefilter::new(true);
+        for pf in [Some(&p), None] {
+            let out = process_lines(buf.as_bytes(), &ctx(pf));
+            assert_eq!(out.lines, 6);
+            assert_eq!(out.bad.iter().map(|b| (b.kind, b.line)).collect::<Vec<_>>(), vec![
+                (BadKind::NotAuditEvent, 4),
+                (BadKind::MalformedJson, 5),
+                (BadKind::TruncatedLastLine, 6)
+            ]);
+            assert_eq!(out.events, 2);
+            assert_eq!(out.kubelet.len(), 1);
+            assert_eq!(out.kubelet[0].matched_by, Some(KubeletMatch::NodeUser));
+            assert_eq!(out.kubelet[0].pos.line, 1);
+            assert_eq!(out.used + out.skipped + out.bad.len() as u64, out.lines);
+            if pf.is_some() {
+                assert_eq!((out.used, out.skipped), (1, 2));
+                assert_eq!(out.first_ts, Some(1_577_836_801_000_000));
+            } else {
+                assert_eq!((out.used, out.skipped), (2, 1));
+                assert_eq!(out.first_ts, Some(1_577_836_800_000_000));
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_and_long_lines() {
+        let mut buf = b"{\"auditID\":\"a\xff\",\"user\":{\"username\":\"system:node:x\"}}\n".to_vec();
+        buf.extend(std::iter::repeat_n(b' ', 1001));
+        buf.push(b'\n');
+        let out = process_lines(&buf, &ctx(None));
+        assert_eq!(out.bad.iter().map(|b| (b.kind, b.line)).collect::<Vec<_>>(), vec![(BadKind::InvalidUtf8, 1), (BadKind::LineTooLong, 2)]);
+    }
+
+    #[test]
+    fn pretty_documents() {
+        let doc = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(KUBELET).unwrap()).unwrap();
+        let buf = format!("\n{doc}\n\n{doc}\n{{\"kind\": 0}}\n");
+        let out = process_documents(buf.as_bytes(), &ctx(None));
+        let doc_lines = count_lines(doc.as_bytes());
+        assert_eq!(out.lines, 2 * doc_lines + 3);
+        assert_eq!(out.used, 2 * doc_lines);
+        assert_eq!(out.skipped, 2);
+        assert_eq!(out.bad.iter().map(|b| (b.kind, b.line, b.lines)).collect::<Vec<_>>(), vec![(BadKind::NotAuditEvent, 2 * doc_lines + 3, 1)]);
+        assert_eq!(out.kubelet.iter().map(|k| k.pos.line).collect::<Vec<_>>(), vec![2, doc_lines + 3]);
+
+        let cut = &buf.as_bytes()[..buf.len() / 3];
+        let out = process_documents(cut, &ctx(None));
+        assert_eq!(out.bad.len(), 1);
+        assert_eq!(out.bad[0].kind, BadKind::TruncatedLastLine);
+        assert_eq!(out.used + out.skipped + out.bad[0].lines, out.lines);
+    }
+}

@@ -1,0 +1,174 @@
+//! The byte pre-filter: which lines must be parsed, and what can be counted without parsing.
+//!
+//! A line is parsed when it may be a kubelet's (a node identity, a kubelet user agent), when
+//! it may record a graph-changing object event (a quoted graph resource name and a quoted
+//! mutating verb), or when it does not look like a complete audit event at all (so that bad
+//! lines are still found and reported). Every other line is *skipped*: counted as one event
+//! and its `auditID` remembered, without JSON parsing.
+//!
+//! The needles are values, not `"key":"value"` pairs, so that re-serialised logs with spaces
+//! or another key order still match. The only thing that can hide a needle is a JSON escape
+//! inside it (`\u0073ystem:node:`, `kubelet\/`); Go's encoder never writes those for ASCII
+//! letters or `/`, but other writers may, so any line with a `\u00` escape or `kubelet\/` is
+//! parsed too. Every hit is confirmed after parsing. Lines that look like GKE (`protoPayload`)
+//! or AKS (`kube-audit`) envelope records are parsed too, so that they are reported rather
+//! than counted as events by the auditID they carry inside.
+
+use aho_corasick::AhoCorasick;
+use memchr::memmem;
+
+use crate::input::event::{GRAPH_RESOURCES, KUBELET_AGENT_PREFIX, NODE_USER_PREFIX};
+use crate::input::legacy::{looks_legacy, AUDIT_MARKER};
+
+/// Compiled needles, built once per scan and shared by the workers.
+pub struct Prefilter {
+    must_parse: AhoCorasick,
+    graph_resource: Option<AhoCorasick>,
+    mutating_verb: AhoCorasick,
+    audit_id_key: memmem::Finder<'static>,
+    legacy_id: memmem::Finder<'static>,
+}
+
+/// What the pre-filter decided for one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision<'a> {
+    /// Parse the line.
+    Parse,
+    /// A complete-looking audit event that cannot matter: count it, with its auditID.
+    Skip { audit_id: &'a [u8] },
+    /// A line of white space.
+    Blank,
+}
+
+fn build(patterns: &[String]) -> AhoCorasick {
+    // Static, valid patterns: the build cannot fail short of running out of memory.
+    AhoCorasick::new(patterns).unwrap_or_else(|e| panic!("pre-filter patterns: {e}"))
+}
+
+impl Prefilter {
+    /// Builds the pre-filter; graph resources are looked for only when object events are wanted.
+    pub fn new(want_object_events: bool) -> Prefilter {
+        let must_parse = [
+            NODE_USER_PREFIX.to_string(),
+            KUBELET_AGENT_PREFIX.to_string(),
+            KUBELET_AGENT_PREFIX.replace('/', "\\/"),
+            "\\u00".to_string(),
+            "EventList".to_string(),
+            // Cloud envelopes hold a whole event (with its auditID) inside another record.
+            "protoPayload".to_string(),
+            "kube-audit".to_string(),
+        ];
+        let resources: Vec<String> = GRAPH_RESOURCES.iter().map(|r| format!("\"{r}\"")).collect();
+        let verbs: Vec<String> = ["create", "update", "patch", "delete"].iter().map(|v| format!("\"{v}\"")).collect();
+        Prefilter {
+            must_parse: build(&must_parse),
+            graph_resource: want_object_events.then(|| build(&resources)),
+            mutating_verb: build(&verbs),
+            audit_id_key: memmem::Finder::new(b"\"auditID\"").into_owned(),
+            legacy_id: memmem::Finder::new(b" id=\"").into_owned(),
+        }
+    }
+
+    /// Decides for one line (without its newline).
+    pub fn decide<'a>(&self, line: &'a [u8]) -> Decision<'a> {
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            return Decision::Blank;
+        }
+        if self.must_parse.is_match(trimmed) {
+            return Decision::Parse;
+        }
+        if let Some(g) = &self.graph_resource {
+            if g.is_match(trimmed) && self.mutating_verb.is_match(trimmed) {
+                return Decision::Parse;
+            }
+        }
+        match self.cheap_audit_id(trimmed) {
+            Some(audit_id) => Decision::Skip { audit_id },
+            None => Decision::Parse,
+        }
+    }
+
+    /// The auditID of a line that looks like one complete event (`{…}` holding an `"auditID"`
+    /// string, or a legacy line with an id), found without parsing.
+    fn cheap_audit_id<'a>(&self, t: &'a [u8]) -> Option<&'a [u8]> {
+        if t.first() == Some(&b'{') && t.last() == Some(&b'}') {
+            let at = self.audit_id_key.find(t)? + "\"auditID\"".len();
+            let rest = t.get(at..)?.trim_ascii_start().strip_prefix(b":")?.trim_ascii_start().strip_prefix(b"\"")?;
+            let end = memchr::memchr2(b'"', b'\\', rest)?;
+            return (end > 0 && rest[end] == b'"').then(|| &rest[..end]);
+        }
+        if looks_legacy(t) {
+            let marker = memmem::find(t, AUDIT_MARKER.as_bytes())?;
+            let at = marker + AUDIT_MARKER.len() - 1;
+            let rest = t.get(at + self.legacy_id.find(&t[at..])? + " id=\"".len()..)?;
+            let end = memchr::memchr2(b'"', b'\\', rest)?;
+            return (end > 0 && rest[end] == b'"').then(|| &rest[..end]);
+        }
+        None
+    }
+}
+
+/// A 64-bit hash of an auditID (FNV-1a folded through a mixer; auditIDs are short and random
+/// enough that a collision among even a billion requests is unlikely).
+pub fn audit_id_hash(id: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in id {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // splitmix64 finaliser: spreads FNV's weak low bits for the hash set.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions() {
+        let p = Prefilter::new(true);
+        let skip = |l: &str| match p.decide(l.as_bytes()) {
+            Decision::Skip { audit_id } => Some(String::from_utf8_lossy(audit_id).into_owned()),
+            _ => None,
+        };
+        assert_eq!(skip(r#"{"kind":"Event","auditID":"abc","verb":"get","user":{"username":"admin"}}"#).as_deref(), Some("abc"));
+        assert_eq!(skip(r#"  {"auditID" : "abc", "verb":"get"}  "#).as_deref(), Some("abc"));
+        assert_eq!(p.decide(b"   \r"), Decision::Blank);
+        for parse in [
+            r#"{"auditID":"a","user":{"username":"system:node:n1"}}"#,
+            r#"{"auditID":"a","userAgent":"kubelet/v1.30"}"#,
+            r#"{"auditID":"a","userAgent":"kubelet\/v1.30"}"#,
+            r#"{"auditID":"a","user":{"username":"\u0073ystem:node:n1"}}"#,
+            r#"{"kind":"EventList","items":[]}"#,
+            r#"{"category":"kube-audit","properties":{"log":{"auditID":"a"}}}"#,
+            r#"{"auditID":"a","verb":"create","objectRef":{"resource":"pods"}}"#,
+            r#"{"auditID":"a","verb" : "delete","objectRef":{"resource": "persistentvolumes"}}"#,
+            r#"{"kind": 0}"#,
+            r#"{"auditID":"a","verb":"get""#,
+            r#"{"auditID":"a\"b"}"#,
+            "not json",
+            "2020-01-01T00:00:00Z AUDIT: stage=\"x\"",
+        ] {
+            assert_eq!(p.decide(parse.as_bytes()), Decision::Parse, "{parse}");
+        }
+        // A graph resource without a mutating verb, or a verb without a graph resource.
+        assert!(skip(r#"{"auditID":"a","verb":"list","objectRef":{"resource":"pods"}}"#).is_some());
+        assert!(skip(r#"{"auditID":"a","verb":"create","objectRef":{"resource":"secrets"}}"#).is_some());
+        // Without object events, graph changes are skipped.
+        let p2 = Prefilter::new(false);
+        assert!(matches!(p2.decide(br#"{"auditID":"a","verb":"create","objectRef":{"resource":"pods"}}"#), Decision::Skip { .. }));
+        let legacy = r#"2020-01-01T00:00:00Z AUDIT: id="x-1" stage="ResponseComplete" user="admin""#;
+        assert_eq!(skip(legacy).as_deref(), Some("x-1"));
+    }
+
+    #[test]
+    fn hash_distinguishes() {
+        assert_ne!(audit_id_hash(b"a"), audit_id_hash(b"b"));
+        assert_eq!(audit_id_hash(b"abc"), audit_id_hash(b"abc"));
+    }
+}

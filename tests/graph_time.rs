@@ -1,0 +1,349 @@
+//! The graph over time: objects appearing and disappearing with logged events, and the
+//! completeness rule that decides between "no path" and "incomplete".
+
+use nodeauthz::authz::{ClusterView, Known, PathAnswer, PodFacts, VertexKind};
+use nodeauthz::cluster::ObjectSet;
+use nodeauthz::graph::build_graph;
+use nodeauthz::record::{ObjectEvent, SourcePos};
+use serde_json::{json, Value};
+use std::path::Path;
+
+use VertexKind::*;
+
+fn ev(time: i64, verb: &str, resource: &str, sub: &str, ns: &str, name: &str) -> ObjectEvent {
+    let api_group = match resource {
+        "volumeattachments" => "storage.k8s.io",
+        "resourceslices" => "resource.k8s.io",
+        _ => "",
+    };
+    ObjectEvent {
+        time,
+        verb: verb.into(),
+        api_group: api_group.into(),
+        resource: resource.into(),
+        subresource: sub.into(),
+        namespace: ns.into(),
+        name: name.into(),
+        response_code: Some(if verb == "create" { 201 } else { 200 }),
+        request_object: None,
+        response_object: None,
+        pos: SourcePos { file: 0, line: time as u64 },
+    }
+}
+
+fn with_response(mut e: ObjectEvent, body: Value) -> ObjectEvent {
+    e.response_object = Some(body.to_string());
+    e
+}
+
+fn with_request(mut e: ObjectEvent, body: Value) -> ObjectEvent {
+    e.request_object = Some(body.to_string());
+    e
+}
+
+fn binding(time: i64, ns: &str, pod: &str, node: &str) -> ObjectEvent {
+    with_request(
+        ev(time, "create", "pods", "binding", ns, pod),
+        json!({"kind": "Binding", "apiVersion": "v1", "metadata": {"name": pod, "namespace": ns},
+               "target": {"kind": "Node", "name": node}}),
+    )
+}
+
+fn pod_body(name: &str, node: &str, secret: &str) -> Value {
+    json!({"kind": "Pod", "apiVersion": "v1",
+           "metadata": {"name": name, "namespace": "ns", "uid": format!("uid-{name}"), "labels": {"app": name}},
+           "spec": {"nodeName": node, "volumes": [{"name": "s", "secret": {"secretName": secret}}]}})
+}
+
+fn node_create(time: i64, node: &str) -> ObjectEvent {
+    with_response(
+        ev(time, "create", "nodes", "", "", node),
+        json!({"kind": "Node", "metadata": {"name": node, "uid": format!("uid-{node}")}}),
+    )
+}
+
+fn dump(yaml: &str) -> ObjectSet {
+    let mut set = ObjectSet::default();
+    set.load_text(Path::new("dump.yaml"), yaml);
+    assert_eq!(set.problems, vec![]);
+    set
+}
+
+fn found(path: &[&str]) -> PathAnswer {
+    PathAnswer::Found(path.iter().map(|s| s.to_string()).collect())
+}
+
+const NO_PODS_NODE1: &str =
+    "no objects dump with pods, and the log shows no creation of Node node1 before this time";
+
+/// The secret is readable only while the pod that mounts it is bound to the node.
+#[test]
+fn secret_readable_only_while_pod_is_bound() {
+    let events = vec![
+        node_create(10, "node1"),
+        with_response(ev(100, "create", "pods", "", "ns", "web"), pod_body("web", "", "db")),
+        binding(200, "ns", "web", "node1"),
+        ev(300, "delete", "pods", "", "ns", "web"), // graceful: sets deletionTimestamp
+        ev(350, "delete", "pods", "", "ns", "web"), // the kubelet's final delete
+    ];
+    let g = build_graph(&ObjectSet::default(), &events, (0, 1000));
+    let via = found(&["secret ns/db", "pod ns/web", "node node1"]);
+    let rows = [
+        (5, PathAnswer::Incomplete(NO_PODS_NODE1.into())),
+        (50, PathAnswer::NoPath),
+        (150, PathAnswer::NoPath), // created, not bound yet
+        (200, via.clone()),
+        (320, via.clone()), // terminating pods keep their edges
+        (349, via),
+        (350, PathAnswer::NoPath),
+        (900, PathAnswer::NoPath),
+    ];
+    for (t, expected) in rows {
+        assert_eq!(g.path(Secret, "ns", "db", "node1", t), expected, "at {t}");
+    }
+    assert_eq!(
+        g.describe(Some("node1"), Some(250)),
+        "# 2 edges reaching node node1 at 1970-01-01T00:00:00.000250Z (3 vertices, 2 edges in the whole graph)\n\
+         pod ns/web -> node node1  [1970-01-01T00:00:00.000200Z, 1970-01-01T00:00:00.000350Z) audit input #0 line 200\n\
+         secret ns/db -> pod ns/web  [1970-01-01T00:00:00.000200Z, 1970-01-01T00:00:00.000350Z) audit input #0 line 200\n\
+         # complete for node node1 at 1970-01-01T00:00:00.000250Z\n"
+    );
+}
+
+#[test]
+fn dump_object_exists_until_logged_deletion_and_from_logged_creation() {
+    let set = dump(
+        "kind: List\nitems:\n\
+         - {kind: Pod, metadata: {name: old, namespace: ns}, spec: {nodeName: node1, volumes: [{name: s, secret: {secretName: old-secret}}]}}\n\
+         - {kind: Pod, metadata: {name: new, namespace: ns}, spec: {nodeName: node1, volumes: [{name: s, secret: {secretName: new-secret}}]}}\n",
+    );
+    let events = vec![
+        ev(100, "delete", "pods", "", "ns", "old"),
+        ev(200, "create", "pods", "", "ns", "new"), // Metadata level: no body, the dump copy is used
+    ];
+    let g = build_graph(&set, &events, (0, 1000));
+    let old = found(&["secret ns/old-secret", "pod ns/old", "node node1"]);
+    let new = found(&["secret ns/new-secret", "pod ns/new", "node node1"]);
+    assert_eq!(g.path(Secret, "ns", "old-secret", "node1", 99), old);
+    assert_eq!(g.path(Secret, "ns", "old-secret", "node1", 100), PathAnswer::NoPath);
+    assert_eq!(g.path(Secret, "ns", "new-secret", "node1", 199), PathAnswer::NoPath);
+    assert_eq!(g.path(Secret, "ns", "new-secret", "node1", 200), new);
+}
+
+#[test]
+fn pod_recreated_on_another_node_moves_its_edges() {
+    let events = vec![
+        node_create(1, "node1"),
+        node_create(1, "node2"),
+        with_response(ev(10, "create", "pods", "", "ns", "web"), pod_body("web", "node1", "db")),
+        ev(20, "delete", "pods", "", "ns", "web"),
+        with_response(ev(30, "create", "pods", "", "ns", "web"), pod_body("web", "node2", "db")),
+    ];
+    let g = build_graph(&ObjectSet::default(), &events, (0, 100));
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 15), found(&["secret ns/db", "pod ns/web", "node node1"]));
+    assert_eq!(g.path(Secret, "ns", "db", "node2", 15), PathAnswer::NoPath);
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 35), PathAnswer::NoPath);
+    assert_eq!(g.path(Secret, "ns", "db", "node2", 35), found(&["secret ns/db", "pod ns/web", "node node2"]));
+}
+
+#[test]
+fn pod_update_with_full_body_rebuilds_edges() {
+    // An ephemeral container added later references a new secret (TestNodeAuthorizerAddEphemeralContainers).
+    let mut updated = pod_body("web", "node1", "db");
+    updated["spec"]["ephemeralContainers"] = json!([{"name": "debug", "envFrom": [{"secretRef": {"name": "debug-token"}}]}]);
+    let events = vec![
+        node_create(1, "node1"),
+        with_response(ev(10, "create", "pods", "", "ns", "web"), pod_body("web", "node1", "db")),
+        with_response(ev(50, "patch", "pods", "ephemeralcontainers", "ns", "web"), updated),
+        ev(60, "patch", "pods", "status", "ns", "web"), // no body: changes nothing
+    ];
+    let g = build_graph(&ObjectSet::default(), &events, (0, 100));
+    assert_eq!(g.path(Secret, "ns", "debug-token", "node1", 49), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(Secret, "ns", "debug-token", "node1", 70),
+        found(&["secret ns/debug-token", "pod ns/web", "node node1"])
+    );
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 70), found(&["secret ns/db", "pod ns/web", "node node1"]));
+}
+
+#[test]
+fn resource_claim_through_pod_status_update() {
+    let mut pod = json!({"kind": "Pod", "metadata": {"name": "trainer", "namespace": "ml"},
+        "spec": {"nodeName": "node1", "resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": "gpu-t"}]}});
+    let events_base = vec![node_create(1, "node1"), with_response(ev(10, "create", "pods", "", "ml", "trainer"), pod.clone())];
+    pod["status"] = json!({"resourceClaimStatuses": [{"name": "gpu", "resourceClaimName": "trainer-gpu-x1y2z"}]});
+    let mut events = events_base;
+    events.push(with_response(ev(40, "update", "pods", "status", "ml", "trainer"), pod));
+    let g = build_graph(&ObjectSet::default(), &events, (0, 100));
+    assert_eq!(g.path(ResourceClaim, "ml", "trainer-gpu-x1y2z", "node1", 39), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(ResourceClaim, "ml", "trainer-gpu-x1y2z", "node1", 40),
+        found(&["resourceclaim ml/trainer-gpu-x1y2z", "pod ml/trainer", "node node1"])
+    );
+}
+
+#[test]
+fn pvc_binding_pv_lifecycle_volume_attachments_and_slices() {
+    let set = dump(
+        "kind: List\nitems:\n\
+         - {kind: Pod, metadata: {name: db, namespace: ns}, spec: {nodeName: node1, volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]}}\n\
+         - {kind: PersistentVolumeClaim, metadata: {name: data, namespace: ns}, spec: {}}\n",
+    );
+    let pv = json!({"kind": "PersistentVolume", "metadata": {"name": "pv-1"},
+        "spec": {"claimRef": {"namespace": "ns", "name": "data"}, "iscsi": {"iqn": "q", "secretRef": {"name": "chap"}}}});
+    let events = vec![
+        // The claim is bound at 20; the PV itself is created at 30 and deleted at 90.
+        with_response(ev(20, "update", "persistentvolumeclaims", "", "ns", "data"),
+            json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "ns"}, "spec": {"volumeName": "pv-1"}})),
+        with_response(ev(30, "create", "persistentvolumes", "", "", "pv-1"), pv),
+        ev(90, "delete", "persistentvolumes", "", "", "pv-1"),
+        with_request(ev(40, "create", "volumeattachments", "", "", "csi-1"),
+            json!({"kind": "VolumeAttachment", "metadata": {"name": "csi-1"}, "spec": {"nodeName": "node1", "attacher": "a", "source": {}}})),
+        ev(60, "delete", "volumeattachments", "", "", "csi-1"),
+        with_response(ev(50, "create", "resourceslices", "", "", "node1-gpu"),
+            json!({"kind": "ResourceSlice", "metadata": {"name": "node1-gpu"}, "spec": {"nodeName": "node1"}})),
+        ev(70, "delete", "resourceslices", "", "", "node1-gpu"),
+    ];
+    let g = build_graph(&set, &events, (0, 100));
+    let pv_path = found(&["pv pv-1", "pvc ns/data", "pod ns/db", "node node1"]);
+    assert_eq!(g.path(Pv, "", "pv-1", "node1", 19), PathAnswer::NoPath);
+    assert_eq!(g.path(Pv, "", "pv-1", "node1", 25), pv_path);
+    assert_eq!(g.path(Secret, "ns", "chap", "node1", 25), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(Secret, "ns", "chap", "node1", 35),
+        found(&["secret ns/chap", "pv pv-1", "pvc ns/data", "pod ns/db", "node node1"])
+    );
+    assert_eq!(g.path(Secret, "ns", "chap", "node1", 95), PathAnswer::NoPath);
+    // The claim still names the volume after the PV is gone.
+    assert_eq!(g.path(Pv, "", "pv-1", "node1", 95), pv_path);
+
+    let va = found(&["volumeattachment csi-1", "node node1"]);
+    assert_eq!(g.path(VolumeAttachment, "", "csi-1", "node1", 39), PathAnswer::NoPath);
+    assert_eq!(g.path(VolumeAttachment, "", "csi-1", "node1", 45), va);
+    assert_eq!(g.path(VolumeAttachment, "", "csi-1", "node1", 60), PathAnswer::NoPath);
+
+    assert_eq!(g.path(ResourceSlice, "", "node1-gpu", "node1", 55), found(&["resourceslice node1-gpu", "node node1"]));
+    assert_eq!(g.resource_slice_node("node1-gpu", 55), Known::Yes("node1".into()));
+    assert_eq!(g.resource_slice_node("node1-gpu", 75), Known::Absent);
+    assert_eq!(g.resource_slice_node("node1-gpu", 45), Known::Absent);
+    assert!(matches!(g.resource_slice_node("never-seen", 45), Known::Unknown(_)));
+}
+
+#[test]
+fn refused_requests_change_nothing_and_legacy_bindings_resource_binds() {
+    let mut refused = with_response(ev(10, "create", "pods", "", "ns", "web"), pod_body("web", "node1", "db"));
+    refused.response_code = Some(409);
+    let legacy = with_request(
+        ev(20, "create", "bindings", "", "ns", ""),
+        json!({"kind": "Binding", "metadata": {"name": "api", "namespace": "ns"}, "target": {"name": "node1"}}),
+    );
+    let events = vec![
+        node_create(1, "node1"),
+        refused,
+        with_response(ev(15, "create", "pods", "", "ns", "api"), pod_body("api", "", "api-key")),
+        legacy,
+    ];
+    let g = build_graph(&ObjectSet::default(), &events, (0, 100));
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 50), PathAnswer::NoPath);
+    assert_eq!(g.path(Secret, "ns", "api-key", "node1", 50), found(&["secret ns/api-key", "pod ns/api", "node node1"]));
+}
+
+// --- The completeness rule (docs/graph-completeness.md), one case per clause. ---
+
+#[test]
+fn completeness_without_dump_needs_the_node_registration() {
+    let events = vec![node_create(100, "node1")];
+    let g = build_graph(&ObjectSet::default(), &events, (0, 1000));
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 99), PathAnswer::Incomplete(NO_PODS_NODE1.into()));
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 100), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(Secret, "ns", "db", "node2", 500),
+        PathAnswer::Incomplete(
+            "no objects dump with pods, and the log shows no creation of Node node2 before this time".into()
+        )
+    );
+}
+
+#[test]
+fn completeness_with_pod_dump_and_without() {
+    let with_pods = dump("kind: PodList\nitems: []\n");
+    let g = build_graph(&with_pods, &[], (0, 10));
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 5), PathAnswer::NoPath);
+    // RBAC objects alone are no snapshot of pods.
+    let rbac_only = dump("kind: ClusterRole\nmetadata: {name: x}\n");
+    let g = build_graph(&rbac_only, &[], (0, 10));
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 5), PathAnswer::Incomplete(NO_PODS_NODE1.into()));
+}
+
+#[test]
+fn completeness_pod_known_only_by_its_binding() {
+    let set = dump("kind: PodList\nitems: []\n");
+    let events = vec![binding(70, "ns", "ghost", "node1")];
+    let g = build_graph(&set, &events, (0, 1000));
+    let why = "pod ns/ghost existed without a known spec (from audit input #0 line 70)";
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 69), PathAnswer::NoPath);
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 80), PathAnswer::Incomplete(why.into()));
+    assert_eq!(g.path(Pod, "ns", "ghost", "node1", 80), found(&["pod ns/ghost", "node node1"]));
+    // Bound elsewhere: node2 is unaffected.
+    assert_eq!(g.path(Secret, "ns", "db", "node2", 80), PathAnswer::NoPath);
+    assert_eq!(
+        g.pod("ns", "ghost", 80),
+        Known::Unknown("pod ns/ghost existed but its spec is unknown (from audit input #0 line 70)".into())
+    );
+}
+
+#[test]
+fn completeness_pod_without_body_could_be_anywhere() {
+    let set = dump("kind: PodList\nitems: []\n");
+    let events = vec![ev(40, "create", "pods", "", "ns", "mystery"), ev(90, "delete", "pods", "", "ns", "mystery")];
+    let g = build_graph(&set, &events, (0, 1000));
+    let why = "pod ns/mystery existed without a known spec (from audit input #0 line 40)";
+    for node in ["node1", "node2"] {
+        assert_eq!(g.path(Secret, "ns", "db", node, 39), PathAnswer::NoPath);
+        assert_eq!(g.path(Secret, "ns", "db", node, 40), PathAnswer::Incomplete(why.into()));
+        assert_eq!(g.path(Secret, "ns", "db", node, 90), PathAnswer::NoPath);
+    }
+    // A delete body tells what the pod was: then nothing is unknown.
+    let events = vec![
+        ev(40, "create", "pods", "", "ns", "mystery"),
+        with_response(ev(90, "delete", "pods", "", "ns", "mystery"), pod_body("mystery", "node2", "m")),
+    ];
+    let g = build_graph(&set, &events, (0, 1000));
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 50), PathAnswer::NoPath);
+    assert_eq!(g.path(Secret, "ns", "m", "node2", 50), found(&["secret ns/m", "pod ns/mystery", "node node2"]));
+}
+
+#[test]
+fn pod_facts_and_node_uid_over_time() {
+    let set = dump(
+        "kind: List\nitems:\n\
+         - {kind: Node, metadata: {name: node1, uid: n1-uid}}\n\
+         - kind: Pod\n  metadata: {name: web, namespace: ns, uid: w-uid, labels: {app: web}}\n  spec:\n    nodeName: node1\n    volumes: [{name: t, projected: {sources: [{serviceAccountToken: {audience: vault, path: t}}]}}]\n",
+    );
+    let events = vec![ev(50, "delete", "pods", "", "ns", "web"), ev(60, "delete", "nodes", "", "", "node1")];
+    let g = build_graph(&set, &events, (0, 100));
+    assert_eq!(
+        g.pod("ns", "web", 10),
+        Known::Yes(PodFacts {
+            uid: "w-uid".into(),
+            node_name: "node1".into(),
+            labels: vec![("app".into(), "web".into())],
+            token_audiences: vec!["vault".into()],
+        })
+    );
+    assert_eq!(g.pod("ns", "web", 50), Known::Absent);
+    assert_eq!(g.pod("ns", "never", 10), Known::Absent);
+    assert_eq!(g.node_uid("node1", 10), Known::Yes("n1-uid".into()));
+    assert_eq!(g.node_uid("node1", 60), Known::Absent);
+    assert_eq!(g.node_uid("node9", 10), Known::Absent);
+
+    let g = build_graph(&ObjectSet::default(), &[], (0, 100));
+    assert_eq!(
+        g.pod("ns", "web", 10),
+        Known::Unknown("pod ns/web: no objects dump with pods and no logged event for it".into())
+    );
+    assert_eq!(
+        g.node_uid("node1", 10),
+        Known::Unknown("Node node1: not in the objects dump and no logged event for it".into())
+    );
+}

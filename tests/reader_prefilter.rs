@@ -1,0 +1,138 @@
+//! The pre-filter never changes the answer: scanning with it and without it (`--no-prefilter`)
+//! gives the same kubelet requests, object events, event and request counts and bad lines, on
+//! generated logs that mix node identities (also JSON-escaped as `\u0073ystem:node:`),
+//! impersonated nodes, kubelet user agents (also as `kubelet\/`), graph-changing object
+//! events, EventLists, cloud envelopes and garbage. The result does not depend on the chunk
+//! size or the number of threads either.
+
+use std::io::Write;
+
+use nodeauthz::input::InputSpec;
+use nodeauthz::scan::{scan_collect, ScanOptions};
+use proptest::prelude::*;
+use serde_json::json;
+
+#[derive(Debug, Clone)]
+enum Line {
+    Event { id: u8, stage: u8, user: u8, imp: bool, agent: u8, verb: u8, resource: u8, code: u16, escape: u8 },
+    List(Vec<Line>),
+    Envelope,
+    Garbage(String),
+    Blank,
+}
+
+const USERS: [&str; 4] = ["system:node:n1", "system:node:n2", "admin", "system:serviceaccount:kube-system:x"];
+const AGENTS: [&str; 3] = ["kubelet/v1.30.0 (linux/amd64)", "kubectl/v1.30.0", "kube-scheduler/v1.30.0"];
+const VERBS: [&str; 6] = ["get", "list", "watch", "create", "patch", "delete"];
+const RESOURCES: [&str; 5] = ["pods", "secrets", "persistentvolumeclaims", "nodes", "leases"];
+const STAGES: [&str; 4] = ["RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"];
+
+fn event_value(l: &Line) -> serde_json::Value {
+    let Line::Event { id, stage, user, imp, agent, verb, resource, code, .. } = l else { unreachable!() };
+    let mut e = json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request",
+        "auditID": format!("id-{id}"), "stage": STAGES[*stage as usize % 4],
+        "requestURI": format!("/api/v1/namespaces/ns/{}/x", RESOURCES[*resource as usize % 5]),
+        "verb": VERBS[*verb as usize % 6],
+        "user": {"username": USERS[*user as usize % 4], "groups": ["system:authenticated"]},
+        "userAgent": AGENTS[*agent as usize % 3],
+        "objectRef": {"resource": RESOURCES[*resource as usize % 5], "namespace": "ns", "name": "x"},
+        "responseStatus": {"code": code},
+        "requestObject": {"spec": {"nodeName": "n1"}},
+        "requestReceivedTimestamp": format!("2024-01-01T00:00:{:02}.000000Z", id % 60),
+        "stageTimestamp": format!("2024-01-01T00:00:{:02}.000001Z", id % 60),
+    });
+    if *imp {
+        e["impersonatedUser"] = json!({"username": "system:node:n3", "groups": ["system:nodes"]});
+    }
+    e
+}
+
+fn render(l: &Line) -> String {
+    match l {
+        Line::Event { escape, .. } => {
+            let s = event_value(l).to_string();
+            // Escapes a JSON writer may legally use and Go's never does.
+            match escape % 4 {
+                0 => s,
+                1 => s.replace("\"system:node:", "\"\\u0073ystem:node:"),
+                2 => s.replace("kubelet/", "kubelet\\/"),
+                _ => s.replace("\"pods\"", "\"\\u0070ods\"").replace("\"create\"", "\"cr\\u0065ate\""),
+            }
+        }
+        Line::List(items) => {
+            let items: Vec<_> = items.iter().filter(|i| matches!(i, Line::Event { .. })).map(event_value).collect();
+            json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": items}).to_string()
+        }
+        Line::Envelope => r#"{"category":"kube-audit","properties":{"log":{"auditID":"env","stage":"ResponseComplete","user":{"username":"admin"}}}}"#.to_string(),
+        Line::Garbage(s) => s.clone(),
+        Line::Blank => String::new(),
+    }
+}
+
+fn event() -> impl Strategy<Value = Line> {
+    (0u8..40, 0u8..4, 0u8..4, any::<bool>(), 0u8..3, 0u8..6, 0u8..5, prop::sample::select(vec![200u16, 201, 403, 404]), 0u8..4)
+        .prop_map(|(id, stage, user, imp, agent, verb, resource, code, escape)| Line::Event { id, stage, user, imp, agent, verb, resource, code, escape })
+}
+
+fn line() -> impl Strategy<Value = Line> {
+    prop_oneof![
+        8 => event(),
+        1 => prop::collection::vec(event(), 0..4).prop_map(Line::List),
+        1 => Just(Line::Envelope),
+        1 => "[ -~]{0,40}".prop_map(Line::Garbage),
+        1 => Just(Line::Blank),
+    ]
+}
+
+type Scanned = (Vec<nodeauthz::record::KubeletRequest>, nodeauthz::scan::ScanSummary);
+
+/// Scans one file holding `text` with each of the options (one file, so that reports name the
+/// same path).
+fn scan_both(text: &str, a: &ScanOptions, b: &ScanOptions) -> (Scanned, Scanned) {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    let input = [InputSpec::Path(f.path().to_path_buf())];
+    (scan_collect(&input, a).unwrap(), scan_collect(&input, b).unwrap())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn prefilter_is_equivalent_to_parsing_everything(lines in prop::collection::vec(line(), 1..60), trailing_newline in any::<bool>()) {
+        let mut text = lines.iter().map(render).collect::<Vec<_>>().join("\n");
+        if trailing_newline {
+            text.push('\n');
+        }
+        let with = ScanOptions { threads: 1, ..ScanOptions::default() };
+        let without = ScanOptions { prefilter: false, ..with.clone() };
+        let ((ra, sa), (rb, sb)) = scan_both(&text, &with, &without);
+        prop_assert_eq!(&ra, &rb);
+        prop_assert_eq!(&sa.object_events, &sb.object_events);
+        prop_assert_eq!(sa.events, sb.events);
+        prop_assert_eq!(sa.requests, sb.requests);
+        prop_assert_eq!(sa.kubelet_events, sb.kubelet_events);
+        prop_assert_eq!(sa.lines_read, sb.lines_read);
+        prop_assert_eq!(&sa.bad, &sb.bad);
+        prop_assert_eq!(sa.lines_read, sa.lines_used + sa.lines_skipped + sa.lines_bad);
+        prop_assert_eq!(sb.lines_read, sb.lines_used + sb.lines_skipped + sb.lines_bad);
+        // Every event that names a node (escaped or not) was found.
+        let kubelet_ids: std::collections::HashSet<_> = ra.iter().map(|r| r.audit_id.clone()).collect();
+        prop_assert_eq!(kubelet_ids.len(), ra.len());
+        prop_assert_eq!(sa.kubelet_requests as usize, ra.len());
+    }
+
+    #[test]
+    fn result_does_not_depend_on_chunk_size_or_threads(lines in prop::collection::vec(line(), 1..40), chunk in 1usize..300, threads in 1usize..4) {
+        let text = lines.iter().map(render).collect::<Vec<_>>().join("\n");
+        let base = ScanOptions { threads: 1, ..ScanOptions::default() };
+        let other = ScanOptions { threads, chunk_size: chunk, ..ScanOptions::default() };
+        let ((ra, sa), (rb, sb)) = scan_both(&text, &base, &other);
+        prop_assert_eq!(&ra, &rb);
+        prop_assert_eq!(&sa.object_events, &sb.object_events);
+        prop_assert_eq!((sa.lines_read, sa.lines_used, sa.lines_skipped, sa.lines_bad), (sb.lines_read, sb.lines_used, sb.lines_skipped, sb.lines_bad));
+        prop_assert_eq!((sa.events, sa.requests), (sb.events, sb.requests));
+        prop_assert_eq!(&sa.bad, &sb.bad);
+    }
+}
