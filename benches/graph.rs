@@ -73,7 +73,8 @@ fn authorization_shape() -> Graph {
             pod.config_maps = vec![format!("configmap0-{name}")];
             let pv_name = format!("pv0-{name}-{ns}");
             let claim = format!("pvc0-{name}");
-            set.pvs.push(pv(&pv_name, &ns, &claim, &ns, &format!("secret-{pv_name}")));
+            set.pvs
+                .push(pv(&pv_name, &ns, &claim, &ns, &format!("secret-{pv_name}")));
             pod.claim_volumes = vec![claim];
             set.pods.push(pod);
         }
@@ -100,7 +101,13 @@ fn pvs_shape() -> Graph {
             let mut pod = pod(&ns, &name, &node);
             pod.claim_volumes = vec![claim.clone()];
             set.pods.push(pod);
-            set.pvs.push(pv(&format!("pv-{name}"), &ns, &claim, &ns, &format!("secret-pv-{name}")));
+            set.pvs.push(pv(
+                &format!("pv-{name}"),
+                &ns,
+                &claim,
+                &ns,
+                &format!("secret-pv-{name}"),
+            ));
         }
     }
     timed("pvs", &set)
@@ -114,7 +121,8 @@ fn shared_shape() -> Graph {
     set.kinds_seen.insert("Pod".into());
     for i in 0..250 {
         let claim = format!("pvc-{i}");
-        set.pvs.push(pv(&format!("pv-{i}"), "ns0", &claim, "ns0", "shared"));
+        set.pvs
+            .push(pv(&format!("pv-{i}"), "ns0", &claim, "ns0", "shared"));
         for j in 0..250 {
             let node = if (i, j) == (249, 249) {
                 "node-last".to_string()
@@ -134,7 +142,14 @@ fn shared_shape() -> Graph {
     timed("shared", &set)
 }
 
-type Query = (&'static str, VertexKind, &'static str, &'static str, &'static str, bool);
+type Query = (
+    &'static str,
+    VertexKind,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+);
 
 fn run(c: &mut Criterion, group: &str, g: &Graph, queries: &[Query]) {
     let mut grp = c.benchmark_group(group);
@@ -143,7 +158,9 @@ fn run(c: &mut Criterion, group: &str, g: &Graph, queries: &[Query]) {
             b.iter(|| {
                 let answer = g.path(black_box(kind), ns, name, node, T);
                 let ok = match (&answer, allowed) {
-                    (PathAnswer::Found(p), true) => p.last().map(String::as_str) == Some(&*format!("node {node}")),
+                    (PathAnswer::Found(p), true) => {
+                        p.last().map(String::as_str) == Some(&*format!("node {node}"))
+                    }
                     (PathAnswer::NoPath, false) => true,
                     _ => false,
                 };
@@ -158,33 +175,153 @@ fn run(c: &mut Criterion, group: &str, g: &Graph, queries: &[Query]) {
 fn benches(c: &mut Criterion) {
     use VertexKind::*;
     let g = authorization_shape();
-    run(c, "authorization", &g, &[
-        ("allowed configmap", ConfigMap, "ns0", "configmap0-pod0-node0", "node0", true),
-        ("allowed secret via pod", Secret, "ns0", "secret0-pod0-node0", "node0", true),
-        ("allowed shared secret via pod", Secret, "ns0", "secret0-shared", "node0", true),
-        ("allowed secret via pv", Secret, "ns0", "secret-pv0-pod0-node0-ns0", "node0", true),
-        ("disallowed configmap", ConfigMap, "ns0", "configmap0-pod0-node1", "node0", false),
-        ("disallowed secret via pod", Secret, "ns0", "secret0-pod0-node1", "node0", false),
-        ("disallowed shared secret via pvc", Secret, "ns0", "secret-pv0-pod0-node1-ns0", "node0", false),
-        ("disallowed pvc", Pvc, "ns0", "pvc0-pod0-node1", "node0", false),
-        ("disallowed pv", Pv, "", "pv0-pod0-node1-ns0", "node0", false),
-        ("disallowed attachment", VolumeAttachment, "", "attachment0-node1", "node0", false),
-        ("allowed attachment", VolumeAttachment, "", "attachment0-node0", "node0", true),
-    ]);
+    run(
+        c,
+        "authorization",
+        &g,
+        &[
+            (
+                "allowed configmap",
+                ConfigMap,
+                "ns0",
+                "configmap0-pod0-node0",
+                "node0",
+                true,
+            ),
+            (
+                "allowed secret via pod",
+                Secret,
+                "ns0",
+                "secret0-pod0-node0",
+                "node0",
+                true,
+            ),
+            (
+                "allowed shared secret via pod",
+                Secret,
+                "ns0",
+                "secret0-shared",
+                "node0",
+                true,
+            ),
+            (
+                "allowed secret via pv",
+                Secret,
+                "ns0",
+                "secret-pv0-pod0-node0-ns0",
+                "node0",
+                true,
+            ),
+            (
+                "disallowed configmap",
+                ConfigMap,
+                "ns0",
+                "configmap0-pod0-node1",
+                "node0",
+                false,
+            ),
+            (
+                "disallowed secret via pod",
+                Secret,
+                "ns0",
+                "secret0-pod0-node1",
+                "node0",
+                false,
+            ),
+            (
+                "disallowed shared secret via pvc",
+                Secret,
+                "ns0",
+                "secret-pv0-pod0-node1-ns0",
+                "node0",
+                false,
+            ),
+            (
+                "disallowed pvc",
+                Pvc,
+                "ns0",
+                "pvc0-pod0-node1",
+                "node0",
+                false,
+            ),
+            (
+                "disallowed pv",
+                Pv,
+                "",
+                "pv0-pod0-node1-ns0",
+                "node0",
+                false,
+            ),
+            (
+                "disallowed attachment",
+                VolumeAttachment,
+                "",
+                "attachment0-node1",
+                "node0",
+                false,
+            ),
+            (
+                "allowed attachment",
+                VolumeAttachment,
+                "",
+                "attachment0-node0",
+                "node0",
+                true,
+            ),
+        ],
+    );
     drop(g);
     let g = pvs_shape();
-    run(c, "pvs", &g, &[
-        ("allowed pv", Pv, "", "pv-pod399-node999", "node999", true),
-        ("allowed secret via pv", Secret, "ns99", "secret-pv-pod399-node999", "node999", true),
-        ("disallowed pv", Pv, "", "pv-pod399-node999", "node0", false),
-    ]);
+    run(
+        c,
+        "pvs",
+        &g,
+        &[
+            ("allowed pv", Pv, "", "pv-pod399-node999", "node999", true),
+            (
+                "allowed secret via pv",
+                Secret,
+                "ns99",
+                "secret-pv-pod399-node999",
+                "node999",
+                true,
+            ),
+            ("disallowed pv", Pv, "", "pv-pod399-node999", "node0", false),
+        ],
+    );
     drop(g);
     let g = shared_shape();
-    run(c, "shared", &g, &[
-        ("allowed, common node", Secret, "ns0", "shared", "node7", true),
-        ("allowed, last pod only", Secret, "ns0", "shared", "node-last", true),
-        ("disallowed, idle node", Secret, "ns0", "shared", "node-idle", false),
-    ]);
+    run(
+        c,
+        "shared",
+        &g,
+        &[
+            (
+                "allowed, common node",
+                Secret,
+                "ns0",
+                "shared",
+                "node7",
+                true,
+            ),
+            (
+                "allowed, last pod only",
+                Secret,
+                "ns0",
+                "shared",
+                "node-last",
+                true,
+            ),
+            (
+                "disallowed, idle node",
+                Secret,
+                "ns0",
+                "shared",
+                "node-idle",
+                false,
+            ),
+        ],
+    );
 }
 
 criterion_group! {

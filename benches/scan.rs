@@ -26,7 +26,15 @@ fn generate(n: usize) -> (Vec<u8>, usize) {
             ("system:serviceaccount:kube-system:replicaset-controller".to_string(), "kube-controller-manager/v1.30.2 (linux/amd64) kubernetes/3968350/system:serviceaccount:kube-system:replicaset-controller", format!("/apis/apps/v1/namespaces/ns-{}/replicasets/web-{i}/status", i % 7))
         };
         let padding = "x".repeat(300 + (i * 37) % 1200);
-        for (stage, extra) in [("RequestReceived", String::new()), ("ResponseComplete", format!(r#","responseStatus":{{"metadata":{{}},"code":200}},"annotations":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:controller:{padding}\" of ClusterRole \"x\" to ServiceAccount \"y\""}}"#))] {
+        for (stage, extra) in [
+            ("RequestReceived", String::new()),
+            (
+                "ResponseComplete",
+                format!(
+                    r#","responseStatus":{{"metadata":{{}},"code":200}},"annotations":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:controller:{padding}\" of ClusterRole \"x\" to ServiceAccount \"y\""}}"#
+                ),
+            ),
+        ] {
             writeln!(
                 out,
                 r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{i:08x}-0000-4000-8000-000000000000","stage":"{stage}","requestURI":"{uri}","verb":"update","user":{{"username":"{user}","groups":["system:authenticated"]}},"sourceIPs":["10.0.0.{node}"],"userAgent":"{agent}","objectRef":{{"resource":"leases","namespace":"kube-node-lease","name":"node-{node}","apiGroup":"coordination.k8s.io","apiVersion":"v1"}},"requestReceivedTimestamp":"2026-11-02T08:00:00.{:06}Z","stageTimestamp":"2026-11-02T08:00:00.{:06}Z"{extra}}}"#,
@@ -45,11 +53,22 @@ fn chunks(c: &mut Criterion) {
     let mut g = c.benchmark_group("scan");
     g.throughput(Throughput::Bytes(buf.len() as u64));
     g.sample_size(10);
-    for (name, pf) in [("chunks_prefilter", Some(&prefilter)), ("chunks_no_prefilter", None)] {
-        let ctx = ChunkCtx { prefilter: pf, want_object_events: true, max_line: 64 << 20, file: 0 };
+    for (name, pf) in [
+        ("chunks_prefilter", Some(&prefilter)),
+        ("chunks_no_prefilter", None),
+    ] {
+        let ctx = ChunkCtx {
+            prefilter: pf,
+            want_object_events: true,
+            max_line: 64 << 20,
+            file: 0,
+        };
         g.bench_function(name, |b| {
             b.iter(|| {
-                let outs: Vec<ChunkOut> = split_chunks(&buf, CHUNK_SIZE).par_iter().map(|c| process_lines(c, &ctx)).collect();
+                let outs: Vec<ChunkOut> = split_chunks(&buf, CHUNK_SIZE)
+                    .par_iter()
+                    .map(|c| process_lines(c, &ctx))
+                    .collect();
                 let events: usize = outs.iter().map(|o| o.kubelet.len()).sum();
                 assert_eq!(events, 2 * kubelet);
             })
@@ -61,7 +80,10 @@ fn chunks(c: &mut Criterion) {
     g.bench_function("scan_file", |b| {
         b.iter(|| {
             let mut n = 0;
-            let s = scan(&input, &ScanOptions::default(), &mut |batch| n += batch.len()).unwrap();
+            let s = scan(&input, &ScanOptions::default(), &mut |batch| {
+                n += batch.len()
+            })
+            .unwrap();
             assert_eq!((n, s.kubelet_requests as usize), (kubelet, kubelet));
         })
     });

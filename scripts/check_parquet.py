@@ -7,7 +7,8 @@ Usage:
 PARQUET is a file or a hive-partitioned directory. JSONL holds one object per row, as
 nodeauthz serialises them (RequestVerdict / Finding). The script checks, with pyarrow and
 DuckDB (never with the Rust code under test):
-  - every file's key-value metadata carries nodeauthz.schema_version (and the table name);
+  - every file's key-value metadata carries nodeauthz.schema_version (and the table name),
+    and every column chunk is zstd-compressed;
   - every column has the documented type (dictionary<string,int32>, timestamp[us, UTC],
     list<string>, ...) and nullability;
   - the rows are exactly the jsonl rows: same set of keys, and every value equal;
@@ -156,6 +157,12 @@ def main():
         table_name = meta.get(b"nodeauthz.table")
         if table_name != args.table.encode():
             err(f"{f}: nodeauthz.table is {table_name!r}, expected {args.table!r}")
+        md = pq.read_metadata(f)
+        for rg in range(md.num_row_groups):
+            for ci in range(md.num_columns):
+                codec = md.row_group(rg).column(ci).compression
+                if codec != "ZSTD":
+                    err(f"{f}: row group {rg} column {ci} compressed with {codec}, expected ZSTD")
         schema = pq.read_schema(f)
         expected_names = [c[0] for c in columns if c[0] != (partition_col if partition_col == "node" else None)]
         if schema.names != expected_names:

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::input::event::NODE_USER_PREFIX;
 use crate::input::time::format_micros;
-use crate::input::uri::request_attributes;
+use crate::input::uri::resolve_path;
 use crate::record::{KubeletMatch, KubeletRequest, Stage};
 use crate::scan::{BadLine, ScanSummary};
 
@@ -120,58 +120,77 @@ pub struct BadSection {
     pub examples: Vec<BadLine>,
 }
 
+/// verb → resource key → counts, for one identity.
+type Rows = BTreeMap<String, BTreeMap<String, Counts>>;
+
 /// Accumulates requests as they stream out of the scanner.
 #[derive(Debug, Default)]
 pub struct InventoryBuilder {
-    nodes: BTreeMap<String, BTreeMap<(String, String), Counts>>,
-    others: BTreeMap<String, BTreeMap<(String, String), Counts>>,
+    nodes: BTreeMap<String, Rows>,
+    others: BTreeMap<String, Rows>,
+    /// Scratch buffer for the resource key, reused to avoid an allocation per request.
+    key: String,
 }
 
-fn resource_key(r: &KubeletRequest) -> String {
-    let a = request_attributes(&r.verb, &r.uri, r.effective_user());
-    if !a.resource_request {
-        return a.path;
+/// `resource[/subresource]` with `group/` in front for non-core groups, or the path of a
+/// non-resource request.
+fn resource_key(r: &KubeletRequest, out: &mut String) {
+    out.clear();
+    let p = resolve_path(&r.uri.path);
+    if !p.resource_request {
+        out.push_str(&r.uri.path);
+        return;
     }
-    let mut s = String::new();
-    if !a.api_group.is_empty() {
-        let _ = write!(s, "{}/", a.api_group);
+    if !p.api_group.is_empty() {
+        let _ = write!(out, "{}/", p.api_group);
     }
-    s.push_str(&a.resource);
-    if !a.subresource.is_empty() {
-        let _ = write!(s, "/{}", a.subresource);
+    out.push_str(p.resource);
+    if !p.subresource.is_empty() {
+        let _ = write!(out, "/{}", p.subresource);
     }
-    s
+}
+
+/// The entry for `key`, allocating the key only when it is new.
+fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).unwrap_or_else(|| unreachable!("inserted above"))
 }
 
 impl InventoryBuilder {
     /// Counts one distinct kubelet request.
     pub fn add(&mut self, r: &KubeletRequest) {
-        let (map, key) = match r.matched_by {
-            Some(KubeletMatch::ImpersonatedNode) => {
-                let u = r.effective_user();
-                (&mut self.nodes, u.username.strip_prefix(NODE_USER_PREFIX).unwrap_or(&u.username).to_string())
+        let (map, identity) = match r.matched_by {
+            Some(KubeletMatch::NodeUser | KubeletMatch::ImpersonatedNode) => {
+                let u = &r.effective_user().username;
+                (&mut self.nodes, u.strip_prefix(NODE_USER_PREFIX).unwrap_or(u))
             }
-            Some(KubeletMatch::NodeUser) => {
-                (&mut self.nodes, r.user.username.strip_prefix(NODE_USER_PREFIX).unwrap_or(&r.user.username).to_string())
-            }
-            _ => (&mut self.others, r.effective_user().username.clone()),
+            _ => (&mut self.others, r.effective_user().username.as_str()),
         };
-        map.entry(key).or_default().entry((r.verb.clone(), resource_key(r))).or_default().add(recorded(r));
+        resource_key(r, &mut self.key);
+        let by_verb = entry(entry(map, identity), &r.verb);
+        entry(by_verb, &self.key).add(recorded(r));
     }
 
     /// The inventory of everything added, with the scan's summary.
     pub fn finish(self, s: &ScanSummary) -> Inventory {
         let fmt = |t: Option<i64>| t.map(format_micros);
-        let identities = |m: BTreeMap<String, BTreeMap<(String, String), Counts>>| {
+        let identities = |m: BTreeMap<String, Rows>| {
             m.into_iter()
                 .map(|(name, rows)| {
                     let mut inv = IdentityInventory::default();
-                    for ((verb, resource), c) in rows {
+                    let flat = rows.into_iter().flat_map(|(verb, by_res)| by_res.into_iter().map(move |(res, c)| ((verb.clone(), res), c)));
+                    for ((verb, resource), c) in flat {
                         inv.counts.requests += c.requests;
                         inv.counts.allowed += c.allowed;
                         inv.counts.forbidden += c.forbidden;
                         inv.counts.no_response += c.no_response;
-                        inv.by_verb_resource.push(VerbResource { verb, resource, counts: c });
+                        inv.by_verb_resource.push(VerbResource {
+                            verb,
+                            resource,
+                            counts: c,
+                        });
                     }
                     (name, inv)
                 })
@@ -199,7 +218,12 @@ impl InventoryBuilder {
             lines_skipped: s.lines_skipped,
             bad_lines: s.lines_bad,
             bad: BadSection {
-                counts: s.bad.counts.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect(),
+                counts: s
+                    .bad
+                    .counts
+                    .iter()
+                    .map(|(k, v)| (k.as_str().to_string(), *v))
+                    .collect(),
                 examples: s.bad.examples.clone(),
             },
             events: s.events,
@@ -226,9 +250,18 @@ impl Inventory {
             (Some(f), Some(l)) => format!("{f} .. {l}"),
             _ => "no timestamps".to_string(),
         };
-        let _ = writeln!(o, "Inputs: {} file(s), {} bytes, {span}", self.inputs.len(), self.bytes);
+        let _ = writeln!(
+            o,
+            "Inputs: {} file(s), {} bytes, {span}",
+            self.inputs.len(),
+            self.bytes
+        );
         for i in &self.inputs {
-            let _ = writeln!(o, "  {}  {} bytes  {} lines  {}", i.path, i.bytes, i.lines, i.shape);
+            let _ = writeln!(
+                o,
+                "  {}  {} bytes  {} lines  {}",
+                i.path, i.bytes, i.lines, i.shape
+            );
         }
         let _ = writeln!(
             o,
@@ -240,24 +273,47 @@ impl Inventory {
             "Events: {}  distinct requests: {}  kubelet requests: {} (from {} events)",
             self.events, self.requests, self.kubelet_requests, self.kubelet_events
         );
-        for (title, map) in [("Kubelet requests per node", &self.nodes), ("Kubelet user agents of non-node identities", &self.other_kubelet_identities)] {
+        for (title, map) in [
+            ("Kubelet requests per node", &self.nodes),
+            (
+                "Kubelet user agents of non-node identities",
+                &self.other_kubelet_identities,
+            ),
+        ] {
             if map.is_empty() {
                 continue;
             }
             let _ = writeln!(o, "\n{title}");
-            let _ = writeln!(o, "  {:<40} {:>9} {:>9} {:>9} {:>11}", "NODE / VERB RESOURCE", "REQUESTS", "ALLOWED", "FORBIDDEN", "NO RESPONSE");
+            let _ = writeln!(
+                o,
+                "  {:<40} {:>9} {:>9} {:>9} {:>11}",
+                "NODE / VERB RESOURCE", "REQUESTS", "ALLOWED", "FORBIDDEN", "NO RESPONSE"
+            );
             for (name, inv) in map {
                 let c = inv.counts;
-                let _ = writeln!(o, "  {:<40} {:>9} {:>9} {:>9} {:>11}", name, c.requests, c.allowed, c.forbidden, c.no_response);
+                let _ = writeln!(
+                    o,
+                    "  {:<40} {:>9} {:>9} {:>9} {:>11}",
+                    name, c.requests, c.allowed, c.forbidden, c.no_response
+                );
                 for row in &inv.by_verb_resource {
                     let c = row.counts;
                     let label = format!("{} {}", row.verb, row.resource);
-                    let _ = writeln!(o, "    {:<38} {:>9} {:>9} {:>9} {:>11}", label, c.requests, c.allowed, c.forbidden, c.no_response);
+                    let _ = writeln!(
+                        o,
+                        "    {:<38} {:>9} {:>9} {:>9} {:>11}",
+                        label, c.requests, c.allowed, c.forbidden, c.no_response
+                    );
                 }
             }
         }
         if !self.bad.counts.is_empty() {
-            let counts: Vec<String> = self.bad.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            let counts: Vec<String> = self
+                .bad
+                .counts
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect();
             let _ = writeln!(o, "\nBad input: {}", counts.join(", "));
             for e in &self.bad.examples {
                 let _ = writeln!(o, "  {}:{}: {}: {}", e.file, e.line, e.kind, e.reason);
@@ -273,15 +329,29 @@ mod tests {
     use crate::input::uri::parse_request_uri;
     use crate::record::UserInfo;
 
-    fn req(user: &str, verb: &str, uri: &str, stage: Stage, code: Option<i32>, decision: Option<&str>) -> KubeletRequest {
+    fn req(
+        user: &str,
+        verb: &str,
+        uri: &str,
+        stage: Stage,
+        code: Option<i32>,
+        decision: Option<&str>,
+    ) -> KubeletRequest {
         KubeletRequest {
             stage: Some(stage),
             verb: verb.into(),
             uri: parse_request_uri(uri),
-            user: UserInfo { username: user.into(), ..UserInfo::default() },
+            user: UserInfo {
+                username: user.into(),
+                ..UserInfo::default()
+            },
             response_code: code,
             decision: decision.map(str::to_string),
-            matched_by: Some(if user.starts_with("system:node:") { KubeletMatch::NodeUser } else { KubeletMatch::KubeletUserAgent }),
+            matched_by: Some(if user.starts_with("system:node:") {
+                KubeletMatch::NodeUser
+            } else {
+                KubeletMatch::KubeletUserAgent
+            }),
             ..KubeletRequest::default()
         }
     }
@@ -289,33 +359,99 @@ mod tests {
     #[test]
     fn recorded_decisions() {
         let rc = Stage::ResponseComplete;
-        assert_eq!(recorded(&req("u", "get", "/", rc, Some(200), Some("allow"))), Recorded::Allowed);
-        assert_eq!(recorded(&req("u", "get", "/", rc, Some(403), Some("allow"))), Recorded::Allowed);
-        assert_eq!(recorded(&req("u", "get", "/", rc, Some(403), None)), Recorded::Forbidden);
-        assert_eq!(recorded(&req("u", "get", "/", rc, Some(200), Some("forbid"))), Recorded::Forbidden);
-        assert_eq!(recorded(&req("u", "get", "/", rc, Some(404), None)), Recorded::Allowed);
-        assert_eq!(recorded(&req("u", "get", "/", Stage::RequestReceived, None, None)), Recorded::NoResponse);
-        assert_eq!(recorded(&req("u", "get", "/", Stage::Panic, Some(500), None)), Recorded::NoResponse);
+        assert_eq!(
+            recorded(&req("u", "get", "/", rc, Some(200), Some("allow"))),
+            Recorded::Allowed
+        );
+        assert_eq!(
+            recorded(&req("u", "get", "/", rc, Some(403), Some("allow"))),
+            Recorded::Allowed
+        );
+        assert_eq!(
+            recorded(&req("u", "get", "/", rc, Some(403), None)),
+            Recorded::Forbidden
+        );
+        assert_eq!(
+            recorded(&req("u", "get", "/", rc, Some(200), Some("forbid"))),
+            Recorded::Forbidden
+        );
+        assert_eq!(
+            recorded(&req("u", "get", "/", rc, Some(404), None)),
+            Recorded::Allowed
+        );
+        assert_eq!(
+            recorded(&req("u", "get", "/", Stage::RequestReceived, None, None)),
+            Recorded::NoResponse
+        );
+        assert_eq!(
+            recorded(&req("u", "get", "/", Stage::Panic, Some(500), None)),
+            Recorded::NoResponse
+        );
     }
 
     #[test]
     fn per_node_breakdown() {
         let mut b = InventoryBuilder::default();
         let rc = Stage::ResponseComplete;
-        b.add(&req("system:node:n1", "get", "/api/v1/nodes/n1", rc, Some(403), None));
-        b.add(&req("system:node:n1", "get", "/api/v1/nodes/n1", rc, Some(200), Some("allow")));
-        b.add(&req("system:node:n1", "patch", "/api/v1/nodes/n1/status", Stage::RequestReceived, None, None));
-        b.add(&req("system:node:n2", "update", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n2", rc, Some(200), None));
+        b.add(&req(
+            "system:node:n1",
+            "get",
+            "/api/v1/nodes/n1",
+            rc,
+            Some(403),
+            None,
+        ));
+        b.add(&req(
+            "system:node:n1",
+            "get",
+            "/api/v1/nodes/n1",
+            rc,
+            Some(200),
+            Some("allow"),
+        ));
+        b.add(&req(
+            "system:node:n1",
+            "patch",
+            "/api/v1/nodes/n1/status",
+            Stage::RequestReceived,
+            None,
+            None,
+        ));
+        b.add(&req(
+            "system:node:n2",
+            "update",
+            "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n2",
+            rc,
+            Some(200),
+            None,
+        ));
         b.add(&req("bootstrap", "get", "/healthz", rc, Some(200), None));
         let inv = b.finish(&ScanSummary::default());
         let n1 = &inv.nodes["n1"];
-        assert_eq!(n1.counts, Counts { requests: 3, allowed: 1, forbidden: 1, no_response: 1 });
         assert_eq!(
-            n1.by_verb_resource.iter().map(|r| (r.verb.as_str(), r.resource.as_str(), r.counts.requests)).collect::<Vec<_>>(),
+            n1.counts,
+            Counts {
+                requests: 3,
+                allowed: 1,
+                forbidden: 1,
+                no_response: 1
+            }
+        );
+        assert_eq!(
+            n1.by_verb_resource
+                .iter()
+                .map(|r| (r.verb.as_str(), r.resource.as_str(), r.counts.requests))
+                .collect::<Vec<_>>(),
             vec![("get", "nodes", 2), ("patch", "nodes/status", 1)]
         );
-        assert_eq!(inv.nodes["n2"].by_verb_resource[0].resource, "coordination.k8s.io/leases");
-        assert_eq!(inv.other_kubelet_identities["bootstrap"].by_verb_resource[0].resource, "/healthz");
+        assert_eq!(
+            inv.nodes["n2"].by_verb_resource[0].resource,
+            "coordination.k8s.io/leases"
+        );
+        assert_eq!(
+            inv.other_kubelet_identities["bootstrap"].by_verb_resource[0].resource,
+            "/healthz"
+        );
         let json: serde_json::Value = serde_json::from_str(&inv.to_json()).unwrap();
         assert_eq!(json["nodes"]["n1"]["forbidden"], 1);
         assert_eq!(json["nodes"]["n1"]["no_response"], 1);

@@ -5,9 +5,12 @@
 //! pre-filter, borrowed parse, dedup by auditID) → `graph` (the Node authorizer's graph with
 //! time) → `authz` (pure decisions) → `export` (Parquet, summary, reports).
 
+pub mod analyze;
 pub mod apiserver;
 pub mod authz;
 pub mod cluster;
+pub mod compare;
+pub mod explain;
 pub mod export;
 pub mod findings;
 pub mod graph;

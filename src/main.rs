@@ -19,7 +19,11 @@ const EXIT_NOTHING_READ: u8 = 3;
 const EXIT_STRICT: u8 = 4;
 
 #[derive(Parser)]
-#[command(name = "nodeauthz", version, about = "Replays kubelet requests from Kubernetes audit logs through a model of the Node authorizer, NodeRestriction and RBAC")]
+#[command(
+    name = "nodeauthz",
+    version,
+    about = "Replays kubelet requests from Kubernetes audit logs through a model of the Node authorizer, NodeRestriction and RBAC"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -89,7 +93,9 @@ fn run_analyze(args: &AnalyzeArgs) -> ExitCode {
     let mut inventory = InventoryBuilder::default();
     let mut opts = args.read.options();
     opts.want_object_events = false;
-    let summary = match scan(&args.read.specs(), &opts, &mut |batch| batch.iter().for_each(|r| inventory.add(r))) {
+    let summary = match scan(&args.read.specs(), &opts, &mut |batch| {
+        batch.iter().for_each(|r| inventory.add(r))
+    }) {
         Ok(s) => s,
         Err(e @ ScanError::Strict { .. }) => {
             eprintln!("nodeauthz: {e}");

@@ -329,7 +329,7 @@ fn empty_authorization_mode_is_noted() {
 
 #[test]
 fn hyperkube_subcommand_is_not_a_positional_argument() {
-    let yaml = "kind: Pod\nspec:\n  containers:\n  - name: kube-apiserver\n    image: k8s.gcr.io/hyperkube:v1.14.1\n    command: [/hyperkube, kube-apiserver, --authorization-mode=Node,RBAC]\n";
+    let yaml = "kind: Pod\nspec:\n  containers:\n  - name: kube-apiserver\n    image: k8s.gcr.io/hyperkube:v1.14.1\n    command: [/hyperkube, kube-apiserver, \"--authorization-mode=Node,RBAC\"]\n";
     let c = parse_manifest(yaml, "h.yaml").unwrap();
     assert_eq!(c.authorization_modes, ["Node", "RBAC"]);
     assert_eq!(c.kube_version.as_deref(), Some("1.14.1"));

@@ -4,7 +4,7 @@ mod authz_support;
 
 use authz_support::{k8s_data, node_path_req, node_req, with_field, MapView};
 use nodeauthz::authz::node::{static_node_rules, Decision, NodeAuthorizer};
-use nodeauthz::authz::version::{FeatureGates, KubeVersion, VersionError};
+use nodeauthz::authz::version::{FeatureGates, Gate, KubeVersion, VersionError};
 use nodeauthz::authz::{Attributes, VertexKind};
 use nodeauthz::cluster::rbac_types::Role;
 
@@ -900,6 +900,48 @@ fn versions_and_gates_parse() {
     )
     .unwrap();
     assert_eq!(g.ignored, vec![("PodSecurity".to_string(), true)]);
+}
+
+#[test]
+fn all_alpha_and_all_beta() {
+    let on = |v: &str, spec: &str, g: Gate| {
+        FeatureGates::parse(KubeVersion::parse(v).unwrap(), Some(spec))
+            .unwrap()
+            .enabled(g)
+    };
+    assert!(!on(
+        "1.32",
+        "AllBeta=false",
+        Gate::AuthorizeNodeWithSelectors
+    ));
+    assert!(on(
+        "1.32",
+        "AuthorizeNodeWithSelectors=true,AllBeta=false",
+        Gate::AuthorizeNodeWithSelectors
+    ));
+    assert!(on(
+        "1.31",
+        "AllAlpha=true",
+        Gate::AuthorizeNodeWithSelectors
+    ));
+    assert!(!on(
+        "1.31",
+        "AllBeta=true",
+        Gate::AuthorizeNodeWithSelectors
+    ));
+    assert!(on("1.33", "AllBeta=true", Gate::DynamicResourceAllocation));
+    // Locked (GA) gates are not touched by AllBeta.
+    assert!(on(
+        "1.34",
+        "AllBeta=false",
+        Gate::AuthorizeNodeWithSelectors
+    ));
+    // Deprecated gates are neither alpha nor beta.
+    assert!(!on(
+        "1.32",
+        "AllAlpha=true,AllBeta=true",
+        Gate::AllowInsecureKubeletCertificateSigningRequests
+    ));
 }
 
 #[derive(serde::Deserialize)]

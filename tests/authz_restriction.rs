@@ -290,11 +290,12 @@ fn leases_csinodes_slices_csrs() {
         ("kubelet client csr for another node", r("create", "certificates.k8s.io", "certificatesigningrequests", "", ""), Some(json!({"metadata": {"generateName": "csr-"}, "spec": {"signerName": "kubernetes.io/kube-apiserver-client-kubelet", "request": CSR_NODE_B}})), deny("certificatesigningrequests.certificates.k8s.io \"csr-\" is forbidden: can only create a node CSR with CN=system:node:node-a")),
         ("kubelet csr that is not PEM", r("create", "certificates.k8s.io", "certificatesigningrequests", "", ""), Some(json!({"metadata": {"name": "x"}, "spec": {"signerName": "kubernetes.io/kubelet-serving", "request": "aGVsbG8="}})), deny("certificatesigningrequests.certificates.k8s.io \"x\" is forbidden: unable to parse csr: PEM block type must be CERTIFICATE REQUEST")),
     ]);
-    // Before 1.32 NodeRestriction had no ResourceSlice checks.
+    // Before 1.31 NodeRestriction had no ResourceSlice checks (they came with kubelet's
+    // deletecollection of its slices, kubernetes PR 125163 / issue 125355).
     check(
-        &plugin("1.31", None),
+        &plugin("1.30", None),
         vec![(
-            "1.31 create other slice",
+            "1.30 create other slice",
             r("create", "resource.k8s.io", "resourceslices", "", ""),
             Some(json!({"spec": {"nodeName": "node-b"}})),
             Admission::Admit,
@@ -340,4 +341,55 @@ fn identities() {
         ("not a node", not_node, None, Admission::NotApplicable),
         ("empty node name", empty, None, deny("pods \"web-2\" is forbidden: could not determine node from user \"system:node:\"")),
     ]);
+}
+
+#[test]
+fn csr_parsing_never_panics_on_truncated_input() {
+    use nodeauthz::authz::csr::{csr_common_name, CsrError};
+    assert_eq!(
+        csr_common_name(CSR_NODE_A).as_deref(),
+        Ok("system:node:node-a")
+    );
+    assert_eq!(csr_common_name(""), Err(CsrError::NotPem));
+    assert_eq!(csr_common_name("!!"), Err(CsrError::NotPem));
+    // The last base64 quantum ("Cg==") only carries the newline after the END line: cutting
+    // into it keeps a complete PEM block; any shorter prefix loses the END line.
+    let full = CSR_NODE_A.len() - 4;
+    for n in 0..CSR_NODE_A.len() {
+        let want = if n >= full {
+            Ok("system:node:node-a".to_string())
+        } else {
+            Err(CsrError::NotPem)
+        };
+        assert_eq!(
+            csr_common_name(&CSR_NODE_A[..n]),
+            want,
+            "prefix of {n} characters"
+        );
+    }
+    // A PEM block whose DER is cut short is Undecodable, not a panic.
+    let pem = "-----BEGIN CERTIFICATE REQUEST-----\nMIIBFjCBvgIBADA0MRUwEwYDVQQKDAxzeXN0ZW\n-----END CERTIFICATE REQUEST-----\n";
+    let b64 = base64_encode(pem.as_bytes());
+    assert_eq!(csr_common_name(&b64), Err(CsrError::Undecodable));
+}
+
+fn base64_encode(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

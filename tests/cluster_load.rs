@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/objects").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/objects")
+        .join(rel)
 }
 
 fn load_str(name: &str, text: &str) -> ObjectSet {
@@ -35,7 +37,10 @@ fn kubectl_list_json_loads_every_kind_and_counts_others() {
     assert!(set.has_pod_snapshot());
 
     let pod = &set.pods[0];
-    assert_eq!((pod.namespace.as_str(), pod.name.as_str()), ("shop", "web-1"));
+    assert_eq!(
+        (pod.namespace.as_str(), pod.name.as_str()),
+        ("shop", "web-1")
+    );
     assert_eq!(pod.uid, "uid-web-1");
     assert_eq!(pod.node_name, "node1");
     assert_eq!(pod.service_account_name, "web-sa");
@@ -45,11 +50,17 @@ fn kubectl_list_json_loads_every_kind_and_counts_others() {
     assert_eq!(pod.token_audiences, vec!["vault"]);
     assert_eq!(
         pod.labels,
-        vec![("app".to_string(), "web".to_string()), ("tier".to_string(), "front".to_string())]
+        vec![
+            ("app".to_string(), "web".to_string()),
+            ("tier".to_string(), "front".to_string())
+        ]
     );
     assert_eq!(set.pvcs[0].volume_name, "pv-web-data");
     assert_eq!(set.volume_attachments[0].node_name, "node1");
-    assert_eq!(set.volume_attachments[0].persistent_volume_name, "pv-web-data");
+    assert_eq!(
+        set.volume_attachments[0].persistent_volume_name,
+        "pv-web-data"
+    );
     assert_eq!(set.nodes[0].uid, "uid-node1");
     let crb = &set.rbac.cluster_role_bindings[0];
     assert_eq!(crb.kind, "ClusterRoleBinding");
@@ -82,7 +93,9 @@ fn multi_document_yaml_reports_bad_document_and_keeps_the_rest() {
     // The leading `---` after the comment opens document 1; the RoleBinding is the third.
     assert_eq!((p.document, p.item), (Some(3), None));
     assert!(p.message.starts_with("RoleBinding: "), "{}", p.message);
-    assert!(p.to_string().ends_with(&format!("multi.yaml: document 3: {}", p.message)));
+    assert!(p
+        .to_string()
+        .ends_with(&format!("multi.yaml: document 3: {}", p.message)));
 }
 
 #[test]
@@ -92,19 +105,36 @@ fn directory_is_walked_recursively_for_manifests_only() {
     let mut files: Vec<String> = set
         .files
         .iter()
-        .map(|f| f.strip_prefix(fixture("dir")).unwrap_or(f).display().to_string())
+        .map(|f| {
+            f.strip_prefix(fixture("dir"))
+                .unwrap_or(f)
+                .display()
+                .to_string()
+        })
         .collect();
     files.sort();
-    assert_eq!(files, vec!["nested/claims.yml", "nested/slices.json", "nodes.yaml"]);
+    assert_eq!(
+        files,
+        vec!["nested/claims.yml", "nested/slices.json", "nodes.yaml"]
+    );
     assert_eq!(set.pods.len(), 0, "notes.txt must not be read");
     // NodeList items have no kind; the list's kind gives it.
-    let nodes: Vec<(&str, &str)> =
-        set.nodes.iter().map(|n| (n.name.as_str(), n.uid.as_str())).collect();
+    let nodes: Vec<(&str, &str)> = set
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.uid.as_str()))
+        .collect();
     assert_eq!(nodes, vec![("node-a", "uid-a"), ("node-b", "uid-b")]);
     // Two JSON documents in a row; v1alpha2 kept nodeName at the top level.
-    let slices: Vec<(&str, &str)> =
-        set.resource_slices.iter().map(|s| (s.name.as_str(), s.node_name.as_str())).collect();
-    assert_eq!(slices, vec![("node-a-gpu", "node-a"), ("node-b-gpu", "node-b")]);
+    let slices: Vec<(&str, &str)> = set
+        .resource_slices
+        .iter()
+        .map(|s| (s.name.as_str(), s.node_name.as_str()))
+        .collect();
+    assert_eq!(
+        slices,
+        vec![("node-a-gpu", "node-a"), ("node-b-gpu", "node-b")]
+    );
     assert_eq!(set.resource_claims.len(), 1);
     assert_eq!(set.resource_claims[0].reserved_for_pods, vec!["trainer-0"]);
 }
@@ -121,8 +151,15 @@ fn bad_list_item_is_reported_with_its_index() {
     );
     assert_eq!(set.pods.len(), 1);
     assert_eq!(set.problems.len(), 2);
-    assert_eq!((set.problems[0].document, set.problems[0].item), (Some(1), Some(2)));
-    assert!(set.problems[0].message.starts_with("Pod: invalid type"), "{}", set.problems[0].message);
+    assert_eq!(
+        (set.problems[0].document, set.problems[0].item),
+        (Some(1), Some(2))
+    );
+    assert!(
+        set.problems[0].message.starts_with("Pod: invalid type"),
+        "{}",
+        set.problems[0].message
+    );
     assert_eq!(
         set.problems[1],
         LoadProblem {
@@ -136,7 +173,10 @@ fn bad_list_item_is_reported_with_its_index() {
 
 #[test]
 fn json_syntax_error_and_missing_file_are_problems_not_failures() {
-    let set = load_str("broken.json", r#"{"kind":"Pod","metadata":{"name":"a"}} {"kind": "#);
+    let set = load_str(
+        "broken.json",
+        r#"{"kind":"Pod","metadata":{"name":"a"}} {"kind": "#,
+    );
     assert_eq!(set.pods.len(), 1);
     assert_eq!(set.problems.len(), 1);
     assert_eq!(set.problems[0].document, Some(2));
@@ -160,9 +200,15 @@ fn yaml_syntax_error_stops_that_file_once() {
 
 #[test]
 fn empty_typed_pod_list_is_still_a_pod_snapshot() {
-    let set = load_str("pods.json", r#"{"apiVersion":"v1","kind":"PodList","items":[]}"#);
+    let set = load_str(
+        "pods.json",
+        r#"{"apiVersion":"v1","kind":"PodList","items":[]}"#,
+    );
     assert!(set.has_pod_snapshot());
-    let set = load_str("rbac.yaml", "kind: ClusterRole\nmetadata: {name: x}\nrules: null\n");
+    let set = load_str(
+        "rbac.yaml",
+        "kind: ClusterRole\nmetadata: {name: x}\nrules: null\n",
+    );
     assert!(!set.has_pod_snapshot());
     assert_eq!(set.rbac.cluster_roles[0].rules, vec![]);
 }
@@ -178,7 +224,11 @@ fn bootstrap_data_parses_cleanly() {
         assert_eq!(set.rbac.cluster_role_bindings.len(), 10);
         assert_eq!(set.rbac.roles.len(), 7);
         assert_eq!(set.rbac.role_bindings.len(), 6);
-        assert!(set.rbac.roles.iter().all(|r| r.kind == "Role" && !r.metadata.namespace.is_empty()));
+        assert!(set
+            .rbac
+            .roles
+            .iter()
+            .all(|r| r.kind == "Role" && !r.metadata.namespace.is_empty()));
     }
 }
 
@@ -186,7 +236,10 @@ fn bootstrap_data_parses_cleanly() {
 fn bootstrap_system_node_role_and_empty_binding() {
     assert_eq!(system_node_rules(false).len(), 22);
     let policy = bootstrap_policy(false);
-    let role = policy.cluster_roles.iter().find(|r| r.metadata.name == "system:node");
+    let role = policy
+        .cluster_roles
+        .iter()
+        .find(|r| r.metadata.name == "system:node");
     assert_eq!(role.map(|r| r.rules.len()), Some(22));
     let binding = policy
         .cluster_role_bindings
@@ -199,8 +252,16 @@ fn bootstrap_system_node_role_and_empty_binding() {
 
     // All gates on adds resourceclaims, resourceslices, clustertrustbundles and serviceaccounts.
     let all = system_node_rules(true);
-    let resources: Vec<&str> = all.iter().flat_map(|r| r.resources.iter().map(String::as_str)).collect();
-    for r in ["resourceclaims", "resourceslices", "clustertrustbundles", "serviceaccounts"] {
+    let resources: Vec<&str> = all
+        .iter()
+        .flat_map(|r| r.resources.iter().map(String::as_str))
+        .collect();
+    for r in [
+        "resourceclaims",
+        "resourceslices",
+        "clustertrustbundles",
+        "serviceaccounts",
+    ] {
         assert!(resources.contains(&r), "{r} missing with all gates on");
         assert!(
             !system_node_rules(false)
@@ -240,7 +301,10 @@ fn user_objects_override_builtins_by_name() {
         ..RbacPolicy::default()
     };
     let merged = merge_policy(&builtin, &user);
-    assert_eq!(merged.cluster_role_bindings.len(), builtin.cluster_role_bindings.len() + 1);
+    assert_eq!(
+        merged.cluster_role_bindings.len(),
+        builtin.cluster_role_bindings.len() + 1
+    );
     let named: Vec<&Binding> = merged
         .cluster_role_bindings
         .iter()

@@ -18,6 +18,7 @@ fn with_container(field: &str, container: serde_json::Value) -> PodView {
 
 /// Spec 6.3, one row per field: (what, pod, secrets, config maps).
 #[test]
+#[rustfmt::skip]
 fn every_secret_and_config_map_reference() {
     let rows: Vec<(&str, PodView, Vec<&str>, Vec<&str>)> = vec![
         ("imagePullSecrets", pod(json!({"imagePullSecrets": [{"name": "s"}]}), json!({})), vec!["s"], vec![]),
@@ -81,16 +82,14 @@ fn claim_and_ephemeral_volumes() {
 
 /// Spec 6.5: (what, spec.resourceClaims, status, expected claims).
 #[test]
+#[rustfmt::skip]
 fn resource_claims_by_name_and_through_status() {
     let rows = vec![
         ("by name", json!([{"name": "gpu", "resourceClaimName": "shared-gpu"}]), json!({}), vec!["shared-gpu"]),
-        ("template, status names claim", json!([{"name": "gpu", "resourceClaimTemplateName": "t"}]),
-            json!({"resourceClaimStatuses": [{"name": "gpu", "resourceClaimName": "web-gpu-x7k2p"}]}), vec!["web-gpu-x7k2p"]),
-        ("template, status entry without claim", json!([{"name": "gpu", "resourceClaimTemplateName": "t"}]),
-            json!({"resourceClaimStatuses": [{"name": "gpu", "resourceClaimName": null}]}), vec![]),
+        ("template, status names claim", json!([{"name": "gpu", "resourceClaimTemplateName": "t"}]), json!({"resourceClaimStatuses": [{"name": "gpu", "resourceClaimName": "web-gpu-x7k2p"}]}), vec!["web-gpu-x7k2p"]),
+        ("template, status entry without claim", json!([{"name": "gpu", "resourceClaimTemplateName": "t"}]), json!({"resourceClaimStatuses": [{"name": "gpu", "resourceClaimName": null}]}), vec![]),
         ("template, no status yet", json!([{"name": "gpu", "resourceClaimTemplateName": "t"}]), json!({}), vec![]),
-        ("template, status for another claim", json!([{"name": "gpu", "resourceClaimTemplateName": "t"}]),
-            json!({"resourceClaimStatuses": [{"name": "other", "resourceClaimName": "c"}]}), vec![]),
+        ("template, status for another claim", json!([{"name": "gpu", "resourceClaimTemplateName": "t"}]), json!({"resourceClaimStatuses": [{"name": "other", "resourceClaimName": "c"}]}), vec![]),
         ("neither", json!([{"name": "gpu"}]), json!({}), vec![]),
         ("1.26 source.resourceClaimName", json!([{"name": "gpu", "source": {"resourceClaimName": "old"}}]), json!({}), vec!["old"]),
         ("1.26 source template: <pod>-<claim>", json!([{"name": "gpu", "source": {"resourceClaimTemplateName": "t"}}]), json!({}), vec!["web-gpu"]),
@@ -129,7 +128,10 @@ fn pod_identity_fields_and_mirror_annotation() {
     assert_eq!(p.owner_references[0].kind, "Node");
     assert_eq!(p.owner_references[0].controller, Some(true));
     assert_eq!(p.owner_references[0].block_owner_deletion, None);
-    assert_eq!(p.resource_claim_statuses, vec![("a".to_string(), Some("b".to_string()))]);
+    assert_eq!(
+        p.resource_claim_statuses,
+        vec![("a".to_string(), Some("b".to_string()))]
+    );
     // from_json reads the same thing.
     assert_eq!(PodView::from_json(&v.to_string()).ok(), Some(p));
     // Any value counts, and without the annotation it is an ordinary pod.
@@ -138,15 +140,24 @@ fn pod_identity_fields_and_mirror_annotation() {
 }
 
 fn pv(spec: serde_json::Value) -> PvView {
-    PvView::from_value(&json!({"kind": "PersistentVolume", "metadata": {"name": "pv1"}, "spec": spec}))
-        .unwrap_or_else(|e| panic!("{e}"))
+    PvView::from_value(
+        &json!({"kind": "PersistentVolume", "metadata": {"name": "pv1"}, "spec": spec}),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// Spec 6.4: (source, expected (field, namespace, name, kubelet-visible)); claimRef ns is "claim-ns".
+/// (source, expected (field, namespace, name, kubelet-visible)).
+type PvRow = (
+    serde_json::Value,
+    Vec<(&'static str, &'static str, &'static str, bool)>,
+);
+
+/// Spec 6.4; the claimRef namespace is "claim-ns".
 #[test]
+#[rustfmt::skip]
 fn pv_secret_references_and_namespace_rules() {
     let claim = json!({"namespace": "claim-ns", "name": "data"});
-    let rows: Vec<(serde_json::Value, Vec<(&str, &str, &str, bool)>)> = vec![
+    let rows: Vec<PvRow> = vec![
         (json!({"azureFile": {"secretName": "s", "secretNamespace": "own"}}), vec![("azureFile.secretName", "own", "s", true)]),
         (json!({"azureFile": {"secretName": "s", "secretNamespace": ""}}), vec![("azureFile.secretName", "claim-ns", "s", true)]),
         (json!({"azureFile": {"secretName": "s"}}), vec![("azureFile.secretName", "claim-ns", "s", true)]),
@@ -176,9 +187,7 @@ fn pv_secret_references_and_namespace_rules() {
         let mut spec = source.clone();
         spec["claimRef"] = claim.clone();
         let p = pv(spec);
-        let got: Vec<(&str, &str, &str, bool)> = p
-            .secret_refs
-            .iter()
+        let got: Vec<(&str, &str, &str, bool)> = p.secret_refs.iter()
             .map(|r| (r.field, r.namespace.as_str(), r.name.as_str(), r.kubelet_visible))
             .collect();
         assert_eq!(got, expected, "{source}");
@@ -188,12 +197,17 @@ fn pv_secret_references_and_namespace_rules() {
 
 #[test]
 fn pvc_and_volume_attachment_views() {
-    let pvc = PvcView::from_json(r#"{"metadata":{"name":"d","namespace":"n"},"spec":{"volumeName":"pv9"}}"#);
+    let pvc = PvcView::from_json(
+        r#"{"metadata":{"name":"d","namespace":"n"},"spec":{"volumeName":"pv9"}}"#,
+    );
     assert_eq!(pvc.map(|p| p.volume_name).ok().as_deref(), Some("pv9"));
     let va = VolumeAttachmentView::from_json(
         r#"{"metadata":{"name":"csi-1"},"spec":{"nodeName":"n1","source":{"persistentVolumeName":"pv9"}}}"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((va.node_name.as_str(), va.persistent_volume_name.as_str()), ("n1", "pv9"));
+    assert_eq!(
+        (va.node_name.as_str(), va.persistent_volume_name.as_str()),
+        ("n1", "pv9")
+    );
     assert!(PodView::from_json(r#"{"spec": {"volumes": 3}}"#).is_err());
 }

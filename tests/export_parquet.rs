@@ -226,6 +226,14 @@ fn rust_reader_sees_row_groups_types_and_values() {
     let meta = builder.metadata().clone();
     assert_eq!(meta.file_metadata().num_rows(), 2500);
     assert_eq!(meta.num_row_groups(), 3, "1000-row groups");
+    for rg in meta.row_groups() {
+        for col in rg.columns() {
+            assert_eq!(
+                col.compression(),
+                parquet::basic::Compression::ZSTD(parquet::basic::ZstdLevel::default())
+            );
+        }
+    }
     let kv = meta
         .file_metadata()
         .key_value_metadata()
@@ -484,4 +492,17 @@ fn write_throughput() {
         total as f64 / secs,
         bytes as f64 / 1e6
     );
+}
+
+#[test]
+#[ignore]
+fn build_throughput() {
+    let chunk = rows(65_536);
+    let start = std::time::Instant::now();
+    for _ in 0..10 {
+        let b = nodeauthz::export::parquet::request_batch(chunk.iter()).expect("batch");
+        assert_eq!(b.num_rows(), 65_536);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!("build: {:.0} rows/s", 655_360.0 / secs);
 }

@@ -1,8 +1,8 @@
 //! summary.json and the reports, from a handful of rows with known verdicts.
 
 use nodeauthz::export::report::{render, Style};
-use nodeauthz::export::summary::{ModelAnswer, Summary, SummaryBuilder};
-use nodeauthz::export::write_atomic;
+use nodeauthz::export::summary::{FailOn, ModelAnswer, Summary, SummaryBuilder};
+use nodeauthz::export::{write_atomic, write_reports};
 use nodeauthz::findings::{Finding, FindingKind, Findings, Severity};
 use nodeauthz::verdict::{
     change, AdmissionDecision, AuthzDecision, BindingKey, Evidence, NodeAuthorizerResult,
@@ -480,4 +480,54 @@ fn write_atomic_replaces_whole_files() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, vec!["summary.json"]);
+}
+
+#[test]
+fn fail_on_names_and_triggers() {
+    let rows = rows();
+    let s = summary(&rows[3..4], &Findings::default());
+    assert_eq!(FailOn::parse("would_break"), Some(FailOn::WouldBreak));
+    assert_eq!(
+        FailOn::parse("forbidden"),
+        Some(FailOn::Verdict(Verdict::Forbidden))
+    );
+    assert_eq!(FailOn::parse("fixed_by_target"), None);
+    assert!(FailOn::Verdict(Verdict::AllowedByNode).triggered(&s.totals));
+    assert!(!FailOn::Verdict(Verdict::Forbidden).triggered(&s.totals));
+    assert!(!FailOn::WouldBreak.triggered(&s.totals));
+    let s = summary(&rows, &Findings::default());
+    assert!(FailOn::WouldBreak.triggered(&s.totals));
+    assert!(FailOn::Verdict(Verdict::Indeterminate).triggered(&s.totals));
+}
+
+#[test]
+fn write_reports_writes_three_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let findings = legacy_findings(2);
+    let s = summary(&rows(), &findings);
+    let written = write_reports(dir.path(), &s, &findings).expect("write");
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(names, vec!["summary.json", "report.md", "findings.parquet"]);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).expect("read"))
+            .expect("parse");
+    assert_eq!(json["schema_version"], "1");
+    assert_eq!(json["totals"]["requests"], 7);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).expect("read");
+    assert_eq!(md, render(&s, Style::Markdown));
+    let mut all: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    all.sort();
+    assert_eq!(all, vec!["findings.parquet", "report.md", "summary.json"]);
 }

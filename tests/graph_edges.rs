@@ -73,6 +73,7 @@ fn found(path: &[&str]) -> PathAnswer {
 }
 
 #[test]
+#[rustfmt::skip]
 fn one_line_per_edge_kind() {
     use VertexKind::*;
     let g = graph();
@@ -96,7 +97,7 @@ fn one_line_per_edge_kind() {
         (Pod, "kube-system", "static-node1", "node1", found(&["pod kube-system/static-node1", "node node1"])),
         (Secret, "kube-system", "mirror-secret", "node1", PathAnswer::NoPath),
         (ServiceAccount, "kube-system", "mirror-sa", "node1", PathAnswer::NoPath),
-        // Not kubelet-visible, unclaimed PV, unused claim, pending pod, other node.
+        // Not kubelet-visible, unclaimed PV, unused claim, pending pod, other node, other namespace.
         (Secret, "storage", "controller-creds", "node1", PathAnswer::NoPath),
         (Secret, "", "unclaimed-secret", "node1", PathAnswer::NoPath),
         (Pv, "", "pv-unclaimed", "node1", PathAnswer::NoPath),
@@ -127,21 +128,34 @@ fn pv_secret_defaults_to_claim_namespace_in_the_graph() {
     let g = build_graph(&set, &[], (0, 10));
     assert_eq!(
         g.path(VertexKind::Secret, "app", "ceph", "n1", 5),
-        found(&["secret app/ceph", "pv pv1", "pvc app/c", "pod app/p", "node n1"])
+        found(&[
+            "secret app/ceph",
+            "pv pv1",
+            "pvc app/c",
+            "pod app/p",
+            "node n1"
+        ])
     );
     // cinder keeps the namespace as given: empty.
     assert_eq!(
         g.path(VertexKind::Secret, "", "os", "n1", 5),
         found(&["secret os", "pv pv2", "pvc app/c", "pod app/p", "node n1"])
     );
-    assert_eq!(g.path(VertexKind::Secret, "app", "os", "n1", 5), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(VertexKind::Secret, "app", "os", "n1", 5),
+        PathAnswer::NoPath
+    );
 }
 
 #[test]
 fn shared_secret_is_reachable_from_every_node_that_uses_it() {
     let mut yaml = String::from("kind: List\nitems:\n");
     for (pod, node) in [("a", "n1"), ("b", "n2"), ("c", "n3")] {
-        let extra = if node == "n3" { "" } else { ", {name: y, secret: {secretName: n1-n2}}" };
+        let extra = if node == "n3" {
+            ""
+        } else {
+            ", {name: y, secret: {secretName: n1-n2}}"
+        };
         yaml.push_str(&format!(
             "- {{kind: Pod, metadata: {{name: {pod}, namespace: ns}}, spec: {{nodeName: {node}, volumes: [{{name: x, secret: {{secretName: shared}}}}{extra}]}}}}\n"
         ));
@@ -151,11 +165,24 @@ fn shared_secret_is_reachable_from_every_node_that_uses_it() {
     assert_eq!(set.problems, vec![]);
     let g = build_graph(&set, &[], (0, 10));
     let found_via = |secret: &str, pod: &str, node: &str| {
-        found(&[&format!("secret ns/{secret}"), &format!("pod ns/{pod}"), &format!("node {node}")])
+        found(&[
+            &format!("secret ns/{secret}"),
+            &format!("pod ns/{pod}"),
+            &format!("node {node}"),
+        ])
     };
-    assert_eq!(g.path(VertexKind::Secret, "ns", "shared", "n3", 1), found_via("shared", "c", "n3"));
-    assert_eq!(g.path(VertexKind::Secret, "ns", "n1-n2", "n2", 1), found_via("n1-n2", "b", "n2"));
-    assert_eq!(g.path(VertexKind::Secret, "ns", "n1-n2", "n3", 1), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(VertexKind::Secret, "ns", "shared", "n3", 1),
+        found_via("shared", "c", "n3")
+    );
+    assert_eq!(
+        g.path(VertexKind::Secret, "ns", "n1-n2", "n2", 1),
+        found_via("n1-n2", "b", "n2")
+    );
+    assert_eq!(
+        g.path(VertexKind::Secret, "ns", "n1-n2", "n3", 1),
+        PathAnswer::NoPath
+    );
 }
 
 #[test]
@@ -169,4 +196,27 @@ fn describe_lists_edges_reaching_a_node() {
          secret shop/node2-only -> pod shop/other  [-inf, +inf) objects dump\n\
          # complete for node node2 at 1970-01-01T00:00:00.000500Z\n"
     );
+}
+
+#[test]
+fn queries_from_many_threads_share_one_graph() {
+    fn assert_sync<T: Sync + Send>(_: &T) {}
+    let g = graph();
+    assert_sync(&g);
+    std::thread::scope(|s| {
+        for i in 0..4 {
+            let g = &g;
+            s.spawn(move || {
+                for t in 0..200 {
+                    let node = if (i + t) % 2 == 0 { "node1" } else { "node2" };
+                    let expected = if node == "node1" {
+                        found(&["secret shop/db", "pod shop/web-1", "node node1"])
+                    } else {
+                        PathAnswer::NoPath
+                    };
+                    assert_eq!(g.path(VertexKind::Secret, "shop", "db", node, t), expected);
+                }
+            });
+        }
+    });
 }

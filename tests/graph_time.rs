@@ -27,7 +27,10 @@ fn ev(time: i64, verb: &str, resource: &str, sub: &str, ns: &str, name: &str) ->
         response_code: Some(if verb == "create" { 201 } else { 200 }),
         request_object: None,
         response_object: None,
-        pos: SourcePos { file: 0, line: time as u64 },
+        pos: SourcePos {
+            file: 0,
+            line: time as u64,
+        },
     }
 }
 
@@ -81,7 +84,10 @@ const NO_PODS_NODE1: &str =
 fn secret_readable_only_while_pod_is_bound() {
     let events = vec![
         node_create(10, "node1"),
-        with_response(ev(100, "create", "pods", "", "ns", "web"), pod_body("web", "", "db")),
+        with_response(
+            ev(100, "create", "pods", "", "ns", "web"),
+            pod_body("web", "", "db"),
+        ),
         binding(200, "ns", "web", "node1"),
         ev(300, "delete", "pods", "", "ns", "web"), // graceful: sets deletionTimestamp
         ev(350, "delete", "pods", "", "ns", "web"), // the kubelet's final delete
@@ -125,9 +131,60 @@ fn dump_object_exists_until_logged_deletion_and_from_logged_creation() {
     let old = found(&["secret ns/old-secret", "pod ns/old", "node node1"]);
     let new = found(&["secret ns/new-secret", "pod ns/new", "node node1"]);
     assert_eq!(g.path(Secret, "ns", "old-secret", "node1", 99), old);
-    assert_eq!(g.path(Secret, "ns", "old-secret", "node1", 100), PathAnswer::NoPath);
-    assert_eq!(g.path(Secret, "ns", "new-secret", "node1", 199), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(Secret, "ns", "old-secret", "node1", 100),
+        PathAnswer::NoPath
+    );
+    assert_eq!(
+        g.path(Secret, "ns", "new-secret", "node1", 199),
+        PathAnswer::NoPath
+    );
     assert_eq!(g.path(Secret, "ns", "new-secret", "node1", 200), new);
+}
+
+#[test]
+fn recreated_pod_known_from_dump_is_pending_until_bound() {
+    // A StatefulSet pod at Request level: the create has no response body, the binding has
+    // its request body; the dump copy supplies the references.
+    let set = dump(
+        "kind: PodList\nitems:\n\
+         - {kind: Pod, metadata: {name: web-0, namespace: ns}, spec: {nodeName: node1, volumes: [{name: s, secret: {secretName: db}}]}}\n",
+    );
+    let events = vec![
+        ev(100, "delete", "pods", "", "ns", "web-0"),
+        ev(110, "create", "pods", "", "ns", "web-0"),
+        binding(120, "ns", "web-0", "node1"),
+    ];
+    let g = build_graph(&set, &events, (0, 1000));
+    let via = found(&["secret ns/db", "pod ns/web-0", "node node1"]);
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 99), via);
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 105), PathAnswer::NoPath);
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 115), PathAnswer::NoPath);
+    assert_eq!(g.path(Secret, "ns", "db", "node1", 120), via);
+}
+
+#[test]
+fn unreadable_body_is_reported_and_the_event_still_counts() {
+    let set = dump("kind: PodList\nitems: []\n");
+    let events = vec![with_response(
+        ev(10, "create", "pods", "", "ns", "bad"),
+        json!({"kind": "Pod", "metadata": {"name": "bad"}, "spec": {"volumes": 5}}),
+    )];
+    let g = build_graph(&set, &events, (0, 100));
+    let problems: Vec<String> = g.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0]
+            .starts_with("audit input #0 line 10: unreadable Pod body: invalid type: integer `5`"),
+        "{}",
+        problems[0]
+    );
+    assert_eq!(
+        g.path(Secret, "ns", "db", "node1", 20),
+        PathAnswer::Incomplete(
+            "pod ns/bad existed without a known spec (from audit input #0 line 10)".into()
+        )
+    );
 }
 
 #[test]
@@ -135,50 +192,88 @@ fn pod_recreated_on_another_node_moves_its_edges() {
     let events = vec![
         node_create(1, "node1"),
         node_create(1, "node2"),
-        with_response(ev(10, "create", "pods", "", "ns", "web"), pod_body("web", "node1", "db")),
+        with_response(
+            ev(10, "create", "pods", "", "ns", "web"),
+            pod_body("web", "node1", "db"),
+        ),
         ev(20, "delete", "pods", "", "ns", "web"),
-        with_response(ev(30, "create", "pods", "", "ns", "web"), pod_body("web", "node2", "db")),
+        with_response(
+            ev(30, "create", "pods", "", "ns", "web"),
+            pod_body("web", "node2", "db"),
+        ),
     ];
     let g = build_graph(&ObjectSet::default(), &events, (0, 100));
-    assert_eq!(g.path(Secret, "ns", "db", "node1", 15), found(&["secret ns/db", "pod ns/web", "node node1"]));
+    assert_eq!(
+        g.path(Secret, "ns", "db", "node1", 15),
+        found(&["secret ns/db", "pod ns/web", "node node1"])
+    );
     assert_eq!(g.path(Secret, "ns", "db", "node2", 15), PathAnswer::NoPath);
     assert_eq!(g.path(Secret, "ns", "db", "node1", 35), PathAnswer::NoPath);
-    assert_eq!(g.path(Secret, "ns", "db", "node2", 35), found(&["secret ns/db", "pod ns/web", "node node2"]));
+    assert_eq!(
+        g.path(Secret, "ns", "db", "node2", 35),
+        found(&["secret ns/db", "pod ns/web", "node node2"])
+    );
 }
 
 #[test]
 fn pod_update_with_full_body_rebuilds_edges() {
     // An ephemeral container added later references a new secret (TestNodeAuthorizerAddEphemeralContainers).
     let mut updated = pod_body("web", "node1", "db");
-    updated["spec"]["ephemeralContainers"] = json!([{"name": "debug", "envFrom": [{"secretRef": {"name": "debug-token"}}]}]);
+    updated["spec"]["ephemeralContainers"] =
+        json!([{"name": "debug", "envFrom": [{"secretRef": {"name": "debug-token"}}]}]);
     let events = vec![
         node_create(1, "node1"),
-        with_response(ev(10, "create", "pods", "", "ns", "web"), pod_body("web", "node1", "db")),
-        with_response(ev(50, "patch", "pods", "ephemeralcontainers", "ns", "web"), updated),
+        with_response(
+            ev(10, "create", "pods", "", "ns", "web"),
+            pod_body("web", "node1", "db"),
+        ),
+        with_response(
+            ev(50, "patch", "pods", "ephemeralcontainers", "ns", "web"),
+            updated,
+        ),
         ev(60, "patch", "pods", "status", "ns", "web"), // no body: changes nothing
     ];
     let g = build_graph(&ObjectSet::default(), &events, (0, 100));
-    assert_eq!(g.path(Secret, "ns", "debug-token", "node1", 49), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(Secret, "ns", "debug-token", "node1", 49),
+        PathAnswer::NoPath
+    );
     assert_eq!(
         g.path(Secret, "ns", "debug-token", "node1", 70),
         found(&["secret ns/debug-token", "pod ns/web", "node node1"])
     );
-    assert_eq!(g.path(Secret, "ns", "db", "node1", 70), found(&["secret ns/db", "pod ns/web", "node node1"]));
+    assert_eq!(
+        g.path(Secret, "ns", "db", "node1", 70),
+        found(&["secret ns/db", "pod ns/web", "node node1"])
+    );
 }
 
 #[test]
 fn resource_claim_through_pod_status_update() {
     let mut pod = json!({"kind": "Pod", "metadata": {"name": "trainer", "namespace": "ml"},
         "spec": {"nodeName": "node1", "resourceClaims": [{"name": "gpu", "resourceClaimTemplateName": "gpu-t"}]}});
-    let events_base = vec![node_create(1, "node1"), with_response(ev(10, "create", "pods", "", "ml", "trainer"), pod.clone())];
+    let events_base = vec![
+        node_create(1, "node1"),
+        with_response(ev(10, "create", "pods", "", "ml", "trainer"), pod.clone()),
+    ];
     pod["status"] = json!({"resourceClaimStatuses": [{"name": "gpu", "resourceClaimName": "trainer-gpu-x1y2z"}]});
     let mut events = events_base;
-    events.push(with_response(ev(40, "update", "pods", "status", "ml", "trainer"), pod));
+    events.push(with_response(
+        ev(40, "update", "pods", "status", "ml", "trainer"),
+        pod,
+    ));
     let g = build_graph(&ObjectSet::default(), &events, (0, 100));
-    assert_eq!(g.path(ResourceClaim, "ml", "trainer-gpu-x1y2z", "node1", 39), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(ResourceClaim, "ml", "trainer-gpu-x1y2z", "node1", 39),
+        PathAnswer::NoPath
+    );
     assert_eq!(
         g.path(ResourceClaim, "ml", "trainer-gpu-x1y2z", "node1", 40),
-        found(&["resourceclaim ml/trainer-gpu-x1y2z", "pod ml/trainer", "node node1"])
+        found(&[
+            "resourceclaim ml/trainer-gpu-x1y2z",
+            "pod ml/trainer",
+            "node node1"
+        ])
     );
 }
 
@@ -192,46 +287,92 @@ fn pvc_binding_pv_lifecycle_volume_attachments_and_slices() {
     let pv = json!({"kind": "PersistentVolume", "metadata": {"name": "pv-1"},
         "spec": {"claimRef": {"namespace": "ns", "name": "data"}, "iscsi": {"iqn": "q", "secretRef": {"name": "chap"}}}});
     let events = vec![
-        // The claim is bound at 20; the PV itself is created at 30 and deleted at 90.
-        with_response(ev(20, "update", "persistentvolumeclaims", "", "ns", "data"),
-            json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "ns"}, "spec": {"volumeName": "pv-1"}})),
+        // The claim is bound at 20; the PV is created at 30 and deleted at 90.
+        with_response(
+            ev(20, "update", "persistentvolumeclaims", "", "ns", "data"),
+            json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "ns"}, "spec": {"volumeName": "pv-1"}}),
+        ),
         with_response(ev(30, "create", "persistentvolumes", "", "", "pv-1"), pv),
         ev(90, "delete", "persistentvolumes", "", "", "pv-1"),
-        with_request(ev(40, "create", "volumeattachments", "", "", "csi-1"),
-            json!({"kind": "VolumeAttachment", "metadata": {"name": "csi-1"}, "spec": {"nodeName": "node1", "attacher": "a", "source": {}}})),
+        with_request(
+            ev(40, "create", "volumeattachments", "", "", "csi-1"),
+            json!({"kind": "VolumeAttachment", "metadata": {"name": "csi-1"}, "spec": {"nodeName": "node1", "attacher": "a", "source": {}}}),
+        ),
         ev(60, "delete", "volumeattachments", "", "", "csi-1"),
-        with_response(ev(50, "create", "resourceslices", "", "", "node1-gpu"),
-            json!({"kind": "ResourceSlice", "metadata": {"name": "node1-gpu"}, "spec": {"nodeName": "node1"}})),
+        with_response(
+            ev(50, "create", "resourceslices", "", "", "node1-gpu"),
+            json!({"kind": "ResourceSlice", "metadata": {"name": "node1-gpu"}, "spec": {"nodeName": "node1"}}),
+        ),
         ev(70, "delete", "resourceslices", "", "", "node1-gpu"),
     ];
     let g = build_graph(&set, &events, (0, 100));
     let pv_path = found(&["pv pv-1", "pvc ns/data", "pod ns/db", "node node1"]);
-    assert_eq!(g.path(Pv, "", "pv-1", "node1", 19), PathAnswer::NoPath);
-    assert_eq!(g.path(Pv, "", "pv-1", "node1", 25), pv_path);
-    assert_eq!(g.path(Secret, "ns", "chap", "node1", 25), PathAnswer::NoPath);
+    let secret_path = found(&[
+        "secret ns/chap",
+        "pv pv-1",
+        "pvc ns/data",
+        "pod ns/db",
+        "node node1",
+    ]);
+    // The PV is known, so its claimRef decides, from its creation to its deletion.
+    assert_eq!(g.path(Pv, "", "pv-1", "node1", 25), PathAnswer::NoPath);
+    assert_eq!(g.path(Pv, "", "pv-1", "node1", 35), pv_path);
     assert_eq!(
-        g.path(Secret, "ns", "chap", "node1", 35),
-        found(&["secret ns/chap", "pv pv-1", "pvc ns/data", "pod ns/db", "node node1"])
+        g.path(Secret, "ns", "chap", "node1", 25),
+        PathAnswer::NoPath
     );
-    assert_eq!(g.path(Secret, "ns", "chap", "node1", 95), PathAnswer::NoPath);
-    // The claim still names the volume after the PV is gone.
-    assert_eq!(g.path(Pv, "", "pv-1", "node1", 95), pv_path);
+    assert_eq!(g.path(Secret, "ns", "chap", "node1", 35), secret_path);
+    assert_eq!(
+        g.path(Secret, "ns", "chap", "node1", 95),
+        PathAnswer::NoPath
+    );
+    assert_eq!(g.path(Pv, "", "pv-1", "node1", 95), PathAnswer::NoPath);
+
+    // Without any PV in the inputs, the claim's volumeName stands in for the claimRef.
+    let claim_only = build_graph(&set, &events[..1], (0, 100));
+    assert_eq!(
+        claim_only.path(Pv, "", "pv-1", "node1", 19),
+        PathAnswer::NoPath
+    );
+    assert_eq!(claim_only.path(Pv, "", "pv-1", "node1", 25), pv_path);
+    assert_eq!(
+        g.path(Secret, "ns", "chap", "node1", 25),
+        PathAnswer::NoPath
+    );
 
     let va = found(&["volumeattachment csi-1", "node node1"]);
-    assert_eq!(g.path(VolumeAttachment, "", "csi-1", "node1", 39), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(VolumeAttachment, "", "csi-1", "node1", 39),
+        PathAnswer::NoPath
+    );
     assert_eq!(g.path(VolumeAttachment, "", "csi-1", "node1", 45), va);
-    assert_eq!(g.path(VolumeAttachment, "", "csi-1", "node1", 60), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(VolumeAttachment, "", "csi-1", "node1", 60),
+        PathAnswer::NoPath
+    );
 
-    assert_eq!(g.path(ResourceSlice, "", "node1-gpu", "node1", 55), found(&["resourceslice node1-gpu", "node node1"]));
-    assert_eq!(g.resource_slice_node("node1-gpu", 55), Known::Yes("node1".into()));
+    assert_eq!(
+        g.path(ResourceSlice, "", "node1-gpu", "node1", 55),
+        found(&["resourceslice node1-gpu", "node node1"])
+    );
+    assert_eq!(
+        g.resource_slice_node("node1-gpu", 55),
+        Known::Yes("node1".into())
+    );
     assert_eq!(g.resource_slice_node("node1-gpu", 75), Known::Absent);
     assert_eq!(g.resource_slice_node("node1-gpu", 45), Known::Absent);
-    assert!(matches!(g.resource_slice_node("never-seen", 45), Known::Unknown(_)));
+    assert!(matches!(
+        g.resource_slice_node("never-seen", 45),
+        Known::Unknown(_)
+    ));
 }
 
 #[test]
 fn refused_requests_change_nothing_and_legacy_bindings_resource_binds() {
-    let mut refused = with_response(ev(10, "create", "pods", "", "ns", "web"), pod_body("web", "node1", "db"));
+    let mut refused = with_response(
+        ev(10, "create", "pods", "", "ns", "web"),
+        pod_body("web", "node1", "db"),
+    );
     refused.response_code = Some(409);
     let legacy = with_request(
         ev(20, "create", "bindings", "", "ns", ""),
@@ -240,12 +381,18 @@ fn refused_requests_change_nothing_and_legacy_bindings_resource_binds() {
     let events = vec![
         node_create(1, "node1"),
         refused,
-        with_response(ev(15, "create", "pods", "", "ns", "api"), pod_body("api", "", "api-key")),
+        with_response(
+            ev(15, "create", "pods", "", "ns", "api"),
+            pod_body("api", "", "api-key"),
+        ),
         legacy,
     ];
     let g = build_graph(&ObjectSet::default(), &events, (0, 100));
     assert_eq!(g.path(Secret, "ns", "db", "node1", 50), PathAnswer::NoPath);
-    assert_eq!(g.path(Secret, "ns", "api-key", "node1", 50), found(&["secret ns/api-key", "pod ns/api", "node node1"]));
+    assert_eq!(
+        g.path(Secret, "ns", "api-key", "node1", 50),
+        found(&["secret ns/api-key", "pod ns/api", "node node1"])
+    );
 }
 
 // --- The completeness rule (docs/graph-completeness.md), one case per clause. ---
@@ -254,7 +401,10 @@ fn refused_requests_change_nothing_and_legacy_bindings_resource_binds() {
 fn completeness_without_dump_needs_the_node_registration() {
     let events = vec![node_create(100, "node1")];
     let g = build_graph(&ObjectSet::default(), &events, (0, 1000));
-    assert_eq!(g.path(Secret, "ns", "db", "node1", 99), PathAnswer::Incomplete(NO_PODS_NODE1.into()));
+    assert_eq!(
+        g.path(Secret, "ns", "db", "node1", 99),
+        PathAnswer::Incomplete(NO_PODS_NODE1.into())
+    );
     assert_eq!(g.path(Secret, "ns", "db", "node1", 100), PathAnswer::NoPath);
     assert_eq!(
         g.path(Secret, "ns", "db", "node2", 500),
@@ -272,7 +422,10 @@ fn completeness_with_pod_dump_and_without() {
     // RBAC objects alone are no snapshot of pods.
     let rbac_only = dump("kind: ClusterRole\nmetadata: {name: x}\n");
     let g = build_graph(&rbac_only, &[], (0, 10));
-    assert_eq!(g.path(Secret, "ns", "db", "node1", 5), PathAnswer::Incomplete(NO_PODS_NODE1.into()));
+    assert_eq!(
+        g.path(Secret, "ns", "db", "node1", 5),
+        PathAnswer::Incomplete(NO_PODS_NODE1.into())
+    );
 }
 
 #[test]
@@ -282,35 +435,55 @@ fn completeness_pod_known_only_by_its_binding() {
     let g = build_graph(&set, &events, (0, 1000));
     let why = "pod ns/ghost existed without a known spec (from audit input #0 line 70)";
     assert_eq!(g.path(Secret, "ns", "db", "node1", 69), PathAnswer::NoPath);
-    assert_eq!(g.path(Secret, "ns", "db", "node1", 80), PathAnswer::Incomplete(why.into()));
-    assert_eq!(g.path(Pod, "ns", "ghost", "node1", 80), found(&["pod ns/ghost", "node node1"]));
+    assert_eq!(
+        g.path(Secret, "ns", "db", "node1", 80),
+        PathAnswer::Incomplete(why.into())
+    );
+    assert_eq!(
+        g.path(Pod, "ns", "ghost", "node1", 80),
+        found(&["pod ns/ghost", "node node1"])
+    );
     // Bound elsewhere: node2 is unaffected.
     assert_eq!(g.path(Secret, "ns", "db", "node2", 80), PathAnswer::NoPath);
     assert_eq!(
         g.pod("ns", "ghost", 80),
-        Known::Unknown("pod ns/ghost existed but its spec is unknown (from audit input #0 line 70)".into())
+        Known::Unknown(
+            "pod ns/ghost existed but its spec is unknown (from audit input #0 line 70)".into()
+        )
     );
 }
 
 #[test]
 fn completeness_pod_without_body_could_be_anywhere() {
     let set = dump("kind: PodList\nitems: []\n");
-    let events = vec![ev(40, "create", "pods", "", "ns", "mystery"), ev(90, "delete", "pods", "", "ns", "mystery")];
+    let events = vec![
+        ev(40, "create", "pods", "", "ns", "mystery"),
+        ev(90, "delete", "pods", "", "ns", "mystery"),
+    ];
     let g = build_graph(&set, &events, (0, 1000));
     let why = "pod ns/mystery existed without a known spec (from audit input #0 line 40)";
     for node in ["node1", "node2"] {
         assert_eq!(g.path(Secret, "ns", "db", node, 39), PathAnswer::NoPath);
-        assert_eq!(g.path(Secret, "ns", "db", node, 40), PathAnswer::Incomplete(why.into()));
+        assert_eq!(
+            g.path(Secret, "ns", "db", node, 40),
+            PathAnswer::Incomplete(why.into())
+        );
         assert_eq!(g.path(Secret, "ns", "db", node, 90), PathAnswer::NoPath);
     }
     // A delete body tells what the pod was: then nothing is unknown.
     let events = vec![
         ev(40, "create", "pods", "", "ns", "mystery"),
-        with_response(ev(90, "delete", "pods", "", "ns", "mystery"), pod_body("mystery", "node2", "m")),
+        with_response(
+            ev(90, "delete", "pods", "", "ns", "mystery"),
+            pod_body("mystery", "node2", "m"),
+        ),
     ];
     let g = build_graph(&set, &events, (0, 1000));
     assert_eq!(g.path(Secret, "ns", "db", "node1", 50), PathAnswer::NoPath);
-    assert_eq!(g.path(Secret, "ns", "m", "node2", 50), found(&["secret ns/m", "pod ns/mystery", "node node2"]));
+    assert_eq!(
+        g.path(Secret, "ns", "m", "node2", 50),
+        found(&["secret ns/m", "pod ns/mystery", "node node2"])
+    );
 }
 
 #[test]
@@ -320,7 +493,10 @@ fn pod_facts_and_node_uid_over_time() {
          - {kind: Node, metadata: {name: node1, uid: n1-uid}}\n\
          - kind: Pod\n  metadata: {name: web, namespace: ns, uid: w-uid, labels: {app: web}}\n  spec:\n    nodeName: node1\n    volumes: [{name: t, projected: {sources: [{serviceAccountToken: {audience: vault, path: t}}]}}]\n",
     );
-    let events = vec![ev(50, "delete", "pods", "", "ns", "web"), ev(60, "delete", "nodes", "", "", "node1")];
+    let events = vec![
+        ev(50, "delete", "pods", "", "ns", "web"),
+        ev(60, "delete", "nodes", "", "", "node1"),
+    ];
     let g = build_graph(&set, &events, (0, 100));
     assert_eq!(
         g.pod("ns", "web", 10),
@@ -336,6 +512,10 @@ fn pod_facts_and_node_uid_over_time() {
     assert_eq!(g.node_uid("node1", 10), Known::Yes("n1-uid".into()));
     assert_eq!(g.node_uid("node1", 60), Known::Absent);
     assert_eq!(g.node_uid("node9", 10), Known::Absent);
+    assert_eq!(
+        g.node_names().collect::<Vec<_>>(),
+        vec!["node1".to_string()]
+    );
 
     let g = build_graph(&ObjectSet::default(), &[], (0, 100));
     assert_eq!(
@@ -345,5 +525,22 @@ fn pod_facts_and_node_uid_over_time() {
     assert_eq!(
         g.node_uid("node1", 10),
         Known::Unknown("Node node1: not in the objects dump and no logged event for it".into())
+    );
+}
+
+#[test]
+fn pre_bound_claim_does_not_open_another_claims_pv() {
+    // PV pv-x belongs to claim "theirs"; a user's claim "mine" names it in volumeName anyway.
+    let set = dump(
+        "kind: List\nitems:\n\
+         - {kind: Pod, metadata: {name: p, namespace: ns}, spec: {nodeName: node1, volumes: [{name: d, persistentVolumeClaim: {claimName: mine}}]}}\n\
+         - {kind: PersistentVolumeClaim, metadata: {name: mine, namespace: ns}, spec: {volumeName: pv-x}}\n\
+         - {kind: PersistentVolume, metadata: {name: pv-x}, spec: {claimRef: {namespace: ns, name: theirs}, rbd: {image: i, secretRef: {name: ceph}}}}\n",
+    );
+    let g = build_graph(&set, &[], (0, 100));
+    assert_eq!(g.path(Pv, "", "pv-x", "node1", 50), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(Secret, "ns", "ceph", "node1", 50),
+        PathAnswer::NoPath
     );
 }

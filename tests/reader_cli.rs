@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
 }
 
 fn nodeauthz(args: &[&str]) -> Command {
@@ -17,10 +19,16 @@ fn nodeauthz(args: &[&str]) -> Command {
 #[test]
 fn strict_stops_at_the_first_bad_line_with_exit_code_4() {
     let input = fixture("bad/malformed-json.jsonl");
-    let out = nodeauthz(&["analyze", "--strict"]).arg(&input).output().unwrap();
+    let out = nodeauthz(&["analyze", "--strict"])
+        .arg(&input)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("malformed-json.jsonl:2: malformed_json: malformed JSON"), "{err}");
+    assert!(
+        err.contains("malformed-json.jsonl:2: malformed_json: malformed JSON"),
+        "{err}"
+    );
     assert!(err.contains("(stopped by --strict)"), "{err}");
     // Without --strict the same input is fine.
     let out = nodeauthz(&["analyze"]).arg(&input).output().unwrap();
@@ -29,14 +37,31 @@ fn strict_stops_at_the_first_bad_line_with_exit_code_4() {
 
 #[test]
 fn usage_errors_exit_2() {
-    assert_eq!(nodeauthz(&["analyze"]).output().unwrap().status.code(), Some(2));
-    assert_eq!(nodeauthz(&["analyze", "x", "--format", "yaml"]).output().unwrap().status.code(), Some(2));
-    assert_eq!(nodeauthz(&["frobnicate"]).output().unwrap().status.code(), Some(2));
+    assert_eq!(
+        nodeauthz(&["analyze"]).output().unwrap().status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        nodeauthz(&["analyze", "x", "--format", "yaml"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        nodeauthz(&["frobnicate"]).output().unwrap().status.code(),
+        Some(2)
+    );
 }
 
 #[test]
 fn nothing_readable_exits_3_but_one_good_input_is_enough() {
-    let out = nodeauthz(&["analyze"]).arg(fixture("bad/empty.log")).arg(fixture("bad/no-logs")).output().unwrap();
+    let out = nodeauthz(&["analyze"])
+        .arg(fixture("bad/empty.log"))
+        .arg(fixture("bad/no-logs"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let out = nodeauthz(&["analyze", "--format", "json"])
         .arg(fixture("bad/unreadable.log"))
@@ -62,13 +87,24 @@ fn reads_stdin() {
     assert_eq!(out.status.code(), Some(0));
     let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(j["inputs"][0]["path"], "-");
-    assert_eq!((j["lines"].as_u64(), j["events"].as_u64(), j["kubelet_requests"].as_u64()), (Some(5), Some(5), Some(3)));
+    assert_eq!(
+        (
+            j["lines"].as_u64(),
+            j["events"].as_u64(),
+            j["kubelet_requests"].as_u64()
+        ),
+        (Some(5), Some(5), Some(3))
+    );
     assert_eq!(j["nodes"]["node1"]["forbidden"], 1);
 }
 
 #[test]
 fn table_report() {
-    let out = nodeauthz(&["analyze"]).arg(fixture("formats/v1.jsonl")).arg(fixture("bad/not-audit-event.jsonl")).output().unwrap();
+    let out = nodeauthz(&["analyze"])
+        .arg(fixture("formats/v1.jsonl"))
+        .arg(fixture("bad/not-audit-event.jsonl"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     for want in [
@@ -82,9 +118,24 @@ fn table_report() {
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
-    let row = text.lines().find(|l| l.trim_start().starts_with("node2 ")).unwrap();
-    assert_eq!(row.split_whitespace().collect::<Vec<_>>(), ["node2", "2", "1", "0", "1"]);
-    let row = text.lines().find(|l| l.trim_start().starts_with("patch nodes/status")).unwrap();
-    assert_eq!(row.split_whitespace().collect::<Vec<_>>(), ["patch", "nodes/status", "1", "0", "1", "0"]);
-    assert!(text.contains("not-audit-event.jsonl:1: not_audit_event: not an audit event:"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("node2 "))
+        .unwrap();
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["node2", "2", "1", "0", "1"]
+    );
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("patch nodes/status"))
+        .unwrap();
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["patch", "nodes/status", "1", "0", "1", "0"]
+    );
+    assert!(
+        text.contains("not-audit-event.jsonl:1: not_audit_event: not an audit event:"),
+        "{text}"
+    );
 }

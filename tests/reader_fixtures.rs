@@ -18,62 +18,127 @@ fn run(input: &Path, extra: &[&str]) -> (i32, Value) {
         .args(extra)
         .output()
         .expect("run nodeauthz");
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", input.display(), String::from_utf8_lossy(&out.stderr)));
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: not JSON ({e}): {}",
+            input.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     (out.status.code().unwrap_or(-1), json)
 }
 
 fn basename(p: &Value) -> String {
-    p.as_str().unwrap_or("").rsplit('/').next().unwrap_or("").to_string()
+    p.as_str()
+        .unwrap_or("")
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 fn counts(v: &Value) -> Value {
     let m = v.as_object().cloned().unwrap_or_default();
     m.into_iter()
-        .map(|(k, c)| (k, serde_json::json!([c["requests"], c["allowed"], c["forbidden"], c["no_response"]])))
+        .map(|(k, c)| {
+            (
+                k,
+                serde_json::json!([
+                    c["requests"],
+                    c["allowed"],
+                    c["forbidden"],
+                    c["no_response"]
+                ]),
+            )
+        })
         .collect::<serde_json::Map<_, _>>()
         .into()
 }
 
 fn check(input: &Path, want: &Value) {
     for no_prefilter in [false, true] {
-        let extra: &[&str] = if no_prefilter { &["--no-prefilter"] } else { &[] };
+        let extra: &[&str] = if no_prefilter {
+            &["--no-prefilter"]
+        } else {
+            &[]
+        };
         let (code, got) = run(input, extra);
         let ctx = format!("{} {extra:?}\n{got:#}", input.display());
         assert_eq!(code, want["exit_code"], "exit code of {ctx}");
-        for key in ["lines", "bad_lines", "events", "requests", "kubelet_events", "kubelet_requests"] {
+        for key in [
+            "lines",
+            "bad_lines",
+            "events",
+            "requests",
+            "kubelet_events",
+            "kubelet_requests",
+        ] {
             assert_eq!(got[key], want[key], "{key} of {ctx}");
         }
-        let split = if no_prefilter { &want["no_prefilter"] } else { want };
-        assert_eq!(got["lines_used"], split["lines_used"], "lines_used of {ctx}");
-        assert_eq!(got["lines_skipped"], split["lines_skipped"], "lines_skipped of {ctx}");
-        assert_eq!(got["bad"]["counts"], want["bad_counts"], "bad counts of {ctx}");
+        let split = if no_prefilter {
+            &want["no_prefilter"]
+        } else {
+            want
+        };
+        assert_eq!(
+            got["lines_used"], split["lines_used"],
+            "lines_used of {ctx}"
+        );
+        assert_eq!(
+            got["lines_skipped"], split["lines_skipped"],
+            "lines_skipped of {ctx}"
+        );
+        assert_eq!(
+            got["bad"]["counts"], want["bad_counts"],
+            "bad counts of {ctx}"
+        );
         let examples: Vec<Value> = got["bad"]["examples"]
             .as_array()
             .unwrap()
             .iter()
             .map(|e| serde_json::json!([basename(&e["file"]), e["line"], e["kind"]]))
             .collect();
-        assert_eq!(Value::from(examples), want["bad_examples"], "bad examples of {ctx}");
+        assert_eq!(
+            Value::from(examples),
+            want["bad_examples"],
+            "bad examples of {ctx}"
+        );
         assert_eq!(counts(&got["nodes"]), want["nodes"], "nodes of {ctx}");
-        assert_eq!(counts(&got["other_kubelet_identities"]), want["other_kubelet_identities"], "other identities of {ctx}");
+        assert_eq!(
+            counts(&got["other_kubelet_identities"]),
+            want["other_kubelet_identities"],
+            "other identities of {ctx}"
+        );
         if let Some(order) = want.get("inputs") {
-            let got_order: Vec<Value> = got["inputs"].as_array().unwrap().iter().map(|i| basename(&i["path"]).into()).collect();
+            let got_order: Vec<Value> = got["inputs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| basename(&i["path"]).into())
+                .collect();
             assert_eq!(&Value::from(got_order), order, "input order of {ctx}");
         }
         let lines = got["lines"].as_u64().unwrap();
-        let parts = got["lines_used"].as_u64().unwrap() + got["lines_skipped"].as_u64().unwrap() + got["bad_lines"].as_u64().unwrap();
+        let parts = got["lines_used"].as_u64().unwrap()
+            + got["lines_skipped"].as_u64().unwrap()
+            + got["bad_lines"].as_u64().unwrap();
         assert_eq!(parts, lines, "lines read = used + skipped + bad in {ctx}");
     }
 }
 
 fn fixtures(dir: &str) -> Vec<(PathBuf, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(dir);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(dir);
     let mut out: Vec<(PathBuf, Value)> = std::fs::read_dir(&dir)
         .expect("fixture dir")
         .filter_map(|e| {
             let p = e.ok()?.path();
-            let name = p.file_name()?.to_str()?.strip_suffix(".expected.json")?.to_string();
+            let name = p
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".expected.json")?
+                .to_string();
             let want = serde_json::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
             Some((dir.join(name), want))
         })

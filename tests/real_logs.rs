@@ -22,58 +22,394 @@ use std::process::Command;
 type Expected = (&'static str, u64, u64, u64, u64, u64, Option<&'static str>);
 
 const EXPECTED: &[Expected] = &[
-    ("audit2rbac/demo-policy.yaml", 13, 0, 0, 0, 13, Some("not_audit_event")),
+    (
+        "audit2rbac/demo-policy.yaml",
+        13,
+        0,
+        0,
+        0,
+        13,
+        Some("not_audit_event"),
+    ),
     ("audit2rbac/demo.log", 37, 37, 37, 0, 0, None),
-    ("falco-k8s-audit/anonymous_creates_namespace_foo.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/attach_cluster_admin_role.json", 1, 1, 1, 0, 0, None),
+    (
+        "falco-k8s-audit/anonymous_creates_namespace_foo.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/attach_cluster_admin_role.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
     ("falco-k8s-audit/attach_pod.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_cluster_role_pod_exec.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_cluster_role_wildcard_resources.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_cluster_role_wildcard_verbs.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_cluster_role_write_privileges.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_clusterrole.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_clusterrolebinding.json", 1, 1, 1, 0, 0, None),
+    (
+        "falco-k8s-audit/create_cluster_role_pod_exec.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_cluster_role_wildcard_resources.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_cluster_role_wildcard_verbs.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_cluster_role_write_privileges.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_clusterrole.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_clusterrolebinding.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
     ("falco-k8s-audit/create_configmap.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_configmap_no_sensitive_values.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_configmap_sensitive_values.json", 6, 6, 6, 0, 0, None),
-    ("falco-k8s-audit/create_deployment.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_kube_system_secret.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_nginx_pod_hostnetwork.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_nginx_pod_no_secctx_1st_container_privileged_2nd_container.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_nginx_pod_nohostnetwork.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_nginx_pod_privileged.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_nginx_pod_privileged_2nd_container.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_nginx_pod_sensitive_mount.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_nginx_pod_sensitive_mount_2nd_container.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_nginx_pod_unprivileged.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_nginx_pod_unsensitive_mount.json", 1, 1, 1, 1, 0, None),
-    ("falco-k8s-audit/create_nginx_service_nodeport.json", 2, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_nginx_service_nonodeport.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_pod_kube_public_namespace.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_pod_kube_system_namespace.json", 1, 1, 1, 0, 0, None),
+    (
+        "falco-k8s-audit/create_configmap_no_sensitive_values.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_configmap_sensitive_values.json",
+        6,
+        6,
+        6,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_deployment.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_kube_system_secret.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_nginx_pod_hostnetwork.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_nginx_pod_no_secctx_1st_container_privileged_2nd_container.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_nginx_pod_nohostnetwork.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_nginx_pod_privileged.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_nginx_pod_privileged_2nd_container.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_nginx_pod_sensitive_mount.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_nginx_pod_sensitive_mount_2nd_container.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_nginx_pod_unprivileged.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_nginx_pod_unsensitive_mount.json",
+        1,
+        1,
+        1,
+        1,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_nginx_service_nodeport.json",
+        2,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_nginx_service_nonodeport.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_pod_kube_public_namespace.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_pod_kube_system_namespace.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
     ("falco-k8s-audit/create_secret.json", 2, 1, 1, 0, 0, None),
     ("falco-k8s-audit/create_service.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_service_account_token_secret.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_serviceaccount.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_serviceaccount_kube_public_namespace.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/create_serviceaccount_kube_system_namespace.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/delete_cluster_role_kube_aggregator.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/delete_clusterrole.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/delete_clusterrolebinding.json", 1, 1, 1, 0, 0, None),
+    (
+        "falco-k8s-audit/create_service_account_token_secret.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_serviceaccount.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_serviceaccount_kube_public_namespace.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/create_serviceaccount_kube_system_namespace.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/delete_cluster_role_kube_aggregator.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/delete_clusterrole.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/delete_clusterrolebinding.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
     ("falco-k8s-audit/delete_configmap.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/delete_deployment.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/delete_namespace_foo.json", 1, 1, 1, 0, 0, None),
+    (
+        "falco-k8s-audit/delete_deployment.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/delete_namespace_foo.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
     ("falco-k8s-audit/delete_secret.json", 1, 1, 1, 0, 0, None),
     ("falco-k8s-audit/delete_service.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/delete_serviceaccount.json", 2, 1, 1, 0, 0, None),
+    (
+        "falco-k8s-audit/delete_serviceaccount.json",
+        2,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
     ("falco-k8s-audit/exec_pod.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/fal_01_003.json", 1, 0, 0, 0, 1, Some("not_audit_event")),
-    ("falco-k8s-audit/minikube_creates_namespace_foo.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/modify_cluster_role_node_problem_detector.json", 1, 1, 1, 0, 0, None),
-    ("falco-k8s-audit/some-user_creates_namespace_foo.json", 1, 1, 1, 0, 0, None),
+    (
+        "falco-k8s-audit/fal_01_003.json",
+        1,
+        0,
+        0,
+        0,
+        1,
+        Some("not_audit_event"),
+    ),
+    (
+        "falco-k8s-audit/minikube_creates_namespace_foo.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/modify_cluster_role_node_problem_detector.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
+    (
+        "falco-k8s-audit/some-user_creates_namespace_foo.json",
+        1,
+        1,
+        1,
+        0,
+        0,
+        None,
+    ),
     ("kbx/single-event.json", 39, 1, 1, 1, 0, None),
-    ("khi-gke/container_recorder_test_1_2.yaml", 96, 0, 0, 0, 96, Some("not_audit_event")),
-    ("khi-gke/container_recorder_test_1_3.yaml", 86, 0, 0, 0, 86, Some("not_audit_event")),
+    (
+        "khi-gke/container_recorder_test_1_2.yaml",
+        96,
+        0,
+        0,
+        0,
+        96,
+        Some("not_audit_event"),
+    ),
+    (
+        "khi-gke/container_recorder_test_1_3.yaml",
+        86,
+        0,
+        0,
+        0,
+        86,
+        Some("not_audit_event"),
+    ),
     ("rbac-tool/testdata-01.json", 3, 3, 3, 0, 0, None),
     ("rbac-tool/testdata-02.json", 3, 3, 3, 0, 0, None),
 ];
@@ -94,8 +430,13 @@ fn analyze(path: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
         .args(extra)
         .output()
         .expect("run nodeauthz");
-    let json = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {}", path.display(), String::from_utf8_lossy(&out.stderr)));
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: not JSON ({e}): {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     (out.status.code().unwrap_or(-1), json)
 }
 
@@ -110,7 +451,15 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn check(path: &Path, lines: u64, events: u64, requests: u64, kubelet: u64, bad: u64, kind: Option<&str>) {
+fn check(
+    path: &Path,
+    lines: u64,
+    events: u64,
+    requests: u64,
+    kubelet: u64,
+    bad: u64,
+    kind: Option<&str>,
+) {
     for extra in [&[][..], &["--no-prefilter"][..]] {
         let (code, j) = analyze(path, extra);
         let ctx = format!("{} {extra:?}: {j}", path.display());
@@ -139,10 +488,20 @@ fn every_real_log_gives_its_exact_counts() {
     let mut all = Vec::new();
     files(&root, &mut all);
     all.sort();
-    assert_eq!(all.len(), EXPECTED.len(), "a file without expectations, or a missing file");
+    assert_eq!(
+        all.len(),
+        EXPECTED.len(),
+        "a file without expectations, or a missing file"
+    );
     for path in all {
-        let rel = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
-        let Some(&(_, lines, events, requests, kubelet, bad, kind)) = EXPECTED.iter().find(|e| e.0 == rel) else {
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let Some(&(_, lines, events, requests, kubelet, bad, kind)) =
+            EXPECTED.iter().find(|e| e.0 == rel)
+        else {
             panic!("no expectation for {rel}");
         };
         check(&path, lines, events, requests, kubelet, bad, kind);
@@ -158,10 +517,16 @@ fn real_kubelet_requests_are_found() {
     assert_eq!(node["requests"], 1);
     assert_eq!(node["allowed"], 1);
     assert_eq!(node["by_verb_resource"][0]["verb"], "update");
-    assert_eq!(node["by_verb_resource"][0]["resource"], "coordination.k8s.io/leases");
+    assert_eq!(
+        node["by_verb_resource"][0]["resource"],
+        "coordination.k8s.io/leases"
+    );
     let (_, j) = analyze(&root.join("falco-k8s-audit"), &[]);
     assert_eq!(j["nodes"]["minikube"]["requests"], 1);
-    assert_eq!(j["nodes"]["minikube"]["by_verb_resource"][0]["resource"], "pods");
+    assert_eq!(
+        j["nodes"]["minikube"]["by_verb_resource"][0]["resource"],
+        "pods"
+    );
     // audit2rbac: system:admin impersonating users and service accounts, never a node.
     let (_, j) = analyze(&root.join("audit2rbac/demo.log"), &[]);
     assert_eq!(j["nodes"], serde_json::json!({}));
@@ -177,6 +542,14 @@ fn elastic_envelopes_when_the_shared_samples_are_present() {
         return;
     }
     for &(rel, lines, events, requests, kubelet, bad) in ELASTIC {
-        check(&root.join(rel), lines, events, requests, kubelet, bad, Some("not_audit_event"));
+        check(
+            &root.join(rel),
+            lines,
+            events,
+            requests,
+            kubelet,
+            bad,
+            Some("not_audit_event"),
+        );
     }
 }

@@ -9,7 +9,12 @@ use nodeauthz::scan::prefilter::Prefilter;
 fuzz_target!(|data: &[u8]| {
     let p = Prefilter::new(true);
     for prefilter in [Some(&p), None] {
-        let ctx = ChunkCtx { prefilter, want_object_events: true, max_line: 1 << 16, file: 0 };
+        let ctx = ChunkCtx {
+            prefilter,
+            want_object_events: true,
+            max_line: 1 << 16,
+            file: 0,
+        };
         for out in [process_lines(data, &ctx), process_documents(data, &ctx)] {
             let bad: u64 = out.bad.iter().map(|b| b.lines).sum();
             assert_eq!(out.used + out.skipped + bad, out.lines);

@@ -114,6 +114,7 @@ pub trait ClusterView {
 }
 
 pub mod chain;
+pub mod csr;
 pub mod forbidden;
 pub mod goquote;
 pub mod node;

@@ -73,10 +73,9 @@ fn non_resource_url_matches(rule: &PolicyRule, path: &str) -> bool {
         if u == "*" || u == path {
             return true;
         }
-        match u.strip_suffix('*') {
-            Some(prefix) => path.starts_with(prefix),
-            None => false,
-        }
+        // Upstream trims every trailing `*` (`strings.TrimRight(ruleURL, "*")`), so `/a**`
+        // is the same prefix rule as `/a*`.
+        u.ends_with('*') && path.starts_with(u.trim_end_matches('*'))
     })
 }
 
@@ -224,12 +223,14 @@ impl SubjectIndex {
                 out.extend_from_slice(v);
             }
         }
-        if let Some((ns, name)) = parse_service_account_username(username) {
-            if let Some(v) = self
-                .service_accounts
-                .get(&(ns.to_string(), name.to_string()))
-            {
-                out.extend_from_slice(v);
+        if !self.service_accounts.is_empty() {
+            for (ns, name) in service_account_splits(username) {
+                if let Some(v) = self
+                    .service_accounts
+                    .get(&(ns.to_string(), name.to_string()))
+                {
+                    out.extend_from_slice(v);
+                }
             }
         }
         out.sort_unstable();
@@ -237,14 +238,25 @@ impl SubjectIndex {
     }
 }
 
-/// `system:serviceaccount:<ns>:<name>` → (ns, name).
-fn parse_service_account_username(username: &str) -> Option<(&str, &str)> {
-    let rest = username.strip_prefix("system:serviceaccount:")?;
-    let (ns, name) = rest.split_once(':')?;
-    if ns.is_empty() || name.is_empty() || name.contains(':') {
-        return None;
-    }
-    Some((ns, name))
+/// Every (namespace, name) a `system:serviceaccount:…` username could stand for: upstream
+/// compares prefix-wise ([`sa_matches_username`]), so a colon may sit in either part. Only the
+/// subject index uses this; whether a subject applies is decided by `sa_matches_username`.
+fn service_account_splits(username: &str) -> impl Iterator<Item = (&str, &str)> {
+    let rest = username.strip_prefix(SA_USERNAME_PREFIX).unwrap_or("");
+    rest.match_indices(':')
+        .map(move |(i, _)| (&rest[..i], &rest[i + 1..]))
+}
+
+const SA_USERNAME_PREFIX: &str = "system:serviceaccount:";
+
+/// Upstream `serviceaccount.MatchesUsername`: prefix, namespace, `:`, then the rest must equal
+/// the name (which may therefore contain colons).
+fn sa_matches_username(namespace: &str, name: &str, username: &str) -> bool {
+    username
+        .strip_prefix(SA_USERNAME_PREFIX)
+        .and_then(|u| u.strip_prefix(namespace))
+        .and_then(|u| u.strip_prefix(':'))
+        .is_some_and(|u| u == name)
 }
 
 /// Upstream `appliesTo`: the index of the first subject of the binding that applies.
@@ -263,8 +275,7 @@ fn applies_to(
             } else {
                 s.namespace.as_str()
             };
-            !ns.is_empty()
-                && parse_service_account_username(username) == Some((ns, s.name.as_str()))
+            !ns.is_empty() && sa_matches_username(ns, &s.name, username)
         }
         _ => false,
     })

@@ -15,11 +15,12 @@
 //!   leave it unchanged (pods without resource claims have none).
 //! - deletecollection is admitted item by item with each item's name, which the log does not
 //!   have: checks that need the name are Unknown.
-//! - The CSR common-name check decodes the PEM request itself ([`csr_common_name`]); only a
+//! - The CSR common-name check decodes the PEM request itself (`super::csr`); only a
 //!   PEM block whose DER cannot be read is Unknown.
 
 use serde_json::Value;
 
+use super::csr::{csr_common_name, CsrError, CSR_NOT_PEM};
 use super::forbidden::{not_found, wrap_forbidden};
 use super::goquote::go_quote;
 use super::node::node_identity;
@@ -123,15 +124,26 @@ const KUBELET_TOPOLOGY_LABELS: &[&str] = &[
     "topology.kubernetes.io/region",
     "topology.kubernetes.io/zone",
 ];
+/// The never-used "GA" names of the zone, region and instance-type labels, kubelet labels up to
+/// 1.16 (`labelZoneFailureDomainGA` … in the 1.14 `well_known_labels.go`); 1.17 replaced them
+/// with the `topology.kubernetes.io` keys.
+const KUBELET_PRE_1_17_LABELS: &[&str] = &[
+    "failure-domain.kubernetes.io/region",
+    "failure-domain.kubernetes.io/zone",
+    "kubernetes.io/instance-type",
+];
 
 fn label_namespace(key: &str) -> &str {
     key.split_once('/').map(|(ns, _)| ns).unwrap_or("")
 }
 
 fn is_kubelet_label(key: &str, version: KubeVersion) -> bool {
-    if KUBELET_LABELS.contains(&key)
-        || (version.at_least(17) && KUBELET_TOPOLOGY_LABELS.contains(&key))
-    {
+    let era_labels = if version.at_least(17) {
+        KUBELET_TOPOLOGY_LABELS
+    } else {
+        KUBELET_PRE_1_17_LABELS
+    };
+    if KUBELET_LABELS.contains(&key) || era_labels.contains(&key) {
         return true;
     }
     let ns = label_namespace(key);
@@ -141,17 +153,33 @@ fn is_kubelet_label(key: &str, version: KubeVersion) -> bool {
         || ns.ends_with(".node.kubernetes.io")
 }
 
-/// Whether a node may not set, change or remove the label `key` (spec 10.5).
-pub fn is_forbidden_node_label(key: &str, version: KubeVersion) -> bool {
+fn is_node_restriction_label(key: &str) -> bool {
     let ns = label_namespace(key);
-    if ns == "node-restriction.kubernetes.io" || ns.ends_with(".node-restriction.kubernetes.io") {
+    ns == "node-restriction.kubernetes.io" || ns.ends_with(".node-restriction.kubernetes.io")
+}
+
+/// Whether a node may not set, change or remove the label `key` on update (spec 10.5).
+pub fn is_forbidden_node_label(key: &str, version: KubeVersion) -> bool {
+    if is_node_restriction_label(key) {
         return true;
     }
+    let ns = label_namespace(key);
     let kubernetes = ns == "kubernetes.io"
         || ns.ends_with(".kubernetes.io")
         || ns == "k8s.io"
         || ns.ends_with(".k8s.io");
     kubernetes && !is_kubelet_label(key, version)
+}
+
+/// Whether a node may not register with the label `key`. Up to 1.18 `getForbiddenCreateLabels`
+/// refused only `node-restriction.kubernetes.io` labels (other unknown `kubernetes.io` labels
+/// were only logged); kubernetes PR 90307 (1.19) applied the update rules to create too.
+pub fn is_forbidden_node_create_label(key: &str, version: KubeVersion) -> bool {
+    if version.at_least(19) {
+        is_forbidden_node_label(key, version)
+    } else {
+        is_node_restriction_label(key)
+    }
 }
 
 /// `v[path…]`, following object keys.
@@ -327,7 +355,6 @@ impl NodeRestriction {
     /// Admits one request. `request_object` is the logged `requestObject` (the patch document
     /// for patches). `authorize` answers the chain's decision for the extra authorization
     /// check of the service-account audience restriction (spec 10.7).
-    #[allow(clippy::too_many_arguments)]
     pub fn admit(
         &self,
         attrs: &Attributes,
@@ -369,10 +396,20 @@ impl NodeRestriction {
             },
             ("", "nodes") => self.node(&r),
             ("", "persistentvolumeclaims") => self.pvc(&r),
+            // The old gates (spec 13.2) could only be switched off before they went GA; the
+            // branches and messages are those of the 1.14-1.18 plugin.
+            ("", "serviceaccounts") if !self.gates.enabled(Gate::TokenRequest) => Ok(()),
             ("", "serviceaccounts") => self.service_account(&r, authorize),
+            ("coordination.k8s.io", "leases") if !self.gates.enabled(Gate::NodeLease) => {
+                Err(r.forbid("disabled by feature gate NodeLease"))
+            }
             ("coordination.k8s.io", "leases") => self.lease(&r),
+            ("storage.k8s.io", "csinodes") if !self.gates.enabled(Gate::CSINodeInfo) => {
+                Err(r.forbid("disabled by feature gates CSINodeInfo"))
+            }
             ("storage.k8s.io", "csinodes") => self.csinode(&r),
-            ("resource.k8s.io", "resourceslices") if self.version.at_least(32) => {
+            // Added with kubelet's deletecollection of its slices (kubernetes PR 125163, 1.31).
+            ("resource.k8s.io", "resourceslices") if self.version.at_least(31) => {
                 self.resource_slice(&r)
             }
             ("certificates.k8s.io", "certificatesigningrequests")
@@ -412,51 +449,10 @@ impl NodeRestriction {
                 }
                 let owners = at(pod, &["metadata", "ownerReferences"]).and_then(Value::as_array);
                 let owners: &[Value] = owners.map(Vec::as_slice).unwrap_or(&[]);
-                if owners.len() > 1 {
-                    return forbid(format!(
-                        "node {} can only create pods with a single owner reference set to itself",
-                        go_quote(node)
-                    ));
-                }
-                let Some(owner) = owners.first() else {
-                    return forbid(format!(
-                        "node {} can only create pods with an owner reference set to itself",
-                        go_quote(node)
-                    ));
-                };
-                if str_at(owner, &["apiVersion"]) != "v1"
-                    || str_at(owner, &["kind"]) != "Node"
-                    || str_at(owner, &["name"]) != node
-                {
-                    return forbid(format!(
-                        "node {} can only create pods with an owner reference set to itself",
-                        go_quote(node)
-                    ));
-                }
-                if at(owner, &["controller"]).and_then(Value::as_bool) != Some(true) {
-                    return forbid(format!("node {} can only create pods with a controller owner reference set to itself", go_quote(node)));
-                }
-                if at(owner, &["blockOwnerDeletion"]).and_then(Value::as_bool) == Some(true) {
-                    return forbid(format!(
-                        "node {} must not set blockOwnerDeletion on an owner reference",
-                        go_quote(node)
-                    ));
-                }
-                let owner_uid = str_at(owner, &["uid"]);
-                match r.cluster.node_uid(node, r.at) {
-                    Known::Yes(uid) if uid == owner_uid => {}
-                    Known::Yes(uid) => {
-                        return forbid(format!(
-                            "node {node} UID mismatch: expected {owner_uid} got {uid}"
-                        ));
-                    }
-                    Known::Absent => {
-                        return Err(Admission::Deny {
-                            code: 404,
-                            message: not_found("node", "", node),
-                        });
-                    }
-                    Known::Unknown(why) => return Err(Admission::Unknown(why)),
+                // Owner references are checked from 1.17 (kubernetes PR 84657); a mirror pod
+                // without any is refused only from 1.19 (PR 91683).
+                if self.version.at_least(17) {
+                    self.mirror_pod_owner(r, owners)?;
                 }
                 if !str_at(pod, &["spec", "serviceAccountName"]).is_empty() {
                     return forbid(format!(
@@ -511,6 +507,60 @@ impl NodeRestriction {
                 go_quote(r.op.as_str()),
                 go_quote(node)
             ))),
+        }
+    }
+
+    /// The owner-reference checks of a mirror pod create (1.17+), in upstream order.
+    fn mirror_pod_owner(&self, r: &Req, owners: &[Value]) -> Result<(), Admission> {
+        let node = r.node;
+        let forbid = |t: String| Err(r.forbid(&t));
+        if owners.len() > 1 {
+            return forbid(format!(
+                "node {} can only create pods with a single owner reference set to itself",
+                go_quote(node)
+            ));
+        }
+        let Some(owner) = owners.first() else {
+            if !self.version.at_least(19) {
+                return Ok(());
+            }
+            return forbid(format!(
+                "node {} can only create pods with an owner reference set to itself",
+                go_quote(node)
+            ));
+        };
+        if str_at(owner, &["apiVersion"]) != "v1"
+            || str_at(owner, &["kind"]) != "Node"
+            || str_at(owner, &["name"]) != node
+        {
+            return forbid(format!(
+                "node {} can only create pods with an owner reference set to itself",
+                go_quote(node)
+            ));
+        }
+        if at(owner, &["controller"]).and_then(Value::as_bool) != Some(true) {
+            return forbid(format!(
+                "node {} can only create pods with a controller owner reference set to itself",
+                go_quote(node)
+            ));
+        }
+        if at(owner, &["blockOwnerDeletion"]).and_then(Value::as_bool) == Some(true) {
+            return forbid(format!(
+                "node {} must not set blockOwnerDeletion on an owner reference",
+                go_quote(node)
+            ));
+        }
+        let owner_uid = str_at(owner, &["uid"]);
+        match r.cluster.node_uid(node, r.at) {
+            Known::Yes(uid) if uid == owner_uid => Ok(()),
+            Known::Yes(uid) => forbid(format!(
+                "node {node} UID mismatch: expected {owner_uid} got {uid}"
+            )),
+            Known::Absent => Err(Admission::Deny {
+                code: 404,
+                message: not_found("node", "", node),
+            }),
+            Known::Unknown(why) => Err(Admission::Unknown(why)),
         }
     }
 
@@ -631,7 +681,7 @@ impl NodeRestriction {
                     .map(|m| {
                         m.keys()
                             .map(String::as_str)
-                            .filter(|k| is_forbidden_node_label(k, self.version))
+                            .filter(|k| is_forbidden_node_create_label(k, self.version))
                             .collect()
                     })
                     .unwrap_or_default();
@@ -646,6 +696,10 @@ impl NodeRestriction {
                 Ok(())
             }
             Operation::Update => {
+                // `node %q is not allowed to modify ownerReferences` (kubernetes PR 133467) is in
+                // 1.34.0 and was backported to 1.31.12, 1.32.8 and 1.33.4; the model knows only
+                // the minor release, so 1.31-1.33 are treated like 1.34 (a change is Unknown).
+                let owner_refs_checked = self.version.at_least(31);
                 let body = r.need_body("the taint and label checks of a Node update")?;
                 if !r.is_patch() {
                     return Err(Admission::Unknown(
@@ -653,9 +707,12 @@ impl NodeRestriction {
                     ));
                 }
                 if body.is_array() {
-                    if mentions(body, &["spec"]) || mentions(body, &["metadata", "labels"]) {
+                    if mentions(body, &["spec"])
+                        || mentions(body, &["metadata", "labels"])
+                        || (owner_refs_checked && mentions(body, &["metadata", "ownerReferences"]))
+                    {
                         return Err(Admission::Unknown(
-                            "the JSON patch touches spec or labels of the Node, which are compared with the stored Node".into(),
+                            "the JSON patch touches spec, labels or ownerReferences of the Node, which are compared with the stored Node".into(),
                         ));
                     }
                     return Ok(());
@@ -677,6 +734,11 @@ impl NodeRestriction {
                 {
                     return Err(Admission::Unknown(
                         "the patch touches spec.taints; whether they differ from the stored taints is not known".into(),
+                    ));
+                }
+                if owner_refs_checked && at(body, &["metadata", "ownerReferences"]).is_some() {
+                    return Err(Admission::Unknown(
+                        "the patch sets metadata.ownerReferences; NodeRestriction refuses a change (CVE-2025-5187 fix) but the stored ones are not known".into(),
                     ));
                 }
                 let touched: Vec<&str> = match label_change(body, true) {
@@ -712,6 +774,12 @@ impl NodeRestriction {
         }
         if r.op != Operation::Update {
             return Err(r.forbid(&format!("unexpected operation {}", go_quote(r.op.as_str()))));
+        }
+        if !self.gates.enabled(Gate::ExpandPersistentVolumes) {
+            return Err(r.forbid(&format!(
+                "node {} is not allowed to update persistentvolumeclaim metadata",
+                go_quote(r.node)
+            )));
         }
         let body = r.need_body("the PVC status comparison")?;
         let unknown = || {
@@ -885,7 +953,7 @@ impl NodeRestriction {
         Ok(())
     }
 
-    /// Spec 10.10 (1.32+).
+    /// Spec 10.10 (1.31+).
     fn resource_slice(&self, r: &Req) -> Result<(), Admission> {
         match r.op {
             Operation::Create => {
@@ -977,7 +1045,7 @@ fn pod_references_secrets(spec: &Value) -> bool {
                 || at(v, &["projected", "sources"])
                     .and_then(Value::as_array)
                     .is_some_and(|s| s.iter().any(|src| present(src.get("secret"))))
-                || present(v.get("azureFile"))
+                || !str_at(v, &["azureFile", "secretName"]).is_empty()
                 || present(at(v, &["cephfs", "secretRef"]))
                 || present(at(v, &["cinder", "secretRef"]))
                 || present(at(v, &["flexVolume", "secretRef"]))
@@ -1010,133 +1078,4 @@ fn pod_references_configmaps(spec: &Value) -> bool {
                     .and_then(Value::as_array)
                     .is_some_and(|s| s.iter().any(|src| present(src.get("configMap"))))
         })
-}
-
-/// Why a CSR's subject could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CsrError {
-    /// Go's `certapi.ParseCSR` error for input without a `CERTIFICATE REQUEST` PEM block;
-    /// the apiserver refuses with `unable to parse csr: <this>`.
-    NotPem,
-    /// The PEM block did not decode to a DER request the model can read. Go's x509 error text
-    /// for it is not modelled.
-    Undecodable,
-}
-
-/// The PEM error text of Go's `certapi.ParseCSR`.
-pub const CSR_NOT_PEM: &str = "PEM block type must be CERTIFICATE REQUEST";
-
-/// The subject common name of a CSR's `spec.request` (base64 of a PEM `CERTIFICATE REQUEST`),
-/// as Go's x509 fills `Subject.CommonName` (the last CN attribute wins).
-pub fn csr_common_name(request_b64: &str) -> Result<String, CsrError> {
-    let pem = base64_decode(request_b64).ok_or(CsrError::NotPem)?;
-    let pem = std::str::from_utf8(&pem).map_err(|_| CsrError::NotPem)?;
-    const BEGIN: &str = "-----BEGIN CERTIFICATE REQUEST-----";
-    const END: &str = "-----END CERTIFICATE REQUEST-----";
-    // pem.Decode takes the first block; any other first block type is the same error.
-    let start = pem.find("-----BEGIN ").ok_or(CsrError::NotPem)?;
-    if !pem[start..].starts_with(BEGIN) {
-        return Err(CsrError::NotPem);
-    }
-    let body = &pem[start + BEGIN.len()..];
-    let end = body.find(END).ok_or(CsrError::NotPem)?;
-    let der = base64_decode(&body[..end]).ok_or(CsrError::NotPem)?;
-    der_subject_cn(&der).ok_or(CsrError::Undecodable)
-}
-
-/// Standard base64 with optional padding; whitespace ignored.
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut acc: u32 = 0;
-    let mut bits = 0;
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            b'=' | b' ' | b'\n' | b'\r' | b'\t' => continue,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
-/// One DER TLV at the start of `b`: (tag, contents, rest).
-fn der_tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = b.split_first()?;
-    let (&len0, rest) = rest.split_first()?;
-    let (len, rest) = if len0 < 0x80 {
-        (usize::from(len0), rest)
-    } else {
-        let n = usize::from(len0 & 0x7f);
-        if n == 0 || n > 4 || rest.len() < n {
-            return None;
-        }
-        let len = rest[..n]
-            .iter()
-            .fold(0usize, |a, &x| (a << 8) | usize::from(x));
-        (len, &rest[n..])
-    };
-    if rest.len() < len {
-        return None;
-    }
-    Some((tag, &rest[..len], &rest[len..]))
-}
-
-/// CertificationRequest → certificationRequestInfo → subject → last commonName (2.5.4.3).
-fn der_subject_cn(der: &[u8]) -> Option<String> {
-    const SEQUENCE: u8 = 0x30;
-    const SET: u8 = 0x31;
-    const CN_OID: &[u8] = &[0x55, 0x04, 0x03];
-    let (tag, csr, _) = der_tlv(der)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let (tag, info, _) = der_tlv(csr)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let (tag, _version, rest) = der_tlv(info)?;
-    if tag != 0x02 {
-        return None;
-    }
-    let (tag, mut rdns, _) = der_tlv(rest)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let mut cn = String::new();
-    while !rdns.is_empty() {
-        let (tag, mut set, rest) = der_tlv(rdns)?;
-        if tag != SET {
-            return None;
-        }
-        rdns = rest;
-        while !set.is_empty() {
-            let (tag, atv, rest) = der_tlv(set)?;
-            if tag != SEQUENCE {
-                return None;
-            }
-            set = rest;
-            let (tag, oid, value) = der_tlv(atv)?;
-            if tag != 0x06 || oid != CN_OID {
-                continue;
-            }
-            let (vtag, v, _) = der_tlv(value)?;
-            // UTF8String, PrintableString, T61String, IA5String.
-            if !matches!(vtag, 0x0c | 0x13 | 0x14 | 0x16) {
-                return None;
-            }
-            cn = String::from_utf8(v.to_vec()).ok()?;
-        }
-    }
-    Some(cn)
 }

@@ -208,7 +208,8 @@ impl Gate {
     ///
     /// Sources: spec section 13 and upstream `kube_features.go`. DynamicResourceAllocation is
     /// alpha 1.26-1.31 and beta 1.32-1.33, off by default throughout (its beta API group is off
-    /// by default too), and GA (locked on) in 1.34. ClusterTrustBundleProjection stays off by
+    /// by default too), and GA in 1.34, on by default but not yet locked (`LockToDefault` only
+    /// from 1.35 in `kube_features.go`). ClusterTrustBundleProjection stays off by
     /// default up to 1.34. The four old gates were all beta-on or GA in 1.14, so their
     /// "disabled by feature gate" branches only fire when explicitly switched off.
     pub fn state(self, v: KubeVersion) -> GateState {
@@ -221,9 +222,11 @@ impl Gate {
                 32 | 33 => Default(true),
                 _ => Locked(true),
             },
+            // GA in 1.34 but still settable; upstream locks it to the default only from 1.35.
             Gate::DynamicResourceAllocation => match m {
                 0..=25 => Absent,
                 26..=33 => Default(false),
+                34 => Default(true),
                 _ => Locked(true),
             },
             Gate::ServiceAccountNodeAudienceRestriction => match m {
@@ -274,6 +277,65 @@ impl Gate {
     }
 }
 
+/// The maturity of a gate in one release (what `AllAlpha` / `AllBeta` act on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Alpha,
+    Beta,
+    Ga,
+    Deprecated,
+}
+
+impl Gate {
+    /// The gate's stage in release `v`; `None` where the gate does not exist.
+    pub fn stage(self, v: KubeVersion) -> Option<Stage> {
+        use Stage::*;
+        if self.state(v) == GateState::Absent {
+            return None;
+        }
+        let m = if v.major == 1 { v.minor } else { u32::MAX };
+        Some(match self {
+            Gate::AuthorizeNodeWithSelectors | Gate::AuthorizeWithSelectors => match m {
+                31 => Alpha,
+                32 | 33 => Beta,
+                _ => Ga,
+            },
+            Gate::DynamicResourceAllocation => match m {
+                0..=31 => Alpha,
+                32 | 33 => Beta,
+                _ => Ga,
+            },
+            Gate::ServiceAccountNodeAudienceRestriction => Beta,
+            Gate::KubeletServiceAccountTokenForCredentialProviders => match m {
+                33 => Alpha,
+                _ => Beta,
+            },
+            Gate::AllowInsecureKubeletCertificateSigningRequests => Deprecated,
+            Gate::RecoverVolumeExpansionFailure => match m {
+                0..=31 => Alpha,
+                32 | 33 => Beta,
+                _ => Ga,
+            },
+            Gate::ClusterTrustBundleProjection => match m {
+                0..=32 => Alpha,
+                _ => Beta,
+            },
+            Gate::TokenRequest => match m {
+                0..=19 => Beta,
+                _ => Ga,
+            },
+            Gate::NodeLease | Gate::CSINodeInfo => match m {
+                0..=16 => Beta,
+                _ => Ga,
+            },
+            Gate::ExpandPersistentVolumes => match m {
+                0..=23 => Beta,
+                _ => Ga,
+            },
+        })
+    }
+}
+
 /// Effective feature gates for one release: defaults overridden by `--feature-gates`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeatureGates {
@@ -301,12 +363,14 @@ impl FeatureGates {
     }
 
     /// Parses `--feature-gates` (`A=true,B=false`, whitespace around entries ignored, values as
-    /// Go's `strconv.ParseBool`) on top of the defaults of `version`. Setting a modelled gate
-    /// that does not exist in that release, or a locked gate to the other value, is an error,
-    /// as it is for the apiserver.
+    /// Go's `strconv.ParseBool`, `AllAlpha` / `AllBeta` honoured) on top of the defaults of
+    /// `version`. Setting a modelled gate that does not exist in that release, or a locked gate
+    /// to the other value, is an error, as it is for the apiserver.
     pub fn parse(version: KubeVersion, spec: Option<&str>) -> Result<Self, VersionError> {
         let mut gates = Self::defaults(version);
         let Some(spec) = spec else { return Ok(gates) };
+        let (mut all_alpha, mut all_beta) = (None, None);
+        let mut explicit: Vec<Gate> = Vec::new();
         for entry in spec.split(',') {
             let entry = entry.trim();
             if entry.is_empty() {
@@ -321,9 +385,25 @@ impl FeatureGates {
                 name: name.to_string(),
                 value: value_raw.to_string(),
             })?;
-            match Gate::from_name(name) {
-                Some(g) => gates.set(g, value)?,
-                None => gates.ignored.push((name.to_string(), value)),
+            match (name, Gate::from_name(name)) {
+                ("AllAlpha", _) => all_alpha = Some(value),
+                ("AllBeta", _) => all_beta = Some(value),
+                (_, Some(g)) => {
+                    gates.set(g, value)?;
+                    explicit.push(g);
+                }
+                (_, None) => gates.ignored.push((name.to_string(), value)),
+            }
+        }
+        // As component-base's featuregate: AllAlpha/AllBeta set every settable gate of that
+        // stage that was not named explicitly, whatever the order of the entries.
+        for (stage, value) in [(Stage::Alpha, all_alpha), (Stage::Beta, all_beta)] {
+            let Some(value) = value else { continue };
+            for g in ALL_GATES {
+                let settable = matches!(g.state(version), GateState::Default(_));
+                if settable && g.stage(version) == Some(stage) && !explicit.contains(&g) {
+                    gates.values[gate_index(g)] = value;
+                }
             }
         }
         Ok(gates)

@@ -42,7 +42,11 @@ pub fn parse_bootstrap(all_feature_gates: bool) -> ObjectSet {
 fn cached(all_feature_gates: bool) -> &'static RbacPolicy {
     static DEFAULT_GATES: OnceLock<RbacPolicy> = OnceLock::new();
     static ALL_GATES: OnceLock<RbacPolicy> = OnceLock::new();
-    let cell = if all_feature_gates { &ALL_GATES } else { &DEFAULT_GATES };
+    let cell = if all_feature_gates {
+        &ALL_GATES
+    } else {
+        &DEFAULT_GATES
+    };
     cell.get_or_init(|| parse_bootstrap(all_feature_gates).rbac)
 }
 

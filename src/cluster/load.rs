@@ -215,7 +215,8 @@ impl ObjectSet {
             Doc::Json(s) => match serde_json::from_str::<JsonHead>(s) {
                 Ok(h) => (
                     h.kind.unwrap_or_default(),
-                    h.items.map(|v| v.into_iter().map(|r| Doc::Json(r.get())).collect()),
+                    h.items
+                        .map(|v| v.into_iter().map(|r| Doc::Json(r.get())).collect()),
                 ),
                 Err(e) => {
                     self.problem(file, doc_no, None, format!("not a Kubernetes object: {e}"));
@@ -228,7 +229,10 @@ impl ObjectSet {
                     return;
                 }
                 (
-                    v.get("kind").and_then(|k| k.as_str()).unwrap_or_default().to_string(),
+                    v.get("kind")
+                        .and_then(|k| k.as_str())
+                        .unwrap_or_default()
+                        .to_string(),
                     v.get("items")
                         .and_then(|i| i.as_array())
                         .map(|a| a.iter().map(Doc::Value).collect()),
@@ -267,47 +271,73 @@ impl ObjectSet {
                 .unwrap_or_default()
                 .to_string(),
         };
-        let kind = if kind.is_empty() { default_kind.to_string() } else { kind };
+        let kind = if kind.is_empty() {
+            default_kind.to_string()
+        } else {
+            kind
+        };
         if kind.is_empty() {
             self.problem(file, doc_no, item, "object has no kind".into());
             return;
         }
-        let result = match kind.as_str() {
-            "Pod" => parse_view(doc, PodView::from_json, PodView::from_value).map(|v| self.pods.push(v)),
-            "PersistentVolumeClaim" => parse_view(doc, PvcView::from_json, PvcView::from_value).map(|v| self.pvcs.push(v)),
-            "PersistentVolume" => parse_view(doc, PvView::from_json, PvView::from_value).map(|v| self.pvs.push(v)),
-            "VolumeAttachment" => parse_view(doc, VolumeAttachmentView::from_json, VolumeAttachmentView::from_value)
+        let result =
+            match kind.as_str() {
+                "Pod" => parse_view(doc, PodView::from_json, PodView::from_value)
+                    .map(|v| self.pods.push(v)),
+                "PersistentVolumeClaim" => parse_view(doc, PvcView::from_json, PvcView::from_value)
+                    .map(|v| self.pvcs.push(v)),
+                "PersistentVolume" => {
+                    parse_view(doc, PvView::from_json, PvView::from_value).map(|v| self.pvs.push(v))
+                }
+                "VolumeAttachment" => parse_view(
+                    doc,
+                    VolumeAttachmentView::from_json,
+                    VolumeAttachmentView::from_value,
+                )
                 .map(|v| self.volume_attachments.push(v)),
-            "ResourceClaim" => parse_view(doc, ResourceClaimView::from_json, ResourceClaimView::from_value)
+                "ResourceClaim" => parse_view(
+                    doc,
+                    ResourceClaimView::from_json,
+                    ResourceClaimView::from_value,
+                )
                 .map(|v| self.resource_claims.push(v)),
-            "ResourceSlice" => parse_view(doc, ResourceSliceView::from_json, ResourceSliceView::from_value)
+                "ResourceSlice" => parse_view(
+                    doc,
+                    ResourceSliceView::from_json,
+                    ResourceSliceView::from_value,
+                )
                 .map(|v| self.resource_slices.push(v)),
-            "Node" => parse_view(doc, NodeView::from_json, NodeView::from_value).map(|v| self.nodes.push(v)),
-            "ServiceAccount" => parse_view(doc, ServiceAccountView::from_json, ServiceAccountView::from_value)
+                "Node" => parse_view(doc, NodeView::from_json, NodeView::from_value)
+                    .map(|v| self.nodes.push(v)),
+                "ServiceAccount" => parse_view(
+                    doc,
+                    ServiceAccountView::from_json,
+                    ServiceAccountView::from_value,
+                )
                 .map(|v| self.service_accounts.push(v)),
-            "Role" | "ClusterRole" => doc.parse::<Role>().map(|mut r| {
-                r.kind = kind.clone();
-                if kind == "Role" {
-                    self.rbac.roles.push(r);
-                } else {
-                    r.metadata.namespace.clear();
-                    self.rbac.cluster_roles.push(r);
+                "Role" | "ClusterRole" => doc.parse::<Role>().map(|mut r| {
+                    r.kind = kind.clone();
+                    if kind == "Role" {
+                        self.rbac.roles.push(r);
+                    } else {
+                        r.metadata.namespace.clear();
+                        self.rbac.cluster_roles.push(r);
+                    }
+                }),
+                "RoleBinding" | "ClusterRoleBinding" => doc.parse::<Binding>().map(|mut b| {
+                    b.kind = kind.clone();
+                    if kind == "RoleBinding" {
+                        self.rbac.role_bindings.push(b);
+                    } else {
+                        b.metadata.namespace.clear();
+                        self.rbac.cluster_role_bindings.push(b);
+                    }
+                }),
+                _ => {
+                    *self.skipped.entry(kind).or_insert(0) += 1;
+                    return;
                 }
-            }),
-            "RoleBinding" | "ClusterRoleBinding" => doc.parse::<Binding>().map(|mut b| {
-                b.kind = kind.clone();
-                if kind == "RoleBinding" {
-                    self.rbac.role_bindings.push(b);
-                } else {
-                    b.metadata.namespace.clear();
-                    self.rbac.cluster_role_bindings.push(b);
-                }
-            }),
-            _ => {
-                *self.skipped.entry(kind).or_insert(0) += 1;
-                return;
-            }
-        };
+            };
         match result {
             Ok(()) => {
                 self.kinds_seen.insert(kind);

@@ -40,7 +40,9 @@ impl RawMeta {
             .collect()
     }
     pub fn has_annotation(&self, key: &str) -> bool {
-        self.annotations.as_ref().is_some_and(|a| a.contains_key(key))
+        self.annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key(key))
     }
 }
 

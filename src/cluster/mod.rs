@@ -13,4 +13,5 @@ pub use bootstrap::{bootstrap_policy, merge_policy, system_node_rules};
 pub use load::{load_objects, LoadProblem, ObjectSet};
 pub use objects::{NodeView, ResourceClaimView, ResourceSliceView, ServiceAccountView};
 pub use pod::{OwnerReference, PodView, MIRROR_POD_ANNOTATION};
+pub use rbac_types::{Binding, PolicyRule, RbacPolicy, Role};
 pub use volume::{ClaimRef, PvSecretRef, PvView, PvcView, VolumeAttachmentView};

@@ -43,7 +43,8 @@ pub struct ServiceAccountView {
 impl ServiceAccountView {
     /// Parses a ServiceAccount from its JSON.
     pub fn from_json(json: &str) -> Result<ServiceAccountView, serde_json::Error> {
-        serde_json::from_str::<RawMetaOnly>(json).map(|r| ServiceAccountView::from_meta(&r.metadata))
+        serde_json::from_str::<RawMetaOnly>(json)
+            .map(|r| ServiceAccountView::from_meta(&r.metadata))
     }
 
     /// Same as [`ServiceAccountView::from_json`] for an already parsed document.

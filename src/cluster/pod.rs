@@ -134,7 +134,12 @@ impl PodView {
                 .resource_claim_statuses
                 .iter()
                 .flatten()
-                .map(|s| (s.name.clone().unwrap_or_default(), s.resource_claim_name.clone()))
+                .map(|s| {
+                    (
+                        s.name.clone().unwrap_or_default(),
+                        s.resource_claim_name.clone(),
+                    )
+                })
                 .collect(),
             token_audiences: refs.token_audiences,
             csi_drivers: sorted_set(refs.csi_drivers),

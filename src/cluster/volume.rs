@@ -131,7 +131,12 @@ fn pv_secret_refs(spec: &RawPvSpec, claim_ns: &str) -> Vec<PvSecretRef> {
             push("cinder.secretRef", &as_given(r), name(r).as_deref(), true);
         }
     } else if let Some(r) = sref(&spec.flex_volume) {
-        push("flexVolume.secretRef", &or_claim(r), name(r).as_deref(), true);
+        push(
+            "flexVolume.secretRef",
+            &or_claim(r),
+            name(r).as_deref(),
+            true,
+        );
     } else if let Some(r) = sref(&spec.rbd) {
         push("rbd.secretRef", &or_claim(r), name(r).as_deref(), true);
     } else if let Some(r) = sref(&spec.scale_io) {
@@ -140,12 +145,25 @@ fn pv_secret_refs(spec: &RawPvSpec, claim_ns: &str) -> Vec<PvSecretRef> {
         push("iscsi.secretRef", &or_claim(r), name(r).as_deref(), true);
     } else if let Some(s) = &spec.storageos {
         if let Some(r) = &s.secret_ref {
-            push("storageos.secretRef", &as_given(r), name(r).as_deref(), true);
+            push(
+                "storageos.secretRef",
+                &as_given(r),
+                name(r).as_deref(),
+                true,
+            );
         }
     } else if let Some(c) = &spec.csi {
         let refs = [
-            ("csi.controllerPublishSecretRef", &c.controller_publish_secret_ref, false),
-            ("csi.controllerExpandSecretRef", &c.controller_expand_secret_ref, false),
+            (
+                "csi.controllerPublishSecretRef",
+                &c.controller_publish_secret_ref,
+                false,
+            ),
+            (
+                "csi.controllerExpandSecretRef",
+                &c.controller_expand_secret_ref,
+                false,
+            ),
             ("csi.nodePublishSecretRef", &c.node_publish_secret_ref, true),
             ("csi.nodeStageSecretRef", &c.node_stage_secret_ref, true),
             ("csi.nodeExpandSecretRef", &c.node_expand_secret_ref, true),

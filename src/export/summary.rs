@@ -620,3 +620,31 @@ impl Summary {
         serde_json::to_string_pretty(self)
     }
 }
+
+/// What `--fail-on` can name: a verdict, or the `would_break` change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// Any request with this verdict.
+    Verdict(Verdict),
+    /// Any request whose change is `would_break`.
+    WouldBreak,
+}
+
+impl FailOn {
+    /// Parses `would_break`, `forbidden`, `relies_on_rbac`, `indeterminate` (and
+    /// `allowed_by_node`, for completeness).
+    pub fn parse(s: &str) -> Option<FailOn> {
+        if s == Change::WouldBreak.as_str() {
+            return Some(FailOn::WouldBreak);
+        }
+        Verdict::parse(s).map(FailOn::Verdict)
+    }
+
+    /// True when at least one request of the run matches.
+    pub fn triggered(self, totals: &Totals) -> bool {
+        match self {
+            FailOn::Verdict(v) => totals.verdict(v) > 0,
+            FailOn::WouldBreak => totals.change(Change::WouldBreak) > 0,
+        }
+    }
+}

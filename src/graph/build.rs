@@ -3,15 +3,15 @@
 //! the interval in which that version existed.
 
 use super::completeness::{Completeness, IntervalSet};
+use super::events::{entry, Builder, Keyed};
 use super::intern::{FxHashMap, Interner, VertexId};
-use super::timeline::{segments, Change, Dated, Segment};
-use super::{Edge, EdgeSource, Graph, GraphProblem, Interval, PodState, NO_DEST};
+use super::timeline::{segments, Segment};
+use super::{Edge, EdgeSource, Graph, Interval, PodState, NO_DEST};
 use crate::authz::VertexKind;
 use crate::cluster::{
     NodeView, ObjectSet, PodView, PvView, PvcView, ResourceSliceView, VolumeAttachmentView,
 };
 use crate::record::{Micros, ObjectEvent};
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -59,18 +59,26 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
         }
         match (ev.api_group.as_str(), ev.resource.as_str()) {
             ("", "pods") | ("", "bindings") => b.pod_event(ev, &mut pods),
-            ("", "persistentvolumes") => b.plain_event(ev, &mut pvs, "PersistentVolume", PvView::from_json),
+            ("", "persistentvolumes") => {
+                b.plain_event(ev, &mut pvs, "PersistentVolume", PvView::from_json)
+            }
             ("", "persistentvolumeclaims") => {
                 b.plain_event(ev, &mut pvcs, "PersistentVolumeClaim", PvcView::from_json)
             }
-            ("storage.k8s.io", "volumeattachments") => {
-                b.plain_event(ev, &mut vas, "VolumeAttachment", VolumeAttachmentView::from_json)
-            }
-            ("resource.k8s.io", "resourceslices") => {
-                b.plain_event(ev, &mut slices, "ResourceSlice", ResourceSliceView::from_json)
-            }
+            ("storage.k8s.io", "volumeattachments") => b.plain_event(
+                ev,
+                &mut vas,
+                "VolumeAttachment",
+                VolumeAttachmentView::from_json,
+            ),
+            ("resource.k8s.io", "resourceslices") => b.plain_event(
+                ev,
+                &mut slices,
+                "ResourceSlice",
+                ResourceSliceView::from_json,
+            ),
             ("", "nodes") => {
-                if ev.subresource.is_empty() && ev.verb == "create" {
+                if ev.subresource.is_empty() && ev.verb == "create" && !ev.name.is_empty() {
                     let t = node_created.entry(ev.name.clone()).or_insert(ev.time);
                     *t = (*t).min(ev.time);
                 }
@@ -83,8 +91,8 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
     let mut edges = EdgeList::default();
     let mut unknown_anywhere = Vec::new();
     let mut unknown_on_node: HashMap<String, Vec<(Micros, Micros, String)>> = HashMap::new();
-    let mut pod_timelines: HashMap<String, HashMap<String, Vec<Segment<PodState>>>> =
-        HashMap::new();
+    let mut pod_timelines: FxHashMap<String, FxHashMap<String, Vec<Segment<PodState>>>> =
+        FxHashMap::default();
 
     for ((ns, name), (dump, changes)) in pods {
         let bind = |prev: Option<&PodState>, node: &str| {
@@ -132,6 +140,11 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
         }
         pod_timelines.entry(ns).or_default().insert(name, segs);
     }
+    // The apiserver's pv → pvc edge comes from the PV's claimRef. A claim's `spec.volumeName`
+    // stands in only for a PV the inputs do not show: a pre-bound claim can name a PV that
+    // is claimed by another PVC, and trusting it then would invent a path to that PV's secrets.
+    let pv_known: std::collections::HashSet<String> =
+        pvs.keys().map(|(_, name)| name.clone()).collect();
     for (_, (dump, changes)) in pvs {
         for s in segments(dump.as_ref(), changes, &no_bind) {
             if let Some(pv) = &s.body {
@@ -141,7 +154,8 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
     }
     for ((ns, name), (dump, changes)) in pvcs {
         for s in segments(dump.as_ref(), changes, &no_bind) {
-            if let Some(pvc) = s.body.as_ref().filter(|p| !p.volume_name.is_empty()) {
+            let bound = s.body.as_ref().filter(|p| !p.volume_name.is_empty());
+            if let Some(pvc) = bound.filter(|p| !pv_known.contains(&p.volume_name)) {
                 let pv = edges.vertex(VertexKind::Pv, "", &pvc.volume_name);
                 let claim = edges.vertex(VertexKind::Pvc, &ns, &name);
                 edges.add(pv, claim, NO_DEST, &s);
@@ -157,7 +171,7 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
             }
         }
     }
-    let mut slice_timelines = HashMap::new();
+    let mut slice_timelines = FxHashMap::default();
     for ((_, name), (dump, changes)) in slices {
         let segs = segments(dump.as_ref(), changes, &no_bind);
         for s in &segs {
@@ -200,192 +214,9 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
     }
 }
 
-/// Per object key (namespace, name): the dump copy and the logged changes.
-type Keyed<V> = FxHashMap<(String, String), (Option<V>, Vec<Dated<V>>)>;
-
-fn entry<'a, V>(map: &'a mut Keyed<V>, ns: &str, name: &str) -> &'a mut (Option<V>, Vec<Dated<V>>) {
-    map.entry((ns.to_string(), name.to_string()))
-        .or_insert_with(|| (None, Vec::new()))
-}
-
 fn no_bind<V>(_: Option<&V>, _: &str) -> Option<V> {
     None
 }
-
-/// Only `kind` and `target.name`, to recognise bodies and read bindings.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Head {
-    kind: Option<String>,
-    target: Option<Target>,
-    metadata: Option<HeadMeta>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct Target {
-    name: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct HeadMeta {
-    name: Option<String>,
-    namespace: Option<String>,
-}
-
-struct Builder {
-    sources: Vec<EdgeSource>,
-    problems: Vec<GraphProblem>,
-}
-
-impl Builder {
-    fn source(&mut self, ev: &ObjectEvent) -> u32 {
-        self.sources.push(EdgeSource::Log(ev.pos));
-        (self.sources.len() - 1) as u32
-    }
-
-    fn source_text(&self, source: u32) -> String {
-        self.sources
-            .get(source as usize)
-            .map_or_else(String::new, |s| s.to_string())
-    }
-
-    /// The logged object of kind `kind`, if the event carries one: `responseObject`, else for
-    /// creates and updates the `requestObject` (for patches it is a patch, for deletes options).
-    fn body<V>(
-        &mut self,
-        ev: &ObjectEvent,
-        kind: &str,
-        parse: fn(&str) -> Result<V, serde_json::Error>,
-    ) -> Option<V> {
-        let request = matches!(ev.verb.as_str(), "create" | "update")
-            .then_some(ev.request_object.as_deref())
-            .flatten();
-        for json in [ev.response_object.as_deref(), request].into_iter().flatten() {
-            let head: Head = serde_json::from_str(json).unwrap_or_default();
-            if head.kind.as_deref() != Some(kind) {
-                continue;
-            }
-            match parse(json) {
-                Ok(v) => return Some(v),
-                Err(e) => self.problems.push(GraphProblem {
-                    pos: ev.pos,
-                    message: format!("unreadable {kind} body: {e}"),
-                }),
-            }
-        }
-        None
-    }
-
-    /// Change of a kind without bindings. Updates without a full body change nothing we
-    /// could know; other subresources (status) keep the object's graph-relevant spec.
-    fn plain_event<V: Clone + Named>(
-        &mut self,
-        ev: &ObjectEvent,
-        map: &mut Keyed<V>,
-        kind: &str,
-        parse: fn(&str) -> Result<V, serde_json::Error>,
-    ) {
-        let change = match ev.verb.as_str() {
-            "create" if ev.subresource.is_empty() => Change::Create(self.body(ev, kind, parse)),
-            "update" | "patch" => match self.body(ev, kind, parse) {
-                Some(v) => Change::Update(v),
-                None => return,
-            },
-            "delete" if ev.subresource.is_empty() => Change::Delete(self.body(ev, kind, parse)),
-            _ => return,
-        };
-        let name = match &change {
-            _ if !ev.name.is_empty() => ev.name.clone(),
-            Change::Create(Some(v)) | Change::Update(v) | Change::Delete(Some(v)) => {
-                v.name().to_string()
-            }
-            _ => return,
-        };
-        let source = self.source(ev);
-        entry(map, &ev.namespace, &name).1.push(Dated {
-            time: ev.time,
-            source,
-            change,
-        });
-    }
-
-    fn pod_event(&mut self, ev: &ObjectEvent, pods: &mut Keyed<PodState>) {
-        let parse = |json: &str| {
-            PodView::from_json(json).map(|view| PodState {
-                view: Arc::new(view),
-                refs_known: true,
-            })
-        };
-        let binding = ev.resource == "bindings" || ev.subresource == "binding";
-        let change = match ev.verb.as_str() {
-            "create" if binding => {
-                let head: Head = ev
-                    .request_object
-                    .as_deref()
-                    .and_then(|j| serde_json::from_str(j).ok())
-                    .unwrap_or_default();
-                let target = head.target.and_then(|t| t.name).filter(|n| !n.is_empty());
-                // The legacy `bindings` resource names the pod in the Binding's metadata.
-                let name = match head.metadata.and_then(|m| m.name) {
-                    Some(n) if ev.name.is_empty() || ev.resource == "bindings" => n,
-                    _ => ev.name.clone(),
-                };
-                if name.is_empty() {
-                    return;
-                }
-                let source = self.source(ev);
-                entry(pods, &ev.namespace, &name).1.push(Dated {
-                    time: ev.time,
-                    source,
-                    change: Change::Bind(target),
-                });
-                return;
-            }
-            "create" if ev.subresource.is_empty() => Change::Create(self.body(ev, "Pod", parse)),
-            "update" | "patch" => match self.body(ev, "Pod", parse) {
-                Some(v) => Change::Update(v),
-                None => return,
-            },
-            "delete" if ev.subresource.is_empty() => Change::Delete(self.body(ev, "Pod", parse)),
-            _ => return,
-        };
-        let (ns, name) = match &change {
-            _ if !ev.name.is_empty() => (ev.namespace.clone(), ev.name.clone()),
-            Change::Create(Some(p)) | Change::Update(p) | Change::Delete(Some(p)) => {
-                let ns = if ev.namespace.is_empty() { &p.view.namespace } else { &ev.namespace };
-                (ns.clone(), p.view.name.clone())
-            }
-            _ => return,
-        };
-        if name.is_empty() {
-            return;
-        }
-        let source = self.source(ev);
-        entry(pods, &ns, &name).1.push(Dated {
-            time: ev.time,
-            source,
-            change,
-        });
-    }
-}
-
-/// The name of an object view (for events whose `objectRef` lacks it).
-trait Named {
-    fn name(&self) -> &str;
-}
-
-macro_rules! named {
-    ($($t:ty),*) => {$(
-        impl Named for $t {
-            fn name(&self) -> &str {
-                &self.name
-            }
-        }
-    )*};
-}
-named!(PvView, PvcView, VolumeAttachmentView, ResourceSliceView, NodeView);
 
 /// Edges collected as flat records, then sorted into adjacency lists.
 #[derive(Default)]

@@ -63,8 +63,7 @@ pub(crate) struct Completeness {
 impl Completeness {
     /// `None` when the graph is complete for `node` at `at`, else why not.
     pub fn check(&self, node: &str, at: Micros) -> Option<String> {
-        let pods_known =
-            self.pod_snapshot || self.node_created.get(node).is_some_and(|&c| c <= at);
+        let pods_known = self.pod_snapshot || self.node_created.get(node).is_some_and(|&c| c <= at);
         if !pods_known {
             return Some(no_pods_reason(node));
         }
@@ -80,7 +79,9 @@ impl Completeness {
 
 /// Why pods of `node` may be missing when neither a dump nor the node's registration is known.
 pub fn no_pods_reason(node: &str) -> String {
-    format!("no objects dump with pods, and the log shows no creation of Node {node} before this time")
+    format!(
+        "no objects dump with pods, and the log shows no creation of Node {node} before this time"
+    )
 }
 
 #[cfg(test)]

@@ -54,13 +54,18 @@ impl Graph {
                 let on_path = keep.as_ref().is_none_or(|k| {
                     k.get(from as usize).copied().unwrap_or(false)
                         && k.get(e.to as usize).copied().unwrap_or(false)
-                        && target.flatten().is_some_and(|t| e.dest == t || e.dest == NO_DEST)
+                        && target
+                            .flatten()
+                            .is_some_and(|t| e.dest == t || e.dest == NO_DEST)
                 });
                 if !on_path || !valid(e) {
                     continue;
                 }
                 let start = e.iv_start as usize;
-                let ivs = self.intervals.get(start..start + e.iv_len as usize).unwrap_or(&[]);
+                let ivs = self
+                    .intervals
+                    .get(start..start + e.iv_len as usize)
+                    .unwrap_or(&[]);
                 let mut line = format!(
                     "{} -> {}",
                     self.interner.render(from),
@@ -147,7 +152,10 @@ mod tests {
     fn formats_rfc3339_micros() {
         assert_eq!(format_micros(0), "1970-01-01T00:00:00.000000Z");
         // 2024-02-29T12:34:56.789012Z
-        assert_eq!(format_micros(1_709_210_096_789_012), "2024-02-29T12:34:56.789012Z");
+        assert_eq!(
+            format_micros(1_709_210_096_789_012),
+            "2024-02-29T12:34:56.789012Z"
+        );
         assert_eq!(format_micros(Micros::MIN), "-inf");
     }
     use crate::record::Micros;

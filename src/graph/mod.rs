@@ -12,6 +12,7 @@
 mod build;
 pub mod completeness;
 mod describe;
+mod events;
 pub mod intern;
 mod search;
 mod timeline;
@@ -23,8 +24,7 @@ use crate::authz::{ClusterView, Known, PathAnswer, PodFacts, VertexKind};
 use crate::cluster::{NodeView, PodView, ResourceSliceView};
 use crate::record::{Micros, SourcePos};
 use completeness::Completeness;
-use intern::{Interner, VertexId};
-use std::collections::HashMap;
+use intern::{FxHashMap, Interner, VertexId};
 use std::fmt;
 use std::sync::Arc;
 use timeline::Segment;
@@ -55,6 +55,12 @@ impl fmt::Display for EdgeSource {
 pub struct GraphProblem {
     pub pos: SourcePos,
     pub message: String,
+}
+
+impl fmt::Display for GraphProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", EdgeSource::Log(self.pos), self.message)
+    }
 }
 
 /// One existence interval of an edge.
@@ -100,9 +106,9 @@ pub struct Graph {
     intervals: Vec<Interval>,
     sources: Vec<EdgeSource>,
     completeness: Completeness,
-    pods: HashMap<String, HashMap<String, Vec<Segment<PodState>>>>,
-    nodes: HashMap<String, Vec<Segment<NodeView>>>,
-    slices: HashMap<String, Vec<Segment<ResourceSliceView>>>,
+    pods: FxHashMap<String, FxHashMap<String, Vec<Segment<PodState>>>>,
+    nodes: FxHashMap<String, Vec<Segment<NodeView>>>,
+    slices: FxHashMap<String, Vec<Segment<ResourceSliceView>>>,
     /// The analysed window, as given to [`build_graph`].
     pub window: (Micros, Micros),
     /// Logged bodies that could not be read.
@@ -118,6 +124,11 @@ impl Graph {
     /// Number of distinct edges (an edge present in several intervals counts once).
     pub fn edge_count(&self) -> usize {
         self.out_edges.len()
+    }
+
+    /// Names of the Node objects known from the dump or the log, in no particular order.
+    pub fn node_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.nodes.keys().cloned()
     }
 
     /// `None` when the graph is complete for `node` at `at` (a missing path is a real "no"),
@@ -143,7 +154,10 @@ impl Graph {
 /// Cluster-scoped kinds have no namespace, whatever the caller passed.
 fn scoped(kind: VertexKind, namespace: &str) -> &str {
     match kind {
-        VertexKind::Node | VertexKind::Pv | VertexKind::VolumeAttachment | VertexKind::ResourceSlice => "",
+        VertexKind::Node
+        | VertexKind::Pv
+        | VertexKind::VolumeAttachment
+        | VertexKind::ResourceSlice => "",
         _ => namespace,
     }
 }
@@ -153,12 +167,21 @@ fn segment_at<V>(segs: &[Segment<V>], at: Micros) -> Option<&Segment<V>> {
 }
 
 impl ClusterView for Graph {
-    fn path(&self, kind: VertexKind, namespace: &str, name: &str, node: &str, at: Micros) -> PathAnswer {
+    fn path(
+        &self,
+        kind: VertexKind,
+        namespace: &str,
+        name: &str,
+        node: &str,
+        at: Micros,
+    ) -> PathAnswer {
         let start = self.interner.find(kind, scoped(kind, namespace), name);
         let target = self.interner.find(VertexKind::Node, "", node);
         if let (Some(start), Some(target)) = (start, target) {
             if let Some(path) = self.search(start, target, at) {
-                return PathAnswer::Found(path.into_iter().map(|v| self.interner.render(v)).collect());
+                return PathAnswer::Found(
+                    path.into_iter().map(|v| self.interner.render(v)).collect(),
+                );
             }
         }
         match self.completeness(node, at) {
@@ -194,15 +217,25 @@ impl ClusterView for Graph {
     }
 
     fn node_uid(&self, name: &str, at: Micros) -> Known<String> {
-        lookup(&self.nodes, name, at, self.completeness.node_snapshot, "Node", |n| {
-            Some(&n.uid).filter(|u| !u.is_empty())
-        })
+        lookup(
+            &self.nodes,
+            name,
+            at,
+            self.completeness.node_snapshot,
+            "Node",
+            |n| Some(&n.uid).filter(|u| !u.is_empty()),
+        )
     }
 
     fn resource_slice_node(&self, name: &str, at: Micros) -> Known<String> {
-        lookup(&self.slices, name, at, self.completeness.slice_snapshot, "ResourceSlice", |s| {
-            Some(&s.node_name)
-        })
+        lookup(
+            &self.slices,
+            name,
+            at,
+            self.completeness.slice_snapshot,
+            "ResourceSlice",
+            |s| Some(&s.node_name),
+        )
     }
 }
 
@@ -216,7 +249,7 @@ impl Graph {
 
 /// One field of a cluster-scoped object at `at`.
 fn lookup<V>(
-    map: &HashMap<String, Vec<Segment<V>>>,
+    map: &FxHashMap<String, Vec<Segment<V>>>,
     name: &str,
     at: Micros,
     snapshot: bool,
@@ -227,14 +260,18 @@ fn lookup<V>(
         return if snapshot {
             Known::Absent
         } else {
-            Known::Unknown(format!("{kind} {name}: not in the objects dump and no logged event for it"))
+            Known::Unknown(format!(
+                "{kind} {name}: not in the objects dump and no logged event for it"
+            ))
         };
     };
     match segment_at(segs, at) {
         None => Known::Absent,
         Some(Segment { body: Some(v), .. }) => match field(v) {
             Some(f) => Known::Yes(f.clone()),
-            None => Known::Unknown(format!("{kind} {name}: the field is empty in its known body")),
+            None => Known::Unknown(format!(
+                "{kind} {name}: the field is empty in its known body"
+            )),
         },
         Some(_) => Known::Unknown(format!("{kind} {name} existed but its body is unknown")),
     }

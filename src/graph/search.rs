@@ -33,7 +33,12 @@ fn with_dest(edges: &[Edge], dest: VertexId) -> &[Edge] {
 
 impl Graph {
     /// The vertices of a path from `start` to `target` valid at `at`, both ends included.
-    pub(crate) fn search(&self, start: VertexId, target: VertexId, at: Micros) -> Option<Vec<VertexId>> {
+    pub(crate) fn search(
+        &self,
+        start: VertexId,
+        target: VertexId,
+        at: Micros,
+    ) -> Option<Vec<VertexId>> {
         if start == target {
             return Some(vec![start]);
         }
@@ -59,7 +64,9 @@ impl Graph {
             }
             while let Some(v) = s.stack.pop() {
                 let edges = self.edges_of(v);
-                let candidates = with_dest(edges, target).iter().chain(with_dest(edges, NO_DEST));
+                let candidates = with_dest(edges, target)
+                    .iter()
+                    .chain(with_dest(edges, NO_DEST));
                 for e in candidates {
                     let Some(stamp) = s.stamp.get_mut(e.to as usize) else {
                         continue;

@@ -70,13 +70,20 @@ pub(crate) fn segments<V: Clone>(
         Some(c) => Some(Segment {
             from: Micros::MIN,
             to: Micros::MAX,
-            // A binding succeeds only for a pending pod, so before its first logged binding
-            // the pod was pending: `bind` with an empty node builds that body.
-            body: dump.cloned().or_else(|| match c.change {
+            body: dump.cloned().or_else(|| match &c.change {
+                // A binding succeeds only for a pending pod, so before its first logged
+                // binding the pod was pending: `bind` with an empty node builds that body.
                 Change::Bind(_) => bind(None, ""),
+                // Nothing graph-relevant changed unlogged inside the window (a node can only
+                // be set by a logged binding), so the first full body held from the start.
+                Change::Update(b) => Some(b.clone()),
                 _ => None,
             }),
-            source: if dump.is_some() { DUMP_SOURCE } else { c.source },
+            source: if dump.is_some() {
+                DUMP_SOURCE
+            } else {
+                c.source
+            },
         }),
     };
     let close = |cur: Option<Segment<V>>, at: Micros, out: &mut Vec<Segment<V>>| {
@@ -101,7 +108,19 @@ pub(crate) fn segments<V: Clone>(
         match &c.change {
             Change::Create(body) => {
                 close(cur.take(), t, &mut out);
-                cur = open(body.clone().or_else(|| dump.cloned()));
+                let fallback = || {
+                    // A pod bound later was pending when created, whatever node the dump shows.
+                    let bound_later = changes[i + 1..]
+                        .iter()
+                        .find(|n| !matches!(n.change, Change::Update(_)))
+                        .is_some_and(|n| matches!(n.change, Change::Bind(_)));
+                    if bound_later {
+                        dump.and_then(|d| bind(Some(d), ""))
+                    } else {
+                        dump.cloned()
+                    }
+                };
+                cur = open(body.clone().or_else(fallback));
             }
             Change::Update(body) => {
                 close(cur.take(), t, &mut out);
@@ -119,10 +138,11 @@ pub(crate) fn segments<V: Clone>(
                         s.body = body.clone();
                     }
                 }
-                let more_deletes = matches!(
-                    changes.get(i + 1).map(|n| &n.change),
-                    Some(Change::Delete(_))
-                );
+                // Status updates of the terminating object may come between the deletes.
+                let more_deletes = changes[i + 1..]
+                    .iter()
+                    .find(|n| !matches!(n.change, Change::Update(_)))
+                    .is_some_and(|n| matches!(n.change, Change::Delete(_)));
                 if !more_deletes {
                     close(cur.take(), t, &mut out);
                 }
@@ -162,7 +182,10 @@ mod tests {
     fn create_then_delete() {
         let s = segments(
             Some(&"d"),
-            vec![d(20, Change::Delete(None)), d(10, Change::Create(Some("c")))],
+            vec![
+                d(20, Change::Delete(None)),
+                d(10, Change::Create(Some("c"))),
+            ],
             NO_BIND,
         );
         assert_eq!(spans(&s), vec![(10, 20, Some("c"))]);
@@ -177,6 +200,23 @@ mod tests {
     }
 
     #[test]
+    fn first_full_update_body_held_from_the_start() {
+        let s = segments(
+            None,
+            vec![d(5, Change::Update("u")), d(8, Change::Update("v"))],
+            NO_BIND,
+        );
+        assert_eq!(
+            spans(&s),
+            vec![
+                (Micros::MIN, 5, Some("u")),
+                (5, 8, Some("u")),
+                (8, Micros::MAX, Some("v"))
+            ]
+        );
+    }
+
+    #[test]
     fn graceful_deletion_ends_at_last_delete() {
         let s = segments(
             None,
@@ -188,6 +228,21 @@ mod tests {
             NO_BIND,
         );
         assert_eq!(spans(&s), vec![(1, 9, Some("c"))]);
+        // A status update while terminating does not end the object early.
+        let s = segments(
+            None,
+            vec![
+                d(1, Change::Create(Some("c"))),
+                d(5, Change::Delete(None)),
+                d(7, Change::Update("terminating")),
+                d(9, Change::Delete(None)),
+            ],
+            NO_BIND,
+        );
+        assert_eq!(
+            spans(&s),
+            vec![(1, 7, Some("c")), (7, 9, Some("terminating"))]
+        );
     }
 
     #[test]
@@ -212,7 +267,11 @@ mod tests {
         );
         assert_eq!(
             spans(&s),
-            vec![(1, 2, Some("a")), (2, 3, Some("b")), (7, Micros::MAX, Some("c"))]
+            vec![
+                (1, 2, Some("a")),
+                (2, 3, Some("b")),
+                (7, Micros::MAX, Some("c"))
+            ]
         );
     }
 
@@ -238,10 +297,16 @@ mod tests {
         // A binding whose target was not logged leaves the body unknown.
         let s = segments(
             None,
-            vec![d(1, Change::Create(Some("pending"))), d(2, Change::Bind(None))],
+            vec![
+                d(1, Change::Create(Some("pending"))),
+                d(2, Change::Bind(None)),
+            ],
             bind,
         );
-        assert_eq!(spans(&s), vec![(1, 2, Some("pending")), (2, Micros::MAX, None)]);
+        assert_eq!(
+            spans(&s),
+            vec![(1, 2, Some("pending")), (2, Micros::MAX, None)]
+        );
     }
 
     #[test]
@@ -251,7 +316,10 @@ mod tests {
         let s = segments(None, vec![d(5, Change::Bind(Some("n1".into())))], bind);
         assert_eq!(
             spans(&s),
-            vec![(Micros::MIN, 5, Some("pending")), (5, Micros::MAX, Some("bound"))]
+            vec![
+                (Micros::MIN, 5, Some("pending")),
+                (5, Micros::MAX, Some("bound"))
+            ]
         );
     }
 }

@@ -15,7 +15,9 @@ use serde_json::value::RawValue;
 
 use crate::input::time::parse_rfc3339_micros;
 use crate::input::uri::parse_request_uri;
-use crate::record::{KubeletMatch, KubeletRequest, ObjectEvent, ObjectRef, SourcePos, Stage, UserInfo};
+use crate::record::{
+    KubeletMatch, KubeletRequest, ObjectEvent, ObjectRef, SourcePos, Stage, UserInfo,
+};
 
 /// The username prefix of node identities.
 pub const NODE_USER_PREFIX: &str = "system:node:";
@@ -144,9 +146,11 @@ pub struct RawEvent<'a> {
 
 /// What one JSON document turned out to be.
 #[derive(Debug)]
+// The large variant is the common one; boxing it would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 pub enum Document<'a> {
     /// A single audit event.
-    Event(Box<RawEvent<'a>>),
+    Event(RawEvent<'a>),
     /// An `EventList` (webhook batch) with its items.
     List(Vec<RawEvent<'a>>),
 }
@@ -160,15 +164,19 @@ pub fn classify(mut ev: RawEvent<'_>) -> Result<Document<'_>, String> {
         Some(other) => return Err(format!("kind is {other:?}, not \"Event\" or \"EventList\"")),
     }
     if ev.proto_payload.is_some() {
-        return Err("GKE Cloud Logging record (protoPayload); this envelope is not supported".into());
+        return Err(
+            "GKE Cloud Logging record (protoPayload); this envelope is not supported".into(),
+        );
     }
     if ev.audit_id.as_deref().is_none_or(str::is_empty) {
         if ev.properties.is_some() {
-            return Err("AKS diagnostic record (properties.log); this envelope is not supported".into());
+            return Err(
+                "AKS diagnostic record (properties.log); this envelope is not supported".into(),
+            );
         }
         return Err("no auditID".into());
     }
-    Ok(Document::Event(Box::new(ev)))
+    Ok(Document::Event(ev))
 }
 
 impl<'a> RawEvent<'a> {
@@ -187,7 +195,9 @@ impl<'a> RawEvent<'a> {
 
     /// `stageTimestamp`.
     pub fn stage_time(&self) -> Option<i64> {
-        self.stage_timestamp.as_deref().and_then(parse_rfc3339_micros)
+        self.stage_timestamp
+            .as_deref()
+            .and_then(parse_rfc3339_micros)
     }
 
     /// Which of the three signs, if any, marks this event as a kubelet's.
@@ -201,7 +211,11 @@ impl<'a> RawEvent<'a> {
             Some(KubeletMatch::NodeUser)
         } else if is_node(&self.impersonated_user) {
             Some(KubeletMatch::ImpersonatedNode)
-        } else if self.user_agent.as_deref().is_some_and(|a| a.starts_with(KUBELET_AGENT_PREFIX)) {
+        } else if self
+            .user_agent
+            .as_deref()
+            .is_some_and(|a| a.starts_with(KUBELET_AGENT_PREFIX))
+        {
             Some(KubeletMatch::KubeletUserAgent)
         } else {
             None
@@ -230,13 +244,22 @@ impl<'a> RawEvent<'a> {
             object_ref: self.object_ref.as_ref().map(object_ref),
             user: self.user.as_ref().map(user_info).unwrap_or_default(),
             impersonated_user: self.impersonated_user.as_ref().map(user_info),
-            source_ips: self.source_ips.iter().flatten().map(|s| s.to_string()).collect(),
+            source_ips: self
+                .source_ips
+                .iter()
+                .flatten()
+                .map(|s| s.to_string())
+                .collect(),
             user_agent: owned(&self.user_agent),
             response_code: status.and_then(|s| s.code),
             response_reason: status.map(|s| owned(&s.reason)).unwrap_or_default(),
             response_message: status.map(|s| owned(&s.message)).unwrap_or_default(),
-            decision: annotations.and_then(|a| a.decision.as_ref()).map(|d| d.to_string()),
-            reason: annotations.and_then(|a| a.reason.as_ref()).map(|r| r.to_string()),
+            decision: annotations
+                .and_then(|a| a.decision.as_ref())
+                .map(|d| d.to_string()),
+            reason: annotations
+                .and_then(|a| a.reason.as_ref())
+                .map(|r| r.to_string()),
             request_object: if MUTATING_VERBS.contains(&verb) {
                 self.request_object.map(|r| r.get().to_string())
             } else {
@@ -307,7 +330,12 @@ fn user_info(u: &RawUser<'_>) -> UserInfo {
             .extra
             .iter()
             .flatten()
-            .map(|(k, v)| (k.to_string(), v.iter().flatten().map(|s| s.to_string()).collect()))
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.iter().flatten().map(|s| s.to_string()).collect(),
+                )
+            })
             .collect(),
     }
 }
@@ -323,7 +351,9 @@ mod tests {
     #[test]
     fn event_with_escapes_and_no_api_version() {
         let line = r#"{"kind":"Event","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/nodes/n1","verb":"get","user":{"username":"system:node:n1","groups":["system:nodes"],"extra":{"k":["v"],"z":null}},"sourceIPs":["10.0.0.1"],"userAgent":"kubelet/v1.19.0","objectRef":{"resource":"nodes","name":"n1","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":403,"reason":"Forbidden","message":"nodes \"n1\" is forbidden"},"requestReceivedTimestamp":"2020-09-01T10:00:00.000001Z","stageTimestamp":"2020-09-01T10:00:00.000002Z","annotations":{"authorization.k8s.io/decision":"forbid","authorization.k8s.io/reason":"RBAC: \"x\"","other":"y"}}"#;
-        let Ok(Document::Event(ev)) = parse(line) else { panic!("not an event") };
+        let Ok(Document::Event(ev)) = parse(line) else {
+            panic!("not an event")
+        };
         assert_eq!(ev.kubelet_match(), Some(KubeletMatch::NodeUser));
         let r = ev.to_kubelet_request(KubeletMatch::NodeUser, SourcePos { file: 0, line: 7 });
         assert_eq!(r.audit_id, "a1");
@@ -332,7 +362,13 @@ mod tests {
         assert_eq!(r.response_message, "nodes \"n1\" is forbidden");
         assert_eq!(r.reason.as_deref(), Some("RBAC: \"x\""));
         assert_eq!(r.decision.as_deref(), Some("forbid"));
-        assert_eq!(r.user.extra, vec![("k".to_string(), vec!["v".to_string()]), ("z".to_string(), vec![])]);
+        assert_eq!(
+            r.user.extra,
+            vec![
+                ("k".to_string(), vec!["v".to_string()]),
+                ("z".to_string(), vec![])
+            ]
+        );
         assert_eq!(r.uri.path, "/api/v1/nodes/n1");
         assert_eq!(r.request_received, Some(1_598_954_400_000_001));
         assert_eq!(r.stage_timestamp, Some(1_598_954_400_000_002));
@@ -347,27 +383,49 @@ mod tests {
                 r#"{{"auditID":"a","stage":"ResponseComplete","verb":"{verb}","user":{{"username":"system:node:n"}},"requestObject":{{"a": [1, 2]}}}}"#
             )
         };
-        for (verb, kept) in [("patch", true), ("create", true), ("get", false), ("list", false)] {
+        for (verb, kept) in [
+            ("patch", true),
+            ("create", true),
+            ("get", false),
+            ("list", false),
+        ] {
             let s = mk(verb);
-            let Ok(Document::Event(ev)) = parse(&s) else { panic!() };
+            let Ok(Document::Event(ev)) = parse(&s) else {
+                panic!()
+            };
             let r = ev.to_kubelet_request(KubeletMatch::NodeUser, SourcePos::default());
-            assert_eq!(r.request_object.as_deref(), kept.then_some(r#"{"a": [1, 2]}"#), "{verb}");
+            assert_eq!(
+                r.request_object.as_deref(),
+                kept.then_some(r#"{"a": [1, 2]}"#),
+                "{verb}"
+            );
         }
     }
 
     #[test]
     fn not_audit_events() {
-        assert_eq!(parse(r#"{"kind":"Pod","auditID":"x"}"#).unwrap_err(), "kind is \"Pod\", not \"Event\" or \"EventList\"");
+        assert_eq!(
+            parse(r#"{"kind":"Pod","auditID":"x"}"#).unwrap_err(),
+            "kind is \"Pod\", not \"Event\" or \"EventList\""
+        );
         assert_eq!(parse(r#"{"kind":"Event"}"#).unwrap_err(), "no auditID");
-        assert!(parse(r#"{"protoPayload":{},"insertId":"x"}"#).unwrap_err().starts_with("GKE Cloud Logging record"));
-        assert!(parse(r#"{"category":"kube-audit","properties":{"log":"{}"}}"#).unwrap_err().starts_with("AKS diagnostic record"));
+        assert!(parse(r#"{"protoPayload":{},"insertId":"x"}"#)
+            .unwrap_err()
+            .starts_with("GKE Cloud Logging record"));
+        assert!(
+            parse(r#"{"category":"kube-audit","properties":{"log":"{}"}}"#)
+                .unwrap_err()
+                .starts_with("AKS diagnostic record")
+        );
         assert!(serde_json::from_str::<RawEvent<'_>>(r#"{"kind": 0}"#).is_err());
     }
 
     #[test]
     fn event_list_items() {
         let s = r#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[{"auditID":"a","stage":"RequestReceived"},{"auditID":"b","stage":"ResponseComplete"}]}"#;
-        let Ok(Document::List(items)) = parse(s) else { panic!() };
+        let Ok(Document::List(items)) = parse(s) else {
+            panic!()
+        };
         assert_eq!(items.len(), 2);
         assert_eq!(items[1].stage(), Some(Stage::ResponseComplete));
     }
@@ -381,7 +439,13 @@ mod tests {
         };
         let cases = [
             ("create", "pods", 201, "ResponseComplete", true),
-            ("delete", "persistentvolumeclaims", 200, "ResponseComplete", true),
+            (
+                "delete",
+                "persistentvolumeclaims",
+                200,
+                "ResponseComplete",
+                true,
+            ),
             ("create", "pods", 403, "ResponseComplete", false),
             ("get", "pods", 200, "ResponseComplete", false),
             ("create", "secrets", 201, "ResponseComplete", false),
@@ -389,7 +453,9 @@ mod tests {
         ];
         for (verb, res, code, stage, want) in cases {
             let s = mk(verb, res, code, stage);
-            let Ok(Document::Event(ev)) = parse(&s) else { panic!() };
+            let Ok(Document::Event(ev)) = parse(&s) else {
+                panic!()
+            };
             let oe = ev.to_object_event(SourcePos::default());
             assert_eq!(oe.is_some(), want, "{verb} {res} {code} {stage}");
             if let Some(oe) = oe {

@@ -26,9 +26,10 @@ pub const AUDIT_MARKER: &str = " AUDIT: ";
 
 fn hex_digits(n: usize) -> impl FnMut(&str) -> IResult<&str, u32> {
     move |i| {
-        map_opt(recognize(count(satisfy(|c| c.is_ascii_hexdigit()), n)), |h: &str| {
-            u32::from_str_radix(h, 16).ok()
-        })
+        map_opt(
+            recognize(count(satisfy(|c| c.is_ascii_hexdigit()), n)),
+            |h: &str| u32::from_str_radix(h, 16).ok(),
+        )
         .parse(i)
     }
 }
@@ -47,11 +48,15 @@ fn escape(i: &str) -> IResult<&str, char> {
         value('\\', char('\\')),
         value('"', char('"')),
         value('\'', char('\'')),
-        map(preceded(char('x'), hex_digits(2)), |b| char::from_u32(b).filter(|_| b < 0x80).unwrap_or('\u{fffd}')),
+        map(preceded(char('x'), hex_digits(2)), |b| {
+            char::from_u32(b).filter(|_| b < 0x80).unwrap_or('\u{fffd}')
+        }),
         map_opt(preceded(char('u'), hex_digits(4)), char::from_u32),
         map_opt(preceded(char('U'), hex_digits(8)), char::from_u32),
         map_opt(recognize(count(one_of("01234567"), 3)), |o: &str| {
-            u32::from_str_radix(o, 8).ok().map(|b| char::from_u32(b).filter(|_| b < 0x80).unwrap_or('\u{fffd}'))
+            u32::from_str_radix(o, 8)
+                .ok()
+                .map(|b| char::from_u32(b).filter(|_| b < 0x80).unwrap_or('\u{fffd}'))
         }),
     ))
     .parse(i)
@@ -61,7 +66,14 @@ fn escape(i: &str) -> IResult<&str, char> {
 pub fn go_quoted(i: &str) -> IResult<&str, Cow<'_, str>> {
     let (rest, body) = delimited(
         char('"'),
-        recognize(fold_many0(alt((recognize(none_of("\\\"")), recognize(preceded(char('\\'), escape)))), || (), |_, _| ())),
+        recognize(fold_many0(
+            alt((
+                recognize(none_of("\\\"")),
+                recognize(preceded(char('\\'), escape)),
+            )),
+            || (),
+            |_, _| (),
+        )),
         char('"'),
     )
     .parse(i)?;
@@ -97,7 +109,10 @@ fn line(i: &str) -> IResult<&str, (&str, Vec<(&str, Cow<'_, str>)>)> {
 
 /// The list inside `groups="…"`: comma-joined `%q` strings.
 fn group_list(s: &str) -> Option<Vec<Cow<'_, str>>> {
-    all_consuming(separated_list0(char(','), go_quoted)).parse(s).ok().map(|(_, v)| v)
+    all_consuming(separated_list0(char(','), go_quoted))
+        .parse(s)
+        .ok()
+        .map(|(_, v)| v)
 }
 
 fn placeholder(v: &str) -> bool {
@@ -106,7 +121,8 @@ fn placeholder(v: &str) -> bool {
 
 /// Parses one legacy line into an event. The error is a one-line reason.
 pub fn parse_legacy_line(text: &str) -> Result<RawEvent<'_>, String> {
-    let (_, (time, fields)) = line(text).map_err(|_| "not a legacy audit line (`<time> AUDIT: key=\"value\" …`)".to_string())?;
+    let (_, (time, fields)) = line(text)
+        .map_err(|_| "not a legacy audit line (`<time> AUDIT: key=\"value\" …`)".to_string())?;
     let mut ev = RawEvent {
         kind: Some(Cow::Borrowed("Event")),
         request_received_timestamp: Some(Cow::Borrowed(time)),
@@ -124,20 +140,45 @@ pub fn parse_legacy_line(text: &str) -> Result<RawEvent<'_>, String> {
             "method" => ev.verb = Some(v),
             "user" if real => user.username = Some(v),
             "groups" if real => {
-                user.groups = Some(group_list(&v).ok_or("groups is not a list of quoted strings")?.into_iter().map(|g| Cow::Owned(g.into_owned())).collect())
+                user.groups = Some(
+                    group_list(&v)
+                        .ok_or("groups is not a list of quoted strings")?
+                        .into_iter()
+                        .map(|g| Cow::Owned(g.into_owned()))
+                        .collect(),
+                )
             }
-            "as" if real => as_user = Some(RawUser { username: Some(v), ..RawUser::default() }),
+            "as" if real => {
+                as_user = Some(RawUser {
+                    username: Some(v),
+                    ..RawUser::default()
+                })
+            }
             "asgroups" if real => {
-                as_groups = Some(group_list(&v).ok_or("asgroups is not a list of quoted strings")?.into_iter().map(|g| Cow::Owned(g.into_owned())).collect())
+                as_groups = Some(
+                    group_list(&v)
+                        .ok_or("asgroups is not a list of quoted strings")?
+                        .into_iter()
+                        .map(|g| Cow::Owned(g.into_owned()))
+                        .collect(),
+                )
             }
             "user-agent" => ev.user_agent = Some(v),
             "namespace" if real => {
-                ev.object_ref = Some(crate::input::event::RawObjectRef { namespace: Some(v), ..Default::default() })
+                ev.object_ref = Some(crate::input::event::RawObjectRef {
+                    namespace: Some(v),
+                    ..Default::default()
+                })
             }
             "uri" => ev.request_uri = Some(v),
             "response" if real => {
-                let code = v.parse().map_err(|_| format!("response {v:?} is not a status code"))?;
-                ev.response_status = Some(RawStatus { code: Some(code), ..RawStatus::default() });
+                let code = v
+                    .parse()
+                    .map_err(|_| format!("response {v:?} is not a status code"))?;
+                ev.response_status = Some(RawStatus {
+                    code: Some(code),
+                    ..RawStatus::default()
+                });
             }
             _ => {}
         }
@@ -155,7 +196,8 @@ pub fn parse_legacy_line(text: &str) -> Result<RawEvent<'_>, String> {
 
 /// Whether a line looks like the legacy format (a digit, then the marker), cheaply.
 pub fn looks_legacy(line: &[u8]) -> bool {
-    line.first().is_some_and(u8::is_ascii_digit) && memchr::memmem::find(&line[..line.len().min(64)], AUDIT_MARKER.as_bytes()).is_some()
+    line.first().is_some_and(u8::is_ascii_digit)
+        && memchr::memmem::find(&line[..line.len().min(64)], AUDIT_MARKER.as_bytes()).is_some()
 }
 
 #[cfg(test)]
@@ -191,7 +233,10 @@ mod tests {
         assert_eq!(r.matched_by, Some(KubeletMatch::ImpersonatedNode));
         assert_eq!(r.user.username, "admin\té\u{41}");
         assert!(r.user.groups.is_empty());
-        assert_eq!(r.impersonated_user.as_ref().unwrap().groups, vec!["system:nodes"]);
+        assert_eq!(
+            r.impersonated_user.as_ref().unwrap().groups,
+            vec!["system:nodes"]
+        );
         assert_eq!(r.user_agent, "curl/7 \"q\"");
         assert_eq!(r.response_code, None);
         assert!(r.source_ips.is_empty());

@@ -82,13 +82,23 @@ pub fn is_log_name(name: &str) -> bool {
     let base = name.strip_suffix(".gz").unwrap_or(name);
     let base = base.trim_end_matches(|c: char| c.is_ascii_digit());
     let base = base.strip_suffix('.').unwrap_or(base);
-    base.ends_with(".log") || base.ends_with(".json") || base.ends_with(".jsonl") || name.ends_with(".gz")
+    base.ends_with(".log")
+        || base.ends_with(".json")
+        || base.ends_with(".jsonl")
+        || name.ends_with(".gz")
 }
 
 fn source_for(path: PathBuf) -> Source {
     let display = path.display().to_string();
     let gz = path.extension().is_some_and(|e| e == "gz");
-    Source { display, kind: if gz { SourceKind::Gzip(path) } else { SourceKind::Plain(path) } }
+    Source {
+        display,
+        kind: if gz {
+            SourceKind::Gzip(path)
+        } else {
+            SourceKind::Plain(path)
+        },
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
@@ -114,19 +124,30 @@ pub fn expand(specs: &[InputSpec]) -> (Vec<Source>, Vec<SourceProblem>) {
     for spec in specs {
         let path = match spec {
             InputSpec::Stdin => {
-                sources.push(Source { display: "-".into(), kind: SourceKind::Stdin });
+                sources.push(Source {
+                    display: "-".into(),
+                    kind: SourceKind::Stdin,
+                });
                 continue;
             }
             InputSpec::Path(p) => p,
         };
         let shown = path.display().to_string();
         match std::fs::metadata(path) {
-            Err(e) => problems.push(SourceProblem::Unreadable { path: shown, reason: e.to_string() }),
+            Err(e) => problems.push(SourceProblem::Unreadable {
+                path: shown,
+                reason: e.to_string(),
+            }),
             Ok(m) if m.is_dir() => {
                 let mut found = Vec::new();
                 match walk(path, &mut found) {
-                    Err(e) => problems.push(SourceProblem::Unreadable { path: shown, reason: e.to_string() }),
-                    Ok(()) if found.is_empty() => problems.push(SourceProblem::NoLogs { path: shown }),
+                    Err(e) => problems.push(SourceProblem::Unreadable {
+                        path: shown,
+                        reason: e.to_string(),
+                    }),
+                    Ok(()) if found.is_empty() => {
+                        problems.push(SourceProblem::NoLogs { path: shown })
+                    }
                     Ok(()) => sources.extend(found.into_iter().map(source_for)),
                 }
             }
@@ -186,7 +207,10 @@ pub fn open_plain(path: &Path) -> io::Result<FileBytes> {
 /// Opens a streamed input (gzip or stdin) as a reader of decompressed bytes.
 pub fn open_stream(kind: &SourceKind) -> io::Result<Box<dyn Read + Send>> {
     Ok(match kind {
-        SourceKind::Gzip(p) => Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, File::open(p)?))),
+        SourceKind::Gzip(p) => Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 20,
+            File::open(p)?,
+        ))),
         SourceKind::Stdin => Box::new(io::stdin()),
         SourceKind::Plain(p) => Box::new(File::open(p)?),
     })
@@ -217,7 +241,15 @@ pub struct BlockReader<R> {
 impl<R: Read> BlockReader<R> {
     /// A reader producing blocks of about `block_size` bytes.
     pub fn new(reader: R, block_size: usize, max_line: usize) -> Self {
-        BlockReader { reader, carry: Vec::new(), block_size: block_size.max(1), max_line, skipping_long: false, done: false, pending_error: None }
+        BlockReader {
+            reader,
+            carry: Vec::new(),
+            block_size: block_size.max(1),
+            max_line,
+            skipping_long: false,
+            done: false,
+            pending_error: None,
+        }
     }
 
     /// The next block, `None` at the end, or the read error (after which the reader is done;
@@ -295,6 +327,73 @@ impl<R: Read> BlockReader<R> {
                 }
                 None => {}
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks<R: Read>(mut r: BlockReader<R>) -> Vec<Result<String, String>> {
+        let mut out = Vec::new();
+        while let Some(b) = r.next_block() {
+            out.push(match b {
+                Ok(Block::Lines(v)) => Ok(String::from_utf8(v).unwrap()),
+                Ok(Block::LongLine) => Ok("<long>".into()),
+                Err(e) => Err(e.kind().to_string()),
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn rotated_names() {
+        for n in ["audit.log", "audit-2026-11-02T08-00-00.000.log", "audit.log.1", "audit.log.2.gz", "x.json", "x.jsonl", "a.gz"] {
+            assert!(is_log_name(n), "{n}");
+        }
+        for n in ["notes.txt", ".audit.log", "x.expected.json", "policy.yaml", "README.md"] {
+            assert!(!is_log_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn blocks_are_newline_aligned_and_long_lines_skipped() {
+        let data = b"aa\nbbbb\ncc\ndddddddddddddddddddd\nee\nf".to_vec();
+        let got = blocks(BlockReader::new(&data[..], 4, 8));
+        assert_eq!(got.concat_ok(), "aa\nbbbb\ncc\n<long>ee\nf");
+        for b in &got[..got.len() - 1] {
+            let s = b.as_ref().unwrap();
+            assert!(s.ends_with('\n') || s == "<long>", "{s:?}");
+        }
+    }
+
+    /// A reader that fails after handing out some bytes, like a truncated gzip stream.
+    struct FailAfter<'a>(&'a [u8]);
+    impl Read for FailAfter<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "cut"));
+            }
+            let n = buf.len().min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn bytes_before_an_error_come_first() {
+        let got = blocks(BlockReader::new(FailAfter(b"a\nb\npartial"), 1 << 10, 1 << 10));
+        assert_eq!(got, vec![Ok("a\nb\npartial".to_string()), Err("unexpected end of file".to_string())]);
+    }
+
+    trait ConcatOk {
+        fn concat_ok(&self) -> String;
+    }
+    impl ConcatOk for Vec<Result<String, String>> {
+        fn concat_ok(&self) -> String {
+            self.iter().map(|b| b.clone().unwrap()).collect()
         }
     }
 }

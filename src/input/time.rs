@@ -162,8 +162,14 @@ mod tests {
 
     #[test]
     fn general_path_fraction_digits_and_offsets() {
-        assert_eq!(parse_rfc3339_micros("2018-10-26T13:13:03Z"), Some(1_540_559_583_000_000));
-        assert_eq!(parse_rfc3339_micros("2018-10-26T13:13:03.5Z"), Some(1_540_559_583_500_000));
+        assert_eq!(
+            parse_rfc3339_micros("2018-10-26T13:13:03Z"),
+            Some(1_540_559_583_000_000)
+        );
+        assert_eq!(
+            parse_rfc3339_micros("2018-10-26T13:13:03.5Z"),
+            Some(1_540_559_583_500_000)
+        );
         assert_eq!(
             parse_rfc3339_micros("2018-10-26T13:13:03.123456789Z"),
             Some(1_540_559_583_123_456)
@@ -198,7 +204,11 @@ mod tests {
 
     #[test]
     fn format_round_trips() {
-        for s in ["1970-01-01T00:00:00.000000Z", "2023-09-01T15:37:02.744516Z", "1969-12-31T23:59:59.999999Z"] {
+        for s in [
+            "1970-01-01T00:00:00.000000Z",
+            "2023-09-01T15:37:02.744516Z",
+            "1969-12-31T23:59:59.999999Z",
+        ] {
             let t = parse_rfc3339_micros(s).unwrap();
             assert_eq!(format_micros(t), s);
         }

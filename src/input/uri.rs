@@ -60,7 +60,10 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'%' => match (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            b'%' => match (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            ) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
                     i += 3;
@@ -91,8 +94,12 @@ pub fn parse_request_uri(s: &str) -> RequestUri {
     for (key, value) in pairs {
         let value = percent_decode(value.unwrap_or(""), true);
         match &*percent_decode(key, true) {
-            "fieldSelector" if uri.field_selector.is_none() => uri.field_selector = Some(value.into_owned()),
-            "labelSelector" if uri.label_selector.is_none() => uri.label_selector = Some(value.into_owned()),
+            "fieldSelector" if uri.field_selector.is_none() => {
+                uri.field_selector = Some(value.into_owned())
+            }
+            "labelSelector" if uri.label_selector.is_none() => {
+                uri.label_selector = Some(value.into_owned())
+            }
             "resourceVersion" if uri.resource_version.is_none() => {
                 uri.resource_version = Some(value.into_owned())
             }
@@ -160,9 +167,12 @@ pub fn parse_field_selector(selector: &str) -> Option<Vec<FieldRequirement>> {
     terms.sort_unstable();
     let mut reqs = Vec::with_capacity(terms.len());
     for term in terms.into_iter().filter(|t| !t.is_empty()) {
-        let (i, op) = term
-            .char_indices()
-            .find_map(|(i, _)| ["!=", "==", "="].into_iter().find(|op| term[i..].starts_with(op)).map(|op| (i, op)))?;
+        let (i, op) = term.char_indices().find_map(|(i, _)| {
+            ["!=", "==", "="]
+                .into_iter()
+                .find(|op| term[i..].starts_with(op))
+                .map(|op| (i, op))
+        })?;
         reqs.push(FieldRequirement {
             field: term[..i].to_string(),
             equals: op != "!=",
@@ -177,6 +187,76 @@ fn valid_path_segment_name(name: &str) -> bool {
     name != "." && name != ".." && !name.contains('/') && !name.contains('%')
 }
 
+/// The parts of a request path, borrowed, as the request-info resolver splits them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PathInfo<'a> {
+    /// False for non-resource paths (`/healthz`, discovery, ...).
+    pub resource_request: bool,
+    pub api_group: &'a str,
+    pub api_version: &'a str,
+    pub namespace: &'a str,
+    pub resource: &'a str,
+    pub name: &'a str,
+    pub subresource: &'a str,
+    /// The legacy `/watch/` or `/proxy/` prefix was used.
+    pub legacy_prefix: bool,
+}
+
+/// Splits a (decoded) request path: resource vs non-resource, `/api` vs `/apis/<group>`,
+/// `namespaces/<ns>/…`, name, subresource, legacy `/watch/` and `/proxy/` prefixes.
+pub fn resolve_path(path: &str) -> PathInfo<'_> {
+    let mut info = PathInfo::default();
+    let trimmed = path.trim_matches('/');
+    // The deepest segment read is the subresource of `/apis/<g>/<v>/watch/namespaces/<ns>/<r>/<n>/<sub>`.
+    let mut parts = [""; 9];
+    let mut n = 0;
+    for seg in trimmed.split('/').take(parts.len()) {
+        parts[n] = seg;
+        n += 1;
+    }
+    let parts = &parts[..if trimmed.is_empty() { 0 } else { n }];
+    if parts.len() < 3 {
+        return info;
+    }
+    let mut rest: &[&str] = match parts[0] {
+        "api" => &parts[1..],
+        "apis" if parts.len() >= 4 => {
+            info.api_group = parts[1];
+            &parts[2..]
+        }
+        _ => return info,
+    };
+    info.api_version = rest[0];
+    rest = &rest[1..];
+    let mut no_subresource = false;
+    if let Some(&prefix @ ("watch" | "proxy")) = rest.first() {
+        if rest.len() < 2 {
+            // Upstream errors out here ("unable to determine kind and namespace"); the
+            // request was refused before authorization, so there is nothing more to say.
+            return PathInfo { api_group: info.api_group, api_version: info.api_version, resource_request: true, ..PathInfo::default() };
+        }
+        info.legacy_prefix = true;
+        no_subresource = prefix == "proxy";
+        rest = &rest[1..];
+    }
+    info.resource_request = true;
+    if rest.first() == Some(&"namespaces") {
+        if let Some(ns) = rest.get(1) {
+            info.namespace = ns;
+            // `namespaces/<ns>/status` and `/finalize` are subresources of the namespace.
+            if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
+                rest = &rest[2..];
+            }
+        }
+    }
+    info.resource = rest.first().copied().unwrap_or("");
+    info.name = rest.get(1).copied().unwrap_or("");
+    if !no_subresource {
+        info.subresource = rest.get(2).copied().unwrap_or("");
+    }
+    info
+}
+
 /// Recomputes the authorizer's view of a request from its verb, parsed URI and (effective)
 /// user, as spec section 1 describes the apiserver's request-info resolver.
 ///
@@ -186,59 +266,24 @@ fn valid_path_segment_name(name: &str) -> bool {
 /// `deletecollection`, never with a legacy `/watch/` or `/proxy/` prefix. Whether the
 /// `AuthorizeWithSelectors` gate is on is the model's question, not the parser's.
 pub fn request_attributes(verb: &str, uri: &RequestUri, user: &UserInfo) -> Attributes {
+    let p = resolve_path(&uri.path);
     let mut a = Attributes {
         username: user.username.clone(),
         groups: user.groups.clone(),
+        resource_request: p.resource_request,
         verb: verb.to_string(),
+        api_group: p.api_group.to_string(),
+        api_version: p.api_version.to_string(),
+        resource: p.resource.to_string(),
+        subresource: p.subresource.to_string(),
+        namespace: p.namespace.to_string(),
+        name: p.name.to_string(),
         path: uri.path.clone(),
-        ..Attributes::default()
+        field_requirements: Vec::new(),
+        legacy_prefix: p.legacy_prefix,
     };
-    let trimmed = uri.path.trim_matches('/');
-    let parts: Vec<&str> = if trimmed.is_empty() { Vec::new() } else { trimmed.split('/').collect() };
-    if parts.len() < 3 {
+    if !a.resource_request {
         return a;
-    }
-    let mut rest: &[&str] = match parts[0] {
-        "api" => &parts[1..],
-        "apis" if parts.len() >= 4 => {
-            a.api_group = parts[1].to_string();
-            &parts[2..]
-        }
-        _ => return a,
-    };
-    a.resource_request = true;
-    a.api_version = rest[0].to_string();
-    rest = &rest[1..];
-    let mut no_subresource = false;
-    if let Some(&prefix @ ("watch" | "proxy")) = rest.first() {
-        if rest.len() < 2 {
-            // Upstream errors out here ("unable to determine kind and namespace"); the
-            // request was refused before authorization, so there is nothing more to say.
-            return a;
-        }
-        a.legacy_prefix = true;
-        no_subresource = prefix == "proxy";
-        rest = &rest[1..];
-    }
-    if rest.first() == Some(&"namespaces") {
-        if let Some(ns) = rest.get(1) {
-            a.namespace = ns.to_string();
-            // `namespaces/<ns>/status` and `/finalize` are subresources of the namespace.
-            if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
-                rest = &rest[2..];
-            }
-        }
-    }
-    if let Some(r) = rest.first() {
-        a.resource = r.to_string();
-    }
-    if let Some(n) = rest.get(1) {
-        a.name = n.to_string();
-    }
-    if let Some(s) = rest.get(2) {
-        if !no_subresource {
-            a.subresource = s.to_string();
-        }
     }
     let selectors_apply = !a.legacy_prefix && matches!(verb, "list" | "watch" | "deletecollection");
     let requirements = match (&uri.field_selector, selectors_apply) {
@@ -248,7 +293,10 @@ pub fn request_attributes(verb: &str, uri: &RequestUri, user: &UserInfo) -> Attr
     // The resolver names a list/watch after an exact `metadata.name` requirement; a
     // `/watch/` prefix sets the verb before that step, so it never gets one.
     if a.name.is_empty() && !a.legacy_prefix && matches!(verb, "list" | "watch") {
-        if let Some(r) = requirements.iter().find(|r| r.field == "metadata.name" && r.equals) {
+        if let Some(r) = requirements
+            .iter()
+            .find(|r| r.field == "metadata.name" && r.equals)
+        {
             if valid_path_segment_name(&r.value) {
                 a.name = r.value.clone();
             }
@@ -272,7 +320,11 @@ mod tests {
     }
 
     fn req(field: &str, equals: bool, value: &str) -> FieldRequirement {
-        FieldRequirement { field: field.into(), equals, value: value.into() }
+        FieldRequirement {
+            field: field.into(),
+            equals,
+            value: value.into(),
+        }
     }
 
     #[test]
@@ -297,12 +349,27 @@ mod tests {
     fn field_selector_grammar() {
         assert_eq!(
             parse_field_selector("spec.nodeName=n1,metadata.name!=x"),
-            Some(vec![req("metadata.name", false, "x"), req("spec.nodeName", true, "n1")])
+            Some(vec![
+                req("metadata.name", false, "x"),
+                req("spec.nodeName", true, "n1")
+            ])
         );
-        assert_eq!(parse_field_selector("a==b"), Some(vec![req("a", true, "b")]));
-        assert_eq!(parse_field_selector(r"a=b\,c"), Some(vec![req("a", true, "b,c")]));
-        assert_eq!(parse_field_selector(r"a=b\=c\\"), Some(vec![req("a", true, r"b=c\")]));
-        assert_eq!(parse_field_selector("a=b,"), Some(vec![req("a", true, "b")]));
+        assert_eq!(
+            parse_field_selector("a==b"),
+            Some(vec![req("a", true, "b")])
+        );
+        assert_eq!(
+            parse_field_selector(r"a=b\,c"),
+            Some(vec![req("a", true, "b,c")])
+        );
+        assert_eq!(
+            parse_field_selector(r"a=b\=c\\"),
+            Some(vec![req("a", true, r"b=c\")])
+        );
+        assert_eq!(
+            parse_field_selector("a=b,"),
+            Some(vec![req("a", true, "b")])
+        );
         assert_eq!(parse_field_selector(""), Some(vec![]));
         assert_eq!(parse_field_selector("a"), None);
         assert_eq!(parse_field_selector("a=b=c"), None);
@@ -315,34 +382,70 @@ mod tests {
         let a = attrs("get", "/api/v1/namespaces/ns1/pods/web-1/status");
         assert!(a.resource_request);
         assert_eq!(
-            (a.api_group.as_str(), a.api_version.as_str(), a.resource.as_str(), a.subresource.as_str()),
+            (
+                a.api_group.as_str(),
+                a.api_version.as_str(),
+                a.resource.as_str(),
+                a.subresource.as_str()
+            ),
             ("", "v1", "pods", "status")
         );
         assert_eq!((a.namespace.as_str(), a.name.as_str()), ("ns1", "web-1"));
         assert_eq!(a.username, "system:node:n1");
 
-        let a = attrs("update", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1?timeout=10s");
-        assert_eq!((a.api_group.as_str(), a.resource.as_str(), a.name.as_str()), ("coordination.k8s.io", "leases", "n1"));
+        let a = attrs(
+            "update",
+            "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1?timeout=10s",
+        );
+        assert_eq!(
+            (a.api_group.as_str(), a.resource.as_str(), a.name.as_str()),
+            ("coordination.k8s.io", "leases", "n1")
+        );
 
         let a = attrs("get", "/api/v1/nodes/n1");
-        assert_eq!((a.namespace.as_str(), a.resource.as_str(), a.name.as_str()), ("", "nodes", "n1"));
+        assert_eq!(
+            (a.namespace.as_str(), a.resource.as_str(), a.name.as_str()),
+            ("", "nodes", "n1")
+        );
 
         let a = attrs("create", "/api/v1/namespaces/ns1/pods");
         assert_eq!((a.resource.as_str(), a.name.as_str()), ("pods", ""));
 
-        let a = attrs("create", "/api/v1/namespaces/ns1/serviceaccounts/default/token");
-        assert_eq!((a.resource.as_str(), a.name.as_str(), a.subresource.as_str()), ("serviceaccounts", "default", "token"));
+        let a = attrs(
+            "create",
+            "/api/v1/namespaces/ns1/serviceaccounts/default/token",
+        );
+        assert_eq!(
+            (a.resource.as_str(), a.name.as_str(), a.subresource.as_str()),
+            ("serviceaccounts", "default", "token")
+        );
 
         let a = attrs("get", "/api/v1/namespaces/ns1");
-        assert_eq!((a.namespace.as_str(), a.resource.as_str(), a.name.as_str()), ("ns1", "namespaces", "ns1"));
+        assert_eq!(
+            (a.namespace.as_str(), a.resource.as_str(), a.name.as_str()),
+            ("ns1", "namespaces", "ns1")
+        );
 
         let a = attrs("update", "/api/v1/namespaces/ns1/finalize");
-        assert_eq!((a.resource.as_str(), a.name.as_str(), a.subresource.as_str()), ("namespaces", "ns1", "finalize"));
+        assert_eq!(
+            (a.resource.as_str(), a.name.as_str(), a.subresource.as_str()),
+            ("namespaces", "ns1", "finalize")
+        );
     }
 
     #[test]
     fn non_resource_paths() {
-        for p in ["/healthz", "/api", "/api/v1", "/apis", "/apis/apps", "/apis/apps/v1", "/openapi/v2", "/version", "/"] {
+        for p in [
+            "/healthz",
+            "/api",
+            "/api/v1",
+            "/apis",
+            "/apis/apps",
+            "/apis/apps/v1",
+            "/openapi/v2",
+            "/version",
+            "/",
+        ] {
             let a = attrs("get", p);
             assert!(!a.resource_request, "{p}");
             assert_eq!(a.path, p);
@@ -352,19 +455,45 @@ mod tests {
 
     #[test]
     fn name_from_metadata_name_selector_for_list_and_watch_only() {
-        let a = attrs("watch", "/api/v1/namespaces/ns1/secrets?fieldSelector=metadata.name%3Dtok&watch=true");
+        let a = attrs(
+            "watch",
+            "/api/v1/namespaces/ns1/secrets?fieldSelector=metadata.name%3Dtok&watch=true",
+        );
         assert_eq!(a.name, "tok");
-        assert_eq!(a.field_requirements, vec![req("metadata.name", true, "tok")]);
-        let a = attrs("list", "/api/v1/namespaces/ns1/configmaps?fieldSelector=metadata.name%3D%3Dcm");
+        assert_eq!(
+            a.field_requirements,
+            vec![req("metadata.name", true, "tok")]
+        );
+        let a = attrs(
+            "list",
+            "/api/v1/namespaces/ns1/configmaps?fieldSelector=metadata.name%3D%3Dcm",
+        );
         assert_eq!(a.name, "cm");
         // NotEquals, invalid path segment, deletecollection: no name.
-        assert_eq!(attrs("list", "/api/v1/secrets?fieldSelector=metadata.name!%3Dtok").name, "");
-        assert_eq!(attrs("list", "/api/v1/secrets?fieldSelector=metadata.name%3Da%252Fb").name, "");
-        let a = attrs("deletecollection", "/api/v1/namespaces/ns1/pods?fieldSelector=metadata.name%3Dp");
+        assert_eq!(
+            attrs("list", "/api/v1/secrets?fieldSelector=metadata.name!%3Dtok").name,
+            ""
+        );
+        assert_eq!(
+            attrs(
+                "list",
+                "/api/v1/secrets?fieldSelector=metadata.name%3Da%252Fb"
+            )
+            .name,
+            ""
+        );
+        let a = attrs(
+            "deletecollection",
+            "/api/v1/namespaces/ns1/pods?fieldSelector=metadata.name%3Dp",
+        );
         assert_eq!(a.name, "");
         assert_eq!(a.field_requirements, vec![req("metadata.name", true, "p")]);
         // Not a list/watch verb: selectors are not given to authorizers.
-        assert!(attrs("get", "/api/v1/namespaces/ns1/pods/p?fieldSelector=a%3Db").field_requirements.is_empty());
+        assert!(
+            attrs("get", "/api/v1/namespaces/ns1/pods/p?fieldSelector=a%3Db")
+                .field_requirements
+                .is_empty()
+        );
         // A selector that does not parse yields no requirements and no name.
         let a = attrs("list", "/api/v1/pods?fieldSelector=spec.nodeName");
         assert!(a.field_requirements.is_empty());
@@ -372,14 +501,28 @@ mod tests {
 
     #[test]
     fn legacy_prefixes() {
-        let a = attrs("watch", "/api/v1/watch/namespaces/ns1/secrets?fieldSelector=metadata.name%3Dtok");
+        let a = attrs(
+            "watch",
+            "/api/v1/watch/namespaces/ns1/secrets?fieldSelector=metadata.name%3Dtok",
+        );
         assert!(a.legacy_prefix);
-        assert_eq!((a.namespace.as_str(), a.resource.as_str(), a.name.as_str()), ("ns1", "secrets", ""));
+        assert_eq!(
+            (a.namespace.as_str(), a.resource.as_str(), a.name.as_str()),
+            ("ns1", "secrets", "")
+        );
         assert!(a.field_requirements.is_empty());
         let a = attrs("proxy", "/api/v1/proxy/nodes/n1/stats/summary");
         assert!(a.legacy_prefix);
-        assert_eq!((a.resource.as_str(), a.name.as_str(), a.subresource.as_str()), ("nodes", "n1", ""));
+        assert_eq!(
+            (a.resource.as_str(), a.name.as_str(), a.subresource.as_str()),
+            ("nodes", "n1", "")
+        );
+        let a = attrs("watch", "/apis/g/v1/watch/namespaces/ns/things/t1/status");
+        assert_eq!((a.api_group.as_str(), a.namespace.as_str(), a.resource.as_str(), a.name.as_str(), a.subresource.as_str()), ("g", "ns", "things", "t1", "status"));
         let a = attrs("watch", "/api/v1/watch/pods/p1/status");
-        assert_eq!((a.resource.as_str(), a.name.as_str(), a.subresource.as_str()), ("pods", "p1", "status"));
+        assert_eq!(
+            (a.resource.as_str(), a.name.as_str(), a.subresource.as_str()),
+            ("pods", "p1", "status")
+        );
     }
 }

@@ -102,7 +102,11 @@ impl BadReport {
 
     /// Total bad lines (line-level kinds only).
     pub fn lines(&self) -> u64 {
-        self.counts.iter().filter(|(k, _)| k.is_line()).map(|(_, n)| n).sum()
+        self.counts
+            .iter()
+            .filter(|(k, _)| k.is_line())
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Total of every kind.

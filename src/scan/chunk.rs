@@ -9,7 +9,9 @@ use serde_json::value::RawValue;
 
 use crate::input::event::{classify, Document, RawEvent};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
-use crate::record::{KubeletRequest, Micros, ObjectEvent, SourcePos};
+use std::collections::HashMap;
+
+use crate::record::{KubeletMatch, KubeletRequest, Micros, ObjectEvent, SourcePos, Stage};
 use crate::scan::bad::BadKind;
 use crate::scan::prefilter::{audit_id_hash, Decision, Prefilter};
 
@@ -44,6 +46,8 @@ pub struct ChunkOut {
     /// Hashes of the auditIDs of every event (for the count of distinct requests).
     pub ids: Vec<u64>,
     pub kubelet: Vec<KubeletRequest>,
+    /// Kubelet events dropped by the in-chunk deduplication (counted as kubelet events).
+    pub kubelet_dropped: u64,
     pub objects: Vec<ObjectEvent>,
     pub first_ts: Option<Micros>,
     pub last_ts: Option<Micros>,
@@ -71,7 +75,12 @@ fn preview(line: &[u8]) -> String {
 /// Decides the [`Shape`] of an input from its first bytes.
 pub fn sniff(buf: &[u8]) -> Shape {
     let mut first: Option<&[u8]> = None;
-    for line in buf.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()).take(SNIFF_LINES) {
+    for line in buf
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .filter(|l| !l.is_empty())
+        .take(SNIFF_LINES)
+    {
         let json = matches!(line.first(), Some(b'{' | b'['));
         if first.is_none() {
             first = Some(line);
@@ -88,13 +97,21 @@ pub fn sniff(buf: &[u8]) -> Shape {
     }
     match first {
         None => Shape::Lines,
-        Some(l) => Shape::NotALog(format!("not JSON or legacy audit text; first line starts {}", preview(l))),
+        Some(l) => Shape::NotALog(format!(
+            "not JSON or legacy audit text; first line starts {}",
+            preview(l)
+        )),
     }
 }
 
 impl ChunkOut {
     fn bad(&mut self, kind: BadKind, line: u64, lines: u64, reason: String) {
-        self.bad.push(ChunkBad { kind, line, lines, reason });
+        self.bad.push(ChunkBad {
+            kind,
+            line,
+            lines,
+            reason,
+        });
     }
 
     fn time(&mut self, t: Option<Micros>) {
@@ -105,37 +122,80 @@ impl ChunkOut {
     }
 
     /// Takes one parsed event.
-    fn event(&mut self, ev: &RawEvent<'_>, line: u64, ctx: &ChunkCtx<'_>) {
+    fn event<'a>(&mut self, ev: RawEvent<'a>, line: u64, ctx: &ChunkCtx<'_>, cands: &mut Candidates<'a>) {
         self.events += 1;
-        self.ids.push(audit_id_hash(ev.audit_id.as_deref().unwrap_or("").as_bytes()));
+        let id_hash = audit_id_hash(ev.audit_id.as_deref().unwrap_or("").as_bytes());
+        self.ids.push(id_hash);
         self.time(ev.request_received().or_else(|| ev.stage_time()));
         let pos = SourcePos { file: ctx.file, line };
-        if let Some(m) = ev.kubelet_match() {
-            self.kubelet.push(ev.to_kubelet_request(m, pos));
-        }
         if ctx.want_object_events {
             if let Some(o) = ev.to_object_event(pos) {
                 self.objects.push(o);
             }
         }
+        if let Some(m) = ev.kubelet_match() {
+            cands.push(id_hash, ev, m, pos);
+        }
     }
 
     /// Takes one parsed JSON document (an event or an EventList); `Err` is the reason it is
     /// not an audit event.
-    fn document(&mut self, doc: RawEvent<'_>, line: u64, ctx: &ChunkCtx<'_>) -> Result<(), String> {
+    fn document<'a>(&mut self, doc: RawEvent<'a>, line: u64, ctx: &ChunkCtx<'_>, cands: &mut Candidates<'a>) -> Result<(), String> {
         match classify(doc)? {
-            Document::Event(ev) => self.event(&ev, line, ctx),
+            Document::Event(ev) => self.event(ev, line, ctx, cands),
             Document::List(items) => {
                 // Items without an auditID cannot be counted as requests; they are left out.
                 for item in items.into_iter().filter_map(|i| match classify(i) {
                     Ok(Document::Event(ev)) => Some(ev),
                     _ => None,
                 }) {
-                    self.event(&item, line, ctx);
+                    self.event(item, line, ctx, cands);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Turns the chunk's surviving kubelet events into owned records.
+    fn finish(&mut self, cands: Candidates<'_>) {
+        self.kubelet_dropped = cands.dropped;
+        self.kubelet = cands.events.into_iter().flatten().map(|(ev, m, pos)| ev.to_kubelet_request(m, pos)).collect();
+    }
+}
+
+/// Kubelet events of one chunk, deduplicated by auditID inside the chunk before any owned
+/// record is built: a request's RequestReceived and ResponseComplete events are usually
+/// neighbours, and building the record of the one that loses anyway is most of the
+/// allocation work. The rule is the global one ([`crate::scan::dedup`]), so the result is
+/// the same as deduplicating afterwards.
+#[derive(Default)]
+struct Candidates<'a> {
+    events: Vec<Option<(RawEvent<'a>, KubeletMatch, SourcePos)>>,
+    best: HashMap<u64, usize>,
+    dropped: u64,
+}
+
+fn preference(ev: &RawEvent<'_>) -> i8 {
+    ev.stage().map_or(-1, |s| s.preference() as i8)
+}
+
+impl<'a> Candidates<'a> {
+    fn push(&mut self, id_hash: u64, ev: RawEvent<'a>, m: KubeletMatch, pos: SourcePos) {
+        if let Some(&i) = self.best.get(&id_hash) {
+            if let Some((kept, _, _)) = &self.events[i] {
+                if kept.audit_id == ev.audit_id {
+                    self.dropped += 1;
+                    // Equal preference keeps the first, as the global rule does; a kept
+                    // ResponseComplete is final there too (later events are late duplicates).
+                    if kept.stage() == Some(Stage::ResponseComplete) || preference(&ev) <= preference(kept) {
+                        return;
+                    }
+                    self.events[i] = None;
+                }
+            }
+        }
+        self.best.insert(id_hash, self.events.len());
+        self.events.push(Some((ev, m, pos)));
     }
 }
 
@@ -143,15 +203,23 @@ impl ChunkOut {
 fn json_error(e: &serde_json::Error, unterminated_last: bool) -> (BadKind, String) {
     match e.classify() {
         Category::Data => (BadKind::NotAuditEvent, format!("not an audit event: {e}")),
-        Category::Eof if unterminated_last => {
-            (BadKind::TruncatedLastLine, format!("last line has no newline and ends early: {e}"))
-        }
+        Category::Eof if unterminated_last => (
+            BadKind::TruncatedLastLine,
+            format!("last line has no newline and ends early: {e}"),
+        ),
         _ => (BadKind::MalformedJson, format!("malformed JSON: {e}")),
     }
 }
 
 /// Parses one line that the pre-filter did not skip.
-fn parse_line(line: &[u8], rel: u64, unterminated_last: bool, ctx: &ChunkCtx<'_>, out: &mut ChunkOut) {
+fn parse_line<'a>(
+    line: &'a [u8],
+    rel: u64,
+    unterminated_last: bool,
+    ctx: &ChunkCtx<'_>,
+    out: &mut ChunkOut,
+    cands: &mut Candidates<'a>,
+) {
     let t = line.trim_ascii();
     if t.is_empty() {
         out.skipped += 1;
@@ -160,23 +228,38 @@ fn parse_line(line: &[u8], rel: u64, unterminated_last: bool, ctx: &ChunkCtx<'_>
     let text = match std::str::from_utf8(t) {
         Ok(s) => s,
         Err(e) => {
-            return out.bad(BadKind::InvalidUtf8, rel, 1, format!("invalid UTF-8 at byte {}", e.valid_up_to()));
+            return out.bad(
+                BadKind::InvalidUtf8,
+                rel,
+                1,
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+            );
         }
     };
     if looks_legacy(t) {
         match parse_legacy_line(text) {
             Ok(ev) => {
                 out.used += 1;
-                out.event(&ev, rel, ctx);
+                out.event(ev, rel, ctx, cands);
             }
-            Err(reason) => out.bad(BadKind::MalformedJson, rel, 1, format!("malformed legacy line: {reason}")),
+            Err(reason) => out.bad(
+                BadKind::MalformedJson,
+                rel,
+                1,
+                format!("malformed legacy line: {reason}"),
+            ),
         }
         return;
     }
     match serde_json::from_str::<RawEvent<'_>>(text) {
-        Ok(doc) => match out.document(doc, rel, ctx) {
+        Ok(doc) => match out.document(doc, rel, ctx, cands) {
             Ok(()) => out.used += 1,
-            Err(reason) => out.bad(BadKind::NotAuditEvent, rel, 1, format!("not an audit event: {reason}")),
+            Err(reason) => out.bad(
+                BadKind::NotAuditEvent,
+                rel,
+                1,
+                format!("not an audit event: {reason}"),
+            ),
         },
         Err(e) => {
             let (kind, reason) = json_error(&e, unterminated_last);
@@ -189,6 +272,7 @@ fn parse_line(line: &[u8], rel: u64, unterminated_last: bool, ctx: &ChunkCtx<'_>
 /// block can end without a newline; that unterminated line is the input's last line.
 pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     let mut out = ChunkOut::default();
+    let mut cands = Candidates::default();
     let mut start = 0;
     while start < buf.len() {
         let (end, next, unterminated) = match memchr::memchr(b'\n', &buf[start..]) {
@@ -204,7 +288,11 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                 BadKind::LineTooLong,
                 rel,
                 1,
-                format!("line of {} bytes is longer than the limit of {} bytes", line.len(), ctx.max_line),
+                format!(
+                    "line of {} bytes is longer than the limit of {} bytes",
+                    line.len(),
+                    ctx.max_line
+                ),
             );
             continue;
         }
@@ -215,9 +303,10 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                 out.events += 1;
                 out.ids.push(audit_id_hash(audit_id));
             }
-            Decision::Parse => parse_line(line, rel, unterminated, ctx, &mut out),
+            Decision::Parse => parse_line(line, rel, unterminated, ctx, &mut out, &mut cands),
         }
     }
+    out.finish(cands);
     out
 }
 
@@ -230,9 +319,17 @@ pub fn count_lines(buf: &[u8]) -> u64 {
 /// An input that is no audit log: every line is bad, with one report.
 pub fn process_not_a_log(buf: &[u8], reason: &str) -> ChunkOut {
     let lines = count_lines(buf);
-    let mut out = ChunkOut { lines, ..ChunkOut::default() };
+    let mut out = ChunkOut {
+        lines,
+        ..ChunkOut::default()
+    };
     if lines > 0 {
-        out.bad(BadKind::NotAuditEvent, 1, lines, format!("whole file skipped: {reason}"));
+        out.bad(
+            BadKind::NotAuditEvent,
+            1,
+            lines,
+            format!("whole file skipped: {reason}"),
+        );
     }
     out
 }
@@ -243,12 +340,23 @@ pub fn process_not_a_log(buf: &[u8], reason: &str) -> ChunkOut {
 /// since there is no line structure to resynchronise on.
 pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     let total = count_lines(buf);
-    let mut out = ChunkOut { lines: total, ..ChunkOut::default() };
+    let mut out = ChunkOut {
+        lines: total,
+        ..ChunkOut::default()
+    };
     let text = match std::str::from_utf8(buf) {
         Ok(t) => t,
         Err(e) => {
             let line = count_lines(&buf[..e.valid_up_to()]).max(1);
-            out.bad(BadKind::InvalidUtf8, line, total, format!("invalid UTF-8 at byte {} (whole file skipped)", e.valid_up_to()));
+            out.bad(
+                BadKind::InvalidUtf8,
+                line,
+                total,
+                format!(
+                    "invalid UTF-8 at byte {} (whole file skipped)",
+                    e.valid_up_to()
+                ),
+            );
             return out;
         }
     };
@@ -261,12 +369,16 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     };
     let mut assigned = 0u64; // lines before this index belong to a document already
     let mut accounted = 0u64; // lines counted as used or bad
+    let mut cands = Candidates::default();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
     loop {
         let before = stream.byte_offset();
         let item = stream.next();
         let Some(item) = item else { break };
-        let ws = buf[before..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+        let ws = buf[before..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
         let first = line_at(before + ws);
         match item {
             Ok(raw) => {
@@ -278,17 +390,31 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                 accounted += n;
                 let rel = first + 1;
                 let parsed = serde_json::from_str::<RawEvent<'_>>(raw.get());
-                match parsed.map_err(|e| format!("{e}")).and_then(|doc| out.document(doc, rel, ctx)) {
+                match parsed
+                    .map_err(|e| format!("{e}"))
+                    .and_then(|doc| out.document(doc, rel, ctx, &mut cands))
+                {
                     Ok(()) => out.used += n,
-                    Err(reason) => out.bad(BadKind::NotAuditEvent, rel, n, format!("not an audit event: {reason}")),
+                    Err(reason) => out.bad(
+                        BadKind::NotAuditEvent,
+                        rel,
+                        n,
+                        format!("not an audit event: {reason}"),
+                    ),
                 }
             }
             Err(e) => {
                 let from = first.max(assigned);
                 let n = total.saturating_sub(from);
                 let (kind, reason) = match e.classify() {
-                    Category::Eof => (BadKind::TruncatedLastLine, format!("input ends inside a JSON document: {e}")),
-                    _ => (BadKind::MalformedJson, format!("malformed JSON (rest of file skipped): {e}")),
+                    Category::Eof => (
+                        BadKind::TruncatedLastLine,
+                        format!("input ends inside a JSON document: {e}"),
+                    ),
+                    _ => (
+                        BadKind::MalformedJson,
+                        format!("malformed JSON (rest of file skipped): {e}"),
+                    ),
                 };
                 out.bad(kind, first + 1, n, reason);
                 accounted += n;
@@ -297,6 +423,7 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
         }
     }
     out.skipped = total.saturating_sub(accounted);
+    out.finish(cands);
     out
 }
 
@@ -306,7 +433,12 @@ mod tests {
     use crate::record::KubeletMatch;
 
     fn ctx(p: Option<&Prefilter>) -> ChunkCtx<'_> {
-        ChunkCtx { prefilter: p, want_object_events: true, max_line: 1000, file: 0 }
+        ChunkCtx {
+            prefilter: p,
+            want_object_events: true,
+            max_line: 1000,
+            file: 0,
+        }
     }
 
     const KUBELET: &str = r#"{"kind":"Event","auditID":"k1","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/nodes/n1","user":{"username":"system:node:n1","groups":["system:nodes"]},"requestReceivedTimestamp":"2020-01-01T00:00:01.000000Z"}"#;
@@ -315,9 +447,18 @@ mod tests {
     #[test]
     fn sniffs_shapes() {
         assert_eq!(sniff(KUBELET.as_bytes()), Shape::Lines);
-        assert_eq!(sniff(b"\n\n{\n  \"kind\": \"Event\"\n}\n"), Shape::Documents);
-        assert_eq!(sniff(b"2020-01-01T00:00:00Z AUDIT: id=\"x\"\n"), Shape::Lines);
-        assert_eq!(sniff(b"# comment\nkey: value\n"), Shape::NotALog("not JSON or legacy audit text; first line starts \"# comment\"".into()));
+        assert_eq!(
+            sniff(b"\n\n{\n  \"kind\": \"Event\"\n}\n"),
+            Shape::Documents
+        );
+        assert_eq!(
+            sniff(b"2020-01-01T00:00:00Z AUDIT: id=\"x\"\n"),
+            Shape::Lines
+        );
+        assert_eq!(
+            sniff(b"# comment\nkey: value\n"),
+            Shape::NotALog("not JSON or legacy audit text; first line starts \"# comment\"".into())
+        );
         assert_eq!(sniff(b"# header\n{\"auditID\":\"x\"}\n"), Shape::Lines);
         assert_eq!(sniff(b"\n \n"), Shape::Lines);
     }
@@ -329,11 +470,14 @@ mod tests {
         for pf in [Some(&p), None] {
             let out = process_lines(buf.as_bytes(), &ctx(pf));
             assert_eq!(out.lines, 6);
-            assert_eq!(out.bad.iter().map(|b| (b.kind, b.line)).collect::<Vec<_>>(), vec![
-                (BadKind::NotAuditEvent, 4),
-                (BadKind::MalformedJson, 5),
-                (BadKind::TruncatedLastLine, 6)
-            ]);
+            assert_eq!(
+                out.bad.iter().map(|b| (b.kind, b.line)).collect::<Vec<_>>(),
+                vec![
+                    (BadKind::NotAuditEvent, 4),
+                    (BadKind::MalformedJson, 5),
+                    (BadKind::TruncatedLastLine, 6)
+                ]
+            );
             assert_eq!(out.events, 2);
             assert_eq!(out.kubelet.len(), 1);
             assert_eq!(out.kubelet[0].matched_by, Some(KubeletMatch::NodeUser));
@@ -350,25 +494,62 @@ mod tests {
     }
 
     #[test]
+    fn in_chunk_dedup_keeps_the_best_stage() {
+        let ev = |id: &str, stage: &str| {
+            format!(r#"{{"auditID":"{id}","stage":"{stage}","user":{{"username":"system:node:n"}}}}"#)
+        };
+        let buf = [
+            ev("a", "RequestReceived"),
+            ev("b", "ResponseStarted"),
+            ev("a", "ResponseComplete"),
+            ev("b", "RequestReceived"),
+            ev("c", "RequestReceived"),
+            ev("a", "RequestReceived"),
+            ev("c", "Panic"),
+        ]
+        .join("\n");
+        let out = process_lines(buf.as_bytes(), &ctx(None));
+        let kept: Vec<_> = out.kubelet.iter().map(|k| (k.audit_id.as_str(), k.pos.line)).collect();
+        assert_eq!(kept, vec![("b", 2), ("a", 3), ("c", 7)]);
+        assert_eq!(out.kubelet_dropped, 4);
+    }
+
+    #[test]
     fn invalid_utf8_and_long_lines() {
-        let mut buf = b"{\"auditID\":\"a\xff\",\"user\":{\"username\":\"system:node:x\"}}\n".to_vec();
+        let mut buf =
+            b"{\"auditID\":\"a\xff\",\"user\":{\"username\":\"system:node:x\"}}\n".to_vec();
         buf.extend(std::iter::repeat_n(b' ', 1001));
         buf.push(b'\n');
         let out = process_lines(&buf, &ctx(None));
-        assert_eq!(out.bad.iter().map(|b| (b.kind, b.line)).collect::<Vec<_>>(), vec![(BadKind::InvalidUtf8, 1), (BadKind::LineTooLong, 2)]);
+        assert_eq!(
+            out.bad.iter().map(|b| (b.kind, b.line)).collect::<Vec<_>>(),
+            vec![(BadKind::InvalidUtf8, 1), (BadKind::LineTooLong, 2)]
+        );
     }
 
     #[test]
     fn pretty_documents() {
-        let doc = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(KUBELET).unwrap()).unwrap();
+        let doc = serde_json::to_string_pretty(
+            &serde_json::from_str::<serde_json::Value>(KUBELET).unwrap(),
+        )
+        .unwrap();
         let buf = format!("\n{doc}\n\n{doc}\n{{\"kind\": 0}}\n");
         let out = process_documents(buf.as_bytes(), &ctx(None));
         let doc_lines = count_lines(doc.as_bytes());
         assert_eq!(out.lines, 2 * doc_lines + 3);
         assert_eq!(out.used, 2 * doc_lines);
         assert_eq!(out.skipped, 2);
-        assert_eq!(out.bad.iter().map(|b| (b.kind, b.line, b.lines)).collect::<Vec<_>>(), vec![(BadKind::NotAuditEvent, 2 * doc_lines + 3, 1)]);
-        assert_eq!(out.kubelet.iter().map(|k| k.pos.line).collect::<Vec<_>>(), vec![2, doc_lines + 3]);
+        assert_eq!(
+            out.bad
+                .iter()
+                .map(|b| (b.kind, b.line, b.lines))
+                .collect::<Vec<_>>(),
+            vec![(BadKind::NotAuditEvent, 2 * doc_lines + 3, 1)]
+        );
+        // The same event twice: one request, the second a duplicate dropped in the chunk.
+        assert_eq!(out.events, 2);
+        assert_eq!(out.kubelet.iter().map(|k| k.pos.line).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(out.kubelet_dropped, 1);
 
         let cut = &buf.as_bytes()[..buf.len() / 3];
         let out = process_documents(cut, &ctx(None));

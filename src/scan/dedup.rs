@@ -108,11 +108,19 @@ mod tests {
         d.push(ev("a", Stage::RequestReceived, 9));
         assert_eq!(d.distinct(), 3);
         let ready = d.take_ready();
-        assert_eq!(ready.iter().map(|r| r.pos.line).collect::<Vec<_>>(), vec![7]);
+        assert_eq!(
+            ready.iter().map(|r| r.pos.line).collect::<Vec<_>>(),
+            vec![7]
+        );
         let rest = d.finish();
         assert_eq!(
-            rest.iter().map(|r| (r.audit_id.as_str(), r.stage, r.pos.line)).collect::<Vec<_>>(),
-            vec![("b", Some(Stage::ResponseStarted), 3), ("c", Some(Stage::Panic), 5)]
+            rest.iter()
+                .map(|r| (r.audit_id.as_str(), r.stage, r.pos.line))
+                .collect::<Vec<_>>(),
+            vec![
+                ("b", Some(Stage::ResponseStarted), 3),
+                ("c", Some(Stage::Panic), 5)
+            ]
         );
         assert_eq!(d.events, 9);
         assert_eq!(d.distinct(), 3);

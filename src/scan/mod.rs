@@ -32,9 +32,14 @@ pub use bad::{BadKind, BadLine, BadReport};
 
 use crate::input::event::{classify, Document, RawEvent};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
-use crate::input::source::{expand, open_plain, open_stream, Block, BlockReader, InputSpec, Source, SourceKind, SourceProblem};
+use crate::input::source::{
+    expand, open_plain, open_stream, Block, BlockReader, InputSpec, Source, SourceKind,
+    SourceProblem,
+};
 use crate::record::{KubeletRequest, Micros, ObjectEvent};
-use chunk::{process_documents, process_lines, process_not_a_log, sniff, ChunkBad, ChunkCtx, ChunkOut, Shape};
+use chunk::{
+    process_documents, process_lines, process_not_a_log, sniff, ChunkBad, ChunkCtx, ChunkOut, Shape,
+};
 use dedup::Dedup;
 use prefilter::Prefilter;
 
@@ -132,7 +137,12 @@ impl ScanSummary {
 pub enum ScanError {
     /// `--strict` and a bad line or input.
     #[error("{file}:{line}: {kind}: {reason} (stopped by --strict)")]
-    Strict { kind: BadKind, file: String, line: u64, reason: String },
+    Strict {
+        kind: BadKind,
+        file: String,
+        line: u64,
+        reason: String,
+    },
     /// The worker pool could not be started.
     #[error("cannot start the worker threads: {0}")]
     Threads(String),
@@ -149,7 +159,9 @@ pub fn scan(
         .num_threads(opts.threads)
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
-    let prefilter = opts.prefilter.then(|| Prefilter::new(opts.want_object_events));
+    let prefilter = opts
+        .prefilter
+        .then(|| Prefilter::new(opts.want_object_events));
     let mut run = Run {
         opts,
         pool: &pool,
@@ -164,15 +176,29 @@ pub fn scan(
     for p in problems {
         let (kind, path, reason) = match p {
             SourceProblem::Unreadable { path, reason } => (BadKind::Unreadable, path, reason),
-            SourceProblem::NoLogs { path } => (BadKind::NoLogsInDirectory, path, "directory with no log files".to_string()),
+            SourceProblem::NoLogs { path } => (
+                BadKind::NoLogsInDirectory,
+                path,
+                "directory with no log files".to_string(),
+            ),
         };
-        run.report(BadLine { kind, file: path, line: 0, reason }, 1)?;
+        run.report(
+            BadLine {
+                kind,
+                file: path,
+                line: 0,
+                reason,
+            },
+            1,
+        )?;
     }
     let opened = run.open_all(sources)?;
     let total: u64 = opened.iter().map(|o| o.size).sum();
     if opts.progress && total >= PROGRESS_MIN_BYTES && io::stderr().is_terminal() {
         let bar = ProgressBar::new(total);
-        if let Ok(style) = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+        {
             bar.set_style(style);
         }
         run.progress = Some(bar);
@@ -180,7 +206,8 @@ pub fn scan(
     for (idx, input) in opened.into_iter().enumerate() {
         run.summary.inputs.push(InputSummary {
             path: input.source.display.clone(),
-            compressed_bytes: matches!(input.source.kind, SourceKind::Gzip(_)).then_some(input.size),
+            compressed_bytes: matches!(input.source.kind, SourceKind::Gzip(_))
+                .then_some(input.size),
             first_timestamp: input.first_ts,
             ..InputSummary::default()
         });
@@ -211,7 +238,10 @@ pub fn scan(
 }
 
 /// [`scan`] collecting every request into a vector.
-pub fn scan_collect(inputs: &[InputSpec], opts: &ScanOptions) -> Result<(Vec<KubeletRequest>, ScanSummary), ScanError> {
+pub fn scan_collect(
+    inputs: &[InputSpec],
+    opts: &ScanOptions,
+) -> Result<(Vec<KubeletRequest>, ScanSummary), ScanError> {
     let mut all = Vec::new();
     let summary = scan(inputs, opts, &mut |batch| all.extend(batch))?;
     Ok((all, summary))
@@ -251,7 +281,12 @@ impl Run<'_> {
 
     fn report(&mut self, bad: BadLine, lines: u64) -> Result<(), ScanError> {
         if self.opts.strict {
-            return Err(ScanError::Strict { kind: bad.kind, file: bad.file, line: bad.line, reason: bad.reason });
+            return Err(ScanError::Strict {
+                kind: bad.kind,
+                file: bad.file,
+                line: bad.line,
+                reason: bad.reason,
+            });
         }
         self.summary.bad.add(bad, lines);
         Ok(())
@@ -274,7 +309,9 @@ impl Run<'_> {
                     let first_ts = first_event_time(&b);
                     (b.len() as u64, Some(b), first_ts)
                 }),
-                SourceKind::Gzip(p) => std::fs::metadata(p).map(|m| (m.len(), None, peek_stream(&source.kind))),
+                SourceKind::Gzip(p) => {
+                    std::fs::metadata(p).map(|m| (m.len(), None, peek_stream(&source.kind)))
+                }
                 SourceKind::Stdin => Ok((0, None, None)),
             };
             match result {
@@ -286,7 +323,12 @@ impl Run<'_> {
                     first_ts,
                 }),
                 Err(e) => {
-                    let bad = BadLine { kind: BadKind::Unreadable, file: source.display, line: 0, reason: e.to_string() };
+                    let bad = BadLine {
+                        kind: BadKind::Unreadable,
+                        file: source.display,
+                        line: 0,
+                        reason: e.to_string(),
+                    };
                     self.report(bad, 1)?;
                 }
             }
@@ -297,10 +339,36 @@ impl Run<'_> {
 
     /// Merges one chunk's result; `base` is the number of lines of the input before it.
     fn merge(&mut self, out: ChunkOut, file: usize, base: u64) -> Result<(), ScanError> {
-        let ChunkOut { lines, used, skipped, bad, events, ids, kubelet, objects, first_ts, last_ts } = out;
-        for ChunkBad { kind, line, lines, reason } in bad {
+        let ChunkOut {
+            lines,
+            used,
+            skipped,
+            bad,
+            events,
+            ids,
+            kubelet,
+            kubelet_dropped,
+            objects,
+            first_ts,
+            last_ts,
+        } = out;
+        for ChunkBad {
+            kind,
+            line,
+            lines,
+            reason,
+        } in bad
+        {
             let path = self.summary.inputs[file].path.clone();
-            self.report(BadLine { kind, file: path, line: base + line, reason }, lines)?;
+            self.report(
+                BadLine {
+                    kind,
+                    file: path,
+                    line: base + line,
+                    reason,
+                },
+                lines,
+            )?;
         }
         let s = &mut self.summary;
         s.lines_read += lines;
@@ -308,6 +376,7 @@ impl Run<'_> {
         s.lines_skipped += skipped;
         s.events += events;
         self.ids.extend(ids);
+        self.dedup.events += kubelet_dropped;
         for mut k in kubelet {
             k.pos.line += base;
             self.dedup.push(k);
@@ -326,14 +395,24 @@ impl Run<'_> {
     }
 
     /// Processes whole-line blocks in parallel (in order) and merges them.
-    fn process_blocks(&mut self, blocks: &[&[u8]], file: usize, base: &mut u64) -> Result<(), ScanError> {
+    fn process_blocks(
+        &mut self,
+        blocks: &[&[u8]],
+        file: usize,
+        base: &mut u64,
+    ) -> Result<(), ScanError> {
         let ctx = self.ctx(file);
-        let outs: Vec<ChunkOut> = self.pool.install(|| blocks.par_iter().map(|b| process_lines(b, &ctx)).collect());
+        let outs: Vec<ChunkOut> = self
+            .pool
+            .install(|| blocks.par_iter().map(|b| process_lines(b, &ctx)).collect());
         for (b, out) in blocks.iter().zip(outs) {
             let n = out.lines;
             self.merge(out, file, *base)?;
             *base += n;
-            if let (Some(bar), true) = (&self.progress, self.summary.inputs[file].compressed_bytes.is_none()) {
+            if let (Some(bar), true) = (
+                &self.progress,
+                self.summary.inputs[file].compressed_bytes.is_none(),
+            ) {
                 bar.inc(b.len() as u64);
             }
         }
@@ -360,7 +439,15 @@ impl Run<'_> {
                     self.process_blocks(group, file, &mut base)?;
                 }
                 let last = last_event_time(bytes);
-                self.merge(ChunkOut { first_ts: last, last_ts: last, ..ChunkOut::default() }, file, 0)?;
+                self.merge(
+                    ChunkOut {
+                        first_ts: last,
+                        last_ts: last,
+                        ..ChunkOut::default()
+                    },
+                    file,
+                    0,
+                )?;
             }
             Shape::Documents => {
                 let out = process_documents(bytes, &self.ctx(file));
@@ -373,7 +460,15 @@ impl Run<'_> {
 
     fn empty(&mut self, file: usize) -> Result<(), ScanError> {
         let path = self.summary.inputs[file].path.clone();
-        self.report(BadLine { kind: BadKind::EmptyFile, file: path, line: 0, reason: "empty file".into() }, 1)
+        self.report(
+            BadLine {
+                kind: BadKind::EmptyFile,
+                file: path,
+                line: 0,
+                reason: "empty file".into(),
+            },
+            1,
+        )
     }
 
     /// Scans a gzip file or stdin: a reader thread decodes newline-aligned blocks into a
@@ -382,7 +477,12 @@ impl Run<'_> {
         let reader = match open_stream(&source.kind) {
             Ok(r) => r,
             Err(e) => {
-                let bad = BadLine { kind: BadKind::Unreadable, file: source.display.clone(), line: 0, reason: e.to_string() };
+                let bad = BadLine {
+                    kind: BadKind::Unreadable,
+                    file: source.display.clone(),
+                    line: 0,
+                    reason: e.to_string(),
+                };
                 return self.report(bad, 1);
             }
         };
@@ -431,10 +531,18 @@ impl Run<'_> {
                 }
                 Ok(Block::LongLine) => {
                     self.drain_pending(file, st)?;
-                    let reason = format!("line longer than the limit of {} bytes", self.opts.max_line_bytes);
+                    let reason = format!(
+                        "line longer than the limit of {} bytes",
+                        self.opts.max_line_bytes
+                    );
                     let out = ChunkOut {
                         lines: 1,
-                        bad: vec![ChunkBad { kind: BadKind::LineTooLong, line: 1, lines: 1, reason }],
+                        bad: vec![ChunkBad {
+                            kind: BadKind::LineTooLong,
+                            line: 1,
+                            lines: 1,
+                            reason,
+                        }],
                         ..ChunkOut::default()
                     };
                     self.merge(out, file, st.base)?;
@@ -444,11 +552,24 @@ impl Run<'_> {
                     self.drain_pending(file, st)?;
                     let kind = match e.kind() {
                         io::ErrorKind::UnexpectedEof => BadKind::TruncatedGzip,
-                        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => BadKind::CorruptGzip,
+                        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+                            BadKind::CorruptGzip
+                        }
                         _ => BadKind::Unreadable,
                     };
-                    let reason = format!("{e} after {} decompressed bytes ({} lines); the rest of the input is lost", st.bytes, st.base);
-                    self.report(BadLine { kind, file: path.clone(), line: st.base, reason }, 1)?;
+                    let reason = format!(
+                        "{e} after {} decompressed bytes ({} lines); the rest of the input is lost",
+                        st.bytes, st.base
+                    );
+                    self.report(
+                        BadLine {
+                            kind,
+                            file: path.clone(),
+                            line: st.base,
+                            reason,
+                        },
+                        1,
+                    )?;
                     st.saw_error = true;
                     break;
                 }
@@ -464,7 +585,15 @@ impl Run<'_> {
                 match shape {
                     Shape::Lines => {
                         let last = last_event_time(&st.tail);
-                        self.merge(ChunkOut { first_ts: last, last_ts: last, ..ChunkOut::default() }, file, 0)?;
+                        self.merge(
+                            ChunkOut {
+                                first_ts: last,
+                                last_ts: last,
+                                ..ChunkOut::default()
+                            },
+                            file,
+                            0,
+                        )?;
                     }
                     Shape::Documents => {
                         let docs = std::mem::take(&mut st.documents);
@@ -475,7 +604,12 @@ impl Run<'_> {
                         let n = st.not_a_log_lines;
                         let out = ChunkOut {
                             lines: n,
-                            bad: vec![ChunkBad { kind: BadKind::NotAuditEvent, line: 1, lines: n, reason: format!("whole file skipped: {reason}") }],
+                            bad: vec![ChunkBad {
+                                kind: BadKind::NotAuditEvent,
+                                line: 1,
+                                lines: n,
+                                reason: format!("whole file skipped: {reason}"),
+                            }],
                             ..ChunkOut::default()
                         };
                         self.merge(out, file, st.base)?;
@@ -554,9 +688,15 @@ fn line_time(line: &[u8]) -> Option<Micros> {
 /// The timestamp of an input's first event, looking at its first lines (or first document).
 pub fn first_event_time(buf: &[u8]) -> Option<Micros> {
     match sniff(buf) {
-        Shape::Lines => buf.split(|&b| b == b'\n').take(EDGE_LINES).find_map(line_time),
+        Shape::Lines => buf
+            .split(|&b| b == b'\n')
+            .take(EDGE_LINES)
+            .find_map(line_time),
         Shape::Documents => {
-            let first = serde_json::Deserializer::from_slice(buf).into_iter::<&RawValue>().next()?.ok()?;
+            let first = serde_json::Deserializer::from_slice(buf)
+                .into_iter::<&RawValue>()
+                .next()?
+                .ok()?;
             line_time(first.get().as_bytes())
         }
         Shape::NotALog(_) => None,
@@ -567,13 +707,19 @@ use serde_json::value::RawValue;
 
 /// The timestamp of an input's last event, looking at its last lines.
 fn last_event_time(buf: &[u8]) -> Option<Micros> {
-    buf.rsplit(|&b| b == b'\n').take(EDGE_LINES).find_map(line_time)
+    buf.rsplit(|&b| b == b'\n')
+        .take(EDGE_LINES)
+        .find_map(line_time)
 }
 
 /// The first timestamp of a streamed input, from its first MiB.
 fn peek_stream(kind: &SourceKind) -> Option<Micros> {
     let mut head = Vec::new();
-    open_stream(kind).ok()?.take(1 << 20).read_to_end(&mut head).ok()?;
+    open_stream(kind)
+        .ok()?
+        .take(1 << 20)
+        .read_to_end(&mut head)
+        .ok()?;
     first_event_time(&head)
 }
 

@@ -1,0 +1,644 @@
+//! The main job: audit logs in, one verdict per kubelet request out.
+//!
+//! Puts the reader, the temporal graph and the authorizer chain together. The logs are read
+//! twice: the first pass collects the object events that shape the Node authorizer's graph (a
+//! request at time t may depend on a pod created before t, and on whether objects of the dump
+//! were created or deleted later), the second streams kubelet requests through the decisions and
+//! the writers batch by batch, so memory is bounded by the graph and a few batches, not by the
+//! size of the logs. Standard input cannot be read twice and is analysed in one pass (its
+//! requests are held in memory).
+
+use crate::authz::chain::{ChainOutcome, Scenario, ScenarioError};
+use crate::authz::node::Decision;
+use crate::authz::restriction::Admission;
+use crate::authz::ClusterView;
+use crate::cluster::{bootstrap_policy, load_objects, merge_policy, ObjectSet, RbacPolicy};
+use crate::export::parquet::{PartitionBy, RequestWriter, WriterOptions};
+use crate::export::summary::{ModelAnswer, Summary, SummaryBuilder};
+use crate::compare::{CompareBuilder, Comparison};
+use crate::findings::{node_rules_from, Findings, IdentitySightings};
+use crate::graph::{build_graph, Graph};
+use crate::input::source::InputSpec;
+use crate::input::uri::request_attributes;
+use crate::record::{KubeletRequest, Micros};
+use crate::scan::{scan, ScanError, ScanOptions, ScanSummary};
+use crate::verdict::{
+    change, classify, AdmissionDecision, AuthzDecision, BindingKey, Decisions, Evidence,
+    NodeAuthorizerResult, NodeRestrictionResult, RbacResult, RecordedOutcome, RequestVerdict,
+    Verdict,
+};
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+/// One apiserver configuration as given on the command line (see [`Scenario::from_flags`]).
+#[derive(Debug, Clone)]
+pub struct ScenarioFlags {
+    /// `--authorization-mode`, e.g. `Node,RBAC`.
+    pub authorization_mode: String,
+    /// `--enable-admission-plugins`.
+    pub enable_admission_plugins: Vec<String>,
+    /// `--disable-admission-plugins`.
+    pub disable_admission_plugins: Vec<String>,
+    /// `--kube-version`; the newest modelled release when absent.
+    pub kube_version: Option<String>,
+    /// `--feature-gates`, in the apiserver's syntax.
+    pub feature_gates: Option<String>,
+    /// `--drop-binding KIND/NAME`.
+    pub drop_bindings: Vec<String>,
+    /// Give Group `system:nodes` the ClusterRole `system:node` through the ClusterRoleBinding
+    /// `system:node`, as clusters patched the pre-1.8 way do.
+    pub legacy_binding: bool,
+}
+
+impl Default for ScenarioFlags {
+    /// The target the tool exists to check: `Node,RBAC` with NodeRestriction, newest release.
+    fn default() -> Self {
+        ScenarioFlags {
+            authorization_mode: "Node,RBAC".into(),
+            enable_admission_plugins: vec!["NodeRestriction".into()],
+            disable_admission_plugins: Vec::new(),
+            kube_version: None,
+            feature_gates: None,
+            drop_bindings: Vec::new(),
+            legacy_binding: false,
+        }
+    }
+}
+
+impl ScenarioFlags {
+    /// Builds the scenario over `policy`.
+    pub fn scenario(&self, mut policy: RbacPolicy) -> Result<Scenario, ScenarioError> {
+        if self.legacy_binding {
+            add_legacy_binding(&mut policy);
+        }
+        Scenario::from_flags(
+            &self.authorization_mode,
+            &self.enable_admission_plugins,
+            &self.disable_admission_plugins,
+            self.kube_version.as_deref(),
+            self.feature_gates.as_deref(),
+            policy,
+            &self.drop_bindings,
+        )
+    }
+
+    /// A short label for reports: the modes, plus what differs from the defaults.
+    pub fn label(&self) -> String {
+        let mut label = self.authorization_mode.clone();
+        let restriction = self
+            .enable_admission_plugins
+            .iter()
+            .any(|p| p.split(',').any(|p| p.trim() == "NodeRestriction"));
+        if restriction {
+            label.push_str(" +NodeRestriction");
+        }
+        if let Some(v) = &self.kube_version {
+            label.push_str(&format!(" v{}", v.trim_start_matches('v')));
+        }
+        if self.legacy_binding {
+            label.push_str(" +binding:system:node");
+        }
+        for d in &self.drop_bindings {
+            label.push_str(&format!(" -{d}"));
+        }
+        label
+    }
+
+    /// Parses a `--compare` column: authorization modes, then optional modifiers, each starting
+    /// with `+`, `-` or `@`: `+binding:system:node` (the legacy binding), `-binding:KIND/NAME`
+    /// (drop a binding), `+NodeRestriction` / `-NodeRestriction`, `@1.19` (Kubernetes version).
+    /// Anything not given is taken from `base`. Examples: `RBAC`, `RBAC+binding:system:node`,
+    /// `Node,RBAC@1.19`.
+    pub fn parse_column(spec: &str, base: &ScenarioFlags) -> Result<ScenarioFlags, String> {
+        let spec = spec.trim();
+        let modes_end = spec.find(['+', '-', '@']).unwrap_or(spec.len());
+        let (modes, mut rest) = spec.split_at(modes_end);
+        if modes.trim().is_empty() {
+            return Err(format!("--compare {spec:?}: no authorization modes"));
+        }
+        let mut flags = ScenarioFlags {
+            authorization_mode: modes.trim().to_string(),
+            legacy_binding: false,
+            ..base.clone()
+        };
+        while let Some(sign) = rest.chars().next() {
+            let body_end = rest[1..]
+                .find(['+', '-', '@'])
+                .map(|i| i + 1)
+                .unwrap_or(rest.len());
+            let body = &rest[1..body_end];
+            rest = &rest[body_end..];
+            match (sign, body) {
+                ('+', "binding:system:node") | ('+', "legacy-binding") => {
+                    flags.legacy_binding = true
+                }
+                ('-', b) if b.starts_with("binding:") => {
+                    flags.drop_bindings.push(b["binding:".len()..].to_string())
+                }
+                ('+', "NodeRestriction") => {
+                    flags
+                        .disable_admission_plugins
+                        .retain(|p| p != "NodeRestriction");
+                    flags.enable_admission_plugins.push("NodeRestriction".into());
+                }
+                ('-', "NodeRestriction") => {
+                    flags
+                        .enable_admission_plugins
+                        .retain(|p| p != "NodeRestriction");
+                }
+                ('@', v) if !v.is_empty() => flags.kube_version = Some(v.to_string()),
+                _ => {
+                    return Err(format!(
+                        "--compare {spec:?}: unknown modifier {sign}{body:?} (expected +binding:system:node, -binding:KIND/NAME, +NodeRestriction, -NodeRestriction or @VERSION)"
+                    ))
+                }
+            }
+        }
+        Ok(flags)
+    }
+}
+
+/// Adds subject Group `system:nodes` to the ClusterRoleBinding `system:node` (creating the
+/// binding if the policy has none), which is what the pre-1.8 fix for NotReady nodes does.
+pub fn add_legacy_binding(policy: &mut RbacPolicy) {
+    use crate::cluster::rbac_types::{Binding, Meta, RoleRef, Subject};
+    let subject = Subject {
+        kind: "Group".into(),
+        api_group: "rbac.authorization.k8s.io".into(),
+        name: "system:nodes".into(),
+        namespace: String::new(),
+    };
+    match policy
+        .cluster_role_bindings
+        .iter_mut()
+        .find(|b| b.metadata.name == "system:node")
+    {
+        Some(b) => {
+            if !b.subjects.contains(&subject) {
+                b.subjects.push(subject);
+            }
+        }
+        None => policy.cluster_role_bindings.push(Binding {
+            kind: "ClusterRoleBinding".into(),
+            metadata: Meta {
+                name: "system:node".into(),
+                ..Meta::default()
+            },
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "ClusterRole".into(),
+                name: "system:node".into(),
+            },
+            subjects: vec![subject],
+        }),
+    }
+}
+
+/// Which kubelet requests to analyse.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// Only these nodes (empty: all).
+    pub nodes: Vec<String>,
+    /// Only requests at or after this instant.
+    pub since: Option<Micros>,
+    /// Only requests before this instant.
+    pub until: Option<Micros>,
+}
+
+impl RequestFilter {
+    fn keeps(&self, req: &KubeletRequest, node: &str) -> bool {
+        if !self.nodes.is_empty() && !self.nodes.iter().any(|n| n == node) {
+            return false;
+        }
+        let t = req.time();
+        if let (Some(since), Some(t)) = (self.since, t) {
+            if t < since {
+                return false;
+            }
+        }
+        if let (Some(until), Some(t)) = (self.until, t) {
+            if t >= until {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Everything `analyze` needs besides the sinks.
+#[derive(Debug, Clone, Default)]
+pub struct AnalyzeOptions {
+    pub inputs: Vec<InputSpec>,
+    /// `--objects`: cluster dumps.
+    pub objects: Vec<PathBuf>,
+    /// Leave out the built-in bootstrap RBAC policy.
+    pub no_bootstrap_policy: bool,
+    pub scan: ScanOptions,
+    /// The target scenario.
+    pub target: ScenarioFlags,
+    /// The configuration the logs were recorded under, if known (`--recorded-authorization-mode`);
+    /// inferred from the recorded reasons when absent.
+    pub recorded: Option<ScenarioFlags>,
+    pub filter: RequestFilter,
+    /// `--out DIR`: write `requests.parquet` (or a partitioned directory) and the rest there.
+    pub out: Option<PathBuf>,
+    pub partition_by: Option<PartitionBy>,
+    /// `--compare`: more scenarios to count verdicts under, side by side.
+    pub compare: Vec<(String, ScenarioFlags)>,
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct Analysis {
+    pub scan: ScanSummary,
+    pub summary: Summary,
+    pub findings: Findings,
+    /// The `--compare` columns, when asked for.
+    pub comparison: Option<Comparison>,
+    /// Load problems of `--objects` files and unreadable logged object bodies, as text.
+    pub problems: Vec<String>,
+}
+
+/// Why `analyze` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    #[error("scenario: {0}")]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
+}
+
+/// The RBAC policy of a run: the cluster's objects over the built-in bootstrap policy.
+pub fn effective_policy(objects: &ObjectSet, no_bootstrap: bool) -> RbacPolicy {
+    if no_bootstrap {
+        objects.rbac.clone()
+    } else {
+        merge_policy(&bootstrap_policy(false), &objects.rbac)
+    }
+}
+
+/// Decides one request under `scenario`: the chain's outcome in the row's terms.
+pub fn decide(
+    scenario: &Scenario,
+    req: &KubeletRequest,
+    cluster: &dyn ClusterView,
+) -> (ChainOutcome, Decisions) {
+    let user = req.effective_user();
+    let uri = &req.uri;
+    let attrs = request_attributes(&req.verb, uri, user);
+    let body = req
+        .request_object
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
+    let at = req.time().unwrap_or(0);
+    let outcome = scenario.evaluate(&attrs, body.as_ref(), cluster, at);
+    let decisions = decisions_of(&outcome);
+    (outcome, decisions)
+}
+
+/// Maps the chain's outcome onto the per-authorizer results a row stores.
+pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
+    let node_authorizer = match &outcome.node {
+        Some(n) => NodeAuthorizerResult {
+            decision: match n.decision {
+                Decision::Allow => AuthzDecision::Allow,
+                Decision::NoOpinion => AuthzDecision::NoOpinion,
+            },
+            reason: n.reason.to_string(),
+        },
+        None => NodeAuthorizerResult {
+            decision: AuthzDecision::NoOpinion,
+            reason: String::new(),
+        },
+    };
+    let rbac = match &outcome.rbac {
+        Some(r) => RbacResult {
+            decision: if r.allowed {
+                AuthzDecision::Allow
+            } else {
+                AuthzDecision::NoOpinion
+            },
+            reason: r.reason.clone(),
+            binding: r.matched.as_ref().map(|m| {
+                if m.binding_namespace.is_empty() {
+                    BindingKey::cluster(&m.binding_name)
+                } else {
+                    BindingKey::namespaced(&m.binding_namespace, &m.binding_name)
+                }
+            }),
+            role: r.matched.as_ref().map(|m| {
+                if m.role_kind == "Role" {
+                    format!("Role/{}/{}", m.binding_namespace, m.role_name)
+                } else {
+                    format!("ClusterRole/{}", m.role_name)
+                }
+            }),
+        },
+        None => RbacResult {
+            decision: AuthzDecision::NoOpinion,
+            reason: String::new(),
+            binding: None,
+            role: None,
+        },
+    };
+    let node_restriction = NodeRestrictionResult {
+        decision: match &outcome.admission {
+            Admission::Admit => AdmissionDecision::Admit,
+            Admission::Deny { .. } => AdmissionDecision::Deny,
+            Admission::NotApplicable => AdmissionDecision::NotApplicable,
+            Admission::Unknown(_) => AdmissionDecision::Unknown,
+        },
+        reason: outcome.admission.reason().to_string(),
+    };
+    let evidence = match (&outcome.path, &outcome.node) {
+        (Some(path), _) => Evidence::Path(path.clone()),
+        (None, Some(n)) if n.indeterminate.is_some() => {
+            Evidence::Incomplete(n.indeterminate.clone().unwrap_or_default())
+        }
+        (None, Some(n)) if n.reason.starts_with("no relationship found") => Evidence::NoPath,
+        _ => Evidence::NotConsulted,
+    };
+    Decisions {
+        node_authorizer,
+        node_restriction,
+        rbac,
+        evidence,
+    }
+}
+
+/// Builds the row of one request under the target scenario.
+pub fn verdict_row(
+    req: &KubeletRequest,
+    decisions: Decisions,
+    source_file: &str,
+) -> RequestVerdict {
+    let user = req.effective_user();
+    let attrs = request_attributes(&req.verb, &req.uri, user);
+    let recorded = RecordedOutcome::from_log(
+        req.decision.as_deref(),
+        req.reason.as_deref(),
+        req.response_code,
+    );
+    let classified = classify(&decisions);
+    RequestVerdict {
+        audit_id: req.audit_id.clone(),
+        timestamp: req.time(),
+        node: node_name(&user.username).to_string(),
+        username: user.username.clone(),
+        groups: user.groups.clone(),
+        user_agent: req.user_agent.clone(),
+        source_ips: req.source_ips.clone(),
+        verb: attrs.verb,
+        api_group: attrs.api_group,
+        resource: attrs.resource,
+        subresource: attrs.subresource,
+        namespace: attrs.namespace,
+        name: attrs.name,
+        request_uri: req.request_uri.clone(),
+        change: change(recorded.decision, classified.verdict),
+        recorded,
+        node_authorizer: decisions.node_authorizer,
+        node_restriction: decisions.node_restriction,
+        rbac: decisions.rbac,
+        verdict: classified.verdict,
+        verdict_reason: classified.reason,
+        evidence: decisions.evidence,
+        source_file: source_file.to_string(),
+        source_line: req.pos.line,
+    }
+}
+
+/// The node name of a `system:node:<name>` user, or empty.
+pub fn node_name(username: &str) -> &str {
+    username.strip_prefix("system:node:").unwrap_or("")
+}
+
+/// Infers the recorded authorization modes from what the apiserver wrote: an empty allow reason
+/// for a node user can only come from the Node authorizer, an `RBAC:` reason from RBAC, and the
+/// Node authorizer's own refusal reasons only from the Node authorizer.
+pub fn infer_recorded_modes(requests: &[&KubeletRequest]) -> Option<String> {
+    let mut node = false;
+    let mut rbac = false;
+    let mut seen = false;
+    for r in requests {
+        let (Some(decision), Some(reason)) = (r.decision.as_deref(), r.reason.as_deref()) else {
+            continue;
+        };
+        seen = true;
+        if reason.starts_with("RBAC:") {
+            rbac = true;
+        } else if decision == "allow" && reason.is_empty() && !r.user.username.is_empty() {
+            node = true;
+        } else if decision == "forbid" && !reason.is_empty() {
+            node = true;
+        }
+    }
+    match (seen, node) {
+        (false, _) => None,
+        (true, true) => Some("Node,RBAC".into()),
+        (true, false) if rbac => Some("RBAC".into()),
+        (true, false) => Some("RBAC".into()),
+    }
+}
+
+/// Runs the analysis. `on_row` sees every row in log order (for `--format jsonl`).
+pub fn analyze(
+    opts: &AnalyzeOptions,
+    on_row: &mut dyn FnMut(&RequestVerdict),
+) -> Result<Analysis, AnalyzeError> {
+    let objects = load_objects(&opts.objects);
+    let mut problems: Vec<String> = objects.problems.iter().map(|p| p.to_string()).collect();
+    let policy = effective_policy(&objects, opts.no_bootstrap_policy);
+    let target = opts.target.scenario(policy.clone())?;
+    let recorded_flags = opts.recorded.clone();
+
+    let from_stdin = opts.inputs.iter().any(|i| matches!(i, InputSpec::Stdin));
+    // Pass 1 (skipped for stdin): object events only.
+    let mut held: Vec<KubeletRequest> = Vec::new();
+    let first_pass = if from_stdin {
+        None
+    } else {
+        let o = ScanOptions {
+            want_object_events: true,
+            progress: false,
+            ..opts.scan.clone()
+        };
+        Some(scan(&opts.inputs, &o, &mut |_| {})?)
+    };
+    let events_summary = match first_pass {
+        Some(s) => s,
+        None => {
+            let o = ScanOptions {
+                want_object_events: true,
+                ..opts.scan.clone()
+            };
+            scan(&opts.inputs, &o, &mut |batch| held.extend(batch))?
+        }
+    };
+    let window = window_of(&events_summary);
+    let graph = build_graph(&objects, &events_summary.object_events, window);
+    problems.extend(graph.problems.iter().map(|p| p.to_string()));
+
+    let mut findings = Findings::from_rbac(&policy, node_rules_from(&policy));
+    let mut builder = SummaryBuilder::new(&opts.target.label());
+    let mut sightings = IdentitySightings::default();
+    let mut writer = match &opts.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| crate::export::ExportError::io(dir, e))?;
+            let by = opts.partition_by.unwrap_or(PartitionBy::None);
+            let path = match by {
+                PartitionBy::None => dir.join("requests.parquet"),
+                PartitionBy::Date | PartitionBy::Node => dir.join("requests"),
+            };
+            Some(RequestWriter::create_with(&path, by, WriterOptions::default())?)
+        }
+        None => None,
+    };
+    let file_names: Vec<String> = events_summary
+        .inputs
+        .iter()
+        .map(|i| i.path.clone())
+        .collect();
+
+    // The recorded configuration: given, or inferred from the first batch that has reasons.
+    let mut recorded: Option<(Scenario, bool)> = match &recorded_flags {
+        Some(f) => Some((f.scenario(policy.clone())?, false)),
+        None => None,
+    };
+    let mut inference_done = recorded.is_some();
+    let compare: Vec<Scenario> = opts
+        .compare
+        .iter()
+        .map(|(_, f)| f.scenario(policy.clone()))
+        .collect::<Result<_, _>>()?;
+    let mut comparison = (!compare.is_empty()).then(|| {
+        CompareBuilder::new(&opts.compare.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>())
+    });
+    let mut write_error: Option<crate::export::ExportError> = None;
+
+    type Decided = (RequestVerdict, Option<(Verdict, String, bool)>, Vec<Verdict>);
+    let mut process = |batch: Vec<KubeletRequest>| {
+        let kept: Vec<&KubeletRequest> = batch
+            .iter()
+            .filter(|r| opts.filter.keeps(r, node_name(&r.effective_user().username)))
+            .collect();
+        if !inference_done {
+            if let Some(modes) = infer_recorded_modes(&kept) {
+                let flags = ScenarioFlags {
+                    authorization_mode: modes.clone(),
+                    ..opts.target.clone()
+                };
+                if let Ok(s) = flags.scenario(policy.clone()) {
+                    builder.set_recorded_configuration(&modes, true);
+                    recorded = Some((s, true));
+                }
+                inference_done = true;
+            }
+        }
+        let rows: Vec<Decided> = kept
+            .par_iter()
+            .map(|req| {
+                let (_, decisions) = decide(&target, req, &graph);
+                let file = file_names
+                    .get(req.pos.file as usize)
+                    .map(String::as_str)
+                    .unwrap_or("");
+                let row = verdict_row(req, decisions, file);
+                let model = recorded.as_ref().map(|(s, _)| {
+                    let (_, d) = decide(s, req, &graph);
+                    let c = classify(&d);
+                    let by_admission = d.node_restriction.decision == AdmissionDecision::Deny;
+                    (c.verdict, c.reason, by_admission)
+                });
+                let columns: Vec<Verdict> = compare
+                    .iter()
+                    .map(|s| classify(&decide(s, req, &graph).1).verdict)
+                    .collect();
+                (row, model, columns)
+            })
+            .collect();
+        for (row, model, columns) in &rows {
+            if let Some(c) = comparison.as_mut() {
+                c.add(&row.node, columns);
+            }
+            builder.add(row);
+            if let Some((verdict, reason, by_admission)) = model {
+                builder.compare_recorded(
+                    row,
+                    ModelAnswer {
+                        verdict: *verdict,
+                        reason,
+                        by_admission: *by_admission,
+                    },
+                );
+            }
+            if let Some(b) = &row.rbac.binding {
+                if row.verdict == Verdict::ReliesOnRbac {
+                    findings.record_use(b);
+                }
+            }
+            sightings.observe(
+                &row.username,
+                &row.groups,
+                &row.user_agent,
+                row.source_ips.first().map(String::as_str).unwrap_or(""),
+            );
+            on_row(row);
+        }
+        if let Some(w) = writer.as_mut() {
+            if write_error.is_none() {
+                let plain: Vec<RequestVerdict> = rows.into_iter().map(|(r, _, _)| r).collect();
+                if let Err(e) = w.write_batch(&plain) {
+                    write_error = Some(e);
+                }
+            }
+        }
+    };
+
+    let scan_summary = if from_stdin {
+        process(std::mem::take(&mut held));
+        events_summary.clone()
+    } else {
+        let o = ScanOptions {
+            want_object_events: false,
+            ..opts.scan.clone()
+        };
+        scan(&opts.inputs, &o, &mut process)?
+    };
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+
+    let known_nodes = known_node_names(&objects, &graph);
+    findings.extend(sightings.findings(known_nodes.as_ref()));
+    let summary = builder.finish(&findings);
+    if let (Some(dir), Some(w)) = (&opts.out, writer) {
+        w.finish()?;
+        crate::export::write_reports(dir, &summary, &findings)?;
+    }
+    Ok(Analysis {
+        scan: scan_summary,
+        summary,
+        findings,
+        comparison: comparison.map(CompareBuilder::finish),
+        problems,
+    })
+}
+
+/// The analysed window: the earliest and latest timestamps of the inputs.
+fn window_of(s: &ScanSummary) -> (Micros, Micros) {
+    let first = s.inputs.iter().filter_map(|i| i.first_timestamp).min();
+    let last = s.inputs.iter().filter_map(|i| i.last_timestamp).max();
+    (first.unwrap_or(0), last.unwrap_or(0))
+}
+
+/// Node names known from the dump or the log; `None` when neither says anything about Nodes
+/// (then "no Node object" findings would be noise).
+fn known_node_names(objects: &ObjectSet, graph: &Graph) -> Option<HashSet<String>> {
+    let mut names: HashSet<String> = objects.nodes.iter().map(|n| n.name.clone()).collect();
+    names.extend(graph.node_names());
+    (!names.is_empty()).then_some(names)
+}

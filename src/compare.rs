@@ -1,0 +1,249 @@
+//! Scenarios side by side (`--compare`): the same kubelet requests under several apiserver
+//! configurations, one column per scenario, with what changes between adjacent columns.
+
+use crate::verdict::Verdict;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// The verdicts in column order.
+pub const VERDICTS: [Verdict; 4] = [
+    Verdict::AllowedByNode,
+    Verdict::ReliesOnRbac,
+    Verdict::Forbidden,
+    Verdict::Indeterminate,
+];
+
+fn slot(v: Verdict) -> usize {
+    VERDICTS.iter().position(|x| *x == v).unwrap_or(0)
+}
+
+/// Counts per verdict, in [`VERDICTS`] order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct VerdictCounts {
+    pub allowed_by_node: u64,
+    pub relies_on_rbac: u64,
+    pub forbidden: u64,
+    pub indeterminate: u64,
+}
+
+impl VerdictCounts {
+    fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::AllowedByNode => self.allowed_by_node += 1,
+            Verdict::ReliesOnRbac => self.relies_on_rbac += 1,
+            Verdict::Forbidden => self.forbidden += 1,
+            Verdict::Indeterminate => self.indeterminate += 1,
+        }
+    }
+
+    /// The count of one verdict.
+    pub fn get(&self, v: Verdict) -> u64 {
+        match v {
+            Verdict::AllowedByNode => self.allowed_by_node,
+            Verdict::ReliesOnRbac => self.relies_on_rbac,
+            Verdict::Forbidden => self.forbidden,
+            Verdict::Indeterminate => self.indeterminate,
+        }
+    }
+}
+
+/// One scenario's column.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Column {
+    /// The scenario as given to `--compare`.
+    pub scenario: String,
+    pub totals: VerdictCounts,
+    pub per_node: BTreeMap<String, VerdictCounts>,
+}
+
+/// Requests whose verdict differs between two adjacent columns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Shift {
+    pub from_scenario: String,
+    pub to_scenario: String,
+    /// `(verdict in the left column, verdict in the right column, requests)`, largest first.
+    pub changes: Vec<(String, String, u64)>,
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Comparison {
+    pub columns: Vec<Column>,
+    pub shifts: Vec<Shift>,
+}
+
+/// Accumulates a [`Comparison`] from one verdict per scenario per request.
+#[derive(Debug, Clone)]
+pub struct CompareBuilder {
+    columns: Vec<Column>,
+    /// Per adjacent pair: counts indexed by (left slot, right slot).
+    shifts: Vec<[[u64; 4]; 4]>,
+}
+
+impl CompareBuilder {
+    /// One column per scenario label, in order.
+    pub fn new(labels: &[String]) -> Self {
+        CompareBuilder {
+            columns: labels
+                .iter()
+                .map(|l| Column {
+                    scenario: l.clone(),
+                    ..Column::default()
+                })
+                .collect(),
+            shifts: vec![[[0; 4]; 4]; labels.len().saturating_sub(1)],
+        }
+    }
+
+    /// Records one request's verdicts, one per scenario in column order.
+    pub fn add(&mut self, node: &str, verdicts: &[Verdict]) {
+        for (col, v) in self.columns.iter_mut().zip(verdicts) {
+            col.totals.add(*v);
+            col.per_node.entry(node.to_string()).or_default().add(*v);
+        }
+        for (i, pair) in verdicts.windows(2).enumerate() {
+            if let Some(m) = self.shifts.get_mut(i) {
+                m[slot(pair[0])][slot(pair[1])] += 1;
+            }
+        }
+    }
+
+    /// The finished comparison.
+    pub fn finish(self) -> Comparison {
+        let shifts = self
+            .shifts
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let mut changes = Vec::new();
+                for (a, row) in m.iter().enumerate() {
+                    for (b, n) in row.iter().enumerate() {
+                        if a != b && *n > 0 {
+                            changes.push((
+                                VERDICTS[a].as_str().to_string(),
+                                VERDICTS[b].as_str().to_string(),
+                                *n,
+                            ));
+                        }
+                    }
+                }
+                changes.sort_by(|x, y| y.2.cmp(&x.2).then_with(|| x.cmp(y)));
+                Shift {
+                    from_scenario: self.columns[i].scenario.clone(),
+                    to_scenario: self.columns[i + 1].scenario.clone(),
+                    changes,
+                }
+            })
+            .collect();
+        Comparison {
+            columns: self.columns,
+            shifts,
+        }
+    }
+}
+
+/// Plain-text (or markdown) table: one column per scenario, totals then per node.
+pub fn render(c: &Comparison, markdown: bool) -> String {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut header = vec!["".to_string()];
+    header.extend(c.columns.iter().map(|col| col.scenario.clone()));
+    for v in VERDICTS {
+        let mut row = vec![v.as_str().to_string()];
+        row.extend(c.columns.iter().map(|col| col.totals.get(v).to_string()));
+        rows.push(row);
+    }
+    let nodes: std::collections::BTreeSet<&String> =
+        c.columns.iter().flat_map(|col| col.per_node.keys()).collect();
+    for node in nodes {
+        for v in VERDICTS {
+            let counts: Vec<u64> = c
+                .columns
+                .iter()
+                .map(|col| col.per_node.get(node).map(|n| n.get(v)).unwrap_or(0))
+                .collect();
+            if counts.iter().all(|n| *n == 0) {
+                continue;
+            }
+            let mut row = vec![format!("  {} {}", node_label(node), v.as_str())];
+            row.extend(counts.iter().map(u64::to_string));
+            rows.push(row);
+        }
+    }
+    let mut s = String::new();
+    if markdown {
+        let _ = writeln!(s, "| {} |", header.join(" | "));
+        let _ = writeln!(s, "|{}", " --- |".repeat(header.len()));
+        for r in &rows {
+            let _ = writeln!(s, "| {} |", r.join(" | "));
+        }
+    } else {
+        let widths: Vec<usize> = (0..header.len())
+            .map(|i| {
+                rows.iter()
+                    .chain(std::iter::once(&header))
+                    .map(|r| r.get(i).map(|c| c.chars().count()).unwrap_or(0))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |r: &Vec<String>| {
+            r.iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i == 0 {
+                        format!("{c:<w$}", w = widths[i])
+                    } else {
+                        format!("{c:>w$}", w = widths[i])
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+        };
+        let _ = writeln!(s, "{}", line(&header));
+        for r in &rows {
+            let _ = writeln!(s, "{}", line(r));
+        }
+    }
+    for shift in &c.shifts {
+        let _ = writeln!(s, "\n{} → {}:", shift.from_scenario, shift.to_scenario);
+        if shift.changes.is_empty() {
+            let _ = writeln!(s, "  no request changes verdict");
+        }
+        for (from, to, n) in &shift.changes {
+            let _ = writeln!(s, "  {n} requests {from} → {to}");
+        }
+    }
+    s
+}
+
+fn node_label(node: &str) -> &str {
+    if node.is_empty() {
+        "(not a node)"
+    } else {
+        node
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_columns_and_shifts() {
+        let mut b = CompareBuilder::new(&["RBAC".into(), "Node,RBAC".into()]);
+        b.add("node1", &[Verdict::Forbidden, Verdict::AllowedByNode]);
+        b.add("node1", &[Verdict::Forbidden, Verdict::AllowedByNode]);
+        b.add("node2", &[Verdict::Forbidden, Verdict::Forbidden]);
+        let c = b.finish();
+        assert_eq!(c.columns[0].totals.forbidden, 3);
+        assert_eq!(c.columns[1].totals.allowed_by_node, 2);
+        assert_eq!(c.columns[1].per_node["node2"].forbidden, 1);
+        assert_eq!(
+            c.shifts[0].changes,
+            vec![("forbidden".to_string(), "allowed_by_node".to_string(), 2)]
+        );
+        let text = render(&c, false);
+        assert!(text.contains("2 requests forbidden → allowed_by_node"), "{text}");
+    }
+}

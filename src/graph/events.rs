@@ -1,0 +1,211 @@
+//! Logged object events turned into dated changes per object (`timeline::Change`): which body
+//! of an event can be trusted, bindings, and the object key when `objectRef` lacks a name.
+
+use super::intern::FxHashMap;
+use super::timeline::{Change, Dated};
+use super::{EdgeSource, GraphProblem, PodState};
+use crate::cluster::{NodeView, PodView, PvView, PvcView, ResourceSliceView, VolumeAttachmentView};
+use crate::record::ObjectEvent;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Per object key (namespace, name): the dump copy and the logged changes.
+pub(super) type Keyed<V> = FxHashMap<(String, String), (Option<V>, Vec<Dated<V>>)>;
+
+/// The dump copy and changes of one object, created empty on first use.
+pub(super) fn entry<'a, V>(
+    map: &'a mut Keyed<V>,
+    ns: &str,
+    name: &str,
+) -> &'a mut (Option<V>, Vec<Dated<V>>) {
+    map.entry((ns.to_string(), name.to_string()))
+        .or_insert_with(|| (None, Vec::new()))
+}
+
+/// Only `kind` and `target.name`, to recognise bodies and read bindings.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Head {
+    kind: Option<String>,
+    target: Option<Target>,
+    metadata: Option<HeadMeta>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Target {
+    name: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct HeadMeta {
+    name: Option<String>,
+    namespace: Option<String>,
+}
+
+pub(super) struct Builder {
+    pub sources: Vec<EdgeSource>,
+    pub problems: Vec<GraphProblem>,
+}
+
+impl Builder {
+    fn source(&mut self, ev: &ObjectEvent) -> u32 {
+        self.sources.push(EdgeSource::Log(ev.pos));
+        (self.sources.len() - 1) as u32
+    }
+
+    pub fn source_text(&self, source: u32) -> String {
+        self.sources
+            .get(source as usize)
+            .map_or_else(String::new, |s| s.to_string())
+    }
+
+    /// The logged object of kind `kind`, if the event carries one: `responseObject`, else for
+    /// creates and updates the `requestObject` (for patches it is a patch, for deletes options).
+    fn body<V>(
+        &mut self,
+        ev: &ObjectEvent,
+        kind: &str,
+        parse: fn(&str) -> Result<V, serde_json::Error>,
+    ) -> Option<V> {
+        let request = matches!(ev.verb.as_str(), "create" | "update")
+            .then_some(ev.request_object.as_deref())
+            .flatten();
+        for json in [ev.response_object.as_deref(), request]
+            .into_iter()
+            .flatten()
+        {
+            let head: Head = serde_json::from_str(json).unwrap_or_default();
+            if head.kind.as_deref() != Some(kind) {
+                continue;
+            }
+            match parse(json) {
+                Ok(v) => return Some(v),
+                Err(e) => self.problems.push(GraphProblem {
+                    pos: ev.pos,
+                    message: format!("unreadable {kind} body: {e}"),
+                }),
+            }
+        }
+        None
+    }
+
+    /// Change of a kind without bindings. Updates without a full body change nothing we
+    /// could know; other subresources (status) keep the object's graph-relevant spec.
+    pub fn plain_event<V: Clone + Named>(
+        &mut self,
+        ev: &ObjectEvent,
+        map: &mut Keyed<V>,
+        kind: &str,
+        parse: fn(&str) -> Result<V, serde_json::Error>,
+    ) {
+        let change = match ev.verb.as_str() {
+            "create" if ev.subresource.is_empty() => Change::Create(self.body(ev, kind, parse)),
+            "update" | "patch" => match self.body(ev, kind, parse) {
+                Some(v) => Change::Update(v),
+                None => return,
+            },
+            "delete" if ev.subresource.is_empty() => Change::Delete(self.body(ev, kind, parse)),
+            _ => return,
+        };
+        let name = match &change {
+            _ if !ev.name.is_empty() => ev.name.clone(),
+            Change::Create(Some(v)) | Change::Update(v) | Change::Delete(Some(v)) => {
+                v.name().to_string()
+            }
+            _ => return,
+        };
+        let source = self.source(ev);
+        entry(map, &ev.namespace, &name).1.push(Dated {
+            time: ev.time,
+            source,
+            change,
+        });
+    }
+
+    pub fn pod_event(&mut self, ev: &ObjectEvent, pods: &mut Keyed<PodState>) {
+        let parse = |json: &str| {
+            PodView::from_json(json).map(|view| PodState {
+                view: Arc::new(view),
+                refs_known: true,
+            })
+        };
+        let binding = ev.resource == "bindings" || ev.subresource == "binding";
+        let change = match ev.verb.as_str() {
+            "create" if binding => {
+                let head: Head = ev
+                    .request_object
+                    .as_deref()
+                    .and_then(|j| serde_json::from_str(j).ok())
+                    .unwrap_or_default();
+                let target = head.target.and_then(|t| t.name).filter(|n| !n.is_empty());
+                // The legacy `bindings` resource names the pod in the Binding's metadata.
+                let name = match head.metadata.and_then(|m| m.name) {
+                    Some(n) if ev.name.is_empty() || ev.resource == "bindings" => n,
+                    _ => ev.name.clone(),
+                };
+                if name.is_empty() {
+                    return;
+                }
+                let source = self.source(ev);
+                entry(pods, &ev.namespace, &name).1.push(Dated {
+                    time: ev.time,
+                    source,
+                    change: Change::Bind(target),
+                });
+                return;
+            }
+            "create" if ev.subresource.is_empty() => Change::Create(self.body(ev, "Pod", parse)),
+            "update" | "patch" => match self.body(ev, "Pod", parse) {
+                Some(v) => Change::Update(v),
+                None => return,
+            },
+            "delete" if ev.subresource.is_empty() => Change::Delete(self.body(ev, "Pod", parse)),
+            _ => return,
+        };
+        let (ns, name) = match &change {
+            _ if !ev.name.is_empty() => (ev.namespace.clone(), ev.name.clone()),
+            Change::Create(Some(p)) | Change::Update(p) | Change::Delete(Some(p)) => {
+                let ns = if ev.namespace.is_empty() {
+                    &p.view.namespace
+                } else {
+                    &ev.namespace
+                };
+                (ns.clone(), p.view.name.clone())
+            }
+            _ => return,
+        };
+        if name.is_empty() {
+            return;
+        }
+        let source = self.source(ev);
+        entry(pods, &ns, &name).1.push(Dated {
+            time: ev.time,
+            source,
+            change,
+        });
+    }
+}
+
+/// The name of an object view (for events whose `objectRef` lacks it).
+pub(super) trait Named {
+    fn name(&self) -> &str;
+}
+
+macro_rules! named {
+    ($($t:ty),*) => {$(
+        impl Named for $t {
+            fn name(&self) -> &str {
+                &self.name
+            }
+        }
+    )*};
+}
+named!(
+    PvView,
+    PvcView,
+    VolumeAttachmentView,
+    ResourceSliceView,
+    NodeView
+);
