@@ -13,6 +13,8 @@ use crate::authz::node::Decision;
 use crate::authz::restriction::Admission;
 use crate::authz::ClusterView;
 use crate::cluster::{bootstrap_policy, load_objects, merge_policy, ObjectSet, RbacPolicy};
+use crate::export::html::timeline::{troubled_first, TimelineBuilder};
+use crate::export::html::{FindingRow, HtmlReport, ScenarioColumn};
 use crate::export::parquet::{PartitionBy, RequestWriter, WriterOptions};
 use crate::export::summary::{ModelAnswer, Summary, SummaryBuilder};
 use crate::compare::{CompareBuilder, Comparison};
@@ -420,28 +422,20 @@ pub fn node_name(username: &str) -> &str {
 /// for a node user can only come from the Node authorizer, an `RBAC:` reason from RBAC, and the
 /// Node authorizer's own refusal reasons only from the Node authorizer.
 pub fn infer_recorded_modes(requests: &[&KubeletRequest]) -> Option<String> {
-    let mut node = false;
-    let mut rbac = false;
     let mut seen = false;
     for r in requests {
         let (Some(decision), Some(reason)) = (r.decision.as_deref(), r.reason.as_deref()) else {
             continue;
         };
         seen = true;
-        if reason.starts_with("RBAC:") {
-            rbac = true;
-        } else if decision == "allow" && reason.is_empty() && !r.user.username.is_empty() {
-            node = true;
-        } else if decision == "forbid" && !reason.is_empty() {
-            node = true;
+        let from_node_authorizer = !reason.starts_with("RBAC:")
+            && ((decision == "allow" && reason.is_empty())
+                || (decision == "forbid" && !reason.is_empty()));
+        if from_node_authorizer {
+            return Some("Node,RBAC".into());
         }
     }
-    match (seen, node) {
-        (false, _) => None,
-        (true, true) => Some("Node,RBAC".into()),
-        (true, false) if rbac => Some("RBAC".into()),
-        (true, false) => Some("RBAC".into()),
-    }
+    seen.then(|| "RBAC".into())
 }
 
 /// Runs the analysis. `on_row` sees every row in log order (for `--format jsonl`).
@@ -514,12 +508,13 @@ pub fn analyze(
         .iter()
         .map(|(_, f)| f.scenario(policy.clone()))
         .collect::<Result<_, _>>()?;
+    let mut timeline = TimelineBuilder::new(window.0, window.1.saturating_add(1));
     let mut comparison = (!compare.is_empty()).then(|| {
         CompareBuilder::new(&opts.compare.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>())
     });
     let mut write_error: Option<crate::export::ExportError> = None;
 
-    type Decided = (RequestVerdict, Option<(Verdict, String, bool)>, Vec<Verdict>);
+    type Decided = (RequestVerdict, Option<(Verdict, String, bool)>, Vec<RequestVerdict>);
     let mut process = |batch: Vec<KubeletRequest>| {
         let kept: Vec<&KubeletRequest> = batch
             .iter()
@@ -553,16 +548,16 @@ pub fn analyze(
                     let by_admission = d.node_restriction.decision == AdmissionDecision::Deny;
                     (c.verdict, c.reason, by_admission)
                 });
-                let columns: Vec<Verdict> = compare
+                let columns: Vec<RequestVerdict> = compare
                     .iter()
-                    .map(|s| classify(&decide(s, req, &graph).1).verdict)
+                    .map(|s| verdict_row(req, decide(s, req, &graph).1, file))
                     .collect();
                 (row, model, columns)
             })
             .collect();
         for (row, model, columns) in &rows {
             if let Some(c) = comparison.as_mut() {
-                c.add(&row.node, columns);
+                c.add(columns);
             }
             builder.add(row);
             if let Some((verdict, reason, by_admission)) = model {
@@ -586,6 +581,9 @@ pub fn analyze(
                 &row.user_agent,
                 row.source_ips.first().map(String::as_str).unwrap_or(""),
             );
+            if let Some(t) = row.timestamp {
+                timeline.add(&row.node, t, row.recorded.decision.into());
+            }
             on_row(row);
         }
         if let Some(w) = writer.as_mut() {
@@ -612,20 +610,63 @@ pub fn analyze(
         return Err(e.into());
     }
 
+    let comparison = comparison.map(CompareBuilder::finish);
     let known_nodes = known_node_names(&objects, &graph);
     findings.extend(sightings.findings(known_nodes.as_ref()));
     let summary = builder.finish(&findings);
     if let (Some(dir), Some(w)) = (&opts.out, writer) {
         w.finish()?;
         crate::export::write_reports(dir, &summary, &findings)?;
+        let report = html_report(&opts.target.label(), file_names, window, timeline, &summary, &findings, comparison.as_ref());
+        crate::export::html::write_report(dir, &report)?;
     }
     Ok(Analysis {
         scan: scan_summary,
         summary,
         findings,
-        comparison: comparison.map(CompareBuilder::finish),
+        comparison,
         problems,
     })
+}
+
+/// The page of `report.html`: the recorded outcomes over time, the target and every compared
+/// scenario, and the findings.
+fn html_report(
+    target: &str,
+    files: Vec<String>,
+    window: (Micros, Micros),
+    timeline: TimelineBuilder,
+    summary: &Summary,
+    findings: &Findings,
+    comparison: Option<&Comparison>,
+) -> HtmlReport {
+    let outside_span = timeline.outside_span();
+    let mut nodes = timeline.finish();
+    troubled_first(&mut nodes);
+    let mut scenarios = vec![ScenarioColumn::from_totals(
+        target,
+        "target scenario",
+        true,
+        &summary.totals,
+    )];
+    for col in comparison.map(|c| c.columns.as_slice()).unwrap_or(&[]) {
+        scenarios.push(ScenarioColumn::from_totals(
+            &col.scenario,
+            "compared scenario",
+            false,
+            &col.totals,
+        ));
+    }
+    HtmlReport {
+        title: "nodeauthz: kubelet requests".to_string(),
+        generated_from: files,
+        span: window,
+        nodes,
+        outside_span,
+        scenarios,
+        findings: findings.items.iter().map(FindingRow::from).collect(),
+        totals: summary.totals.clone(),
+    }
 }
 
 /// The analysed window: the earliest and latest timestamps of the inputs.

@@ -1,7 +1,8 @@
 //! Scenarios side by side (`--compare`): the same kubelet requests under several apiserver
 //! configurations, one column per scenario, with what changes between adjacent columns.
 
-use crate::verdict::Verdict;
+use crate::export::summary::Totals;
+use crate::verdict::{RequestVerdict, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,43 +19,13 @@ fn slot(v: Verdict) -> usize {
     VERDICTS.iter().position(|x| *x == v).unwrap_or(0)
 }
 
-/// Counts per verdict, in [`VERDICTS`] order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct VerdictCounts {
-    pub allowed_by_node: u64,
-    pub relies_on_rbac: u64,
-    pub forbidden: u64,
-    pub indeterminate: u64,
-}
-
-impl VerdictCounts {
-    fn add(&mut self, v: Verdict) {
-        match v {
-            Verdict::AllowedByNode => self.allowed_by_node += 1,
-            Verdict::ReliesOnRbac => self.relies_on_rbac += 1,
-            Verdict::Forbidden => self.forbidden += 1,
-            Verdict::Indeterminate => self.indeterminate += 1,
-        }
-    }
-
-    /// The count of one verdict.
-    pub fn get(&self, v: Verdict) -> u64 {
-        match v {
-            Verdict::AllowedByNode => self.allowed_by_node,
-            Verdict::ReliesOnRbac => self.relies_on_rbac,
-            Verdict::Forbidden => self.forbidden,
-            Verdict::Indeterminate => self.indeterminate,
-        }
-    }
-}
-
 /// One scenario's column.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Column {
     /// The scenario as given to `--compare`.
     pub scenario: String,
-    pub totals: VerdictCounts,
-    pub per_node: BTreeMap<String, VerdictCounts>,
+    pub totals: Totals,
+    pub per_node: BTreeMap<String, Totals>,
 }
 
 /// Requests whose verdict differs between two adjacent columns.
@@ -96,15 +67,15 @@ impl CompareBuilder {
         }
     }
 
-    /// Records one request's verdicts, one per scenario in column order.
-    pub fn add(&mut self, node: &str, verdicts: &[Verdict]) {
-        for (col, v) in self.columns.iter_mut().zip(verdicts) {
-            col.totals.add(*v);
-            col.per_node.entry(node.to_string()).or_default().add(*v);
+    /// Records one request: its row under each scenario, in column order.
+    pub fn add(&mut self, rows: &[RequestVerdict]) {
+        for (col, row) in self.columns.iter_mut().zip(rows) {
+            col.totals.add(row);
+            col.per_node.entry(row.node.clone()).or_default().add(row);
         }
-        for (i, pair) in verdicts.windows(2).enumerate() {
+        for (i, pair) in rows.windows(2).enumerate() {
             if let Some(m) = self.shifts.get_mut(i) {
-                m[slot(pair[0])][slot(pair[1])] += 1;
+                m[slot(pair[0].verdict)][slot(pair[1].verdict)] += 1;
             }
         }
     }
@@ -150,7 +121,7 @@ pub fn render(c: &Comparison, markdown: bool) -> String {
     header.extend(c.columns.iter().map(|col| col.scenario.clone()));
     for v in VERDICTS {
         let mut row = vec![v.as_str().to_string()];
-        row.extend(c.columns.iter().map(|col| col.totals.get(v).to_string()));
+        row.extend(c.columns.iter().map(|col| col.totals.verdict(v).to_string()));
         rows.push(row);
     }
     let nodes: std::collections::BTreeSet<&String> =
@@ -160,7 +131,7 @@ pub fn render(c: &Comparison, markdown: bool) -> String {
             let counts: Vec<u64> = c
                 .columns
                 .iter()
-                .map(|col| col.per_node.get(node).map(|n| n.get(v)).unwrap_or(0))
+                .map(|col| col.per_node.get(node).map(|n| n.verdict(v)).unwrap_or(0))
                 .collect();
             if counts.iter().all(|n| *n == 0) {
                 continue;
@@ -229,16 +200,58 @@ fn node_label(node: &str) -> &str {
 mod tests {
     use super::*;
 
+    fn row(node: &str, verdict: Verdict) -> RequestVerdict {
+        use crate::verdict::*;
+        let no_opinion = AuthzDecision::NoOpinion;
+        RequestVerdict {
+            audit_id: String::new(),
+            timestamp: None,
+            node: node.to_string(),
+            username: format!("system:node:{node}"),
+            groups: vec!["system:nodes".into()],
+            user_agent: String::new(),
+            source_ips: Vec::new(),
+            verb: "get".into(),
+            api_group: String::new(),
+            resource: "nodes".into(),
+            subresource: String::new(),
+            namespace: String::new(),
+            name: node.to_string(),
+            request_uri: String::new(),
+            recorded: RecordedOutcome::from_log(Some("forbid"), Some(""), Some(403)),
+            node_authorizer: NodeAuthorizerResult {
+                decision: no_opinion,
+                reason: String::new(),
+            },
+            node_restriction: NodeRestrictionResult {
+                decision: AdmissionDecision::NotApplicable,
+                reason: String::new(),
+            },
+            rbac: RbacResult {
+                decision: no_opinion,
+                reason: String::new(),
+                binding: None,
+                role: None,
+            },
+            verdict,
+            verdict_reason: String::new(),
+            change: change(Recorded::Forbidden, verdict),
+            evidence: Evidence::NotConsulted,
+            source_file: String::new(),
+            source_line: 0,
+        }
+    }
+
     #[test]
     fn counts_columns_and_shifts() {
         let mut b = CompareBuilder::new(&["RBAC".into(), "Node,RBAC".into()]);
-        b.add("node1", &[Verdict::Forbidden, Verdict::AllowedByNode]);
-        b.add("node1", &[Verdict::Forbidden, Verdict::AllowedByNode]);
-        b.add("node2", &[Verdict::Forbidden, Verdict::Forbidden]);
+        b.add(&[row("node1", Verdict::Forbidden), row("node1", Verdict::AllowedByNode)]);
+        b.add(&[row("node1", Verdict::Forbidden), row("node1", Verdict::AllowedByNode)]);
+        b.add(&[row("node2", Verdict::Forbidden), row("node2", Verdict::Forbidden)]);
         let c = b.finish();
-        assert_eq!(c.columns[0].totals.forbidden, 3);
-        assert_eq!(c.columns[1].totals.allowed_by_node, 2);
-        assert_eq!(c.columns[1].per_node["node2"].forbidden, 1);
+        assert_eq!(c.columns[0].totals.verdict(Verdict::Forbidden), 3);
+        assert_eq!(c.columns[1].totals.verdict(Verdict::AllowedByNode), 2);
+        assert_eq!(c.columns[1].per_node["node2"].verdict(Verdict::Forbidden), 1);
         assert_eq!(
             c.shifts[0].changes,
             vec![("forbidden".to_string(), "allowed_by_node".to_string(), 2)]

@@ -155,7 +155,8 @@ fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut
     if !map.contains_key(key) {
         map.insert(key.to_string(), V::default());
     }
-    map.get_mut(key).unwrap_or_else(|| unreachable!("inserted above"))
+    map.get_mut(key)
+        .unwrap_or_else(|| unreachable!("inserted above"))
 }
 
 impl InventoryBuilder {
@@ -164,7 +165,10 @@ impl InventoryBuilder {
         let (map, identity) = match r.matched_by {
             Some(KubeletMatch::NodeUser | KubeletMatch::ImpersonatedNode) => {
                 let u = &r.effective_user().username;
-                (&mut self.nodes, u.strip_prefix(NODE_USER_PREFIX).unwrap_or(u))
+                (
+                    &mut self.nodes,
+                    u.strip_prefix(NODE_USER_PREFIX).unwrap_or(u),
+                )
             }
             _ => (&mut self.others, r.effective_user().username.as_str()),
         };
@@ -180,7 +184,11 @@ impl InventoryBuilder {
             m.into_iter()
                 .map(|(name, rows)| {
                     let mut inv = IdentityInventory::default();
-                    let flat = rows.into_iter().flat_map(|(verb, by_res)| by_res.into_iter().map(move |(res, c)| ((verb.clone(), res), c)));
+                    let flat = rows.into_iter().flat_map(|(verb, by_res)| {
+                        by_res
+                            .into_iter()
+                            .map(move |(res, c)| ((verb.clone(), res), c))
+                    });
                     for ((verb, resource), c) in flat {
                         inv.counts.requests += c.requests;
                         inv.counts.allowed += c.allowed;

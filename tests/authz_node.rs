@@ -988,3 +988,891 @@ fn static_rules_per_release() {
     // 1.34: DynamicResourceAllocation GA and the credential-provider gate beta add rows 23, 24, 26.
     assert_eq!(count("1.34"), 25);
 }
+
+/// The objects upstream `TestNodeAuthorizer` generates for node0 and node1 (two namespaces,
+/// one of each object per pod), as paths; `secret0-shared` is reachable from both nodes.
+fn upstream_graph() -> MapView {
+    let mut v = MapView::new();
+    for node in ["node0", "node1"] {
+        let pod = format!("pod0-{node}");
+        let via_pod = |v: MapView, kind: VertexKind, ns: &str, name: &str| {
+            v.with_path(kind, ns, name, node, &[name, &pod, node])
+        };
+        v = via_pod(
+            v,
+            VertexKind::ConfigMap,
+            "ns0",
+            &format!("configmap0-{pod}"),
+        );
+        v = via_pod(v, VertexKind::Secret, "ns0", &format!("secret0-{pod}"));
+        v = via_pod(v, VertexKind::Secret, "ns0", "secret0-shared");
+        v = via_pod(
+            v,
+            VertexKind::Secret,
+            "ns0",
+            &format!("secret-pv0-{pod}-ns0"),
+        );
+        v = via_pod(v, VertexKind::Pvc, "ns0", &format!("pvc0-{pod}"));
+        v = via_pod(v, VertexKind::Pv, "", &format!("pv0-{pod}-ns0"));
+        v = via_pod(
+            v,
+            VertexKind::ResourceClaim,
+            "ns0",
+            &format!("claim0-{pod}-ns0"),
+        );
+        v = via_pod(
+            v,
+            VertexKind::ResourceClaim,
+            "ns0",
+            &format!("generated-claim-{pod}-ns0-0"),
+        );
+        v = via_pod(
+            v,
+            VertexKind::ServiceAccount,
+            "ns0",
+            &format!("svcacct0-{node}"),
+        );
+        v = via_pod(v, VertexKind::Pod, "ns0", &pod);
+        v = via_pod(
+            v,
+            VertexKind::VolumeAttachment,
+            "",
+            &format!("attachment0-{node}"),
+        );
+        v = via_pod(v, VertexKind::ResourceSlice, "", &format!("slice0-{node}"));
+    }
+    v
+}
+
+/// Ported from upstream `TestNodeAuthorizer` (node_authorizer_test.go, the 1.31 copy whose
+/// ResourceSlice selector field is `nodeName`). Each row runs under upstream's two feature
+/// variants unless it names one: `selector_disabled` (AuthorizeWithSelectors and
+/// AuthorizeNodeWithSelectors off) and `selector_enabled` (both on). Upstream asserts the
+/// decision only; so do these rows.
+#[test]
+fn upstream_test_node_authorizer() {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Variant {
+        Both,
+        Disabled,
+        Enabled,
+    }
+    use Variant::*;
+    let disabled = authorizer(
+        "1.31",
+        Some("AuthorizeWithSelectors=false,AuthorizeNodeWithSelectors=false"),
+    );
+    let enabled = authorizer(
+        "1.31",
+        Some("AuthorizeWithSelectors=true,AuthorizeNodeWithSelectors=true"),
+    );
+    let n0 = |verb: &str, group: &str, resource: &str, ns: &str, name: &str| {
+        node_req("node0", verb, group, resource, ns, name)
+    };
+    let mut unregistered = n0("get", "", "nodes", "", "nodeunregistered");
+    unregistered.username = "system:node:nodeunregistered".into();
+    let rs = "resource.k8s.io";
+    let st = "storage.k8s.io";
+    let co = "coordination.k8s.io";
+    let nl = "kube-node-lease";
+    let rows: Vec<(&str, Attributes, bool, Variant)> = vec![
+        (
+            "allowed configmap",
+            n0("get", "", "configmaps", "ns0", "configmap0-pod0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed secret via pod",
+            n0("get", "", "secrets", "ns0", "secret0-pod0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "list allowed secret via pod",
+            n0("list", "", "secrets", "ns0", "secret0-pod0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "watch allowed secret via pod",
+            n0("watch", "", "secrets", "ns0", "secret0-pod0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "disallowed list many secrets",
+            n0("list", "", "secrets", "ns0", ""),
+            false,
+            Both,
+        ),
+        (
+            "disallowed watch many secrets",
+            n0("watch", "", "secrets", "ns0", ""),
+            false,
+            Both,
+        ),
+        (
+            "disallowed list secrets from all namespaces with name",
+            n0("list", "", "secrets", "", "secret0-pod0-node0"),
+            false,
+            Both,
+        ),
+        (
+            "allowed shared secret via pod",
+            n0("get", "", "secrets", "ns0", "secret0-shared"),
+            true,
+            Both,
+        ),
+        (
+            "allowed shared secret via pvc",
+            n0("get", "", "secrets", "ns0", "secret-pv0-pod0-node0-ns0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed pvc",
+            n0(
+                "get",
+                "",
+                "persistentvolumeclaims",
+                "ns0",
+                "pvc0-pod0-node0",
+            ),
+            true,
+            Both,
+        ),
+        (
+            "allowed resource claim",
+            n0("get", rs, "resourceclaims", "ns0", "claim0-pod0-node0-ns0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed resource claim with template",
+            n0(
+                "get",
+                rs,
+                "resourceclaims",
+                "ns0",
+                "generated-claim-pod0-node0-ns0-0",
+            ),
+            true,
+            Both,
+        ),
+        (
+            "allowed pv",
+            n0("get", "", "persistentvolumes", "", "pv0-pod0-node0-ns0"),
+            true,
+            Both,
+        ),
+        (
+            "disallowed configmap",
+            n0("get", "", "configmaps", "ns0", "configmap0-pod0-node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed secret via pod",
+            n0("get", "", "secrets", "ns0", "secret0-pod0-node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed shared secret via pvc",
+            n0("get", "", "secrets", "ns0", "secret-pv0-pod0-node1-ns0"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed pvc",
+            n0(
+                "get",
+                "",
+                "persistentvolumeclaims",
+                "ns0",
+                "pvc0-pod0-node1",
+            ),
+            false,
+            Both,
+        ),
+        (
+            "disallowed resource claim, other node",
+            n0("get", rs, "resourceclaims", "ns0", "claim0-pod0-node1-ns0"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed resource claim with template",
+            n0(
+                "get",
+                rs,
+                "resourceclaims",
+                "ns0",
+                "pod0-node1-claimtemplate0",
+            ),
+            false,
+            Both,
+        ),
+        (
+            "disallowed pv",
+            n0("get", "", "persistentvolumes", "", "pv0-pod0-node1-ns0"),
+            false,
+            Both,
+        ),
+        (
+            "allowed attachment",
+            n0("get", st, "volumeattachments", "", "attachment0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed svcacct token create",
+            n0(
+                "create",
+                "",
+                "serviceaccounts/token",
+                "ns0",
+                "svcacct0-node0",
+            ),
+            true,
+            Both,
+        ),
+        (
+            "disallowed svcacct token create - serviceaccount not attached to node",
+            n0(
+                "create",
+                "",
+                "serviceaccounts/token",
+                "ns0",
+                "svcacct0-node1",
+            ),
+            false,
+            Both,
+        ),
+        (
+            "disallowed svcacct token create - no subresource",
+            n0("create", "", "serviceaccounts", "ns0", "svcacct0-node0"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed svcacct token create - non create",
+            n0(
+                "update",
+                "",
+                "serviceaccounts/token",
+                "ns0",
+                "svcacct0-node0",
+            ),
+            false,
+            Both,
+        ),
+        (
+            "disallowed get lease in namespace other than kube-node-lease",
+            n0("get", co, "leases", "foo", "node0"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed create lease in namespace other than kube-node-lease",
+            n0("create", co, "leases", "foo", "node0"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed update lease in namespace other than kube-node-lease",
+            n0("update", co, "leases", "foo", "node0"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed patch lease in namespace other than kube-node-lease",
+            n0("patch", co, "leases", "foo", "node0"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed delete lease in namespace other than kube-node-lease",
+            n0("delete", co, "leases", "foo", "node0"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed get another node's lease",
+            n0("get", co, "leases", nl, "node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed update another node's lease",
+            n0("update", co, "leases", nl, "node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed patch another node's lease",
+            n0("patch", co, "leases", nl, "node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed delete another node's lease",
+            n0("delete", co, "leases", nl, "node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed list node leases",
+            n0("list", co, "leases", nl, ""),
+            false,
+            Both,
+        ),
+        (
+            "disallowed watch node leases",
+            n0("watch", co, "leases", nl, ""),
+            false,
+            Both,
+        ),
+        (
+            "allowed get node lease",
+            n0("get", co, "leases", nl, "node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed create node lease",
+            n0("create", co, "leases", nl, "node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed update node lease",
+            n0("update", co, "leases", nl, "node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed patch node lease",
+            n0("patch", co, "leases", nl, "node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed delete node lease",
+            n0("delete", co, "leases", nl, "node0"),
+            true,
+            Both,
+        ),
+        (
+            "disallowed CSINode with subresource",
+            n0("get", st, "csinodes/csiDrivers", "", "node0"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed get another node's CSINode",
+            n0("get", st, "csinodes", "", "node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed update another node's CSINode",
+            n0("update", st, "csinodes", "", "node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed patch another node's CSINode",
+            n0("patch", st, "csinodes", "", "node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed delete another node's CSINode",
+            n0("delete", st, "csinodes", "", "node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed list CSINodes",
+            n0("list", st, "csinodes", "", ""),
+            false,
+            Both,
+        ),
+        (
+            "disallowed watch CSINodes",
+            n0("watch", st, "csinodes", "", ""),
+            false,
+            Both,
+        ),
+        (
+            "allowed get CSINode",
+            n0("get", st, "csinodes", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed create CSINode",
+            n0("create", st, "csinodes", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed update CSINode",
+            n0("update", st, "csinodes", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed patch CSINode",
+            n0("patch", st, "csinodes", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed delete CSINode",
+            n0("delete", st, "csinodes", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "disallowed ResourceSlice with subresource",
+            n0("get", rs, "resourceslices/status", "", "slice0-node0"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed get another node's ResourceSlice",
+            n0("get", rs, "resourceslices", "", "slice0-node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed update another node's ResourceSlice",
+            n0("update", rs, "resourceslices", "", "slice0-node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed patch another node's ResourceSlice",
+            n0("patch", rs, "resourceslices", "", "slice0-node1"),
+            false,
+            Both,
+        ),
+        (
+            "disallowed delete another node's ResourceSlice",
+            n0("delete", rs, "resourceslices", "", "slice0-node1"),
+            false,
+            Both,
+        ),
+        (
+            "allowed filtered list ResourceSlices",
+            with_field(
+                n0("list", rs, "resourceslices", "", ""),
+                "nodeName",
+                "node0",
+            ),
+            true,
+            Both,
+        ),
+        (
+            "allowed unfiltered list ResourceSlices - selector authz disabled",
+            n0("list", rs, "resourceslices", "", ""),
+            true,
+            Disabled,
+        ),
+        (
+            "disallowed unfiltered list ResourceSlices - selector authz enabled",
+            n0("list", rs, "resourceslices", "", ""),
+            false,
+            Enabled,
+        ),
+        (
+            "allowed filtered watch ResourceSlices",
+            with_field(
+                n0("watch", rs, "resourceslices", "", ""),
+                "nodeName",
+                "node0",
+            ),
+            true,
+            Both,
+        ),
+        (
+            "allowed unfiltered watch ResourceSlices - selector authz disabled",
+            n0("watch", rs, "resourceslices", "", ""),
+            true,
+            Disabled,
+        ),
+        (
+            "disallowed unfiltered watch ResourceSlices - selector authz enabled",
+            n0("watch", rs, "resourceslices", "", ""),
+            false,
+            Enabled,
+        ),
+        (
+            "allowed get ResourceSlice",
+            n0("get", rs, "resourceslices", "", "slice0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed create ResourceSlice",
+            n0("create", rs, "resourceslices", "", "slice0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed update ResourceSlice",
+            n0("update", rs, "resourceslices", "", "slice0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed patch ResourceSlice",
+            n0("patch", rs, "resourceslices", "", "slice0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "allowed delete ResourceSlice",
+            n0("delete", rs, "resourceslices", "", "slice0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "get related pod",
+            n0("get", "", "pods", "ns0", "pod0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "get unrelated pod - selector disabled",
+            n0("get", "", "pods", "ns0", "pod0-node1"),
+            true,
+            Disabled,
+        ),
+        (
+            "get unrelated pod - selector enabled",
+            n0("get", "", "pods", "ns0", "pod0-node1"),
+            false,
+            Enabled,
+        ),
+        (
+            "list related pods",
+            with_field(n0("list", "", "pods", "", ""), "spec.nodeName", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "list single related pod",
+            n0("list", "", "pods", "ns0", "pod0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "list unrelated pods - selector disabled",
+            n0("list", "", "pods", "", ""),
+            true,
+            Disabled,
+        ),
+        (
+            "list unrelated pods - selector enabled",
+            n0("list", "", "pods", "", ""),
+            false,
+            Enabled,
+        ),
+        (
+            "watch related pods",
+            with_field(n0("watch", "", "pods", "", ""), "spec.nodeName", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "watch single related pod",
+            n0("watch", "", "pods", "ns0", "pod0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "watch unrelated pods - selector disabled",
+            n0("watch", "", "pods", "", ""),
+            true,
+            Disabled,
+        ),
+        (
+            "watch unrelated pods - selector enabled",
+            n0("watch", "", "pods", "", ""),
+            false,
+            Enabled,
+        ),
+        (
+            "create unnamed pod",
+            n0("create", "", "pods", "ns0", ""),
+            true,
+            Both,
+        ),
+        (
+            "create pod proxy subresource forbidden",
+            n0("create", "", "pods/proxy", "ns0", ""),
+            false,
+            Both,
+        ),
+        (
+            "delete related pod",
+            n0("delete", "", "pods", "ns0", "pod0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "delete unrelated pod",
+            n0("delete", "", "pods", "ns0", "pod0-node1"),
+            true,
+            Both,
+        ),
+        (
+            "delete pod proxy subresource forbidden",
+            n0("delete", "", "pods/proxy", "ns0", "pod0-node0"),
+            false,
+            Both,
+        ),
+        (
+            "update related pod status",
+            n0("update", "", "pods/status", "ns0", "pod0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "update unrelated pod status",
+            n0("update", "", "pods/status", "ns0", "pod0-node1"),
+            true,
+            Both,
+        ),
+        (
+            "patch related pod status",
+            n0("patch", "", "pods/status", "ns0", "pod0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "patch unrelated pod status",
+            n0("patch", "", "pods/status", "ns0", "pod0-node1"),
+            true,
+            Both,
+        ),
+        (
+            "get pod status",
+            n0("get", "", "pods/status", "ns0", "pod0-node0"),
+            false,
+            Both,
+        ),
+        (
+            "create related pod eviction",
+            n0("create", "", "pods/eviction", "ns0", "pod0-node0"),
+            true,
+            Both,
+        ),
+        (
+            "create unrelated pod eviction",
+            n0("create", "", "pods/eviction", "ns0", "pod0-node1"),
+            true,
+            Both,
+        ),
+        ("get related unregistered node", unregistered, true, Both),
+        (
+            "get related node",
+            n0("get", "", "nodes", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "get unrelated node - selector disabled",
+            n0("get", "", "nodes", "", "node1"),
+            true,
+            Disabled,
+        ),
+        (
+            "get unrelated node - selector enabled",
+            n0("get", "", "nodes", "", "node1"),
+            false,
+            Enabled,
+        ),
+        (
+            "list single related node",
+            n0("list", "", "nodes", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "list single unrelated node - selector disabled",
+            n0("list", "", "nodes", "", "node1"),
+            true,
+            Disabled,
+        ),
+        (
+            "list single unrelated node - selector enabled",
+            n0("list", "", "nodes", "", "node1"),
+            false,
+            Enabled,
+        ),
+        (
+            "list all nodes - selector disabled",
+            n0("list", "", "nodes", "", ""),
+            true,
+            Disabled,
+        ),
+        (
+            "list all nodes - selector enabled",
+            n0("list", "", "nodes", "", ""),
+            false,
+            Enabled,
+        ),
+        (
+            "watch single related node",
+            n0("watch", "", "nodes", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "watch single unrelated node - selector disabled",
+            n0("watch", "", "nodes", "", "node1"),
+            true,
+            Disabled,
+        ),
+        (
+            "watch single unrelated node - selector enabled",
+            n0("watch", "", "nodes", "", "node1"),
+            false,
+            Enabled,
+        ),
+        (
+            "watch all nodes - selector disabled",
+            n0("watch", "", "nodes", "", ""),
+            true,
+            Disabled,
+        ),
+        (
+            "watch all nodes - selector enabled",
+            n0("watch", "", "nodes", "", ""),
+            false,
+            Enabled,
+        ),
+        ("create node", n0("create", "", "nodes", "", ""), true, Both),
+        (
+            "update related node",
+            n0("update", "", "nodes", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "update unrelated node",
+            n0("update", "", "nodes", "", "node1"),
+            true,
+            Both,
+        ),
+        (
+            "patch related node",
+            n0("patch", "", "nodes", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "patch unrelated node",
+            n0("patch", "", "nodes", "", "node1"),
+            true,
+            Both,
+        ),
+        (
+            "update related node status",
+            n0("update", "", "nodes/status", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "update unrelated node status",
+            n0("update", "", "nodes/status", "", "node1"),
+            true,
+            Both,
+        ),
+        (
+            "patch related node status",
+            n0("patch", "", "nodes/status", "", "node0"),
+            true,
+            Both,
+        ),
+        (
+            "patch unrelated node status",
+            n0("patch", "", "nodes/status", "", "node1"),
+            true,
+            Both,
+        ),
+    ];
+    let view = upstream_graph();
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for (name, attrs, allow, variant) in &rows {
+        for (suffix, authz, v) in [
+            ("selector_disabled", &disabled, Disabled),
+            ("selector_enabled", &enabled, Enabled),
+        ] {
+            if *variant != Both && *variant != v {
+                continue;
+            }
+            runs += 1;
+            let got = authz.authorize(attrs, &view, 0);
+            if got.allowed() != *allow {
+                failures.push(format!(
+                    "{name}_{suffix}: want allow={allow}, got {:?} {:?}",
+                    got.decision, got.reason
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Every upstream row ran in its variants (no row silently skipped).
+    assert_eq!(
+        runs,
+        2 * rows.iter().filter(|r| r.3 == Both).count()
+            + rows.iter().filter(|r| r.3 != Both).count()
+    );
+}
+
+/// From 1.32 the ResourceSlice selector field is `spec.nodeName`; the 1.31 field no longer
+/// scopes the request (`resourceapi.ResourceSliceSelectorNodeName` in the 1.32 copy).
+#[test]
+fn resource_slice_selector_field_from_1_32() {
+    let list = |field: &str| {
+        with_field(
+            node_req("node0", "list", "resource.k8s.io", "resourceslices", "", ""),
+            field,
+            "node0",
+        )
+    };
+    let view = upstream_graph();
+    let a = authorizer("1.32", None);
+    assert!(a.authorize(&list("spec.nodeName"), &view, 0).allowed());
+    let old_field = a.authorize(&list("nodeName"), &view, 0);
+    assert_eq!(old_field.decision, Decision::NoOpinion);
+    assert_eq!(
+        old_field.reason,
+        "can only list/watch/deletecollection resourceslices with nodeName field selector"
+    );
+}
+
+/// kube_features.go: DynamicResourceAllocation is GA in 1.34 with `Default: true` but
+/// `LockToDefault` only from 1.35, so 1.34 still lets it be switched off (rows 23-24 go).
+#[test]
+fn dynamic_resource_allocation_settable_in_1_34() {
+    let v = KubeVersion::new(1, 34);
+    let off =
+        FeatureGates::parse(v, Some("DynamicResourceAllocation=false")).expect("settable in 1.34");
+    assert!(!off.enabled(Gate::DynamicResourceAllocation));
+    assert_eq!(static_node_rules(&off).len(), 23);
+    assert!(FeatureGates::parse(v, None)
+        .unwrap()
+        .enabled(Gate::DynamicResourceAllocation));
+    // AllBeta does not touch a GA gate.
+    assert!(FeatureGates::parse(v, Some("AllBeta=false"))
+        .unwrap()
+        .enabled(Gate::DynamicResourceAllocation));
+}

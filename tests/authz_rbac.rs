@@ -422,3 +422,93 @@ fn legacy_system_node_binding_and_drop() {
             .allowed
     );
 }
+
+/// Upstream `NonResourceURLMatches` trims every trailing `*` (`strings.TrimRight(ruleURL, "*")`)
+/// before the prefix test, so `/healthz**` behaves as `/healthz*`.
+#[test]
+fn non_resource_url_trims_all_trailing_stars() {
+    check(vec![
+        (
+            "/healthz** matches /healthz",
+            "[{nonResourceURLs: [\"/healthz**\"], verbs: [get]}]",
+            alice_path("get", "/healthz"),
+            true,
+        ),
+        (
+            "/healthz** matches /healthz/etcd",
+            "[{nonResourceURLs: [\"/healthz**\"], verbs: [get]}]",
+            alice_path("get", "/healthz/etcd"),
+            true,
+        ),
+        (
+            "/healthz** does not match /health",
+            "[{nonResourceURLs: [\"/healthz**\"], verbs: [get]}]",
+            alice_path("get", "/health"),
+            false,
+        ),
+        (
+            "/healthz/* does not match /healthz",
+            "[{nonResourceURLs: [\"/healthz/*\"], verbs: [get]}]",
+            alice_path("get", "/healthz"),
+            false,
+        ),
+        (
+            "/* matches /",
+            "[{nonResourceURLs: [\"/*\"], verbs: [get]}]",
+            alice_path("get", "/"),
+            true,
+        ),
+    ]);
+}
+
+/// Upstream `ResourceNameMatches`: a rule listing the empty name matches a request without one.
+#[test]
+fn empty_resource_name_in_rule_matches_unnamed_request() {
+    check(vec![
+        (
+            "[\"\"] matches list",
+            "[{apiGroups: [\"\"], resources: [pods], resourceNames: [\"\"], verbs: [list]}]",
+            alice("list", "", "pods", "ns", ""),
+            true,
+        ),
+        (
+            "[\"a\"] does not match list",
+            "[{apiGroups: [\"\"], resources: [pods], resourceNames: [a], verbs: [list]}]",
+            alice("list", "", "pods", "ns", ""),
+            false,
+        ),
+    ]);
+}
+
+/// Upstream `serviceaccount.MatchesUsername` compares prefix, namespace, `:` and then the rest
+/// of the username with the subject name, so neither part is split at a later colon.
+#[test]
+fn service_account_subjects_match_like_matches_username() {
+    let policy = RbacPolicy {
+        cluster_roles: vec![role("metadata: {name: reader}\nrules: [{apiGroups: [\"\"], resources: [secrets], verbs: [get]}]")],
+        role_bindings: vec![
+            binding("metadata: {name: colon-name, namespace: a}\nroleRef: {kind: ClusterRole, name: reader}\nsubjects: [{kind: ServiceAccount, name: \"b:c\"}]"),
+            binding("metadata: {name: colon-ns, namespace: x}\nroleRef: {kind: ClusterRole, name: reader}\nsubjects: [{kind: ServiceAccount, name: c, namespace: \"x:b\"}]"),
+        ],
+        ..RbacPolicy::default()
+    };
+    let rbac = RbacAuthorizer::new(&policy, &[]);
+    let get = |user: &str, ns: &str| {
+        let mut a = node_req("x", "get", "", "secrets", ns, "s");
+        a.username = user.into();
+        a.groups = vec![];
+        rbac.authorize(&a)
+    };
+    let d = get("system:serviceaccount:a:b:c", "a");
+    assert_eq!(
+        d.reason,
+        r#"RBAC: allowed by RoleBinding "colon-name/a" of ClusterRole "reader" to ServiceAccount "b:c/a""#
+    );
+    let d = get("system:serviceaccount:x:b:c", "x");
+    assert_eq!(
+        d.reason,
+        r#"RBAC: allowed by RoleBinding "colon-ns/x" of ClusterRole "reader" to ServiceAccount "c/x:b""#
+    );
+    assert!(!get("system:serviceaccount:a:b", "a").allowed);
+    assert!(!get("system:serviceaccount:a:b:c:d", "a").allowed);
+}

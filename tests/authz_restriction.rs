@@ -4,7 +4,7 @@ mod authz_support;
 
 use authz_support::{node_req, MapView};
 use nodeauthz::authz::restriction::{
-    is_forbidden_node_label, Admission, NodeRestriction, Operation,
+    is_forbidden_node_create_label, is_forbidden_node_label, Admission, NodeRestriction, Operation,
 };
 use nodeauthz::authz::version::{FeatureGates, KubeVersion};
 use nodeauthz::authz::Attributes;
@@ -160,7 +160,7 @@ fn pods_delete_update_status_eviction() {
     check(&p, vec![
         ("delete own pod", r("delete", "", "pods", "ns", "web-1"), None, Admission::Admit),
         ("delete other node's pod", r("delete", "", "pods", "ns", "web-2"), None, deny("pods \"web-2\" is forbidden: node \"node-a\" can only delete pods with spec.nodeName set to itself")),
-        ("delete missing pod", r("delete", "", "pods", "ns", "gone"), None, not_found("pod \"gone\" not found")),
+        ("delete missing pod (storage NotFound before admission)", r("delete", "", "pods", "ns", "gone"), None, not_found("pods \"gone\" not found")),
         ("update pod", r("update", "", "pods", "ns", "web-1"), Some(json!({})), deny("pods \"web-1\" is forbidden: unexpected operation \"UPDATE\", node \"node-a\" can only create and delete mirror pods")),
         ("patch own status", r("patch", "", "pods/status", "ns", "web-1"), Some(json!({"status": {"phase": "Running"}})), Admission::Admit),
         ("patch status keeping labels", r("patch", "", "pods/status", "ns", "web-1"), Some(json!({"metadata": {"labels": {"app": "web"}}})), Admission::Admit),
@@ -392,4 +392,413 @@ fn base64_encode(data: &[u8]) -> String {
         }
     }
     out
+}
+
+/// The objects of upstream `Test_nodePlugin_Admit` (`admission_test.go`): node `mynode`
+/// (UID `mynode-uid`) and the pods `makeTestPod` builds, all with UID `pod-uid`.
+fn upstream_view() -> MapView {
+    let pod =
+        |v: MapView, name: &str, node: &str| v.with_pod("ns", name, "pod-uid", node, &[], &[]);
+    let v = MapView::new().with_node("mynode", "mynode-uid");
+    let v = pod(v, "mymirrorpod", "mynode");
+    let v = pod(v, "othermirrorpod", "othernode");
+    let v = pod(v, "unboundmirrorpod", "");
+    let v = pod(v, "mypod", "mynode");
+    let v = pod(v, "otherpod", "othernode");
+    pod(v, "unboundpod", "")
+}
+
+/// `makeTestPod(ns, name, node, mirror)`: a mirror pod carries the valid owner reference.
+fn upstream_pod(name: &str, node: &str, mirror: bool) -> Value {
+    let mut pod = json!({"metadata": {"name": name, "namespace": "ns", "uid": "pod-uid"}, "spec": {"nodeName": node}});
+    if mirror {
+        pod["metadata"]["annotations"] = json!({"kubernetes.io/config.mirror": "true"});
+        pod["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "Node", "name": node, "uid": format!("{node}-uid"), "controller": true}]);
+    }
+    pod
+}
+
+/// Upstream's test asserts `strings.Contains(err, want)`; rows here keep that form and add
+/// the exact message where the model has all of it.
+enum Want {
+    Admit,
+    Contains(&'static str),
+    Exact(u16, &'static str),
+}
+
+fn check_upstream(p: &NodeRestriction, rows: Vec<(&str, Attributes, Option<Value>, Want)>) {
+    let view = upstream_view();
+    let mut failures = Vec::new();
+    for (desc, attrs, body, want) in rows {
+        let op = Operation::from_verb(&attrs.verb).expect("mutating verb");
+        let got = p.admit(&attrs, op, body.as_ref(), &view, 0, &|_| false);
+        let ok = match (&want, &got) {
+            (Want::Admit, Admission::Admit) => true,
+            (Want::Contains(s), Admission::Deny { message, .. }) => message.contains(s),
+            (Want::Exact(c, s), Admission::Deny { code, message }) => code == c && message == s,
+            _ => false,
+        };
+        if !ok {
+            let want = match want {
+                Want::Admit => "admit".to_string(),
+                Want::Contains(s) => format!("deny containing {s:?}"),
+                Want::Exact(c, s) => format!("{c} {s:?}"),
+            };
+            failures.push(format!("{desc}: want {want}, got {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn my(verb: &str, resource: &str, ns: &str, name: &str) -> Attributes {
+    node_req("mynode", verb, "", resource, ns, name)
+}
+
+/// Ported from upstream `Test_nodePlugin_Admit` (admission_test.go, the copy with the
+/// ServiceAccountNodeAudienceRestriction cases): pods, evictions, nodes, tokens. Row names are
+/// upstream's.
+#[test]
+fn upstream_test_node_plugin_admit() {
+    use Want::*;
+    let p = plugin("1.32", None);
+    let evict = |name: &str| Some(json!({"metadata": {"name": name, "namespace": "ns"}}));
+    let sa_token = |pod: &str, uid: &str| {
+        Some(
+            json!({"spec": {"audiences": ["foo"], "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": pod, "uid": uid}}}),
+        )
+    };
+    let tok = || my("create", "serviceaccounts/token", "ns", "mysa");
+    let mynode_obj = |labels: Value| json!({"metadata": {"name": "mynode", "uid": "mynode-uid", "labels": labels}, "spec": {}});
+    let forbidden_create_labels = json!({"node-restriction.kubernetes.io/foo": "value", "foo.node-restriction.kubernetes.io/foo": "value", "other.kubernetes.io/foo": "value", "other.k8s.io/foo": "value"});
+    let allowed_labels = json!({"foo": "value", "example.com/foo": "value", "kubernetes.io/hostname": "value",
+        "failure-domain.beta.kubernetes.io/zone": "value", "failure-domain.beta.kubernetes.io/region": "value",
+        "topology.kubernetes.io/zone": "value", "topology.kubernetes.io/region": "value",
+        "beta.kubernetes.io/instance-type": "value", "node.kubernetes.io/instance-type": "value",
+        "beta.kubernetes.io/os": "value", "beta.kubernetes.io/arch": "value", "kubernetes.io/os": "value", "kubernetes.io/arch": "value",
+        "kubelet.kubernetes.io/foo": "value", "foo.kubelet.kubernetes.io/foo": "value", "node.kubernetes.io/foo": "value", "foo.node.kubernetes.io/foo": "value"});
+    check_upstream(&p, vec![
+        // Mirror pods bound to us
+        ("allow creating a mirror pod bound to self", my("create", "pods", "ns", "mymirrorpod"), Some(upstream_pod("mymirrorpod", "mynode", true)), Admit),
+        ("forbid update of mirror pod bound to self", my("update", "pods", "ns", "mymirrorpod"), Some(upstream_pod("mymirrorpod", "mynode", true)), Exact(403, "pods \"mymirrorpod\" is forbidden: unexpected operation \"UPDATE\", node \"mynode\" can only create and delete mirror pods")),
+        ("allow delete of mirror pod bound to self", my("delete", "pods", "ns", "mymirrorpod"), None, Admit),
+        ("forbid create of mirror pod status bound to self", my("create", "pods/status", "ns", "mymirrorpod"), Some(upstream_pod("mymirrorpod", "mynode", true)), Exact(403, "pods \"mymirrorpod\" is forbidden: unexpected operation \"CREATE\"")),
+        ("allow update of mirror pod status bound to self", my("update", "pods/status", "ns", "mymirrorpod"), Some(upstream_pod("mymirrorpod", "mynode", true)), Admit),
+        ("forbid delete of mirror pod status bound to self", my("delete", "pods/status", "ns", "mymirrorpod"), None, Exact(403, "pods \"mymirrorpod\" is forbidden: unexpected operation \"DELETE\"")),
+        ("allow create of eviction for mirror pod bound to self", my("create", "pods/eviction", "ns", "mymirrorpod"), evict("mymirrorpod"), Admit),
+        ("forbid update of eviction for mirror pod bound to self", my("update", "pods/eviction", "ns", "mymirrorpod"), evict("mymirrorpod"), Exact(403, "pods \"mymirrorpod\" is forbidden: unexpected operation UPDATE")),
+        ("forbid delete of eviction for mirror pod bound to self", my("delete", "pods/eviction", "ns", "mymirrorpod"), None, Exact(403, "pods \"mymirrorpod\" is forbidden: unexpected operation DELETE")),
+        ("allow create of unnamed eviction for mirror pod bound to self", my("create", "pods/eviction", "ns", "mymirrorpod"), evict(""), Admit),
+        // Mirror pods bound to another node
+        ("forbid creating a mirror pod bound to another", my("create", "pods", "ns", "othermirrorpod"), Some(upstream_pod("othermirrorpod", "othernode", true)), Exact(403, "pods \"othermirrorpod\" is forbidden: node \"mynode\" can only create pods with spec.nodeName set to itself")),
+        ("forbid delete of mirror pod bound to another", my("delete", "pods", "ns", "othermirrorpod"), None, Exact(403, "pods \"othermirrorpod\" is forbidden: node \"mynode\" can only delete pods with spec.nodeName set to itself")),
+        ("forbid update of mirror pod status bound to another", my("update", "pods/status", "ns", "othermirrorpod"), Some(upstream_pod("othermirrorpod", "othernode", true)), Exact(403, "pods \"othermirrorpod\" is forbidden: node \"mynode\" can only update pod status for pods with spec.nodeName set to itself")),
+        ("forbid create of eviction for mirror pod bound to another", my("create", "pods/eviction", "ns", "othermirrorpod"), evict("othermirrorpod"), Exact(403, "pods \"othermirrorpod\" is forbidden: node mynode can only evict pods with spec.nodeName set to itself")),
+        ("forbid create of unnamed eviction for mirror pod to another", my("create", "pods/eviction", "ns", "othermirrorpod"), evict(""), Contains("spec.nodeName set to itself")),
+        // Mirror pods not bound to any node
+        ("forbid creating a mirror pod unbound", my("create", "pods", "ns", "unboundmirrorpod"), Some(upstream_pod("unboundmirrorpod", "", true)), Contains("spec.nodeName set to itself")),
+        ("forbid delete of mirror pod unbound", my("delete", "pods", "ns", "unboundmirrorpod"), None, Contains("spec.nodeName set to itself")),
+        ("forbid update of mirror pod status unbound", my("update", "pods/status", "ns", "unboundmirrorpod"), Some(upstream_pod("unboundmirrorpod", "", true)), Contains("spec.nodeName set to itself")),
+        ("forbid create of eviction for mirror pod unbound", my("create", "pods/eviction", "ns", "unboundmirrorpod"), evict("unboundmirrorpod"), Contains("spec.nodeName set to itself")),
+        // Normal pods
+        ("forbid creating a normal pod bound to self", my("create", "pods", "ns", "mypod"), Some(upstream_pod("mypod", "mynode", false)), Exact(403, "pods \"mypod\" is forbidden: pod does not have \"kubernetes.io/config.mirror\" annotation, node \"mynode\" can only create mirror pods")),
+        ("allow delete of normal pod bound to self", my("delete", "pods", "ns", "mypod"), None, Admit),
+        ("allow update of normal pod status bound to self", my("update", "pods/status", "ns", "mypod"), Some(upstream_pod("mypod", "mynode", false)), Admit),
+        ("forbid addition of pod status labels", my("update", "pods/status", "ns", "mypod"), Some(json!({"metadata": {"name": "mypod", "labels": {"label-a": "value-a"}}})), Exact(403, "pods \"mypod\" is forbidden: node \"mynode\" cannot update labels through pod status")),
+        ("allow create of unnamed eviction for normal pod bound to self", my("create", "pods/eviction", "ns", "mypod"), evict(""), Admit),
+        ("forbid creating a normal pod bound to another", my("create", "pods", "ns", "otherpod"), Some(upstream_pod("otherpod", "othernode", false)), Contains("can only create mirror pods")),
+        ("forbid delete of normal pod bound to another", my("delete", "pods", "ns", "otherpod"), None, Contains("spec.nodeName set to itself")),
+        ("forbid update of normal pod status bound to another", my("update", "pods/status", "ns", "otherpod"), Some(upstream_pod("otherpod", "othernode", false)), Contains("spec.nodeName set to itself")),
+        ("forbid create of eviction for normal pod bound to another", my("create", "pods/eviction", "ns", "otherpod"), evict("otherpod"), Contains("spec.nodeName set to itself")),
+        ("forbid creating a normal pod unbound", my("create", "pods", "ns", "unboundpod"), Some(upstream_pod("unboundpod", "", false)), Contains("can only create mirror pods")),
+        ("forbid delete of normal pod unbound", my("delete", "pods", "ns", "unboundpod"), None, Contains("spec.nodeName set to itself")),
+        // Missing pod
+        // Upstream's unit test calls the plugin with an empty lister; in the apiserver the
+        // registry's Delete reads the pod first, so the client sees the storage's NotFound.
+        ("forbid delete of unknown pod", my("delete", "pods", "ns", "nopod"), None, Exact(404, "pods \"nopod\" not found")),
+        ("forbid create of eviction for unknown pod", my("create", "pods/eviction", "ns", "nopod"), evict("nopod"), Exact(404, "pod \"nopod\" not found")),
+        ("forbid update of eviction for unknown pod", my("update", "pods/eviction", "ns", "nopod"), evict("nopod"), Contains("forbidden: unexpected operation")),
+        // My node object
+        ("allow create of my node", my("create", "nodes", "", ""), Some(mynode_obj(json!({}))), Admit),
+        ("allow create of my node with labels", my("create", "nodes", "", ""), Some(mynode_obj(allowed_labels)), Admit),
+        ("forbid create of my node with forbidden labels", my("create", "nodes", "", ""), Some(mynode_obj(forbidden_create_labels)), Exact(403, "nodes \"mynode\" is forbidden: node \"mynode\" is not allowed to set the following labels: foo.node-restriction.kubernetes.io/foo, node-restriction.kubernetes.io/foo, other.k8s.io/foo, other.kubernetes.io/foo")),
+        ("allow delete of my node", my("delete", "nodes", "", "mynode"), None, Admit),
+        ("forbid create of my node with non-nil configSource", my("create", "nodes", "", ""), Some(json!({"metadata": {"name": "mynode"}, "spec": {"configSource": {"configMap": {"name": "foo", "namespace": "bar", "uid": "fooUID", "kubeletConfigKey": "kubelet"}}}})), Exact(403, "nodes \"mynode\" is forbidden: node \"mynode\" is not allowed to create pods with a non-nil configSource")),
+        // Other node object
+        ("forbid create of other node", my("create", "nodes", "", ""), Some(json!({"metadata": {"name": "othernode"}})), Exact(403, "nodes \"othernode\" is forbidden: node \"mynode\" is not allowed to modify node \"othernode\"")),
+        ("forbid update of other node", my("update", "nodes", "", "othernode"), Some(json!({"metadata": {"name": "othernode"}})), Contains("is not allowed to modify node")),
+        ("forbid delete of other node", my("delete", "nodes", "", "othernode"), None, Contains("is not allowed to modify node")),
+        ("forbid update of other node status", my("update", "nodes/status", "", "othernode"), Some(json!({"metadata": {"name": "othernode"}})), Contains("is not allowed to modify node")),
+        // Service accounts
+        ("forbid create of unbound token", tok(), Some(json!({"spec": {"audiences": ["foo"]}})), Exact(403, "serviceaccounts \"mysa\" is forbidden: node requested token not bound to a pod")),
+        ("forbid create of token bound to nonexistant pod", tok(), sa_token("nopod", "someuid"), Exact(404, "pod \"nopod\" not found")),
+        ("forbid create of token bound to pod without uid", tok(), sa_token("mypod", ""), Contains("pod binding without a uid")),
+        ("forbid create of token bound to pod scheduled on another node", tok(), sa_token("otherpod", "pod-uid"), Contains("pod scheduled on a different node")),
+        ("allow create of token bound to pod scheduled this node", tok(), sa_token("mypod", "pod-uid"), Admit),
+    ]);
+    // "forbid create of token with multiple audiences in token request and
+    // ServiceAccountNodeAudienceRestriction is enabled".
+    check_upstream(
+        &plugin("1.32", Some("ServiceAccountNodeAudienceRestriction=true")),
+        vec![(
+            "multiple audiences",
+            tok(),
+            Some(
+                json!({"spec": {"audiences": ["foo", "bar"], "boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "mypod", "uid": "pod-uid"}}}),
+            ),
+            Exact(
+                403,
+                "serviceaccounts \"mysa\" is forbidden: node may only request 0 or 1 audiences",
+            ),
+        )],
+    );
+}
+
+/// Ported from upstream `TestAdmitResourceSlice`: create and delete are checked against the
+/// node, update is not; the DynamicResourceAllocation gate does not matter.
+#[test]
+fn upstream_test_admit_resource_slice() {
+    use Want::*;
+    let create_err = "can only create ResourceSlice with the same NodeName as the requesting node";
+    let delete_err = "can only delete ResourceSlice with the same NodeName as the requesting node";
+    let view = MapView::new()
+        .with_slice("something", "mynode")
+        .with_slice("something-other", "mynode-other")
+        .with_slice("something-none", "");
+    let slice =
+        |node: &str| Some(json!({"metadata": {"name": "something"}, "spec": {"nodeName": node}}));
+    let rs = |verb: &str, name: &str| {
+        node_req(
+            "mynode",
+            verb,
+            "resource.k8s.io",
+            "resourceslices",
+            "",
+            name,
+        )
+    };
+    for gates in [
+        "DynamicResourceAllocation=true",
+        "DynamicResourceAllocation=false",
+    ] {
+        let p = plugin("1.32", Some(gates));
+        let rows: Vec<(&str, Attributes, Option<Value>, Want)> = vec![
+            ("create allowed", rs("create", ""), slice("mynode"), Admit),
+            ("create disallowed", rs("create", ""), slice("mynode-other"), Contains(create_err)),
+            ("create disallowed, no node name", rs("create", ""), slice(""), Contains(create_err)),
+            ("update allowed, other node", rs("update", "something-other"), slice("mynode-other"), Admit),
+            ("delete allowed", rs("delete", "something"), None, Admit),
+            ("delete disallowed", rs("delete", "something-other"), None, Exact(403, "resourceslices.resource.k8s.io \"something-other\" is forbidden: can only delete ResourceSlice with the same NodeName as the requesting node")),
+            ("delete disallowed, no node name", rs("delete", "something-none"), None, Contains(delete_err)),
+        ];
+        let mut failures = Vec::new();
+        for (desc, attrs, body, want) in rows {
+            let op = Operation::from_verb(&attrs.verb).unwrap();
+            let got = p.admit(&attrs, op, body.as_ref(), &view, 0, &|_| false);
+            let ok = match (&want, &got) {
+                (Admit, Admission::Admit) => true,
+                (Contains(s), Admission::Deny { message, .. }) => message.contains(s),
+                (Exact(c, s), Admission::Deny { code, message }) => code == c && message == s,
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!("{gates} {desc}: got {got:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}
+
+/// Release history of the node checks, from upstream copies of admission.go: 1.17/1.18 refused
+/// only `node-restriction.kubernetes.io` labels at registration (`getForbiddenCreateLabels`,
+/// "TODO(liggitt): in 1.19, expand"), kubernetes PR 90307 (1.19) applied the update rules to
+/// create; the 1.14 `well_known_labels.go` allowed the never-used GA names
+/// `failure-domain.kubernetes.io/*` and `kubernetes.io/instance-type`, which 1.17 replaced
+/// with `topology.kubernetes.io/*`.
+#[test]
+fn node_label_rules_by_release() {
+    let labels = json!({"node-role.kubernetes.io/worker": "", "k8s.io/a": "b", "kubernetes.io/hostname": "node-a"});
+    let register = |v: &str, labels: &Value| {
+        admit_with(
+            &plugin(v, None),
+            &r("create", "", "nodes", "", ""),
+            Some(json!({"metadata": {"name": "node-a", "labels": labels}})),
+            false,
+        )
+    };
+    assert_eq!(register("1.18", &labels), Admission::Admit);
+    assert_eq!(
+        register("1.19", &labels),
+        deny("nodes \"node-a\" is forbidden: node \"node-a\" is not allowed to set the following labels: k8s.io/a, node-role.kubernetes.io/worker")
+    );
+    let restricted = json!({"node-restriction.kubernetes.io/pool": "a", "k8s.io/a": "b"});
+    assert_eq!(
+        register("1.16", &restricted),
+        deny("nodes \"node-a\" is forbidden: node \"node-a\" is not allowed to set the following labels: node-restriction.kubernetes.io/pool")
+    );
+
+    for key in [
+        "failure-domain.kubernetes.io/zone",
+        "failure-domain.kubernetes.io/region",
+        "kubernetes.io/instance-type",
+    ] {
+        assert!(
+            !is_forbidden_node_label(key, KubeVersion::new(1, 16)),
+            "{key} in 1.16"
+        );
+        assert!(
+            is_forbidden_node_label(key, KubeVersion::new(1, 17)),
+            "{key} in 1.17"
+        );
+    }
+    assert!(!is_forbidden_node_create_label(
+        "other.kubernetes.io/foo",
+        KubeVersion::new(1, 18)
+    ));
+    assert!(is_forbidden_node_create_label(
+        "other.kubernetes.io/foo",
+        KubeVersion::new(1, 19)
+    ));
+    assert!(is_forbidden_node_create_label(
+        "foo.node-restriction.kubernetes.io/foo",
+        KubeVersion::new(1, 14)
+    ));
+}
+
+/// Mirror-pod owner references: none checked before 1.17 (kubernetes PR 84657 added the
+/// single-owner checks for 1.17); a pod with no owner reference is refused only from 1.19
+/// (PR 91683).
+#[test]
+fn mirror_pod_owner_references_by_release() {
+    let spec = json!({"nodeName": "node-a"});
+    let create = || r("create", "", "pods", "ns", "");
+    let f = |t: &str| deny(&format!("{FORBIDDEN_POD}{t}"));
+    let stale_owner = mirror_pod(spec.clone(), owner(json!({"uid": "stale"})));
+    let no_owner = mirror_pod(spec.clone(), json!([]));
+    check(
+        &plugin("1.16", None),
+        vec![
+            (
+                "1.16 stale owner",
+                create(),
+                Some(stale_owner.clone()),
+                Admission::Admit,
+            ),
+            (
+                "1.16 no owner",
+                create(),
+                Some(no_owner.clone()),
+                Admission::Admit,
+            ),
+        ],
+    );
+    check(
+        &plugin("1.18", None),
+        vec![
+            (
+                "1.18 stale owner",
+                create(),
+                Some(stale_owner.clone()),
+                f("node node-a UID mismatch: expected stale got uid-node-a"),
+            ),
+            (
+                "1.18 no owner",
+                create(),
+                Some(no_owner.clone()),
+                Admission::Admit,
+            ),
+        ],
+    );
+    check(
+        &plugin("1.19", None),
+        vec![(
+            "1.19 no owner",
+            create(),
+            Some(no_owner),
+            f("node \"node-a\" can only create pods with an owner reference set to itself"),
+        )],
+    );
+}
+
+/// CVE-2025-5187: from 1.34.0 (and 1.31.12 / 1.32.8 / 1.33.4) a node may not change its
+/// Node's ownerReferences (`node %q is not allowed to modify ownerReferences`). The stored
+/// references are not in the inputs, so a patch that sets them is Unknown; before 1.31 it passes.
+#[test]
+fn node_owner_references_patch() {
+    let patch = || r("patch", "", "nodes", "", "node-a");
+    let body = Some(
+        json!({"metadata": {"ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "x", "uid": "u"}]}}),
+    );
+    let json_patch = Some(json!([{"op": "add", "path": "/metadata/ownerReferences", "value": []}]));
+    check(
+        &plugin("1.30", None),
+        vec![
+            ("1.30 merge patch", patch(), body.clone(), Admission::Admit),
+            (
+                "1.30 json patch",
+                patch(),
+                json_patch.clone(),
+                Admission::Admit,
+            ),
+        ],
+    );
+    check(&plugin("1.34", None), vec![
+        ("1.34 merge patch", patch(), body, Admission::Unknown("the patch sets metadata.ownerReferences; NodeRestriction refuses a change (CVE-2025-5187 fix) but the stored ones are not known".into())),
+        ("1.34 json patch", patch(), json_patch, Admission::Unknown("the JSON patch touches spec, labels or ownerReferences of the Node, which are compared with the stored Node".into())),
+    ]);
+}
+
+/// The 1.14-1.18 plugin's branches for gates switched off (the 1.17/1.18 copy of admission.go:
+/// `disabled by feature gates CSINodeInfo`, no check of tokens without TokenRequest, PVC status
+/// refused without ExpandPersistentVolumes; the NodeLease branch from the older copy).
+#[test]
+fn old_gates_switched_off() {
+    let named = |n: &str| Some(json!({"metadata": {"name": n}}));
+    check(&plugin("1.16", Some("NodeLease=false,CSINodeInfo=false,TokenRequest=false,ExpandPersistentVolumes=false")), vec![
+        ("lease", r("update", "coordination.k8s.io", "leases", "kube-node-lease", "node-a"), None, deny("leases.coordination.k8s.io \"node-a\" is forbidden: disabled by feature gate NodeLease")),
+        ("csinode", r("create", "storage.k8s.io", "csinodes", "", ""), named("node-a"), deny("csinodes.storage.k8s.io \"node-a\" is forbidden: disabled by feature gates CSINodeInfo")),
+        ("token of another node's pod", r("create", "", "serviceaccounts/token", "ns", "default"), Some(json!({"spec": {}})), Admission::Admit),
+        ("pvc status", r("patch", "", "persistentvolumeclaims/status", "ns", "data"), Some(json!({"status": {"capacity": {}}})), deny("persistentvolumeclaims \"data\" is forbidden: node \"node-a\" is not allowed to update persistentvolumeclaim metadata")),
+    ]);
+}
+
+/// `VisitPodSecretNames` visits an azureFile volume only when its `secretName` is set.
+#[test]
+fn mirror_pod_azure_file_without_secret() {
+    let spec = |vol: Value| json!({"nodeName": "node-a", "volumes": [vol]});
+    check(
+        &plugin("1.32", None),
+        vec![
+            (
+                "azureFile without secretName",
+                r("create", "", "pods", "ns", ""),
+                Some(mirror_pod(
+                    spec(json!({"name": "v", "azureFile": {"shareName": "s"}})),
+                    owner(json!({})),
+                )),
+                Admission::Admit,
+            ),
+            (
+                "azureFile with secretName",
+                r("create", "", "pods", "ns", ""),
+                Some(mirror_pod(
+                    spec(json!({"name": "v", "azureFile": {"shareName": "s", "secretName": "k"}})),
+                    owner(json!({})),
+                )),
+                deny(&format!(
+                    "{FORBIDDEN_POD}node \"node-a\" can not create pods that reference secrets"
+                )),
+            ),
+        ],
+    );
+}
+
+/// 1.31 already had the ResourceSlice checks.
+#[test]
+fn resource_slices_checked_from_1_31() {
+    check(&plugin("1.31", None), vec![(
+        "1.31 create other slice",
+        r("create", "resource.k8s.io", "resourceslices", "", ""),
+        Some(json!({"metadata": {"name": "s"}, "spec": {"nodeName": "node-b"}})),
+        deny("resourceslices.resource.k8s.io \"s\" is forbidden: can only create ResourceSlice with the same NodeName as the requesting node"),
+    )]);
 }

@@ -499,6 +499,8 @@ fn run_chromium(dir: &Path, extra: &[String], page: &Path) -> Vec<u8> {
             "--disable-component-update",
             "--disable-sync",
             "--hide-scrollbars",
+            // Containers often give /dev/shm 64 MiB, too little for the renderer.
+            "--disable-dev-shm-usage",
             // Bar colours are compared exactly in the screenshot.
             "--force-color-profile=srgb",
         ])

@@ -493,7 +493,10 @@ impl NodeRestriction {
             }
             Operation::Delete => {
                 r.need_name()?;
-                let pod = r.pod(&r.attrs.name, true)?;
+                // The registry's Delete reads the stored pod before it runs admission (as the
+                // delete validation), so a pod that is gone is the storage's plural NotFound;
+                // the plugin's own lister lookup can only fail on informer lag.
+                let pod = r.pod(&r.attrs.name, false)?;
                 if pod.node_name != node {
                     return Err(r.forbid(&format!(
                         "node {} can only delete pods with spec.nodeName set to itself",

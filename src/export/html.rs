@@ -22,6 +22,7 @@
 //! | `total.nodes_not_drawn` | timelines beyond [`MAX_DRAWN_NODES`] | — |
 //! | `node.<node>.requests` / `.allowed` / `.forbidden` / `.other` | sums of its buckets | `per_node[node].requests`, `by_recorded.allowed` / `forbidden` / `no_response` |
 //! | `node.<node>.transitions` | transitions | — |
+//! | (`<node>` is empty for kubelet requests without a node identity) | | |
 //! | `bucket.<node>.<i>.allowed` / `.forbidden` / `.other` | bucket `i` of the grid (`data-value`, non-zero only) | — |
 //! | `scenario.<name>.requests` / `.<verdict>` / `.<change>` | the scenario's column | `totals.*` of that scenario's run |
 //! | `finding.<id>.requests_using` | the finding's count | `findings.items[id].requests_using` |

@@ -40,7 +40,8 @@ impl Default for Totals {
 }
 
 impl Totals {
-    fn add(&mut self, row: &RequestVerdict) {
+    /// Counts one row.
+    pub fn add(&mut self, row: &RequestVerdict) {
         self.requests += 1;
         *self
             .by_verdict

@@ -4,7 +4,8 @@
 //! Every field is optional at this level: events without `apiVersion` (older writers) are real,
 //! and the decision whether a document is an audit event at all is made in [`classify`], so
 //! that "not an audit event" and "malformed JSON" stay different bad-line kinds. Strings are
-//! `Cow` so that escaped values (RBAC reasons always contain `\"`) still borrow when they can.
+//! [`CowStr`] so that escaped values (RBAC reasons always contain `\"`) still parse, and
+//! unescaped ones borrow.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -37,16 +38,44 @@ pub const GRAPH_RESOURCES: [&str; 8] = [
 /// Verbs that change objects and therefore may change the graph.
 pub const MUTATING_VERBS: [&str; 5] = ["create", "update", "patch", "delete", "deletecollection"];
 
+/// A JSON string borrowed from the input when it has no escapes, owned otherwise.
+///
+/// serde borrows a `Cow<str>` only when the field's type is exactly `Cow<str>`; inside an
+/// `Option` or a `Vec` it silently allocates. This wrapper is exactly that field, so it
+/// borrows wherever it is used.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(transparent)]
+pub struct CowStr<'a>(#[serde(borrow)] pub Cow<'a, str>);
+
+impl std::ops::Deref for CowStr<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'a> From<&'a str> for CowStr<'a> {
+    fn from(s: &'a str) -> Self {
+        CowStr(Cow::Borrowed(s))
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for CowStr<'a> {
+    fn from(s: Cow<'a, str>) -> Self {
+        CowStr(s)
+    }
+}
+
 /// `user.extra`: keys to (possibly null) lists of values.
-pub type RawExtra<'a> = BTreeMap<Cow<'a, str>, Option<Vec<Cow<'a, str>>>>;
+pub type RawExtra<'a> = BTreeMap<CowStr<'a>, Option<Vec<CowStr<'a>>>>;
 
 /// `user` / `impersonatedUser` of an event.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawUser<'a> {
     #[serde(borrow, default)]
-    pub username: Option<Cow<'a, str>>,
+    pub username: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub groups: Option<Vec<Cow<'a, str>>>,
+    pub groups: Option<Vec<CowStr<'a>>>,
     #[serde(borrow, default)]
     pub extra: Option<RawExtra<'a>>,
 }
@@ -56,17 +85,17 @@ pub struct RawUser<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct RawObjectRef<'a> {
     #[serde(borrow, default)]
-    pub api_group: Option<Cow<'a, str>>,
+    pub api_group: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub api_version: Option<Cow<'a, str>>,
+    pub api_version: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub resource: Option<Cow<'a, str>>,
+    pub resource: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub subresource: Option<Cow<'a, str>>,
+    pub subresource: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub namespace: Option<Cow<'a, str>>,
+    pub namespace: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub name: Option<Cow<'a, str>>,
+    pub name: Option<CowStr<'a>>,
 }
 
 /// `responseStatus` (a `metav1.Status`) of an event.
@@ -75,18 +104,18 @@ pub struct RawStatus<'a> {
     #[serde(default)]
     pub code: Option<i32>,
     #[serde(borrow, default)]
-    pub reason: Option<Cow<'a, str>>,
+    pub reason: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub message: Option<Cow<'a, str>>,
+    pub message: Option<CowStr<'a>>,
 }
 
 /// The two annotations the authorization filter writes; all others are skipped.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawAnnotations<'a> {
     #[serde(borrow, default, rename = "authorization.k8s.io/decision")]
-    pub decision: Option<Cow<'a, str>>,
+    pub decision: Option<CowStr<'a>>,
     #[serde(borrow, default, rename = "authorization.k8s.io/reason")]
-    pub reason: Option<Cow<'a, str>>,
+    pub reason: Option<CowStr<'a>>,
 }
 
 /// One audit `Event`, or an `EventList` (then only `kind` and `items` are set), borrowed from
@@ -95,27 +124,27 @@ pub struct RawAnnotations<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct RawEvent<'a> {
     #[serde(borrow, default)]
-    pub kind: Option<Cow<'a, str>>,
+    pub kind: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub api_version: Option<Cow<'a, str>>,
+    pub api_version: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub level: Option<Cow<'a, str>>,
+    pub level: Option<CowStr<'a>>,
     #[serde(borrow, default, rename = "auditID")]
-    pub audit_id: Option<Cow<'a, str>>,
+    pub audit_id: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub stage: Option<Cow<'a, str>>,
+    pub stage: Option<CowStr<'a>>,
     #[serde(borrow, default, rename = "requestURI")]
-    pub request_uri: Option<Cow<'a, str>>,
+    pub request_uri: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub verb: Option<Cow<'a, str>>,
+    pub verb: Option<CowStr<'a>>,
     #[serde(borrow, default)]
     pub user: Option<RawUser<'a>>,
     #[serde(borrow, default)]
     pub impersonated_user: Option<RawUser<'a>>,
     #[serde(borrow, default, rename = "sourceIPs")]
-    pub source_ips: Option<Vec<Cow<'a, str>>>,
+    pub source_ips: Option<Vec<CowStr<'a>>>,
     #[serde(borrow, default)]
-    pub user_agent: Option<Cow<'a, str>>,
+    pub user_agent: Option<CowStr<'a>>,
     #[serde(borrow, default)]
     pub object_ref: Option<RawObjectRef<'a>>,
     #[serde(borrow, default)]
@@ -125,12 +154,12 @@ pub struct RawEvent<'a> {
     #[serde(borrow, default)]
     pub response_object: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    pub request_received_timestamp: Option<Cow<'a, str>>,
+    pub request_received_timestamp: Option<CowStr<'a>>,
     #[serde(borrow, default)]
-    pub stage_timestamp: Option<Cow<'a, str>>,
+    pub stage_timestamp: Option<CowStr<'a>>,
     /// `v1beta1` only.
     #[serde(borrow, default)]
-    pub timestamp: Option<Cow<'a, str>>,
+    pub timestamp: Option<CowStr<'a>>,
     #[serde(borrow, default)]
     pub annotations: Option<RawAnnotations<'a>>,
     /// `EventList.items`.
@@ -307,7 +336,7 @@ impl<'a> RawEvent<'a> {
     }
 }
 
-fn owned(s: &Option<Cow<'_, str>>) -> String {
+fn owned(s: &Option<CowStr<'_>>) -> String {
     s.as_deref().unwrap_or("").to_string()
 }
 

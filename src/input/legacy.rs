@@ -19,7 +19,7 @@ use nom::multi::{count, fold_many0, separated_list0, separated_list1};
 use nom::sequence::{delimited, preceded, separated_pair};
 use nom::{IResult, Parser};
 
-use crate::input::event::{RawEvent, RawStatus, RawUser};
+use crate::input::event::{CowStr, RawEvent, RawStatus, RawUser};
 
 /// The separator between the timestamp and the fields; also what the pre-filter looks for.
 pub const AUDIT_MARKER: &str = " AUDIT: ";
@@ -124,14 +124,15 @@ pub fn parse_legacy_line(text: &str) -> Result<RawEvent<'_>, String> {
     let (_, (time, fields)) = line(text)
         .map_err(|_| "not a legacy audit line (`<time> AUDIT: key=\"value\" …`)".to_string())?;
     let mut ev = RawEvent {
-        kind: Some(Cow::Borrowed("Event")),
-        request_received_timestamp: Some(Cow::Borrowed(time)),
+        kind: Some("Event".into()),
+        request_received_timestamp: Some(time.into()),
         ..RawEvent::default()
     };
     let mut user = RawUser::default();
     let mut as_user: Option<RawUser<'_>> = None;
     let mut as_groups = None;
     for (k, v) in fields {
+        let v = CowStr(v);
         let real = !placeholder(&v);
         match k {
             "id" => ev.audit_id = Some(v),
@@ -144,7 +145,7 @@ pub fn parse_legacy_line(text: &str) -> Result<RawEvent<'_>, String> {
                     group_list(&v)
                         .ok_or("groups is not a list of quoted strings")?
                         .into_iter()
-                        .map(|g| Cow::Owned(g.into_owned()))
+                        .map(|g| CowStr(Cow::Owned(g.into_owned())))
                         .collect(),
                 )
             }
@@ -159,7 +160,7 @@ pub fn parse_legacy_line(text: &str) -> Result<RawEvent<'_>, String> {
                     group_list(&v)
                         .ok_or("asgroups is not a list of quoted strings")?
                         .into_iter()
-                        .map(|g| Cow::Owned(g.into_owned()))
+                        .map(|g| CowStr(Cow::Owned(g.into_owned())))
                         .collect(),
                 )
             }

@@ -349,10 +349,24 @@ mod tests {
 
     #[test]
     fn rotated_names() {
-        for n in ["audit.log", "audit-2026-11-02T08-00-00.000.log", "audit.log.1", "audit.log.2.gz", "x.json", "x.jsonl", "a.gz"] {
+        for n in [
+            "audit.log",
+            "audit-2026-11-02T08-00-00.000.log",
+            "audit.log.1",
+            "audit.log.2.gz",
+            "x.json",
+            "x.jsonl",
+            "a.gz",
+        ] {
             assert!(is_log_name(n), "{n}");
         }
-        for n in ["notes.txt", ".audit.log", "x.expected.json", "policy.yaml", "README.md"] {
+        for n in [
+            "notes.txt",
+            ".audit.log",
+            "x.expected.json",
+            "policy.yaml",
+            "README.md",
+        ] {
             assert!(!is_log_name(n), "{n}");
         }
     }
@@ -384,8 +398,18 @@ mod tests {
 
     #[test]
     fn bytes_before_an_error_come_first() {
-        let got = blocks(BlockReader::new(FailAfter(b"a\nb\npartial"), 1 << 10, 1 << 10));
-        assert_eq!(got, vec![Ok("a\nb\npartial".to_string()), Err("unexpected end of file".to_string())]);
+        let got = blocks(BlockReader::new(
+            FailAfter(b"a\nb\npartial"),
+            1 << 10,
+            1 << 10,
+        ));
+        assert_eq!(
+            got,
+            vec![
+                Ok("a\nb\npartial".to_string()),
+                Err("unexpected end of file".to_string())
+            ]
+        );
     }
 
     trait ConcatOk {

@@ -233,7 +233,12 @@ pub fn resolve_path(path: &str) -> PathInfo<'_> {
         if rest.len() < 2 {
             // Upstream errors out here ("unable to determine kind and namespace"); the
             // request was refused before authorization, so there is nothing more to say.
-            return PathInfo { api_group: info.api_group, api_version: info.api_version, resource_request: true, ..PathInfo::default() };
+            return PathInfo {
+                api_group: info.api_group,
+                api_version: info.api_version,
+                resource_request: true,
+                ..PathInfo::default()
+            };
         }
         info.legacy_prefix = true;
         no_subresource = prefix == "proxy";
@@ -518,7 +523,16 @@ mod tests {
             ("nodes", "n1", "")
         );
         let a = attrs("watch", "/apis/g/v1/watch/namespaces/ns/things/t1/status");
-        assert_eq!((a.api_group.as_str(), a.namespace.as_str(), a.resource.as_str(), a.name.as_str(), a.subresource.as_str()), ("g", "ns", "things", "t1", "status"));
+        assert_eq!(
+            (
+                a.api_group.as_str(),
+                a.namespace.as_str(),
+                a.resource.as_str(),
+                a.name.as_str(),
+                a.subresource.as_str()
+            ),
+            ("g", "ns", "things", "t1", "status")
+        );
         let a = attrs("watch", "/api/v1/watch/pods/p1/status");
         assert_eq!(
             (a.resource.as_str(), a.name.as_str(), a.subresource.as_str()),

@@ -122,12 +122,21 @@ impl ChunkOut {
     }
 
     /// Takes one parsed event.
-    fn event<'a>(&mut self, ev: RawEvent<'a>, line: u64, ctx: &ChunkCtx<'_>, cands: &mut Candidates<'a>) {
+    fn event<'a>(
+        &mut self,
+        ev: RawEvent<'a>,
+        line: u64,
+        ctx: &ChunkCtx<'_>,
+        cands: &mut Candidates<'a>,
+    ) {
         self.events += 1;
         let id_hash = audit_id_hash(ev.audit_id.as_deref().unwrap_or("").as_bytes());
         self.ids.push(id_hash);
         self.time(ev.request_received().or_else(|| ev.stage_time()));
-        let pos = SourcePos { file: ctx.file, line };
+        let pos = SourcePos {
+            file: ctx.file,
+            line,
+        };
         if ctx.want_object_events {
             if let Some(o) = ev.to_object_event(pos) {
                 self.objects.push(o);
@@ -140,7 +149,13 @@ impl ChunkOut {
 
     /// Takes one parsed JSON document (an event or an EventList); `Err` is the reason it is
     /// not an audit event.
-    fn document<'a>(&mut self, doc: RawEvent<'a>, line: u64, ctx: &ChunkCtx<'_>, cands: &mut Candidates<'a>) -> Result<(), String> {
+    fn document<'a>(
+        &mut self,
+        doc: RawEvent<'a>,
+        line: u64,
+        ctx: &ChunkCtx<'_>,
+        cands: &mut Candidates<'a>,
+    ) -> Result<(), String> {
         match classify(doc)? {
             Document::Event(ev) => self.event(ev, line, ctx, cands),
             Document::List(items) => {
@@ -159,7 +174,15 @@ impl ChunkOut {
     /// Turns the chunk's surviving kubelet events into owned records.
     fn finish(&mut self, cands: Candidates<'_>) {
         self.kubelet_dropped = cands.dropped;
-        self.kubelet = cands.events.into_iter().flatten().map(|(ev, m, pos)| ev.to_kubelet_request(m, pos)).collect();
+        let mut kubelet = Vec::with_capacity(cands.events.len());
+        kubelet.extend(
+            cands
+                .events
+                .into_iter()
+                .flatten()
+                .map(|(ev, m, pos)| ev.to_kubelet_request(m, pos)),
+        );
+        self.kubelet = kubelet;
     }
 }
 
@@ -187,7 +210,9 @@ impl<'a> Candidates<'a> {
                     self.dropped += 1;
                     // Equal preference keeps the first, as the global rule does; a kept
                     // ResponseComplete is final there too (later events are late duplicates).
-                    if kept.stage() == Some(Stage::ResponseComplete) || preference(&ev) <= preference(kept) {
+                    if kept.stage() == Some(Stage::ResponseComplete)
+                        || preference(&ev) <= preference(kept)
+                    {
                         return;
                     }
                     self.events[i] = None;
@@ -271,8 +296,16 @@ fn parse_line<'a>(
 /// Processes a newline-aligned block of JSON lines / legacy lines. Only the input's last
 /// block can end without a newline; that unterminated line is the input's last line.
 pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
-    let mut out = ChunkOut::default();
-    let mut cands = Candidates::default();
+    // Sized for lines of about 1 KB, so that the vectors rarely move their (large) items.
+    let guess = buf.len() / 1024 + 16;
+    let mut out = ChunkOut {
+        ids: Vec::with_capacity(guess),
+        ..ChunkOut::default()
+    };
+    let mut cands = Candidates {
+        events: Vec::with_capacity(guess),
+        ..Candidates::default()
+    };
     let mut start = 0;
     while start < buf.len() {
         let (end, next, unterminated) = match memchr::memchr(b'\n', &buf[start..]) {
@@ -496,7 +529,9 @@ mod tests {
     #[test]
     fn in_chunk_dedup_keeps_the_best_stage() {
         let ev = |id: &str, stage: &str| {
-            format!(r#"{{"auditID":"{id}","stage":"{stage}","user":{{"username":"system:node:n"}}}}"#)
+            format!(
+                r#"{{"auditID":"{id}","stage":"{stage}","user":{{"username":"system:node:n"}}}}"#
+            )
         };
         let buf = [
             ev("a", "RequestReceived"),
@@ -509,7 +544,11 @@ mod tests {
         ]
         .join("\n");
         let out = process_lines(buf.as_bytes(), &ctx(None));
-        let kept: Vec<_> = out.kubelet.iter().map(|k| (k.audit_id.as_str(), k.pos.line)).collect();
+        let kept: Vec<_> = out
+            .kubelet
+            .iter()
+            .map(|k| (k.audit_id.as_str(), k.pos.line))
+            .collect();
         assert_eq!(kept, vec![("b", 2), ("a", 3), ("c", 7)]);
         assert_eq!(out.kubelet_dropped, 4);
     }
@@ -548,7 +587,10 @@ mod tests {
         );
         // The same event twice: one request, the second a duplicate dropped in the chunk.
         assert_eq!(out.events, 2);
-        assert_eq!(out.kubelet.iter().map(|k| k.pos.line).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(
+            out.kubelet.iter().map(|k| k.pos.line).collect::<Vec<_>>(),
+            vec![2]
+        );
         assert_eq!(out.kubelet_dropped, 1);
 
         let cut = &buf.as_bytes()[..buf.len() / 3];

@@ -269,8 +269,8 @@ struct Run<'a> {
     progress: Option<ProgressBar>,
 }
 
-impl Run<'_> {
-    fn ctx(&self, file: usize) -> ChunkCtx<'_> {
+impl<'a> Run<'a> {
+    fn ctx(&self, file: usize) -> ChunkCtx<'a> {
         ChunkCtx {
             prefilter: self.prefilter,
             want_object_events: self.opts.want_object_events,
@@ -420,6 +420,49 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Parses the chunks of a mapped file on the worker pool, a batch at a time, while this
+    /// thread merges the previous batch: merging (deduplication, the caller's sink) is
+    /// sequential, and overlapping it with parsing keeps the workers busy.
+    fn scan_chunks(&mut self, bytes: &[u8], file: usize) -> Result<(), ScanError> {
+        let chunks = split_chunks(bytes, self.opts.chunk_size);
+        let batch = self.batch();
+        let pool = self.pool;
+        let ctx = self.ctx(file);
+        std::thread::scope(|scope| {
+            let (tx, rx) = sync_channel::<Vec<(usize, ChunkOut)>>(1);
+            let ctx = &ctx;
+            scope.spawn(move || {
+                for group in chunks.chunks(batch) {
+                    let outs: Vec<ChunkOut> =
+                        pool.install(|| group.par_iter().map(|b| process_lines(b, ctx)).collect());
+                    let sized = group.iter().map(|b| b.len()).zip(outs).collect();
+                    if tx.send(sized).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut merge_all = || {
+                let mut base = 0;
+                for outs in rx.iter() {
+                    for (len, out) in outs {
+                        let n = out.lines;
+                        self.merge(out, file, base)?;
+                        base += n;
+                        if let Some(bar) = &self.progress {
+                            bar.inc(len as u64);
+                        }
+                    }
+                    self.flush();
+                }
+                Ok(())
+            };
+            let result = merge_all();
+            // On a --strict stop, dropping the receiver ends the parsing thread.
+            drop(rx);
+            result
+        })
+    }
+
     fn batch(&self) -> usize {
         self.pool.current_num_threads() * 4
     }
@@ -433,11 +476,7 @@ impl Run<'_> {
         self.summary.inputs[file].shape = shape_name(&shape);
         match shape {
             Shape::Lines => {
-                let chunks = split_chunks(bytes, self.opts.chunk_size);
-                let mut base = 0;
-                for group in chunks.chunks(self.batch()) {
-                    self.process_blocks(group, file, &mut base)?;
-                }
+                self.scan_chunks(bytes, file)?;
                 let last = last_event_time(bytes);
                 self.merge(
                     ChunkOut {
