@@ -13,15 +13,16 @@ use crate::authz::node::Decision;
 use crate::authz::restriction::Admission;
 use crate::authz::ClusterView;
 use crate::cluster::{bootstrap_policy, load_objects, merge_policy, ObjectSet, RbacPolicy};
+use crate::compare::{CompareBuilder, Comparison};
 use crate::export::html::timeline::{troubled_first, TimelineBuilder};
 use crate::export::html::{FindingRow, HtmlReport, ScenarioColumn};
 use crate::export::parquet::{PartitionBy, RequestWriter, WriterOptions};
 use crate::export::summary::{ModelAnswer, Summary, SummaryBuilder};
-use crate::compare::{CompareBuilder, Comparison};
 use crate::findings::{node_rules_from, Findings, IdentitySightings};
 use crate::graph::{build_graph, Graph};
 use crate::input::source::InputSpec;
 use crate::input::uri::request_attributes;
+use crate::inventory::{Inventory, InventoryBuilder};
 use crate::record::{KubeletRequest, Micros};
 use crate::scan::{scan, ScanError, ScanOptions, ScanSummary};
 use crate::verdict::{
@@ -254,6 +255,8 @@ pub struct AnalyzeOptions {
 #[derive(Debug)]
 pub struct Analysis {
     pub scan: ScanSummary,
+    /// What the logs hold and what the apiserver recorded, before any model (issue 2's report).
+    pub inventory: Inventory,
     pub summary: Summary,
     pub findings: Findings,
     /// The `--compare` columns, when asked for.
@@ -264,7 +267,7 @@ pub struct Analysis {
 
 /// Why `analyze` stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum AnalyzeError {
+pub enum AnalysisError {
     #[error(transparent)]
     Scan(#[from] ScanError),
     #[error("scenario: {0}")]
@@ -442,7 +445,7 @@ pub fn infer_recorded_modes(requests: &[&KubeletRequest]) -> Option<String> {
 pub fn analyze(
     opts: &AnalyzeOptions,
     on_row: &mut dyn FnMut(&RequestVerdict),
-) -> Result<Analysis, AnalyzeError> {
+) -> Result<Analysis, AnalysisError> {
     let objects = load_objects(&opts.objects);
     let mut problems: Vec<String> = objects.problems.iter().map(|p| p.to_string()).collect();
     let policy = effective_policy(&objects, opts.no_bootstrap_policy);
@@ -487,7 +490,11 @@ pub fn analyze(
                 PartitionBy::None => dir.join("requests.parquet"),
                 PartitionBy::Date | PartitionBy::Node => dir.join("requests"),
             };
-            Some(RequestWriter::create_with(&path, by, WriterOptions::default())?)
+            Some(RequestWriter::create_with(
+                &path,
+                by,
+                WriterOptions::default(),
+            )?)
         }
         None => None,
     };
@@ -510,15 +517,32 @@ pub fn analyze(
         .collect::<Result<_, _>>()?;
     let mut timeline = TimelineBuilder::new(window.0, window.1.saturating_add(1));
     let mut comparison = (!compare.is_empty()).then(|| {
-        CompareBuilder::new(&opts.compare.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>())
+        CompareBuilder::new(
+            &opts
+                .compare
+                .iter()
+                .map(|(l, _)| l.clone())
+                .collect::<Vec<_>>(),
+        )
     });
     let mut write_error: Option<crate::export::ExportError> = None;
 
-    type Decided = (RequestVerdict, Option<(Verdict, String, bool)>, Vec<RequestVerdict>);
+    type Decided = (
+        RequestVerdict,
+        Option<(Verdict, String, bool)>,
+        Vec<RequestVerdict>,
+    );
+    let mut inventory = InventoryBuilder::default();
     let mut process = |batch: Vec<KubeletRequest>| {
+        for r in &batch {
+            inventory.add(r);
+        }
         let kept: Vec<&KubeletRequest> = batch
             .iter()
-            .filter(|r| opts.filter.keeps(r, node_name(&r.effective_user().username)))
+            .filter(|r| {
+                opts.filter
+                    .keeps(r, node_name(&r.effective_user().username))
+            })
             .collect();
         if !inference_done {
             if let Some(modes) = infer_recorded_modes(&kept) {
@@ -617,10 +641,19 @@ pub fn analyze(
     if let (Some(dir), Some(w)) = (&opts.out, writer) {
         w.finish()?;
         crate::export::write_reports(dir, &summary, &findings)?;
-        let report = html_report(&opts.target.label(), file_names, window, timeline, &summary, &findings, comparison.as_ref());
+        let report = html_report(
+            &opts.target.label(),
+            file_names,
+            window,
+            timeline,
+            &summary,
+            &findings,
+            comparison.as_ref(),
+        );
         crate::export::html::write_report(dir, &report)?;
     }
     Ok(Analysis {
+        inventory: inventory.finish(&scan_summary),
         scan: scan_summary,
         summary,
         findings,

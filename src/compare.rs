@@ -121,11 +121,18 @@ pub fn render(c: &Comparison, markdown: bool) -> String {
     header.extend(c.columns.iter().map(|col| col.scenario.clone()));
     for v in VERDICTS {
         let mut row = vec![v.as_str().to_string()];
-        row.extend(c.columns.iter().map(|col| col.totals.verdict(v).to_string()));
+        row.extend(
+            c.columns
+                .iter()
+                .map(|col| col.totals.verdict(v).to_string()),
+        );
         rows.push(row);
     }
-    let nodes: std::collections::BTreeSet<&String> =
-        c.columns.iter().flat_map(|col| col.per_node.keys()).collect();
+    let nodes: std::collections::BTreeSet<&String> = c
+        .columns
+        .iter()
+        .flat_map(|col| col.per_node.keys())
+        .collect();
     for node in nodes {
         for v in VERDICTS {
             let counts: Vec<u64> = c
@@ -245,18 +252,33 @@ mod tests {
     #[test]
     fn counts_columns_and_shifts() {
         let mut b = CompareBuilder::new(&["RBAC".into(), "Node,RBAC".into()]);
-        b.add(&[row("node1", Verdict::Forbidden), row("node1", Verdict::AllowedByNode)]);
-        b.add(&[row("node1", Verdict::Forbidden), row("node1", Verdict::AllowedByNode)]);
-        b.add(&[row("node2", Verdict::Forbidden), row("node2", Verdict::Forbidden)]);
+        b.add(&[
+            row("node1", Verdict::Forbidden),
+            row("node1", Verdict::AllowedByNode),
+        ]);
+        b.add(&[
+            row("node1", Verdict::Forbidden),
+            row("node1", Verdict::AllowedByNode),
+        ]);
+        b.add(&[
+            row("node2", Verdict::Forbidden),
+            row("node2", Verdict::Forbidden),
+        ]);
         let c = b.finish();
         assert_eq!(c.columns[0].totals.verdict(Verdict::Forbidden), 3);
         assert_eq!(c.columns[1].totals.verdict(Verdict::AllowedByNode), 2);
-        assert_eq!(c.columns[1].per_node["node2"].verdict(Verdict::Forbidden), 1);
+        assert_eq!(
+            c.columns[1].per_node["node2"].verdict(Verdict::Forbidden),
+            1
+        );
         assert_eq!(
             c.shifts[0].changes,
             vec![("forbidden".to_string(), "allowed_by_node".to_string(), 2)]
         );
         let text = render(&c, false);
-        assert!(text.contains("2 requests forbidden → allowed_by_node"), "{text}");
+        assert!(
+            text.contains("2 requests forbidden → allowed_by_node"),
+            "{text}"
+        );
     }
 }

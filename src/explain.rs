@@ -67,8 +67,7 @@ pub fn explain_request(
     req: &KubeletRequest,
     cluster: &dyn ClusterView,
 ) -> Explanation {
-    let attrs =
-        crate::input::uri::request_attributes(&req.verb, &req.uri, req.effective_user());
+    let attrs = crate::input::uri::request_attributes(&req.verb, &req.uri, req.effective_user());
     let body = req
         .request_object
         .as_deref()
@@ -222,14 +221,23 @@ pub fn render_text(e: &Explanation) -> String {
     } else {
         format!("{}/{}", e.resource, e.subresource)
     };
-    let _ = writeln!(s, "request:          node {:?} {} {}{}", e.node, e.verb, resource, object);
+    let _ = writeln!(
+        s,
+        "request:          node {:?} {} {}{}",
+        e.node, e.verb, resource, object
+    );
     let _ = writeln!(
         s,
         "Node authorizer:  {}{}",
         e.node_authorizer.decision,
         reason_suffix(&e.node_authorizer.reason)
     );
-    let _ = writeln!(s, "RBAC:             {}{}", e.rbac.decision, reason_suffix(&e.rbac.reason));
+    let _ = writeln!(
+        s,
+        "RBAC:             {}{}",
+        e.rbac.decision,
+        reason_suffix(&e.rbac.reason)
+    );
     let _ = writeln!(
         s,
         "NodeRestriction:  {}{}",
@@ -252,7 +260,12 @@ pub fn render_text(e: &Explanation) -> String {
         }
         _ => {}
     }
-    let _ = writeln!(s, "verdict:          {}{}", e.verdict, reason_suffix(&e.verdict_reason));
+    let _ = writeln!(
+        s,
+        "verdict:          {}{}",
+        e.verdict,
+        reason_suffix(&e.verdict_reason)
+    );
     if let Some(m) = &e.forbidden_message {
         let _ = writeln!(s, "apiserver says:   {m}");
     }

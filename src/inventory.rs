@@ -18,7 +18,9 @@ use crate::scan::{BadLine, ScanSummary};
 /// What the audit log recorded for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recorded {
+    /// Annotated `allow`, or answered with something other than 403.
     Allowed,
+    /// Annotated `forbid`, or answered 403 without an annotation.
     Forbidden,
     /// No ResponseComplete event was seen.
     NoResponse,
@@ -42,9 +44,13 @@ pub fn recorded(r: &KubeletRequest) -> Recorded {
 /// Request counts by recorded decision.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
+    /// Distinct requests.
     pub requests: u64,
+    /// Requests recorded as allowed.
     pub allowed: u64,
+    /// Requests recorded as forbidden.
     pub forbidden: u64,
+    /// Requests with no ResponseComplete event.
     pub no_response: u64,
 }
 
@@ -62,10 +68,12 @@ impl Counts {
 /// One row of a node's breakdown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerbResource {
+    /// The request verb.
     pub verb: String,
     /// `resource[/subresource]` (with `group/` in front for non-core groups), or the path of a
     /// non-resource request.
     pub resource: String,
+    /// Counts by recorded decision.
     #[serde(flatten)]
     pub counts: Counts,
 }
@@ -73,27 +81,41 @@ pub struct VerbResource {
 /// One identity's kubelet requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IdentityInventory {
+    /// Counts by recorded decision.
     #[serde(flatten)]
     pub counts: Counts,
+    /// Breakdown by verb and resource, sorted.
     pub by_verb_resource: Vec<VerbResource>,
 }
 
 /// The whole inventory.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inventory {
+    /// Inputs in the order they were read.
     pub inputs: Vec<InputRow>,
+    /// Bytes read (decompressed for gzip).
     pub bytes: u64,
+    /// Earliest event timestamp seen (RFC 3339).
     pub first_timestamp: Option<String>,
+    /// Latest event timestamp seen (RFC 3339).
     pub last_timestamp: Option<String>,
     /// Lines read.
     pub lines: u64,
+    /// Lines parsed into audit events.
     pub lines_used: u64,
+    /// Blank lines and lines the pre-filter left unparsed.
     pub lines_skipped: u64,
+    /// Bad lines (line-level kinds only).
     pub bad_lines: u64,
+    /// Bad input by kind, with examples.
     pub bad: BadSection,
+    /// Audit events.
     pub events: u64,
+    /// Distinct requests.
     pub requests: u64,
+    /// Kubelet events before deduplication.
     pub kubelet_events: u64,
+    /// Distinct kubelet requests.
     pub kubelet_requests: u64,
     /// Node identities (`system:node:<name>`, possibly impersonated), keyed by node name.
     pub nodes: BTreeMap<String, IdentityInventory>,
@@ -104,19 +126,28 @@ pub struct Inventory {
 /// One input in the inventory.
 #[derive(Debug, Clone, Serialize)]
 pub struct InputRow {
+    /// The input path; `-` for stdin.
     pub path: String,
+    /// `lines`, `documents` or `not_a_log`.
     pub shape: &'static str,
+    /// Bytes read (decompressed for gzip).
     pub bytes: u64,
+    /// Size of the compressed file, for gzip inputs.
     pub compressed_bytes: Option<u64>,
+    /// Lines read.
     pub lines: u64,
+    /// Earliest event timestamp seen (RFC 3339).
     pub first_timestamp: Option<String>,
+    /// Latest event timestamp seen (RFC 3339).
     pub last_timestamp: Option<String>,
 }
 
 /// Bad input: counts by kind and the first examples of each kind.
 #[derive(Debug, Clone, Serialize)]
 pub struct BadSection {
+    /// Count by kind name.
     pub counts: BTreeMap<String, u64>,
+    /// The first ten of each kind.
     pub examples: Vec<BadLine>,
 }
 

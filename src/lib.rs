@@ -8,6 +8,7 @@
 pub mod analyze;
 pub mod apiserver;
 pub mod authz;
+pub mod cli;
 pub mod cluster;
 pub mod compare;
 pub mod explain;

@@ -139,3 +139,24 @@ fn table_report() {
         "{text}"
     );
 }
+
+#[test]
+fn a_directory_walk_reads_logs_not_cluster_dumps() {
+    // The incident fixture directory holds audit.log next to objects.json (a cluster dump),
+    // expected.json and YAML: only the log is read.
+    let out = nodeauthz(&["analyze", "--format", "json"])
+        .arg(fixture("incident-1.19"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let inputs: Vec<&str> = j["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs.len(), 1, "{inputs:?}");
+    assert!(inputs[0].ends_with("incident-1.19/audit.log"), "{inputs:?}");
+    assert_eq!(j["bad_lines"], 0);
+}

@@ -521,7 +521,10 @@ fn real_kubelet_requests_are_found() {
         node["by_verb_resource"][0]["resource"],
         "coordination.k8s.io/leases"
     );
-    let (_, j) = analyze(&root.join("falco-k8s-audit"), &[]);
+    let (_, j) = analyze(
+        &root.join("falco-k8s-audit/create_nginx_pod_unsensitive_mount.json"),
+        &[],
+    );
     assert_eq!(j["nodes"]["minikube"]["requests"], 1);
     assert_eq!(
         j["nodes"]["minikube"]["by_verb_resource"][0]["resource"],

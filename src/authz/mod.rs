@@ -103,8 +103,14 @@ pub struct PodFacts {
 /// Implemented by the temporal graph (`crate::graph`) and by simple maps in tests.
 pub trait ClusterView {
     /// Path search from the vertex (kind, namespace, name) to the node `node` at `at`.
-    fn path(&self, kind: VertexKind, namespace: &str, name: &str, node: &str, at: Micros)
-        -> PathAnswer;
+    fn path(
+        &self,
+        kind: VertexKind,
+        namespace: &str,
+        name: &str,
+        node: &str,
+        at: Micros,
+    ) -> PathAnswer;
     /// The pod `namespace/name` as it existed at `at`.
     fn pod(&self, namespace: &str, name: &str, at: Micros) -> Known<PodFacts>;
     /// The UID of the Node object `name` at `at`.

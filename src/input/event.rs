@@ -72,10 +72,13 @@ pub type RawExtra<'a> = BTreeMap<CowStr<'a>, Option<Vec<CowStr<'a>>>>;
 /// `user` / `impersonatedUser` of an event.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawUser<'a> {
+    /// `username`.
     #[serde(borrow, default)]
     pub username: Option<CowStr<'a>>,
+    /// `groups`.
     #[serde(borrow, default)]
     pub groups: Option<Vec<CowStr<'a>>>,
+    /// `extra`.
     #[serde(borrow, default)]
     pub extra: Option<RawExtra<'a>>,
 }
@@ -84,16 +87,22 @@ pub struct RawUser<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawObjectRef<'a> {
+    /// `apiGroup`.
     #[serde(borrow, default)]
     pub api_group: Option<CowStr<'a>>,
+    /// `apiVersion`.
     #[serde(borrow, default)]
     pub api_version: Option<CowStr<'a>>,
+    /// `resource`.
     #[serde(borrow, default)]
     pub resource: Option<CowStr<'a>>,
+    /// `subresource`.
     #[serde(borrow, default)]
     pub subresource: Option<CowStr<'a>>,
+    /// `namespace`.
     #[serde(borrow, default)]
     pub namespace: Option<CowStr<'a>>,
+    /// `name`.
     #[serde(borrow, default)]
     pub name: Option<CowStr<'a>>,
 }
@@ -101,10 +110,13 @@ pub struct RawObjectRef<'a> {
 /// `responseStatus` (a `metav1.Status`) of an event.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawStatus<'a> {
+    /// `code`.
     #[serde(default)]
     pub code: Option<i32>,
+    /// `reason`.
     #[serde(borrow, default)]
     pub reason: Option<CowStr<'a>>,
+    /// `message`.
     #[serde(borrow, default)]
     pub message: Option<CowStr<'a>>,
 }
@@ -112,8 +124,10 @@ pub struct RawStatus<'a> {
 /// The two annotations the authorization filter writes; all others are skipped.
 #[derive(Debug, Default, Deserialize)]
 pub struct RawAnnotations<'a> {
+    /// `authorization.k8s.io/decision`.
     #[serde(borrow, default, rename = "authorization.k8s.io/decision")]
     pub decision: Option<CowStr<'a>>,
+    /// `authorization.k8s.io/reason`.
     #[serde(borrow, default, rename = "authorization.k8s.io/reason")]
     pub reason: Option<CowStr<'a>>,
 }
@@ -123,43 +137,61 @@ pub struct RawAnnotations<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RawEvent<'a> {
+    /// `kind`.
     #[serde(borrow, default)]
     pub kind: Option<CowStr<'a>>,
+    /// `apiVersion`.
     #[serde(borrow, default)]
     pub api_version: Option<CowStr<'a>>,
+    /// `level`.
     #[serde(borrow, default)]
     pub level: Option<CowStr<'a>>,
+    /// `auditID`.
     #[serde(borrow, default, rename = "auditID")]
     pub audit_id: Option<CowStr<'a>>,
+    /// `stage`.
     #[serde(borrow, default)]
     pub stage: Option<CowStr<'a>>,
+    /// `requestURI`.
     #[serde(borrow, default, rename = "requestURI")]
     pub request_uri: Option<CowStr<'a>>,
+    /// `verb`.
     #[serde(borrow, default)]
     pub verb: Option<CowStr<'a>>,
+    /// `user`.
     #[serde(borrow, default)]
     pub user: Option<RawUser<'a>>,
+    /// `impersonatedUser`.
     #[serde(borrow, default)]
     pub impersonated_user: Option<RawUser<'a>>,
+    /// `sourceIPs`.
     #[serde(borrow, default, rename = "sourceIPs")]
     pub source_ips: Option<Vec<CowStr<'a>>>,
+    /// `userAgent`.
     #[serde(borrow, default)]
     pub user_agent: Option<CowStr<'a>>,
+    /// `objectRef`.
     #[serde(borrow, default)]
     pub object_ref: Option<RawObjectRef<'a>>,
+    /// `responseStatus`.
     #[serde(borrow, default)]
     pub response_status: Option<RawStatus<'a>>,
+    /// `requestObject`.
     #[serde(borrow, default)]
     pub request_object: Option<&'a RawValue>,
+    /// `responseObject`.
     #[serde(borrow, default)]
     pub response_object: Option<&'a RawValue>,
+    /// `requestReceivedTimestamp`.
     #[serde(borrow, default)]
     pub request_received_timestamp: Option<CowStr<'a>>,
+    /// `stageTimestamp`.
     #[serde(borrow, default)]
     pub stage_timestamp: Option<CowStr<'a>>,
     /// `v1beta1` only.
     #[serde(borrow, default)]
     pub timestamp: Option<CowStr<'a>>,
+    /// `annotations`.
     #[serde(borrow, default)]
     pub annotations: Option<RawAnnotations<'a>>,
     /// `EventList.items`.

@@ -60,6 +60,7 @@ pub enum SourceKind {
 pub struct Source {
     /// What reports show: the path as given or found, or `-`.
     pub display: String,
+    /// How its bytes are read.
     pub kind: SourceKind,
 }
 
@@ -67,14 +68,24 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceProblem {
     /// The path could not be read (missing, permission denied, ...).
-    Unreadable { path: String, reason: String },
+    Unreadable {
+        /// The path as given.
+        path: String,
+        /// The operating system's error.
+        reason: String,
+    },
     /// A directory in which no log file was found.
-    NoLogs { path: String },
+    NoLogs {
+        /// The directory as given.
+        path: String,
+    },
 }
 
 /// Whether a file found while walking a directory looks like an audit log: rotated names such
-/// as `audit.log`, `audit-2026-11-02T08-00-00.000.log`, `audit.log.1`, `audit.log.2.gz`, and
-/// `.json`/`.jsonl` exports. Files named on the command line are always read.
+/// as `audit.log`, `audit-2026-11-02T08-00-00.000.log`, `audit.log.1`, `audit.log.2.gz`,
+/// `.jsonl` exports, and `.json` files with `audit` in their name. Other `.json` files are
+/// left out: next to audit logs they are usually cluster dumps (`kubectl get -o json`) or
+/// reports. Files named on the command line are always read.
 pub fn is_log_name(name: &str) -> bool {
     if name.starts_with('.') || name.ends_with(".expected.json") {
         return false;
@@ -83,9 +94,8 @@ pub fn is_log_name(name: &str) -> bool {
     let base = base.trim_end_matches(|c: char| c.is_ascii_digit());
     let base = base.strip_suffix('.').unwrap_or(base);
     base.ends_with(".log")
-        || base.ends_with(".json")
         || base.ends_with(".jsonl")
-        || name.ends_with(".gz")
+        || (base.ends_with(".json") && name.to_ascii_lowercase().contains("audit"))
 }
 
 fn source_for(path: PathBuf) -> Source {
@@ -159,7 +169,9 @@ pub fn expand(specs: &[InputSpec]) -> (Vec<Source>, Vec<SourceProblem>) {
 
 /// The bytes of a plain file: a memory map, or the file read into memory.
 pub enum FileBytes {
+    /// A memory map of the file.
     Mapped(Mmap),
+    /// The file read into memory (when it could not be mapped).
     Read(Vec<u8>),
 }
 
@@ -354,9 +366,9 @@ mod tests {
             "audit-2026-11-02T08-00-00.000.log",
             "audit.log.1",
             "audit.log.2.gz",
-            "x.json",
+            "audit-events.json",
             "x.jsonl",
-            "a.gz",
+            "x.jsonl.gz",
         ] {
             assert!(is_log_name(n), "{n}");
         }
@@ -366,6 +378,8 @@ mod tests {
             "x.expected.json",
             "policy.yaml",
             "README.md",
+            "objects.json",
+            "a.gz",
         ] {
             assert!(!is_log_name(n), "{n}");
         }

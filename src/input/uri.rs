@@ -192,11 +192,17 @@ fn valid_path_segment_name(name: &str) -> bool {
 pub struct PathInfo<'a> {
     /// False for non-resource paths (`/healthz`, discovery, ...).
     pub resource_request: bool,
+    /// API group; empty for the core group.
     pub api_group: &'a str,
+    /// API version.
     pub api_version: &'a str,
+    /// Namespace; empty for cluster-scoped requests.
     pub namespace: &'a str,
+    /// Resource (plural).
     pub resource: &'a str,
+    /// Object name from the path; empty for collections.
     pub name: &'a str,
+    /// Subresource (`status`, `binding`, ...).
     pub subresource: &'a str,
     /// The legacy `/watch/` or `/proxy/` prefix was used.
     pub legacy_prefix: bool,

@@ -73,6 +73,7 @@ impl std::fmt::Display for BadKind {
 /// One reported bad line or input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BadLine {
+    /// What was wrong.
     pub kind: BadKind,
     /// The input as shown to the user.
     pub file: String,
@@ -86,7 +87,9 @@ pub struct BadLine {
 /// [`EXAMPLES_PER_KIND`] examples of each kind, in input order.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct BadReport {
+    /// Count by kind.
     pub counts: BTreeMap<BadKind, u64>,
+    /// The first ten of each kind.
     pub examples: Vec<BadLine>,
 }
 

@@ -13,13 +13,15 @@ use std::collections::HashMap;
 
 use crate::record::{KubeletMatch, KubeletRequest, Micros, ObjectEvent, SourcePos, Stage};
 use crate::scan::bad::BadKind;
-use crate::scan::prefilter::{audit_id_hash, Decision, Prefilter};
+use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, Prefilter};
 
 /// What a chunk worker needs to know.
 pub struct ChunkCtx<'p> {
     /// `None` parses every line (`--no-prefilter`).
     pub prefilter: Option<&'p Prefilter>,
+    /// Collect graph-relevant object events.
     pub want_object_events: bool,
+    /// Longest line parsed; longer ones are bad.
     pub max_line: usize,
     /// Index of the input in the run's input list.
     pub file: u32,
@@ -28,28 +30,40 @@ pub struct ChunkCtx<'p> {
 /// One bad line, chunk-relative.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkBad {
+    /// What was wrong.
     pub kind: BadKind,
+    /// Chunk-relative 1-based line.
     pub line: u64,
     /// How many lines it covers (a bad pretty-printed document covers several).
     pub lines: u64,
+    /// One line saying what is wrong.
     pub reason: String,
 }
 
 /// The result of one chunk.
 #[derive(Debug, Default)]
 pub struct ChunkOut {
+    /// Lines read.
     pub lines: u64,
+    /// Lines parsed into audit events.
     pub used: u64,
+    /// Blank lines and lines the pre-filter left unparsed.
     pub skipped: u64,
+    /// Bad lines, in order.
     pub bad: Vec<ChunkBad>,
+    /// Audit events (parsed or skipped).
     pub events: u64,
     /// Hashes of the auditIDs of every event (for the count of distinct requests).
     pub ids: Vec<u64>,
+    /// Kubelet requests that survived the in-chunk deduplication, in order.
     pub kubelet: Vec<KubeletRequest>,
     /// Kubelet events dropped by the in-chunk deduplication (counted as kubelet events).
     pub kubelet_dropped: u64,
+    /// Graph-relevant object events, in order.
     pub objects: Vec<ObjectEvent>,
+    /// Earliest timestamp of a parsed event.
     pub first_ts: Option<Micros>,
+    /// Latest timestamp of a parsed event.
     pub last_ts: Option<Micros>,
 }
 
@@ -194,7 +208,7 @@ impl ChunkOut {
 #[derive(Default)]
 struct Candidates<'a> {
     events: Vec<Option<(RawEvent<'a>, KubeletMatch, SourcePos)>>,
-    best: HashMap<u64, usize>,
+    best: HashMap<u64, usize, IdHash>,
     dropped: u64,
 }
 

@@ -11,7 +11,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use crate::record::{KubeletRequest, Stage};
-use crate::scan::prefilter::audit_id_hash;
+use crate::scan::prefilter::{audit_id_hash, IdHash};
 
 /// Streaming deduplicator of kubelet requests.
 #[derive(Default)]
@@ -19,7 +19,7 @@ pub struct Dedup {
     /// Best event so far of each incomplete request, with its arrival number (ties of
     /// position, as in one EventList line, keep arrival order).
     pending: HashMap<String, (u64, KubeletRequest)>,
-    emitted: HashSet<u64>,
+    emitted: HashSet<u64, IdHash>,
     ready: Vec<KubeletRequest>,
     /// Kubelet events pushed.
     pub events: u64,

@@ -96,10 +96,11 @@ pub struct InputSummary {
     pub bytes: u64,
     /// Size of the compressed file, for gzip inputs.
     pub compressed_bytes: Option<u64>,
+    /// Lines read.
     pub lines: u64,
-    /// Earliest and latest event timestamps seen (parsed lines, plus the input's first and
-    /// last events).
+    /// Earliest event timestamp seen (parsed lines, plus the input's first event).
     pub first_timestamp: Option<Micros>,
+    /// Latest event timestamp seen (parsed lines, plus the input's last event).
     pub last_timestamp: Option<Micros>,
 }
 
@@ -108,9 +109,13 @@ pub struct InputSummary {
 pub struct ScanSummary {
     /// Inputs in the order they were read (by first timestamp); `SourcePos::file` indexes this.
     pub inputs: Vec<InputSummary>,
+    /// Every line read.
     pub lines_read: u64,
+    /// Lines parsed into audit events.
     pub lines_used: u64,
+    /// Blank lines and lines the pre-filter left unparsed.
     pub lines_skipped: u64,
+    /// Bad lines (line-level kinds).
     pub lines_bad: u64,
     /// Audit events (an EventList line holds several).
     pub events: u64,
@@ -120,7 +125,9 @@ pub struct ScanSummary {
     pub kubelet_events: u64,
     /// Distinct kubelet requests (as handed to the sink).
     pub kubelet_requests: u64,
+    /// Bad lines and inputs by kind, with examples.
     pub bad: BadReport,
+    /// Graph-relevant object events, in input order.
     #[serde(skip)]
     pub object_events: Vec<ObjectEvent>,
 }
@@ -138,9 +145,13 @@ pub enum ScanError {
     /// `--strict` and a bad line or input.
     #[error("{file}:{line}: {kind}: {reason} (stopped by --strict)")]
     Strict {
+        /// What was wrong.
         kind: BadKind,
+        /// The input.
         file: String,
+        /// The line (0 for a whole input).
         line: u64,
+        /// One line saying what is wrong.
         reason: String,
     },
     /// The worker pool could not be started.
@@ -168,7 +179,7 @@ pub fn scan(
         prefilter: prefilter.as_ref(),
         summary: ScanSummary::default(),
         dedup: Dedup::default(),
-        ids: HashSet::new(),
+        ids: HashSet::default(),
         sink,
         progress: None,
     };
@@ -264,7 +275,7 @@ struct Run<'a> {
     prefilter: Option<&'a Prefilter>,
     summary: ScanSummary,
     dedup: Dedup,
-    ids: HashSet<u64>,
+    ids: HashSet<u64, prefilter::IdHash>,
     sink: &'a mut dyn FnMut(Vec<KubeletRequest>),
     progress: Option<ProgressBar>,
 }

@@ -1,0 +1,247 @@
+//! The command line: argument structs (clap derive) and one `run_*` function per subcommand.
+//! Lives in the library so that it can be tested; `src/main.rs` only calls [`main`].
+//!
+//! Exit codes: 0 success; 1 runtime error; 2 usage error; 3 nothing could be read; 4 `--strict`
+//! stopped on a bad line; 10–14 `--fail-on` matched (see [`fail_on_code`]).
+
+mod analyze;
+mod explain;
+mod graph;
+
+use crate::analyze::ScenarioFlags;
+use crate::apiserver::ApiserverConfig;
+use crate::input::InputSpec;
+use crate::record::Micros;
+use crate::scan::ScanOptions;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code for runtime errors.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code for usage errors (clap uses the same).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code when no input gave a single readable line.
+pub const EXIT_NOTHING_READ: u8 = 3;
+/// Exit code when `--strict` stopped at a bad line.
+pub const EXIT_STRICT: u8 = 4;
+
+/// The exit code of a `--fail-on` value that matched.
+pub fn fail_on_code(value: &str) -> Option<u8> {
+    Some(match value {
+        "would_break" => 10,
+        "forbidden" => 11,
+        "relies_on_rbac" => 12,
+        "indeterminate" => 13,
+        "allowed_by_node" => 14,
+        _ => return None,
+    })
+}
+
+#[derive(Parser)]
+#[command(
+    name = "nodeauthz",
+    version,
+    about = "Replays kubelet requests from Kubernetes audit logs through a model of the Node authorizer, NodeRestriction and RBAC"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read audit logs and give every kubelet request a verdict under the target configuration.
+    Analyze(analyze::AnalyzeArgs),
+    /// Explain one request (an audit event, or the refusals of a kubelet log) authorizer by
+    /// authorizer, and the configuration change that fixes it.
+    Explain(explain::ExplainArgs),
+    /// Show the Node authorizer's graph (from a cluster dump and audit logs) at one instant.
+    Graph(graph::GraphArgs),
+}
+
+/// How inputs are read; shared by every subcommand that reads audit logs.
+#[derive(Args, Clone)]
+pub(crate) struct ReadArgs {
+    /// Stop at the first bad line or unreadable input (exit code 4).
+    #[arg(long)]
+    strict: bool,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    threads: usize,
+    /// Parse every line, not only those the byte pre-filter selects (for logs re-encoded with
+    /// unusual JSON escapes).
+    #[arg(long)]
+    no_prefilter: bool,
+    /// Longest line read, in bytes; longer lines are reported bad.
+    #[arg(long, default_value_t = crate::scan::MAX_LINE_BYTES, value_name = "BYTES", hide = true)]
+    max_line_bytes: usize,
+}
+
+impl ReadArgs {
+    fn options(&self) -> ScanOptions {
+        ScanOptions {
+            threads: self.threads,
+            strict: self.strict,
+            prefilter: !self.no_prefilter,
+            progress: true,
+            max_line_bytes: self.max_line_bytes,
+            ..ScanOptions::default()
+        }
+    }
+}
+
+/// The apiserver configuration to replay requests under, and the cluster objects.
+#[derive(Args, Clone, Default)]
+pub(crate) struct ScenarioArgs {
+    /// Cluster dumps (`kubectl get … -o json|yaml`, a List, multi-document YAML, or a directory).
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    objects: Vec<PathBuf>,
+    /// Leave out the built-in bootstrap RBAC policy.
+    #[arg(long)]
+    no_bootstrap_policy: bool,
+    /// Authorizers in order, as kube-apiserver's flag (default: Node,RBAC, or the manifest's).
+    #[arg(long, value_name = "MODES")]
+    authorization_mode: Option<String>,
+    /// Admission plugins to enable (NodeRestriction is enabled by default here unless
+    /// --apiserver-manifest/--apiserver-flags say otherwise).
+    #[arg(long, value_name = "PLUGINS")]
+    enable_admission_plugins: Vec<String>,
+    /// Admission plugins to disable.
+    #[arg(long, value_name = "PLUGINS")]
+    disable_admission_plugins: Vec<String>,
+    /// Kubernetes release to model, e.g. 1.19 (default: the newest modelled, or the manifest's
+    /// image tag).
+    #[arg(long, value_name = "VERSION")]
+    kube_version: Option<String>,
+    /// Feature gates in kube-apiserver's syntax (`A=true,B=false`).
+    #[arg(long, value_name = "GATES")]
+    feature_gates: Option<String>,
+    /// Remove a binding from the RBAC policy: clusterrolebinding/NAME or rolebinding/NS/NAME.
+    #[arg(long, value_name = "KIND/NAME")]
+    drop_binding: Vec<String>,
+    /// Add the legacy binding of ClusterRole system:node to Group system:nodes.
+    #[arg(long)]
+    legacy_binding: bool,
+    /// Take the configuration from a kube-apiserver static pod manifest.
+    #[arg(long, value_name = "FILE", conflicts_with = "apiserver_flags")]
+    apiserver_manifest: Option<PathBuf>,
+    /// Take the configuration from kube-apiserver flags, e.g. "--authorization-mode=RBAC".
+    #[arg(long, value_name = "FLAGS")]
+    apiserver_flags: Option<String>,
+}
+
+impl ScenarioArgs {
+    /// The scenario: defaults, overridden by the apiserver configuration, overridden by
+    /// explicit flags. Returns the apiserver configuration too, for its notes.
+    fn flags(&self) -> Result<(ScenarioFlags, Option<ApiserverConfig>), String> {
+        let config = crate::apiserver::from_cli(
+            self.apiserver_manifest.as_deref(),
+            self.apiserver_flags.as_deref(),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut flags = ScenarioFlags::default();
+        if let Some(c) = &config {
+            if c.authorization_modes.is_empty() {
+                return Err(format!(
+                    "the apiserver configuration uses --authorization-config ({}), which is not modelled; give --authorization-mode",
+                    c.authorization_config_file.as_deref().unwrap_or("?")
+                ));
+            }
+            flags.authorization_mode = c.authorization_modes.join(",");
+            flags.enable_admission_plugins = c.enable_admission_plugins.clone();
+            flags.disable_admission_plugins = c.disable_admission_plugins.clone();
+            flags.kube_version = c.kube_version.clone();
+            flags.feature_gates = c.feature_gates.clone();
+        }
+        if let Some(m) = &self.authorization_mode {
+            flags.authorization_mode = m.clone();
+        }
+        if !self.enable_admission_plugins.is_empty() {
+            flags.enable_admission_plugins = self.enable_admission_plugins.clone();
+        }
+        if !self.disable_admission_plugins.is_empty() {
+            flags.disable_admission_plugins = self.disable_admission_plugins.clone();
+        }
+        if self.kube_version.is_some() {
+            flags.kube_version = self.kube_version.clone();
+        }
+        if self.feature_gates.is_some() {
+            flags.feature_gates = self.feature_gates.clone();
+        }
+        flags.drop_bindings = self.drop_binding.clone();
+        flags.legacy_binding = self.legacy_binding;
+        Ok((flags, config))
+    }
+}
+
+/// Parses the `--compare` columns against the base scenario.
+fn compare_columns(
+    specs: &[String],
+    base: &ScenarioFlags,
+) -> Result<Vec<(String, ScenarioFlags)>, String> {
+    specs
+        .iter()
+        .map(|s| ScenarioFlags::parse_column(s, base).map(|f| (s.clone(), f)))
+        .collect()
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Markdown,
+}
+
+/// Parses an RFC 3339 instant given on the command line.
+fn parse_instant(s: &str) -> Result<Micros, String> {
+    crate::input::time::parse_rfc3339_micros(s)
+        .ok_or_else(|| format!("{s:?} is not an RFC 3339 time such as 2026-11-02T08:00:00Z"))
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not worth a panic or an error.
+fn print(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Prints the notes of an apiserver configuration (flags not modelled, guesses) to stderr.
+fn print_config_notes(config: &ApiserverConfig) {
+    for note in &config.notes {
+        eprintln!("nodeauthz: apiserver configuration: {note}");
+    }
+    if !config.unmodeled_flags.is_empty() {
+        let names: Vec<String> = config
+            .unmodeled_flags
+            .iter()
+            .map(|(n, _)| format!("--{n}"))
+            .collect();
+        eprintln!(
+            "nodeauthz: apiserver flags not modelled ({}): {}",
+            names.len(),
+            names.join(" ")
+        );
+    }
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("nodeauthz: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Parses the process arguments and runs the subcommand.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Analyze(args) => analyze::run(args),
+        Command::Explain(args) => explain::run(args),
+        Command::Graph(args) => graph::run(args),
+    }
+}
+
+/// The inputs as given.
+fn input_specs(inputs: &[String]) -> Vec<InputSpec> {
+    inputs.iter().map(|s| InputSpec::parse(s)).collect()
+}
