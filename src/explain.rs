@@ -10,7 +10,7 @@ use crate::authz::chain::{ChainOutcome, Scenario, ScenarioError};
 use crate::authz::{Attributes, ClusterView};
 use crate::cluster::RbacPolicy;
 use crate::record::{KubeletRequest, Micros};
-use crate::verdict::{classify, Evidence, Verdict};
+use crate::verdict::{classify, Evidence};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -178,7 +178,9 @@ pub fn candidate_fixes(base: &ScenarioFlags) -> Vec<(String, ScenarioFlags, Opti
     out
 }
 
-/// Tries each candidate fix on the refused requests and reports how many each allows.
+/// Tries each candidate fix on the refused requests and reports how many each lets through
+/// authorization (the refusals being fixed are authorization refusals; admission is shown per
+/// request by [`explain_attributes`]).
 pub fn suggest_fixes(
     base: &ScenarioFlags,
     policy: &RbacPolicy,
@@ -190,11 +192,7 @@ pub fn suggest_fixes(
         let scenario = flags.scenario(policy.clone())?;
         let allows = refused
             .iter()
-            .filter(|(attrs, at)| {
-                let outcome = scenario.evaluate(attrs, None, cluster, *at);
-                let v = classify(&decisions_of(&outcome)).verdict;
-                matches!(v, Verdict::AllowedByNode | Verdict::ReliesOnRbac)
-            })
+            .filter(|(attrs, at)| scenario.authorized(attrs, cluster, *at))
             .count();
         fixes.push(Fix {
             change,

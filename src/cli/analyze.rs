@@ -79,9 +79,11 @@ pub(crate) fn run(args: &AnalyzeArgs) -> ExitCode {
     for f in &args.fail_on {
         match (FailOn::parse(f), fail_on_code(f)) {
             (Some(rule), Some(code)) => fail_on.push((rule, code)),
-            _ => return usage(&format!(
+            _ => {
+                return usage(&format!(
                 "--fail-on {f:?}: expected would_break, forbidden, relies_on_rbac or indeterminate"
-            )),
+            ))
+            }
         }
     }
     let since = match args.since.as_deref().map(parse_instant).transpose() {

@@ -279,10 +279,10 @@ fn render_diagnosis(d: &KubeletLogDiagnosis) -> String {
             e.first_line,
             e.message
         ));
-        if !e.node_not_found_lines.is_empty() {
+        if let Some(first) = e.node_not_found_lines.first() {
             s.push_str(&format!(
-                "    tied to `node not found` at lines {:?}\n",
-                e.node_not_found_lines
+                "    explains {} `node \"…\" not found` lines (first at line {first})\n",
+                e.node_not_found_lines.len()
             ));
         }
         for line in render_text(&e.explanation).lines() {
