@@ -10,6 +10,7 @@
 
 use crate::authz::chain::{ChainOutcome, Scenario, ScenarioError};
 use crate::authz::node::Decision;
+use crate::authz::rbac::RbacMatch;
 use crate::authz::restriction::Admission;
 use crate::authz::ClusterView;
 use crate::cluster::{bootstrap_policy, load_objects, merge_policy, ObjectSet, RbacPolicy};
@@ -26,9 +27,8 @@ use crate::inventory::{Inventory, InventoryBuilder};
 use crate::record::{KubeletRequest, Micros};
 use crate::scan::{scan, ScanError, ScanOptions, ScanSummary};
 use crate::verdict::{
-    change, classify, AdmissionDecision, AuthzDecision, BindingKey, Decisions, Evidence,
-    NodeAuthorizerResult, NodeRestrictionResult, RbacResult, RecordedOutcome, RequestVerdict,
-    Verdict,
+    change, classify, AdmissionDecision, AuthzDecision, Decisions, Evidence, NodeAuthorizerResult,
+    NodeRestrictionResult, RbacResult, RecordedOutcome, RequestVerdict, Verdict,
 };
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -327,13 +327,7 @@ pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
                 AuthzDecision::NoOpinion
             },
             reason: r.reason.clone(),
-            binding: r.matched.as_ref().map(|m| {
-                if m.binding_namespace.is_empty() {
-                    BindingKey::cluster(&m.binding_name)
-                } else {
-                    BindingKey::namespaced(&m.binding_namespace, &m.binding_name)
-                }
-            }),
+            binding: r.matched.as_ref().map(RbacMatch::binding),
             role: r.matched.as_ref().map(|m| {
                 if m.role_kind == "Role" {
                     format!("Role/{}/{}", m.binding_namespace, m.role_name)

@@ -31,7 +31,8 @@
 //! among its reported rules; each rule goes to the first kind that fits, in the order
 //! wildcard, escalation verbs, cluster-wide secret read, cluster-wide config map read, other.
 
-use crate::cluster::rbac_types::{Binding, LabelSelector, PolicyRule, RbacPolicy, Role, Subject};
+use crate::authz::rbac::RbacAuthorizer;
+use crate::cluster::rbac_types::{Binding, PolicyRule, RbacPolicy, Subject};
 use crate::verdict::{BindingKey, BindingKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -204,8 +205,9 @@ impl Findings {
                     .iter()
                     .map(|b| (BindingKind::RoleBinding, b)),
             );
+        let rbac = RbacAuthorizer::new(policy, &[]);
         for (kind, binding) in bindings {
-            binding_findings(policy, node_rules, kind, binding, &mut items);
+            binding_findings(policy, &rbac, node_rules, kind, binding, &mut items);
         }
         let mut f = Findings { items };
         f.sort();
@@ -271,51 +273,20 @@ fn render_subject(s: &Subject) -> String {
     format!("{} {:?}", s.kind, s.name)
 }
 
-/// Renders a rule: `verbs=[get list watch] apiGroups=[""] resources=[configmaps secrets]`,
-/// then `resourceNames=[…]` and `nonResourceURLs=[…]` when present. The core group is `""`.
-pub fn render_rule(r: &PolicyRule) -> String {
-    let list = |v: &[String]| v.join(" ");
-    let mut out = format!("verbs=[{}]", list(&r.verbs));
-    if !r.api_groups.is_empty() {
-        let groups: Vec<String> = r
-            .api_groups
-            .iter()
-            .map(|g| {
-                if g.is_empty() {
-                    "\"\"".to_owned()
-                } else {
-                    g.clone()
-                }
-            })
-            .collect();
-        out.push_str(&format!(" apiGroups=[{}]", groups.join(" ")));
-    }
-    if !r.resources.is_empty() {
-        out.push_str(&format!(" resources=[{}]", list(&r.resources)));
-    }
-    if !r.resource_names.is_empty() {
-        out.push_str(&format!(" resourceNames=[{}]", list(&r.resource_names)));
-    }
-    if !r.non_resource_urls.is_empty() {
-        out.push_str(&format!(
-            " nonResourceURLs=[{}]",
-            list(&r.non_resource_urls)
-        ));
-    }
-    out
-}
+pub use crate::authz::rbac::render_rule;
 
-/// The effective rules of a binding's role, with ClusterRole aggregation resolved; `None`
-/// when the role does not exist.
-pub fn role_rules(policy: &RbacPolicy, binding: &Binding) -> Option<Vec<PolicyRule>> {
+/// The effective rules of a binding's role, with ClusterRole aggregation resolved by the
+/// RBAC evaluator itself (one implementation of aggregation); `None` when the role does not
+/// exist.
+pub fn role_rules(
+    policy: &RbacPolicy,
+    rbac: &RbacAuthorizer,
+    binding: &Binding,
+) -> Option<Vec<PolicyRule>> {
     match binding.role_ref.kind.as_str() {
-        "ClusterRole" => {
-            let role = policy
-                .cluster_roles
-                .iter()
-                .find(|r| r.metadata.name == binding.role_ref.name)?;
-            Some(cluster_role_rules(policy, role))
-        }
+        "ClusterRole" => rbac
+            .cluster_role_rules(&binding.role_ref.name)
+            .map(<[PolicyRule]>::to_vec),
         "Role" => policy
             .roles
             .iter()
@@ -326,45 +297,6 @@ pub fn role_rules(policy: &RbacPolicy, binding: &Binding) -> Option<Vec<PolicyRu
             .map(|r| r.rules.clone()),
         _ => None,
     }
-}
-
-/// An aggregated ClusterRole's rules are the union of the rules of the ClusterRoles its
-/// selectors match (the aggregation controller overwrites the role's own rules).
-fn cluster_role_rules(policy: &RbacPolicy, role: &Role) -> Vec<PolicyRule> {
-    let Some(agg) = role
-        .aggregation_rule
-        .as_ref()
-        .filter(|a| !a.cluster_role_selectors.is_empty())
-    else {
-        return role.rules.clone();
-    };
-    policy
-        .cluster_roles
-        .iter()
-        .filter(|r| r.metadata.name != role.metadata.name)
-        .filter(|r| {
-            agg.cluster_role_selectors
-                .iter()
-                .any(|sel| selector_matches(sel, &r.metadata.labels))
-        })
-        .flat_map(|r| r.rules.iter().cloned())
-        .collect()
-}
-
-fn selector_matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    sel.match_labels
-        .iter()
-        .all(|(k, v)| labels.get(k) == Some(v))
-        && sel.match_expressions.iter().all(|e| {
-            let value = labels.get(&e.key);
-            match e.operator.as_str() {
-                "In" => value.is_some_and(|v| e.values.contains(v)),
-                "NotIn" => value.is_none_or(|v| !e.values.contains(v)),
-                "Exists" => value.is_some(),
-                "DoesNotExist" => value.is_none(),
-                _ => false,
-            }
-        })
 }
 
 /// (API group, resource) pairs the Node authorizer decides with its graph or per-node handlers
@@ -491,6 +423,7 @@ fn rule_kind(rule: &PolicyRule, binding_kind: BindingKind) -> (FindingKind, Seve
 
 fn binding_findings(
     policy: &RbacPolicy,
+    rbac: &RbacAuthorizer,
     node_rules: &[PolicyRule],
     kind: BindingKind,
     binding: &Binding,
@@ -505,7 +438,7 @@ fn binding_findings(
     if subjects.is_empty() {
         return;
     }
-    let Some(rules) = role_rules(policy, binding) else {
+    let Some(rules) = role_rules(policy, rbac, binding) else {
         return;
     };
     let reported: Vec<&PolicyRule> = rules

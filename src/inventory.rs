@@ -12,33 +12,14 @@ use serde::Serialize;
 use crate::input::event::NODE_USER_PREFIX;
 use crate::input::time::format_micros;
 use crate::input::uri::resolve_path;
-use crate::record::{KubeletMatch, KubeletRequest, Stage};
+use crate::record::{KubeletMatch, KubeletRequest};
 use crate::scan::{BadLine, ScanSummary};
+use crate::verdict::{Recorded, RecordedOutcome};
 
-/// What the audit log recorded for a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recorded {
-    /// Annotated `allow`, or answered with something other than 403.
-    Allowed,
-    /// Annotated `forbid`, or answered 403 without an annotation.
-    Forbidden,
-    /// No ResponseComplete event was seen.
-    NoResponse,
-}
-
-/// The recorded decision: the `authorization.k8s.io/decision` annotation when present,
-/// otherwise the response code (403 is forbidden, any other code allowed); a request without
-/// a ResponseComplete event has no response.
+/// What the audit log recorded for a request: the same classification the verdicts use
+/// ([`RecordedOutcome::from_log`]), so the inventory and the verdict report count alike.
 pub fn recorded(r: &KubeletRequest) -> Recorded {
-    if r.stage != Some(Stage::ResponseComplete) {
-        return Recorded::NoResponse;
-    }
-    match (r.decision.as_deref(), r.response_code) {
-        (Some("allow"), _) => Recorded::Allowed,
-        (Some("forbid"), _) | (_, Some(403)) => Recorded::Forbidden,
-        (_, Some(_)) => Recorded::Allowed,
-        (_, None) => Recorded::NoResponse,
-    }
+    RecordedOutcome::from_log(r.decision.as_deref(), r.reason.as_deref(), r.response_code).decision
 }
 
 /// Request counts by recorded decision.
@@ -50,7 +31,7 @@ pub struct Counts {
     pub allowed: u64,
     /// Requests recorded as forbidden.
     pub forbidden: u64,
-    /// Requests with no ResponseComplete event.
+    /// Requests with no recorded decision or response code (only RequestReceived was logged).
     pub no_response: u64,
 }
 
@@ -366,7 +347,7 @@ impl Inventory {
 mod tests {
     use super::*;
     use crate::input::uri::parse_request_uri;
-    use crate::record::UserInfo;
+    use crate::record::{Stage, UserInfo};
 
     fn req(
         user: &str,
@@ -393,39 +374,6 @@ mod tests {
             }),
             ..KubeletRequest::default()
         }
-    }
-
-    #[test]
-    fn recorded_decisions() {
-        let rc = Stage::ResponseComplete;
-        assert_eq!(
-            recorded(&req("u", "get", "/", rc, Some(200), Some("allow"))),
-            Recorded::Allowed
-        );
-        assert_eq!(
-            recorded(&req("u", "get", "/", rc, Some(403), Some("allow"))),
-            Recorded::Allowed
-        );
-        assert_eq!(
-            recorded(&req("u", "get", "/", rc, Some(403), None)),
-            Recorded::Forbidden
-        );
-        assert_eq!(
-            recorded(&req("u", "get", "/", rc, Some(200), Some("forbid"))),
-            Recorded::Forbidden
-        );
-        assert_eq!(
-            recorded(&req("u", "get", "/", rc, Some(404), None)),
-            Recorded::Allowed
-        );
-        assert_eq!(
-            recorded(&req("u", "get", "/", Stage::RequestReceived, None, None)),
-            Recorded::NoResponse
-        );
-        assert_eq!(
-            recorded(&req("u", "get", "/", Stage::Panic, Some(500), None)),
-            Recorded::NoResponse
-        );
     }
 
     #[test]

@@ -4,9 +4,9 @@
 //! types: the glue that runs the chain maps its results into [`Decisions`], and everything
 //! downstream (summary, Parquet, jsonl) depends only on the types here.
 
+use crate::input::time::format_micros;
 use crate::record::Micros;
 use serde::Serialize;
-use std::fmt;
 
 /// The verdict of one kubelet request under the target scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -144,18 +144,20 @@ impl RecordedOutcome {
     ///   admission refused);
     /// - `allow` + any other or no code → allowed (the handler may have failed for other reasons);
     /// - no decision, reason `internal error` → forbidden (an authorizer error never allows);
-    /// - no decision, 403 → forbidden; no decision, 2xx → allowed (authorization must have
-    ///   passed); anything else → no response.
+    /// - no decision, 403 → forbidden; no decision, 401 (authentication) or 429 (priority and
+    ///   fairness, which runs before authorization) → no response; no decision and any other
+    ///   code → allowed (authorization runs before the handler that produced it); no code at
+    ///   all → no response (only RequestReceived was logged).
     pub fn from_log(annotation: Option<&str>, reason: Option<&str>, code: Option<i32>) -> Self {
         let is_403 = code == Some(403);
-        let is_2xx = matches!(code, Some(200..=299));
+        let before_authorization = matches!(code, Some(401 | 429));
         let (decision, by_admission) = match annotation {
             Some("forbid") => (Recorded::Forbidden, false),
             Some("allow") if is_403 => (Recorded::Forbidden, true),
             Some("allow") => (Recorded::Allowed, false),
             _ if reason == Some(INTERNAL_ERROR_REASON) => (Recorded::Forbidden, false),
             _ if is_403 => (Recorded::Forbidden, false),
-            _ if is_2xx => (Recorded::Allowed, false),
+            _ if code.is_some() && !before_authorization => (Recorded::Allowed, false),
             _ => (Recorded::NoResponse, false),
         };
         RecordedOutcome {
@@ -214,83 +216,8 @@ impl AdmissionDecision {
     }
 }
 
-/// Whether a binding is cluster-wide or namespaced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum BindingKind {
-    /// A ClusterRoleBinding.
-    ClusterRoleBinding,
-    /// A RoleBinding (namespaced).
-    RoleBinding,
-}
-
-impl BindingKind {
-    /// The Kubernetes kind.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BindingKind::ClusterRoleBinding => "ClusterRoleBinding",
-            BindingKind::RoleBinding => "RoleBinding",
-        }
-    }
-}
-
-/// Identifies one RBAC binding; shared by per-request RBAC results and findings so that
-/// requests can be counted against the findings that name the same binding.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BindingKey {
-    /// ClusterRoleBinding or RoleBinding.
-    pub kind: BindingKind,
-    /// Empty for ClusterRoleBindings.
-    pub namespace: String,
-    /// `metadata.name`.
-    pub name: String,
-}
-
-impl BindingKey {
-    /// A ClusterRoleBinding key.
-    pub fn cluster(name: &str) -> Self {
-        BindingKey {
-            kind: BindingKind::ClusterRoleBinding,
-            namespace: String::new(),
-            name: name.to_owned(),
-        }
-    }
-
-    /// A RoleBinding key.
-    pub fn namespaced(namespace: &str, name: &str) -> Self {
-        BindingKey {
-            kind: BindingKind::RoleBinding,
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-        }
-    }
-
-    /// Human form used in report lines: `ClusterRoleBinding system:node`,
-    /// `RoleBinding kube-system/name`.
-    pub fn describe(&self) -> String {
-        match self.kind {
-            BindingKind::ClusterRoleBinding => format!("ClusterRoleBinding {}", self.name),
-            BindingKind::RoleBinding => format!("RoleBinding {}/{}", self.namespace, self.name),
-        }
-    }
-}
-
-/// The stored form: `ClusterRoleBinding/<name>` or `RoleBinding/<namespace>/<name>`.
-impl fmt::Display for BindingKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
-            BindingKind::ClusterRoleBinding => write!(f, "ClusterRoleBinding/{}", self.name),
-            BindingKind::RoleBinding => {
-                write!(f, "RoleBinding/{}/{}", self.namespace, self.name)
-            }
-        }
-    }
-}
-
-impl Serialize for BindingKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
+/// Bindings are identified the way the RBAC evaluator identifies them (one type for both).
+pub use crate::authz::rbac::{BindingKind, BindingRef as BindingKey};
 
 /// The Node authorizer's answer for one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -524,42 +451,6 @@ impl RequestVerdict {
     }
 }
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm);
-/// avoids a date crate for one conversion.
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// The UTC date of a timestamp as `YYYY-MM-DD`.
-pub fn format_date(t: Micros) -> String {
-    let (y, m, d) = civil_from_days(t.div_euclid(86_400_000_000));
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// A timestamp as RFC 3339 with microseconds, the way audit logs write it:
-/// `2026-11-02T10:00:00.123456Z`.
-pub fn format_rfc3339_micros(t: Micros) -> String {
-    let secs_of_day = t.rem_euclid(86_400_000_000) / 1_000_000;
-    let micros = t.rem_euclid(1_000_000);
-    format!(
-        "{}T{:02}:{:02}:{:02}.{:06}Z",
-        format_date(t),
-        secs_of_day / 3600,
-        secs_of_day / 60 % 60,
-        secs_of_day % 60,
-        micros
-    )
-}
-
 /// The jsonl object: the fields of `explain --format json` plus audit_id, timestamp, recorded,
 /// change, and the remaining row fields so that every Parquet column can be checked against it.
 #[derive(Serialize)]
@@ -606,7 +497,7 @@ impl Serialize for RequestVerdict {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         JsonRow {
             audit_id: &self.audit_id,
-            timestamp: self.timestamp.map(format_rfc3339_micros),
+            timestamp: self.timestamp.map(format_micros),
             node: &self.node,
             username: &self.username,
             groups: &self.groups,
@@ -858,7 +749,10 @@ mod tests {
             Recorded,
             bool,
         );
-        let cases: [Case; 10] = [
+        let cases: [Case; 13] = [
+            (None, None, Some(404), Recorded::Allowed, false),
+            (None, None, Some(401), Recorded::NoResponse, false),
+            (None, None, None, Recorded::NoResponse, false),
             (Some("allow"), Some(""), Some(200), Recorded::Allowed, false),
             (Some("allow"), Some(""), Some(404), Recorded::Allowed, false),
             (Some("allow"), Some(""), None, Recorded::Allowed, false),
@@ -994,17 +888,5 @@ mod tests {
             "source": {"file": "audit.log", "line": 7}
         });
         assert_eq!(v, expect);
-    }
-
-    #[test]
-    fn dates_round_trip_known_values() {
-        assert_eq!(format_rfc3339_micros(0), "1970-01-01T00:00:00.000000Z");
-        // 2026-11-02T10:11:12.345678Z
-        assert_eq!(
-            format_rfc3339_micros(1_793_614_272_345_678),
-            "2026-11-02T10:11:12.345678Z"
-        );
-        assert_eq!(format_date(-1), "1969-12-31");
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
 }

@@ -5,14 +5,10 @@ use nodeauthz::cluster::rbac_types::{Binding, RbacPolicy, Role};
 use nodeauthz::findings::{node_rules_from, render_rule, FindingKind, Findings, Severity};
 use nodeauthz::verdict::BindingKey;
 
-/// The bootstrap policy fixtures: `k8s-data/` in the crate if the lead copied them there,
-/// else the shared copy next to the checkout.
+/// The bootstrap policy fixtures shipped in the crate (`data/bootstrap/`), read here
+/// independently of `cluster::bootstrap`.
 fn k8s_data() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    [root.join("k8s-data"), root.join("../shared/k8s-data")]
-        .into_iter()
-        .find(|p| p.join("cluster-roles.yaml").exists())
-        .expect("k8s-data/cluster-roles.yaml not found")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/bootstrap")
 }
 
 /// Loads `v1 List` YAML files of RBAC objects (the bootstrap policy fixtures).
@@ -114,20 +110,20 @@ fn legacy_system_node_binding_with_exact_rules() {
     assert_eq!(
         legacy.rules,
         vec![
-            r#"verbs=[create get list watch] apiGroups=[""] resources=[nodes]"#,
-            r#"verbs=[patch update] apiGroups=[""] resources=[nodes/status]"#,
-            r#"verbs=[patch update] apiGroups=[""] resources=[nodes]"#,
-            r#"verbs=[get list watch] apiGroups=[""] resources=[pods]"#,
-            r#"verbs=[create delete] apiGroups=[""] resources=[pods]"#,
-            r#"verbs=[patch update] apiGroups=[""] resources=[pods/status]"#,
-            r#"verbs=[create] apiGroups=[""] resources=[pods/eviction]"#,
-            r#"verbs=[get list watch] apiGroups=[""] resources=[configmaps secrets]"#,
-            r#"verbs=[get] apiGroups=[""] resources=[persistentvolumeclaims persistentvolumes]"#,
-            r#"verbs=[create delete get patch update] apiGroups=[coordination.k8s.io] resources=[leases]"#,
-            r#"verbs=[get] apiGroups=[storage.k8s.io] resources=[volumeattachments]"#,
-            r#"verbs=[create] apiGroups=[""] resources=[serviceaccounts/token]"#,
-            r#"verbs=[get patch update] apiGroups=[""] resources=[persistentvolumeclaims/status]"#,
-            r#"verbs=[create delete get patch update] apiGroups=[storage.k8s.io] resources=[csinodes]"#,
+            r#"{APIGroups:[""], Resources:["nodes"], Verbs:["create" "get" "list" "watch"]}"#,
+            r#"{APIGroups:[""], Resources:["nodes/status"], Verbs:["patch" "update"]}"#,
+            r#"{APIGroups:[""], Resources:["nodes"], Verbs:["patch" "update"]}"#,
+            r#"{APIGroups:[""], Resources:["pods"], Verbs:["get" "list" "watch"]}"#,
+            r#"{APIGroups:[""], Resources:["pods"], Verbs:["create" "delete"]}"#,
+            r#"{APIGroups:[""], Resources:["pods/status"], Verbs:["patch" "update"]}"#,
+            r#"{APIGroups:[""], Resources:["pods/eviction"], Verbs:["create"]}"#,
+            r#"{APIGroups:[""], Resources:["configmaps" "secrets"], Verbs:["get" "list" "watch"]}"#,
+            r#"{APIGroups:[""], Resources:["persistentvolumeclaims" "persistentvolumes"], Verbs:["get"]}"#,
+            r#"{APIGroups:["coordination.k8s.io"], Resources:["leases"], Verbs:["create" "delete" "get" "patch" "update"]}"#,
+            r#"{APIGroups:["storage.k8s.io"], Resources:["volumeattachments"], Verbs:["get"]}"#,
+            r#"{APIGroups:[""], Resources:["serviceaccounts/token"], Verbs:["create"]}"#,
+            r#"{APIGroups:[""], Resources:["persistentvolumeclaims/status"], Verbs:["get" "patch" "update"]}"#,
+            r#"{APIGroups:["storage.k8s.io"], Resources:["csinodes"], Verbs:["create" "delete" "get" "patch" "update"]}"#,
         ]
     );
     assert_eq!(
@@ -272,43 +268,47 @@ fn custom_grants_are_classified_by_kind() {
                 "wildcard_rule:ClusterRoleBinding/all-authenticated-admin",
                 Severity::High,
                 "Group \"system:authenticated\"",
-                vec!["verbs=[*] apiGroups=[*] resources=[*]"],
+                vec![r#"{APIGroups:["*"], Resources:["*"], Verbs:["*"]}"#],
             ),
             (
                 "privilege_escalation_verbs:ClusterRoleBinding/node-extras",
                 Severity::High,
                 "User \"system:node:worker-1\", Group \"system:nodes\"",
-                vec!["verbs=[bind escalate] apiGroups=[rbac.authorization.k8s.io] resources=[clusterroles]"],
+                vec![
+                    r#"{APIGroups:["rbac.authorization.k8s.io"], Resources:["clusterroles"], Verbs:["bind" "escalate"]}"#
+                ],
             ),
             (
                 "cluster_wide_secret_read:ClusterRoleBinding/node-extras",
                 Severity::High,
                 "User \"system:node:worker-1\", Group \"system:nodes\"",
-                vec![r#"verbs=[get list] apiGroups=[""] resources=[secrets]"#],
+                vec![r#"{APIGroups:[""], Resources:["secrets"], Verbs:["get" "list"]}"#],
             ),
             (
                 "cluster_wide_configmap_read:ClusterRoleBinding/node-extras",
                 Severity::Medium,
                 "User \"system:node:worker-1\", Group \"system:nodes\"",
-                vec![r#"verbs=[watch] apiGroups=[""] resources=[configmaps]"#],
+                vec![r#"{APIGroups:[""], Resources:["configmaps"], Verbs:["watch"]}"#],
             ),
             (
                 "grant_beyond_node_authorizer:ClusterRoleBinding/aggregated-reader",
                 Severity::Medium,
                 "Group \"system:nodes\"",
-                vec![r#"verbs=[list] apiGroups=[""] resources=[persistentvolumes]"#],
+                vec![r#"{APIGroups:[""], Resources:["persistentvolumes"], Verbs:["list"]}"#],
             ),
             (
                 "grant_beyond_node_authorizer:ClusterRoleBinding/node-extras",
                 Severity::Medium,
                 "User \"system:node:worker-1\", Group \"system:nodes\"",
-                vec!["verbs=[get] apiGroups=[apps] resources=[deployments]"],
+                vec![r#"{APIGroups:["apps"], Resources:["deployments"], Verbs:["get"]}"#],
             ),
             (
                 "grant_beyond_node_authorizer:RoleBinding/kube-system/kubelet-config",
                 Severity::Low,
                 "Group \"system:nodes\"",
-                vec![r#"verbs=[get] apiGroups=[""] resources=[configmaps] resourceNames=[kubelet-config]"#],
+                vec![
+                    r#"{APIGroups:[""], Resources:["configmaps"], ResourceNames:["kubelet-config"], Verbs:["get"]}"#
+                ],
             ),
         ]
     );
@@ -332,7 +332,7 @@ fn render_rule_prints_names_and_urls() {
     };
     assert_eq!(
         render_rule(&rule),
-        r#"verbs=[get] apiGroups=["" apps] resources=[configmaps] resourceNames=[a b]"#
+        r#"{APIGroups:["" "apps"], Resources:["configmaps"], ResourceNames:["a" "b"], Verbs:["get"]}"#
     );
     let urls = nodeauthz::cluster::rbac_types::PolicyRule {
         verbs: vec!["get".into()],
@@ -341,6 +341,6 @@ fn render_rule_prints_names_and_urls() {
     };
     assert_eq!(
         render_rule(&urls),
-        "verbs=[get] nonResourceURLs=[/healthz /version]"
+        r#"{NonResourceURLs:["/healthz" "/version"], Verbs:["get"]}"#
     );
 }

@@ -112,7 +112,7 @@ pub fn render_rule(rule: &PolicyRule) -> String {
 }
 
 /// Whether a binding is a ClusterRoleBinding or a RoleBinding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub enum BindingKind {
     ClusterRoleBinding,
     RoleBinding,
@@ -170,12 +170,70 @@ struct CompiledBinding {
     rules: Result<Rules, String>,
 }
 
-/// Identifies a binding for `--drop-binding`: kind, namespace (empty for cluster-scoped), name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Identifies one binding: for `--drop-binding`, in per-request RBAC results and in findings
+/// (so that requests are counted against the findings that name the same binding).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BindingRef {
     pub kind: BindingKind,
+    /// Empty for ClusterRoleBindings.
     pub namespace: String,
     pub name: String,
+}
+
+impl BindingRef {
+    /// A ClusterRoleBinding.
+    pub fn cluster(name: &str) -> Self {
+        BindingRef {
+            kind: BindingKind::ClusterRoleBinding,
+            namespace: String::new(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// A RoleBinding.
+    pub fn namespaced(namespace: &str, name: &str) -> Self {
+        BindingRef {
+            kind: BindingKind::RoleBinding,
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// Human form used in report lines: `ClusterRoleBinding system:node`,
+    /// `RoleBinding kube-system/name`.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            BindingKind::ClusterRoleBinding => format!("ClusterRoleBinding {}", self.name),
+            BindingKind::RoleBinding => format!("RoleBinding {}/{}", self.namespace, self.name),
+        }
+    }
+}
+
+/// The stored form: `ClusterRoleBinding/<name>` or `RoleBinding/<namespace>/<name>`.
+impl std::fmt::Display for BindingRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            BindingKind::ClusterRoleBinding => write!(f, "ClusterRoleBinding/{}", self.name),
+            BindingKind::RoleBinding => write!(f, "RoleBinding/{}/{}", self.namespace, self.name),
+        }
+    }
+}
+
+impl serde::Serialize for BindingRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl RbacMatch {
+    /// The binding that allowed.
+    pub fn binding(&self) -> BindingRef {
+        BindingRef {
+            kind: self.binding_kind,
+            namespace: self.binding_namespace.clone(),
+            name: self.binding_name.clone(),
+        }
+    }
 }
 
 /// Subject keys of the index.

@@ -7,7 +7,8 @@
 
 use super::{ExportError, TempFile};
 use crate::findings::Findings;
-use crate::verdict::{format_date, RequestVerdict};
+use crate::input::time::format_date;
+use crate::verdict::RequestVerdict;
 use arrow_array::builder::{
     BooleanBuilder, Int32Builder, Int64Builder, ListBuilder, StringBuilder,
     StringDictionaryBuilder, TimestampMicrosecondBuilder,

@@ -133,8 +133,14 @@ pub fn format_micros(t: Micros) -> String {
     )
 }
 
-/// Inverse of [`days_from_civil`].
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+/// The UTC date of a timestamp as `YYYY-MM-DD` (the `date=` partition of the Parquet output).
+pub fn format_date(t: Micros) -> String {
+    let (y, m, d) = civil_from_days(t.div_euclid(86_400_000_000));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Inverse of [`days_from_civil`]: days since 1970-01-01 → (year, month, day).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
     let doe = z - era * 146_097;
@@ -212,5 +218,18 @@ mod tests {
             let t = parse_rfc3339_micros(s).unwrap();
             assert_eq!(format_micros(t), s);
         }
+    }
+
+    #[test]
+    fn dates_round_trip_known_values() {
+        assert_eq!(format_micros(0), "1970-01-01T00:00:00.000000Z");
+        // 2026-11-02T10:11:12.345678Z
+        assert_eq!(
+            format_micros(1_793_614_272_345_678),
+            "2026-11-02T10:11:12.345678Z"
+        );
+        assert_eq!(format_date(-1), "1969-12-31");
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(format_micros(-1), "1969-12-31T23:59:59.999999Z");
     }
 }

@@ -390,7 +390,8 @@ pub fn json_time(message: &str) -> Option<LogTime> {
     let micros_total = micros_total.round() as i64;
     let days = micros_total.div_euclid(86_400_000_000);
     let in_day = micros_total.rem_euclid(86_400_000_000);
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = crate::input::time::civil_from_days(days);
+    let (month, day) = (month as u8, day as u8);
     Some(LogTime {
         year: u16::try_from(year).ok(),
         month,
@@ -400,20 +401,6 @@ pub fn json_time(message: &str) -> Option<LogTime> {
         second: (in_day / 1_000_000 % 60) as u8,
         micros: (in_day % 1_000_000) as u32,
     })
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u8, u8) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
