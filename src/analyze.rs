@@ -24,6 +24,7 @@ use crate::graph::{build_graph, Graph};
 use crate::input::source::InputSpec;
 use crate::input::uri::request_attributes;
 use crate::inventory::{Inventory, InventoryBuilder};
+use crate::phases::PhaseTracker;
 use crate::record::{KubeletRequest, Micros};
 use crate::scan::{scan, ScanError, ScanOptions, ScanSummary};
 use crate::verdict::{
@@ -415,24 +416,22 @@ pub fn node_name(username: &str) -> &str {
     username.strip_prefix("system:node:").unwrap_or("")
 }
 
-/// Infers the recorded authorization modes from what the apiserver wrote: an empty allow reason
-/// for a node user can only come from the Node authorizer, an `RBAC:` reason from RBAC, and the
-/// Node authorizer's own refusal reasons only from the Node authorizer.
-pub fn infer_recorded_modes(requests: &[&KubeletRequest]) -> Option<String> {
-    let mut seen = false;
-    for r in requests {
-        let (Some(decision), Some(reason)) = (r.decision.as_deref(), r.reason.as_deref()) else {
-            continue;
-        };
-        seen = true;
-        let from_node_authorizer = !reason.starts_with("RBAC:")
-            && ((decision == "allow" && reason.is_empty())
-                || (decision == "forbid" && !reason.is_empty()));
-        if from_node_authorizer {
-            return Some("Node,RBAC".into());
+/// The configurations a log may have been recorded under: RBAC alone or after the Node
+/// authorizer, each with and without the legacy `system:node` binding; release, gates and
+/// admission plugins as in `target`.
+pub fn recorded_candidates(target: &ScenarioFlags) -> Vec<ScenarioFlags> {
+    let mut out = Vec::new();
+    for modes in ["RBAC", "Node,RBAC"] {
+        for legacy_binding in [false, true] {
+            out.push(ScenarioFlags {
+                authorization_mode: modes.to_string(),
+                legacy_binding,
+                drop_bindings: Vec::new(),
+                ..target.clone()
+            });
         }
     }
-    seen.then(|| "RBAC".into())
+    out
 }
 
 /// Runs the analysis. `on_row` sees every row in log order (for `--format jsonl`).
@@ -498,12 +497,27 @@ pub fn analyze(
         .map(|i| i.path.clone())
         .collect();
 
-    // The recorded configuration: given, or inferred from the first batch that has reasons.
-    let mut recorded: Option<(Scenario, bool)> = match &recorded_flags {
-        Some(f) => Some((f.scenario(policy.clone())?, false)),
-        None => None,
+    // The recorded configuration: given (one model for the whole log), or inferred phase by
+    // phase from the candidates that best reproduce what was recorded.
+    let recorded: Vec<Scenario> = match &recorded_flags {
+        Some(f) => {
+            builder.set_recorded_configuration(&f.label(), false);
+            vec![f.scenario(policy.clone())?]
+        }
+        None => recorded_candidates(&opts.target)
+            .iter()
+            .map(|f| f.scenario(policy.clone()))
+            .collect::<Result<_, _>>()?,
     };
-    let mut inference_done = recorded.is_some();
+    let mut phases = recorded_flags.is_none().then(|| {
+        PhaseTracker::new(
+            window,
+            recorded_candidates(&opts.target)
+                .iter()
+                .map(ScenarioFlags::label)
+                .collect(),
+        )
+    });
     let compare: Vec<Scenario> = opts
         .compare
         .iter()
@@ -521,9 +535,11 @@ pub fn analyze(
     });
     let mut write_error: Option<crate::export::ExportError> = None;
 
+    // A row under the target, the model's answers under the recorded candidates, and the rows
+    // under the compared scenarios.
     type Decided = (
         RequestVerdict,
-        Option<(Verdict, String, bool)>,
+        Vec<(Verdict, String, bool)>,
         Vec<RequestVerdict>,
     );
     let mut inventory = InventoryBuilder::default();
@@ -538,19 +554,6 @@ pub fn analyze(
                     .keeps(r, node_name(&r.effective_user().username))
             })
             .collect();
-        if !inference_done {
-            if let Some(modes) = infer_recorded_modes(&kept) {
-                let flags = ScenarioFlags {
-                    authorization_mode: modes.clone(),
-                    ..opts.target.clone()
-                };
-                if let Ok(s) = flags.scenario(policy.clone()) {
-                    builder.set_recorded_configuration(&modes, true);
-                    recorded = Some((s, true));
-                }
-                inference_done = true;
-            }
-        }
         let rows: Vec<Decided> = kept
             .par_iter()
             .map(|req| {
@@ -560,33 +563,42 @@ pub fn analyze(
                     .map(String::as_str)
                     .unwrap_or("");
                 let row = verdict_row(req, decisions, file);
-                let model = recorded.as_ref().map(|(s, _)| {
-                    let (_, d) = decide(s, req, &graph);
-                    let c = classify(&d);
-                    let by_admission = d.node_restriction.decision == AdmissionDecision::Deny;
-                    (c.verdict, c.reason, by_admission)
-                });
+                let models: Vec<(Verdict, String, bool)> = recorded
+                    .iter()
+                    .map(|s| {
+                        let (_, d) = decide(s, req, &graph);
+                        let c = classify(&d);
+                        let by_admission = d.node_restriction.decision == AdmissionDecision::Deny;
+                        (c.verdict, c.reason, by_admission)
+                    })
+                    .collect();
                 let columns: Vec<RequestVerdict> = compare
                     .iter()
                     .map(|s| verdict_row(req, decide(s, req, &graph).1, file))
                     .collect();
-                (row, model, columns)
+                (row, models, columns)
             })
             .collect();
-        for (row, model, columns) in &rows {
+        for (row, models, columns) in &rows {
             if let Some(c) = comparison.as_mut() {
                 c.add(columns);
             }
             builder.add(row);
-            if let Some((verdict, reason, by_admission)) = model {
-                builder.compare_recorded(
-                    row,
-                    ModelAnswer {
-                        verdict: *verdict,
-                        reason,
-                        by_admission: *by_admission,
-                    },
-                );
+            let answers: Vec<ModelAnswer> = models
+                .iter()
+                .map(|(verdict, reason, by_admission)| ModelAnswer {
+                    verdict: *verdict,
+                    reason,
+                    by_admission: *by_admission,
+                })
+                .collect();
+            match phases.as_mut() {
+                Some(tracker) => tracker.observe(row, &answers),
+                None => {
+                    if let Some(answer) = answers.first() {
+                        builder.compare_recorded(row, *answer);
+                    }
+                }
             }
             if let Some(b) = &row.rbac.binding {
                 if row.verdict == Verdict::ReliesOnRbac {
@@ -631,7 +643,12 @@ pub fn analyze(
     let comparison = comparison.map(CompareBuilder::finish);
     let known_nodes = known_node_names(&objects, &graph);
     findings.extend(sightings.findings(known_nodes.as_ref()));
-    let summary = builder.finish(&findings);
+    let mut summary = builder.finish(&findings);
+    if let Some(tracker) = phases {
+        let (phases, agreement) = tracker.finish();
+        summary.agreement = agreement;
+        summary.recorded_phases = phases;
+    }
     if let (Some(dir), Some(w)) = (&opts.out, writer) {
         w.finish()?;
         crate::export::write_reports(dir, &summary, &findings)?;

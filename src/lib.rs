@@ -18,6 +18,7 @@ pub mod graph;
 pub mod input;
 pub mod inventory;
 pub mod kubelet_log;
+pub mod phases;
 pub mod record;
 pub mod scan;
 pub mod verdict;

@@ -13,7 +13,8 @@ const ADD_NODE: &str = "add Node to --authorization-mode (--authorization-mode=N
 const LEGACY: &str =
     "bind ClusterRole system:node to Group system:nodes (the legacy ClusterRoleBinding)";
 const LEGACY_REASON: &str = "RBAC: allowed by ClusterRoleBinding \"system:node\" of ClusterRole \"system:node\" to Group \"system:nodes\"";
-const NO_REQUEST_OBJECT: &str = "the log has no requestObject (audit level below Request); needed for the name of the new Node";
+const NO_REQUEST_OBJECT: &str =
+    "the log has no requestObject (audit level below Request); needed for the name of the new Node";
 
 /// One distinct refusal of node1's log: the message, then the request it stands for
 /// (verb, resource, namespace, name).
@@ -163,18 +164,16 @@ fn check_rbac_diagnosis(log: &str) {
         } else {
             vec![]
         };
-        assert_eq!(
-            got["node_not_found_lines"],
-            json!(tied),
-            "{}",
-            want.message
-        );
+        assert_eq!(got["node_not_found_lines"], json!(tied), "{}", want.message);
         assert_eq!(got["explanation"], forbidden_under_rbac(want));
         assert_eq!(got["compared"], json!([]));
     }
     assert_eq!(total, 538, "every refusal is in one distinct entry");
     assert_eq!(
-        distinct.iter().map(|e| e["count"].as_u64()).collect::<Vec<_>>(),
+        distinct
+            .iter()
+            .map(|e| e["count"].as_u64())
+            .collect::<Vec<_>>(),
         [90, 89, 21, 22, 21, 295].map(Some),
         "the counts of the fixture's README"
     );
@@ -212,7 +211,10 @@ fn journalctl_log_gives_the_same_diagnosis_one_line_later() {
     let raw = diagnose("kubelet.log", "kube-apiserver.yaml", &[]);
     let journal = diagnose("kubelet.journal.log", "kube-apiserver.yaml", &[]);
     // journalctl's `-- Logs begin at … --` header is the only extra line.
-    assert_eq!(journal["lines"].as_u64(), raw["lines"].as_u64().map(|n| n + 1));
+    assert_eq!(
+        journal["lines"].as_u64(),
+        raw["lines"].as_u64().map(|n| n + 1)
+    );
     assert_eq!(
         journal["skipped"].as_u64(),
         raw["skipped"].as_u64().map(|n| n + 1)
@@ -374,7 +376,13 @@ fn text_format_lists_the_refusals_the_fixes_and_the_smallest_fix() {
     let lines = log_lines("kubelet.log");
     for (i, r) in REFUSALS.iter().enumerate() {
         let at = lines_with(&lines, r.message);
-        let header = format!("\n[{}] {}× from line {}: {}\n", i + 1, at.len(), at[0], r.message);
+        let header = format!(
+            "\n[{}] {}× from line {}: {}\n",
+            i + 1,
+            at.len(),
+            at[0],
+            r.message
+        );
         assert!(text.contains(&header), "text lacks {header:?}:\n{text}");
         let said = format!("    apiserver says:   {}\n", r.message);
         assert!(text.contains(&said), "text lacks {said:?}");

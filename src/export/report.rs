@@ -263,6 +263,28 @@ fn tables(s: &Summary) -> Vec<Table> {
         note: None,
     });
 
+    if !s.recorded_phases.is_empty() {
+        out.push(Table {
+            title: "Recorded configuration, inferred phase by phase".to_string(),
+            headers: vec!["FROM", "TO", "CONFIGURATION", "AGREED", "COMPARED"],
+            numeric: vec![false, false, false, true, true],
+            rows: s
+                .recorded_phases
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.from.clone(),
+                        p.to.clone(),
+                        p.configuration.clone(),
+                        p.agreed.to_string(),
+                        p.compared.to_string(),
+                    ]
+                })
+                .collect(),
+            note: None,
+        });
+    }
+
     if let Some(a) = &s.agreement {
         let how = if a.inferred { "inferred" } else { "given" };
         out.push(Table {

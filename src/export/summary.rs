@@ -249,6 +249,9 @@ pub struct Summary {
     pub findings: FindingsSummary,
     /// Present when the recorded configuration is known.
     pub agreement: Option<Agreement>,
+    /// The configurations the log was recorded under, inferred phase by phase when not given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recorded_phases: Vec<crate::phases::Phase>,
     /// The readiness line and its numbers.
     pub readiness: Readiness,
 }
@@ -277,6 +280,48 @@ struct AgreementBuilder {
     not_compared: u64,
     disagreements_total: u64,
     disagreements: Vec<Disagreement>,
+}
+
+/// Does the model's answer reproduce what the apiserver recorded for `row`? `None` when the two
+/// cannot be compared (no recorded outcome, or an indeterminate model answer); otherwise `Ok`
+/// on the same outcome, from the same stage (authorization or admission), with the same
+/// recorded reason where the log has one, or the disagreement.
+pub fn agreement_of(
+    row: &RequestVerdict,
+    model: ModelAnswer<'_>,
+) -> Option<Result<(), Disagreement>> {
+    if row.recorded.decision == Recorded::NoResponse || model.verdict == Verdict::Indeterminate {
+        return None;
+    }
+    let recorded_allowed = row.recorded.decision == Recorded::Allowed;
+    let same_outcome = recorded_allowed == model.verdict.is_allowed();
+    let same_source = recorded_allowed || row.recorded.by_admission == model.by_admission;
+    let reason_comparable = recorded_allowed || !row.recorded.by_admission;
+    let same_reason = !reason_comparable
+        || row
+            .recorded
+            .reason
+            .as_deref()
+            .is_none_or(|r| r == model.reason);
+    if same_outcome && same_source && same_reason {
+        return Some(Ok(()));
+    }
+    Some(Err(Disagreement {
+        audit_id: row.audit_id.clone(),
+        source_file: row.source_file.clone(),
+        source_line: row.source_line,
+        node: row.node.clone(),
+        verb: row.verb.clone(),
+        resource: row.combined_resource(),
+        namespace: row.namespace.clone(),
+        name: row.name.clone(),
+        recorded: row.recorded.decision.as_str().to_owned(),
+        recorded_reason: row.recorded.reason.clone(),
+        recorded_by_admission: row.recorded.by_admission,
+        model: model.verdict.as_str().to_owned(),
+        model_reason: model.reason.to_owned(),
+        model_by_admission: model.by_admission,
+    }))
 }
 
 /// Accumulates a [`Summary`] from streamed rows.
@@ -501,44 +546,19 @@ impl SummaryBuilder {
     /// model also produces (allow reasons, authorization refusals), the same reason string.
     pub fn compare_recorded(&mut self, row: &RequestVerdict, model: ModelAnswer<'_>) {
         let a = self.agreement.get_or_insert_with(AgreementBuilder::default);
-        if row.recorded.decision == Recorded::NoResponse || model.verdict == Verdict::Indeterminate
-        {
-            a.not_compared += 1;
-            return;
-        }
-        a.compared += 1;
-        let recorded_allowed = row.recorded.decision == Recorded::Allowed;
-        let same_outcome = recorded_allowed == model.verdict.is_allowed();
-        let same_source = recorded_allowed || row.recorded.by_admission == model.by_admission;
-        let reason_comparable = recorded_allowed || !row.recorded.by_admission;
-        let same_reason = !reason_comparable
-            || row
-                .recorded
-                .reason
-                .as_deref()
-                .is_none_or(|r| r == model.reason);
-        if same_outcome && same_source && same_reason {
-            a.agreed += 1;
-            return;
-        }
-        a.disagreements_total += 1;
-        if a.disagreements.len() < MAX_DISAGREEMENTS {
-            a.disagreements.push(Disagreement {
-                audit_id: row.audit_id.clone(),
-                source_file: row.source_file.clone(),
-                source_line: row.source_line,
-                node: row.node.clone(),
-                verb: row.verb.clone(),
-                resource: row.combined_resource(),
-                namespace: row.namespace.clone(),
-                name: row.name.clone(),
-                recorded: row.recorded.decision.as_str().to_owned(),
-                recorded_reason: row.recorded.reason.clone(),
-                recorded_by_admission: row.recorded.by_admission,
-                model: model.verdict.as_str().to_owned(),
-                model_reason: model.reason.to_owned(),
-                model_by_admission: model.by_admission,
-            });
+        match agreement_of(row, model) {
+            None => a.not_compared += 1,
+            Some(Ok(())) => {
+                a.compared += 1;
+                a.agreed += 1;
+            }
+            Some(Err(d)) => {
+                a.compared += 1;
+                a.disagreements_total += 1;
+                if a.disagreements.len() < MAX_DISAGREEMENTS {
+                    a.disagreements.push(d);
+                }
+            }
         }
     }
 
@@ -610,6 +630,7 @@ impl SummaryBuilder {
                 items: findings.items.iter().map(finding_line).collect(),
             },
             agreement,
+            recorded_phases: Vec::new(),
             readiness: readiness(legacy, sorted_verb_resource(&self.would_break_vr)),
         }
     }

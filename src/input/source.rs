@@ -185,6 +185,34 @@ impl Deref for FileBytes {
     }
 }
 
+impl FileBytes {
+    /// Tells the kernel that the bytes in `range` will not be read again, so that the pages
+    /// of a mapped file already scanned leave the process's resident set (they stay in the
+    /// page cache). Without it a scan's peak RSS grows with the size of the file. The range
+    /// is shrunk to whole pages; out-of-range parts are ignored.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        let FileBytes::Mapped(map) = self else {
+            return;
+        };
+        const PAGE: usize = 4096;
+        let start = range.start.next_multiple_of(PAGE);
+        let end = range.end.min(map.len()) / PAGE * PAGE;
+        if start >= end {
+            return;
+        }
+        // SAFETY: the map is a read-only, shared mapping of a file (`Mmap::map`). MADV_DONTNEED
+        // only drops this process's page-table entries for the range; a later read faults
+        // the same bytes back in from the page cache, so every `&[u8]` borrowed from the map
+        // keeps reading what it read before (under the contract of `open_plain`: the file is
+        // not modified while mapped). The range is inside the map and page-aligned.
+        // The advice is a hint: if it fails, only the RSS stays higher.
+        #[cfg(unix)]
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
+    }
+}
+
 /// Opens a plain file, memory-mapped when possible.
 pub fn open_plain(path: &Path) -> io::Result<FileBytes> {
     let file = File::open(path)?;

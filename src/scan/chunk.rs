@@ -9,11 +9,12 @@ use serde_json::value::RawValue;
 
 use crate::input::event::{classify, Document, RawEvent};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::record::{KubeletMatch, KubeletRequest, Micros, ObjectEvent, SourcePos, Stage};
 use crate::scan::bad::BadKind;
-use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, Prefilter};
+use crate::scan::prefilter::{audit_id_hash, line_time, Decision, IdHash, Prefilter};
 
 /// What a chunk worker needs to know.
 pub struct ChunkCtx<'p> {
@@ -135,13 +136,16 @@ impl ChunkOut {
         }
     }
 
-    /// Takes one parsed event.
+    /// Takes one parsed event; `text` is its JSON text when it is a whole line or document
+    /// on its own (so that it can be parsed again later), `None` for EventList items and
+    /// legacy lines.
     fn event<'a>(
         &mut self,
         ev: RawEvent<'a>,
         line: u64,
         ctx: &ChunkCtx<'_>,
         cands: &mut Candidates<'a>,
+        text: Option<&'a str>,
     ) {
         self.events += 1;
         let id_hash = audit_id_hash(ev.audit_id.as_deref().unwrap_or("").as_bytes());
@@ -156,29 +160,33 @@ impl ChunkOut {
                 self.objects.push(o);
             }
         }
+        if !ctx.prefilter.is_none_or(Prefilter::wants_requests) {
+            return;
+        }
         if let Some(m) = ev.kubelet_match() {
-            cands.push(id_hash, ev, m, pos);
+            cands.push(id_hash, ev, m, pos, text);
         }
     }
 
-    /// Takes one parsed JSON document (an event or an EventList); `Err` is the reason it is
-    /// not an audit event.
+    /// Takes one parsed JSON document (an event or an EventList) whose text is `text`; `Err`
+    /// is the reason it is not an audit event.
     fn document<'a>(
         &mut self,
         doc: RawEvent<'a>,
         line: u64,
         ctx: &ChunkCtx<'_>,
         cands: &mut Candidates<'a>,
+        text: &'a str,
     ) -> Result<(), String> {
         match classify(doc)? {
-            Document::Event(ev) => self.event(ev, line, ctx, cands),
+            Document::Event(ev) => self.event(ev, line, ctx, cands, Some(text)),
             Document::List(items) => {
                 // Items without an auditID cannot be counted as requests; they are left out.
                 for item in items.into_iter().filter_map(|i| match classify(i) {
                     Ok(Document::Event(ev)) => Some(ev),
                     _ => None,
                 }) {
-                    self.event(item, line, ctx, cands);
+                    self.event(item, line, ctx, cands, None);
                 }
             }
         }
@@ -188,15 +196,58 @@ impl ChunkOut {
     /// Turns the chunk's surviving kubelet events into owned records.
     fn finish(&mut self, cands: Candidates<'_>) {
         self.kubelet_dropped = cands.dropped;
-        let mut kubelet = Vec::with_capacity(cands.events.len());
-        kubelet.extend(
-            cands
-                .events
-                .into_iter()
-                .flatten()
-                .map(|(ev, m, pos)| ev.to_kubelet_request(m, pos)),
-        );
+        let mut kubelet = Vec::with_capacity(cands.kept.len());
+        kubelet.extend(cands.kept.into_iter().flatten().filter_map(Kept::build));
         self.kubelet = kubelet;
+    }
+}
+
+/// A kubelet event that is, so far, the best of its request in the chunk.
+enum Kept<'a> {
+    /// A ResponseComplete event (nothing can replace it), or one that cannot be parsed again
+    /// on its own: its owned record.
+    Built(Box<KubeletRequest>),
+    /// Any other stage: only its line, parsed again into a record at the end of the chunk if
+    /// no better event of the request turned up. A request's RequestReceived event is usually
+    /// followed by its ResponseComplete in the same chunk, and building (and freeing) the
+    /// record of the loser was most of the allocation work of the scan.
+    Pending {
+        text: &'a str,
+        audit_id: Cow<'a, str>,
+        stage: Option<Stage>,
+        matched_by: KubeletMatch,
+        pos: SourcePos,
+    },
+}
+
+impl Kept<'_> {
+    fn audit_id(&self) -> &str {
+        match self {
+            Kept::Built(r) => &r.audit_id,
+            Kept::Pending { audit_id, .. } => audit_id,
+        }
+    }
+
+    fn stage(&self) -> Option<Stage> {
+        match self {
+            Kept::Built(r) => r.stage,
+            Kept::Pending { stage, .. } => *stage,
+        }
+    }
+
+    fn build(self) -> Option<KubeletRequest> {
+        match self {
+            Kept::Built(r) => Some(*r),
+            // The text parsed and classified as this very event before, so it does again.
+            Kept::Pending {
+                text,
+                matched_by,
+                pos,
+                ..
+            } => serde_json::from_str::<RawEvent<'_>>(text)
+                .ok()
+                .map(|ev| ev.to_kubelet_request(matched_by, pos)),
+        }
     }
 }
 
@@ -207,34 +258,56 @@ impl ChunkOut {
 /// the same as deduplicating afterwards.
 #[derive(Default)]
 struct Candidates<'a> {
-    events: Vec<Option<(RawEvent<'a>, KubeletMatch, SourcePos)>>,
+    kept: Vec<Option<Kept<'a>>>,
     best: HashMap<u64, usize, IdHash>,
     dropped: u64,
 }
 
-fn preference(ev: &RawEvent<'_>) -> i8 {
-    ev.stage().map_or(-1, |s| s.preference() as i8)
+fn preference(stage: Option<Stage>) -> i8 {
+    stage.map_or(-1, |s| s.preference() as i8)
 }
 
 impl<'a> Candidates<'a> {
-    fn push(&mut self, id_hash: u64, ev: RawEvent<'a>, m: KubeletMatch, pos: SourcePos) {
+    fn push(
+        &mut self,
+        id_hash: u64,
+        ev: RawEvent<'a>,
+        matched_by: KubeletMatch,
+        pos: SourcePos,
+        text: Option<&'a str>,
+    ) {
+        let stage = ev.stage();
+        let audit_id = ev
+            .audit_id
+            .as_ref()
+            .map_or(Cow::Borrowed(""), |a| a.0.clone());
         if let Some(&i) = self.best.get(&id_hash) {
-            if let Some((kept, _, _)) = &self.events[i] {
-                if kept.audit_id == ev.audit_id {
+            if let Some(Some(kept)) = self.kept.get(i) {
+                if kept.audit_id() == audit_id {
                     self.dropped += 1;
                     // Equal preference keeps the first, as the global rule does; a kept
                     // ResponseComplete is final there too (later events are late duplicates).
                     if kept.stage() == Some(Stage::ResponseComplete)
-                        || preference(&ev) <= preference(kept)
+                        || preference(stage) <= preference(kept.stage())
                     {
                         return;
                     }
-                    self.events[i] = None;
+                    self.kept[i] = None;
                 }
             }
         }
-        self.best.insert(id_hash, self.events.len());
-        self.events.push(Some((ev, m, pos)));
+        let kept = match text {
+            Some(text) if stage != Some(Stage::ResponseComplete) => Kept::Pending {
+                text,
+                audit_id,
+                stage,
+                matched_by,
+                pos,
+            },
+            _ => Kept::Built(Box::new(ev.to_kubelet_request(matched_by, pos))),
+        };
+        self.best.insert(id_hash, self.kept.len());
+        self.kept.push(Some(kept));
     }
 }
 
@@ -279,7 +352,7 @@ fn parse_line<'a>(
         match parse_legacy_line(text) {
             Ok(ev) => {
                 out.used += 1;
-                out.event(ev, rel, ctx, cands);
+                out.event(ev, rel, ctx, cands, None);
             }
             Err(reason) => out.bad(
                 BadKind::MalformedJson,
@@ -291,7 +364,7 @@ fn parse_line<'a>(
         return;
     }
     match serde_json::from_str::<RawEvent<'_>>(text) {
-        Ok(doc) => match out.document(doc, rel, ctx, cands) {
+        Ok(doc) => match out.document(doc, rel, ctx, cands, text) {
             Ok(()) => out.used += 1,
             Err(reason) => out.bad(
                 BadKind::NotAuditEvent,
@@ -316,10 +389,7 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
         ids: Vec::with_capacity(guess),
         ..ChunkOut::default()
     };
-    let mut cands = Candidates {
-        events: Vec::with_capacity(guess),
-        ..Candidates::default()
-    };
+    let mut cands = Candidates::default();
     let mut start = 0;
     while start < buf.len() {
         let (end, next, unterminated) = match memchr::memchr(b'\n', &buf[start..]) {
@@ -349,6 +419,12 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                 out.skipped += 1;
                 out.events += 1;
                 out.ids.push(audit_id_hash(audit_id));
+            }
+            Decision::SkipKubelet { audit_id } => {
+                out.skipped += 1;
+                out.events += 1;
+                out.ids.push(audit_id_hash(audit_id));
+                out.time(line_time(line));
             }
             Decision::Parse => parse_line(line, rel, unterminated, ctx, &mut out, &mut cands),
         }
@@ -439,7 +515,7 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                 let parsed = serde_json::from_str::<RawEvent<'_>>(raw.get());
                 match parsed
                     .map_err(|e| format!("{e}"))
-                    .and_then(|doc| out.document(doc, rel, ctx, &mut cands))
+                    .and_then(|doc| out.document(doc, rel, ctx, &mut cands, raw.get()))
                 {
                     Ok(()) => out.used += n,
                     Err(reason) => out.bad(

@@ -33,7 +33,7 @@ pub use bad::{BadKind, BadLine, BadReport};
 use crate::input::event::{classify, Document, RawEvent};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use crate::input::source::{
-    expand, open_plain, open_stream, Block, BlockReader, InputSpec, Source, SourceKind,
+    expand, open_plain, open_stream, Block, BlockReader, FileBytes, InputSpec, Source, SourceKind,
     SourceProblem,
 };
 use crate::record::{KubeletRequest, Micros, ObjectEvent};
@@ -63,6 +63,13 @@ pub struct ScanOptions {
     pub prefilter: bool,
     /// Collect graph-relevant object events.
     pub want_object_events: bool,
+    /// Parse kubelet lines and hand their requests to the sink. With `false` (a pass that
+    /// only wants object events), kubelet lines are skipped by the pre-filter like other
+    /// uninteresting lines (their timestamps are still read), the sink is never called, and
+    /// the summary's `kubelet_events` and `kubelet_requests` are 0, and `lines_used` /
+    /// `lines_skipped` / bad-line counts cover only the lines parsed. Has no effect with
+    /// `prefilter: false`, which parses every line.
+    pub want_requests: bool,
     /// Draw a progress bar on stderr (only if stderr is a terminal and the input is large).
     pub progress: bool,
     /// Target chunk size in bytes.
@@ -78,6 +85,7 @@ impl Default for ScanOptions {
             strict: false,
             prefilter: true,
             want_object_events: true,
+            want_requests: true,
             progress: false,
             chunk_size: CHUNK_SIZE,
             max_line_bytes: MAX_LINE_BYTES,
@@ -172,7 +180,7 @@ pub fn scan(
         .map_err(|e| ScanError::Threads(e.to_string()))?;
     let prefilter = opts
         .prefilter
-        .then(|| Prefilter::new(opts.want_object_events));
+        .then(|| Prefilter::with_options(opts.want_object_events, opts.want_requests));
     let mut run = Run {
         opts,
         pool: &pool,
@@ -434,7 +442,7 @@ impl<'a> Run<'a> {
     /// Parses the chunks of a mapped file on the worker pool, a batch at a time, while this
     /// thread merges the previous batch: merging (deduplication, the caller's sink) is
     /// sequential, and overlapping it with parsing keeps the workers busy.
-    fn scan_chunks(&mut self, bytes: &[u8], file: usize) -> Result<(), ScanError> {
+    fn scan_chunks(&mut self, bytes: &FileBytes, file: usize) -> Result<(), ScanError> {
         let chunks = split_chunks(bytes, self.opts.chunk_size);
         let batch = self.batch();
         let pool = self.pool;
@@ -453,7 +461,7 @@ impl<'a> Run<'a> {
                 }
             });
             let mut merge_all = || {
-                let mut base = 0;
+                let (mut base, mut merged) = (0, 0);
                 for outs in rx.iter() {
                     for (len, out) in outs {
                         let n = out.lines;
@@ -462,6 +470,9 @@ impl<'a> Run<'a> {
                         if let Some(bar) = &self.progress {
                             bar.inc(len as u64);
                         }
+                        // Merged results own their data; the bytes are not needed any more.
+                        bytes.release(merged..merged + len);
+                        merged += len;
                     }
                     self.flush();
                 }
@@ -478,7 +489,7 @@ impl<'a> Run<'a> {
         self.pool.current_num_threads() * 4
     }
 
-    fn scan_plain(&mut self, file: usize, bytes: &[u8]) -> Result<(), ScanError> {
+    fn scan_plain(&mut self, file: usize, bytes: &FileBytes) -> Result<(), ScanError> {
         self.summary.inputs[file].bytes = bytes.len() as u64;
         if bytes.is_empty() {
             return self.empty(file);

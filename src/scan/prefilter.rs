@@ -14,16 +14,25 @@
 //! parsed too. Every hit is confirmed after parsing. Lines that look like GKE (`protoPayload`)
 //! or AKS (`kube-audit`) envelope records are parsed too, so that they are reported rather
 //! than counted as events by the auditID they carry inside.
+//!
+//! A scan that wants no kubelet requests (the first pass of `analyze`, which only collects
+//! object events) builds the pre-filter with [`Prefilter::with_options`]: kubelet lines are then
+//! skipped like any other uninteresting line ([`Decision::SkipKubelet`]), and only their
+//! timestamps are read, so that the inputs' time spans stay what a full scan finds.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
 
 use crate::input::event::{GRAPH_RESOURCES, KUBELET_AGENT_PREFIX, NODE_USER_PREFIX};
 use crate::input::legacy::{looks_legacy, AUDIT_MARKER};
+use crate::input::time::parse_rfc3339_micros;
 
 /// Compiled needles, built once per scan and shared by the workers.
 pub struct Prefilter {
     must_parse: AhoCorasick,
+    /// The kubelet needles, when kubelet lines are skipped rather than parsed (they are in
+    /// `must_parse` otherwise).
+    kubelet: Option<AhoCorasick>,
     graph_resource: Option<AhoCorasick>,
     mutating_verb: AhoCorasick,
     audit_id_key: memmem::Finder<'static>,
@@ -42,6 +51,12 @@ pub enum Decision<'a> {
     },
     /// A line of white space.
     Blank,
+    /// Like `Skip`, for a line that may be a kubelet's, in a scan that wants no kubelet
+    /// requests: the caller still reads its timestamps (see [`line_time`]).
+    SkipKubelet {
+        /// The auditID's bytes, as written (no escapes).
+        audit_id: &'a [u8],
+    },
 }
 
 fn build(patterns: &[String]) -> AhoCorasick {
@@ -57,10 +72,18 @@ fn build(patterns: &[String]) -> AhoCorasick {
 impl Prefilter {
     /// Builds the pre-filter; graph resources are looked for only when object events are wanted.
     pub fn new(want_object_events: bool) -> Prefilter {
-        let must_parse = [
+        Prefilter::with_options(want_object_events, true)
+    }
+
+    /// Builds the pre-filter; with `want_requests` false, kubelet lines are skipped (see
+    /// [`Decision::SkipKubelet`]) unless something else makes them interesting.
+    pub fn with_options(want_object_events: bool, want_requests: bool) -> Prefilter {
+        let kubelet = vec![
             NODE_USER_PREFIX.to_string(),
             KUBELET_AGENT_PREFIX.to_string(),
             KUBELET_AGENT_PREFIX.replace('/', "\\/"),
+        ];
+        let mut must_parse = vec![
             // `\u` escapes of letters, `:` and `/`, the characters of every needle. Not
             // `\u0026` (`&`), `\u003c`, `\u003e`: Go writes those in most query strings.
             "\\u004".to_string(),
@@ -76,6 +99,12 @@ impl Prefilter {
             "protoPayload".to_string(),
             "kube-audit".to_string(),
         ];
+        let kubelet = if want_requests {
+            must_parse.extend(kubelet);
+            None
+        } else {
+            Some(build(&kubelet))
+        };
         let resources: Vec<String> = GRAPH_RESOURCES.iter().map(|r| format!("\"{r}\"")).collect();
         let verbs: Vec<String> = ["create", "update", "patch", "delete"]
             .iter()
@@ -83,6 +112,7 @@ impl Prefilter {
             .collect();
         Prefilter {
             must_parse: build(&must_parse),
+            kubelet,
             graph_resource: want_object_events.then(|| build(&resources)),
             mutating_verb: build(&verbs),
             audit_id_key: memmem::Finder::new(b"\"auditID\"").into_owned(),
@@ -104,10 +134,21 @@ impl Prefilter {
                 return Decision::Parse;
             }
         }
-        match self.cheap_audit_id(trimmed) {
-            Some(audit_id) => Decision::Skip { audit_id },
-            None => Decision::Parse,
+        let audit_id = match self.cheap_audit_id(trimmed) {
+            Some(audit_id) => audit_id,
+            None => return Decision::Parse,
+        };
+        match &self.kubelet {
+            // Legacy lines keep their time elsewhere than `line_time` looks: parse them.
+            Some(k) if k.is_match(trimmed) && looks_legacy(trimmed) => Decision::Parse,
+            Some(k) if k.is_match(trimmed) => Decision::SkipKubelet { audit_id },
+            _ => Decision::Skip { audit_id },
         }
+    }
+
+    /// Whether lines of kubelets are parsed (false: skipped as [`Decision::SkipKubelet`]).
+    pub fn wants_requests(&self) -> bool {
+        self.kubelet.is_none()
     }
 
     /// The auditID of a line that looks like one complete event (`{…}` holding an `"auditID"`
@@ -133,6 +174,31 @@ impl Prefilter {
         }
         None
     }
+}
+
+/// The string value of the first `"key"` in a JSON line, found without parsing; `None` if
+/// absent or escaped.
+fn raw_string_value<'a>(line: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let at = memmem::find(line, key)? + key.len();
+    let rest = line
+        .get(at..)?
+        .trim_ascii_start()
+        .strip_prefix(b":")?
+        .trim_ascii_start()
+        .strip_prefix(b"\"")?;
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    (rest[end] == b'"').then(|| &rest[..end])
+}
+
+/// The time a parsed event would give a line of JSON (`requestReceivedTimestamp`, or
+/// `timestamp` in `v1beta1`, else `stageTimestamp`), read without parsing: for lines skipped
+/// as [`Decision::SkipKubelet`], whose times still bound their input's time span.
+pub fn line_time(line: &[u8]) -> Option<i64> {
+    let parse = |v: &[u8]| std::str::from_utf8(v).ok().and_then(parse_rfc3339_micros);
+    raw_string_value(line, b"\"requestReceivedTimestamp\"")
+        .or_else(|| raw_string_value(line, b"\"timestamp\""))
+        .and_then(parse)
+        .or_else(|| raw_string_value(line, b"\"stageTimestamp\"").and_then(parse))
 }
 
 /// A 64-bit hash of an auditID (FNV-1a folded through a mixer; auditIDs are short and random

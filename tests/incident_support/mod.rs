@@ -61,3 +61,96 @@ pub fn json_ok(args: &[String], stdin: Option<&[u8]>) -> serde_json::Value {
 pub fn args(a: &[&str]) -> Vec<String> {
     a.iter().map(|s| s.to_string()).collect()
 }
+
+/// The phase boundaries of `fixtures/incident-phases/phases.json`, as written there.
+pub struct Phases {
+    pub start: String,
+    pub binding_added: String,
+    pub apiserver_stopped: String,
+    pub apiserver_started: String,
+    pub end: String,
+}
+
+/// Reads `phases.json`.
+pub fn phases() -> Phases {
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("incident-phases/phases.json")).expect("phases.json"),
+    )
+    .expect("phases.json is JSON");
+    let get = |k: &str| v[k].as_str().expect(k).to_string();
+    Phases {
+        start: get("start"),
+        binding_added: get("binding_added"),
+        apiserver_stopped: get("apiserver_stopped"),
+        apiserver_started: get("apiserver_started"),
+        end: get("end"),
+    }
+}
+
+/// One kubelet request of the incident's audit log, read without the tool's reader: the events
+/// of a `system:node:*` user grouped by auditID.
+#[derive(Debug, Clone)]
+pub struct Logged {
+    pub node: String,
+    pub verb: String,
+    pub resource: String,
+    /// `requestReceivedTimestamp`, UTC microseconds.
+    pub at: i64,
+    /// The `authorization.k8s.io/decision` annotation (`allow` / `forbid`).
+    pub decision: String,
+    pub reason: String,
+    /// `responseStatus.code` of the last stage that has one.
+    pub code: u64,
+}
+
+/// RFC 3339 to UTC microseconds.
+pub fn micros(s: &str) -> i64 {
+    nodeauthz::input::time::parse_rfc3339_micros(s).unwrap_or_else(|| panic!("time {s:?}"))
+}
+
+/// Every kubelet request of `fixtures/incident-phases/audit.log`, in log order.
+pub fn incident_kubelet_requests() -> Vec<Logged> {
+    let text = std::fs::read_to_string(fixture("incident-phases/audit.log")).expect("audit.log");
+    let mut order: Vec<String> = Vec::new();
+    let mut by_id: std::collections::HashMap<String, Logged> = std::collections::HashMap::new();
+    for line in text.lines() {
+        let e: serde_json::Value = serde_json::from_str(line).expect("audit line is JSON");
+        let Some(node) = e["user"]["username"]
+            .as_str()
+            .and_then(|u| u.strip_prefix("system:node:"))
+        else {
+            continue;
+        };
+        let id = e["auditID"].as_str().expect("auditID").to_string();
+        let entry = by_id.entry(id.clone()).or_insert_with(|| {
+            order.push(id);
+            Logged {
+                node: node.to_string(),
+                verb: e["verb"].as_str().unwrap_or("").to_string(),
+                resource: e["objectRef"]["resource"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                at: micros(e["requestReceivedTimestamp"].as_str().expect("received")),
+                decision: String::new(),
+                reason: String::new(),
+                code: 0,
+            }
+        });
+        let annotations = &e["annotations"];
+        if let Some(d) = annotations["authorization.k8s.io/decision"].as_str() {
+            entry.decision = d.to_string();
+            entry.reason = annotations["authorization.k8s.io/reason"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+        }
+        if let Some(c) = e["responseStatus"]["code"].as_u64() {
+            entry.code = c;
+        }
+    }
+    order
+        .iter()
+        .filter_map(|id| by_id.get(id).cloned())
+        .collect()
+}
