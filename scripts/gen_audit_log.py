@@ -18,7 +18,9 @@ kubelet finishes the deletion.
 A controlled share (--bad-share) of kubelet requests is something a real kubelet would not
 be allowed under `Node,RBAC`; --truth-out writes the verdict every kubelet request must get
 under the target scenario (Node,RBAC + NodeRestriction, Kubernetes 1.34, no legacy binding,
-the --objects-out dump given). Python 3.11 standard library only.
+the --objects-out dump given). A refused request is logged without its body, so a mutation
+NodeRestriction judges from the body is `indeterminate` in the truth when it was refused.
+Python 3.11 standard library only.
 
 Example (the 1 GB benchmark input):
     scripts/gen_audit_log.py --nodes 150 --pods-per-node 30 --duration 3h \\
@@ -54,6 +56,28 @@ KUBE_VERSION = "v1.34.1"
 KUBE_COMMIT = "93248f9"
 KUBELET_UA = "kubelet/%s (linux/amd64) kubernetes/%s" % (KUBE_VERSION, KUBE_COMMIT)
 NODE_GROUPS = '["system:nodes","system:authenticated"]'
+
+# What NodeRestriction (spec section 10, 1.34) reads from the request body, by operation
+# ("create", "update" for patch and update) and resource/subresource. A request it checks this
+# way cannot be judged when the log has no requestObject, which is the case for every refused
+# request: the apiserver refuses at authorization, before it reads the body. Mutations not
+# listed are decided from the URL and the stored objects (lease update, pod delete) or not
+# checked at all (events).
+RESTRICTION_BODY_CHECKS = {
+    ("create", "pods", ""): "the mirror-pod checks",
+    ("update", "pods", "status"): "the label and resource-claim checks of pods/status",
+    ("create", "nodes", ""): "the name of the new Node",
+    ("update", "nodes", ""): "the taint and label checks of a Node update",
+    ("update", "nodes", "status"): "the taint and label checks of a Node update",
+    ("update", "persistentvolumeclaims", "status"): "the PVC status comparison",
+    ("create", "serviceaccounts", "token"): "the TokenRequest's bound object",
+    ("create", "leases", ""): "the name of the new Lease",
+    ("create", "csinodes", ""): "the name of the new CSINode",
+    ("create", "resourceslices", ""): "spec.nodeName of the new ResourceSlice",
+    ("create", "certificatesigningrequests", ""): "the CSR signer and subject",
+}
+R_NO_BODY = ("no requestObject in the log (refused before the body was read); NodeRestriction "
+             "needs it for {what}")
 
 SCENARIOS = ("node-rbac", "rbac-only", "legacy-binding")
 VERDICTS = ("allowed_by_node", "relies_on_rbac", "forbidden", "indeterminate")
@@ -374,6 +398,12 @@ class Gen:
         else:
             allowed = True
             rec_reason = go_escape(LEGACY_RBAC_REASON)
+        # request() logs the body of allowed requests only.
+        if verdict == "allowed_by_node" and not (allowed and req_obj is not None):
+            op = {"create": "create", "update": "update", "patch": "update"}.get(verb)
+            what = RESTRICTION_BODY_CHECKS.get((op, resource, sub))
+            if what is not None:
+                verdict, reason = "indeterminate", R_NO_BODY.format(what=what)
         # A create names its object in the body: the authorizer sees no name, and a refused
         # create never reaches the handler that copies the name into objectRef.
         body_named = verb == "create" and not sub

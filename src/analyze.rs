@@ -260,8 +260,6 @@ pub struct Analysis {
     pub inventory: Inventory,
     pub summary: Summary,
     pub findings: Findings,
-    /// The `--compare` columns, when asked for.
-    pub comparison: Option<Comparison>,
     /// Load problems of `--objects` files and unreadable logged object bodies, as text.
     pub problems: Vec<String>,
 }
@@ -472,7 +470,14 @@ pub fn analyze(
     let graph = build_graph(&objects, &events_summary.object_events, window);
     problems.extend(graph.problems.iter().map(|p| p.to_string()));
 
-    let mut findings = Findings::from_rbac(&policy, node_rules_from(&policy));
+    // Findings describe the RBAC objects as the target sees them, the legacy binding included
+    // when `--legacy-binding` adds it (but before `--drop-binding`, so that the readiness line
+    // can say whether dropping it is safe).
+    let mut findings_policy = policy.clone();
+    if opts.target.legacy_binding {
+        add_legacy_binding(&mut findings_policy);
+    }
+    let mut findings = Findings::from_rbac(&findings_policy, node_rules_from(&findings_policy));
     let mut builder = SummaryBuilder::new(&opts.target.label());
     let mut sightings = IdentitySightings::default();
     let mut writer = match &opts.out {
@@ -600,10 +605,8 @@ pub fn analyze(
                     }
                 }
             }
-            if let Some(b) = &row.rbac.binding {
-                if row.verdict == Verdict::ReliesOnRbac {
-                    findings.record_use(b);
-                }
+            if let Some(b) = row.relied_on_binding() {
+                findings.record_use(b);
             }
             sightings.observe(
                 &row.username,
@@ -644,6 +647,7 @@ pub fn analyze(
     let known_nodes = known_node_names(&objects, &graph);
     findings.extend(sightings.findings(known_nodes.as_ref()));
     let mut summary = builder.finish(&findings);
+    summary.comparison = comparison;
     if let Some(tracker) = phases {
         let (phases, agreement) = tracker.finish();
         summary.agreement = agreement;
@@ -659,7 +663,7 @@ pub fn analyze(
             timeline,
             &summary,
             &findings,
-            comparison.as_ref(),
+            summary.comparison.as_ref(),
         );
         crate::export::html::write_report(dir, &report)?;
     }
@@ -668,7 +672,6 @@ pub fn analyze(
         scan: scan_summary,
         summary,
         findings,
-        comparison,
         problems,
     })
 }

@@ -188,6 +188,9 @@ pub fn suggest_fixes(
     cluster: &dyn ClusterView,
 ) -> Result<Vec<Fix>, ScenarioError> {
     let mut fixes = Vec::new();
+    if refused.is_empty() {
+        return Ok(fixes);
+    }
     for (change, flags, discouraged) in candidate_fixes(base) {
         let scenario = flags.scenario(policy.clone())?;
         let allows = refused

@@ -441,6 +441,15 @@ pub struct RequestVerdict {
 }
 
 impl RequestVerdict {
+    /// The binding this request relied on: RBAC allowed it through that binding and the Node
+    /// authorizer did not (whatever admission then said).
+    pub fn relied_on_binding(&self) -> Option<&BindingKey> {
+        self.rbac
+            .binding
+            .as_ref()
+            .filter(|_| self.node_authorizer.decision != AuthzDecision::Allow)
+    }
+
     /// `resource` or `resource/subresource`, as RBAC matches it.
     pub fn combined_resource(&self) -> String {
         if self.subresource.is_empty() {

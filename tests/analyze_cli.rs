@@ -265,7 +265,7 @@ fn bad_time_is_a_usage_error() {
 
 // Formats --------------------------------------------------------------------------------
 
-const NOT_SAFE_LINE: &str = "not safe to remove ClusterRoleBinding system:node: 700 requests relied on it (435 get nodes, 139 get leases, 39 list pods, 38 list services, 37 list nodes, and 4 more)";
+const NOT_SAFE_LINE: &str = "not safe to remove ClusterRoleBinding system:node: 706 requests relied on it (435 get nodes, 139 get leases, 39 list pods, 38 list services, 37 list nodes, and 6 more)";
 
 fn legacy_in_dump(format: &str) -> Output {
     run(&[
@@ -484,6 +484,14 @@ fn drop_binding_from_the_dump() {
 fn drop_binding_bad_syntax_is_a_usage_error() {
     let o = incident(&["--drop-binding", "system:node"]);
     assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+}
+
+/// Dropping a binding the policy does not have is a mistake worth stopping for.
+#[test]
+fn drop_binding_unknown_binding_is_a_usage_error() {
+    let o = incident(&["--drop-binding", "clusterrolebinding/no-such-binding"]);
+    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no-such-binding"), "{}", stderr(&o));
 }
 
 // Bad input ------------------------------------------------------------------------------

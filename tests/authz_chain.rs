@@ -274,7 +274,7 @@ fn node_restriction_runs_only_when_enabled_and_after_allow() {
         &view(),
         0,
     );
-    assert_eq!(out.indeterminate.as_deref(), Some("NodeRestriction: the log has no requestObject (audit level below Request); needed for the mirror-pod checks"));
+    assert_eq!(out.indeterminate.as_deref(), Some("NodeRestriction: the log has no requestObject (the audit level is below Request, or the request was refused before its body was read); needed for the mirror-pod checks"));
     let body = json!({"metadata": {"name": "m", "annotations": {"kubernetes.io/config.mirror": "x"},
         "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": "node-a", "uid": "uid-node-a", "controller": true}]},
         "spec": {"nodeName": "node-a"}});

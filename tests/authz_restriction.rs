@@ -124,7 +124,7 @@ fn mirror_pod_create_rules_in_order() {
         ("13 pvc", create(), Some(mirror_pod(json!({"nodeName": "node-a", "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "c"}}]}), owner(json!({})))), f("node \"node-a\" can not create pods that reference persistentvolumeclaims")),
         ("ephemeral volume not checked", create(), Some(mirror_pod(json!({"nodeName": "node-a", "volumes": [{"name": "v", "ephemeral": {}}]}), owner(json!({})))), Admission::Admit),
         ("service account token projection is not a secret", create(), Some(mirror_pod(json!({"nodeName": "node-a", "volumes": [{"name": "v", "projected": {"sources": [{"serviceAccountToken": {"path": "t"}}]}}]}), owner(json!({})))), Admission::Admit),
-        ("no body", create(), None, Admission::Unknown("the log has no requestObject (audit level below Request); needed for the mirror-pod checks".into())),
+        ("no body", create(), None, Admission::Unknown("the log has no requestObject (the audit level is below Request, or the request was refused before its body was read); needed for the mirror-pod checks".into())),
     ]);
     let unknown_node = MapView {
         unknown_nodes: ["node-a".to_string()].into(),
@@ -168,7 +168,7 @@ fn pods_delete_update_status_eviction() {
         ("put status dropping labels", r("update", "", "pods/status", "ns", "web-1"), Some(json!({"metadata": {"name": "web-1"}, "status": {}})), deny("pods \"web-1\" is forbidden: node \"node-a\" cannot update labels through pod status")),
         ("patch other node's pod status", r("patch", "", "pods/status", "ns", "web-2"), None, deny("pods \"web-2\" is forbidden: node \"node-a\" can only update pod status for pods with spec.nodeName set to itself")),
         ("patch status of missing pod", r("patch", "", "pods/status", "ns", "gone"), None, not_found("pods \"gone\" not found")),
-        ("status patch without body", r("patch", "", "pods/status", "ns", "web-1"), None, Admission::Unknown("the log has no requestObject (audit level below Request); needed for the label and resource-claim checks of pods/status".into())),
+        ("status patch without body", r("patch", "", "pods/status", "ns", "web-1"), None, Admission::Unknown("the log has no requestObject (the audit level is below Request, or the request was refused before its body was read); needed for the label and resource-claim checks of pods/status".into())),
         ("status patch touching claims", r("patch", "", "pods/status", "ns", "web-1"), Some(json!({"status": {"resourceClaimStatuses": []}})), Admission::Unknown("the request sets status.resourceClaimStatuses; the stored statuses are not known".into())),
         ("evict own pod", r("create", "", "pods/eviction", "ns", "web-1"), None, Admission::Admit),
         ("evict other node's pod", r("create", "", "pods/eviction", "ns", "web-2"), None, deny("pods \"web-2\" is forbidden: node node-a can only evict pods with spec.nodeName set to itself")),

@@ -249,7 +249,7 @@ impl Req<'_> {
                 "requestObject is not a JSON object; needed for {what}"
             ))),
             None => Err(Admission::Unknown(format!(
-                "the log has no requestObject (audit level below Request); needed for {what}"
+                "the log has no requestObject (the audit level is below Request, or the request was refused before its body was read); needed for {what}"
             ))),
         }
     }
@@ -860,6 +860,12 @@ impl NodeRestriction {
             return Err(r.forbid("node requested token with a pod binding without a uid"));
         }
         let pod = r.pod(pod_name, true)?;
+        if pod.uid.is_empty() {
+            return Err(Admission::Unknown(format!(
+                "the UID of pod {}/{pod_name} is not known from the inputs (no objects dump entry and no logged body or binding carrying it); needed to check the token's bound object reference",
+                r.attrs.namespace
+            )));
+        }
         if pod.uid != uid {
             return Err(r.forbid(&format!(
                 "the UID in the bound object reference ({uid}) does not match the UID in record. The object might have been deleted and then recreated"

@@ -58,7 +58,7 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
     /// Exit with a distinct code (10 would_break, 11 forbidden, 12 relies_on_rbac,
-    /// 13 indeterminate) when any request has that verdict or change.
+    /// 13 indeterminate, 14 allowed_by_node) when any request has that verdict or change.
     #[arg(long, value_name = "VERDICT")]
     fail_on: Vec<String>,
 }
@@ -81,7 +81,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> ExitCode {
             (Some(rule), Some(code)) => fail_on.push((rule, code)),
             _ => {
                 return usage(&format!(
-                "--fail-on {f:?}: expected would_break, forbidden, relies_on_rbac or indeterminate"
+                "--fail-on {f:?}: expected would_break, forbidden, relies_on_rbac, indeterminate or allowed_by_node"
             ))
             }
         }
@@ -153,7 +153,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> ExitCode {
             let mut text = analysis.inventory.to_table();
             text.push('\n');
             text.push_str(&render(&analysis.summary, Style::Text));
-            if let Some(c) = &analysis.comparison {
+            if let Some(c) = &analysis.summary.comparison {
                 text.push_str("\nScenarios side by side\n");
                 text.push_str(&crate::compare::render(c, false));
             }
@@ -161,7 +161,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> ExitCode {
         }
         Format::Markdown => {
             let mut text = render(&analysis.summary, Style::Markdown);
-            if let Some(c) = &analysis.comparison {
+            if let Some(c) = &analysis.summary.comparison {
                 text.push_str("\n## Scenarios side by side\n\n");
                 text.push_str(&crate::compare::render(c, true));
             }
@@ -174,9 +174,10 @@ pub(crate) fn run(args: &AnalyzeArgs) -> ExitCode {
                     "summary".into(),
                     serde_json::to_value(&analysis.summary).unwrap_or_default(),
                 );
+                // Also at the top level, where scripts look for the side-by-side columns.
                 obj.insert(
                     "comparison".into(),
-                    serde_json::to_value(&analysis.comparison).unwrap_or_default(),
+                    serde_json::to_value(&analysis.summary.comparison).unwrap_or_default(),
                 );
                 obj.insert(
                     "problems".into(),

@@ -128,7 +128,7 @@ pub(crate) struct ScenarioArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "apiserver_flags")]
     apiserver_manifest: Option<PathBuf>,
     /// Take the configuration from kube-apiserver flags, e.g. "--authorization-mode=RBAC".
-    #[arg(long, value_name = "FLAGS")]
+    #[arg(long, value_name = "FLAGS", allow_hyphen_values = true)]
     apiserver_flags: Option<String>,
 }
 

@@ -104,7 +104,7 @@ pub struct VerbResourceCount {
     pub count: u64,
 }
 
-/// A binding that requests relied on (verdict `relies_on_rbac`).
+/// A binding that requests relied on (see [`RequestVerdict::relied_on_binding`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BindingUse {
     /// `ClusterRoleBinding/<name>` or `RoleBinding/<ns>/<name>`.
@@ -243,12 +243,15 @@ pub struct Summary {
     pub top_would_break: Vec<TopEntry>,
     /// Most frequent (verb, resource, reason) among `forbidden` requests.
     pub top_forbidden: Vec<TopEntry>,
-    /// Bindings that `relies_on_rbac` requests relied on, most used first.
+    /// Bindings that requests relied on, most used first.
     pub bindings_relied_on: Vec<BindingUse>,
     /// Findings.
     pub findings: FindingsSummary,
     /// Present when the recorded configuration is known.
     pub agreement: Option<Agreement>,
+    /// The `--compare` columns, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<crate::compare::Comparison>,
     /// The configurations the log was recorded under, inferred phase by phase when not given.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recorded_phases: Vec<crate::phases::Phase>,
@@ -335,6 +338,8 @@ pub struct SummaryBuilder {
     forbidden: HashMap<TopKey, u64>,
     relied: HashMap<BindingKey, BindingUseCounts>,
     would_break_vr: HashMap<(String, String), u64>,
+    /// Forbidden under the target and recorded as forbidden too.
+    forbidden_as_recorded: u64,
     agreement: Option<AgreementBuilder>,
 }
 
@@ -421,6 +426,7 @@ fn examples(v: &[VerbResourceCount]) -> String {
 pub fn readiness(
     legacy: Vec<LegacyUse>,
     would_break_by_verb_resource: Vec<VerbResourceCount>,
+    forbidden_as_recorded: u64,
 ) -> Readiness {
     let would_break: u64 = would_break_by_verb_resource.iter().map(|c| c.count).sum();
     let mut parts = Vec::new();
@@ -452,6 +458,13 @@ pub fn readiness(
             "{} would break under the target ({})",
             requests_phrase(would_break),
             examples(&would_break_by_verb_resource)
+        ));
+    }
+    if forbidden_as_recorded > 0 {
+        // Not a regression, but a kubelet that is refused today is not working either.
+        parts.push(format!(
+            "{} forbidden under the target, as they were when recorded",
+            requests_phrase(forbidden_as_recorded)
         ));
     }
     let ready = would_break == 0 && legacy.iter().all(|l| l.requests == 0);
@@ -488,6 +501,7 @@ impl SummaryBuilder {
             forbidden: HashMap::new(),
             relied: HashMap::new(),
             would_break_vr: HashMap::new(),
+            forbidden_as_recorded: 0,
             agreement: None,
         }
     }
@@ -508,6 +522,9 @@ impl SummaryBuilder {
     /// Counts one row.
     pub fn add(&mut self, row: &RequestVerdict) {
         self.totals.add(row);
+        if row.verdict == Verdict::Forbidden && row.recorded.decision == Recorded::Forbidden {
+            self.forbidden_as_recorded += 1;
+        }
         match self.per_node.get_mut(&row.node) {
             Some(t) => t.add(row),
             None => {
@@ -526,8 +543,8 @@ impl SummaryBuilder {
         if row.verdict == Verdict::Forbidden {
             *self.forbidden.entry(top_key(row)).or_default() += 1;
         }
-        if row.verdict == Verdict::ReliesOnRbac {
-            if let Some(b) = &row.rbac.binding {
+        {
+            if let Some(b) = row.relied_on_binding() {
                 let entry = self
                     .relied
                     .entry(b.clone())
@@ -630,8 +647,13 @@ impl SummaryBuilder {
                 items: findings.items.iter().map(finding_line).collect(),
             },
             agreement,
+            comparison: None,
             recorded_phases: Vec::new(),
-            readiness: readiness(legacy, sorted_verb_resource(&self.would_break_vr)),
+            readiness: readiness(
+                legacy,
+                sorted_verb_resource(&self.would_break_vr),
+                self.forbidden_as_recorded,
+            ),
         }
     }
 }

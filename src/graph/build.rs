@@ -95,11 +95,14 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
         FxHashMap::default();
 
     for ((ns, name), (dump, changes)) in pods {
-        let bind = |prev: Option<&PodState>, node: &str| {
+        let bind = |prev: Option<&PodState>, node: &str, uid: &str| {
             Some(match prev {
                 Some(p) => {
                     let mut view = PodView::clone(&p.view);
                     view.node_name = node.to_string();
+                    if view.uid.is_empty() {
+                        view.uid = uid.to_string();
+                    }
                     PodState {
                         view: Arc::new(view),
                         refs_known: p.refs_known,
@@ -110,6 +113,7 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
                         namespace: ns.clone(),
                         name: name.clone(),
                         node_name: node.to_string(),
+                        uid: uid.to_string(),
                         ..PodView::default()
                     }),
                     refs_known: false,
@@ -214,7 +218,7 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
     }
 }
 
-fn no_bind<V>(_: Option<&V>, _: &str) -> Option<V> {
+fn no_bind<V>(_: Option<&V>, _: &str, _: &str) -> Option<V> {
     None
 }
 

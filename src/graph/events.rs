@@ -42,6 +42,7 @@ struct Target {
 struct HeadMeta {
     name: Option<String>,
     namespace: Option<String>,
+    uid: Option<String>,
 }
 
 pub(super) struct Builder {
@@ -140,8 +141,11 @@ impl Builder {
                     .and_then(|j| serde_json::from_str(j).ok())
                     .unwrap_or_default();
                 let target = head.target.and_then(|t| t.name).filter(|n| !n.is_empty());
+                let meta = head.metadata.unwrap_or_default();
+                // The scheduler copies the pod's UID into the Binding's metadata.
+                let uid = meta.uid.filter(|u| !u.is_empty());
                 // The legacy `bindings` resource names the pod in the Binding's metadata.
-                let name = match head.metadata.and_then(|m| m.name) {
+                let name = match meta.name {
                     Some(n) if ev.name.is_empty() || ev.resource == "bindings" => n,
                     _ => ev.name.clone(),
                 };
@@ -152,7 +156,7 @@ impl Builder {
                 entry(pods, &ev.namespace, &name).1.push(Dated {
                     time: ev.time,
                     source,
-                    change: Change::Bind(target),
+                    change: Change::Bind(target, uid),
                 });
                 return;
             }

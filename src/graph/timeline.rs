@@ -21,9 +21,14 @@ pub(crate) enum Change<V> {
     Update(V),
     /// Deleted; the body when logged.
     Delete(Option<V>),
-    /// Pods only: bound to a node (the `pods/binding` target, when logged).
-    Bind(Option<String>),
+    /// Pods only: bound to a node (the `pods/binding` target, when logged), with the pod UID
+    /// the Binding's metadata carries (the scheduler sets it), when logged.
+    Bind(Option<String>, Option<String>),
 }
+
+/// Turns a pod's current body (if known), a binding target and the pod UID (empty when
+/// unknown) into the bound body.
+pub(crate) type BindFn<'a, V> = dyn Fn(Option<&V>, &str, &str) -> Option<V> + 'a;
 
 /// A change at a time, with the index of its source (0 is the dump).
 #[derive(Debug, Clone)]
@@ -45,12 +50,12 @@ pub(crate) struct Segment<V> {
 /// Source index of the objects dump.
 pub(crate) const DUMP_SOURCE: u32 = 0;
 
-/// Builds the existence segments of one object. `bind` turns the current body (if known) and
-/// a binding target into the bound body.
+/// Builds the existence segments of one object. `bind` turns the current body (if known), a
+/// binding target and the pod UID (empty when unknown) into the bound body.
 pub(crate) fn segments<V: Clone>(
     dump: Option<&V>,
     mut changes: Vec<Dated<V>>,
-    bind: &dyn Fn(Option<&V>, &str) -> Option<V>,
+    bind: &BindFn<'_, V>,
 ) -> Vec<Segment<V>> {
     changes.sort_by_key(|c| c.time);
     let mut out = Vec::new();
@@ -73,7 +78,7 @@ pub(crate) fn segments<V: Clone>(
             body: dump.cloned().or_else(|| match &c.change {
                 // A binding succeeds only for a pending pod, so before its first logged
                 // binding the pod was pending: `bind` with an empty node builds that body.
-                Change::Bind(_) => bind(None, ""),
+                Change::Bind(..) => bind(None, "", ""),
                 // Nothing graph-relevant changed unlogged inside the window (a node can only
                 // be set by a logged binding), so the first full body held from the start.
                 Change::Update(b) => Some(b.clone()),
@@ -113,9 +118,9 @@ pub(crate) fn segments<V: Clone>(
                     let bound_later = changes[i + 1..]
                         .iter()
                         .find(|n| !matches!(n.change, Change::Update(_)))
-                        .is_some_and(|n| matches!(n.change, Change::Bind(_)));
+                        .is_some_and(|n| matches!(n.change, Change::Bind(..)));
                     if bound_later {
-                        dump.and_then(|d| bind(Some(d), ""))
+                        dump.and_then(|d| bind(Some(d), "", ""))
                     } else {
                         dump.cloned()
                     }
@@ -126,9 +131,10 @@ pub(crate) fn segments<V: Clone>(
                 close(cur.take(), t, &mut out);
                 cur = open(Some(body.clone()));
             }
-            Change::Bind(target) => {
+            Change::Bind(target, uid) => {
                 let prev = cur.as_ref().and_then(|s| s.body.as_ref());
-                let bound = target.as_deref().and_then(|n| bind(prev, n));
+                let uid = uid.as_deref().unwrap_or("");
+                let bound = target.as_deref().and_then(|n| bind(prev, n, uid));
                 close(cur.take(), t, &mut out);
                 cur = open(bound);
             }
@@ -169,7 +175,7 @@ mod tests {
         s.iter().map(|s| (s.from, s.to, s.body)).collect()
     }
 
-    const NO_BIND: &dyn Fn(Option<&&'static str>, &str) -> Option<&'static str> = &|_, _| None;
+    const NO_BIND: &BindFn<'static, &'static str> = &|_, _, _| None;
 
     #[test]
     fn dump_only_object_exists_always() {
@@ -277,16 +283,15 @@ mod tests {
 
     #[test]
     fn bind_uses_previous_body() {
-        let bind: &dyn Fn(Option<&&'static str>, &str) -> Option<&'static str> =
-            &|prev, node| match (prev, node) {
-                (Some(_), "n1") => Some("bound-n1"),
-                _ => None,
-            };
+        let bind: &BindFn<'_, &'static str> = &|prev, node, _| match (prev, node) {
+            (Some(_), "n1") => Some("bound-n1"),
+            _ => None,
+        };
         let s = segments(
             None,
             vec![
                 d(1, Change::Create(Some("pending"))),
-                d(2, Change::Bind(Some("n1".into()))),
+                d(2, Change::Bind(Some("n1".into()), None)),
             ],
             bind,
         );
@@ -299,7 +304,7 @@ mod tests {
             None,
             vec![
                 d(1, Change::Create(Some("pending"))),
-                d(2, Change::Bind(None)),
+                d(2, Change::Bind(None, None)),
             ],
             bind,
         );
@@ -311,9 +316,13 @@ mod tests {
 
     #[test]
     fn first_logged_binding_means_pending_before() {
-        let bind: &dyn Fn(Option<&&'static str>, &str) -> Option<&'static str> =
-            &|_, node| Some(if node.is_empty() { "pending" } else { "bound" });
-        let s = segments(None, vec![d(5, Change::Bind(Some("n1".into())))], bind);
+        let bind: &BindFn<'_, &'static str> =
+            &|_, node, _| Some(if node.is_empty() { "pending" } else { "bound" });
+        let s = segments(
+            None,
+            vec![d(5, Change::Bind(Some("n1".into()), None))],
+            bind,
+        );
         assert_eq!(
             spans(&s),
             vec![

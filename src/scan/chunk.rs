@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use crate::record::{KubeletMatch, KubeletRequest, Micros, ObjectEvent, SourcePos, Stage};
 use crate::scan::bad::BadKind;
-use crate::scan::prefilter::{audit_id_hash, line_time, Decision, IdHash, Prefilter};
+use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, Prefilter};
 
 /// What a chunk worker needs to know.
 pub struct ChunkCtx<'p> {
@@ -413,7 +413,8 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
             );
             continue;
         }
-        match ctx.prefilter.map_or(Decision::Parse, |p| p.decide(line)) {
+        let decision = ctx.prefilter.map_or(Decision::Parse, |p| p.decide(line));
+        match decision {
             Decision::Blank => out.skipped += 1,
             Decision::Skip { audit_id } => {
                 out.skipped += 1;
@@ -424,7 +425,7 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                 out.skipped += 1;
                 out.events += 1;
                 out.ids.push(audit_id_hash(audit_id));
-                out.time(line_time(line));
+                out.time(ctx.prefilter.and_then(|p| p.line_time(line)));
             }
             Decision::Parse => parse_line(line, rel, unterminated, ctx, &mut out, &mut cands),
         }
