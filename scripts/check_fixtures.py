@@ -559,8 +559,18 @@ class GraphOracle:
     def verdict(self, ev, node):
         """The Node authorizer's answer, then NodeRestriction's for what it allows."""
         v, why = self.authorize(ev, node)
-        if v == "allowed_by_node" and self.admission_needs_body(ev) and "requestObject" not in ev:
+        if v == "forbidden" or not self.admission_needs_body(ev):
+            return v, why
+        body = ev.get("requestObject")
+        if body is None:
             return "indeterminate", ""
+        o = ev.get("objectRef", {})
+        if (o.get("resource"), o.get("subresource")) == ("serviceaccounts", "token"):
+            # The token's pod must be known to compare its UID and node.
+            ref = (body.get("spec") or {}).get("boundObjectRef") or {}
+            pod = (o.get("namespace", ""), ref.get("name", ""))
+            if pod not in self.spec:
+                return "indeterminate", ""
         return v, why
 
     @staticmethod

@@ -373,12 +373,14 @@ class Gen:
 
     def kubelet(self, t_us, node: Node, *, uri, verb, resource, ns="", name="", group="",
                 version="v1", sub="", verdict="allowed_by_node", reason="", req_obj=None,
-                watch_us=0, level="Metadata", bad=False, actual=None):
+                watch_us=0, level="Metadata", bad=False, actual=None, admission=None):
         """One kubelet request, recorded as --scenario decides, with its truth row.
 
-        `verdict` and `reason` are the target truth; `actual` is whether the real Node
-        authorizer (which knows every pod, also those missing from the dump) allows it, when
-        that differs from what the verdict implies.
+        `verdict` and `reason` are the target truth of the authorizers; `admission` is
+        NodeRestriction's (verdict, reason) when it differs from passing and the body is
+        logged; `actual` is whether the real Node authorizer (which knows every pod, also
+        those missing from the dump) allows it, when that differs from what the verdict
+        implies.
         """
         sc = self.a.scenario
         if actual is None:
@@ -398,12 +400,15 @@ class Gen:
         else:
             allowed = True
             rec_reason = go_escape(LEGACY_RBAC_REASON)
-        # request() logs the body of allowed requests only.
-        if verdict == "allowed_by_node" and not (allowed and req_obj is not None):
+        # NodeRestriction runs on what the authorizers allow; request() logs the body of
+        # allowed requests only, and the plugin reads the body before anything else.
+        if verdict == "allowed_by_node":
             op = {"create": "create", "update": "update", "patch": "update"}.get(verb)
             what = RESTRICTION_BODY_CHECKS.get((op, resource, sub))
-            if what is not None:
+            if what is not None and not (allowed and req_obj is not None):
                 verdict, reason = "indeterminate", R_NO_BODY.format(what=what)
+            elif admission is not None:
+                verdict, reason = admission
         # A create names its object in the body: the authorizer sees no name, and a refused
         # create never reaches the handler that copies the name into objectRef.
         body_named = verb == "create" and not sub
@@ -885,9 +890,15 @@ class Gen:
                 '"name":"%s","uid":"%s"}},"status":{"token":"","expirationTimestamp":null}}'
                 % (pod.app.sa, pod.ns, pod.name, pod.uid))
         key = ("serviceaccount", pod.ns, pod.app.sa)
+        args = self.graph_args(node, key)
+        if not pod.visible:
+            # NodeRestriction compares the boundObjectRef with the pod's UID and node (spec
+            # 10.7); for a pod missing from the dump (and never created in the log) neither
+            # is known.
+            args["admission"] = ("indeterminate", "pod %s/%s not in the objects dump" % (pod.ns, pod.name))
         self.kubelet(t, node, uri="/api/v1/namespaces/%s/serviceaccounts/%s/token" % (pod.ns, pod.app.sa),
                      verb="create", resource="serviceaccounts", ns=pod.ns, name=pod.app.sa,
-                     sub="token", req_obj=body, level="Request", **self.graph_args(node, key))
+                     sub="token", req_obj=body, level="Request", **args)
         self.schedule(t + self.rng.randrange(2_800_000_000, 2_900_000_000), self.pod_tick_token, pod)
 
     def start_pod_activity(self, t, pod: Pod, fresh: bool):

@@ -262,7 +262,7 @@ fn totals_top_lists_bindings_and_readiness() {
     assert_eq!(
         s.readiness.line,
         "not safe to remove ClusterRoleBinding system:node: 2 requests relied on it (2 get secrets); \
-         1 request would break under the target (1 list configmaps)"
+         1 request would break under the target (1 list configmaps); 1 request forbidden both when recorded and under the target"
     );
     assert_eq!(j["agreement"], serde_json::Value::Null);
 }
@@ -412,7 +412,7 @@ Agreement with the recorded configuration (--authorization-mode=Node,RBAC, given
   FILE:LINE    VERB  RESOURCE    RECORDED   MODEL            RECORDED REASON                                             MODEL REASON
   audit.log:7  get   configmaps  forbidden  allowed_by_node  no relationship found between node 'node1' and this object
 
-Readiness: not safe to remove ClusterRoleBinding system:node: 2 requests relied on it (2 get secrets); 1 request would break under the target (1 list configmaps)
+Readiness: not safe to remove ClusterRoleBinding system:node: 2 requests relied on it (2 get secrets); 1 request would break under the target (1 list configmaps); 1 request forbidden both when recorded and under the target
 "#;
 const EXPECTED_MARKDOWN: &str = r#"# nodeauthz report
 
@@ -464,7 +464,7 @@ Target: `Node,RBAC + NodeRestriction`
 
 ## Readiness
 
-**not safe to remove ClusterRoleBinding system:node: 2 requests relied on it (2 get secrets); 1 request would break under the target (1 list configmaps)**
+**not safe to remove ClusterRoleBinding system:node: 2 requests relied on it (2 get secrets); 1 request would break under the target (1 list configmaps); 1 request forbidden both when recorded and under the target**
 "#;
 
 #[test]

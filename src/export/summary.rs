@@ -463,7 +463,7 @@ pub fn readiness(
     if forbidden_as_recorded > 0 {
         // Not a regression, but a kubelet that is refused today is not working either.
         parts.push(format!(
-            "{} forbidden under the target, as they were when recorded",
+            "{} forbidden both when recorded and under the target",
             requests_phrase(forbidden_as_recorded)
         ));
     }

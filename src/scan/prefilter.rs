@@ -31,8 +31,9 @@ use crate::input::time::parse_rfc3339_micros;
 pub struct Prefilter {
     must_parse: AhoCorasick,
     /// The kubelet needles, when kubelet lines are skipped rather than parsed (they are in
-    /// `must_parse` otherwise).
-    kubelet: Option<AhoCorasick>,
+    /// `must_parse` otherwise). Substring searches: a multi-pattern automaton of these three
+    /// fell back to a slow non-SIMD search.
+    kubelet: Option<Vec<memmem::Finder<'static>>>,
     /// Look for graph changes (object events wanted).
     graph: bool,
     verb_key: memmem::Finder<'static>,
@@ -106,7 +107,12 @@ impl Prefilter {
             must_parse.extend(kubelet);
             None
         } else {
-            Some(build(&kubelet))
+            Some(
+                kubelet
+                    .iter()
+                    .map(|k| memmem::Finder::new(k.as_bytes()).into_owned())
+                    .collect(),
+            )
         };
         Prefilter {
             must_parse: build(&must_parse),
@@ -141,9 +147,14 @@ impl Prefilter {
             None => return Decision::Parse,
         };
         match &self.kubelet {
-            // Legacy lines keep their time elsewhere than `Prefilter::line_time` looks: parse them.
-            Some(k) if k.is_match(trimmed) && looks_legacy(trimmed) => Decision::Parse,
-            Some(k) if k.is_match(trimmed) => Decision::SkipKubelet { audit_id },
+            Some(k) if k.iter().any(|f| f.find(trimmed).is_some()) => {
+                // Legacy lines keep their time elsewhere than `Prefilter::line_time` looks.
+                if looks_legacy(trimmed) {
+                    Decision::Parse
+                } else {
+                    Decision::SkipKubelet { audit_id }
+                }
+            }
             _ => Decision::Skip { audit_id },
         }
     }
@@ -344,6 +355,47 @@ mod tests {
         let legacy =
             r#"2020-01-01T00:00:00Z AUDIT: id="x-1" stage="ResponseComplete" user="admin""#;
         assert_eq!(skip(legacy).as_deref(), Some("x-1"));
+    }
+
+    #[test]
+    fn without_requests_kubelet_lines_are_skipped_with_their_time() {
+        let p = Prefilter::with_options(true, false);
+        assert!(!p.wants_requests());
+        let kubelet = r#"{"auditID":"k","verb":"get","user":{"username":"system:node:n1"},"requestReceivedTimestamp" : "2020-01-01T00:00:01.000000Z","stageTimestamp":"2020-01-01T00:00:02.000000Z"}"#;
+        assert_eq!(
+            p.decide(kubelet.as_bytes()),
+            Decision::SkipKubelet { audit_id: b"k" }
+        );
+        assert_eq!(p.line_time(kubelet.as_bytes()), Some(1_577_836_801_000_000));
+        let agent = r#"{"auditID":"k","userAgent":"kubelet\/v1","stageTimestamp":"2020-01-01T00:00:02.000000Z"}"#;
+        assert_eq!(
+            p.decide(agent.as_bytes()),
+            Decision::SkipKubelet { audit_id: b"k" }
+        );
+        assert_eq!(p.line_time(agent.as_bytes()), Some(1_577_836_802_000_000));
+        let v1beta1 = r#"{"auditID":"k","userAgent":"kubelet/v1","timestamp":"2020-01-01T00:00:03.000000Z","stageTimestamp":"2020-01-01T00:00:02.000000Z"}"#;
+        assert_eq!(p.line_time(v1beta1.as_bytes()), Some(1_577_836_803_000_000));
+        assert_eq!(p.line_time(br#"{"auditID":"k"}"#), None);
+        // A kubelet's graph change, an escape and a legacy line are still parsed.
+        for parse in [
+            r#"{"auditID":"a","verb":"patch","user":{"username":"system:node:n1"},"objectRef":{"resource":"nodes","subresource":"status"}}"#,
+            r#"{"auditID":"a","user":{"username":"\u0073ystem:node:n1"}}"#,
+            r#"2020-01-01T00:00:00Z AUDIT: id="x-1" stage="ResponseComplete" user="system:node:n1""#,
+        ] {
+            assert_eq!(p.decide(parse.as_bytes()), Decision::Parse, "{parse}");
+        }
+        // A verb or resource key that is really a value does not count; an unreadable value
+        // (escaped, not a string) does, so that the line is parsed.
+        assert!(matches!(
+            p.decide(
+                br#"{"auditID":"a","note":"verb","x":"create","objectRef":{"resource":"pods"}}"#
+            ),
+            Decision::Skip { .. }
+        ));
+        assert_eq!(
+            p.decide(br#"{"auditID":"a","verb":"create","objectRef":{"resource":7}}"#),
+            Decision::Parse
+        );
     }
 
     #[test]
