@@ -180,5 +180,10 @@ pub struct ObjectEvent {
     pub request_object: Option<String>,
     /// Raw JSON of `responseObject`, when logged (level RequestResponse).
     pub response_object: Option<String>,
+    /// Who made the change (the effective user): a pod delete by its node is final, one by
+    /// anybody else only starts graceful termination.
+    pub username: String,
+    /// The `requestURI`, for query options such as `gracePeriodSeconds`.
+    pub request_uri: String,
     pub pos: SourcePos,
 }

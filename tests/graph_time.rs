@@ -27,11 +27,28 @@ fn ev(time: i64, verb: &str, resource: &str, sub: &str, ns: &str, name: &str) ->
         response_code: Some(if verb == "create" { 201 } else { 200 }),
         request_object: None,
         response_object: None,
+        username: String::new(),
+        request_uri: String::new(),
         pos: SourcePos {
             file: 0,
             line: time as u64,
         },
     }
+}
+
+/// A pod's final delete: by its node, as the kubelet does once the containers stopped.
+fn kubelet_delete(time: i64, ns: &str, name: &str) -> ObjectEvent {
+    let mut e = ev(time, "delete", "pods", "", ns, name);
+    e.username = "system:node:node1".into();
+    e
+}
+
+/// A final delete by somebody other than the node (grace period 0), which says nothing about
+/// where the pod ran.
+fn forced_delete(time: i64, ns: &str, name: &str) -> ObjectEvent {
+    let mut e = ev(time, "delete", "pods", "", ns, name);
+    e.request_uri = format!("/api/v1/namespaces/{ns}/pods/{name}?gracePeriodSeconds=0");
+    e
 }
 
 fn with_response(mut e: ObjectEvent, body: Value) -> ObjectEvent {
@@ -90,7 +107,7 @@ fn secret_readable_only_while_pod_is_bound() {
         ),
         binding(200, "ns", "web", "node1"),
         ev(300, "delete", "pods", "", "ns", "web"), // graceful: sets deletionTimestamp
-        ev(350, "delete", "pods", "", "ns", "web"), // the kubelet's final delete
+        kubelet_delete(350, "ns", "web"),           // the kubelet's final delete
     ];
     let g = build_graph(&ObjectSet::default(), &events, (0, 1000));
     let via = found(&["secret ns/db", "pod ns/web", "node node1"]);
@@ -124,7 +141,7 @@ fn dump_object_exists_until_logged_deletion_and_from_logged_creation() {
          - {kind: Pod, metadata: {name: new, namespace: ns}, spec: {nodeName: node1, volumes: [{name: s, secret: {secretName: new-secret}}]}}\n",
     );
     let events = vec![
-        ev(100, "delete", "pods", "", "ns", "old"),
+        kubelet_delete(100, "ns", "old"),
         ev(200, "create", "pods", "", "ns", "new"), // Metadata level: no body, the dump copy is used
     ];
     let g = build_graph(&set, &events, (0, 1000));
@@ -151,7 +168,7 @@ fn recreated_pod_known_from_dump_is_pending_until_bound() {
          - {kind: Pod, metadata: {name: web-0, namespace: ns}, spec: {nodeName: node1, volumes: [{name: s, secret: {secretName: db}}]}}\n",
     );
     let events = vec![
-        ev(100, "delete", "pods", "", "ns", "web-0"),
+        kubelet_delete(100, "ns", "web-0"),
         ev(110, "create", "pods", "", "ns", "web-0"),
         binding(120, "ns", "web-0", "node1"),
     ];
@@ -196,7 +213,7 @@ fn pod_recreated_on_another_node_moves_its_edges() {
             ev(10, "create", "pods", "", "ns", "web"),
             pod_body("web", "node1", "db"),
         ),
-        ev(20, "delete", "pods", "", "ns", "web"),
+        kubelet_delete(20, "ns", "web"),
         with_response(
             ev(30, "create", "pods", "", "ns", "web"),
             pod_body("web", "node2", "db"),
@@ -458,7 +475,7 @@ fn completeness_pod_without_body_could_be_anywhere() {
     let set = dump("kind: PodList\nitems: []\n");
     let events = vec![
         ev(40, "create", "pods", "", "ns", "mystery"),
-        ev(90, "delete", "pods", "", "ns", "mystery"),
+        forced_delete(90, "ns", "mystery"),
     ];
     let g = build_graph(&set, &events, (0, 1000));
     let why = "pod ns/mystery existed without a known spec (from audit input #0 line 40)";
@@ -470,11 +487,22 @@ fn completeness_pod_without_body_could_be_anywhere() {
         );
         assert_eq!(g.path(Secret, "ns", "db", node, 90), PathAnswer::NoPath);
     }
+    // The node's own delete tells where it ran: then only that node's graph is incomplete.
+    let events = vec![
+        ev(40, "create", "pods", "", "ns", "mystery"),
+        kubelet_delete(90, "ns", "mystery"),
+    ];
+    let g = build_graph(&set, &events, (0, 1000));
+    assert_eq!(g.path(Secret, "ns", "db", "node2", 50), PathAnswer::NoPath);
+    assert_eq!(
+        g.path(Secret, "ns", "db", "node1", 50),
+        PathAnswer::Incomplete(why.into())
+    );
     // A delete body tells what the pod was: then nothing is unknown.
     let events = vec![
         ev(40, "create", "pods", "", "ns", "mystery"),
         with_response(
-            ev(90, "delete", "pods", "", "ns", "mystery"),
+            forced_delete(90, "ns", "mystery"),
             pod_body("mystery", "node2", "m"),
         ),
     ];
@@ -494,7 +522,7 @@ fn pod_facts_and_node_uid_over_time() {
          - kind: Pod\n  metadata: {name: web, namespace: ns, uid: w-uid, labels: {app: web}}\n  spec:\n    nodeName: node1\n    volumes: [{name: t, projected: {sources: [{serviceAccountToken: {audience: vault, path: t}}]}}]\n",
     );
     let events = vec![
-        ev(50, "delete", "pods", "", "ns", "web"),
+        kubelet_delete(50, "ns", "web"),
         ev(60, "delete", "nodes", "", "", "node1"),
     ];
     let g = build_graph(&set, &events, (0, 100));
@@ -541,6 +569,44 @@ fn pre_bound_claim_does_not_open_another_claims_pv() {
     assert_eq!(g.path(Pv, "", "pv-x", "node1", 50), PathAnswer::NoPath);
     assert_eq!(
         g.path(Secret, "ns", "ceph", "node1", 50),
+        PathAnswer::NoPath
+    );
+}
+
+/// A controller's delete only starts graceful termination: when the kubelet's own final delete
+/// is refused (so never logged as a change), the pod keeps its node and the node its access.
+#[test]
+fn graceful_delete_without_final_delete_keeps_the_pod() {
+    let mut controller_delete = ev(300, "delete", "pods", "", "ns", "web");
+    controller_delete.username = "system:serviceaccount:kube-system:replicaset-controller".into();
+    let mut zero_grace = ev(400, "delete", "pods", "", "ns", "api");
+    zero_grace.request_uri = "/api/v1/namespaces/ns/pods/api?gracePeriodSeconds=0".into();
+    let events = vec![
+        node_create(10, "node1"),
+        with_response(
+            ev(100, "create", "pods", "", "ns", "web"),
+            pod_body("web", "", "db"),
+        ),
+        binding(200, "ns", "web", "node1"),
+        controller_delete,
+        with_response(
+            ev(100, "create", "pods", "", "ns", "api"),
+            pod_body("api", "", "api-token"),
+        ),
+        binding(200, "ns", "api", "node1"),
+        zero_grace,
+    ];
+    let g = build_graph(&ObjectSet::default(), &events, (0, 1000));
+    assert_eq!(
+        g.path(Secret, "ns", "db", "node1", 900),
+        found(&["secret ns/db", "pod ns/web", "node node1"])
+    );
+    assert_eq!(
+        g.path(Secret, "ns", "api-token", "node1", 399),
+        found(&["secret ns/api-token", "pod ns/api", "node node1"])
+    );
+    assert_eq!(
+        g.path(Secret, "ns", "api-token", "node1", 400),
         PathAnswer::NoPath
     );
 }

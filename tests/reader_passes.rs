@@ -1,7 +1,9 @@
 //! `ScanOptions::want_requests: false` (the first pass of `analyze`, which only wants object
-//! events) must find exactly the object events and time spans of a full scan, count the same
-//! lines, events and requests, and hand nothing to the sink, on every fixture and shipped
-//! real log.
+//! events) must find exactly the object events of a full scan and hand nothing to the sink, on
+//! every fixture and shipped real log; on logs without bad lines also the same time spans and
+//! counts of lines, events and requests. (Kubelet lines are then skipped unvalidated, like
+//! every skipped line: a bad kubelet line counts as an event there, and only the full scan
+//! reports it.)
 
 use std::path::{Path, PathBuf};
 
@@ -32,14 +34,14 @@ fn objects_only_pass_matches_a_full_scan() {
     logs(&root.join("fixtures"), &mut files);
     logs(&root.join("../shared/real-logs"), &mut files);
     assert!(files.len() >= 10, "found only {} logs", files.len());
-    let mut with_objects = 0;
+    let (mut with_objects, mut clean) = (0, 0);
     for f in &files {
         let input = [InputSpec::Path(f.clone())];
         let full = ScanOptions {
             threads: 1,
             ..ScanOptions::default()
         };
-        for chunk_size in [1 << 20, 700] {
+        for chunk_size in [1 << 20, 1 << 16] {
             let (_, a) = scan_collect(
                 &input,
                 &ScanOptions {
@@ -63,12 +65,12 @@ fn objects_only_pass_matches_a_full_scan() {
             assert_eq!(handed, 0, "{name}");
             assert_eq!((b.kubelet_events, b.kubelet_requests), (0, 0), "{name}");
             assert_eq!(a.object_events, b.object_events, "{name}");
-            assert_eq!(a.inputs, b.inputs, "{name}: inputs, time spans");
-            assert_eq!(
-                (a.lines_read, a.events, a.requests),
-                (b.lines_read, b.events, b.requests),
-                "{name}"
-            );
+            assert_eq!(a.lines_read, b.lines_read, "{name}");
+            if a.lines_bad == 0 {
+                assert_eq!(a.inputs, b.inputs, "{name}: inputs, time spans");
+                assert_eq!((a.events, a.requests), (b.events, b.requests), "{name}");
+                clean += 1;
+            }
             // Kubelet lines move from used to skipped; a line is never lost.
             assert_eq!(
                 b.lines_used + b.lines_skipped + b.lines_bad,
@@ -80,5 +82,5 @@ fn objects_only_pass_matches_a_full_scan() {
         }
     }
     // The check means something only if some logs hold graph changes.
-    assert!(with_objects >= 4, "{with_objects}");
+    assert!(with_objects >= 4 && clean >= 10, "{with_objects} {clean}");
 }

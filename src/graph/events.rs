@@ -107,12 +107,14 @@ impl Builder {
                 Some(v) => Change::Update(v),
                 None => return,
             },
-            "delete" if ev.subresource.is_empty() => Change::Delete(self.body(ev, kind, parse)),
+            "delete" if ev.subresource.is_empty() => {
+                Change::Delete(self.body(ev, kind, parse), true)
+            }
             _ => return,
         };
         let name = match &change {
             _ if !ev.name.is_empty() => ev.name.clone(),
-            Change::Create(Some(v)) | Change::Update(v) | Change::Delete(Some(v)) => {
+            Change::Create(Some(v)) | Change::Update(v) | Change::Delete(Some(v), _) => {
                 v.name().to_string()
             }
             _ => return,
@@ -161,16 +163,27 @@ impl Builder {
                 return;
             }
             "create" if ev.subresource.is_empty() => Change::Create(self.body(ev, "Pod", parse)),
-            "update" | "patch" => match self.body(ev, "Pod", parse) {
-                Some(v) => Change::Update(v),
-                None => return,
+            "update" | "patch" => match (self.body(ev, "Pod", parse), node_of(ev)) {
+                (Some(v), _) => Change::Update(v),
+                (None, Some(node)) => Change::Seen(node.to_string()),
+                (None, None) => return,
             },
-            "delete" if ev.subresource.is_empty() => Change::Delete(self.body(ev, "Pod", parse)),
+            "delete" if ev.subresource.is_empty() => {
+                if let Some(node) = node_of(ev).filter(|_| !ev.name.is_empty()) {
+                    let source = self.source(ev);
+                    entry(pods, &ev.namespace, &ev.name).1.push(Dated {
+                        time: ev.time,
+                        source,
+                        change: Change::Seen(node.to_string()),
+                    });
+                }
+                Change::Delete(self.body(ev, "Pod", parse), final_pod_delete(ev))
+            }
             _ => return,
         };
         let (ns, name) = match &change {
             _ if !ev.name.is_empty() => (ev.namespace.clone(), ev.name.clone()),
-            Change::Create(Some(p)) | Change::Update(p) | Change::Delete(Some(p)) => {
+            Change::Create(Some(p)) | Change::Update(p) | Change::Delete(Some(p), _) => {
                 let ns = if ev.namespace.is_empty() {
                     &p.view.namespace
                 } else {
@@ -190,6 +203,37 @@ impl Builder {
             change,
         });
     }
+}
+
+/// The node that made a change, when a node identity made it.
+fn node_of(ev: &ObjectEvent) -> Option<&str> {
+    ev.username
+        .strip_prefix("system:node:")
+        .filter(|n| !n.is_empty())
+}
+
+/// Whether a logged pod delete removed the pod at once: one by its node (the kubelet deletes
+/// with a zero grace period once the containers stopped) or with `gracePeriodSeconds` 0 in the
+/// query or the DeleteOptions body. Any other delete of a bound pod only sets its
+/// deletionTimestamp; an unbound pod that lingers here has no edge to a node, so treating its
+/// delete as graceful changes no answer.
+fn final_pod_delete(ev: &ObjectEvent) -> bool {
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct DeleteOptions {
+        grace_period_seconds: Option<i64>,
+    }
+    let by_node = node_of(ev).is_some();
+    let zero_in_query = ev
+        .request_uri
+        .split_once('?')
+        .is_some_and(|(_, q)| q.split('&').any(|kv| kv == "gracePeriodSeconds=0"));
+    let zero_in_body = ev
+        .request_object
+        .as_deref()
+        .and_then(|j| serde_json::from_str::<DeleteOptions>(j).ok())
+        .is_some_and(|o| o.grace_period_seconds == Some(0));
+    by_node || zero_in_query || zero_in_body
 }
 
 /// The name of an object view (for events whose `objectRef` lacks it).

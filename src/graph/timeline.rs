@@ -19,11 +19,18 @@ pub(crate) enum Change<V> {
     Create(Option<V>),
     /// Replaced by a full new version (updates without a full body are not changes).
     Update(V),
-    /// Deleted; the body when logged.
-    Delete(Option<V>),
+    /// Deleted; the body when logged, and whether the deletion was final. A pod deleted by
+    /// anybody but its node only starts graceful termination: it keeps its node (and the node
+    /// its access) until the kubelet's own final delete, which may never come when the
+    /// kubelet is refused.
+    Delete(Option<V>, bool),
     /// Pods only: bound to a node (the `pods/binding` target, when logged), with the pod UID
     /// the Binding's metadata carries (the scheduler sets it), when logged.
     Bind(Option<String>, Option<String>),
+    /// Pods only: a node successfully changed the pod (a status patch, its delete), which
+    /// NodeRestriction allows only for pods bound to that node. Tells where a pod whose spec
+    /// the inputs lack was running, so that only that node's graph is incomplete.
+    Seen(String),
 }
 
 /// Turns a pod's current body (if known), a binding target and the pod UID (empty when
@@ -79,6 +86,8 @@ pub(crate) fn segments<V: Clone>(
                 // A binding succeeds only for a pending pod, so before its first logged
                 // binding the pod was pending: `bind` with an empty node builds that body.
                 Change::Bind(..) => bind(None, "", ""),
+                // Running on that node since before the window, spec unknown.
+                Change::Seen(node) => bind(None, node, ""),
                 // Nothing graph-relevant changed unlogged inside the window (a node can only
                 // be set by a logged binding), so the first full body held from the start.
                 Change::Update(b) => Some(b.clone()),
@@ -138,18 +147,20 @@ pub(crate) fn segments<V: Clone>(
                 close(cur.take(), t, &mut out);
                 cur = open(bound);
             }
-            Change::Delete(body) => {
+            Change::Seen(node) => {
+                if let Some(s) = cur.as_mut() {
+                    if s.body.is_none() {
+                        s.body = bind(None, node, "");
+                    }
+                }
+            }
+            Change::Delete(body, is_final) => {
                 if let Some(s) = cur.as_mut() {
                     if s.body.is_none() {
                         s.body = body.clone();
                     }
                 }
-                // Status updates of the terminating object may come between the deletes.
-                let more_deletes = changes[i + 1..]
-                    .iter()
-                    .find(|n| !matches!(n.change, Change::Update(_)))
-                    .is_some_and(|n| matches!(n.change, Change::Delete(_)));
-                if !more_deletes {
+                if *is_final {
                     close(cur.take(), t, &mut out);
                 }
             }
@@ -189,7 +200,7 @@ mod tests {
         let s = segments(
             Some(&"d"),
             vec![
-                d(20, Change::Delete(None)),
+                d(20, Change::Delete(None, true)),
                 d(10, Change::Create(Some("c"))),
             ],
             NO_BIND,
@@ -199,9 +210,13 @@ mod tests {
 
     #[test]
     fn delete_first_means_existed_before() {
-        let s = segments(Some(&"d"), vec![d(5, Change::Delete(None))], NO_BIND);
+        let s = segments(Some(&"d"), vec![d(5, Change::Delete(None, true))], NO_BIND);
         assert_eq!(spans(&s), vec![(Micros::MIN, 5, Some("d"))]);
-        let s = segments(None, vec![d(5, Change::Delete(Some("body")))], NO_BIND);
+        let s = segments(
+            None,
+            vec![d(5, Change::Delete(Some("body"), true))],
+            NO_BIND,
+        );
         assert_eq!(spans(&s), vec![(Micros::MIN, 5, Some("body"))]);
     }
 
@@ -228,20 +243,30 @@ mod tests {
             None,
             vec![
                 d(1, Change::Create(Some("c"))),
-                d(5, Change::Delete(None)),
-                d(9, Change::Delete(None)),
+                d(5, Change::Delete(None, false)),
+                d(9, Change::Delete(None, true)),
             ],
             NO_BIND,
         );
         assert_eq!(spans(&s), vec![(1, 9, Some("c"))]);
+        // Without a final delete (the kubelet refused), the pod stays, terminating.
+        let s = segments(
+            None,
+            vec![
+                d(1, Change::Create(Some("c"))),
+                d(5, Change::Delete(None, false)),
+            ],
+            NO_BIND,
+        );
+        assert_eq!(spans(&s), vec![(1, Micros::MAX, Some("c"))]);
         // A status update while terminating does not end the object early.
         let s = segments(
             None,
             vec![
                 d(1, Change::Create(Some("c"))),
-                d(5, Change::Delete(None)),
+                d(5, Change::Delete(None, false)),
                 d(7, Change::Update("terminating")),
-                d(9, Change::Delete(None)),
+                d(9, Change::Delete(None, true)),
             ],
             NO_BIND,
         );
@@ -266,7 +291,7 @@ mod tests {
             vec![
                 d(1, Change::Create(Some("a"))),
                 d(2, Change::Update("b")),
-                d(3, Change::Delete(None)),
+                d(3, Change::Delete(None, true)),
                 d(7, Change::Create(Some("c"))),
             ],
             NO_BIND,

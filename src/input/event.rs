@@ -363,6 +363,13 @@ impl<'a> RawEvent<'a> {
             response_code: Some(code),
             request_object: self.request_object.map(|r| r.get().to_string()),
             response_object: self.response_object.map(|r| r.get().to_string()),
+            username: self
+                .impersonated_user
+                .as_ref()
+                .or(self.user.as_ref())
+                .map(|u| owned(&u.username))
+                .unwrap_or_default(),
+            request_uri: owned(&self.request_uri),
             pos,
         })
     }
