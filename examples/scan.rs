@@ -10,6 +10,10 @@
 //! `--requests-only` its second; the default wants both.
 
 use nodeauthz::input::InputSpec;
+
+// The allocator of the `nodeauthz` binary, so that the numbers compare.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use nodeauthz::scan::{scan, ScanOptions};
 
 fn main() -> std::process::ExitCode {

@@ -12,6 +12,16 @@
 #                   about 45 MB/s, the whole 1 GB would take minutes). Its MB/s is computed on
 #                   the prefix and the table says so.
 #   BENCH_SKIP_BUILD=1  use the existing binary (BENCH_BIN, default target/release/nodeauthz)
+#   BENCH_BIG       size of a second, longer log (same cluster, same seed, no time limit, so
+#                   every request is distinct) on which peak RSS is measured too, to show that
+#                   memory does not grow with the log (default 4G; 0 to skip)
+#   BENCH_BIG_RUNS  runs on the big log (default 1)
+#
+# Rows: the reference tools; the scanner alone (target/release/examples/scan) in the two modes
+# `analyze` uses (pass 1: object events only, `ScanOptions::want_requests = false`; pass 2:
+# kubelet requests only) and with both; then `nodeauthz analyze` (both passes, decisions,
+# summary). "CPU s" is user+sys of the best run: on a shared machine it says more about the
+# work done than the wall time. The load average before and after is printed.
 #
 # Needs: cargo, python3 (3.11+), gzip, jq (optional), DuckDB's Python module (optional:
 # installed into target/bench-venv with pip when `import duckdb` fails), GNU time (optional,
@@ -35,17 +45,21 @@ JQ_BYTES=$(to_bytes "$JQ_SPEC")
 # ---- build ------------------------------------------------------------------------------------
 if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
   echo "== cargo build --release" >&2
-  cargo build --release --quiet
+  cargo build --release --quiet --bin nodeauthz --example scan
 fi
+SCAN=target/release/examples/scan
 BIN=${BENCH_BIN:-target/release/nodeauthz}
 [[ -x $BIN ]] || { echo "missing $BIN" >&2; exit 1; }
 
 # ---- data (cached; regenerated when the generator or the parameters change) -------------------
 GEN_ARGS=(--nodes 150 --pods-per-node 30 --duration 6h --target-bytes "$BYTES" --seed 1
           --kubelet-share 0.5 --bad-share 0.02 --churn-per-hour 60 --quiet)
-STAMP="$(sha256sum scripts/gen_audit_log.py | cut -c1-16) ${GEN_ARGS[*]}"
+# The stamp holds the generator's parameters; a newer generator does not throw away a cached
+# log (that takes minutes and changes the numbers) unless BENCH_REGEN=1.
+STAMP="${GEN_ARGS[*]}"
 LOG=$DATA/audit-$BYTES_SPEC.log
-if [[ ! -s $LOG || ! -s $LOG.gz || "$(cat "$LOG.stamp" 2>/dev/null)" != "$STAMP" ]]; then
+stamp_ok() { [[ "$(cat "$1.stamp" 2>/dev/null)" == *"$2" && "${BENCH_REGEN:-0}" != 1 ]]; }
+if [[ ! -s $LOG || ! -s $LOG.gz ]] || ! stamp_ok "$LOG" "$STAMP"; then
   echo "== generating $LOG ($BYTES_SPEC)" >&2
   t0=$(date +%s.%N)
   python3 scripts/gen_audit_log.py "${GEN_ARGS[@]}" --out "$LOG" \
@@ -57,6 +71,7 @@ print("generator: %.1f MB in %.1f s = %.1f MB/s" % (b/1e6, t, b/1e6/t))' "$LOG" 
   gzip -6 -c "$LOG" > "$LOG.gz.tmp" && mv "$LOG.gz.tmp" "$LOG.gz"
   echo "$STAMP" > "$LOG.stamp"
 fi
+[[ scripts/gen_audit_log.py -nt $LOG ]] && echo "note: $LOG is older than the generator (BENCH_REGEN=1 to regenerate)" >&2
 SIZE=$(stat -c %s "$LOG")
 GZSIZE=$(stat -c %s "$LOG.gz")
 
@@ -91,14 +106,15 @@ cat "$LOG" "$LOG.gz" "$JQ_IN" > /dev/null
 HAVE_GNU_TIME=0
 if /usr/bin/time -v true 2>/dev/null; then HAVE_GNU_TIME=1; fi
 measure() {
-  local best="" best_rss=0 status=0 out err
+  local best="" best_rss=0 best_cpu=- status=0 out err
   out=$(mktemp); err=$(mktemp)
   for ((i = 0; i < RUNS; i++)); do
-    local t0 t1 rss=0
+    local t0 t1 rss=0 cpu=-
     t0=$(date +%s.%N)
     if (( HAVE_GNU_TIME )); then
       if /usr/bin/time -v -o "$err.time" "$@" > "$out" 2> "$err"; then status=0; else status=$?; fi
       rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$err.time")
+      cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u+s}' "$err.time")
     else
       "$@" > "$out" 2> "$err" &
       local pid=$! peak=0 cur
@@ -114,7 +130,7 @@ measure() {
     local dt
     dt=$(python3 -c 'import sys; print("%.4f" % (float(sys.argv[2]) - float(sys.argv[1])))' "$t0" "$t1")
     if [[ -z $best ]] || python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$dt" "$best"; then
-      best=$dt; best_rss=$rss
+      best=$dt; best_rss=$rss; best_cpu=$cpu
     fi
     (( status == 0 )) || break
   done
@@ -122,7 +138,7 @@ measure() {
   head -c 2000 "$out" > "$DATA/.last.out"
   tail -c 600 "$err" > "$DATA/.last.err"
   rm -f "$out" "$err" "$err.time"
-  echo "$best $best_rss $status"
+  echo "$best $best_rss $status $best_cpu"
 }
 
 ROWS=()
@@ -130,7 +146,8 @@ row() {  # row NAME INPUT_DESC BYTES "seconds rss status" NOTE
   ROWS+=("$1|$2|$3|$4|$5")
 }
 
-echo "== measuring (best of $RUNS)" >&2
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "== measuring (best of $RUNS); load average $LOAD_BEFORE" >&2
 row "wc -l" "plain" "$SIZE" "$(measure wc -l "$LOG")" ""
 if command -v jq > /dev/null; then
   note=""
@@ -149,17 +166,44 @@ if command -v hyperfine > /dev/null; then
   echo "== hyperfine (cross-check of wc -l)" >&2
   hyperfine --warmup 1 --runs "$RUNS" "wc -l $LOG" >&2 || true
 fi
-row "nodeauthz analyze --format json" "plain" "$SIZE" "$(measure "$BIN" analyze "$LOG" --format json)" ""
+row "scan only, pass 1 (object events)" "plain" "$SIZE" "$(measure "$SCAN" --objects-only "$LOG")" "want_requests=false"
+row "scan only, pass 2 (kubelet requests)" "plain" "$SIZE" "$(measure "$SCAN" --requests-only "$LOG")" "want_object_events=false"
+row "scan only, both" "plain" "$SIZE" "$(measure "$SCAN" "$LOG")" ""
+row "scan only, pass 2 (kubelet requests)" "gzip" "$SIZE" "$(measure "$SCAN" --requests-only "$LOG.gz")" \
+  "one gzip stream; MB/s of uncompressed bytes"
+row "nodeauthz analyze --format json" "plain" "$SIZE" "$(measure "$BIN" analyze "$LOG" --format json)" "two passes + decisions"
 cp "$DATA/.last.out" "$DATA/.na-plain.out"; NA_ERR=$(cat "$DATA/.last.err")
 row "nodeauthz analyze --format json" "gzip" "$SIZE" "$(measure "$BIN" analyze "$LOG.gz" --format json)" \
   "MB/s of uncompressed bytes; .gz is $GZSIZE bytes"
 cp "$DATA/.last.out" "$DATA/.na-gz.out"; NAGZ_ERR=$(cat "$DATA/.last.err")
 
+# ---- the big log: memory must not grow with the size ----------------------------------------
+BIG_SPEC=${BENCH_BIG:-4G}
+if [[ $BIG_SPEC != 0 ]]; then
+  BIG_BYTES=$(to_bytes "$BIG_SPEC")
+  BIG=$DATA/audit-$BIG_SPEC.log
+  BIG_ARGS=(--nodes 150 --pods-per-node 30 --duration 0 --target-bytes "$BIG_BYTES" --seed 1
+            --kubelet-share 0.5 --bad-share 0.02 --churn-per-hour 60 --quiet)
+  BIG_STAMP="${BIG_ARGS[*]}"
+  if [[ ! -s $BIG ]] || ! stamp_ok "$BIG" "$BIG_STAMP"; then
+    echo "== generating $BIG ($BIG_SPEC)" >&2
+    python3 scripts/gen_audit_log.py "${BIG_ARGS[@]}" --out "$BIG"
+    echo "$BIG_STAMP" > "$BIG.stamp"
+  fi
+  BIG_SIZE=$(stat -c %s "$BIG")
+  cat "$BIG" > /dev/null
+  SAVED_RUNS=$RUNS; RUNS=${BENCH_BIG_RUNS:-1}
+  row "scan only, both" "plain $BIG_SPEC" "$BIG_SIZE" "$(measure "$SCAN" "$BIG")" "memory check"
+  row "nodeauthz analyze --format json" "plain $BIG_SPEC" "$BIG_SIZE" "$(measure "$BIN" analyze "$BIG" --format json)" "memory check"
+  RUNS=$SAVED_RUNS
+fi
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # ---- report -----------------------------------------------------------------------------------
 TRUTH_ROWS=$(wc -l < "$DATA/truth-$BYTES_SPEC.jsonl")
-python3 - "$SIZE" "$TRUTH_ROWS" "$DUCK_OUT" "$DATA" "$NA_ERR" "$NAGZ_ERR" "$(nproc)" "${ROWS[@]}" <<'EOF'
+python3 - "$SIZE" "$TRUTH_ROWS" "$DUCK_OUT" "$DATA" "$NA_ERR" "$NAGZ_ERR" "$(nproc)" "$LOAD_BEFORE" "$LOAD_AFTER" "${ROWS[@]}" <<'EOF'
 import json, sys
-size, truth_rows, duck_out, data, na_err, nagz_err, cores = sys.argv[1:8]
+size, truth_rows, duck_out, data, na_err, nagz_err, cores, load_before, load_after = sys.argv[1:10]
 na_out = {}
 for inp in ("plain", "gz"):
     try:
@@ -177,26 +221,29 @@ def valid(inp):
 
 
 rows = []
-for r in sys.argv[8:]:
+for r in sys.argv[10:]:
     name, inp, nbytes, meas, note = r.split("|")
-    secs, rss, status = meas.split()
+    parts = meas.split()
+    secs, rss, status = parts[:3]
+    cpu = parts[3] if len(parts) > 3 else "-"
     ok = status == "0" and secs != "-"
     if ok and name.startswith("nodeauthz") and not valid("gz" if inp == "gzip" else "plain"):
         status, ok = "0, no JSON summary printed", False
     mbs = int(nbytes) / 1e6 / float(secs) if ok and float(secs) > 0 else None
-    rows.append((name, inp, int(nbytes), secs, mbs, rss, status, note))
+    rows.append((name, inp, int(nbytes), secs, mbs, rss, status, note, cpu))
 ours = next((r[4] for r in rows if r[0].startswith("nodeauthz") and r[1] == "plain"), None)
 print("\n### nodeauthz throughput, %.2f GB generated audit log (%s cores, page cache warm)\n" % (int(size) / 1e9, cores))
-print("| tool | input | bytes read | best s | MB/s | nodeauthz plain ÷ this | peak RSS MiB | note |")
-print("|---|---|---:|---:|---:|---:|---:|---|")
-for name, inp, nbytes, secs, mbs, rss, status, note in rows:
+print("| tool | input | bytes read | best s | MB/s | CPU s | nodeauthz analyze ÷ this | peak RSS MiB | note |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+for name, inp, nbytes, secs, mbs, rss, status, note, cpu in rows:
     if mbs is None:
-        print("| %s | %s | %d | - | failed (exit %s) | - | - | %s |" % (name, inp, nbytes, status, note))
+        print("| %s | %s | %d | - | failed (exit %s) | - | - | - | %s |" % (name, inp, nbytes, status, note))
         continue
     ratio = "%.2fx" % (ours / mbs) if ours else "-"
     rss_mib = "%.0f" % (int(rss) / 1024) if rss.isdigit() and int(rss) > 0 else "-"
-    print("| %s | %s | %d | %s | %.0f | %s | %s | %s |" % (name, inp, nbytes, secs, mbs, ratio, rss_mib, note))
+    print("| %s | %s | %d | %s | %.0f | %s | %s | %s | %s |" % (name, inp, nbytes, secs, mbs, cpu, ratio, rss_mib, note))
 print()
+print("Load average before: %s; after: %s (other jobs share the cores)." % (load_before, load_after))
 print("DuckDB kubelet lines (both stages): %s" % duck_out.strip())
 na_plain = na_out["plain"]
 try:

@@ -12,7 +12,7 @@ use crate::authz::chain::{ChainOutcome, Scenario, ScenarioError};
 use crate::authz::node::Decision;
 use crate::authz::rbac::RbacMatch;
 use crate::authz::restriction::Admission;
-use crate::authz::ClusterView;
+use crate::authz::{Attributes, ClusterView};
 use crate::cluster::{bootstrap_policy, load_objects, merge_policy, ObjectSet, RbacPolicy};
 use crate::compare::{CompareBuilder, Comparison};
 use crate::export::html::timeline::{troubled_first, TimelineBuilder};
@@ -284,23 +284,47 @@ pub fn effective_policy(objects: &ObjectSet, no_bootstrap: bool) -> RbacPolicy {
     }
 }
 
-/// Decides one request under `scenario`: the chain's outcome in the row's terms.
-pub fn decide(
-    scenario: &Scenario,
-    req: &KubeletRequest,
-    cluster: &dyn ClusterView,
-) -> (ChainOutcome, Decisions) {
-    let user = req.effective_user();
-    let uri = &req.uri;
-    let attrs = request_attributes(&req.verb, uri, user);
-    let body = req
-        .request_object
-        .as_deref()
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
-    let at = req.time().unwrap_or(0);
-    let outcome = scenario.evaluate(&attrs, body.as_ref(), cluster, at);
-    let decisions = decisions_of(&outcome);
-    (outcome, decisions)
+/// A kubelet request made ready for the authorizers once (attributes from its URI, its logged
+/// body parsed), then decided under as many scenarios as asked.
+pub struct Prepared<'r> {
+    pub req: &'r KubeletRequest,
+    /// What the authorizers see (the effective, impersonated user).
+    pub attrs: Attributes,
+    /// The logged `requestObject`, for NodeRestriction.
+    pub body: Option<serde_json::Value>,
+    /// The instant the graph is asked about.
+    pub at: Micros,
+}
+
+impl<'r> Prepared<'r> {
+    /// Recomputes the request's attributes and parses its body.
+    pub fn new(req: &'r KubeletRequest) -> Self {
+        Prepared {
+            req,
+            attrs: request_attributes(&req.verb, &req.uri, req.effective_user()),
+            body: req
+                .request_object
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok()),
+            at: req.time().unwrap_or(0),
+        }
+    }
+
+    /// The chain's outcome under `scenario`, and the same in the row's terms.
+    pub fn decide(
+        &self,
+        scenario: &Scenario,
+        cluster: &dyn ClusterView,
+    ) -> (ChainOutcome, Decisions) {
+        let outcome = scenario.evaluate(&self.attrs, self.body.as_ref(), cluster, self.at);
+        let decisions = decisions_of(&outcome);
+        (outcome, decisions)
+    }
+
+    /// The row of this request for one scenario's decisions.
+    pub fn row(&self, decisions: Decisions, source_file: &str) -> RequestVerdict {
+        verdict_row(self.req, &self.attrs, decisions, source_file)
+    }
 }
 
 /// Maps the chain's outcome onto the per-authorizer results a row stores.
@@ -367,14 +391,14 @@ pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
     }
 }
 
-/// Builds the row of one request under the target scenario.
-pub fn verdict_row(
+/// Builds the row of one request from its attributes and one scenario's decisions.
+fn verdict_row(
     req: &KubeletRequest,
+    attrs: &Attributes,
     decisions: Decisions,
     source_file: &str,
 ) -> RequestVerdict {
     let user = req.effective_user();
-    let attrs = request_attributes(&req.verb, &req.uri, user);
     let recorded = RecordedOutcome::from_log(
         req.decision.as_deref(),
         req.reason.as_deref(),
@@ -389,12 +413,12 @@ pub fn verdict_row(
         groups: user.groups.clone(),
         user_agent: req.user_agent.clone(),
         source_ips: req.source_ips.clone(),
-        verb: attrs.verb,
-        api_group: attrs.api_group,
-        resource: attrs.resource,
-        subresource: attrs.subresource,
-        namespace: attrs.namespace,
-        name: attrs.name,
+        verb: attrs.verb.clone(),
+        api_group: attrs.api_group.clone(),
+        resource: attrs.resource.clone(),
+        subresource: attrs.subresource.clone(),
+        namespace: attrs.namespace.clone(),
+        name: attrs.name.clone(),
         request_uri: req.request_uri.clone(),
         change: change(recorded.decision, classified.verdict),
         recorded,
@@ -504,20 +528,21 @@ pub fn analyze(
 
     // The recorded configuration: given (one model for the whole log), or inferred phase by
     // phase from the candidates that best reproduce what was recorded.
-    let recorded: Vec<Scenario> = match &recorded_flags {
+    let recorded_configurations = match &recorded_flags {
         Some(f) => {
             builder.set_recorded_configuration(&f.label(), false);
-            vec![f.scenario(policy.clone())?]
+            vec![f.clone()]
         }
-        None => recorded_candidates(&opts.target)
-            .iter()
-            .map(|f| f.scenario(policy.clone()))
-            .collect::<Result<_, _>>()?,
+        None => recorded_candidates(&opts.target),
     };
+    let recorded: Vec<Scenario> = recorded_configurations
+        .iter()
+        .map(|f| f.scenario(policy.clone()))
+        .collect::<Result<_, _>>()?;
     let mut phases = recorded_flags.is_none().then(|| {
         PhaseTracker::new(
             window,
-            recorded_candidates(&opts.target)
+            recorded_configurations
                 .iter()
                 .map(ScenarioFlags::label)
                 .collect(),
@@ -562,16 +587,17 @@ pub fn analyze(
         let rows: Vec<Decided> = kept
             .par_iter()
             .map(|req| {
-                let (_, decisions) = decide(&target, req, &graph);
+                let prepared = Prepared::new(req);
+                let (_, decisions) = prepared.decide(&target, &graph);
                 let file = file_names
                     .get(req.pos.file as usize)
                     .map(String::as_str)
                     .unwrap_or("");
-                let row = verdict_row(req, decisions, file);
+                let row = prepared.row(decisions, file);
                 let models: Vec<(Verdict, String, bool)> = recorded
                     .iter()
                     .map(|s| {
-                        let (_, d) = decide(s, req, &graph);
+                        let (_, d) = prepared.decide(s, &graph);
                         let c = classify(&d);
                         let by_admission = d.node_restriction.decision == AdmissionDecision::Deny;
                         (c.verdict, c.reason, by_admission)
@@ -579,7 +605,7 @@ pub fn analyze(
                     .collect();
                 let columns: Vec<RequestVerdict> = compare
                     .iter()
-                    .map(|s| verdict_row(req, decide(s, req, &graph).1, file))
+                    .map(|s| prepared.row(prepared.decide(s, &graph).1, file))
                     .collect();
                 (row, models, columns)
             })

@@ -5,7 +5,7 @@
 //! scenario, the graph path (or why there is none) and the final verdict; for refused requests
 //! it also tries the configuration changes that would let a kubelet work, smallest first.
 
-use crate::analyze::{decisions_of, node_name, ScenarioFlags};
+use crate::analyze::{decisions_of, node_name, Prepared, ScenarioFlags};
 use crate::authz::chain::{ChainOutcome, Scenario, ScenarioError};
 use crate::authz::{Attributes, ClusterView};
 use crate::cluster::RbacPolicy;
@@ -67,18 +67,8 @@ pub fn explain_request(
     req: &KubeletRequest,
     cluster: &dyn ClusterView,
 ) -> Explanation {
-    let attrs = crate::input::uri::request_attributes(&req.verb, &req.uri, req.effective_user());
-    let body = req
-        .request_object
-        .as_deref()
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
-    explain_attributes(
-        scenario,
-        &attrs,
-        body.as_ref(),
-        cluster,
-        req.time().unwrap_or(0),
-    )
+    let p = Prepared::new(req);
+    explain_attributes(scenario, &p.attrs, p.body.as_ref(), cluster, p.at)
 }
 
 fn explanation_of(attrs: &Attributes, outcome: &ChainOutcome) -> Explanation {

@@ -31,16 +31,14 @@
 //! among its reported rules; each rule goes to the first kind that fits, in the order
 //! wildcard, escalation verbs, cluster-wide secret read, cluster-wide config map read, other.
 
-use crate::authz::rbac::RbacAuthorizer;
+use crate::authz::goquote::go_quote;
+use crate::authz::rbac::{describe_subject, rule_grants, RbacAuthorizer};
 use crate::cluster::rbac_types::{Binding, PolicyRule, RbacPolicy, Subject};
 use crate::verdict::{BindingKey, BindingKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-/// The group every node identity must carry (spec section 3).
-pub const NODES_GROUP: &str = "system:nodes";
-/// The username prefix of node identities (spec section 3).
-pub const NODE_USER_PREFIX: &str = "system:node:";
+pub use crate::authz::node::{NODES_GROUP, NODE_USER_PREFIX};
 /// The group of every authenticated user, nodes included.
 pub const AUTHENTICATED_GROUP: &str = "system:authenticated";
 /// The group of bootstrap-token users: kubelets use it during TLS bootstrap, before they have
@@ -268,11 +266,6 @@ pub fn is_node_identity(username: &str, groups: &[String]) -> bool {
     username.starts_with(NODE_USER_PREFIX) && groups.iter().any(|g| g == NODES_GROUP)
 }
 
-/// Renders a subject the way the RBAC allow reason does: `Group "system:nodes"`.
-fn render_subject(s: &Subject) -> String {
-    format!("{} {:?}", s.kind, s.name)
-}
-
 pub use crate::authz::rbac::render_rule;
 
 /// The effective rules of a binding's role, with ClusterRole aggregation resolved by the
@@ -334,18 +327,6 @@ fn only_create(r: &PolicyRule) -> bool {
     !r.verbs.is_empty() && r.verbs.iter().all(|v| v == "create")
 }
 
-/// RBAC rule matching (spec 9.1) of one (group, resource[/subresource], verb), ignoring names.
-fn rule_covers(rule: &PolicyRule, group: &str, resource: &str, verb: &str) -> bool {
-    let verb_ok = rule.verbs.iter().any(|v| v == "*" || v == verb);
-    let group_ok = rule.api_groups.iter().any(|g| g == "*" || g == group);
-    let sub = resource.split_once('/').map(|(_, s)| s);
-    let res_ok = rule
-        .resources
-        .iter()
-        .any(|r| r == "*" || r == resource || sub.is_some_and(|s| r.strip_prefix("*/") == Some(s)));
-    verb_ok && group_ok && res_ok
-}
-
 /// Exceptions E1-E4 of the module documentation.
 fn is_expected(rule: &PolicyRule, node_rules: &[PolicyRule]) -> bool {
     if rule.resources.is_empty() {
@@ -385,9 +366,10 @@ fn is_expected(rule: &PolicyRule, node_rules: &[PolicyRule]) -> bool {
     // E4
     rule.api_groups.iter().all(|g| {
         rule.resources.iter().all(|r| {
+            let (resource, sub) = r.split_once('/').unwrap_or((r, ""));
             rule.verbs
                 .iter()
-                .all(|v| node_rules.iter().any(|nr| rule_covers(nr, g, r, v)))
+                .all(|v| node_rules.iter().any(|nr| rule_grants(nr, g, resource, sub, v)))
         })
     })
 }
@@ -433,7 +415,7 @@ fn binding_findings(
         .subjects
         .iter()
         .filter(|s| is_node_subject(s))
-        .map(render_subject)
+        .map(|s| describe_subject(s, &binding.metadata.namespace))
         .collect();
     if subjects.is_empty() {
         return;
@@ -575,7 +557,7 @@ impl IdentitySightings {
                 kind,
                 binding: None,
                 role: None,
-                subject: format!("User {user:?}"),
+                subject: format!("User {}", go_quote(user)),
                 rules: Vec::new(),
                 observed,
                 detail: kind.detail().to_owned(),

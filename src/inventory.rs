@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::input::event::NODE_USER_PREFIX;
+use crate::authz::node::NODE_USER_PREFIX;
 use crate::input::time::format_micros;
 use crate::input::uri::resolve_path;
 use crate::record::{KubeletMatch, KubeletRequest};
@@ -367,7 +367,7 @@ mod tests {
             },
             response_code: code,
             decision: decision.map(str::to_string),
-            matched_by: Some(if user.starts_with("system:node:") {
+            matched_by: Some(if user.starts_with(NODE_USER_PREFIX) {
                 KubeletMatch::NodeUser
             } else {
                 KubeletMatch::KubeletUserAgent

@@ -25,15 +25,26 @@ use crate::cluster::rbac_types::{Binding, LabelSelector, PolicyRule, RbacPolicy,
 /// Whether `rule` allows the request (spec 9.1). Used by RBAC and by the Node authorizer's
 /// static rules.
 pub fn rule_allows(attrs: &Attributes, rule: &PolicyRule) -> bool {
-    if !verb_matches(rule, &attrs.verb) {
-        return false;
-    }
     if !attrs.resource_request {
-        return non_resource_url_matches(rule, &attrs.path);
+        return verb_matches(rule, &attrs.verb) && non_resource_url_matches(rule, &attrs.path);
     }
-    api_group_matches(rule, &attrs.api_group)
-        && resource_matches(rule, &attrs.resource, &attrs.subresource)
+    rule_grants(rule, &attrs.api_group, &attrs.resource, &attrs.subresource, &attrs.verb)
         && resource_name_matches(rule, &attrs.name)
+}
+
+/// Whether `rule` grants `verb` on `resource` (with `subresource`, empty for none) in
+/// `api_group` for at least one object name: spec 9.1 without `resourceNames`. The static
+/// findings compare whole rules with it, where no object name exists.
+pub fn rule_grants(
+    rule: &PolicyRule,
+    api_group: &str,
+    resource: &str,
+    subresource: &str,
+    verb: &str,
+) -> bool {
+    verb_matches(rule, verb)
+        && api_group_matches(rule, api_group)
+        && resource_matches(rule, resource, subresource)
 }
 
 fn verb_matches(rule: &PolicyRule, verb: &str) -> bool {
@@ -339,8 +350,9 @@ fn applies_to(
     })
 }
 
-/// upstream `describeSubject`.
-fn describe_subject(s: &Subject, binding_ns: &str) -> String {
+/// A binding subject as the RBAC allow reason names it (upstream `describeSubject`):
+/// `Group "system:nodes"`, `ServiceAccount "name/namespace"`, Go `%q` quoting.
+pub fn describe_subject(s: &Subject, binding_ns: &str) -> String {
     let mut out = String::with_capacity(s.kind.len() + s.name.len() + 8);
     out.push_str(&s.kind);
     out.push(' ');

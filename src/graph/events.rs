@@ -208,7 +208,7 @@ impl Builder {
 /// The node that made a change, when a node identity made it.
 fn node_of(ev: &ObjectEvent) -> Option<&str> {
     ev.username
-        .strip_prefix("system:node:")
+        .strip_prefix(crate::authz::node::NODE_USER_PREFIX)
         .filter(|n| !n.is_empty())
 }
 
