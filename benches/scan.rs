@@ -91,6 +91,19 @@ fn chunks(c: &mut Criterion) {
             assert_eq!((n, s.kubelet_requests as usize), (kubelet, kubelet));
         })
     });
+    // The first pass of `analyze`: object events only, kubelet lines skipped.
+    g.bench_function("scan_file_objects_only", |b| {
+        let opts = ScanOptions {
+            want_requests: false,
+            ..ScanOptions::default()
+        };
+        b.iter(|| {
+            let mut n = 0;
+            let s = scan(&input, &opts, &mut |batch| n += batch.len()).unwrap();
+            assert_eq!((n, s.kubelet_requests), (0, 0));
+            assert_eq!(s.events as usize, 4 * kubelet);
+        })
+    });
     g.finish();
 }
 

@@ -115,48 +115,54 @@ impl ScenarioFlags {
     /// Anything not given is taken from `base`. Examples: `RBAC`, `RBAC+binding:system:node`,
     /// `Node,RBAC@1.19`.
     pub fn parse_column(spec: &str, base: &ScenarioFlags) -> Result<ScenarioFlags, String> {
-        let spec = spec.trim();
-        let modes_end = spec.find(['+', '-', '@']).unwrap_or(spec.len());
-        let (modes, mut rest) = spec.split_at(modes_end);
-        if modes.trim().is_empty() {
+        const MODIFIERS: [&str; 6] = [
+            "+binding:",
+            "+legacy-binding",
+            "-binding:",
+            "+NodeRestriction",
+            "-NodeRestriction",
+            "@",
+        ];
+        // Modifiers start only at these tokens, so binding names may hold `-` and `+`.
+        let starts: Vec<usize> = (0..spec.len())
+            .filter(|&i| {
+                spec.is_char_boundary(i) && MODIFIERS.iter().any(|m| spec[i..].starts_with(m))
+            })
+            .collect();
+        let modes_end = starts.first().copied().unwrap_or(spec.len());
+        let modes = spec[..modes_end].trim();
+        if modes.is_empty() {
             return Err(format!("--compare {spec:?}: no authorization modes"));
         }
         let mut flags = ScenarioFlags {
-            authorization_mode: modes.trim().to_string(),
+            authorization_mode: modes.to_string(),
             legacy_binding: false,
             ..base.clone()
         };
-        while let Some(sign) = rest.chars().next() {
-            let body_end = rest[1..]
-                .find(['+', '-', '@'])
-                .map(|i| i + 1)
-                .unwrap_or(rest.len());
-            let body = &rest[1..body_end];
-            rest = &rest[body_end..];
-            match (sign, body) {
-                ('+', "binding:system:node") | ('+', "legacy-binding") => {
-                    flags.legacy_binding = true
-                }
-                ('-', b) if b.starts_with("binding:") => {
-                    flags.drop_bindings.push(b["binding:".len()..].to_string())
-                }
-                ('+', "NodeRestriction") => {
-                    flags
-                        .disable_admission_plugins
-                        .retain(|p| p != "NodeRestriction");
-                    flags.enable_admission_plugins.push("NodeRestriction".into());
-                }
-                ('-', "NodeRestriction") => {
-                    flags
-                        .enable_admission_plugins
-                        .retain(|p| p != "NodeRestriction");
-                }
-                ('@', v) if !v.is_empty() => flags.kube_version = Some(v.to_string()),
-                _ => {
-                    return Err(format!(
-                        "--compare {spec:?}: unknown modifier {sign}{body:?} (expected +binding:system:node, -binding:KIND/NAME, +NodeRestriction, -NodeRestriction or @VERSION)"
-                    ))
-                }
+        let ends = starts.iter().skip(1).copied().chain([spec.len()]);
+        for (start, end) in starts.iter().copied().zip(ends) {
+            let modifier = spec[start..end].trim();
+            if modifier == "+binding:system:node" || modifier == "+legacy-binding" {
+                flags.legacy_binding = true;
+            } else if let Some(binding) = modifier.strip_prefix("-binding:") {
+                flags.drop_bindings.push(binding.to_string());
+            } else if modifier == "+NodeRestriction" {
+                flags
+                    .disable_admission_plugins
+                    .retain(|p| p != "NodeRestriction");
+                flags
+                    .enable_admission_plugins
+                    .push("NodeRestriction".into());
+            } else if modifier == "-NodeRestriction" {
+                flags
+                    .enable_admission_plugins
+                    .retain(|p| p != "NodeRestriction");
+            } else if let Some(version) = modifier.strip_prefix('@').filter(|v| !v.is_empty()) {
+                flags.kube_version = Some(version.to_string());
+            } else {
+                return Err(format!(
+                    "--compare {spec:?}: unknown modifier {modifier:?} (expected +binding:system:node, -binding:KIND/NAME, +NodeRestriction, -NodeRestriction or @VERSION)"
+                ));
             }
         }
         Ok(flags)
@@ -170,7 +176,7 @@ pub fn add_legacy_binding(policy: &mut RbacPolicy) {
     let subject = Subject {
         kind: "Group".into(),
         api_group: "rbac.authorization.k8s.io".into(),
-        name: "system:nodes".into(),
+        name: crate::authz::node::NODES_GROUP.into(),
         namespace: String::new(),
     };
     match policy
@@ -380,7 +386,7 @@ pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
         (None, Some(n)) if n.indeterminate.is_some() => {
             Evidence::Incomplete(n.indeterminate.clone().unwrap_or_default())
         }
-        (None, Some(n)) if n.reason.starts_with("no relationship found") => Evidence::NoPath,
+        (None, Some(n)) if n.searched_graph => Evidence::NoPath,
         _ => Evidence::NotConsulted,
     };
     Decisions {
@@ -435,7 +441,9 @@ fn verdict_row(
 
 /// The node name of a `system:node:<name>` user, or empty.
 pub fn node_name(username: &str) -> &str {
-    username.strip_prefix("system:node:").unwrap_or("")
+    username
+        .strip_prefix(crate::authz::node::NODE_USER_PREFIX)
+        .unwrap_or("")
 }
 
 /// The configurations a log may have been recorded under: RBAC alone or after the Node
@@ -755,4 +763,34 @@ fn known_node_names(objects: &ObjectSet, graph: &Graph) -> Option<HashSet<String
     let mut names: HashSet<String> = objects.nodes.iter().map(|n| n.name.clone()).collect();
     names.extend(graph.node_names());
     (!names.is_empty()).then_some(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compare_columns_parse_modifiers_and_keep_names_whole() {
+        let base = ScenarioFlags::default();
+        let f = ScenarioFlags::parse_column(
+            "Node,RBAC-binding:rolebinding/kube-system/x-y+binding:system:node@1.19",
+            &base,
+        )
+        .expect("parses");
+        assert_eq!(f.authorization_mode, "Node,RBAC");
+        assert_eq!(
+            f.drop_bindings,
+            vec!["rolebinding/kube-system/x-y".to_string()]
+        );
+        assert!(f.legacy_binding);
+        assert_eq!(f.kube_version.as_deref(), Some("1.19"));
+        let f = ScenarioFlags::parse_column("RBAC-NodeRestriction", &base).expect("parses");
+        assert_eq!(f.authorization_mode, "RBAC");
+        assert!(f.enable_admission_plugins.is_empty());
+        assert_eq!(
+            ScenarioFlags::parse_column("RBAC+bogus", &base).map(|f| f.authorization_mode),
+            Ok("RBAC+bogus".to_string())
+        );
+        assert!(ScenarioFlags::parse_column("@1.19", &base).is_err());
+    }
 }

@@ -195,11 +195,12 @@ pub fn render(c: &Comparison, markdown: bool) -> String {
     s
 }
 
-fn node_label(node: &str) -> &str {
+fn node_label(node: &str) -> std::borrow::Cow<'_, str> {
     if node.is_empty() {
-        "(not a node)"
+        "(not a node)".into()
     } else {
-        node
+        // Node names come from logs: never let them drive the terminal.
+        crate::export::report::one_line(node)
     }
 }
 

@@ -7,8 +7,10 @@
 
 use crate::analyze::{decisions_of, node_name, Prepared, ScenarioFlags};
 use crate::authz::chain::{ChainOutcome, Scenario, ScenarioError};
+use crate::authz::goquote::go_quote;
 use crate::authz::{Attributes, ClusterView};
 use crate::cluster::RbacPolicy;
+use crate::export::report::one_line;
 use crate::record::{KubeletRequest, Micros};
 use crate::verdict::{classify, Evidence};
 use serde::Serialize;
@@ -212,53 +214,58 @@ pub fn render_text(e: &Explanation) -> String {
     } else {
         format!("{}/{}", e.resource, e.subresource)
     };
-    let _ = writeln!(
-        s,
-        "request:          node {:?} {} {}{}",
-        e.node, e.verb, resource, object
+    let mut line = |label: &str, value: String| {
+        // Names and reasons come from logs: never let them drive the terminal.
+        let _ = writeln!(s, "{label:<18}{}", one_line(&value));
+    };
+    line(
+        "request:",
+        format!(
+            "node {} {} {}{}",
+            go_quote(&e.node),
+            e.verb,
+            resource,
+            object
+        ),
     );
-    let _ = writeln!(
-        s,
-        "Node authorizer:  {}{}",
-        e.node_authorizer.decision,
-        reason_suffix(&e.node_authorizer.reason)
+    line(
+        "Node authorizer:",
+        format!(
+            "{}{}",
+            e.node_authorizer.decision,
+            reason_suffix(&e.node_authorizer.reason)
+        ),
     );
-    let _ = writeln!(
-        s,
-        "RBAC:             {}{}",
-        e.rbac.decision,
-        reason_suffix(&e.rbac.reason)
+    line(
+        "RBAC:",
+        format!("{}{}", e.rbac.decision, reason_suffix(&e.rbac.reason)),
     );
-    let _ = writeln!(
-        s,
-        "NodeRestriction:  {}{}",
-        e.node_restriction.decision,
-        reason_suffix(&e.node_restriction.reason)
+    line(
+        "NodeRestriction:",
+        format!(
+            "{}{}",
+            e.node_restriction.decision,
+            reason_suffix(&e.node_restriction.reason)
+        ),
     );
     match e.evidence.as_str() {
-        "path" => {
-            let _ = writeln!(s, "graph:            {}", e.path.join(" → "));
-        }
-        "no_path" => {
-            let _ = writeln!(s, "graph:            no path to the node (graph complete)");
-        }
-        "incomplete" => {
-            let _ = writeln!(
-                s,
-                "graph:            no path, but the graph may be incomplete: {}",
+        "path" => line("graph:", e.path.join(" → ")),
+        "no_path" => line("graph:", "no path to the node (graph complete)".to_string()),
+        "incomplete" => line(
+            "graph:",
+            format!(
+                "no path, but the graph may be incomplete: {}",
                 e.evidence_detail.as_deref().unwrap_or("")
-            );
-        }
+            ),
+        ),
         _ => {}
     }
-    let _ = writeln!(
-        s,
-        "verdict:          {}{}",
-        e.verdict,
-        reason_suffix(&e.verdict_reason)
+    line(
+        "verdict:",
+        format!("{}{}", e.verdict, reason_suffix(&e.verdict_reason)),
     );
     if let Some(m) = &e.forbidden_message {
-        let _ = writeln!(s, "apiserver says:   {m}");
+        line("apiserver says:", m.clone());
     }
     s
 }

@@ -32,8 +32,10 @@
 //! wildcard, escalation verbs, cluster-wide secret read, cluster-wide config map read, other.
 
 use crate::authz::goquote::go_quote;
+use crate::authz::node::node_identity;
 use crate::authz::rbac::{describe_subject, rule_grants, RbacAuthorizer};
 use crate::cluster::rbac_types::{Binding, PolicyRule, RbacPolicy, Subject};
+use crate::input::event::KUBELET_AGENT_PREFIX;
 use crate::verdict::{BindingKey, BindingKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -263,7 +265,7 @@ pub fn is_node_subject(s: &Subject) -> bool {
 
 /// True when the Node authorizer treats this user as a node (spec section 3).
 pub fn is_node_identity(username: &str, groups: &[String]) -> bool {
-    username.starts_with(NODE_USER_PREFIX) && groups.iter().any(|g| g == NODES_GROUP)
+    node_identity(username, groups).is_some()
 }
 
 pub use crate::authz::rbac::render_rule;
@@ -367,9 +369,11 @@ fn is_expected(rule: &PolicyRule, node_rules: &[PolicyRule]) -> bool {
     rule.api_groups.iter().all(|g| {
         rule.resources.iter().all(|r| {
             let (resource, sub) = r.split_once('/').unwrap_or((r, ""));
-            rule.verbs
-                .iter()
-                .all(|v| node_rules.iter().any(|nr| rule_grants(nr, g, resource, sub, v)))
+            rule.verbs.iter().all(|v| {
+                node_rules
+                    .iter()
+                    .any(|nr| rule_grants(nr, g, resource, sub, v))
+            })
         })
     })
 }
@@ -516,13 +520,14 @@ impl IdentitySightings {
         source_ip: &str,
     ) {
         let node_user = username.starts_with(NODE_USER_PREFIX);
-        let kubelet_agent = user_agent.starts_with("kubelet/");
+        let kubelet_agent = user_agent.starts_with(KUBELET_AGENT_PREFIX);
         let bootstrapper = groups.iter().any(|g| g == BOOTSTRAPPERS_GROUP);
         let kubelet_non_bootstrap = kubelet_agent && !bootstrapper;
         if !node_user && !kubelet_non_bootstrap {
             return;
         }
         if !self.by_user.contains_key(username) {
+            // Allocate the key only for a new user: most requests repeat one.
             self.by_user
                 .insert(username.to_owned(), Sighting::default());
         }

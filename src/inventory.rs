@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::authz::node::NODE_USER_PREFIX;
+use crate::export::report::one_line;
 use crate::input::time::format_micros;
 use crate::input::uri::resolve_path;
 use crate::record::{KubeletMatch, KubeletRequest};
@@ -280,7 +281,10 @@ impl Inventory {
             let _ = writeln!(
                 o,
                 "  {}  {} bytes  {} lines  {}",
-                i.path, i.bytes, i.lines, i.shape
+                one_line(&i.path),
+                i.bytes,
+                i.lines,
+                i.shape
             );
         }
         let _ = writeln!(
@@ -314,11 +318,15 @@ impl Inventory {
                 let _ = writeln!(
                     o,
                     "  {:<40} {:>9} {:>9} {:>9} {:>11}",
-                    name, c.requests, c.allowed, c.forbidden, c.no_response
+                    one_line(name),
+                    c.requests,
+                    c.allowed,
+                    c.forbidden,
+                    c.no_response
                 );
                 for row in &inv.by_verb_resource {
                     let c = row.counts;
-                    let label = format!("{} {}", row.verb, row.resource);
+                    let label = format!("{} {}", one_line(&row.verb), one_line(&row.resource));
                     let _ = writeln!(
                         o,
                         "    {:<38} {:>9} {:>9} {:>9} {:>11}",
@@ -336,7 +344,14 @@ impl Inventory {
                 .collect();
             let _ = writeln!(o, "\nBad input: {}", counts.join(", "));
             for e in &self.bad.examples {
-                let _ = writeln!(o, "  {}:{}: {}: {}", e.file, e.line, e.kind, e.reason);
+                let _ = writeln!(
+                    o,
+                    "  {}:{}: {}: {}",
+                    one_line(&e.file),
+                    e.line,
+                    e.kind,
+                    one_line(&e.reason)
+                );
             }
         }
         o
@@ -443,5 +458,22 @@ mod tests {
         assert_eq!(json["nodes"]["n1"]["forbidden"], 1);
         assert_eq!(json["nodes"]["n1"]["no_response"], 1);
         assert!(inv.to_table().contains("patch nodes/status"));
+    }
+
+    #[test]
+    fn table_escapes_control_characters_from_the_log() {
+        let mut b = InventoryBuilder::default();
+        let rc = Stage::ResponseComplete;
+        b.add(&req(
+            "system:node:n\u{1b}]0;x\u{7}",
+            "get",
+            "/api/v1/nodes/n1",
+            rc,
+            Some(200),
+            None,
+        ));
+        let table = b.finish(&ScanSummary::default()).to_table();
+        assert!(!table.contains(['\u{1b}', '\u{7}']), "{table:?}");
+        assert!(table.contains("  n\\u{1b}]0;x\\u{7}  "), "{table:?}");
     }
 }

@@ -853,6 +853,53 @@ fn incomplete_graph_is_indeterminate() {
     assert_eq!(complete.indeterminate, None);
 }
 
+/// `searched_graph` tells a path search (found, not found or incomplete) from every decision
+/// taken before it, so that callers need not match reason strings.
+#[test]
+fn searched_graph_marks_path_searches_only() {
+    let a = authorizer("1.32", None);
+    let rows = [
+        ("path found", r("get", "", "secrets", "ns", "db"), true),
+        ("no path", r("get", "", "secrets", "ns", "other"), true),
+        (
+            "token path",
+            with_sub(r("create", "", "serviceaccounts", "ns", "default"), "token"),
+            true,
+        ),
+        ("no name", r("get", "", "secrets", "ns", ""), false),
+        ("wrong verb", r("delete", "", "secrets", "ns", "db"), false),
+        (
+            "lease",
+            r(
+                "get",
+                "coordination.k8s.io",
+                "leases",
+                "kube-node-lease",
+                "node-a",
+            ),
+            false,
+        ),
+        ("static rule", r("get", "", "services", "ns", "svc"), false),
+    ];
+    for (desc, attrs, want) in rows {
+        assert_eq!(
+            a.authorize(&attrs, &graph(), 0).searched_graph,
+            want,
+            "{desc}"
+        );
+    }
+    let view = graph().incomplete_for("node-a", "why");
+    assert!(
+        a.authorize(&r("get", "", "secrets", "ns", "other"), &view, 0)
+            .searched_graph
+    );
+}
+
+fn with_sub(mut attrs: Attributes, subresource: &str) -> Attributes {
+    attrs.subresource = subresource.to_owned();
+    attrs
+}
+
 #[test]
 fn versions_and_gates_parse() {
     assert_eq!(KubeVersion::parse("v1.30.2"), Ok(KubeVersion::new(1, 30)));

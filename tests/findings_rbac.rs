@@ -344,3 +344,25 @@ fn render_rule_prints_names_and_urls() {
         r#"{NonResourceURLs:["/healthz" "/version"], Verbs:["get"]}"#
     );
 }
+
+/// The subject of a finding is written as the RBAC allow reason writes it (Go `%q`), so that a
+/// finding and the requests relying on its binding name the subject identically.
+#[test]
+fn finding_subject_is_go_quoted_like_the_rbac_reason() {
+    let mut p = bootstrap();
+    add_yaml(
+        &mut p,
+        r#"
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: odd-node}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:node}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: "system:node:n\u0001\u00ad"}
+"#,
+    );
+    let f = findings(&p);
+    assert_eq!(f.items.len(), 1, "{:#?}", f.items);
+    // Rust's `{:?}` would print `\u{1}` and leave U+00AD (a format character) as is.
+    assert_eq!(f.items[0].subject, r#"User "system:node:n\x01\u00ad""#);
+}

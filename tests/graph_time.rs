@@ -412,6 +412,45 @@ fn refused_requests_change_nothing_and_legacy_bindings_resource_binds() {
     );
 }
 
+/// A server-side dry run (`kubectl --dry-run=server`) is answered 2xx with the object it would
+/// have stored; neither its create nor its delete changes the graph.
+#[test]
+fn dry_runs_change_nothing() {
+    let dry = |mut e: ObjectEvent, query: &str| {
+        e.request_uri = format!("/api/v1/namespaces/ns/pods{query}");
+        e
+    };
+    let events = vec![
+        node_create(1, "node1"),
+        dry(
+            with_response(
+                ev(10, "create", "pods", "", "ns", "dry"),
+                pod_body("dry", "node1", "dry-secret"),
+            ),
+            "?dryRun=All",
+        ),
+        with_response(
+            ev(20, "create", "pods", "", "ns", "web"),
+            pod_body("web", "node1", "db"),
+        ),
+        dry(
+            kubelet_delete(30, "ns", "web"),
+            "/web?dryRun=All&gracePeriodSeconds=0",
+        ),
+        // Percent-encoded key, as some clients send it.
+        dry(kubelet_delete(40, "ns", "web"), "/web?%64ryRun=All"),
+    ];
+    let g = build_graph(&ObjectSet::default(), &events, (0, 100));
+    assert_eq!(
+        g.path(Secret, "ns", "dry-secret", "node1", 50),
+        PathAnswer::NoPath
+    );
+    assert_eq!(
+        g.path(Secret, "ns", "db", "node1", 50),
+        found(&["secret ns/db", "pod ns/web", "node node1"])
+    );
+}
+
 // --- The completeness rule (docs/graph-completeness.md), one case per clause. ---
 
 #[test]

@@ -48,12 +48,14 @@ pub mod reasons {
     pub const SA_GET_DISABLED: &str = "not allowed to get service accounts";
     pub const LEASE_WRONG_VERB: &str =
         "can only get, create, update, patch, or delete a node lease";
+    /// NodeRestriction refuses with the same text (spec 10.8), as does `LEASE_OTHER_NAME`.
     pub const LEASE_WRONG_NAMESPACE: &str =
         "can only access leases in the \"kube-node-lease\" system namespace";
     pub const LEASE_OTHER_NAME: &str =
         "can only access node lease with the same name as the requesting node";
     pub const CSINODE_WRONG_VERB: &str = "can only get, create, update, patch, or delete a CSINode";
     pub const CSINODE_SUBRESOURCE: &str = "cannot authorize CSINode subresources";
+    /// NodeRestriction refuses with the same text (spec 10.9).
     pub const CSINODE_OTHER_NAME: &str =
         "can only access CSINode with the same name as the requesting node";
     pub const SLICE_SUBRESOURCE: &str = "cannot authorize ResourceSlice subresources";
@@ -103,7 +105,9 @@ pub fn node_identity<'a>(username: &'a str, groups: &[String]) -> Option<&'a str
 /// Allow or no opinion: the Node authorizer never denies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
+    /// The request is allowed; the chain stops here.
     Allow,
+    /// The next authorizer in the chain decides.
     NoOpinion,
 }
 
@@ -128,6 +132,10 @@ pub struct NodeDecision {
     /// Set when a graph check found no path but the graph may be incomplete: the decision is
     /// then no-opinion as far as the inputs show, but the real apiserver may have allowed it.
     pub indeterminate: Option<String>,
+    /// True when the decision came from a path search (spec 4.10 step 2), whatever it found:
+    /// lets callers tell "no path" from the other no-opinion reasons without matching the
+    /// reason text.
+    pub searched_graph: bool,
 }
 
 impl NodeDecision {
@@ -137,6 +145,7 @@ impl NodeDecision {
             reason: Cow::Borrowed(""),
             path: None,
             indeterminate: None,
+            searched_graph: false,
         }
     }
 
@@ -146,6 +155,7 @@ impl NodeDecision {
             reason: reason.into(),
             path: None,
             indeterminate: None,
+            searched_graph: false,
         }
     }
 
@@ -645,7 +655,7 @@ impl NodeAuthorizer {
         cluster: &dyn ClusterView,
         at: Micros,
     ) -> NodeDecision {
-        match cluster.path(kind, &attrs.namespace, &attrs.name, node, at) {
+        let decision = match cluster.path(kind, &attrs.namespace, &attrs.name, node, at) {
             PathAnswer::Found(path) => NodeDecision {
                 path: Some(path),
                 ..NodeDecision::allow()
@@ -657,6 +667,10 @@ impl NodeAuthorizer {
                 indeterminate: Some(why),
                 ..NodeDecision::no_opinion(no_relationship_reason(self.version, node))
             },
+        };
+        NodeDecision {
+            searched_graph: true,
+            ..decision
         }
     }
 }

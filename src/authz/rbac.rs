@@ -28,8 +28,13 @@ pub fn rule_allows(attrs: &Attributes, rule: &PolicyRule) -> bool {
     if !attrs.resource_request {
         return verb_matches(rule, &attrs.verb) && non_resource_url_matches(rule, &attrs.path);
     }
-    rule_grants(rule, &attrs.api_group, &attrs.resource, &attrs.subresource, &attrs.verb)
-        && resource_name_matches(rule, &attrs.name)
+    rule_grants(
+        rule,
+        &attrs.api_group,
+        &attrs.resource,
+        &attrs.subresource,
+        &attrs.verb,
+    ) && resource_name_matches(rule, &attrs.name)
 }
 
 /// Whether `rule` grants `verb` on `resource` (with `subresource`, empty for none) in
@@ -125,7 +130,9 @@ pub fn render_rule(rule: &PolicyRule) -> String {
 /// Whether a binding is a ClusterRoleBinding or a RoleBinding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub enum BindingKind {
+    /// Grants its ClusterRole cluster-wide.
     ClusterRoleBinding,
+    /// Grants its Role or ClusterRole in its own namespace.
     RoleBinding,
 }
 
@@ -142,12 +149,15 @@ impl BindingKind {
 /// The binding, role, subject and rule that allowed a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RbacMatch {
+    /// Kind of the binding that allowed.
     pub binding_kind: BindingKind,
+    /// Name of that binding.
     pub binding_name: String,
     /// Empty for ClusterRoleBindings.
     pub binding_namespace: String,
     /// `Role` or `ClusterRole`.
     pub role_kind: String,
+    /// Name of the bound role.
     pub role_name: String,
     /// The subject as the reason describes it, e.g. `Group "system:nodes"`.
     pub subject: String,
@@ -160,9 +170,11 @@ pub struct RbacMatch {
 /// RBAC's answer: allow with the binding, or no opinion (with the rule-resolution errors met).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RbacDecision {
+    /// True when a binding allowed the request.
     pub allowed: bool,
     /// `RBAC: allowed by …`, `RBAC: <errors>`, or empty.
     pub reason: String,
+    /// What allowed it, when something did.
     pub matched: Option<RbacMatch>,
 }
 
@@ -185,9 +197,11 @@ struct CompiledBinding {
 /// (so that requests are counted against the findings that name the same binding).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BindingRef {
+    /// ClusterRoleBinding or RoleBinding.
     pub kind: BindingKind,
     /// Empty for ClusterRoleBindings.
     pub namespace: String,
+    /// `metadata.name` of the binding.
     pub name: String,
 }
 
@@ -264,14 +278,10 @@ impl SubjectIndex {
                 "User" => self.users.entry(s.name.clone()).or_default().push(idx),
                 "Group" => self.groups.entry(s.name.clone()).or_default().push(idx),
                 "ServiceAccount" => {
-                    let ns = if s.namespace.is_empty() {
-                        binding.namespace.clone()
-                    } else {
-                        s.namespace.clone()
-                    };
+                    let ns = service_account_namespace(s, &binding.namespace);
                     if !ns.is_empty() {
                         self.service_accounts
-                            .entry((ns, s.name.clone()))
+                            .entry((ns.to_owned(), s.name.clone()))
                             .or_default()
                             .push(idx);
                     }
@@ -318,6 +328,16 @@ fn service_account_splits(username: &str) -> impl Iterator<Item = (&str, &str)> 
 
 const SA_USERNAME_PREFIX: &str = "system:serviceaccount:";
 
+/// A ServiceAccount subject's namespace: its own, else the binding's (spec 9.2); empty for a
+/// ClusterRoleBinding subject without one, which then applies to nobody.
+fn service_account_namespace<'a>(s: &'a Subject, binding_ns: &'a str) -> &'a str {
+    if s.namespace.is_empty() {
+        binding_ns
+    } else {
+        &s.namespace
+    }
+}
+
 /// Upstream `serviceaccount.MatchesUsername`: prefix, namespace, `:`, then the rest must equal
 /// the name (which may therefore contain colons).
 fn sa_matches_username(namespace: &str, name: &str, username: &str) -> bool {
@@ -339,11 +359,7 @@ fn applies_to(
         "User" => s.name == username,
         "Group" => groups.contains(&s.name),
         "ServiceAccount" => {
-            let ns = if s.namespace.is_empty() {
-                binding_ns
-            } else {
-                s.namespace.as_str()
-            };
+            let ns = service_account_namespace(s, binding_ns);
             !ns.is_empty() && sa_matches_username(ns, &s.name, username)
         }
         _ => false,
@@ -357,11 +373,7 @@ pub fn describe_subject(s: &Subject, binding_ns: &str) -> String {
     out.push_str(&s.kind);
     out.push(' ');
     if s.kind == "ServiceAccount" {
-        let ns = if s.namespace.is_empty() {
-            binding_ns
-        } else {
-            &s.namespace
-        };
+        let ns = service_account_namespace(s, binding_ns);
         push_go_quoted(&mut out, &format!("{}/{}", s.name, ns));
     } else {
         push_go_quoted(&mut out, &s.name);

@@ -23,7 +23,7 @@ use serde_json::Value;
 use super::csr::{csr_common_name, CsrError, CSR_NOT_PEM};
 use super::forbidden::{not_found, wrap_forbidden};
 use super::goquote::go_quote;
-use super::node::node_identity;
+use super::node::{node_identity, reasons as node_reasons};
 use super::version::{FeatureGates, Gate, KubeVersion};
 use super::{Attributes, ClusterView, Known, PodFacts};
 use crate::record::Micros;
@@ -32,8 +32,11 @@ use crate::record::Micros;
 /// one Delete per item).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
+    /// `create` (and a pod eviction, a token request, a binding).
     Create,
+    /// `update` and `patch`.
     Update,
+    /// `delete`, and each item of a `deletecollection`.
     Delete,
 }
 
@@ -401,11 +404,11 @@ impl NodeRestriction {
             ("", "serviceaccounts") if !self.gates.enabled(Gate::TokenRequest) => Ok(()),
             ("", "serviceaccounts") => self.service_account(&r, authorize),
             ("coordination.k8s.io", "leases") if !self.gates.enabled(Gate::NodeLease) => {
-                Err(r.forbid("disabled by feature gate NodeLease"))
+                Err(r.forbid(node_reasons::DISABLED_NODE_LEASE))
             }
             ("coordination.k8s.io", "leases") => self.lease(&r),
             ("storage.k8s.io", "csinodes") if !self.gates.enabled(Gate::CSINodeInfo) => {
-                Err(r.forbid("disabled by feature gates CSINodeInfo"))
+                Err(r.forbid(node_reasons::DISABLED_CSINODE_INFO))
             }
             ("storage.k8s.io", "csinodes") => self.csinode(&r),
             // Added with kubelet's deletecollection of its slices (kubernetes PR 125163, 1.31).
@@ -920,9 +923,7 @@ impl NodeRestriction {
     /// Spec 10.8.
     fn lease(&self, r: &Req) -> Result<(), Admission> {
         if r.attrs.namespace != "kube-node-lease" {
-            return Err(
-                r.forbid("can only access leases in the \"kube-node-lease\" system namespace")
-            );
+            return Err(r.forbid(node_reasons::LEASE_WRONG_NAMESPACE));
         }
         let name = match r.op {
             Operation::Create => str_at(
@@ -935,9 +936,7 @@ impl NodeRestriction {
             }
         };
         if name != r.node {
-            return Err(
-                r.forbid("can only access node lease with the same name as the requesting node")
-            );
+            return Err(r.forbid(node_reasons::LEASE_OTHER_NAME));
         }
         Ok(())
     }
@@ -955,9 +954,7 @@ impl NodeRestriction {
             }
         };
         if name != r.node {
-            return Err(
-                r.forbid("can only access CSINode with the same name as the requesting node")
-            );
+            return Err(r.forbid(node_reasons::CSINODE_OTHER_NAME));
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use crate::cluster::load_objects;
 use crate::explain::{
     explain_attributes, explain_request, render_text, suggest_fixes, Explanation,
 };
+use crate::export::report::one_line;
 use crate::graph::{build_graph, Graph};
 use crate::kubelet_log::parse_kubelet_log;
 use crate::scan::{scan_collect, ScanOptions};
@@ -276,7 +277,7 @@ fn render_diagnosis(d: &KubeletLogDiagnosis) -> String {
             i + 1,
             e.count,
             e.first_line,
-            e.message
+            one_line(&e.message)
         ));
         if let Some(first) = e.node_not_found_lines.first() {
             s.push_str(&format!(

@@ -2,6 +2,8 @@
 //! markdown for `report.md`. Both show the same sections in the same order. No colours are
 //! used, so piped output and terminals read the same.
 
+use std::borrow::Cow;
+
 use super::summary::{Summary, TopEntry, Totals};
 use crate::findings::Severity;
 use crate::verdict::{Change, Verdict};
@@ -30,16 +32,35 @@ struct Table {
     note: Option<String>,
 }
 
-/// Cells are single-line: newlines (joined authorizer reasons) become ` / `.
-fn one_line(s: &str) -> String {
-    s.replace('\n', " / ")
+/// Text from the inputs made fit for one terminal line: newlines (joined authorizer reasons)
+/// become ` / `, and any other control character, which only a log can put in a user or
+/// object name, is shown escaped (`\u{1b}`) so that it cannot move the cursor or restyle the
+/// terminal. Every cell of the text tables goes through it.
+pub fn one_line(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str(" / "),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn render_text(t: &Table, out: &mut String) {
     out.push_str(&t.title);
     out.push('\n');
+    let rows: Vec<Vec<String>> = t
+        .rows
+        .iter()
+        .map(|row| row.iter().map(|c| one_line(c).into_owned()).collect())
+        .collect();
     let mut widths: Vec<usize> = t.headers.iter().map(|h| h.chars().count()).collect();
-    for row in &t.rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -66,7 +87,7 @@ fn render_text(t: &Table, out: &mut String) {
         out.push_str("  (none)\n");
     } else {
         line(t.headers.clone(), out);
-        for row in &t.rows {
+        for row in &rows {
             line(row.iter().map(String::as_str).collect(), out);
         }
     }
@@ -78,12 +99,22 @@ fn render_text(t: &Table, out: &mut String) {
     out.push('\n');
 }
 
+/// A markdown table cell: HTML-escaped, `|` escaped, newlines as `<br>` and other control
+/// characters escaped as in [`one_line`] (a bare `\r` would end the table row).
 fn md_cell(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
-        .replace('\n', "<br>")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '|' => out.push_str("\\|"),
+            '\n' => out.push_str("<br>"),
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn render_markdown(t: &Table, out: &mut String) {
@@ -139,7 +170,7 @@ fn top_table(title: &str, entries: &[TopEntry]) -> Table {
                     e.verb.clone(),
                     e.api_group.clone(),
                     e.resource.clone(),
-                    one_line(&e.reason),
+                    one_line(&e.reason).into_owned(),
                 ]
             })
             .collect(),
@@ -309,8 +340,8 @@ fn tables(s: &Summary) -> Vec<Table> {
                         d.resource.clone(),
                         d.recorded.clone(),
                         d.model.clone(),
-                        one_line(d.recorded_reason.as_deref().unwrap_or("")),
-                        one_line(&d.model_reason),
+                        one_line(d.recorded_reason.as_deref().unwrap_or("")).into_owned(),
+                        one_line(&d.model_reason).into_owned(),
                     ]
                 })
                 .collect(),
@@ -351,4 +382,34 @@ pub fn render(s: &Summary, style: Style) -> String {
         )),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(cell: &str) -> Table {
+        Table {
+            title: "T".to_owned(),
+            headers: vec!["USER", "N"],
+            numeric: vec![false, true],
+            rows: vec![vec![cell.to_owned(), "1".to_owned()]],
+            note: None,
+        }
+    }
+
+    #[test]
+    fn text_cells_cannot_carry_terminal_escapes() {
+        let mut out = String::new();
+        render_text(&table("system:node:\u{1b}[2Jn1\r\nx"), &mut out);
+        assert_eq!(
+            out,
+            "T\n  USER                           N\n  system:node:\\u{1b}[2Jn1\\r / x  1\n\n"
+        );
+    }
+
+    #[test]
+    fn markdown_cells_stay_in_their_row() {
+        assert_eq!(md_cell("a|b\r\n<c>\u{7}"), "a\\|b\\r<br>&lt;c&gt;\\u{7}");
+    }
 }

@@ -506,12 +506,6 @@ impl SummaryBuilder {
         }
     }
 
-    /// Entries kept in each "top" list (default [`DEFAULT_TOP`]).
-    pub fn with_top(mut self, n: usize) -> Self {
-        self.top = n;
-        self
-    }
-
     /// Declares the recorded configuration; enables the agreement section.
     pub fn set_recorded_configuration(&mut self, configuration: &str, inferred: bool) {
         let a = self.agreement.get_or_insert_with(AgreementBuilder::default);

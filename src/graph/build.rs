@@ -3,7 +3,7 @@
 //! the interval in which that version existed.
 
 use super::completeness::{Completeness, IntervalSet};
-use super::events::{entry, Builder, Keyed};
+use super::events::{entry, is_dry_run, Builder, Keyed};
 use super::intern::{FxHashMap, Interner, VertexId};
 use super::timeline::{segments, Segment};
 use super::{Edge, EdgeSource, Graph, Interval, PodState, NO_DEST};
@@ -54,8 +54,8 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
     }
 
     for ev in events {
-        if ev.response_code.is_some_and(|c| !(200..300).contains(&c)) {
-            continue; // a refused request changed nothing
+        if ev.response_code.is_some_and(|c| !(200..300).contains(&c)) || is_dry_run(ev) {
+            continue; // a refused request or a dry run changed nothing
         }
         match (ev.api_group.as_str(), ev.resource.as_str()) {
             ("", "pods") | ("", "bindings") => b.pod_event(ev, &mut pods),

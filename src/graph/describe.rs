@@ -6,8 +6,9 @@ use super::{Graph, NO_DEST};
 use crate::record::Micros;
 use std::fmt::Write;
 
-/// RFC 3339 UTC with microseconds; the unbounded ends print as `-inf` and `+inf`.
-pub fn format_micros(t: Micros) -> String {
+/// An interval end as RFC 3339 UTC with microseconds; the unbounded ends of the graph's
+/// intervals (`Micros::MIN`, `Micros::MAX`) print as `-inf` and `+inf`.
+pub fn format_interval_end(t: Micros) -> String {
     match t {
         Micros::MIN => return "-inf".into(),
         Micros::MAX => return "+inf".into(),
@@ -56,8 +57,8 @@ impl Graph {
                     let _ = write!(
                         line,
                         "  [{}, {}) {}",
-                        format_micros(iv.from),
-                        format_micros(iv.to),
+                        format_interval_end(iv.from),
+                        format_interval_end(iv.to),
                         self.source_text(iv.source)
                     );
                 }
@@ -66,7 +67,7 @@ impl Graph {
         }
         lines.sort();
         let mut out = String::new();
-        let when = at.map_or_else(|| "any time".to_string(), format_micros);
+        let when = at.map_or_else(|| "any time".to_string(), format_interval_end);
         let _ = writeln!(
             out,
             "# {} edges{} at {when} ({} vertices, {} edges in the whole graph)",
@@ -76,12 +77,17 @@ impl Graph {
             self.edge_count()
         );
         for l in &lines {
-            let _ = writeln!(out, "{l}");
+            // Object names come from the inputs; keep them from steering the terminal.
+            let _ = writeln!(out, "{}", crate::export::report::one_line(l));
         }
         if let (Some(node), Some(t)) = (node, at) {
             match self.completeness(node, t) {
                 None => {
-                    let _ = writeln!(out, "# complete for node {node} at {}", format_micros(t));
+                    let _ = writeln!(
+                        out,
+                        "# complete for node {node} at {}",
+                        format_interval_end(t)
+                    );
                 }
                 Some(why) => {
                     let _ = writeln!(out, "# incomplete for node {node}: {why}");
@@ -127,17 +133,18 @@ impl Graph {
 
 #[cfg(test)]
 mod tests {
-    use super::format_micros;
+    use super::format_interval_end;
+    use crate::record::Micros;
 
     #[test]
     fn formats_rfc3339_micros() {
-        assert_eq!(format_micros(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(format_interval_end(0), "1970-01-01T00:00:00.000000Z");
         // 2024-02-29T12:34:56.789012Z
         assert_eq!(
-            format_micros(1_709_210_096_789_012),
+            format_interval_end(1_709_210_096_789_012),
             "2024-02-29T12:34:56.789012Z"
         );
-        assert_eq!(format_micros(Micros::MIN), "-inf");
+        assert_eq!(format_interval_end(Micros::MIN), "-inf");
+        assert_eq!(format_interval_end(Micros::MAX), "+inf");
     }
-    use crate::record::Micros;
 }

@@ -5,8 +5,10 @@ use super::intern::FxHashMap;
 use super::timeline::{Change, Dated};
 use super::{EdgeSource, GraphProblem, PodState};
 use crate::cluster::{NodeView, PodView, PvView, PvcView, ResourceSliceView, VolumeAttachmentView};
+use crate::input::uri::percent_decode;
 use crate::record::ObjectEvent;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Per object key (namespace, name): the dump copy and the logged changes.
@@ -224,16 +226,29 @@ fn final_pod_delete(ev: &ObjectEvent) -> bool {
         grace_period_seconds: Option<i64>,
     }
     let by_node = node_of(ev).is_some();
-    let zero_in_query = ev
-        .request_uri
-        .split_once('?')
-        .is_some_and(|(_, q)| q.split('&').any(|kv| kv == "gracePeriodSeconds=0"));
+    let zero_in_query =
+        query_params(&ev.request_uri).any(|(k, v)| k == "gracePeriodSeconds" && v == "0");
     let zero_in_body = ev
         .request_object
         .as_deref()
         .and_then(|j| serde_json::from_str::<DeleteOptions>(j).ok())
         .is_some_and(|o| o.grace_period_seconds == Some(0));
     by_node || zero_in_query || zero_in_body
+}
+
+/// The query parameters of a logged `requestURI`, percent-decoded.
+fn query_params(uri: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    let query = uri.split_once('?').map_or("", |(_, q)| q);
+    query.split('&').filter(|kv| !kv.is_empty()).map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (percent_decode(k, true), percent_decode(v, true))
+    })
+}
+
+/// Whether the request was a server-side dry run (`?dryRun=All`, as `kubectl --dry-run=server`
+/// sends): the apiserver answers 2xx with the object it would have stored, and stores nothing.
+pub(super) fn is_dry_run(ev: &ObjectEvent) -> bool {
+    query_params(&ev.request_uri).any(|(k, v)| k == "dryRun" && !v.is_empty())
 }
 
 /// The name of an object view (for events whose `objectRef` lacks it).

@@ -18,7 +18,7 @@ mod search;
 mod timeline;
 
 pub use build::build_graph;
-pub use describe::format_micros;
+pub use describe::format_interval_end;
 
 use crate::authz::{ClusterView, Known, PathAnswer, PodFacts, VertexKind};
 use crate::cluster::{NodeView, PodView, ResourceSliceView};

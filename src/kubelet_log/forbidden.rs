@@ -26,6 +26,7 @@ const ANCHOR: &str = "forbidden: User ";
 pub struct ForbiddenMessage {
     /// The refused user, HTML escapes undone.
     pub username: String,
+    /// The verb as the message spells it.
     pub verb: String,
     /// Empty for the core group (and for non-resource requests).
     pub api_group: String,

@@ -44,10 +44,13 @@ pub const NODE_NOT_FOUND_WINDOW_LINES: u64 = 5;
 pub struct DeniedRequest {
     /// The user the apiserver refused (`system:node:node1`).
     pub username: String,
+    /// The verb as the message spells it (`get`, `list`, `watch`, ...).
     pub verb: String,
     /// Empty for the core group.
     pub api_group: String,
+    /// The resource without its subresource; empty for non-resource requests.
     pub resource: String,
+    /// Empty when there is none.
     pub subresource: String,
     /// Empty at the cluster scope.
     pub namespace: String,
@@ -61,6 +64,7 @@ pub struct DeniedRequest {
     pub resource_request: bool,
     /// 1-based line number in the log.
     pub line: u64,
+    /// When the line was logged, if it says.
     pub time: Option<LogTime>,
     /// The node the line speaks for: from a `system:node:<name>` username, else the host name
     /// `journalctl` printed.
@@ -183,7 +187,9 @@ fn assumed_groups(username: &str) -> Vec<String> {
     groups
 }
 
-/// What makes two refusals "the same request" for counting.
+/// What makes two refusals "the same request" for counting. Each field means what the field
+/// of [`DeniedRequest`] of the same name means.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DeniedKey {
     pub username: String,
@@ -200,6 +206,7 @@ pub struct DeniedKey {
 /// One distinct refused request and how often it was logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DistinctDenied {
+    /// The request and reason.
     pub key: DeniedKey,
     /// How many times it was logged.
     pub count: u64,
@@ -214,6 +221,7 @@ pub struct NodeNotFound {
     pub node: String,
     /// 1-based line number in the log.
     pub line: u64,
+    /// When the line was logged, if it says.
     pub time: Option<LogTime>,
     /// Indices into [`KubeletLogReport::denied`] of get/list/watch of nodes by
     /// `system:node:<node>` within [`NODE_NOT_FOUND_WINDOW_MICROS`] (or, without timestamps,

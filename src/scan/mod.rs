@@ -20,9 +20,9 @@ pub mod chunk;
 pub mod dedup;
 pub mod prefilter;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, IsTerminal, Read};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, Receiver};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -222,7 +222,19 @@ pub fn scan(
         }
         run.progress = Some(bar);
     }
+    let kinds: Vec<SourceKind> = opened.iter().map(|o| o.source.kind.clone()).collect();
+    let mut decoders: HashMap<usize, io::Result<Receiver<io::Result<Block>>>> = HashMap::new();
     for (idx, input) in opened.into_iter().enumerate() {
+        // Gzip inflate is sequential per file and slower than the parse workers, so the next
+        // few gzip inputs are decoded ahead, each on its own thread, while this one is scanned.
+        let ahead = pool.current_num_threads().max(1);
+        for (j, kind) in kinds.iter().enumerate().skip(idx).take(ahead + 1) {
+            if matches!(kind, SourceKind::Gzip(_)) {
+                decoders
+                    .entry(j)
+                    .or_insert_with(|| start_decoder(kind, opts, run.batch()));
+            }
+        }
         run.summary.inputs.push(InputSummary {
             path: input.source.display.clone(),
             compressed_bytes: matches!(input.source.kind, SourceKind::Gzip(_))
@@ -232,7 +244,12 @@ pub fn scan(
         });
         match input.bytes {
             Some(bytes) => run.scan_plain(idx, &bytes)?,
-            None => run.scan_stream(idx, &input.source)?,
+            None => {
+                let decoder = decoders
+                    .remove(&idx)
+                    .unwrap_or_else(|| start_decoder(&input.source.kind, opts, run.batch()));
+                run.scan_stream(idx, &input.source, decoder)?
+            }
         }
         if let Some(bar) = &run.progress {
             if input.bytes_inc_at_end {
@@ -534,9 +551,14 @@ impl<'a> Run<'a> {
 
     /// Scans a gzip file or stdin: a reader thread decodes newline-aligned blocks into a
     /// bounded channel; blocks are processed in parallel batches.
-    fn scan_stream(&mut self, file: usize, source: &Source) -> Result<(), ScanError> {
-        let reader = match open_stream(&source.kind) {
-            Ok(r) => r,
+    fn scan_stream(
+        &mut self,
+        file: usize,
+        source: &Source,
+        decoder: io::Result<Receiver<io::Result<Block>>>,
+    ) -> Result<(), ScanError> {
+        let rx = match decoder {
+            Ok(rx) => rx,
             Err(e) => {
                 let bad = BadLine {
                     kind: BadKind::Unreadable,
@@ -547,23 +569,9 @@ impl<'a> Run<'a> {
                 return self.report(bad, 1);
             }
         };
-        let mut blocks = BlockReader::new(reader, self.opts.chunk_size, self.opts.max_line_bytes);
-        let batch = self.batch();
-        std::thread::scope(|scope| {
-            let (tx, rx) = sync_channel(batch);
-            scope.spawn(move || {
-                while let Some(b) = blocks.next_block() {
-                    if tx.send(b).is_err() {
-                        break;
-                    }
-                }
-            });
-            let mut state = StreamState::default();
-            let result = self.consume(file, &mut state, rx.iter());
-            // Dropping the receiver stops the reader thread at its next block.
-            drop(rx);
-            result
-        })
+        let mut state = StreamState::default();
+        // Dropping the receiver afterwards stops the decoder thread at its next block.
+        self.consume(file, &mut state, rx.iter())
     }
 
     fn consume(
@@ -689,6 +697,29 @@ impl<'a> Run<'a> {
         let slices: Vec<&[u8]> = pending.iter().map(Vec::as_slice).collect();
         self.process_blocks(&slices, file, &mut st.base)
     }
+}
+
+/// Opens a streamed input and starts the thread that cuts it into newline-aligned blocks,
+/// `capacity` of which may wait, decoded, in the channel. The thread ends at the end of the
+/// input or when the receiver is dropped (a `--strict` stop, the end of the scan).
+fn start_decoder(
+    kind: &SourceKind,
+    opts: &ScanOptions,
+    capacity: usize,
+) -> io::Result<Receiver<io::Result<Block>>> {
+    let reader = open_stream(kind)?;
+    let mut blocks = BlockReader::new(reader, opts.chunk_size, opts.max_line_bytes);
+    let (tx, rx) = sync_channel(capacity);
+    std::thread::Builder::new()
+        .name("nodeauthz-decode".into())
+        .spawn(move || {
+            while let Some(b) = blocks.next_block() {
+                if tx.send(b).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(rx)
 }
 
 /// Where a streamed input is.
