@@ -483,6 +483,7 @@ pub fn analyze(
     } else {
         let o = ScanOptions {
             want_object_events: true,
+            want_requests: false,
             progress: false,
             ..opts.scan.clone()
         };

@@ -9,7 +9,7 @@
 //! tell the candidates apart never starts a phase of its own.
 
 use crate::export::html::timeline::Grid;
-use crate::export::summary::{agreement_of, Agreement, Disagreement, ModelAnswer};
+use crate::export::summary::{agreement_of, disagreement, Agreement, Disagreement, ModelAnswer};
 use crate::record::Micros;
 use crate::verdict::RequestVerdict;
 use serde::Serialize;
@@ -83,10 +83,10 @@ impl PhaseTracker {
             };
             compared_any = true;
             cell.compared += 1;
-            match result {
-                Ok(()) => cell.agreed += 1,
-                Err(d) if cell.examples.len() < EXAMPLES_PER_BUCKET => cell.examples.push(d),
-                Err(_) => {}
+            if result {
+                cell.agreed += 1;
+            } else if cell.examples.len() < EXAMPLES_PER_BUCKET {
+                cell.examples.push(disagreement(row, *answer));
             }
         }
         if !compared_any {

@@ -286,13 +286,11 @@ struct AgreementBuilder {
 }
 
 /// Does the model's answer reproduce what the apiserver recorded for `row`? `None` when the two
-/// cannot be compared (no recorded outcome, or an indeterminate model answer); otherwise `Ok`
-/// on the same outcome, from the same stage (authorization or admission), with the same
-/// recorded reason where the log has one, or the disagreement.
-pub fn agreement_of(
-    row: &RequestVerdict,
-    model: ModelAnswer<'_>,
-) -> Option<Result<(), Disagreement>> {
+/// cannot be compared (no recorded outcome, or an indeterminate model answer); otherwise
+/// whether they agree: the same outcome, from the same stage (authorization or admission), with
+/// the same recorded reason where the log has one. Cheap: called for every request under every
+/// candidate configuration; build the [`Disagreement`] only when it is kept.
+pub fn agreement_of(row: &RequestVerdict, model: ModelAnswer<'_>) -> Option<bool> {
     if row.recorded.decision == Recorded::NoResponse || model.verdict == Verdict::Indeterminate {
         return None;
     }
@@ -306,10 +304,12 @@ pub fn agreement_of(
             .reason
             .as_deref()
             .is_none_or(|r| r == model.reason);
-    if same_outcome && same_source && same_reason {
-        return Some(Ok(()));
-    }
-    Some(Err(Disagreement {
+    Some(same_outcome && same_source && same_reason)
+}
+
+/// The report line of a request on which the model and the recorded apiserver disagree.
+pub fn disagreement(row: &RequestVerdict, model: ModelAnswer<'_>) -> Disagreement {
+    Disagreement {
         audit_id: row.audit_id.clone(),
         source_file: row.source_file.clone(),
         source_line: row.source_line,
@@ -324,7 +324,7 @@ pub fn agreement_of(
         model: model.verdict.as_str().to_owned(),
         model_reason: model.reason.to_owned(),
         model_by_admission: model.by_admission,
-    }))
+    }
 }
 
 /// Accumulates a [`Summary`] from streamed rows.
@@ -559,15 +559,15 @@ impl SummaryBuilder {
         let a = self.agreement.get_or_insert_with(AgreementBuilder::default);
         match agreement_of(row, model) {
             None => a.not_compared += 1,
-            Some(Ok(())) => {
+            Some(true) => {
                 a.compared += 1;
                 a.agreed += 1;
             }
-            Some(Err(d)) => {
+            Some(false) => {
                 a.compared += 1;
                 a.disagreements_total += 1;
                 if a.disagreements.len() < MAX_DISAGREEMENTS {
-                    a.disagreements.push(d);
+                    a.disagreements.push(disagreement(row, model));
                 }
             }
         }

@@ -226,9 +226,10 @@ pub fn scan(
     let mut decoders: HashMap<usize, io::Result<Receiver<io::Result<Block>>>> = HashMap::new();
     for (idx, input) in opened.into_iter().enumerate() {
         // Gzip inflate is sequential per file and slower than the parse workers, so the next
-        // few gzip inputs are decoded ahead, each on its own thread, while this one is scanned.
-        let ahead = pool.current_num_threads().max(1);
-        for (j, kind) in kinds.iter().enumerate().skip(idx).take(ahead + 1) {
+        // gzip inputs are decoded ahead, each on its own thread, while this one is scanned: as
+        // many decoders at a time as workers (each holds up to a batch of decoded blocks).
+        let decoding = pool.current_num_threads().max(1);
+        for (j, kind) in kinds.iter().enumerate().skip(idx).take(decoding) {
             if matches!(kind, SourceKind::Gzip(_)) {
                 decoders
                     .entry(j)
