@@ -40,6 +40,7 @@ pub(crate) fn run(args: &GraphArgs) -> ExitCode {
     } else {
         let opts = ScanOptions {
             want_object_events: true,
+            want_requests: false,
             ..args.read.options()
         };
         match scan(&input_specs(&args.inputs), &opts, &mut |_| {}) {
