@@ -351,6 +351,12 @@ impl<'a> RawEvent<'a> {
         if !GRAPH_RESOURCES.contains(&resource) {
             return None;
         }
+        // Node status (kubelet heartbeats, 5-20 KB each, every few seconds per node) changes no
+        // edge, and the graph reads Nodes only for their existence and UID: keeping these would
+        // make memory grow with the log's length.
+        if resource == "nodes" && r.subresource.as_deref() == Some("status") {
+            return None;
+        }
         Some(ObjectEvent {
             // The change is visible from when the response completed.
             time: self.stage_time().or_else(|| self.request_received())?,
@@ -361,7 +367,12 @@ impl<'a> RawEvent<'a> {
             namespace: owned(&r.namespace),
             name: owned(&r.name),
             response_code: Some(code),
-            request_object: self.request_object.map(|r| r.get().to_string()),
+            // A patch body is a fragment the graph cannot use (it reads full objects from
+            // creates, updates and responses, and delete options from deletes).
+            request_object: self
+                .request_object
+                .filter(|_| verb != "patch")
+                .map(|r| r.get().to_string()),
             response_object: self.response_object.map(|r| r.get().to_string()),
             username: self
                 .impersonated_user
