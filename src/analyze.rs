@@ -239,20 +239,24 @@ impl RequestFilter {
 /// Everything `analyze` needs besides the sinks.
 #[derive(Debug, Clone, Default)]
 pub struct AnalyzeOptions {
+    /// Audit logs: files, directories, `.gz`, or stdin.
     pub inputs: Vec<InputSpec>,
     /// `--objects`: cluster dumps.
     pub objects: Vec<PathBuf>,
     /// Leave out the built-in bootstrap RBAC policy.
     pub no_bootstrap_policy: bool,
+    /// How the logs are read (threads, strictness, pre-filter).
     pub scan: ScanOptions,
     /// The target scenario.
     pub target: ScenarioFlags,
     /// The configuration the logs were recorded under, if known (`--recorded-authorization-mode`);
     /// inferred from the recorded reasons when absent.
     pub recorded: Option<ScenarioFlags>,
+    /// Which kubelet requests get verdicts (`--node`, `--since`, `--until`).
     pub filter: RequestFilter,
     /// `--out DIR`: write `requests.parquet` (or a partitioned directory) and the rest there.
     pub out: Option<PathBuf>,
+    /// `--partition-by`: hive-style `requests/` directory instead of one file.
     pub partition_by: Option<PartitionBy>,
     /// `--compare`: more scenarios to count verdicts under, side by side.
     pub compare: Vec<(String, ScenarioFlags)>,
@@ -261,10 +265,13 @@ pub struct AnalyzeOptions {
 /// The result of a run.
 #[derive(Debug)]
 pub struct Analysis {
+    /// What the reading pass counted (lines, events, bad lines by kind).
     pub scan: ScanSummary,
     /// What the logs hold and what the apiserver recorded, before any model (issue 2's report).
     pub inventory: Inventory,
+    /// Verdict totals, per node, top reasons, agreement, readiness, compare columns.
     pub summary: Summary,
+    /// Static findings, with the requests that used each binding.
     pub findings: Findings,
     /// Load problems of `--objects` files and unreadable logged object bodies, as text.
     pub problems: Vec<String>,
@@ -293,6 +300,7 @@ pub fn effective_policy(objects: &ObjectSet, no_bootstrap: bool) -> RbacPolicy {
 /// A kubelet request made ready for the authorizers once (attributes from its URI, its logged
 /// body parsed), then decided under as many scenarios as asked.
 pub struct Prepared<'r> {
+    /// The request as logged.
     pub req: &'r KubeletRequest,
     /// What the authorizers see (the effective, impersonated user).
     pub attrs: Attributes,

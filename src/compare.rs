@@ -24,14 +24,18 @@ fn slot(v: Verdict) -> usize {
 pub struct Column {
     /// The scenario as given to `--compare`.
     pub scenario: String,
+    /// Counts over every request.
     pub totals: Totals,
+    /// Counts per node (empty key: requests not from a node identity).
     pub per_node: BTreeMap<String, Totals>,
 }
 
 /// Requests whose verdict differs between two adjacent columns.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Shift {
+    /// The left column.
     pub from_scenario: String,
+    /// The right column.
     pub to_scenario: String,
     /// `(verdict in the left column, verdict in the right column, requests)`, largest first.
     pub changes: Vec<(String, String, u64)>,
@@ -40,7 +44,9 @@ pub struct Shift {
 /// The whole comparison.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Comparison {
+    /// One per scenario, in the order given.
     pub columns: Vec<Column>,
+    /// One per pair of adjacent columns.
     pub shifts: Vec<Shift>,
 }
 

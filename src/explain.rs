@@ -22,20 +22,30 @@ pub struct Answer {
     /// `allow` / `no_opinion` for authorizers; `admit` / `deny` / `not_applicable` / `unknown`
     /// for NodeRestriction.
     pub decision: String,
+    /// The reason string exactly as the apiserver would give it (empty when none).
     pub reason: String,
 }
 
 /// Everything `explain` says about one request under one scenario.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
+    /// The node of the `system:node:<name>` user; empty for other users.
     pub node: String,
+    /// The request's attributes as the authorizers see them (recomputed from the URI).
     pub verb: String,
+    /// Resource without subresource.
     pub resource: String,
+    /// Subresource, or empty.
     pub subresource: String,
+    /// Namespace, or empty at the cluster scope.
     pub namespace: String,
+    /// Name (from the path, or a `metadata.name` field selector), or empty.
     pub name: String,
+    /// The Node authorizer's answer.
     pub node_authorizer: Answer,
+    /// NodeRestriction's answer.
     pub node_restriction: Answer,
+    /// RBAC's answer.
     pub rbac: Answer,
     /// `allowed_by_node`, `relies_on_rbac`, `forbidden` or `indeterminate`.
     pub verdict: String,
