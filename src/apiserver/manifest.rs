@@ -49,8 +49,13 @@ pub fn parse_manifest(yaml: &str, file: &str) -> Result<ApiserverConfig, Apiserv
         source_name: file.to_string(),
         problem,
     };
-    let pod: Pod =
-        serde_norway::from_str(yaml).map_err(|e| fail(format!("not a valid Pod manifest: {e}")))?;
+    let first = crate::cluster::yaml::documents(yaml)
+        .into_iter()
+        .next()
+        .unwrap_or(Ok(serde_json::Value::Null));
+    let pod: Pod = first
+        .and_then(|v| serde_json::from_value(v).map_err(|e| e.to_string()))
+        .map_err(|e| fail(format!("not a valid Pod manifest: {e}")))?;
     if let Some(kind) = pod.kind.as_deref().filter(|k| *k != "Pod") {
         return Err(fail(format!("kind is {kind:?}, expected \"Pod\"")));
     }

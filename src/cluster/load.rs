@@ -192,20 +192,11 @@ impl ObjectSet {
     }
 
     fn load_yaml(&mut self, file: &Path, text: &str) {
-        let mut last_error = String::new();
-        for (i, doc) in serde_norway::Deserializer::from_str(text).enumerate() {
-            match serde_json::Value::deserialize(doc) {
+        for (i, doc) in super::yaml::documents(text).into_iter().enumerate() {
+            match doc {
                 Ok(serde_json::Value::Null) => {} // empty document, e.g. a leading `---`
                 Ok(v) => self.add_document(file, i + 1, Doc::Value(&v)),
-                Err(e) => {
-                    let msg = e.to_string();
-                    // After a syntax error the YAML parser repeats the same error forever.
-                    if msg == last_error {
-                        break;
-                    }
-                    self.problem(file, i + 1, None, msg.clone());
-                    last_error = msg;
-                }
+                Err(msg) => self.problem(file, i + 1, None, msg),
             }
         }
     }

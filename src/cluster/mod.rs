@@ -8,6 +8,7 @@ pub mod objects;
 pub mod pod;
 pub mod rbac_types;
 pub mod volume;
+pub mod yaml;
 
 pub use bootstrap::{bootstrap_policy, merge_policy, system_node_rules};
 pub use load::{load_objects, LoadProblem, ObjectSet};
