@@ -10,6 +10,11 @@ use serde::Deserialize;
 /// stopped it. After a syntax error the parser cannot resynchronise: reading stops there.
 pub fn documents(text: &str) -> Vec<Result<serde_json::Value, String>> {
     let mut out = Vec::new();
+    // The library's panic is expected and reported as a problem below: silence the default
+    // hook's message (and backtrace) meanwhile. The hook is process-wide; objects are loaded
+    // before any worker thread starts, so no other panic can be swallowed in the tool.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut last_error = String::new();
         for doc in serde_norway::Deserializer::from_str(text) {
@@ -27,6 +32,7 @@ pub fn documents(text: &str) -> Vec<Result<serde_json::Value, String>> {
             }
         }
     }));
+    std::panic::set_hook(hook);
     if parsed.is_err() {
         out.push(Err(
             "malformed YAML (the YAML parser gave up on this document)".into(),
