@@ -77,7 +77,14 @@ impl CompareBuilder {
     pub fn add(&mut self, rows: &[RequestVerdict]) {
         for (col, row) in self.columns.iter_mut().zip(rows) {
             col.totals.add(row);
-            col.per_node.entry(row.node.clone()).or_default().add(row);
+            match col.per_node.get_mut(&row.node) {
+                Some(t) => t.add(row),
+                None => {
+                    let mut t = Totals::default();
+                    t.add(row);
+                    col.per_node.insert(row.node.clone(), t);
+                }
+            }
         }
         for (i, pair) in rows.windows(2).enumerate() {
             if let Some(m) = self.shifts.get_mut(i) {

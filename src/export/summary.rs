@@ -43,18 +43,9 @@ impl Totals {
     /// Counts one row.
     pub fn add(&mut self, row: &RequestVerdict) {
         self.requests += 1;
-        *self
-            .by_verdict
-            .entry(row.verdict.as_str().to_owned())
-            .or_default() += 1;
-        *self
-            .by_change
-            .entry(row.change.as_str().to_owned())
-            .or_default() += 1;
-        *self
-            .by_recorded
-            .entry(row.recorded.decision.as_str().to_owned())
-            .or_default() += 1;
+        bump(&mut self.by_verdict, row.verdict.as_str());
+        bump(&mut self.by_change, row.change.as_str());
+        bump(&mut self.by_recorded, row.recorded.decision.as_str());
     }
 
     /// The count of one verdict.
@@ -65,6 +56,17 @@ impl Totals {
     /// The count of one change.
     pub fn change(&self, c: Change) -> u64 {
         self.by_change.get(c.as_str()).copied().unwrap_or(0)
+    }
+}
+
+/// Counts one more under `key`; allocates the key only the first time (this runs for every
+/// request, several times).
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_owned(), 1);
+        }
     }
 }
 
