@@ -20,7 +20,7 @@ use nodeauthz::input::source::InputSpec;
 use nodeauthz::input::time::parse_rfc3339_micros;
 use nodeauthz::scan::{scan_collect, ScanOptions};
 use nodeauthz::verdict::RecordedOutcome;
-use page::{external_references, metrics, numbers_outside_metrics, run_chromium};
+use page::{assert_metrics_exactly, external_references, metrics, run_chromium};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -507,26 +507,7 @@ fn page_renders_in_chromium_and_every_number_equals_the_input() {
     assert!(dom.contains("evil\"&lt;script&gt;alert(1)&lt;/script&gt;&amp;x"));
 
     let shown = metrics(&dom);
-    let missing: Vec<&String> = expected
-        .keys()
-        .filter(|k| !shown.contains_key(*k))
-        .collect();
-    let extra: Vec<&String> = shown
-        .keys()
-        .filter(|k| !expected.contains_key(*k))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "metrics missing from the page: {missing:?}"
-    );
-    assert!(
-        extra.is_empty(),
-        "metrics on the page not in the input: {extra:?}"
-    );
-    for (k, v) in &expected {
-        assert_eq!(shown.get(k), Some(v), "metric {k}");
-    }
-    assert_eq!(numbers_outside_metrics(&dom), Vec::<String>::new());
+    assert_metrics_exactly(&dom, &shown, &expected);
 
     // The phases at a glance.
     for text in [

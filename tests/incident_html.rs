@@ -12,7 +12,7 @@ mod incident_support;
 mod page;
 
 use incident_support::{arg, args, incident_kubelet_requests, json_ok, micros, phases};
-use page::{external_references, metrics, numbers_outside_metrics, run_chromium};
+use page::{assert_metrics_exactly, external_references, metrics, run_chromium};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -176,26 +176,7 @@ fn check_page(run: &Run) -> (BTreeMap<String, u64>, String) {
         *expected.entry(key).or_insert(0) += 1;
     }
 
-    let missing: Vec<&String> = expected
-        .keys()
-        .filter(|k| !shown.contains_key(*k))
-        .collect();
-    let extra: Vec<&String> = shown
-        .keys()
-        .filter(|k| !expected.contains_key(*k))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "metrics missing from the page: {missing:?}"
-    );
-    assert!(
-        extra.is_empty(),
-        "metrics on the page and not in summary.json: {extra:?}"
-    );
-    for (k, v) in &expected {
-        assert_eq!(shown.get(k), Some(v), "metric {k}");
-    }
-    assert_eq!(numbers_outside_metrics(&dom), Vec::<String>::new());
+    assert_metrics_exactly(&dom, &shown, &expected);
 
     assert_eq!(
         dom.matches("Regained access at 2021-11-23 09:10:00 UTC")

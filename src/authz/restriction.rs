@@ -257,6 +257,22 @@ impl Req<'_> {
         }
     }
 
+    /// Leases and CSINodes are named after their node: the new object's name on create, the
+    /// request's name otherwise, must be the node's; `refusal` when it is not.
+    fn own_object_name(&self, what: &str, refusal: &str) -> Result<(), Admission> {
+        let name = match self.op {
+            Operation::Create => str_at(self.need_body(what)?, &["metadata", "name"]),
+            _ => {
+                self.need_name()?;
+                self.attrs.name.as_str()
+            }
+        };
+        if name != self.node {
+            return Err(self.forbid(refusal));
+        }
+        Ok(())
+    }
+
     fn need_name(&self) -> Result<(), Admission> {
         if self.is_collection() {
             Err(Admission::Unknown(
@@ -925,38 +941,15 @@ impl NodeRestriction {
         if r.attrs.namespace != "kube-node-lease" {
             return Err(r.forbid(node_reasons::LEASE_WRONG_NAMESPACE));
         }
-        let name = match r.op {
-            Operation::Create => str_at(
-                r.need_body("the name of the new Lease")?,
-                &["metadata", "name"],
-            ),
-            _ => {
-                r.need_name()?;
-                r.attrs.name.as_str()
-            }
-        };
-        if name != r.node {
-            return Err(r.forbid(node_reasons::LEASE_OTHER_NAME));
-        }
-        Ok(())
+        r.own_object_name("the name of the new Lease", node_reasons::LEASE_OTHER_NAME)
     }
 
     /// Spec 10.9.
     fn csinode(&self, r: &Req) -> Result<(), Admission> {
-        let name = match r.op {
-            Operation::Create => str_at(
-                r.need_body("the name of the new CSINode")?,
-                &["metadata", "name"],
-            ),
-            _ => {
-                r.need_name()?;
-                r.attrs.name.as_str()
-            }
-        };
-        if name != r.node {
-            return Err(r.forbid(node_reasons::CSINODE_OTHER_NAME));
-        }
-        Ok(())
+        r.own_object_name(
+            "the name of the new CSINode",
+            node_reasons::CSINODE_OTHER_NAME,
+        )
     }
 
     /// Spec 10.10 (1.31+).

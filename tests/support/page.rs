@@ -153,3 +153,32 @@ pub fn external_references(html: &str) -> Vec<String> {
     }
     found
 }
+
+/// Asserts that the page shows exactly the expected metrics, with the expected values:
+/// nothing missing, nothing extra, and no bare number outside a metric element.
+pub fn assert_metrics_exactly(
+    dom: &str,
+    shown: &BTreeMap<String, u64>,
+    expected: &BTreeMap<String, u64>,
+) {
+    let missing: Vec<&String> = expected
+        .keys()
+        .filter(|k| !shown.contains_key(*k))
+        .collect();
+    let extra: Vec<&String> = shown
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "metrics missing from the page: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "metrics on the page that were not expected: {extra:?}"
+    );
+    for (k, v) in expected {
+        assert_eq!(shown.get(k), Some(v), "metric {k}");
+    }
+    assert_eq!(numbers_outside_metrics(dom), Vec::<String>::new());
+}
