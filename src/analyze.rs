@@ -36,7 +36,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 /// One apiserver configuration as given on the command line (see [`Scenario::from_flags`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioFlags {
     /// `--authorization-mode`, e.g. `Node,RBAC`.
     pub authorization_mode: String,
@@ -324,15 +324,9 @@ impl<'r> Prepared<'r> {
         }
     }
 
-    /// The chain's outcome under `scenario`, and the same in the row's terms.
-    pub fn decide(
-        &self,
-        scenario: &Scenario,
-        cluster: &dyn ClusterView,
-    ) -> (ChainOutcome, Decisions) {
-        let outcome = scenario.evaluate(&self.attrs, self.body.as_ref(), cluster, self.at);
-        let decisions = decisions_of(&outcome);
-        (outcome, decisions)
+    /// The decisions under `scenario`, in the row's terms.
+    pub fn decide(&self, scenario: &Scenario, cluster: &dyn ClusterView) -> Decisions {
+        decisions_of(&scenario.decide(&self.attrs, self.body.as_ref(), cluster, self.at))
     }
 
     /// The row of this request for one scenario's decisions.
@@ -364,7 +358,7 @@ pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
                 AuthzDecision::NoOpinion
             },
             reason: r.reason.clone(),
-            binding: r.matched.as_ref().map(RbacMatch::binding),
+            binding: r.matched.as_deref().map(RbacMatch::binding),
             role: r.matched.as_ref().map(|m| {
                 if m.role_kind == "Role" {
                     format!("Role/{}/{}", m.binding_namespace, m.role_name)
@@ -472,6 +466,22 @@ pub fn recorded_candidates(target: &ScenarioFlags) -> Vec<ScenarioFlags> {
     out
 }
 
+/// The distinct configurations of one run, in order of first mention.
+#[derive(Default)]
+struct Configurations {
+    flags: Vec<ScenarioFlags>,
+}
+
+impl Configurations {
+    /// The index of `f`, added if new.
+    fn index(&mut self, f: &ScenarioFlags) -> usize {
+        self.flags.iter().position(|x| x == f).unwrap_or_else(|| {
+            self.flags.push(f.clone());
+            self.flags.len() - 1
+        })
+    }
+}
+
 /// Runs the analysis. `on_row` sees every row in log order (for `--format jsonl`).
 pub fn analyze(
     opts: &AnalyzeOptions,
@@ -480,7 +490,8 @@ pub fn analyze(
     let objects = load_objects(&opts.objects);
     let mut problems: Vec<String> = objects.problems.iter().map(|p| p.to_string()).collect();
     let policy = effective_policy(&objects, opts.no_bootstrap_policy);
-    let target = opts.target.scenario(policy.clone())?;
+    // A bad target configuration is reported before the logs are read.
+    opts.target.scenario(policy.clone())?;
     let recorded_flags = opts.recorded.clone();
 
     let from_stdin = opts.inputs.iter().any(|i| matches!(i, InputSpec::Stdin));
@@ -552,10 +563,6 @@ pub fn analyze(
         }
         None => recorded_candidates(&opts.target),
     };
-    let recorded: Vec<Scenario> = recorded_configurations
-        .iter()
-        .map(|f| f.scenario(policy.clone()))
-        .collect::<Result<_, _>>()?;
     let mut phases = recorded_flags.is_none().then(|| {
         PhaseTracker::new(
             window,
@@ -565,13 +572,22 @@ pub fn analyze(
                 .collect(),
         )
     });
-    let compare: Vec<Scenario> = opts
-        .compare
+    // Every configuration a request is decided under, each once: the target is usually also
+    // one of the recorded candidates, and often a compared column.
+    let mut configs = Configurations::default();
+    let target_at = configs.index(&opts.target);
+    let recorded_at: Vec<usize> = recorded_configurations
         .iter()
-        .map(|(_, f)| f.scenario(policy.clone()))
+        .map(|f| configs.index(f))
+        .collect();
+    let compare_at: Vec<usize> = opts.compare.iter().map(|(_, f)| configs.index(f)).collect();
+    let scenarios: Vec<Scenario> = configs
+        .flags
+        .iter()
+        .map(|f| f.scenario(policy.clone()))
         .collect::<Result<_, _>>()?;
     let mut timeline = TimelineBuilder::new(window.0, window.1.saturating_add(1));
-    let mut comparison = (!compare.is_empty()).then(|| {
+    let mut comparison = (!compare_at.is_empty()).then(|| {
         CompareBuilder::new(
             &opts
                 .compare
@@ -605,24 +621,27 @@ pub fn analyze(
             .par_iter()
             .map(|req| {
                 let prepared = Prepared::new(req);
-                let (_, decisions) = prepared.decide(&target, &graph);
+                let decided: Vec<Decisions> = scenarios
+                    .iter()
+                    .map(|s| prepared.decide(s, &graph))
+                    .collect();
                 let file = file_names
                     .get(req.pos.file as usize)
                     .map(String::as_str)
                     .unwrap_or("");
-                let row = prepared.row(decisions, file);
-                let models: Vec<(Verdict, String, bool)> = recorded
+                let row = prepared.row(decided[target_at].clone(), file);
+                let models: Vec<(Verdict, String, bool)> = recorded_at
                     .iter()
-                    .map(|s| {
-                        let (_, d) = prepared.decide(s, &graph);
-                        let c = classify(&d);
+                    .map(|&i| {
+                        let d = &decided[i];
+                        let c = classify(d);
                         let by_admission = d.node_restriction.decision == AdmissionDecision::Deny;
                         (c.verdict, c.reason, by_admission)
                     })
                     .collect();
-                let columns: Vec<RequestVerdict> = compare
+                let columns: Vec<RequestVerdict> = compare_at
                     .iter()
-                    .map(|s| prepared.row(prepared.decide(s, &graph).1, file))
+                    .map(|&i| prepared.row(decided[i].clone(), file))
                     .collect();
                 (row, models, columns)
             })

@@ -328,14 +328,41 @@ impl Scenario {
         cluster: &dyn ClusterView,
         at: Micros,
     ) -> ChainOutcome {
+        self.run(attrs, request_object, cluster, at, true)
+    }
+
+    /// [`Scenario::evaluate`] without the client-facing refusal (`refusal` is always `None`):
+    /// for callers that need only the decisions. Formatting the apiserver's Forbidden message
+    /// (Go-quoting every attribute) was the single largest cost of replaying a log under
+    /// several configurations, and nothing but `explain` shows it.
+    pub fn decide(
+        &self,
+        attrs: &Attributes,
+        request_object: Option<&Value>,
+        cluster: &dyn ClusterView,
+        at: Micros,
+    ) -> ChainOutcome {
+        self.run(attrs, request_object, cluster, at, false)
+    }
+
+    fn run(
+        &self,
+        attrs: &Attributes,
+        request_object: Option<&Value>,
+        cluster: &dyn ClusterView,
+        at: Micros,
+        with_refusal: bool,
+    ) -> ChainOutcome {
         let mut out = empty_outcome();
         self.authorize(attrs, cluster, at, &mut out);
         if !out.authorized() {
             out.indeterminate = out.node.as_ref().and_then(|n| n.indeterminate.clone());
-            out.refusal = Some(Refusal {
-                code: 403,
-                message: authorization_forbidden(attrs, &out.reason),
-            });
+            if with_refusal {
+                out.refusal = Some(Refusal {
+                    code: 403,
+                    message: authorization_forbidden(attrs, &out.reason),
+                });
+            }
             return out;
         }
         if !self.node_restriction || !attrs.resource_request {
@@ -350,10 +377,12 @@ impl Scenario {
             .admit(attrs, op, request_object, cluster, at, &authorize);
         match &out.admission {
             Admission::Deny { code, message } => {
-                out.refusal = Some(Refusal {
-                    code: *code,
-                    message: message.clone(),
-                });
+                if with_refusal {
+                    out.refusal = Some(Refusal {
+                        code: *code,
+                        message: message.clone(),
+                    });
+                }
             }
             Admission::Unknown(why) => out.indeterminate = Some(format!("NodeRestriction: {why}")),
             Admission::Admit | Admission::NotApplicable => {}

@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::goquote::{go_quote, push_go_quoted};
 use super::Attributes;
@@ -174,8 +174,9 @@ pub struct RbacDecision {
     pub allowed: bool,
     /// `RBAC: allowed by …`, `RBAC: <errors>`, or empty.
     pub reason: String,
-    /// What allowed it, when something did.
-    pub matched: Option<RbacMatch>,
+    /// What allowed it, when something did (shared: the same binding, subject and rule allow
+    /// many requests).
+    pub matched: Option<Arc<RbacMatch>>,
 }
 
 /// A role's effective rules, shared between bindings.
@@ -191,6 +192,72 @@ struct CompiledBinding {
     subjects: Vec<Subject>,
     /// The referenced role's rules, or the rule-resolution error text.
     rules: Result<Rules, String>,
+    /// The allow reason and match of each (subject, rule) pair, built the first time that pair
+    /// allows: a replayed log asks the same few pairs hundreds of thousands of times, and
+    /// Go-quoting the reason anew each time cost more than finding the rule.
+    allows: Vec<OnceLock<(String, Arc<RbacMatch>)>>,
+}
+
+impl CompiledBinding {
+    fn new(
+        b: &Binding,
+        kind: BindingKind,
+        namespace: String,
+        rules: Result<Rules, String>,
+    ) -> Self {
+        let pairs = b.subjects.len() * rules.as_ref().map_or(0, |r| r.len());
+        CompiledBinding {
+            kind,
+            name: b.metadata.name.clone(),
+            namespace,
+            role_kind: b.role_ref.kind.clone(),
+            role_name: b.role_ref.name.clone(),
+            subjects: b.subjects.clone(),
+            rules,
+            allows: (0..pairs).map(|_| OnceLock::new()).collect(),
+        }
+    }
+
+    /// The decision when subject `subject_idx` is allowed by rule `rule_index` of `rules`.
+    fn allow(&self, subject_idx: usize, rules: &[PolicyRule], rule_index: usize) -> RbacDecision {
+        let build = || {
+            let subject = describe_subject(&self.subjects[subject_idx], &self.namespace);
+            let mut reason = String::with_capacity(128);
+            reason.push_str("RBAC: allowed by ");
+            reason.push_str(self.kind.as_str());
+            reason.push(' ');
+            match self.kind {
+                BindingKind::ClusterRoleBinding => push_go_quoted(&mut reason, &self.name),
+                BindingKind::RoleBinding => {
+                    push_go_quoted(&mut reason, &format!("{}/{}", self.name, self.namespace))
+                }
+            }
+            let _ = write!(reason, " of {} ", self.role_kind);
+            push_go_quoted(&mut reason, &self.role_name);
+            reason.push_str(" to ");
+            reason.push_str(&subject);
+            let matched = RbacMatch {
+                binding_kind: self.kind,
+                binding_name: self.name.clone(),
+                binding_namespace: self.namespace.clone(),
+                role_kind: self.role_kind.clone(),
+                role_name: self.role_name.clone(),
+                subject,
+                rule_index,
+                rule: render_rule(&rules[rule_index]),
+            };
+            (reason, Arc::new(matched))
+        };
+        let (reason, matched) = match self.allows.get(subject_idx * rules.len() + rule_index) {
+            Some(cell) => cell.get_or_init(build).clone(),
+            None => build(),
+        };
+        RbacDecision {
+            allowed: true,
+            reason,
+            matched: Some(matched),
+        }
+    }
 }
 
 /// Identifies one binding: for `--drop-binding`, in per-request RBAC results and in findings
@@ -425,14 +492,13 @@ impl RbacAuthorizer {
                 )),
             }
         };
-        let compile = |b: &Binding, kind: BindingKind| CompiledBinding {
-            kind,
-            name: b.metadata.name.clone(),
-            namespace: b.metadata.namespace.clone(),
-            role_kind: b.role_ref.kind.clone(),
-            role_name: b.role_ref.name.clone(),
-            subjects: b.subjects.clone(),
-            rules: resolve(b, &b.metadata.namespace),
+        let compile = |b: &Binding, kind: BindingKind| {
+            // Cluster-scoped: a ServiceAccount subject needs its own namespace.
+            let namespace = match kind {
+                BindingKind::ClusterRoleBinding => String::new(),
+                BindingKind::RoleBinding => b.metadata.namespace.clone(),
+            };
+            CompiledBinding::new(b, kind, namespace, resolve(b, &b.metadata.namespace))
         };
         let is_dropped = |b: &Binding, kind: BindingKind| {
             let ns = match kind {
@@ -454,12 +520,7 @@ impl RbacAuthorizer {
         crbs.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         let cluster_bindings: Vec<CompiledBinding> = crbs
             .iter()
-            .map(|b| {
-                let mut c = compile(b, BindingKind::ClusterRoleBinding);
-                // Cluster-scoped: a ServiceAccount subject needs its own namespace.
-                c.namespace.clear();
-                c
-            })
+            .map(|b| compile(b, BindingKind::ClusterRoleBinding))
             .collect();
         let mut cluster_index = SubjectIndex::default();
         for (i, b) in cluster_bindings.iter().enumerate() {
@@ -549,35 +610,7 @@ fn visit<'a>(
             }
         };
         if let Some(rule_index) = rules.iter().position(|r| rule_allows(attrs, r)) {
-            let subject = describe_subject(&b.subjects[subject_idx], &b.namespace);
-            let mut reason = String::with_capacity(128);
-            reason.push_str("RBAC: allowed by ");
-            reason.push_str(b.kind.as_str());
-            reason.push(' ');
-            match b.kind {
-                BindingKind::ClusterRoleBinding => push_go_quoted(&mut reason, &b.name),
-                BindingKind::RoleBinding => {
-                    push_go_quoted(&mut reason, &format!("{}/{}", b.name, b.namespace))
-                }
-            }
-            let _ = write!(reason, " of {} ", b.role_kind);
-            push_go_quoted(&mut reason, &b.role_name);
-            reason.push_str(" to ");
-            reason.push_str(&subject);
-            return Some(RbacDecision {
-                allowed: true,
-                reason,
-                matched: Some(RbacMatch {
-                    binding_kind: b.kind,
-                    binding_name: b.name.clone(),
-                    binding_namespace: b.namespace.clone(),
-                    role_kind: b.role_kind.clone(),
-                    role_name: b.role_name.clone(),
-                    subject,
-                    rule_index,
-                    rule: render_rule(&rules[rule_index]),
-                }),
-            });
+            return Some(b.allow(subject_idx, rules, rule_index));
         }
     }
     None
