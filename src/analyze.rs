@@ -496,7 +496,7 @@ pub fn analyze(
 
     let from_stdin = opts.inputs.iter().any(|i| matches!(i, InputSpec::Stdin));
     // Pass 1 (skipped for stdin): object events only.
-    let mut held: Vec<KubeletRequest> = Vec::new();
+    let mut held: Vec<Box<KubeletRequest>> = Vec::new();
     let first_pass = if from_stdin {
         None
     } else {
@@ -508,7 +508,7 @@ pub fn analyze(
         };
         Some(scan(&opts.inputs, &o, &mut |_| {})?)
     };
-    let events_summary = match first_pass {
+    let mut events_summary = match first_pass {
         Some(s) => s,
         None => {
             let o = ScanOptions {
@@ -519,7 +519,11 @@ pub fn analyze(
         }
     };
     let window = window_of(&events_summary);
-    let graph = build_graph(&objects, &events_summary.object_events, window);
+    // The logged bodies are parsed into the graph's own views; the raw events are not needed
+    // while the requests are decided.
+    let object_events = std::mem::take(&mut events_summary.object_events);
+    let graph = build_graph(&objects, &object_events, window);
+    drop(object_events);
     problems.extend(graph.problems.iter().map(|p| p.to_string()));
 
     // Findings describe the RBAC objects as the target sees them, the legacy binding included
@@ -606,12 +610,13 @@ pub fn analyze(
         Vec<RequestVerdict>,
     );
     let mut inventory = InventoryBuilder::default();
-    let mut process = |batch: Vec<KubeletRequest>| {
+    let mut process = |batch: Vec<Box<KubeletRequest>>| {
         for r in &batch {
             inventory.add(r);
         }
         let kept: Vec<&KubeletRequest> = batch
             .iter()
+            .map(|r| &**r)
             .filter(|r| {
                 opts.filter
                     .keeps(r, node_name(&r.effective_user().username))

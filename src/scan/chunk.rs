@@ -57,7 +57,7 @@ pub struct ChunkOut {
     /// Hashes of the auditIDs of every event (for the count of distinct requests).
     pub ids: Vec<u64>,
     /// Kubelet requests that survived the in-chunk deduplication, in order.
-    pub kubelet: Vec<KubeletRequest>,
+    pub kubelet: Vec<Box<KubeletRequest>>,
     /// Kubelet events dropped by the in-chunk deduplication (counted as kubelet events).
     pub kubelet_dropped: u64,
     /// Graph-relevant object events, in order.
@@ -235,9 +235,9 @@ impl Kept<'_> {
         }
     }
 
-    fn build(self) -> Option<KubeletRequest> {
+    fn build(self) -> Option<Box<KubeletRequest>> {
         match self {
-            Kept::Built(r) => Some(*r),
+            Kept::Built(r) => Some(r),
             // The text parsed and classified as this very event before, so it does again.
             Kept::Pending {
                 text,
@@ -246,7 +246,7 @@ impl Kept<'_> {
                 ..
             } => serde_json::from_str::<RawEvent<'_>>(text)
                 .ok()
-                .map(|ev| ev.to_kubelet_request(matched_by, pos)),
+                .map(|ev| Box::new(ev.to_kubelet_request(matched_by, pos))),
         }
     }
 }

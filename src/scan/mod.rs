@@ -13,14 +13,16 @@
 //! the pre-filter) + bad lines. Events and distinct requests count skipped lines too: a
 //! skipped line is a complete-looking event whose auditID is read without parsing, so those
 //! two counts are exact for well-formed logs and treat a skipped line as valid. Distinct
-//! requests are counted with a set of 64-bit auditID hashes: 16 bytes per request of memory.
+//! requests are counted with a window of recent 64-bit auditID hashes ([`recent`]), so that
+//! memory does not grow with the log.
 
 pub mod bad;
 pub mod chunk;
 pub mod dedup;
 pub mod prefilter;
+pub mod recent;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{self, IsTerminal, Read};
 use std::sync::mpsc::{sync_channel, Receiver};
 
@@ -42,6 +44,7 @@ use chunk::{
 };
 use dedup::Dedup;
 use prefilter::Prefilter;
+use recent::RecentIds;
 
 /// The default chunk size.
 pub const CHUNK_SIZE: usize = 4 << 20;
@@ -172,7 +175,7 @@ pub enum ScanError {
 pub fn scan(
     inputs: &[InputSpec],
     opts: &ScanOptions,
-    sink: &mut dyn FnMut(Vec<KubeletRequest>),
+    sink: &mut dyn FnMut(Vec<Box<KubeletRequest>>),
 ) -> Result<ScanSummary, ScanError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
@@ -187,7 +190,7 @@ pub fn scan(
         prefilter: prefilter.as_ref(),
         summary: ScanSummary::default(),
         dedup: Dedup::default(),
-        ids: HashSet::default(),
+        ids: RecentIds::default(),
         sink,
         progress: None,
     };
@@ -267,7 +270,7 @@ pub fn scan(
         (run.sink)(rest);
     }
     let mut s = run.summary;
-    s.requests = run.ids.len() as u64;
+    s.requests = run.ids.distinct();
     s.kubelet_events = run.dedup.events;
     s.kubelet_requests = run.dedup.distinct();
     s.lines_bad = s.bad.lines();
@@ -280,7 +283,9 @@ pub fn scan_collect(
     opts: &ScanOptions,
 ) -> Result<(Vec<KubeletRequest>, ScanSummary), ScanError> {
     let mut all = Vec::new();
-    let summary = scan(inputs, opts, &mut |batch| all.extend(batch))?;
+    let summary = scan(inputs, opts, &mut |batch| {
+        all.extend(batch.into_iter().map(|r| *r))
+    })?;
     Ok((all, summary))
 }
 
@@ -301,8 +306,8 @@ struct Run<'a> {
     prefilter: Option<&'a Prefilter>,
     summary: ScanSummary,
     dedup: Dedup,
-    ids: HashSet<u64, prefilter::IdHash>,
-    sink: &'a mut dyn FnMut(Vec<KubeletRequest>),
+    ids: RecentIds,
+    sink: &'a mut dyn FnMut(Vec<Box<KubeletRequest>>),
     progress: Option<ProgressBar>,
 }
 
@@ -412,7 +417,9 @@ impl<'a> Run<'a> {
         s.lines_used += used;
         s.lines_skipped += skipped;
         s.events += events;
-        self.ids.extend(ids);
+        for h in ids {
+            self.ids.insert(h);
+        }
         self.dedup.events += kubelet_dropped;
         for mut k in kubelet {
             k.pos.line += base;
