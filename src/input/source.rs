@@ -310,32 +310,29 @@ impl<R: Read> BlockReader<R> {
                 return Some(Ok(Block::Lines(std::mem::take(&mut self.carry))));
             }
             let start = self.carry.len();
-            self.carry.resize(start + self.block_size, 0);
-            let n = match self.reader.read(&mut self.carry[start..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    self.carry.truncate(start);
-                    continue;
+            self.carry.reserve(self.block_size);
+            // `read_to_end` on a `Take` reads into the spare capacity, initialising only what it
+            // reads into; resizing with zeros first cost a memset of a whole block per read.
+            let read = (&mut self.reader)
+                .take(self.block_size as u64)
+                .read_to_end(&mut self.carry);
+            let n = self.carry.len() - start;
+            if let Err(e) = read {
+                self.done = true;
+                // Hand out what was read before the error, then the error.
+                if !self.carry.is_empty() && !self.skipping_long {
+                    let lines = std::mem::take(&mut self.carry);
+                    self.pending_error = Some(e);
+                    return Some(Ok(Block::Lines(lines)));
                 }
-                Err(e) => {
-                    self.carry.truncate(start);
-                    self.done = true;
-                    // Hand out what was read before the error, then the error.
-                    if !self.carry.is_empty() && !self.skipping_long {
-                        let lines = std::mem::take(&mut self.carry);
-                        self.pending_error = Some(e);
-                        return Some(Ok(Block::Lines(lines)));
-                    }
-                    self.carry.clear();
-                    if self.skipping_long {
-                        self.skipping_long = false;
-                        self.pending_error = Some(e);
-                        return Some(Ok(Block::LongLine));
-                    }
-                    return Some(Err(e));
+                self.carry.clear();
+                if self.skipping_long {
+                    self.skipping_long = false;
+                    self.pending_error = Some(e);
+                    return Some(Ok(Block::LongLine));
                 }
-            };
-            self.carry.truncate(start + n);
+                return Some(Err(e));
+            }
             if n == 0 {
                 self.done = true;
                 continue;
@@ -358,8 +355,12 @@ impl<R: Read> BlockReader<R> {
             }
             match memchr::memrchr(b'\n', &self.carry) {
                 Some(i) => {
-                    let rest = self.carry.split_off(i + 1);
-                    return Some(Ok(Block::Lines(std::mem::replace(&mut self.carry, rest))));
+                    // The partial last line starts the next block, in a buffer already big
+                    // enough for it (growing a small one would copy the block again).
+                    let mut next = Vec::with_capacity(self.block_size * 2);
+                    next.extend_from_slice(&self.carry[i + 1..]);
+                    self.carry.truncate(i + 1);
+                    return Some(Ok(Block::Lines(std::mem::replace(&mut self.carry, next))));
                 }
                 None if self.carry.len() > self.max_line => {
                     self.carry.clear();
