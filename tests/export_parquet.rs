@@ -506,3 +506,33 @@ fn build_throughput() {
     let secs = start.elapsed().as_secs_f64();
     eprintln!("build: {:.0} rows/s", 655_360.0 / secs);
 }
+
+#[test]
+fn empty_partitioned_tables_have_one_schema_only_file_that_duckdb_reads() {
+    for by in [PartitionBy::Node, PartitionBy::Date] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("requests");
+        let w = RequestWriter::create_with(&out, by, WriterOptions::default()).expect("create");
+        let stats = w.finish().expect("finish");
+        assert_eq!(stats.rows, 0);
+        assert_eq!(tree(&out), vec!["part-0.parquet".to_owned()]);
+        // The query docs/schema.md shows, on the empty table: no rows, every column.
+        let query = format!(
+            "import duckdb; r = duckdb.sql(\"select * from read_parquet('{}/**/*.parquet', \
+             hive_partitioning=true)\"); print(len(r.fetchall()), 'node' in r.columns, \
+             'verdict' in r.columns)",
+            out.display()
+        );
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let run = Command::new(&python)
+            .args(["-c", &query])
+            .output()
+            .expect("run python3 (install: pip install duckdb)");
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "0 True True");
+    }
+}

@@ -378,7 +378,7 @@ impl RequestWriter {
                     rows,
                 })
             }
-            Sink::Partitioned(p) => p.finish(),
+            Sink::Partitioned(p) => p.finish(&self.opts),
         }
     }
 }
@@ -432,10 +432,18 @@ impl Partitioned {
         Ok(())
     }
 
-    fn finish(&mut self) -> Result<WriteStats, ExportError> {
+    fn finish(&mut self, opts: &WriterOptions) -> Result<WriteStats, ExportError> {
         let mut open: Vec<(String, (ParquetFile, u64))> = self.open.drain().collect();
         open.sort_by(|a, b| a.0.cmp(&b.0));
         for (_, (file, _)) in open {
+            self.finish_file(file)?;
+        }
+        if self.files.is_empty() {
+            // No rows: one file with the whole schema (the partition column included, since
+            // no directory carries it), so that readers find the columns instead of failing
+            // on an empty directory (DuckDB: "No files found").
+            let path = self.temp_dir.join("part-0.parquet");
+            let file = ParquetFile::create(&path, request_schema(), properties(opts, "requests"))?;
             self.finish_file(file)?;
         }
         // Replace a previous table as a whole: readers see the old or the new directory.
