@@ -482,7 +482,8 @@ impl Configurations {
     }
 }
 
-/// Runs the analysis. `on_row` sees every row in log order (for `--format jsonl`).
+/// Runs the analysis. `on_row` sees every row in the order the requests completed in the log
+/// (for `--format jsonl`).
 pub fn analyze(
     opts: &AnalyzeOptions,
     on_row: &mut dyn FnMut(&RequestVerdict),

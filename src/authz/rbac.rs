@@ -194,9 +194,14 @@ struct CompiledBinding {
     rules: Result<Rules, String>,
     /// The allow reason and match of each (subject, rule) pair, built the first time that pair
     /// allows: a replayed log asks the same few pairs hundreds of thousands of times, and
-    /// Go-quoting the reason anew each time cost more than finding the rule.
-    allows: Vec<OnceLock<(String, Arc<RbacMatch>)>>,
+    /// Go-quoting the reason anew each time cost more than finding the rule. Per subject, the
+    /// rules' cells are made on the subject's first allow (a binding may list thousands of
+    /// subjects, most never seen).
+    allows: Vec<OnceLock<Box<[Allow]>>>,
 }
+
+/// A cached allow decision: the reason and the match.
+type Allow = OnceLock<(String, Arc<RbacMatch>)>;
 
 impl CompiledBinding {
     fn new(
@@ -205,7 +210,6 @@ impl CompiledBinding {
         namespace: String,
         rules: Result<Rules, String>,
     ) -> Self {
-        let pairs = b.subjects.len() * rules.as_ref().map_or(0, |r| r.len());
         CompiledBinding {
             kind,
             name: b.metadata.name.clone(),
@@ -214,7 +218,7 @@ impl CompiledBinding {
             role_name: b.role_ref.name.clone(),
             subjects: b.subjects.clone(),
             rules,
-            allows: (0..pairs).map(|_| OnceLock::new()).collect(),
+            allows: (0..b.subjects.len()).map(|_| OnceLock::new()).collect(),
         }
     }
 
@@ -248,7 +252,12 @@ impl CompiledBinding {
             };
             (reason, Arc::new(matched))
         };
-        let (reason, matched) = match self.allows.get(subject_idx * rules.len() + rule_index) {
+        let cell = self.allows.get(subject_idx).and_then(|per_rule| {
+            per_rule
+                .get_or_init(|| (0..rules.len()).map(|_| OnceLock::new()).collect())
+                .get(rule_index)
+        });
+        let (reason, matched) = match cell {
             Some(cell) => cell.get_or_init(build).clone(),
             None => build(),
         };

@@ -77,6 +77,11 @@ pub(crate) struct ReadArgs {
     /// Longest line read, in bytes; longer lines are reported bad.
     #[arg(long, default_value_t = crate::scan::MAX_LINE_BYTES, value_name = "BYTES", hide = true)]
     max_line_bytes: usize,
+    /// How many recent distinct requests are remembered to count each request once: events of
+    /// one request further apart than this are counted twice. Memory: about 40 bytes per
+    /// request of the window (72 MiB at the default).
+    #[arg(long, default_value_t = crate::scan::recent::DEFAULT_WINDOW, value_name = "REQUESTS")]
+    dedup_window: usize,
 }
 
 impl ReadArgs {
@@ -87,6 +92,7 @@ impl ReadArgs {
             prefilter: !self.no_prefilter,
             progress: true,
             max_line_bytes: self.max_line_bytes,
+            dedup_window: self.dedup_window,
             ..ScanOptions::default()
         }
     }

@@ -439,11 +439,23 @@ impl Partitioned {
             self.finish_file(file)?;
         }
         if self.files.is_empty() {
-            // No rows: one file with the whole schema (the partition column included, since
-            // no directory carries it), so that readers find the columns instead of failing
+            // No rows: one empty file in the null partition, laid out as any other, so that
+            // readers find every column (the partition key from the path) instead of failing
             // on an empty directory (DuckDB: "No files found").
-            let path = self.temp_dir.join("part-0.parquet");
-            let file = ParquetFile::create(&path, request_schema(), properties(opts, "requests"))?;
+            let schema = request_schema();
+            let schema = match &self.projection {
+                Some(cols) => Arc::new(schema.project(cols)?),
+                None => schema,
+            };
+            let key = match self.by {
+                PartitionBy::Node => "node",
+                _ => "date",
+            };
+            let path = self
+                .temp_dir
+                .join(format!("{key}={HIVE_NULL_PARTITION}"))
+                .join("part-0.parquet");
+            let file = ParquetFile::create(&path, schema, properties(opts, "requests"))?;
             self.finish_file(file)?;
         }
         // Replace a previous table as a whole: readers see the old or the new directory.

@@ -296,16 +296,15 @@ impl<R: Read> BlockReader<R> {
     /// the bytes read before the error were already returned).
     pub fn next_block(&mut self) -> Option<io::Result<Block>> {
         loop {
-            if let Some(e) = self.pending_error.take() {
-                return Some(Err(e));
-            }
             if self.done {
-                if self.carry.is_empty() {
-                    return None;
-                }
                 if self.skipping_long {
+                    // The input ended inside the long line.
+                    self.skipping_long = false;
                     self.carry.clear();
                     return Some(Ok(Block::LongLine));
+                }
+                if self.carry.is_empty() {
+                    return self.pending_error.take().map(Err);
                 }
                 return Some(Ok(Block::Lines(std::mem::take(&mut self.carry))));
             }
@@ -318,20 +317,10 @@ impl<R: Read> BlockReader<R> {
                 .read_to_end(&mut self.carry);
             let n = self.carry.len() - start;
             if let Err(e) = read {
+                // The bytes read before the error are handed out as usual (a long line they
+                // end, the lines after it, the rest), then the error.
+                self.pending_error = Some(e);
                 self.done = true;
-                // Hand out what was read before the error, then the error.
-                if !self.carry.is_empty() && !self.skipping_long {
-                    let lines = std::mem::take(&mut self.carry);
-                    self.pending_error = Some(e);
-                    return Some(Ok(Block::Lines(lines)));
-                }
-                self.carry.clear();
-                if self.skipping_long {
-                    self.skipping_long = false;
-                    self.pending_error = Some(e);
-                    return Some(Ok(Block::LongLine));
-                }
-                return Some(Err(e));
             }
             if n == 0 {
                 self.done = true;
@@ -357,7 +346,8 @@ impl<R: Read> BlockReader<R> {
                 Some(i) => {
                     // The partial last line starts the next block, in a buffer already big
                     // enough for it (growing a small one would copy the block again).
-                    let mut next = Vec::with_capacity(self.block_size * 2);
+                    let rest = self.carry.len() - (i + 1);
+                    let mut next = Vec::with_capacity(rest + self.block_size);
                     next.extend_from_slice(&self.carry[i + 1..]);
                     self.carry.truncate(i + 1);
                     return Some(Ok(Block::Lines(std::mem::replace(&mut self.carry, next))));
@@ -452,6 +442,73 @@ mod tests {
                 Ok("a\nb\npartial".to_string()),
                 Err("unexpected end of file".to_string())
             ]
+        );
+    }
+
+    /// Hands out its pieces one `read` at a time, then fails.
+    struct Pieces(Vec<&'static [u8]>);
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "cut"));
+            }
+            let piece = self.0.remove(0);
+            buf[..piece.len()].copy_from_slice(piece);
+            Ok(piece.len())
+        }
+    }
+
+    #[test]
+    fn lines_after_a_long_line_survive_an_error_in_the_same_block() {
+        let pieces = vec![
+            &b"AAAAAAAAAAAAAAAA"[..],
+            b"AA
+ok1
+",
+            b"ok2
+",
+        ];
+        let got = blocks(BlockReader::new(Pieces(pieces), 16, 8));
+        assert_eq!(
+            got,
+            vec![
+                Ok("<long>".to_string()),
+                Ok("ok1
+ok2
+"
+                .to_string()),
+                Err("unexpected end of file".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_last_line_is_reported_at_the_end_or_at_an_error() {
+        let got = blocks(BlockReader::new(
+            &b"ok
+AAAAAAAAAAAAAAAAAAAA"[..],
+            4,
+            8,
+        ));
+        assert_eq!(
+            got.concat_ok(),
+            "ok
+<long>"
+        );
+        let got = blocks(BlockReader::new(
+            FailAfter(
+                b"ok
+AAAAAAAAAAAAAAAAAAAA",
+            ),
+            4,
+            8,
+        ));
+        assert_eq!(got.last(), Some(&Err("unexpected end of file".to_string())));
+        let ok: String = got.iter().filter_map(|b| b.clone().ok()).collect();
+        assert_eq!(
+            ok,
+            "ok
+<long>"
         );
     }
 

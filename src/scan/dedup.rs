@@ -6,14 +6,15 @@
 //! 64-bit hashes of their auditIDs (as the count of distinct requests does; a collision
 //! among even a billion requests is unlikely), which saves a copy and a SipHash of every
 //! auditID. Emitted requests are remembered only as those hashes, in a window of recent ones
-//! ([`RecentIds`]), so that a late duplicate (an event written after its ResponseComplete, an
-//! overlapping rotated file) is dropped while memory stays bounded by the window rather than
-//! by the log.
+//! ([`RecentIds`]), so that memory stays bounded by the window rather than by the log: a
+//! late duplicate (an event written after its ResponseComplete, an overlapping rotated file)
+//! is dropped when it comes within the window, and emitted again when it comes later (see
+//! [`crate::scan::recent`] for what that means in practice).
 //!
-//! A request still pending when two generations of the window have passed (its
-//! ResponseComplete never came: a watch cut off by an apiserver restart, a lost event) is
-//! emitted then, as the end of the input would have emitted it, so that pending requests do
-//! not pile up over a long log either.
+//! A request still pending after a window's worth of kubelet events (its ResponseComplete
+//! never came: a watch cut off by an apiserver restart, a lost event, a policy that omits the
+//! stage) is emitted then, as the end of the input would have emitted it, so that pending
+//! requests do not pile up over a long log either.
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -22,9 +23,9 @@ use crate::record::{KubeletRequest, Stage};
 use crate::scan::prefilter::{audit_id_hash, IdHash};
 use crate::scan::recent::RecentIds;
 
-/// A pending request: arrival number (ties of position, as in one EventList line, keep
-/// arrival order), the window's generation when it arrived, and its best event so far.
-type Pending = (u64, u64, Box<KubeletRequest>);
+/// A pending request: its arrival number (ties of position, as in one EventList line, keep
+/// arrival order) and its best event so far.
+type Pending = (u64, Box<KubeletRequest>);
 
 /// Streaming deduplicator of kubelet requests.
 #[derive(Default)]
@@ -44,7 +45,8 @@ fn preference(r: &KubeletRequest) -> i8 {
 }
 
 impl Dedup {
-    /// A deduplicator remembering at least `window` emitted requests.
+    /// A deduplicator remembering at least `window` emitted requests, and keeping a request
+    /// pending for at least `window` kubelet events.
     pub fn with_window(window: usize) -> Self {
         Dedup {
             emitted: RecentIds::new(window),
@@ -55,55 +57,52 @@ impl Dedup {
     /// Adds one kubelet event.
     pub fn push(&mut self, r: Box<KubeletRequest>) {
         self.events += 1;
+        let window = self.emitted.window() as u64;
+        if self.events.is_multiple_of(window) {
+            self.expire(self.events - window);
+        }
         let h = audit_id_hash(r.audit_id.as_bytes());
         if self.emitted.contains(h) {
             return;
         }
         if r.stage == Some(Stage::ResponseComplete) {
             self.pending.remove(&h);
-            self.emit(h, r);
+            self.emitted.insert(h);
+            self.ready.push(r);
             return;
         }
         let seq = self.events;
-        let generation = self.emitted.generation();
         match self.pending.entry(h) {
             Entry::Occupied(mut e) => {
-                if preference(&r) > preference(&e.get().2) {
-                    e.insert((seq, generation, r));
+                if preference(&r) > preference(&e.get().1) {
+                    e.insert((seq, r));
                 }
             }
             Entry::Vacant(e) => {
-                e.insert((seq, generation, r));
+                e.insert((seq, r));
             }
         }
     }
 
-    fn emit(&mut self, h: u64, r: Box<KubeletRequest>) {
-        let before = self.emitted.generation();
-        self.emitted.insert(h);
-        self.ready.push(r);
-        if self.emitted.generation() != before {
-            self.expire(self.emitted.generation().saturating_sub(1));
-        }
-    }
-
-    /// Emits, in input order, the pending requests that arrived before generation `before`.
-    fn expire(&mut self, before: u64) {
+    /// Emits, in input order, the pending requests whose best event arrived at or before
+    /// event number `last`.
+    fn expire(&mut self, last: u64) {
         let old: Vec<u64> = self
             .pending
             .iter()
-            .filter(|(_, (_, generation, _))| *generation < before)
+            .filter(|(_, (seq, _))| *seq <= last)
             .map(|(h, _)| *h)
             .collect();
         let mut expired: Vec<Pending> = old.iter().filter_map(|h| self.pending.remove(h)).collect();
-        expired.sort_by_key(|(seq, _, r)| (r.pos.file, r.pos.line, *seq));
-        for (_, _, r) in expired {
+        expired.sort_by_key(|(seq, r)| (r.pos.file, r.pos.line, *seq));
+        for (_, r) in expired {
             self.emitted.insert(audit_id_hash(r.audit_id.as_bytes()));
             self.ready.push(r);
         }
     }
 
-    /// Requests completed since the last call, in the order their ResponseComplete was seen.
+    /// Requests ready since the last call: completed ones in the order their ResponseComplete
+    /// was seen, and those given up on (see the module documentation) in input order.
     pub fn take_ready(&mut self) -> Vec<Box<KubeletRequest>> {
         let capacity = self.ready.len();
         std::mem::replace(&mut self.ready, Vec::with_capacity(capacity))
@@ -114,7 +113,8 @@ impl Dedup {
         self.emitted.distinct() + self.pending.len() as u64
     }
 
-    /// Ends the stream: the still-pending requests (never completed), in input order.
+    /// Ends the stream: the ready requests, then the still-pending ones (never completed) in
+    /// input order.
     pub fn finish(&mut self) -> Vec<Box<KubeletRequest>> {
         self.expire(u64::MAX);
         self.take_ready()
@@ -168,31 +168,35 @@ mod tests {
     }
 
     #[test]
-    fn pending_requests_are_emitted_once_the_window_has_passed_them() {
+    fn pending_requests_are_emitted_once_a_window_of_events_has_passed_them() {
         let mut d = Dedup::with_window(2);
         d.push(ev("watch", Stage::ResponseStarted, 1));
-        for (i, id) in ["a", "b", "c"].into_iter().enumerate() {
-            d.push(ev(id, Stage::ResponseComplete, 2 + i as u64));
-        }
-        // One generation has passed ("a", "b"); the watch is younger than two.
-        assert_eq!(d.take_ready().len(), 3);
-        for (i, id) in ["d", "e"].into_iter().enumerate() {
-            d.push(ev(id, Stage::ResponseComplete, 5 + i as u64));
-        }
+        d.push(ev("a", Stage::RequestReceived, 2));
+        d.push(ev("a", Stage::ResponseComplete, 3));
+        assert_eq!(d.take_ready().len(), 1);
+        // The fourth event ends the second window: the watch (event 1) has waited a whole one.
+        d.push(ev("b", Stage::ResponseComplete, 4));
+        d.push(ev("c", Stage::RequestReceived, 5));
         let ready = d.take_ready();
         assert_eq!(
             ready
                 .iter()
-                .map(|r| r.audit_id.as_str())
+                .map(|r| (r.audit_id.as_str(), r.stage))
                 .collect::<Vec<_>>(),
-            vec!["d", "e", "watch"]
+            vec![
+                ("watch", Some(Stage::ResponseStarted)),
+                ("b", Some(Stage::ResponseComplete))
+            ]
         );
-        assert_eq!(ready[2].stage, Some(Stage::ResponseStarted));
-        // Its late ResponseComplete is a duplicate now.
-        d.push(ev("watch", Stage::ResponseComplete, 7));
+        // Its late ResponseComplete is a duplicate now; "c" is still within its window.
+        d.push(ev("watch", Stage::ResponseComplete, 6));
         assert!(d.take_ready().is_empty());
-        assert!(d.finish().is_empty());
-        assert_eq!(d.distinct(), 6);
-        assert_eq!(d.events, 7);
+        let rest = d.finish();
+        assert_eq!(
+            rest.iter().map(|r| r.audit_id.as_str()).collect::<Vec<_>>(),
+            vec!["c"]
+        );
+        assert_eq!(d.distinct(), 4);
+        assert_eq!(d.events, 6);
     }
 }

@@ -79,6 +79,8 @@ pub struct ScanOptions {
     pub chunk_size: usize,
     /// Longest line read.
     pub max_line_bytes: usize,
+    /// Distinct requests remembered to count each one once ([`recent`]).
+    pub dedup_window: usize,
 }
 
 impl Default for ScanOptions {
@@ -92,6 +94,7 @@ impl Default for ScanOptions {
             progress: false,
             chunk_size: CHUNK_SIZE,
             max_line_bytes: MAX_LINE_BYTES,
+            dedup_window: recent::DEFAULT_WINDOW,
         }
     }
 }
@@ -171,7 +174,7 @@ pub enum ScanError {
 }
 
 /// Scans `inputs`, handing distinct kubelet requests to `sink` in batches as they complete
-/// (requests never completed come last, at the end), and returns the summary.
+/// (requests never completed come when given up on, see [`dedup`]), and returns the summary.
 pub fn scan(
     inputs: &[InputSpec],
     opts: &ScanOptions,
@@ -189,8 +192,8 @@ pub fn scan(
         pool: &pool,
         prefilter: prefilter.as_ref(),
         summary: ScanSummary::default(),
-        dedup: Dedup::default(),
-        ids: RecentIds::default(),
+        dedup: Dedup::with_window(opts.dedup_window),
+        ids: RecentIds::new(opts.dedup_window),
         sink,
         progress: None,
     };
