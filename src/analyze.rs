@@ -28,8 +28,9 @@ use crate::phases::PhaseTracker;
 use crate::record::{KubeletRequest, Micros};
 use crate::scan::{scan, ScanError, ScanOptions, ScanSummary};
 use crate::verdict::{
-    change, classify, AdmissionDecision, AuthzDecision, Decisions, Evidence, NodeAuthorizerResult,
-    NodeRestrictionResult, RbacResult, RecordedOutcome, RequestVerdict, Verdict,
+    change, classify, classify_facts, AdmissionDecision, AuthzDecision, DecisionFacts, Decisions,
+    Evidence, NodeAuthorizerResult, NodeRestrictionResult, RbacResult, RecordedOutcome,
+    RequestVerdict, Verdict,
 };
 use rayon::prelude::*;
 use std::collections::HashSet;
@@ -326,7 +327,12 @@ impl<'r> Prepared<'r> {
 
     /// The decisions under `scenario`, in the row's terms.
     pub fn decide(&self, scenario: &Scenario, cluster: &dyn ClusterView) -> Decisions {
-        decisions_of(&scenario.decide(&self.attrs, self.body.as_ref(), cluster, self.at))
+        decisions_of(&self.outcome(scenario, cluster))
+    }
+
+    /// The chain's answer under `scenario` (without the client-facing refusal).
+    pub fn outcome(&self, scenario: &Scenario, cluster: &dyn ClusterView) -> ChainOutcome {
+        scenario.decide(&self.attrs, self.body.as_ref(), cluster, self.at)
     }
 
     /// The row of this request for one scenario's decisions.
@@ -375,12 +381,7 @@ pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
         },
     };
     let node_restriction = NodeRestrictionResult {
-        decision: match &outcome.admission {
-            Admission::Admit => AdmissionDecision::Admit,
-            Admission::Deny { .. } => AdmissionDecision::Deny,
-            Admission::NotApplicable => AdmissionDecision::NotApplicable,
-            Admission::Unknown(_) => AdmissionDecision::Unknown,
-        },
+        decision: admission_decision(&outcome.admission),
         reason: outcome.admission.reason().to_string(),
     };
     let evidence = match (&outcome.path, &outcome.node) {
@@ -396,6 +397,33 @@ pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
         node_restriction,
         rbac,
         evidence,
+    }
+}
+
+/// What [`classify`] reads, from the chain's answer as [`decisions_of`] maps it.
+pub fn facts_of(outcome: &ChainOutcome) -> DecisionFacts<'_> {
+    let node = outcome.node.as_ref();
+    let rbac = outcome.rbac.as_ref();
+    DecisionFacts {
+        node_allows: node.is_some_and(|n| n.decision == Decision::Allow),
+        rbac_allows: rbac.is_some_and(|r| r.allowed),
+        admission: admission_decision(&outcome.admission),
+        admission_reason: outcome.admission.reason(),
+        incomplete: match outcome.path {
+            Some(_) => None,
+            None => node.and_then(|n| n.indeterminate.as_deref()),
+        },
+        node_reason: node.map_or("", |n| &n.reason),
+        rbac_reason: rbac.map_or("", |r| &r.reason),
+    }
+}
+
+fn admission_decision(admission: &Admission) -> AdmissionDecision {
+    match admission {
+        Admission::Admit => AdmissionDecision::Admit,
+        Admission::Deny { .. } => AdmissionDecision::Deny,
+        Admission::NotApplicable => AdmissionDecision::NotApplicable,
+        Admission::Unknown(_) => AdmissionDecision::Unknown,
     }
 }
 
@@ -627,27 +655,28 @@ pub fn analyze(
             .par_iter()
             .map(|req| {
                 let prepared = Prepared::new(req);
-                let decided: Vec<Decisions> = scenarios
+                let outcomes: Vec<ChainOutcome> = scenarios
                     .iter()
-                    .map(|s| prepared.decide(s, &graph))
+                    .map(|s| prepared.outcome(s, &graph))
                     .collect();
                 let file = file_names
                     .get(req.pos.file as usize)
                     .map(String::as_str)
                     .unwrap_or("");
-                let row = prepared.row(decided[target_at].clone(), file);
+                let row = prepared.row(decisions_of(&outcomes[target_at]), file);
+                // The candidates need only the verdict, straight from the chain's answer.
                 let models: Vec<(Verdict, String, bool)> = recorded_at
                     .iter()
                     .map(|&i| {
-                        let d = &decided[i];
-                        let c = classify(d);
-                        let by_admission = d.node_restriction.decision == AdmissionDecision::Deny;
+                        let o = &outcomes[i];
+                        let c = classify_facts(&facts_of(o));
+                        let by_admission = matches!(o.admission, Admission::Deny { .. });
                         (c.verdict, c.reason, by_admission)
                     })
                     .collect();
                 let columns: Vec<RequestVerdict> = compare_at
                     .iter()
-                    .map(|&i| prepared.row(decided[i].clone(), file))
+                    .map(|&i| prepared.row(decisions_of(&outcomes[i]), file))
                     .collect();
                 (row, models, columns)
             })

@@ -343,45 +343,66 @@ pub fn join_reasons<'a>(reasons: impl IntoIterator<Item = &'a str>) -> String {
 /// 3. Nobody allows: indeterminate when the graph may be incomplete (the Node authorizer might
 ///    have allowed), else forbidden with the joined reasons.
 pub fn classify(d: &Decisions) -> Classified {
-    let node_allows = d.node_authorizer.decision == AuthzDecision::Allow;
-    let rbac_allows = d.rbac.decision == AuthzDecision::Allow;
-    if node_allows || rbac_allows {
-        match d.node_restriction.decision {
-            AdmissionDecision::Deny => {
-                return Classified {
-                    verdict: Verdict::Forbidden,
-                    reason: d.node_restriction.reason.clone(),
-                }
-            }
+    classify_facts(&DecisionFacts {
+        node_allows: d.node_authorizer.decision == AuthzDecision::Allow,
+        rbac_allows: d.rbac.decision == AuthzDecision::Allow,
+        admission: d.node_restriction.decision,
+        admission_reason: &d.node_restriction.reason,
+        incomplete: match &d.evidence {
+            Evidence::Incomplete(why) => Some(why),
+            _ => None,
+        },
+        node_reason: &d.node_authorizer.reason,
+        rbac_reason: &d.rbac.reason,
+    })
+}
+
+/// What [`classify`] reads, borrowed: so that a verdict can be had from the authorizer chain's
+/// own answer without building the owned per-authorizer results first.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionFacts<'a> {
+    /// The Node authorizer allowed.
+    pub node_allows: bool,
+    /// RBAC allowed.
+    pub rbac_allows: bool,
+    /// NodeRestriction's decision.
+    pub admission: AdmissionDecision,
+    /// NodeRestriction's message or what it could not tell.
+    pub admission_reason: &'a str,
+    /// Why the graph may be incomplete, when the Node authorizer found no path in it.
+    pub incomplete: Option<&'a str>,
+    /// The Node authorizer's reason.
+    pub node_reason: &'a str,
+    /// RBAC's reason.
+    pub rbac_reason: &'a str,
+}
+
+/// [`classify`] on borrowed facts.
+pub fn classify_facts(f: &DecisionFacts<'_>) -> Classified {
+    let verdict = |verdict, reason: &str| Classified {
+        verdict,
+        reason: reason.to_string(),
+    };
+    if f.node_allows || f.rbac_allows {
+        match f.admission {
+            AdmissionDecision::Deny => return verdict(Verdict::Forbidden, f.admission_reason),
             AdmissionDecision::Unknown => {
-                return Classified {
-                    verdict: Verdict::Indeterminate,
-                    reason: d.node_restriction.reason.clone(),
-                }
+                return verdict(Verdict::Indeterminate, f.admission_reason)
             }
             AdmissionDecision::Admit | AdmissionDecision::NotApplicable => {}
         }
-        return if node_allows {
-            Classified {
-                verdict: Verdict::AllowedByNode,
-                reason: String::new(),
-            }
+        return if f.node_allows {
+            verdict(Verdict::AllowedByNode, "")
         } else {
-            Classified {
-                verdict: Verdict::ReliesOnRbac,
-                reason: d.rbac.reason.clone(),
-            }
+            verdict(Verdict::ReliesOnRbac, f.rbac_reason)
         };
     }
-    if let Evidence::Incomplete(why) = &d.evidence {
-        return Classified {
-            verdict: Verdict::Indeterminate,
-            reason: why.clone(),
-        };
+    if let Some(why) = f.incomplete {
+        return verdict(Verdict::Indeterminate, why);
     }
     Classified {
         verdict: Verdict::Forbidden,
-        reason: join_reasons([d.node_authorizer.reason.as_str(), d.rbac.reason.as_str()]),
+        reason: join_reasons([f.node_reason, f.rbac_reason]),
     }
 }
 
