@@ -512,6 +512,81 @@ AAAAAAAAAAAAAAAAAAAA",
         );
     }
 
+    /// Hands out `data` in pieces of the given sizes (cycled), then ends or fails.
+    struct Chopped {
+        data: Vec<u8>,
+        sizes: Vec<usize>,
+        next: usize,
+        fail: bool,
+    }
+    impl Read for Chopped {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.data.is_empty() {
+                return if self.fail {
+                    Err(io::Error::new(io::ErrorKind::UnexpectedEof, "cut"))
+                } else {
+                    Ok(0)
+                };
+            }
+            let size = self.sizes[self.next % self.sizes.len()].max(1);
+            self.next += 1;
+            let n = size.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data.drain(..n);
+            Ok(n)
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the block size, line limit and read sizes: every line comes out once and
+        /// in order, whole, except lines over the limit, each of which may be replaced by one
+        /// `LongLine`; blocks end at newlines; an error comes last, after all the data.
+        #[test]
+        fn blocks_keep_every_line_in_order(
+            lines in proptest::collection::vec("[ab]{0,30}", 0..12),
+            terminated in proptest::bool::ANY,
+            block_size in 1usize..20,
+            max_line in 1usize..25,
+            sizes in proptest::collection::vec(1usize..40, 1..5),
+            fail in proptest::bool::ANY,
+        ) {
+            let mut data = lines.join("\n");
+            if terminated && !lines.is_empty() {
+                data.push('\n');
+            }
+            let mut want: Vec<String> = data.split('\n').map(String::from).collect();
+            if data.is_empty() || data.ends_with('\n') {
+                want.pop();
+            }
+            let reader = Chopped { data: data.clone().into_bytes(), sizes, next: 0, fail };
+            let got = blocks(BlockReader::new(reader, block_size, max_line));
+            let mut tokens: Vec<Option<String>> = Vec::new();
+            for (i, item) in got.iter().enumerate() {
+                match item {
+                    Ok(b) if b == "<long>" => tokens.push(None),
+                    Ok(b) => {
+                        let last = i + 1 == got.len() || got[i + 1..].iter().all(|x| x.is_err());
+                        proptest::prop_assert!(b.ends_with('\n') || last, "{got:?}");
+                        let mut parts: Vec<&str> = b.split('\n').collect();
+                        if b.ends_with('\n') {
+                            parts.pop();
+                        }
+                        tokens.extend(parts.into_iter().map(|p| Some(p.to_string())));
+                    }
+                    Err(_) => proptest::prop_assert!(fail && i + 1 == got.len(), "{got:?}"),
+                }
+            }
+            proptest::prop_assert_eq!(got.last().is_some_and(|x| x.is_err()), fail);
+            proptest::prop_assert_eq!(tokens.len(), want.len(), "{:?} {:?}", got, want);
+            for (t, w) in tokens.iter().zip(&want) {
+                match t {
+                    Some(t) => proptest::prop_assert_eq!(t, w),
+                    None => proptest::prop_assert!(w.len() > max_line, "{w:?} dropped"),
+                }
+            }
+        }
+    }
+
     trait ConcatOk {
         fn concat_ok(&self) -> String;
     }
