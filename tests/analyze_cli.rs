@@ -3,24 +3,18 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nodeauthz");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{map, ok_json, ok_rows, run, stderr, ROOT};
+
 const LOG: &str = "fixtures/incident-1.19/audit.log";
 const OBJECTS: &str = "fixtures/incident-1.19/objects.json";
 const LEGACY_OBJECT: &str = "fixtures/analyze/legacy-system-node-binding.json";
 /// 8 kubelet requests of node1 (4 on 2021-11-23, 4 on 2021-11-24) around two bad lines
 /// (lines 4 and 9); see fixtures/analyze/README.md.
 const BAD_LINES_LOG: &str = "fixtures/analyze/two-days-bad-lines.log";
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(ROOT)
-        .args(args)
-        .output()
-        .expect("nodeauthz runs")
-}
 
 fn incident(extra: &[&str]) -> Output {
     let mut args = vec!["analyze", LOG, "--objects", OBJECTS];
@@ -32,33 +26,12 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok_json(o: &Output) -> Value {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("stdout is JSON")
-}
-
-fn ok_rows(o: &Output) -> Vec<Value> {
-    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
-    stdout(o)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("jsonl line is JSON"))
-        .collect()
-}
-
 fn verdicts(v: &Value) -> BTreeMap<String, u64> {
     v.as_object()
         .expect("object of counts")
         .iter()
         .map(|(k, n)| (k.clone(), n.as_u64().expect("count")))
         .collect()
-}
-
-fn map(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
 }
 
 fn code(o: &Output) -> Option<i32> {

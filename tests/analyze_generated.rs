@@ -5,33 +5,12 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_nodeauthz");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{jsonl, run, s, ROOT};
+
 const OBJECTS: &str = "fixtures/generated/objects.json";
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(ROOT)
-        .args(args)
-        .output()
-        .expect("nodeauthz runs")
-}
-
-fn jsonl(text: &str) -> Vec<Value> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("every jsonl line is JSON"))
-        .collect()
-}
-
-fn s<'a>(v: &'a Value, path: &str) -> &'a str {
-    path.split('.')
-        .fold(v, |v, k| &v[k])
-        .as_str()
-        .unwrap_or_else(|| panic!("{path} is not a string in {v}"))
-}
 
 fn analyze_rows(log: &str) -> Vec<Value> {
     let out = run(&["analyze", log, "--objects", OBJECTS, "--format", "jsonl"]);

@@ -8,10 +8,12 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_nodeauthz");
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{map, run, s, ROOT};
+
 const LOG: &str = "fixtures/incident-1.19/audit.log";
 const OBJECTS: &str = "fixtures/incident-1.19/objects.json";
 /// The legacy binding as a cluster object (ClusterRole system:node → Group system:nodes).
@@ -31,14 +33,6 @@ const READY_LINE: &str = "ready for the target configuration: 0 requests would b
 /// table: get nodes 3×145, get leases 3×46+1, list pods 3×13, list services 13+12+13, list
 /// nodes 12+12+13, then 4 more kinds (update leases, watch nodes/pods/services, 3 each).
 const NOT_SAFE_LINE: &str = "not safe to remove ClusterRoleBinding system:node: 706 requests relied on it (435 get nodes, 139 get leases, 39 list pods, 38 list services, 37 list nodes, and 6 more)";
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .current_dir(ROOT)
-        .args(args)
-        .output()
-        .expect("nodeauthz runs")
-}
 
 fn analyze(extra: &[&str]) -> Output {
     let mut args = vec!["analyze", LOG, "--objects", OBJECTS];
@@ -69,13 +63,6 @@ fn rows_of(out: &Output) -> Vec<Value> {
         .collect()
 }
 
-fn s<'a>(v: &'a Value, path: &str) -> &'a str {
-    path.split('.')
-        .fold(v, |v, k| &v[k])
-        .as_str()
-        .unwrap_or_else(|| panic!("{path} is not a string in {v}"))
-}
-
 /// The authorization modes of an agreement's configuration label (its first word; the rest
 /// describes admission, version and bindings).
 fn modes(agreement: &Value) -> &str {
@@ -91,10 +78,6 @@ fn counts(v: &Value) -> BTreeMap<String, u64> {
         .iter()
         .map(|(k, n)| (k.clone(), n.as_u64().expect("a count")))
         .collect()
-}
-
-fn map(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
-    pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
 }
 
 /// Rows counted by (verdict, verdict_reason, change).

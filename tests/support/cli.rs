@@ -1,0 +1,58 @@
+//! Running the `nodeauthz` binary and reading its JSON output: shared by the `analyze_*` tests.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_nodeauthz");
+/// The repository root, where fixture paths start.
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Runs the binary in the repository root.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(ROOT)
+        .args(args)
+        .output()
+        .expect("nodeauthz runs")
+}
+
+/// Standard error, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The one JSON document a successful run printed.
+pub fn ok_json(o: &Output) -> Value {
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
+    serde_json::from_slice(&o.stdout).expect("stdout is one JSON document")
+}
+
+/// The JSON lines a successful run printed.
+pub fn ok_rows(o: &Output) -> Vec<Value> {
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
+    jsonl(&String::from_utf8_lossy(&o.stdout))
+}
+
+/// Every non-blank line of `text`, parsed.
+pub fn jsonl(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("every jsonl line is JSON"))
+        .collect()
+}
+
+/// The string at a dotted `path`; panics when it is not a string.
+pub fn s<'a>(v: &'a Value, path: &str) -> &'a str {
+    path.split('.')
+        .fold(v, |v, k| &v[k])
+        .as_str()
+        .unwrap_or_else(|| panic!("{path} is not a string in {v}"))
+}
+
+/// A map of counts from pairs, to compare with.
+pub fn map(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+    pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+}
