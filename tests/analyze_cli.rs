@@ -548,3 +548,22 @@ fn nothing_read_exits_3() {
     let o = run(&["analyze", "fixtures/bad/empty.log", "--format", "json"]);
     assert_eq!(code(&o), Some(3), "{}", stderr(&o));
 }
+
+#[test]
+fn dedup_window_counts_adjacent_events_once_and_rejects_zero() {
+    // The incident's events of one request are neighbours: a window of 5 requests is enough.
+    let v = ok_json(&incident(&["--format", "json", "--dedup-window", "5"]));
+    assert_eq!(
+        (v["requests"].as_u64(), v["kubelet_requests"].as_u64()),
+        (Some(836), Some(706))
+    );
+    // A window of one request cannot pair a request's events that have another between them.
+    let v = ok_json(&incident(&["--format", "json", "--dedup-window", "1"]));
+    assert_eq!(
+        (v["requests"].as_u64(), v["kubelet_requests"].as_u64()),
+        (Some(906), Some(706))
+    );
+    let o = incident(&["--dedup-window", "0"]);
+    assert_eq!(code(&o), Some(2));
+    assert!(stderr(&o).contains("--dedup-window"), "{}", stderr(&o));
+}

@@ -80,8 +80,13 @@ pub(crate) struct ReadArgs {
     /// How many recent distinct requests are remembered to count each request once: events of
     /// one request further apart than this are counted twice. Memory: about 40 bytes per
     /// request of the window (72 MiB at the default).
-    #[arg(long, default_value_t = crate::scan::recent::DEFAULT_WINDOW, value_name = "REQUESTS")]
-    dedup_window: usize,
+    #[arg(
+        long,
+        default_value_t = crate::scan::recent::DEFAULT_WINDOW as u64,
+        value_name = "REQUESTS",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    dedup_window: u64,
 }
 
 impl ReadArgs {
@@ -92,7 +97,7 @@ impl ReadArgs {
             prefilter: !self.no_prefilter,
             progress: true,
             max_line_bytes: self.max_line_bytes,
-            dedup_window: self.dedup_window,
+            dedup_window: usize::try_from(self.dedup_window).unwrap_or(usize::MAX),
             ..ScanOptions::default()
         }
     }
