@@ -670,6 +670,7 @@ pub fn analyze(
                     .map(|&i| {
                         let o = &outcomes[i];
                         let c = classify_facts(&facts_of(o));
+                        debug_assert_eq!(c, classify(&decisions_of(o)));
                         let by_admission = matches!(o.admission, Admission::Deny { .. });
                         (c.verdict, c.reason, by_admission)
                     })

@@ -77,9 +77,10 @@ pub(crate) struct ReadArgs {
     /// Longest line read, in bytes; longer lines are reported bad.
     #[arg(long, default_value_t = crate::scan::MAX_LINE_BYTES, value_name = "BYTES", hide = true)]
     max_line_bytes: usize,
-    /// How many recent distinct requests are remembered to count each request once: events of
-    /// one request further apart than this are counted twice. Memory: about 40 bytes per
-    /// request of the window (72 MiB at the default).
+    /// How many recent distinct requests are remembered (at least) to count each request once:
+    /// two events of one request further apart may be counted twice. Memory: about 40 bytes per
+    /// request of the window when it is 7/8 of a power of two, as the default is (72 MiB), up
+    /// to twice that otherwise.
     #[arg(
         long,
         default_value_t = crate::scan::recent::DEFAULT_WINDOW as u64,

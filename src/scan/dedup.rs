@@ -11,10 +11,16 @@
 //! is dropped when it comes within the window, and emitted again when it comes later (see
 //! [`crate::scan::recent`] for what that means in practice).
 //!
-//! A request still pending after a window's worth of kubelet events (its ResponseComplete
-//! never came: a watch cut off by an apiserver restart, a lost event, a policy that omits the
-//! stage) is emitted then, as the end of the input would have emitted it, so that pending
-//! requests do not pile up over a long log either.
+//! A request still pending after [`PENDING_HORIZON`] further kubelet events (or a window of
+//! them, if smaller) is given up on: its ResponseComplete never came (a watch cut off by an
+//! apiserver restart, a lost event, a policy that omits the stage), so it is emitted then with
+//! its best earlier event, as the end of the input would have emitted it. Pending records
+//! (about 800 bytes each) are therefore bounded too, even when no ResponseComplete is logged.
+
+/// Kubelet events after which a request without its ResponseComplete is given up on: several
+/// minutes of kubelet traffic on a thousand-node cluster, as long as a kubelet's watches last;
+/// at most about 400 MB of pending records when a policy omits ResponseComplete altogether.
+pub const PENDING_HORIZON: u64 = 500_000;
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -36,8 +42,10 @@ pub struct Dedup {
     // caller's batch: moving pointers, not records, took a tenth off the second pass.
     #[expect(clippy::vec_box, reason = "records are large and moved several times")]
     ready: Vec<Box<KubeletRequest>>,
-    /// Kubelet events pushed.
-    pub events: u64,
+    /// Kubelet events seen (pushed, or dropped by a chunk's own deduplication).
+    events: u64,
+    /// The event count at which pending requests are next looked at.
+    next_expiry: u64,
 }
 
 fn preference(r: &KubeletRequest) -> i8 {
@@ -54,13 +62,36 @@ impl Dedup {
         }
     }
 
+    /// Kubelet events seen.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    fn horizon(&self) -> u64 {
+        PENDING_HORIZON.min(self.emitted.window() as u64)
+    }
+
+    /// Counts `n` kubelet events that a chunk's own deduplication dropped.
+    pub fn count_dropped(&mut self, n: u64) {
+        self.advance(n);
+    }
+
+    /// Counts `n` events; every horizon's worth, gives up on the requests that have been
+    /// pending for at least a horizon.
+    fn advance(&mut self, n: u64) {
+        self.events += n;
+        if self.events >= self.next_expiry {
+            let horizon = self.horizon();
+            if self.next_expiry > 0 {
+                self.expire(self.events.saturating_sub(horizon));
+            }
+            self.next_expiry = (self.events / horizon + 1) * horizon;
+        }
+    }
+
     /// Adds one kubelet event.
     pub fn push(&mut self, r: Box<KubeletRequest>) {
-        self.events += 1;
-        let window = self.emitted.window() as u64;
-        if self.events.is_multiple_of(window) {
-            self.expire(self.events - window);
-        }
+        self.advance(1);
         let h = audit_id_hash(r.audit_id.as_bytes());
         if self.emitted.contains(h) {
             return;
@@ -163,7 +194,7 @@ mod tests {
                 ("c", Some(Stage::Panic), 5)
             ]
         );
-        assert_eq!(d.events, 9);
+        assert_eq!(d.events(), 9);
         assert_eq!(d.distinct(), 3);
     }
 
@@ -197,6 +228,35 @@ mod tests {
             vec!["c"]
         );
         assert_eq!(d.distinct(), 4);
-        assert_eq!(d.events, 6);
+        assert_eq!(d.events(), 6);
+    }
+
+    #[test]
+    fn events_dropped_in_chunks_count_towards_the_horizon() {
+        let mut d = Dedup::with_window(10);
+        d.push(ev("watch", Stage::ResponseStarted, 1));
+        // A chunk's own deduplication drops 11 events: the count jumps over the horizon (10)
+        // and the watch, pending since event 1, is given up on there and then.
+        d.count_dropped(11);
+        let ready = d.take_ready();
+        assert_eq!(
+            ready
+                .iter()
+                .map(|r| r.audit_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["watch"]
+        );
+        d.push(ev("a", Stage::RequestReceived, 2));
+        d.count_dropped(7);
+        // 20: "a" (event 13) has waited only 7 events.
+        d.push(ev("b", Stage::ResponseComplete, 3));
+        assert_eq!(
+            d.take_ready()
+                .iter()
+                .map(|r| r.audit_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["b"]
+        );
+        assert_eq!(d.events(), 21);
     }
 }

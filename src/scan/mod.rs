@@ -274,7 +274,7 @@ pub fn scan(
     }
     let mut s = run.summary;
     s.requests = run.ids.distinct();
-    s.kubelet_events = run.dedup.events;
+    s.kubelet_events = run.dedup.events();
     s.kubelet_requests = run.dedup.distinct();
     s.lines_bad = s.bad.lines();
     Ok(s)
@@ -423,7 +423,7 @@ impl<'a> Run<'a> {
         for h in ids {
             self.ids.insert(h);
         }
-        self.dedup.events += kubelet_dropped;
+        self.dedup.count_dropped(kubelet_dropped);
         for mut k in kubelet {
             k.pos.line += base;
             self.dedup.push(k);

@@ -9,8 +9,8 @@
 //! the most recent distinct IDs: at least [`RecentIds::window`] and at most twice as many, in
 //! two generations that are rotated when the newer one is full.
 //!
-//! The price: two events of one request more than a window of distinct requests apart are
-//! counted as two requests (and a kubelet request gets two rows). With the default window of
+//! The price: two events of one request more than a window of distinct requests apart may be
+//! counted as two requests (and a kubelet request get two rows). With the default window of
 //! [`DEFAULT_WINDOW`] requests that means a request that lived through 1.8 million others
 //! (half an hour of a cluster serving a thousand requests per second), or a whole copy of a
 //! log given next to the original and more than a window long. `--dedup-window` moves the

@@ -30,10 +30,13 @@ pub fn ok_json(o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).expect("stdout is one JSON document")
 }
 
-/// The JSON lines a successful run printed.
+/// The JSON lines a successful run printed; every line must be one (no blank lines).
 pub fn ok_rows(o: &Output) -> Vec<Value> {
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(o));
-    jsonl(&String::from_utf8_lossy(&o.stdout))
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("jsonl line is JSON"))
+        .collect()
 }
 
 /// Every non-blank line of `text`, parsed.
