@@ -17,10 +17,13 @@
 //! its best earlier event, as the end of the input would have emitted it. Pending records
 //! (about 800 bytes each) are therefore bounded too, even when no ResponseComplete is logged.
 
-/// Kubelet events after which a request without its ResponseComplete is given up on: several
-/// minutes of kubelet traffic on a thousand-node cluster, as long as a kubelet's watches last;
-/// at most about 400 MB of pending records when a policy omits ResponseComplete altogether.
-pub const PENDING_HORIZON: u64 = 500_000;
+/// Kubelet events after which a request without its ResponseComplete is given up on: a few
+/// minutes of kubelet traffic on a thousand-node cluster, about as long as a kubelet's watches
+/// last (a watch given up on is reported with its ResponseStarted event, which already carries
+/// the authorization decision and the response code). Requests are looked at every horizon,
+/// so at most two horizons of records wait: about 400 MB when a policy omits ResponseComplete
+/// altogether, a few thousand records otherwise.
+pub const PENDING_HORIZON: u64 = 250_000;
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -54,7 +57,8 @@ fn preference(r: &KubeletRequest) -> i8 {
 
 impl Dedup {
     /// A deduplicator remembering at least `window` emitted requests, and keeping a request
-    /// pending for at least `window` kubelet events.
+    /// pending for at least `window` kubelet events or [`PENDING_HORIZON`], whichever is
+    /// smaller.
     pub fn with_window(window: usize) -> Self {
         Dedup {
             emitted: RecentIds::new(window),
