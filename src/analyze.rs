@@ -325,11 +325,6 @@ impl<'r> Prepared<'r> {
         }
     }
 
-    /// The decisions under `scenario`, in the row's terms.
-    pub fn decide(&self, scenario: &Scenario, cluster: &dyn ClusterView) -> Decisions {
-        decisions_of(&self.outcome(scenario, cluster))
-    }
-
     /// The chain's answer under `scenario` (without the client-facing refusal).
     pub fn outcome(&self, scenario: &Scenario, cluster: &dyn ClusterView) -> ChainOutcome {
         scenario.decide(&self.attrs, self.body.as_ref(), cluster, self.at)

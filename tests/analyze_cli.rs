@@ -7,7 +7,7 @@ use std::process::Output;
 
 #[path = "support/cli.rs"]
 mod cli;
-use cli::{map, ok_json, ok_rows, run, stderr, ROOT};
+use cli::{incident, map, ok_json, ok_rows, run, stderr, ROOT};
 
 const LOG: &str = "fixtures/incident-1.19/audit.log";
 const OBJECTS: &str = "fixtures/incident-1.19/objects.json";
@@ -15,12 +15,6 @@ const LEGACY_OBJECT: &str = "fixtures/analyze/legacy-system-node-binding.json";
 /// 8 kubelet requests of node1 (4 on 2021-11-23, 4 on 2021-11-24) around two bad lines
 /// (lines 4 and 9); see fixtures/analyze/README.md.
 const BAD_LINES_LOG: &str = "fixtures/analyze/two-days-bad-lines.log";
-
-fn incident(extra: &[&str]) -> Output {
-    let mut args = vec!["analyze", LOG, "--objects", OBJECTS];
-    args.extend_from_slice(extra);
-    run(&args)
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

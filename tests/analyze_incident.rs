@@ -8,11 +8,10 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
-use std::process::Output;
 
 #[path = "support/cli.rs"]
 mod cli;
-use cli::{map, run, s, ROOT};
+use cli::{incident, map, ok_json, ok_rows, run, s, ROOT};
 
 const LOG: &str = "fixtures/incident-1.19/audit.log";
 const OBJECTS: &str = "fixtures/incident-1.19/objects.json";
@@ -33,35 +32,6 @@ const READY_LINE: &str = "ready for the target configuration: 0 requests would b
 /// table: get nodes 3×145, get leases 3×46+1, list pods 3×13, list services 13+12+13, list
 /// nodes 12+12+13, then 4 more kinds (update leases, watch nodes/pods/services, 3 each).
 const NOT_SAFE_LINE: &str = "not safe to remove ClusterRoleBinding system:node: 706 requests relied on it (435 get nodes, 139 get leases, 39 list pods, 38 list services, 37 list nodes, and 6 more)";
-
-fn analyze(extra: &[&str]) -> Output {
-    let mut args = vec!["analyze", LOG, "--objects", OBJECTS];
-    args.extend_from_slice(extra);
-    run(&args)
-}
-
-fn json_of(out: &Output) -> Value {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
-}
-
-fn rows_of(out: &Output) -> Vec<Value> {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every jsonl line is JSON"))
-        .collect()
-}
 
 /// The authorization modes of an agreement's configuration label (its first word; the rest
 /// describes admission, version and bindings).
@@ -100,7 +70,7 @@ fn key(verdict: &str, reason: &str, change: &str) -> (String, String, String) {
 
 #[test]
 fn inventory_matches_the_fixture_counts() {
-    let doc = json_of(&analyze(&["--format", "json"]));
+    let doc = ok_json(&incident(&["--format", "json"]));
     let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(format!("{ROOT}/fixtures/incident-1.19/expected.json"))
             .expect("expected.json"),
@@ -126,7 +96,7 @@ fn inventory_matches_the_fixture_counts() {
 /// without a response (node2, get lease) cannot change: 699 fixed_by_target.
 #[test]
 fn default_target_totals_per_verdict_and_change() {
-    let doc = json_of(&analyze(&["--format", "json"]));
+    let doc = ok_json(&incident(&["--format", "json"]));
     let totals = &doc["summary"]["totals"];
     assert_eq!(totals["requests"], 706);
     assert_eq!(
@@ -159,7 +129,7 @@ fn default_target_totals_per_verdict_and_change() {
 
 #[test]
 fn default_target_per_node() {
-    let doc = json_of(&analyze(&["--format", "json"]));
+    let doc = ok_json(&incident(&["--format", "json"]));
     let per_node = doc["summary"]["per_node"].as_array().expect("per_node");
     let by_name: BTreeMap<&str, &Value> = per_node.iter().map(|n| (s(n, "node"), n)).collect();
     assert_eq!(by_name.len(), 3);
@@ -207,7 +177,7 @@ fn default_target_per_node() {
 /// compared.
 #[test]
 fn recorded_configuration_is_inferred_rbac_and_agrees() {
-    let doc = json_of(&analyze(&["--format", "json"]));
+    let doc = ok_json(&incident(&["--format", "json"]));
     let a = &doc["summary"]["agreement"];
     assert_eq!(modes(a), "RBAC", "{a}");
     assert_eq!(a["inferred"], true);
@@ -222,7 +192,7 @@ fn recorded_configuration_is_inferred_rbac_and_agrees() {
 /// Giving the recorded configuration explicitly gives the same agreement, not inferred.
 #[test]
 fn recorded_configuration_given_explicitly() {
-    let doc = json_of(&analyze(&[
+    let doc = ok_json(&incident(&[
         "--format",
         "json",
         "--recorded-authorization-mode",
@@ -239,14 +209,14 @@ fn recorded_configuration_given_explicitly() {
 
 #[test]
 fn readiness_line_in_json_table_and_markdown() {
-    let doc = json_of(&analyze(&["--format", "json"]));
+    let doc = ok_json(&incident(&["--format", "json"]));
     let r = &doc["summary"]["readiness"];
     assert_eq!(r["line"], READY_LINE);
     assert_eq!(r["ready"], true);
     assert_eq!(r["would_break"], 0);
     assert_eq!(r["legacy_bindings"], serde_json::json!([]));
 
-    let table = analyze(&[]);
+    let table = incident(&[]);
     assert_eq!(table.status.code(), Some(0));
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(
@@ -254,7 +224,7 @@ fn readiness_line_in_json_table_and_markdown() {
             .any(|l| l.trim() == format!("Readiness: {READY_LINE}")),
         "{text}"
     );
-    let md = analyze(&["--format", "markdown"]);
+    let md = incident(&["--format", "markdown"]);
     assert_eq!(md.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&md.stdout).contains(READY_LINE));
 }
@@ -264,7 +234,7 @@ fn readiness_line_in_json_table_and_markdown() {
 /// (node, verb, resource) counts are those of the README table.
 #[test]
 fn jsonl_rows_default_target() {
-    let rows = rows_of(&analyze(&["--format", "jsonl"]));
+    let rows = ok_rows(&incident(&["--format", "jsonl"]));
     assert_eq!(rows.len(), 706);
     let ids: HashSet<&str> = rows.iter().map(|r| s(r, "audit_id")).collect();
     assert_eq!(ids.len(), 706);
@@ -361,7 +331,7 @@ fn recorded_configuration_forbids_every_request() {
     let args = ["--authorization-mode", "RBAC", "--kube-version", "1.19"];
     let mut jsonl = args.to_vec();
     jsonl.extend(["--format", "jsonl"]);
-    let rows = rows_of(&analyze(&jsonl));
+    let rows = ok_rows(&incident(&jsonl));
     assert_eq!(rows.len(), 706);
     assert_eq!(
         tally(&rows),
@@ -375,7 +345,7 @@ fn recorded_configuration_forbids_every_request() {
 
     let mut json = args.to_vec();
     json.extend(["--format", "json"]);
-    let doc = json_of(&analyze(&json));
+    let doc = ok_json(&incident(&json));
     let totals = &doc["summary"]["totals"];
     assert_eq!(
         counts(&totals["by_verdict"]),
@@ -437,7 +407,7 @@ fn recorded_configuration_forbids_every_request() {
 /// the 6 requests NodeRestriction cannot check stay indeterminate.
 #[test]
 fn legacy_binding_relies_on_rbac() {
-    let rows = rows_of(&analyze(&[
+    let rows = ok_rows(&incident(&[
         "--authorization-mode",
         "RBAC",
         "--kube-version",
@@ -499,7 +469,7 @@ fn assert_legacy_finding_and_not_safe(doc: &Value) {
 /// The legacy binding present in the cluster dump.
 #[test]
 fn legacy_binding_in_objects_is_a_finding_and_not_safe_to_remove() {
-    let doc = json_of(&run(&[
+    let args = [
         "analyze",
         LOG,
         "--objects",
@@ -509,21 +479,10 @@ fn legacy_binding_in_objects_is_a_finding_and_not_safe_to_remove() {
         "RBAC",
         "--kube-version",
         "1.19",
-        "--format",
-        "json",
-    ]));
+    ];
+    let doc = ok_json(&run(&[&args[..], &["--format", "json"]].concat()));
     assert_legacy_finding_and_not_safe(&doc);
-    let table = run(&[
-        "analyze",
-        LOG,
-        "--objects",
-        OBJECTS,
-        LEGACY_OBJECT,
-        "--authorization-mode",
-        "RBAC",
-        "--kube-version",
-        "1.19",
-    ]);
+    let table = run(&args);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(
         text.lines()
@@ -535,7 +494,7 @@ fn legacy_binding_in_objects_is_a_finding_and_not_safe_to_remove() {
 /// The same binding added with `--legacy-binding` must be reported the same way.
 #[test]
 fn legacy_binding_flag_is_a_finding_and_not_safe_to_remove() {
-    let doc = json_of(&analyze(&[
+    let doc = ok_json(&incident(&[
         "--authorization-mode",
         "RBAC",
         "--kube-version",
@@ -551,7 +510,7 @@ fn legacy_binding_flag_is_a_finding_and_not_safe_to_remove() {
 /// (every request refused), so the model of the recorded configuration must not include it.
 #[test]
 fn legacy_binding_flag_does_not_change_the_recorded_configuration() {
-    let doc = json_of(&analyze(&["--legacy-binding", "--format", "json"]));
+    let doc = ok_json(&incident(&["--legacy-binding", "--format", "json"]));
     let a = &doc["summary"]["agreement"];
     assert_eq!(modes(a), "RBAC", "{a}");
     assert_eq!(

@@ -242,10 +242,11 @@ sys.exit(1 if errors else 0)
     );
 }
 
-#[test]
-fn incident_requests_parquet_matches_jsonl() {
-    let run = analyze_out(&INCIDENT, &[]);
-    assert_eq!(run.rows.len(), 706);
+/// A default run on `input`: `rows` rows, one `requests.parquet` equal to the jsonl, and the
+/// summary, reports and findings consistent with them.
+fn check_default_run(input: &[&str], rows: usize) {
+    let run = analyze_out(input, &[]);
+    assert_eq!(run.rows.len(), rows);
     check_parquet(
         "requests",
         "none",
@@ -258,18 +259,13 @@ fn incident_requests_parquet_matches_jsonl() {
 }
 
 #[test]
+fn incident_requests_parquet_matches_jsonl() {
+    check_default_run(&INCIDENT, 706);
+}
+
+#[test]
 fn generated_requests_parquet_matches_jsonl() {
-    let run = analyze_out(&GENERATED, &[]);
-    assert_eq!(run.rows.len(), 525);
-    check_parquet(
-        "requests",
-        "none",
-        &run.out.join("requests.parquet"),
-        &run.jsonl,
-    );
-    check_summary_and_reports(&run);
-    check_findings(&run);
-    assert_only_outputs(&run.out, &["requests.parquet".into()]);
+    check_default_run(&GENERATED, 525);
 }
 
 /// A run with a finding: the legacy binding in the cluster dump, under RBAC.

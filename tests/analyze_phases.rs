@@ -5,7 +5,10 @@
 //! `scripts/check_fixtures.py` without the tool).
 
 use serde_json::Value;
-use std::process::Command;
+
+#[path = "support/cli.rs"]
+mod cli;
+use cli::{ok_json, run};
 
 fn fixture(name: &str) -> String {
     format!(
@@ -19,6 +22,15 @@ fn read_json(name: &str) -> Value {
         .expect("fixture is JSON")
 }
 
+/// `analyze --format json` of the three-phase incident at 1.19, with `extra` arguments.
+fn analyze_json(extra: &[&str]) -> Value {
+    let (log, objects) = (fixture("audit.log"), fixture("objects.json"));
+    let mut args = vec!["analyze", &log, "--objects", &objects];
+    args.extend(["--kube-version", "1.19", "--format", "json"]);
+    args.extend_from_slice(extra);
+    ok_json(&run(&args))
+}
+
 /// The start of the 10-second bucket holding `t` (the grid of a 30-minute log).
 fn bucket_of(t: &str) -> String {
     format!("{}0.000000Z", &t[..18])
@@ -26,22 +38,7 @@ fn bucket_of(t: &str) -> String {
 
 #[test]
 fn three_phases_with_their_boundaries_and_full_agreement() {
-    let out = Command::new(env!("CARGO_BIN_EXE_nodeauthz"))
-        .args([
-            "analyze",
-            &fixture("audit.log"),
-            "--objects",
-            &fixture("objects.json"),
-        ])
-        .args(["--kube-version", "1.19", "--format", "json"])
-        .output()
-        .expect("run nodeauthz");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("json output");
+    let doc = analyze_json(&[]);
     let phases = doc["summary"]["recorded_phases"]
         .as_array()
         .expect("recorded_phases");
@@ -89,23 +86,7 @@ fn three_phases_with_their_boundaries_and_full_agreement() {
 
 #[test]
 fn a_given_recorded_configuration_is_one_phase_with_its_disagreements() {
-    let out = Command::new(env!("CARGO_BIN_EXE_nodeauthz"))
-        .args([
-            "analyze",
-            &fixture("audit.log"),
-            "--objects",
-            &fixture("objects.json"),
-        ])
-        .args(["--kube-version", "1.19", "--format", "json"])
-        .args(["--recorded-authorization-mode", "RBAC"])
-        .output()
-        .expect("run nodeauthz");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("json output");
+    let doc = analyze_json(&["--recorded-authorization-mode", "RBAC"]);
     assert!(doc["summary"].get("recorded_phases").is_none());
     let agreement = &doc["summary"]["agreement"];
     assert_eq!(agreement["inferred"], false);

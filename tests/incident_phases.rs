@@ -105,6 +105,30 @@ fn totals(
     })
 }
 
+/// Every request of the window, overall and on each node, has `verdict`, the change
+/// `unchanged` and the recorded outcome `recorded`.
+fn assert_all_unchanged(
+    summary: &Value,
+    by_node: &BTreeMap<String, u64>,
+    verdict: &str,
+    recorded: &str,
+) {
+    let n: u64 = by_node.values().sum();
+    assert_eq!(
+        summary["totals"],
+        totals(n, &[(verdict, n)], &[("unchanged", n)], &[(recorded, n)])
+    );
+    let nodes = per_node(summary);
+    for node in NODES {
+        let k = by_node[node];
+        assert_eq!(
+            nodes[node],
+            totals(k, &[(verdict, k)], &[("unchanged", k)], &[(recorded, k)]),
+            "{node}"
+        );
+    }
+}
+
 /// `summary.per_node` as node → totals (without the `node` key).
 fn per_node(summary: &Value) -> BTreeMap<String, Value> {
     summary["per_node"]
@@ -213,29 +237,7 @@ fn phase1_rbac_only_the_model_agrees_every_request_is_forbidden() {
     let d = analyze(&p.start, &p.binding_added, &recorded);
     let s = &d["summary"];
     assert_eq!(s["target"], "RBAC +NodeRestriction v1.19");
-    assert_eq!(
-        s["totals"],
-        totals(
-            n,
-            &[("forbidden", n)],
-            &[("unchanged", n)],
-            &[("forbidden", n)]
-        )
-    );
-    let nodes = per_node(s);
-    for node in NODES {
-        let k = by_node[node];
-        assert_eq!(
-            nodes[node],
-            totals(
-                k,
-                &[("forbidden", k)],
-                &[("unchanged", k)],
-                &[("forbidden", k)]
-            ),
-            "{node}"
-        );
-    }
+    assert_all_unchanged(s, &by_node, "forbidden", "forbidden");
     // Inferred from the recorded reasons (no Node authorizer reason, no RBAC allow reason).
     assert_full_agreement(s, "RBAC", true, n);
     // What was refused, by verb and resource, as the log has it.
@@ -413,29 +415,7 @@ fn phase2_legacy_binding_the_model_agrees_allowed_by_rbac_with_that_reason() {
     ] {
         let d = analyze(&p.binding_added, &p.apiserver_stopped, &recorded);
         let s = &d["summary"];
-        assert_eq!(
-            s["totals"],
-            totals(
-                n,
-                &[("relies_on_rbac", n)],
-                &[("unchanged", n)],
-                &[("allowed", n)]
-            ),
-            "{recorded:?}"
-        );
-        let nodes = per_node(s);
-        for node in NODES {
-            let k = by_node[node];
-            assert_eq!(
-                nodes[node],
-                totals(
-                    k,
-                    &[("relies_on_rbac", k)],
-                    &[("unchanged", k)],
-                    &[("allowed", k)]
-                )
-            );
-        }
+        assert_all_unchanged(s, &by_node, "relies_on_rbac", "allowed");
         assert_full_agreement(s, "RBAC", true, n);
         let relied = s["bindings_relied_on"]
             .as_array()
@@ -459,7 +439,6 @@ fn phase2_legacy_binding_the_model_agrees_allowed_by_rbac_with_that_reason() {
 fn phase2_under_node_rbac_nothing_needs_the_binding_and_it_is_a_finding() {
     let p = phases();
     let logged = logged_between(&p.binding_added, &p.apiserver_stopped);
-    let n = logged.len() as u64;
     let by_node = count_by_node(&logged);
     let [objects, binding] = objects_with_binding();
     let d = analyze(
@@ -469,28 +448,7 @@ fn phase2_under_node_rbac_nothing_needs_the_binding_and_it_is_a_finding() {
     );
     let s = &d["summary"];
     assert_eq!(s["target"], "Node,RBAC +NodeRestriction v1.19");
-    assert_eq!(
-        s["totals"],
-        totals(
-            n,
-            &[("allowed_by_node", n)],
-            &[("unchanged", n)],
-            &[("allowed", n)]
-        )
-    );
-    let nodes = per_node(s);
-    for node in NODES {
-        let k = by_node[node];
-        assert_eq!(
-            nodes[node],
-            totals(
-                k,
-                &[("allowed_by_node", k)],
-                &[("unchanged", k)],
-                &[("allowed", k)]
-            )
-        );
-    }
+    assert_all_unchanged(s, &by_node, "allowed_by_node", "allowed");
     assert_eq!(s["bindings_relied_on"], json!([]));
     assert_eq!(s["findings"], unused_legacy_binding_findings());
     assert_eq!(
@@ -572,28 +530,7 @@ fn phase3_node_rbac_allowed_with_empty_reason_and_the_binding_unused() {
         let d = analyze(&p.apiserver_started, &p.end, &extra);
         let s = &d["summary"];
         assert_eq!(s["target"], target);
-        assert_eq!(
-            s["totals"],
-            totals(
-                n,
-                &[("allowed_by_node", n)],
-                &[("unchanged", n)],
-                &[("allowed", n)]
-            )
-        );
-        let nodes = per_node(s);
-        for node in NODES {
-            let k = by_node[node];
-            assert_eq!(
-                nodes[node],
-                totals(
-                    k,
-                    &[("allowed_by_node", k)],
-                    &[("unchanged", k)],
-                    &[("allowed", k)]
-                )
-            );
-        }
+        assert_all_unchanged(s, &by_node, "allowed_by_node", "allowed");
         assert_full_agreement(s, "Node,RBAC", inferred, n);
         assert_eq!(s["findings"], unused_legacy_binding_findings());
         assert_eq!(s["readiness"]["line"], SAFE_TO_REMOVE);

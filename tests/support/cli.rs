@@ -19,6 +19,18 @@ pub fn run(args: &[&str]) -> Output {
         .expect("nodeauthz runs")
 }
 
+/// `analyze` of the 1.19 incident with its cluster dump, plus `extra` arguments.
+pub fn incident(extra: &[&str]) -> Output {
+    let mut args = vec![
+        "analyze",
+        "fixtures/incident-1.19/audit.log",
+        "--objects",
+        "fixtures/incident-1.19/objects.json",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 /// Standard error, as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
