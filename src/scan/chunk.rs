@@ -56,8 +56,8 @@ pub struct ChunkOut {
     pub events: u64,
     /// Hashes of the auditIDs of every event (for the count of distinct requests).
     pub ids: Vec<u64>,
-    /// Kubelet requests that survived the in-chunk deduplication, in order.
-    pub kubelet: Vec<Box<KubeletRequest>>,
+    /// Kubelet events that survived the in-chunk deduplication, in order.
+    pub kubelet: Vec<KubeletEvent>,
     /// Kubelet events dropped by the in-chunk deduplication (counted as kubelet events).
     pub kubelet_dropped: u64,
     /// Graph-relevant object events, in order.
@@ -193,12 +193,85 @@ impl ChunkOut {
         Ok(())
     }
 
-    /// Turns the chunk's surviving kubelet events into owned records.
+    /// Hands on the chunk's surviving kubelet events: ResponseComplete events (and events
+    /// that cannot be read again from their own text) as records, the others as copies of
+    /// their lines.
     fn finish(&mut self, cands: Candidates<'_>) {
         self.kubelet_dropped = cands.dropped;
         let mut kubelet = Vec::with_capacity(cands.kept.len());
-        kubelet.extend(cands.kept.into_iter().flatten().filter_map(Kept::build));
+        kubelet.extend(cands.kept.into_iter().flatten().map(Kept::into_event));
         self.kubelet = kubelet;
+    }
+}
+
+/// A kubelet event that survived its chunk's own deduplication, on its way to the global one
+/// ([`crate::scan::dedup`]).
+#[derive(Debug)]
+pub enum KubeletEvent {
+    /// The owned record: a ResponseComplete event (final: it is emitted as it is), or an event
+    /// that cannot be read again from its own text (an EventList item, a legacy line).
+    Record(Box<KubeletRequest>),
+    /// Any other stage of a JSON event on its own: a copy of its text, read into a record
+    /// only if no better event of its request comes. Most of these are watches'
+    /// ResponseStarted events, whose ResponseComplete comes minutes (many chunks) later;
+    /// building their records, only to free them then, was a tenth of the second pass.
+    Line(Box<PendingLine>),
+}
+
+/// See [`KubeletEvent::Line`].
+#[derive(Debug)]
+pub struct PendingLine {
+    /// The event's JSON text.
+    text: Box<str>,
+    /// [`audit_id_hash`] of its auditID.
+    audit_hash: u64,
+    stage: Option<Stage>,
+    matched_by: KubeletMatch,
+    pos: SourcePos,
+}
+
+impl KubeletEvent {
+    /// [`audit_id_hash`] of the event's auditID.
+    pub fn audit_hash(&self) -> u64 {
+        match self {
+            KubeletEvent::Record(r) => audit_id_hash(r.audit_id.as_bytes()),
+            KubeletEvent::Line(l) => l.audit_hash,
+        }
+    }
+
+    /// The event's stage.
+    pub fn stage(&self) -> Option<Stage> {
+        match self {
+            KubeletEvent::Record(r) => r.stage,
+            KubeletEvent::Line(l) => l.stage,
+        }
+    }
+
+    /// Where the event was read.
+    pub fn pos(&self) -> SourcePos {
+        match self {
+            KubeletEvent::Record(r) => r.pos,
+            KubeletEvent::Line(l) => l.pos,
+        }
+    }
+
+    /// Moves the event's line number on by `lines` (chunk-relative to input-relative).
+    pub fn shift_line(&mut self, lines: u64) {
+        match self {
+            KubeletEvent::Record(r) => r.pos.line += lines,
+            KubeletEvent::Line(l) => l.pos.line += lines,
+        }
+    }
+
+    /// The owned record. `None` only if a line no longer reads as the event it was, which
+    /// cannot happen: it parsed and classified as this very event in its chunk.
+    pub fn into_record(self) -> Option<Box<KubeletRequest>> {
+        match self {
+            KubeletEvent::Record(r) => Some(r),
+            KubeletEvent::Line(l) => serde_json::from_str::<RawEvent<'_>>(&l.text)
+                .ok()
+                .map(|ev| Box::new(ev.to_kubelet_request(l.matched_by, l.pos))),
+        }
     }
 }
 
@@ -207,13 +280,14 @@ enum Kept<'a> {
     /// A ResponseComplete event (nothing can replace it), or one that cannot be parsed again
     /// on its own: its owned record.
     Built(Box<KubeletRequest>),
-    /// Any other stage: only its line, parsed again into a record at the end of the chunk if
-    /// no better event of the request turned up. A request's RequestReceived event is usually
-    /// followed by its ResponseComplete in the same chunk, and building (and freeing) the
-    /// record of the loser was most of the allocation work of the scan.
+    /// Any other stage: only its text, handed on as a [`KubeletEvent::Line`] if no better
+    /// event of the request turns up. A request's RequestReceived event is usually followed
+    /// by its ResponseComplete in the same chunk, and building (and freeing) the record of
+    /// the loser was most of the allocation work of the scan.
     Pending {
         text: &'a str,
         audit_id: Cow<'a, str>,
+        audit_hash: u64,
         stage: Option<Stage>,
         matched_by: KubeletMatch,
         pos: SourcePos,
@@ -235,18 +309,23 @@ impl Kept<'_> {
         }
     }
 
-    fn build(self) -> Option<Box<KubeletRequest>> {
+    fn into_event(self) -> KubeletEvent {
         match self {
-            Kept::Built(r) => Some(r),
-            // The text parsed and classified as this very event before, so it does again.
+            Kept::Built(r) => KubeletEvent::Record(r),
             Kept::Pending {
                 text,
+                audit_hash,
+                stage,
                 matched_by,
                 pos,
                 ..
-            } => serde_json::from_str::<RawEvent<'_>>(text)
-                .ok()
-                .map(|ev| Box::new(ev.to_kubelet_request(matched_by, pos))),
+            } => KubeletEvent::Line(Box::new(PendingLine {
+                text: text.into(),
+                audit_hash,
+                stage,
+                matched_by,
+                pos,
+            })),
         }
     }
 }
@@ -261,6 +340,18 @@ struct Candidates<'a> {
     kept: Vec<Option<Kept<'a>>>,
     best: HashMap<u64, usize, IdHash>,
     dropped: u64,
+}
+
+impl Candidates<'_> {
+    /// Room for `n` kept events, so that neither the list nor the index grows (and copies)
+    /// while the chunk is read.
+    fn with_capacity(n: usize) -> Self {
+        Candidates {
+            kept: Vec::with_capacity(n),
+            best: HashMap::with_capacity_and_hasher(n, IdHash::default()),
+            dropped: 0,
+        }
+    }
 }
 
 fn preference(stage: Option<Stage>) -> i8 {
@@ -300,6 +391,7 @@ impl<'a> Candidates<'a> {
             Some(text) if stage != Some(Stage::ResponseComplete) => Kept::Pending {
                 text,
                 audit_id,
+                audit_hash: id_hash,
                 stage,
                 matched_by,
                 pos,
@@ -390,7 +482,7 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
         ids: Vec::with_capacity(guess),
         ..ChunkOut::default()
     };
-    let mut cands = Candidates::default();
+    let mut cands = Candidates::with_capacity(guess / 2);
     let mut start = 0;
     while start < buf.len() {
         let (end, next, unterminated) = match memchr::memchr(b'\n', &buf[start..]) {
@@ -557,6 +649,14 @@ mod tests {
     use super::*;
     use crate::record::KubeletMatch;
 
+    /// The chunk's kubelet events read into records.
+    fn records(out: ChunkOut) -> Vec<KubeletRequest> {
+        out.kubelet
+            .into_iter()
+            .map(|k| *k.into_record().expect("a kept event reads again"))
+            .collect()
+    }
+
     fn ctx(p: Option<&Prefilter>) -> ChunkCtx<'_> {
         ChunkCtx {
             prefilter: p,
@@ -604,9 +704,6 @@ mod tests {
                 ]
             );
             assert_eq!(out.events, 2);
-            assert_eq!(out.kubelet.len(), 1);
-            assert_eq!(out.kubelet[0].matched_by, Some(KubeletMatch::NodeUser));
-            assert_eq!(out.kubelet[0].pos.line, 1);
             assert_eq!(out.used + out.skipped + out.bad.len() as u64, out.lines);
             if pf.is_some() {
                 assert_eq!((out.used, out.skipped), (1, 2));
@@ -615,6 +712,10 @@ mod tests {
                 assert_eq!((out.used, out.skipped), (2, 1));
                 assert_eq!(out.first_ts, Some(1_577_836_800_000_000));
             }
+            let kubelet = records(out);
+            assert_eq!(kubelet.len(), 1);
+            assert_eq!(kubelet[0].matched_by, Some(KubeletMatch::NodeUser));
+            assert_eq!(kubelet[0].pos.line, 1);
         }
     }
 
@@ -636,13 +737,26 @@ mod tests {
         ]
         .join("\n");
         let out = process_lines(buf.as_bytes(), &ctx(None));
-        let kept: Vec<_> = out
+        assert_eq!(out.kubelet_dropped, 4);
+        // Only the ResponseComplete is built in the chunk; the others travel as their lines.
+        let built: Vec<bool> = out
             .kubelet
             .iter()
-            .map(|k| (k.audit_id.as_str(), k.pos.line))
+            .map(|k| matches!(k, KubeletEvent::Record(_)))
             .collect();
-        assert_eq!(kept, vec![("b", 2), ("a", 3), ("c", 7)]);
-        assert_eq!(out.kubelet_dropped, 4);
+        assert_eq!(built, vec![false, true, false]);
+        let kept: Vec<_> = records(out)
+            .into_iter()
+            .map(|k| (k.audit_id, k.stage, k.pos.line))
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                ("b".to_string(), Some(Stage::ResponseStarted), 2),
+                ("a".to_string(), Some(Stage::ResponseComplete), 3),
+                ("c".to_string(), Some(Stage::Panic), 7)
+            ]
+        );
     }
 
     #[test]
@@ -680,7 +794,7 @@ mod tests {
         // The same event twice: one request, the second a duplicate dropped in the chunk.
         assert_eq!(out.events, 2);
         assert_eq!(
-            out.kubelet.iter().map(|k| k.pos.line).collect::<Vec<_>>(),
+            out.kubelet.iter().map(|k| k.pos().line).collect::<Vec<_>>(),
             vec![2]
         );
         assert_eq!(out.kubelet_dropped, 1);

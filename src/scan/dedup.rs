@@ -14,27 +14,29 @@
 //! A request still pending after [`PENDING_HORIZON`] further kubelet events (or a window of
 //! them, if smaller) is given up on: its ResponseComplete never came (a watch cut off by an
 //! apiserver restart, a lost event, a policy that omits the stage), so it is emitted then with
-//! its best earlier event, as the end of the input would have emitted it. Pending records
-//! (about 800 bytes each) are therefore bounded too, even when no ResponseComplete is logged.
+//! its best earlier event, as the end of the input would have emitted it. Pending events
+//! (most are kept as a copy of their line, about a kilobyte, and read into a record only if
+//! they are emitted) are therefore bounded too, even when no ResponseComplete is logged.
 
 /// Kubelet events after which a request without its ResponseComplete is given up on: a few
 /// minutes of kubelet traffic on a thousand-node cluster, about as long as a kubelet's watches
 /// last (a watch given up on is reported with its ResponseStarted event, which already carries
 /// the authorization decision and the response code). Requests are looked at every horizon,
-/// so at most two horizons of records wait: about 400 MB when a policy omits ResponseComplete
-/// altogether, a few thousand records otherwise.
+/// so at most two horizons of events wait: about 500 MB when a policy omits ResponseComplete
+/// altogether, a few thousand events otherwise.
 pub const PENDING_HORIZON: u64 = 250_000;
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use crate::record::{KubeletRequest, Stage};
-use crate::scan::prefilter::{audit_id_hash, IdHash};
+use crate::scan::chunk::KubeletEvent;
+use crate::scan::prefilter::IdHash;
 use crate::scan::recent::RecentIds;
 
 /// A pending request: its arrival number (ties of position, as in one EventList line, keep
-/// arrival order) and its best event so far.
-type Pending = (u64, Box<KubeletRequest>);
+/// arrival order) and its best event so far, read into a record only when it is emitted.
+type Pending = (u64, KubeletEvent);
 
 /// Streaming deduplicator of kubelet requests.
 #[derive(Default)]
@@ -51,8 +53,8 @@ pub struct Dedup {
     next_expiry: u64,
 }
 
-fn preference(r: &KubeletRequest) -> i8 {
-    r.stage.map_or(-1, |s| s.preference() as i8)
+fn preference(e: &KubeletEvent) -> i8 {
+    e.stage().map_or(-1, |s| s.preference() as i8)
 }
 
 impl Dedup {
@@ -94,16 +96,16 @@ impl Dedup {
     }
 
     /// Adds one kubelet event.
-    pub fn push(&mut self, r: Box<KubeletRequest>) {
+    pub fn push(&mut self, r: KubeletEvent) {
         self.advance(1);
-        let h = audit_id_hash(r.audit_id.as_bytes());
+        let h = r.audit_hash();
         if self.emitted.contains(h) {
             return;
         }
-        if r.stage == Some(Stage::ResponseComplete) {
+        if r.stage() == Some(Stage::ResponseComplete) {
             self.pending.remove(&h);
             self.emitted.insert(h);
-            self.ready.push(r);
+            self.ready.extend(r.into_record());
             return;
         }
         let seq = self.events;
@@ -129,10 +131,10 @@ impl Dedup {
             .map(|(h, _)| *h)
             .collect();
         let mut expired: Vec<Pending> = old.iter().filter_map(|h| self.pending.remove(h)).collect();
-        expired.sort_by_key(|(seq, r)| (r.pos.file, r.pos.line, *seq));
+        expired.sort_by_key(|(seq, r)| (r.pos().file, r.pos().line, *seq));
         for (_, r) in expired {
-            self.emitted.insert(audit_id_hash(r.audit_id.as_bytes()));
-            self.ready.push(r);
+            self.emitted.insert(r.audit_hash());
+            self.ready.extend(r.into_record());
         }
     }
 
@@ -161,13 +163,13 @@ mod tests {
     use super::*;
     use crate::record::SourcePos;
 
-    fn ev(id: &str, stage: Stage, line: u64) -> Box<KubeletRequest> {
-        Box::new(KubeletRequest {
+    fn ev(id: &str, stage: Stage, line: u64) -> KubeletEvent {
+        KubeletEvent::Record(Box::new(KubeletRequest {
             audit_id: id.into(),
             stage: Some(stage),
             pos: SourcePos { file: 0, line },
             ..KubeletRequest::default()
-        })
+        }))
     }
 
     #[test]
@@ -233,6 +235,53 @@ mod tests {
         );
         assert_eq!(d.distinct(), 4);
         assert_eq!(d.events(), 6);
+    }
+
+    #[test]
+    fn events_kept_as_lines_are_read_only_when_emitted() {
+        use crate::scan::chunk::{process_lines, ChunkCtx};
+        let line = |id: &str, stage: &str| {
+            format!(
+                r#"{{"auditID":"{id}","stage":"{stage}","verb":"watch","requestURI":"/api/v1/secrets?watch=true","user":{{"username":"system:node:n1"}}}}"#
+            )
+        };
+        let chunk = [line("w", "ResponseStarted"), line("x", "RequestReceived")].join("\n");
+        let ctx = ChunkCtx {
+            prefilter: None,
+            want_object_events: false,
+            max_line: 1 << 20,
+            file: 0,
+        };
+        let out = process_lines(chunk.as_bytes(), &ctx);
+        assert!(out
+            .kubelet
+            .iter()
+            .all(|k| matches!(k, KubeletEvent::Line(_))));
+        let mut d = Dedup::default();
+        for k in out.kubelet {
+            d.push(k);
+        }
+        // The watch's ResponseComplete replaces its ResponseStarted line unread.
+        d.push(ev("w", Stage::ResponseComplete, 9));
+        let ready = d.take_ready();
+        assert_eq!(
+            ready
+                .iter()
+                .map(|r| (r.audit_id.as_str(), r.pos.line))
+                .collect::<Vec<_>>(),
+            vec![("w", 9)]
+        );
+        // The request that never completed is read from its line at the end.
+        let rest = d.finish();
+        assert_eq!(rest.len(), 1);
+        let x = &rest[0];
+        assert_eq!(
+            (x.audit_id.as_str(), x.stage, x.verb.as_str(), x.pos.line),
+            ("x", Some(Stage::RequestReceived), "watch", 2)
+        );
+        assert!(x.uri.watch);
+        assert_eq!(x.user.username, "system:node:n1");
+        assert_eq!(d.distinct(), 2);
     }
 
     #[test]

@@ -425,7 +425,7 @@ impl<'a> Run<'a> {
         }
         self.dedup.count_dropped(kubelet_dropped);
         for mut k in kubelet {
-            k.pos.line += base;
+            k.shift_line(base);
             self.dedup.push(k);
         }
         s.object_events.extend(objects.into_iter().map(|mut o| {
