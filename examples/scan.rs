@@ -41,6 +41,7 @@ fn main() -> std::process::ExitCode {
             let doc = serde_json::json!({
                 "handed_to_sink": handed,
                 "object_events": s.object_events.len(),
+                "pod_sightings": s.pod_sightings.len(),
                 "summary": s,
             });
             println!("{doc:#}");

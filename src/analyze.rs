@@ -20,7 +20,7 @@ use crate::export::html::{FindingRow, HtmlReport, ScenarioColumn};
 use crate::export::parquet::{PartitionBy, RequestWriter, WriterOptions};
 use crate::export::summary::{ModelAnswer, Summary, SummaryBuilder};
 use crate::findings::{node_rules_from, Findings, IdentitySightings};
-use crate::graph::{build_graph, Graph};
+use crate::graph::{build_graph_with, Graph};
 use crate::input::source::InputSpec;
 use crate::input::uri::request_attributes;
 use crate::inventory::{Inventory, InventoryBuilder};
@@ -546,8 +546,9 @@ pub fn analyze(
     // The logged bodies are parsed into the graph's own views; the raw events are not needed
     // while the requests are decided.
     let object_events = std::mem::take(&mut events_summary.object_events);
-    let graph = build_graph(&objects, &object_events, window);
-    drop(object_events);
+    let sightings = std::mem::take(&mut events_summary.pod_sightings);
+    let graph = build_graph_with(&objects, &object_events, &sightings, window);
+    drop((object_events, sightings));
     problems.extend(graph.problems.iter().map(|p| p.to_string()));
 
     // Findings describe the RBAC objects as the target sees them, the legacy binding included

@@ -34,7 +34,7 @@ fn objects_only_pass_matches_a_full_scan() {
     logs(&root.join("fixtures"), &mut files);
     logs(&root.join("../shared/real-logs"), &mut files);
     assert!(files.len() >= 10, "found only {} logs", files.len());
-    let (mut with_objects, mut clean) = (0, 0);
+    let (mut with_objects, mut with_sightings, mut clean) = (0, 0, 0);
     for f in &files {
         let input = [InputSpec::Path(f.clone())];
         let full = ScanOptions {
@@ -65,6 +65,7 @@ fn objects_only_pass_matches_a_full_scan() {
             assert_eq!(handed, 0, "{name}");
             assert_eq!((b.kubelet_events, b.kubelet_requests), (0, 0), "{name}");
             assert_eq!(a.object_events, b.object_events, "{name}");
+            assert_eq!(a.pod_sightings, b.pod_sightings, "{name}");
             assert_eq!(a.lines_read, b.lines_read, "{name}");
             if a.lines_bad == 0 {
                 assert_eq!(a.inputs, b.inputs, "{name}: inputs, time spans");
@@ -79,8 +80,12 @@ fn objects_only_pass_matches_a_full_scan() {
             );
             assert!(b.lines_used <= a.lines_used, "{name}");
             with_objects += usize::from(!b.object_events.is_empty());
+            with_sightings += usize::from(!b.pod_sightings.is_empty());
         }
     }
     // The check means something only if some logs hold graph changes.
-    assert!(with_objects >= 4 && clean >= 10, "{with_objects} {clean}");
+    assert!(
+        with_objects >= 4 && with_sightings >= 2 && clean >= 10,
+        "{with_objects} {with_sightings} {clean}"
+    );
 }

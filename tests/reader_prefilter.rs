@@ -185,6 +185,7 @@ proptest! {
         let ((ra, sa), (rb, sb)) = scan_both(&text, &with, &without);
         prop_assert_eq!(&ra, &rb);
         prop_assert_eq!(&sa.object_events, &sb.object_events);
+        prop_assert_eq!(&sa.pod_sightings, &sb.pod_sightings);
         prop_assert_eq!(sa.events, sb.events);
         prop_assert_eq!(sa.requests, sb.requests);
         prop_assert_eq!(sa.kubelet_events, sb.kubelet_events);
@@ -206,6 +207,7 @@ proptest! {
         let ((ra, sa), (rb, sb)) = scan_both(&text, &base, &other);
         prop_assert_eq!(&ra, &rb);
         prop_assert_eq!(&sa.object_events, &sb.object_events);
+        prop_assert_eq!(&sa.pod_sightings, &sb.pod_sightings);
         prop_assert_eq!((sa.lines_read, sa.lines_used, sa.lines_skipped, sa.lines_bad), (sb.lines_read, sb.lines_used, sb.lines_skipped, sb.lines_bad));
         prop_assert_eq!((sa.events, sa.requests), (sb.events, sb.requests));
         prop_assert_eq!(&sa.bad, &sb.bad);

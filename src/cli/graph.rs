@@ -2,7 +2,8 @@
 
 use super::{input_specs, parse_instant, print, usage, ReadArgs, EXIT_ERROR};
 use crate::cluster::load_objects;
-use crate::graph::build_graph;
+use crate::graph::build_graph_with;
+use crate::graph::sightings::PodSightings;
 use crate::scan::{scan, ScanOptions};
 use clap::Args;
 use std::path::PathBuf;
@@ -35,8 +36,8 @@ pub(crate) fn run(args: &GraphArgs) -> ExitCode {
     for p in &objects.problems {
         eprintln!("nodeauthz: {p}");
     }
-    let (events, window) = if args.inputs.is_empty() {
-        (Vec::new(), (0, 0))
+    let (events, sightings, window) = if args.inputs.is_empty() {
+        (Vec::new(), PodSightings::default(), (0, 0))
     } else {
         let opts = ScanOptions {
             want_object_events: true,
@@ -47,7 +48,8 @@ pub(crate) fn run(args: &GraphArgs) -> ExitCode {
             Ok(s) => {
                 let first = s.inputs.iter().filter_map(|i| i.first_timestamp).min();
                 let last = s.inputs.iter().filter_map(|i| i.last_timestamp).max();
-                (s.object_events, (first.unwrap_or(0), last.unwrap_or(0)))
+                let window = (first.unwrap_or(0), last.unwrap_or(0));
+                (s.object_events, s.pod_sightings, window)
             }
             Err(e) => {
                 eprintln!("nodeauthz: {e}");
@@ -55,7 +57,7 @@ pub(crate) fn run(args: &GraphArgs) -> ExitCode {
             }
         }
     };
-    let graph = build_graph(&objects, &events, window);
+    let graph = build_graph_with(&objects, &events, &sightings, window);
     for p in &graph.problems {
         eprintln!("nodeauthz: {p}");
     }

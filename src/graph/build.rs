@@ -5,6 +5,7 @@
 use super::completeness::{Completeness, IntervalSet};
 use super::events::{entry, is_dry_run, Builder, Keyed};
 use super::intern::{FxHashMap, Interner, VertexId};
+use super::sightings::{PodSighting, PodSightings};
 use super::timeline::{segments, Segment};
 use super::{Edge, EdgeSource, Graph, Interval, PodState, NO_DEST};
 use crate::authz::VertexKind;
@@ -18,6 +19,17 @@ use std::sync::Arc;
 /// Builds the graph for the analysed `window` (first and last instant of the audit stream; kept
 /// for display: objects known only from the dump extend without bound on either side).
 pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros, Micros)) -> Graph {
+    build_graph_with(objects, events, &PodSightings::default(), window)
+}
+
+/// [`build_graph`] from object events and the pod sightings taken out of them (as a scan
+/// does, see [`super::sightings`]): the same graph as from the events before the split.
+pub fn build_graph_with(
+    objects: &ObjectSet,
+    events: &[ObjectEvent],
+    sightings: &PodSightings,
+    window: (Micros, Micros),
+) -> Graph {
     let mut b = Builder {
         sources: vec![EdgeSource::Dump],
         problems: Vec::new(),
@@ -53,7 +65,11 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
         entry(&mut nodes, "", &v.name).0 = Some(v.clone());
     }
 
-    for ev in events {
+    let mut seen = sightings.sightings.iter().peekable();
+    for (i, ev) in events.iter().enumerate() {
+        while let Some(s) = seen.next_if(|s| s.after <= i) {
+            sighting(&mut b, sightings, s, &mut pods);
+        }
         if ev.response_code.is_some_and(|c| !(200..300).contains(&c)) || is_dry_run(ev) {
             continue; // a refused request or a dry run changed nothing
         }
@@ -86,6 +102,10 @@ pub fn build_graph(objects: &ObjectSet, events: &[ObjectEvent], window: (Micros,
             }
             _ => {}
         }
+    }
+
+    for s in seen {
+        sighting(&mut b, sightings, s, &mut pods);
     }
 
     let mut edges = EdgeList::default();
@@ -322,5 +342,13 @@ impl EdgeList {
             out_start[i] += out_start[i - 1];
         }
         (out_start, out_edges, intervals)
+    }
+}
+
+/// Adds one pod sighting's change, with the names it stands for.
+fn sighting(b: &mut Builder, all: &PodSightings, s: &PodSighting, pods: &mut Keyed<PodState>) {
+    if let (Some(pod), Some(node)) = (all.pods.get(s.pod as usize), all.nodes.get(s.node as usize))
+    {
+        b.pod_sighting(pod, node, s.time, s.pos, pods);
     }
 }

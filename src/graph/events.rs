@@ -6,7 +6,7 @@ use super::timeline::{Change, Dated};
 use super::{EdgeSource, GraphProblem, PodState};
 use crate::cluster::{NodeView, PodView, PvView, PvcView, ResourceSliceView, VolumeAttachmentView};
 use crate::input::uri::percent_decode;
-use crate::record::ObjectEvent;
+use crate::record::{Micros, ObjectEvent, SourcePos};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -54,8 +54,30 @@ pub(super) struct Builder {
 
 impl Builder {
     fn source(&mut self, ev: &ObjectEvent) -> u32 {
-        self.sources.push(EdgeSource::Log(ev.pos));
+        self.source_at(ev.pos)
+    }
+
+    fn source_at(&mut self, pos: SourcePos) -> u32 {
+        self.sources.push(EdgeSource::Log(pos));
         (self.sources.len() - 1) as u32
+    }
+
+    /// A pod seen on `node` (see [`super::sightings`]): the `Seen` change its event would
+    /// have made.
+    pub fn pod_sighting(
+        &mut self,
+        pod: &(String, String),
+        node: &str,
+        time: Micros,
+        pos: SourcePos,
+        pods: &mut Keyed<PodState>,
+    ) {
+        let source = self.source_at(pos);
+        entry(pods, &pod.0, &pod.1).1.push(Dated {
+            time,
+            source,
+            change: Change::Seen(node.to_string()),
+        });
     }
 
     pub fn source_text(&self, source: u32) -> String {
@@ -208,7 +230,7 @@ impl Builder {
 }
 
 /// The node that made a change, when a node identity made it.
-fn node_of(ev: &ObjectEvent) -> Option<&str> {
+pub(super) fn node_of(ev: &ObjectEvent) -> Option<&str> {
     ev.username
         .strip_prefix(crate::authz::node::NODE_USER_PREFIX)
         .filter(|n| !n.is_empty())

@@ -15,9 +15,10 @@ mod describe;
 mod events;
 pub mod intern;
 mod search;
+pub mod sightings;
 mod timeline;
 
-pub use build::build_graph;
+pub use build::{build_graph, build_graph_with};
 pub use describe::format_interval_end;
 
 use crate::authz::{ClusterView, Known, PathAnswer, PodFacts, VertexKind};

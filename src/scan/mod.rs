@@ -32,6 +32,7 @@ use serde::Serialize;
 
 pub use bad::{BadKind, BadLine, BadReport};
 
+use crate::graph::sightings::PodSightings;
 use crate::input::event::{classify, Document, RawEvent};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use crate::input::source::{
@@ -118,7 +119,7 @@ pub struct InputSummary {
     pub last_timestamp: Option<Micros>,
 }
 
-/// Everything the scan counted. `object_events` is not serialised (it holds object bodies).
+/// Everything the scan counted. The object events are not serialised (they hold object bodies).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ScanSummary {
     /// Inputs in the order they were read (by first timestamp); `SourcePos::file` indexes this.
@@ -141,9 +142,13 @@ pub struct ScanSummary {
     pub kubelet_requests: u64,
     /// Bad lines and inputs by kind, with examples.
     pub bad: BadReport,
-    /// Graph-relevant object events, in input order.
+    /// Graph-relevant object events, in input order, except the pod sightings.
     #[serde(skip)]
     pub object_events: Vec<ObjectEvent>,
+    /// The object events that only say which node a pod ran on, kept compact (see
+    /// [`crate::graph::sightings`]); [`crate::graph::build_graph_with`] takes both.
+    #[serde(skip)]
+    pub pod_sightings: PodSightings,
 }
 
 impl ScanSummary {
@@ -428,10 +433,12 @@ impl<'a> Run<'a> {
             k.shift_line(base);
             self.dedup.push(k);
         }
-        s.object_events.extend(objects.into_iter().map(|mut o| {
+        for mut o in objects {
             o.pos.line += base;
-            o
-        }));
+            if let Some(o) = s.pod_sightings.take(o, s.object_events.len()) {
+                s.object_events.push(o);
+            }
+        }
         let input = &mut s.inputs[file];
         input.lines += lines;
         for t in [first_ts, last_ts].into_iter().flatten() {
