@@ -11,7 +11,7 @@
 use crate::authz::chain::{ChainOutcome, Scenario, ScenarioError};
 use crate::authz::node::Decision;
 use crate::authz::rbac::RbacMatch;
-use crate::authz::restriction::Admission;
+use crate::authz::restriction::{Admission, RequestBody};
 use crate::authz::{Attributes, ClusterView};
 use crate::cluster::{bootstrap_policy, load_objects, merge_policy, ObjectSet, RbacPolicy};
 use crate::compare::{CompareBuilder, Comparison};
@@ -305,8 +305,8 @@ pub struct Prepared<'r> {
     pub req: &'r KubeletRequest,
     /// What the authorizers see (the effective, impersonated user).
     pub attrs: Attributes,
-    /// The logged `requestObject`, for NodeRestriction.
-    pub body: Option<serde_json::Value>,
+    /// The logged `requestObject`, for NodeRestriction (parsed if a check reads it).
+    pub body: RequestBody<'r>,
     /// The instant the graph is asked about.
     pub at: Micros,
 }
@@ -317,17 +317,14 @@ impl<'r> Prepared<'r> {
         Prepared {
             req,
             attrs: request_attributes(&req.verb, &req.uri, req.effective_user()),
-            body: req
-                .request_object
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok()),
+            body: RequestBody::raw(req.request_object.as_deref()),
             at: req.time().unwrap_or(0),
         }
     }
 
     /// The chain's answer under `scenario` (without the client-facing refusal).
     pub fn outcome(&self, scenario: &Scenario, cluster: &dyn ClusterView) -> ChainOutcome {
-        scenario.decide(&self.attrs, self.body.as_ref(), cluster, self.at)
+        scenario.decide_body(&self.attrs, &self.body, cluster, self.at)
     }
 
     /// The row of this request for one scenario's decisions.

@@ -80,7 +80,7 @@ pub fn explain_request(
     cluster: &dyn ClusterView,
 ) -> Explanation {
     let p = Prepared::new(req);
-    explain_attributes(scenario, &p.attrs, p.body.as_ref(), cluster, p.at)
+    explain_attributes(scenario, &p.attrs, p.body.get(), cluster, p.at)
 }
 
 fn explanation_of(attrs: &Attributes, outcome: &ChainOutcome) -> Explanation {

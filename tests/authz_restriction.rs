@@ -802,3 +802,50 @@ fn resource_slices_checked_from_1_31() {
         deny("resourceslices.resource.k8s.io \"s\" is forbidden: can only create ResourceSlice with the same NodeName as the requesting node"),
     )]);
 }
+
+/// A raw body is parsed only when a check reads it, and then as the parsed body would be.
+#[test]
+fn raw_bodies_are_parsed_only_when_read() {
+    use nodeauthz::authz::restriction::RequestBody;
+    let p = plugin("1.32", None);
+    let admit = |attrs: &Attributes, body: &RequestBody<'_>| {
+        let op = Operation::from_verb(&attrs.verb).expect("mutating verb");
+        p.admit_body(attrs, op, body, &view(), 0, &|_| true)
+    };
+    let unread =
+        |body: &RequestBody<'_>| matches!(body, RequestBody::Raw(_, cell) if cell.get().is_none());
+
+    // A lease renewal is decided on its name: the body (here not even JSON) stays unread.
+    let renew = node_req(
+        "node-a",
+        "update",
+        "coordination.k8s.io",
+        "leases",
+        "kube-node-lease",
+        "node-a",
+    );
+    let body = RequestBody::raw(Some("{not json"));
+    assert_eq!(admit(&renew, &body), Admission::Admit);
+    assert!(unread(&body));
+
+    // Creating a lease reads the new object's name.
+    let create = node_req(
+        "node-a",
+        "create",
+        "coordination.k8s.io",
+        "leases",
+        "kube-node-lease",
+        "",
+    );
+    let other = r#"{"metadata":{"name":"node-b"}}"#;
+    let body = RequestBody::raw(Some(other));
+    let parsed: Value = serde_json::from_str(other).unwrap();
+    let want = admit_with(&p, &create, Some(parsed), true);
+    assert_eq!(want, deny("leases.coordination.k8s.io \"node-b\" is forbidden: can only access node lease with the same name as the requesting node"));
+    assert_eq!(admit(&create, &body), want);
+    assert!(!unread(&body));
+
+    // A body that does not parse is no body.
+    let body = RequestBody::raw(Some("{not json"));
+    assert_eq!(admit(&create, &body), admit_with(&p, &create, None, true));
+}

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::forbidden::authorization_forbidden;
 use super::node::{Decision, NodeAuthorizer, NodeDecision};
 use super::rbac::{BindingKind, BindingRef, RbacAuthorizer, RbacDecision};
-use super::restriction::{Admission, NodeRestriction, Operation};
+use super::restriction::{Admission, NodeRestriction, Operation, RequestBody};
 use super::version::{FeatureGates, KubeVersion, VersionError};
 use super::{Attributes, ClusterView};
 use crate::cluster::rbac_types::RbacPolicy;
@@ -328,7 +328,8 @@ impl Scenario {
         cluster: &dyn ClusterView,
         at: Micros,
     ) -> ChainOutcome {
-        self.run(attrs, request_object, cluster, at, true)
+        let body = RequestBody::Parsed(request_object);
+        self.run(attrs, &body, cluster, at, true)
     }
 
     /// [`Scenario::evaluate`] without the client-facing refusal (`refusal` is always `None`):
@@ -342,13 +343,26 @@ impl Scenario {
         cluster: &dyn ClusterView,
         at: Micros,
     ) -> ChainOutcome {
-        self.run(attrs, request_object, cluster, at, false)
+        let body = RequestBody::Parsed(request_object);
+        self.run(attrs, &body, cluster, at, false)
+    }
+
+    /// [`Scenario::decide`] with a body that may still be unparsed: it is parsed only if
+    /// admission reads it, once for all the scenarios a request is decided under.
+    pub fn decide_body(
+        &self,
+        attrs: &Attributes,
+        body: &RequestBody<'_>,
+        cluster: &dyn ClusterView,
+        at: Micros,
+    ) -> ChainOutcome {
+        self.run(attrs, body, cluster, at, false)
     }
 
     fn run(
         &self,
         attrs: &Attributes,
-        request_object: Option<&Value>,
+        body: &RequestBody<'_>,
         cluster: &dyn ClusterView,
         at: Micros,
         with_refusal: bool,
@@ -374,7 +388,7 @@ impl Scenario {
         let authorize = |a: &Attributes| self.authorized(a, cluster, at);
         out.admission = self
             .restriction
-            .admit(attrs, op, request_object, cluster, at, &authorize);
+            .admit_body(attrs, op, body, cluster, at, &authorize);
         match &out.admission {
             Admission::Deny { code, message } => {
                 if with_refusal {

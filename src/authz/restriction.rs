@@ -19,6 +19,7 @@
 //!   PEM block whose DER cannot be read is Unknown.
 
 use serde_json::Value;
+use std::cell::OnceCell;
 
 use super::csr::{csr_common_name, CsrError, CSR_NOT_PEM};
 use super::forbidden::{not_found, wrap_forbidden};
@@ -206,12 +207,43 @@ pub struct NodeRestriction {
     gates: FeatureGates,
 }
 
+/// A request's logged body (`requestObject`), as admission sees it.
+#[derive(Debug)]
+pub enum RequestBody<'a> {
+    /// Already parsed, or absent.
+    Parsed(Option<&'a Value>),
+    /// The raw JSON, parsed the first time a check reads it (JSON that does not parse counts
+    /// as no body). Most requests that carry a body are admitted without reading it (lease
+    /// renewals, above all), and parsing every body was a tenth of a replay's decisions.
+    Raw(&'a str, OnceCell<Option<Value>>),
+}
+
+impl<'a> RequestBody<'a> {
+    /// The body of a request whose `requestObject` text is `text`, parsed on first use.
+    pub fn raw(text: Option<&'a str>) -> Self {
+        match text {
+            Some(t) => RequestBody::Raw(t, OnceCell::new()),
+            None => RequestBody::Parsed(None),
+        }
+    }
+
+    /// The parsed body, if there is one and it parses.
+    pub fn get(&self) -> Option<&Value> {
+        match self {
+            RequestBody::Parsed(v) => *v,
+            RequestBody::Raw(text, parsed) => parsed
+                .get_or_init(|| serde_json::from_str(text).ok())
+                .as_ref(),
+        }
+    }
+}
+
 /// Everything one admission call looks at.
 struct Req<'a> {
     attrs: &'a Attributes,
     node: &'a str,
     op: Operation,
-    body: Option<&'a Value>,
+    body: &'a RequestBody<'a>,
     cluster: &'a dyn ClusterView,
     at: Micros,
 }
@@ -228,7 +260,12 @@ impl Req<'_> {
     /// A 403 with the Forbidden wrapping of spec 10: the request name, else the object's
     /// `metadata.name`, else its `generateName`, else `Unknown`.
     fn forbid(&self, text: &str) -> Admission {
-        let body_str = |k: &str| self.body.map(|b| str_at(b, &["metadata", k])).unwrap_or("");
+        let body_str = |k: &str| {
+            self.body
+                .get()
+                .map(|b| str_at(b, &["metadata", k]))
+                .unwrap_or("")
+        };
         let name = if !self.attrs.name.is_empty() {
             self.attrs.name.as_str()
         } else if !body_str("name").is_empty() {
@@ -246,7 +283,7 @@ impl Req<'_> {
 
     /// The request body, or Unknown naming what it was needed for.
     fn need_body(&self, what: &str) -> Result<&Value, Admission> {
-        match self.body {
+        match self.body.get() {
             Some(b) if b.is_object() || (self.is_patch() && b.is_array()) => Ok(b),
             Some(_) => Err(Admission::Unknown(format!(
                 "requestObject is not a JSON object; needed for {what}"
@@ -383,6 +420,20 @@ impl NodeRestriction {
         at: Micros,
         authorize: &dyn Fn(&Attributes) -> bool,
     ) -> Admission {
+        let body = RequestBody::Parsed(request_object);
+        self.admit_body(attrs, op, &body, cluster, at, authorize)
+    }
+
+    /// [`NodeRestriction::admit`] with a body that may still be unparsed.
+    pub fn admit_body(
+        &self,
+        attrs: &Attributes,
+        op: Operation,
+        body: &RequestBody<'_>,
+        cluster: &dyn ClusterView,
+        at: Micros,
+        authorize: &dyn Fn(&Attributes) -> bool,
+    ) -> Admission {
         let Some(node) = node_identity(&attrs.username, &attrs.groups) else {
             return Admission::NotApplicable;
         };
@@ -393,7 +444,7 @@ impl NodeRestriction {
             attrs,
             node,
             op,
-            body: request_object,
+            body,
             cluster,
             at,
         };
