@@ -299,7 +299,7 @@ pub fn effective_policy(objects: &ObjectSet, no_bootstrap: bool) -> RbacPolicy {
 }
 
 /// A kubelet request made ready for the authorizers once (attributes from its URI, its logged
-/// body parsed), then decided under as many scenarios as asked.
+/// body parsed when a check first reads it), then decided under as many scenarios as asked.
 pub struct Prepared<'r> {
     /// The request as logged.
     pub req: &'r KubeletRequest,
@@ -312,7 +312,7 @@ pub struct Prepared<'r> {
 }
 
 impl<'r> Prepared<'r> {
-    /// Recomputes the request's attributes and parses its body.
+    /// Recomputes the request's attributes; the body is parsed when a check first reads it.
     pub fn new(req: &'r KubeletRequest) -> Self {
         Prepared {
             req,
@@ -324,7 +324,7 @@ impl<'r> Prepared<'r> {
 
     /// The chain's answer under `scenario` (without the client-facing refusal).
     pub fn outcome(&self, scenario: &Scenario, cluster: &dyn ClusterView) -> ChainOutcome {
-        scenario.decide_body(&self.attrs, &self.body, cluster, self.at)
+        scenario.decide(&self.attrs, &self.body, cluster, self.at)
     }
 
     /// The row of this request for one scenario's decisions.

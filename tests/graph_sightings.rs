@@ -168,4 +168,18 @@ fn only_bodiless_successful_patches_by_nodes_are_sightings() {
         let e = event(1, 5, kind, "a", "node1");
         assert_eq!(sighting_node(&e), expected, "kind {kind}");
     }
+    // An update that carries the Pod, an unnamed pod, the legacy `bindings` resource and a
+    // pods resource of another API group are no sightings either.
+    let patch = || event(1, 5, 2, "a", "node1");
+    let mut with_pod = event(1, 5, 6, "a", "node1");
+    with_pod.request_object = Some(pod_body("a", "node1"));
+    let mut unnamed = patch();
+    unnamed.name.clear();
+    let mut bindings = patch();
+    bindings.resource = "bindings".into();
+    let mut other_group = patch();
+    other_group.api_group = "metrics.k8s.io".into();
+    for e in [with_pod, unnamed, bindings, other_group] {
+        assert_eq!(sighting_node(&e), None, "{e:?}");
+    }
 }

@@ -332,24 +332,13 @@ impl Scenario {
         self.run(attrs, &body, cluster, at, true)
     }
 
-    /// [`Scenario::evaluate`] without the client-facing refusal (`refusal` is always `None`):
-    /// for callers that need only the decisions. Formatting the apiserver's Forbidden message
-    /// (Go-quoting every attribute) was the single largest cost of replaying a log under
-    /// several configurations, and nothing but `explain` shows it.
+    /// [`Scenario::evaluate`] without the client-facing refusal (`refusal` is always `None`),
+    /// for callers that need only the decisions, with a body that may still be unparsed (it is
+    /// parsed only if admission reads it, once for all the scenarios a request is decided
+    /// under). Formatting the apiserver's Forbidden message (Go-quoting every attribute) was
+    /// the single largest cost of replaying a log under several configurations, and nothing
+    /// but `explain` shows it.
     pub fn decide(
-        &self,
-        attrs: &Attributes,
-        request_object: Option<&Value>,
-        cluster: &dyn ClusterView,
-        at: Micros,
-    ) -> ChainOutcome {
-        let body = RequestBody::Parsed(request_object);
-        self.run(attrs, &body, cluster, at, false)
-    }
-
-    /// [`Scenario::decide`] with a body that may still be unparsed: it is parsed only if
-    /// admission reads it, once for all the scenarios a request is decided under.
-    pub fn decide_body(
         &self,
         attrs: &Attributes,
         body: &RequestBody<'_>,

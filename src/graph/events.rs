@@ -194,12 +194,8 @@ impl Builder {
             },
             "delete" if ev.subresource.is_empty() => {
                 if let Some(node) = node_of(ev).filter(|_| !ev.name.is_empty()) {
-                    let source = self.source(ev);
-                    entry(pods, &ev.namespace, &ev.name).1.push(Dated {
-                        time: ev.time,
-                        source,
-                        change: Change::Seen(node.to_string()),
-                    });
+                    let pod = (ev.namespace.clone(), ev.name.clone());
+                    self.pod_sighting(&pod, node, ev.time, ev.pos, pods);
                 }
                 Change::Delete(self.body(ev, "Pod", parse), final_pod_delete(ev))
             }

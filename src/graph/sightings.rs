@@ -5,8 +5,8 @@
 //! level Metadata or Request, such a patch carries no Pod body: to the graph it is only a
 //! [`Change::Seen`](super::timeline::Change) (NodeRestriction let that node change that pod,
 //! so the pod was bound to it). These are most of the object events of a long log, and kept as
-//! whole [`ObjectEvent`]s (eight strings, about half a kilobyte each) they made the first
-//! pass's memory grow by about 12 MiB per GB of log. A sighting is 40 bytes: interned pod and
+//! whole [`ObjectEvent`]s (a 270-byte struct and eight strings) they made the first pass's
+//! memory grow by about 12 MiB per GB of log. A sighting is 40 bytes: interned pod and
 //! node, time, position, and where it stands among the other object events, so that the graph
 //! sees every change in the order it would have seen the events themselves.
 
@@ -46,8 +46,9 @@ pub struct PodSightings {
 /// The node that saw the pod, when `ev`'s only effect on the graph is that sighting: a
 /// successful, real (not dry-run) update or patch of a named pod (or its status) by a node,
 /// with no Pod body the graph could read (no `responseObject`, and for an update no
-/// `requestObject`; a patch's `requestObject` is a fragment the graph never reads). Exactly
-/// the events that [`super::build_graph`] turns into a `Seen` change and nothing else.
+/// `requestObject`; a patch's `requestObject` is a fragment the graph never reads). Only
+/// events that [`super::build_graph`] turns into one `Seen` change and nothing else (a few
+/// others do too, such as a patch whose `responseObject` is no Pod; they stay whole events).
 pub fn sighting_node(ev: &ObjectEvent) -> Option<&str> {
     let plain = ev.api_group.is_empty() && ev.resource == "pods";
     let bodiless = ev.response_object.is_none()
@@ -75,12 +76,20 @@ impl PodSightings {
                 i
             }
         };
-        let names = self.pod_index.entry(ev.namespace.clone()).or_default();
-        let pod = match names.get(ev.name.as_str()) {
-            Some(&i) => i,
+        // Lookups first: a new pod (and namespace) is rare, a sighting is not.
+        let known = self
+            .pod_index
+            .get(ev.namespace.as_str())
+            .and_then(|names| names.get(ev.name.as_str()))
+            .copied();
+        let pod = match known {
+            Some(i) => i,
             None => {
                 let i = u32::try_from(self.pods.len()).unwrap_or(u32::MAX);
-                names.insert(ev.name.clone(), i);
+                self.pod_index
+                    .entry(ev.namespace.clone())
+                    .or_default()
+                    .insert(ev.name.clone(), i);
                 self.pods.push((ev.namespace, ev.name));
                 i
             }

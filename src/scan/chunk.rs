@@ -482,7 +482,12 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
         ids: Vec::with_capacity(guess),
         ..ChunkOut::default()
     };
-    let mut cands = Candidates::with_capacity(guess / 2);
+    // A pass that skips kubelet lines keeps no candidates.
+    let mut cands = if ctx.prefilter.is_none_or(Prefilter::wants_requests) {
+        Candidates::with_capacity(guess / 2)
+    } else {
+        Candidates::default()
+    };
     let mut start = 0;
     while start < buf.len() {
         let (end, next, unterminated) = match memchr::memchr(b'\n', &buf[start..]) {
