@@ -1,5 +1,6 @@
 //! Arbitrary bytes as a block of audit-log lines, with and without the pre-filter, and as
-//! pretty-printed JSON documents: nothing may panic, and every line must be accounted for.
+//! pretty-printed JSON documents: nothing may panic, every line must be accounted for, and
+//! every kubelet event a chunk hands on must read into its record.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,6 +19,9 @@ fuzz_target!(|data: &[u8]| {
         for out in [process_lines(data, &ctx), process_documents(data, &ctx)] {
             let bad: u64 = out.bad.iter().map(|b| b.lines).sum();
             assert_eq!(out.used + out.skipped + bad, out.lines);
+            for k in out.kubelet {
+                assert!(k.into_record().is_some());
+            }
         }
     }
 });
