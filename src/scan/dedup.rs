@@ -33,6 +33,7 @@ use crate::record::{KubeletRequest, Stage};
 use crate::scan::chunk::KubeletEvent;
 use crate::scan::prefilter::IdHash;
 use crate::scan::recent::RecentIds;
+use rayon::prelude::*;
 
 /// A pending request: its arrival number (ties of position, as in one EventList line, keep
 /// arrival order) and its best event so far, read into a record only when it is emitted.
@@ -105,7 +106,7 @@ impl Dedup {
         if r.stage() == Some(Stage::ResponseComplete) {
             self.pending.remove(&h);
             self.emitted.insert(h);
-            self.emit(r);
+            self.ready.extend(r.into_record());
             return;
         }
         let seq = self.events;
@@ -132,19 +133,22 @@ impl Dedup {
             .collect();
         let mut expired: Vec<Pending> = old.iter().filter_map(|h| self.pending.remove(h)).collect();
         expired.sort_by_key(|(seq, r)| (r.pos().file, r.pos().line, *seq));
-        for (_, r) in expired {
+        for (_, r) in &expired {
             self.emitted.insert(r.audit_hash());
-            self.emit(r);
         }
-    }
-
-    /// Makes `r` ready, read into its record if it is still a line.
-    fn emit(&mut self, r: KubeletEvent) {
-        let record = r.into_record();
-        // A line parsed and classified as this very event in its chunk; reading it again
-        // cannot fail, and if it ever did the request would go missing unnoticed.
-        debug_assert!(record.is_some(), "a kept kubelet event no longer reads");
-        self.ready.extend(record);
+        // Reading lines into records is the chunks' work done late: on the worker pool, not
+        // on the merging thread (under a policy that never logs ResponseComplete, every
+        // kubelet request comes this way).
+        let records: Vec<Option<Box<KubeletRequest>>> = expired
+            .into_par_iter()
+            .map(|(_, r)| r.into_record())
+            .collect();
+        for record in records {
+            // Lines parsed and classified as these very events in their chunks; reading them
+            // again cannot fail, and if it ever did the request would go missing unnoticed.
+            debug_assert!(record.is_some(), "a kept kubelet event no longer reads");
+            self.ready.extend(record);
+        }
     }
 
     /// Requests ready since the last call: completed ones in the order their ResponseComplete
