@@ -447,14 +447,8 @@ impl Partitioned {
                 Some(cols) => Arc::new(schema.project(cols)?),
                 None => schema,
             };
-            let key = match self.by {
-                PartitionBy::Node => "node",
-                _ => "date",
-            };
-            let path = self
-                .temp_dir
-                .join(format!("{key}={HIVE_NULL_PARTITION}"))
-                .join("part-0.parquet");
+            let dir = format!("{}={HIVE_NULL_PARTITION}", partition_key(self.by));
+            let path = self.temp_dir.join(dir).join("part-0.parquet");
             let file = ParquetFile::create(&path, schema, properties(opts, "requests"))?;
             self.finish_file(file)?;
         }
@@ -494,18 +488,26 @@ pub fn hive_escape(value: &str) -> String {
     out
 }
 
+/// The column a table is partitioned by (empty when it is not).
+fn partition_key(by: PartitionBy) -> &'static str {
+    match by {
+        PartitionBy::None => "",
+        PartitionBy::Date => "date",
+        PartitionBy::Node => "node",
+    }
+}
+
 /// The partition directory of a row: `date=2026-11-02` or `node=node1`.
 pub fn partition_dir(by: PartitionBy, row: &RequestVerdict) -> String {
-    match by {
-        PartitionBy::None => String::new(),
-        PartitionBy::Date => format!(
-            "date={}",
-            row.timestamp
-                .map(format_date)
-                .unwrap_or_else(|| HIVE_NULL_PARTITION.to_owned())
-        ),
-        PartitionBy::Node => format!("node={}", hive_escape(&row.node)),
-    }
+    let value = match by {
+        PartitionBy::None => return String::new(),
+        PartitionBy::Date => row
+            .timestamp
+            .map(format_date)
+            .unwrap_or_else(|| HIVE_NULL_PARTITION.to_owned()),
+        PartitionBy::Node => hive_escape(&row.node),
+    };
+    format!("{}={value}", partition_key(by))
 }
 
 fn dict(n: usize) -> StringDictionaryBuilder<Int32Type> {

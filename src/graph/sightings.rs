@@ -62,12 +62,14 @@ pub fn sighting_node(ev: &ObjectEvent) -> Option<&str> {
 }
 
 impl PodSightings {
-    /// Takes `ev` as a sighting if that is all it is (see [`sighting_node`]); `after` is the
-    /// number of other object events kept before it. Gives the event back otherwise.
-    pub fn take(&mut self, ev: ObjectEvent, after: usize) -> Option<ObjectEvent> {
+    /// Keeps `ev` here if it is only a sighting (see [`sighting_node`]), else appends it to
+    /// `events`, the other object events in input order.
+    pub fn add(&mut self, ev: ObjectEvent, events: &mut Vec<ObjectEvent>) {
         let Some(node) = sighting_node(&ev) else {
-            return Some(ev);
+            events.push(ev);
+            return;
         };
+        let after = events.len();
         let node = match self.node_index.get(node) {
             Some(&i) => i,
             None => {
@@ -102,7 +104,6 @@ impl PodSightings {
             time: ev.time,
             pos: ev.pos,
         });
-        None
     }
 
     /// The number of sightings.
@@ -122,9 +123,7 @@ pub fn split_sightings(events: Vec<ObjectEvent>) -> (Vec<ObjectEvent>, PodSighti
     let mut kept = Vec::with_capacity(events.len());
     let mut sightings = PodSightings::default();
     for ev in events {
-        if let Some(ev) = sightings.take(ev, kept.len()) {
-            kept.push(ev);
-        }
+        sightings.add(ev, &mut kept);
     }
     (kept, sightings)
 }

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 
 use crate::record::{KubeletMatch, KubeletRequest, Micros, ObjectEvent, SourcePos, Stage};
 use crate::scan::bad::BadKind;
+use crate::scan::dedup::preference;
 use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, Prefilter};
 
 /// What a chunk worker needs to know.
@@ -352,10 +353,6 @@ impl Candidates<'_> {
             dropped: 0,
         }
     }
-}
-
-fn preference(stage: Option<Stage>) -> i8 {
-    stage.map_or(-1, |s| s.preference() as i8)
 }
 
 impl<'a> Candidates<'a> {

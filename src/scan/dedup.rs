@@ -54,8 +54,10 @@ pub struct Dedup {
     next_expiry: u64,
 }
 
-fn preference(e: &KubeletEvent) -> i8 {
-    e.stage().map_or(-1, |s| s.preference() as i8)
+/// How strongly an event of `stage` is kept over another of its request ([`Stage::preference`];
+/// an event without a known stage least), here and in a chunk's own deduplication.
+pub(super) fn preference(stage: Option<Stage>) -> i8 {
+    stage.map_or(-1, |s| s.preference() as i8)
 }
 
 impl Dedup {
@@ -112,7 +114,7 @@ impl Dedup {
         let seq = self.events;
         match self.pending.entry(h) {
             Entry::Occupied(mut e) => {
-                if preference(&r) > preference(&e.get().1) {
+                if preference(r.stage()) > preference(e.get().1.stage()) {
                     e.insert((seq, r));
                 }
             }

@@ -435,9 +435,7 @@ impl<'a> Run<'a> {
         }
         for mut o in objects {
             o.pos.line += base;
-            if let Some(o) = s.pod_sightings.take(o, s.object_events.len()) {
-                s.object_events.push(o);
-            }
+            s.pod_sightings.add(o, &mut s.object_events);
         }
         let input = &mut s.inputs[file];
         input.lines += lines;
