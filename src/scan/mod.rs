@@ -476,7 +476,7 @@ impl<'a> Run<'a> {
     /// thread merges the previous batch: merging (deduplication, the caller's sink) is
     /// sequential, and overlapping it with parsing keeps the workers busy.
     fn scan_chunks(&mut self, bytes: &FileBytes, file: usize) -> Result<(), ScanError> {
-        let chunks = split_chunks(bytes, self.opts.chunk_size);
+        let mut chunks = chunks_of(bytes, self.opts.chunk_size);
         let batch = self.batch();
         let pool = self.pool;
         let ctx = self.ctx(file);
@@ -484,9 +484,22 @@ impl<'a> Run<'a> {
             let (tx, rx) = sync_channel::<Vec<(usize, ChunkOut)>>(1);
             let ctx = &ctx;
             scope.spawn(move || {
-                for group in chunks.chunks(batch) {
+                // A chunk's result owns its data, so its pages leave the resident set as soon
+                // as it is parsed, not when it is merged: up to three batches of results wait
+                // for the merge (in the making, in the channel, being merged), and holding
+                // their pages too put up to 100 MiB of the file in the RSS.
+                let parse = |b: &&[u8]| {
+                    let out = process_lines(b, ctx);
+                    bytes.release_part(b);
+                    out
+                };
+                loop {
+                    let group: Vec<&[u8]> = chunks.by_ref().take(batch).collect();
+                    if group.is_empty() {
+                        break;
+                    }
                     let outs: Vec<ChunkOut> =
-                        pool.install(|| group.par_iter().map(|b| process_lines(b, ctx)).collect());
+                        pool.install(|| group.par_iter().map(parse).collect());
                     let sized = group.iter().map(|b| b.len()).zip(outs).collect();
                     if tx.send(sized).is_err() {
                         break;
@@ -494,7 +507,7 @@ impl<'a> Run<'a> {
                 }
             });
             let mut merge_all = || {
-                let (mut base, mut merged) = (0, 0);
+                let mut base = 0;
                 for outs in rx.iter() {
                     for (len, out) in outs {
                         let n = out.lines;
@@ -503,9 +516,6 @@ impl<'a> Run<'a> {
                         if let Some(bar) = &self.progress {
                             bar.inc(len as u64);
                         }
-                        // Merged results own their data; the bytes are not needed any more.
-                        bytes.release(merged..merged + len);
-                        merged += len;
                     }
                     self.flush();
                 }
@@ -764,18 +774,27 @@ fn shape_name(s: &Shape) -> &'static str {
 /// Cuts `buf` into chunks of about `size` bytes, each ending just after a newline (the last
 /// one at the end of `buf`).
 pub fn split_chunks(buf: &[u8], size: usize) -> Vec<&[u8]> {
-    let mut chunks = Vec::with_capacity(buf.len() / size.max(1) + 1);
+    chunks_of(buf, size).collect()
+}
+
+/// [`split_chunks`] as it goes: finding a chunk's end reads the bytes there, and in a mapped
+/// file that maps the pages around them, so a scan cuts only the chunks it is about to parse
+/// (cutting a 4 GB file up front mapped 64 MiB of it at once).
+pub fn chunks_of(buf: &[u8], size: usize) -> impl Iterator<Item = &[u8]> {
     let mut start = 0;
-    while start < buf.len() {
+    std::iter::from_fn(move || {
+        if start >= buf.len() {
+            return None;
+        }
         let target = start.saturating_add(size.max(1)).min(buf.len());
         let end = match memchr::memchr(b'\n', &buf[target - 1..]) {
             Some(i) => target + i,
             None => buf.len(),
         };
-        chunks.push(&buf[start..end]);
+        let chunk = &buf[start..end];
         start = end;
-    }
-    chunks
+        Some(chunk)
+    })
 }
 
 /// The timestamp of the event on one line, if it is one.
