@@ -141,6 +141,24 @@ measure() {
   echo "$best $best_rss $status $best_cpu"
 }
 
+# rss_split CMD...: runs CMD once, sampling /proc/PID/status every 20 ms; prints the peaks of
+# RssAnon (heap and stacks) and RssFile (mapped pages: the binary and the log) in MiB. Peak
+# RSS alone hides which of the two grows with the log.
+rss_split() {
+  "$@" > /dev/null 2>&1 &
+  local pid=$! anon=0 file=0 a f
+  while kill -0 "$pid" 2>/dev/null; do
+    read -r a f < <(awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {print a+0, f+0}' \
+      "/proc/$pid/status" 2>/dev/null || echo "0 0")
+    (( ${a:-0} > anon )) && anon=$a
+    (( ${f:-0} > file )) && file=$f
+    sleep 0.02
+  done
+  wait "$pid" || true
+  echo "$((anon / 1024)) $((file / 1024))"
+}
+MEM=()
+
 ROWS=()
 row() {  # row NAME INPUT_DESC BYTES "seconds rss status" NOTE
   ROWS+=("$1|$2|$3|$4|$5")
@@ -173,6 +191,7 @@ row "scan only, pass 2 (kubelet requests)" "gzip" "$SIZE" "$(measure "$SCAN" --r
   "one gzip stream; MB/s of uncompressed bytes"
 row "nodeauthz analyze --format json" "plain" "$SIZE" "$(measure "$BIN" analyze "$LOG" --format json)" "two passes + decisions"
 cp "$DATA/.last.out" "$DATA/.na-plain.out"; NA_ERR=$(cat "$DATA/.last.err")
+MEM+=("$BYTES_SPEC: $(rss_split "$BIN" analyze "$LOG" --format json)")
 row "nodeauthz analyze --format json" "gzip" "$SIZE" "$(measure "$BIN" analyze "$LOG.gz" --format json)" \
   "MB/s of uncompressed bytes; .gz is $GZSIZE bytes"
 cp "$DATA/.last.out" "$DATA/.na-gz.out"; NAGZ_ERR=$(cat "$DATA/.last.err")
@@ -196,6 +215,7 @@ if [[ $BIG_SPEC != 0 ]]; then
   row "scan only, pass 1 (object events)" "plain $BIG_SPEC" "$BIG_SIZE" "$(measure "$SCAN" --objects-only "$BIG")" "memory check: holds every object event"
   row "scan only, pass 2 (kubelet requests)" "plain $BIG_SPEC" "$BIG_SIZE" "$(measure "$SCAN" --requests-only "$BIG")" "memory check"
   row "nodeauthz analyze --format json" "plain $BIG_SPEC" "$BIG_SIZE" "$(measure "$BIN" analyze "$BIG" --format json)" "memory check"
+  MEM+=("$BIG_SPEC: $(rss_split "$BIN" analyze "$BIG" --format json)")
   RUNS=$SAVED_RUNS
 fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -257,3 +277,9 @@ except ValueError:
 if nagz_err.strip():
     print("nodeauthz .gz stderr (tail): %r" % nagz_err[-300:])
 EOF
+echo
+echo "Peak RssAnon / RssFile MiB of nodeauthz analyze (one run each, sampled every 20 ms):"
+for m in "${MEM[@]}"; do
+  read -r spec anon file <<< "$m"
+  echo "- ${spec%:} log: RssAnon $anon, RssFile $file"
+done

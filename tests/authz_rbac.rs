@@ -512,3 +512,119 @@ fn service_account_subjects_match_like_matches_username() {
     assert!(!get("system:serviceaccount:a:b", "a").allowed);
     assert!(!get("system:serviceaccount:a:b:c:d", "a").allowed);
 }
+
+mod indexed_rules {
+    //! `IndexedRules::first_allowing` must give the position a walk of every rule in order
+    //! gives, for any rules and any request: the index only skips rules that cannot match.
+
+    use nodeauthz::authz::rbac::{rule_allows, IndexedRules};
+    use nodeauthz::authz::Attributes;
+    use nodeauthz::cluster::rbac_types::PolicyRule;
+    use proptest::prelude::*;
+
+    fn pick(from: &'static [&'static str]) -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec(proptest::sample::select(from), 0..4)
+            .prop_map(|v| v.into_iter().map(str::to_string).collect())
+    }
+
+    const VERBS: [&str; 5] = ["get", "list", "watch", "update", "*"];
+    const GROUPS: [&str; 3] = ["", "coordination.k8s.io", "*"];
+    const RESOURCES: [&str; 10] = [
+        "pods",
+        "pods/status",
+        "pods/eviction",
+        "nodes",
+        "nodes/status",
+        "*",
+        "*/status",
+        "leases",
+        "a/b",
+        "a/b/status",
+    ];
+    const NAMES: [&str; 2] = ["n1", "n2"];
+    const URLS: [&str; 3] = ["/healthz", "/api*", "*"];
+
+    fn rule() -> impl Strategy<Value = PolicyRule> {
+        (
+            pick(&VERBS),
+            pick(&GROUPS),
+            pick(&RESOURCES),
+            pick(&NAMES),
+            pick(&URLS),
+        )
+            .prop_map(
+                |(verbs, api_groups, resources, resource_names, non_resource_urls)| PolicyRule {
+                    verbs,
+                    api_groups,
+                    resources,
+                    resource_names,
+                    non_resource_urls,
+                },
+            )
+    }
+
+    fn request() -> impl Strategy<Value = Attributes> {
+        (
+            any::<bool>(),
+            proptest::sample::select(&VERBS[..4]),
+            proptest::sample::select(&GROUPS[..2]),
+            proptest::sample::select(&["pods", "nodes", "leases", "secrets", "a", "a/b"][..]),
+            proptest::sample::select(&["", "status", "eviction", "b"][..]),
+            proptest::sample::select(&["", "n1", "n2"][..]),
+            proptest::sample::select(&["/healthz", "/api/v1", "/version"][..]),
+        )
+            .prop_map(
+                |(resource_request, verb, group, resource, subresource, name, path)| Attributes {
+                    resource_request,
+                    verb: verb.into(),
+                    api_group: group.into(),
+                    resource: resource.into(),
+                    subresource: subresource.into(),
+                    name: name.into(),
+                    path: path.into(),
+                    ..Attributes::default()
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        #[test]
+        fn first_allowing_is_the_first_rule_that_allows(
+            rules in proptest::collection::vec(rule(), 0..12),
+            attrs in request(),
+        ) {
+            let walked = rules.iter().position(|r| rule_allows(&attrs, r));
+            let indexed = IndexedRules::new(rules.clone());
+            prop_assert_eq!(indexed.first_allowing(&attrs), walked);
+            prop_assert_eq!(indexed.rules(), &rules[..]);
+        }
+    }
+
+    #[test]
+    fn subresources_and_wildcards_keep_the_rule_order() {
+        let rule = |resources: &[&str], verbs: &[&str]| PolicyRule {
+            verbs: verbs.iter().map(|s| s.to_string()).collect(),
+            api_groups: vec![String::new()],
+            resources: resources.iter().map(|s| s.to_string()).collect(),
+            ..PolicyRule::default()
+        };
+        let rules = IndexedRules::new(vec![
+            rule(&["pods", "pods/status"], &["list"]),
+            rule(&["*/status"], &["patch"]),
+            rule(&["pods/status"], &["patch"]),
+            rule(&["*"], &["get"]),
+        ]);
+        let req = |verb: &str, subresource: &str| Attributes {
+            resource_request: true,
+            verb: verb.into(),
+            resource: "pods".into(),
+            subresource: subresource.into(),
+            ..Attributes::default()
+        };
+        assert_eq!(rules.first_allowing(&req("patch", "status")), Some(1));
+        assert_eq!(rules.first_allowing(&req("get", "")), Some(3));
+        assert_eq!(rules.first_allowing(&req("list", "")), Some(0));
+        assert_eq!(rules.first_allowing(&req("delete", "")), None);
+    }
+}

@@ -22,7 +22,7 @@
 use std::borrow::Cow;
 
 use super::goquote::go_quote;
-use super::rbac::rule_allows;
+use super::rbac::IndexedRules;
 use super::version::{FeatureGates, Gate, KubeVersion};
 use super::{Attributes, ClusterView, PathAnswer, VertexKind};
 use crate::cluster::rbac_types::PolicyRule;
@@ -359,7 +359,7 @@ pub fn static_node_rules(gates: &FeatureGates) -> Vec<PolicyRule> {
 pub struct NodeAuthorizer {
     version: KubeVersion,
     gates: FeatureGates,
-    rules: Vec<PolicyRule>,
+    rules: IndexedRules,
 }
 
 fn has_selector(reqs: &[FieldRequirement], field: &str, node: &str) -> bool {
@@ -373,18 +373,18 @@ impl NodeAuthorizer {
         NodeAuthorizer {
             version: gates.version(),
             gates: gates.clone(),
-            rules: static_node_rules(gates),
+            rules: IndexedRules::new(static_node_rules(gates)),
         }
     }
 
     /// The static rules in use.
     pub fn static_rules(&self) -> &[PolicyRule] {
-        &self.rules
+        self.rules.rules()
     }
 
     /// Whether the static rules allow the request (spec 11: "would `system:node` allow it").
     pub fn static_rules_allow(&self, attrs: &Attributes) -> bool {
-        self.rules.iter().any(|r| rule_allows(attrs, r))
+        self.rules.first_allowing(attrs).is_some()
     }
 
     /// The field-selector requirements the authorizer is given (spec 1): only with

@@ -437,7 +437,10 @@ mod tests {
         bytes.release_part(&bytes[4 * MIB..8 * MIB]);
         let left = mapped_rss_kib(&path);
         assert!(left <= 12 * 1024 - 2 * 64, "{left} KiB still resident");
-        assert!(left >= 8 * 1024, "{left} KiB: more released than the part's 2 MiB units");
+        assert!(
+            left >= 8 * 1024,
+            "{left} KiB: more released than the part's 2 MiB units"
+        );
         // The bytes still read the same.
         assert!(bytes[4 * MIB..8 * MIB].iter().all(|&b| b == b'x'));
     }
