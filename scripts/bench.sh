@@ -101,6 +101,19 @@ fi
 cat "$LOG" "$LOG.gz" "$JQ_IN" > /dev/null
 
 # ---- measuring --------------------------------------------------------------------------------
+# peaks PID FIELD...: samples /proc/PID/status every 20 ms until PID ends; prints the peak of
+# each field (KiB), in order.
+peaks() {
+  local pid=$1; shift
+  local fields="$*"
+  while kill -0 "$pid" 2>/dev/null; do
+    awk -v f="$fields" 'BEGIN {n = split(f, k)} {for (i = 1; i <= n; i++) if ($1 == k[i] ":") v[i] = $2}
+      END {for (i = 1; i <= n; i++) printf "%d ", v[i] + 0; print ""}' "/proc/$pid/status" 2>/dev/null
+    sleep 0.02
+  done | awk -v n="$#" '{for (i = 1; i <= n; i++) if ($i + 0 > m[i]) m[i] = $i + 0}
+    END {for (i = 1; i <= n; i++) printf "%d%s", m[i] + 0, (i < n ? " " : "\n")}'
+}
+
 # measure NAME INPUT_BYTES CMD...: best wall time of RUNS runs and the peak RSS (KiB) of that
 # run; prints "seconds rss_kib status".
 HAVE_GNU_TIME=0
@@ -117,14 +130,9 @@ measure() {
       cpu=$(awk -F': ' '/User time/ {u=$2} /System time/ {s=$2} END {printf "%.2f", u+s}' "$err.time")
     else
       "$@" > "$out" 2> "$err" &
-      local pid=$! peak=0 cur
-      while kill -0 "$pid" 2>/dev/null; do
-        cur=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
-        (( ${cur:-0} > peak )) && peak=$cur
-        sleep 0.05
-      done
+      local pid=$!
+      rss=$(peaks "$pid" VmHWM)
       if wait "$pid"; then status=0; else status=$?; fi
-      rss=$peak
     fi
     t1=$(date +%s.%N)
     local dt
@@ -141,21 +149,19 @@ measure() {
   echo "$best $best_rss $status $best_cpu"
 }
 
-# rss_split CMD...: runs CMD once, sampling /proc/PID/status every 20 ms; prints the peaks of
-# RssAnon (heap and stacks) and RssFile (mapped pages: the binary and the log) in MiB. Peak
-# RSS alone hides which of the two grows with the log.
+# rss_split CMD...: runs CMD once and prints the peaks of RssAnon (heap and stacks) and
+# RssFile (mapped pages: the binary and the log) in MiB, or how it failed. Peak RSS alone hides
+# which of the two grows with the log.
 rss_split() {
   "$@" > /dev/null 2>&1 &
-  local pid=$! anon=0 file=0 a f
-  while kill -0 "$pid" 2>/dev/null; do
-    read -r a f < <(awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {print a+0, f+0}' \
-      "/proc/$pid/status" 2>/dev/null || echo "0 0")
-    (( ${a:-0} > anon )) && anon=$a
-    (( ${f:-0} > file )) && file=$f
-    sleep 0.02
-  done
-  wait "$pid" || true
-  echo "$((anon / 1024)) $((file / 1024))"
+  local pid=$! anon file status=0
+  read -r anon file < <(peaks "$pid" RssAnon RssFile)
+  wait "$pid" || status=$?
+  if (( status != 0 )); then
+    echo "failed (exit $status)"
+  else
+    echo "RssAnon $((anon / 1024)), RssFile $((file / 1024))"
+  fi
 }
 MEM=()
 
@@ -191,7 +197,7 @@ row "scan only, pass 2 (kubelet requests)" "gzip" "$SIZE" "$(measure "$SCAN" --r
   "one gzip stream; MB/s of uncompressed bytes"
 row "nodeauthz analyze --format json" "plain" "$SIZE" "$(measure "$BIN" analyze "$LOG" --format json)" "two passes + decisions"
 cp "$DATA/.last.out" "$DATA/.na-plain.out"; NA_ERR=$(cat "$DATA/.last.err")
-MEM+=("$BYTES_SPEC: $(rss_split "$BIN" analyze "$LOG" --format json)")
+MEM+=("$BYTES_SPEC log: $(rss_split "$BIN" analyze "$LOG" --format json)")
 row "nodeauthz analyze --format json" "gzip" "$SIZE" "$(measure "$BIN" analyze "$LOG.gz" --format json)" \
   "MB/s of uncompressed bytes; .gz is $GZSIZE bytes"
 cp "$DATA/.last.out" "$DATA/.na-gz.out"; NAGZ_ERR=$(cat "$DATA/.last.err")
@@ -215,7 +221,7 @@ if [[ $BIG_SPEC != 0 ]]; then
   row "scan only, pass 1 (object events)" "plain $BIG_SPEC" "$BIG_SIZE" "$(measure "$SCAN" --objects-only "$BIG")" "memory check: holds every object event"
   row "scan only, pass 2 (kubelet requests)" "plain $BIG_SPEC" "$BIG_SIZE" "$(measure "$SCAN" --requests-only "$BIG")" "memory check"
   row "nodeauthz analyze --format json" "plain $BIG_SPEC" "$BIG_SIZE" "$(measure "$BIN" analyze "$BIG" --format json)" "memory check"
-  MEM+=("$BIG_SPEC: $(rss_split "$BIN" analyze "$BIG" --format json)")
+  MEM+=("$BIG_SPEC log: $(rss_split "$BIN" analyze "$BIG" --format json)")
   RUNS=$SAVED_RUNS
 fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -280,6 +286,5 @@ EOF
 echo
 echo "Peak RssAnon / RssFile MiB of nodeauthz analyze (one run each, sampled every 20 ms):"
 for m in "${MEM[@]}"; do
-  read -r spec anon file <<< "$m"
-  echo "- ${spec%:} log: RssAnon $anon, RssFile $file"
+  echo "- $m"
 done

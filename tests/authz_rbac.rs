@@ -529,7 +529,9 @@ mod indexed_rules {
 
     const VERBS: [&str; 5] = ["get", "list", "watch", "update", "*"];
     const GROUPS: [&str; 3] = ["", "coordination.k8s.io", "*"];
-    const RESOURCES: [&str; 10] = [
+    const RESOURCES: [&str; 12] = [
+        "",
+        "*x",
         "pods",
         "pods/status",
         "pods/eviction",
@@ -568,7 +570,9 @@ mod indexed_rules {
             any::<bool>(),
             proptest::sample::select(&VERBS[..4]),
             proptest::sample::select(&GROUPS[..2]),
-            proptest::sample::select(&["pods", "nodes", "leases", "secrets", "a", "a/b"][..]),
+            proptest::sample::select(
+                &["pods", "nodes", "leases", "secrets", "a", "a/b", "*", ""][..],
+            ),
             proptest::sample::select(&["", "status", "eviction", "b"][..]),
             proptest::sample::select(&["", "n1", "n2"][..]),
             proptest::sample::select(&["/healthz", "/api/v1", "/version"][..]),

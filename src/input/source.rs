@@ -197,19 +197,24 @@ impl FileBytes {
     /// edges stayed resident, about 1 MiB per GB of log read in 4 MiB parts. Releasing bytes a
     /// neighbour is still reading is harmless: it faults them back in.
     pub fn release_part(&self, part: &[u8]) {
-        let Some(start) = (part.as_ptr() as usize).checked_sub(self.as_ptr() as usize) else {
+        let Some(at) = span_within(
+            self.as_ptr() as usize,
+            self.len(),
+            part.as_ptr() as usize,
+            part.len(),
+        ) else {
             return;
         };
-        let end = start.saturating_add(part.len());
         self.release(
-            start.saturating_sub(FAULT_AROUND_BYTES)..end.saturating_add(FAULT_AROUND_BYTES),
+            at.start.saturating_sub(FAULT_AROUND_BYTES)..at.end.saturating_add(FAULT_AROUND_BYTES),
         );
     }
 
-    /// Tells the kernel that the bytes in `range` will not be read again, so that the pages
-    /// of a mapped file already scanned leave the process's resident set (they stay in the
-    /// page cache). Without it a scan's peak RSS grows with the size of the file. The range
-    /// is shrunk to whole pages; out-of-range parts are ignored.
+    /// Tells the kernel that the bytes in `range` need not stay mapped, so that the pages of
+    /// a mapped file already scanned leave the process's resident set (they stay in the page
+    /// cache, and a later read faults them back in). Without it a scan's peak RSS grows with
+    /// the size of the file. The range is shrunk to whole pages; out-of-range parts are
+    /// ignored.
     pub fn release(&self, range: std::ops::Range<usize>) {
         let FileBytes::Mapped(map) = self else {
             return;
@@ -231,6 +236,13 @@ impl FileBytes {
             map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
         };
     }
+}
+
+/// Where the `len` bytes at address `at` lie within the `total` bytes at address `base`, if
+/// they all do.
+fn span_within(base: usize, total: usize, at: usize, len: usize) -> Option<std::ops::Range<usize>> {
+    let start = at.checked_sub(base)?;
+    (start <= total && len <= total - start).then(|| start..start + len)
 }
 
 /// Opens a plain file, memory-mapped when possible.
@@ -443,6 +455,18 @@ mod tests {
         );
         // The bytes still read the same.
         assert!(bytes[4 * MIB..8 * MIB].iter().all(|&b| b == b'x'));
+    }
+
+    #[test]
+    fn a_span_is_within_only_if_all_of_it_is() {
+        assert_eq!(span_within(1000, 100, 1000, 100), Some(0..100));
+        assert_eq!(span_within(1000, 100, 1050, 0), Some(50..50));
+        assert_eq!(span_within(1000, 100, 1100, 0), Some(100..100));
+        // Before, across the end, and just past the end (where a margin would reach back in).
+        assert_eq!(span_within(1000, 100, 999, 1), None);
+        assert_eq!(span_within(1000, 100, 1050, 51), None);
+        assert_eq!(span_within(1000, 100, 1101, 1), None);
+        assert_eq!(span_within(1000, 100, usize::MAX, usize::MAX), None);
     }
 
     #[test]
