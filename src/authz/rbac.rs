@@ -237,30 +237,18 @@ impl IndexedRules {
             .by_resource
             .get(resource_head(&attrs.resource))
             .map_or(&[][..], Vec::as_slice);
-        let (mut a, mut b) = (named.iter().peekable(), self.any_resource.iter().peekable());
-        loop {
-            let next = match (a.peek(), b.peek()) {
-                (Some(&&x), Some(&&y)) if x <= y => {
-                    a.next();
-                    if x == y {
-                        b.next();
-                    }
-                    x
-                }
-                (_, Some(&&y)) => {
-                    b.next();
-                    y
-                }
-                (Some(&&x), None) => {
-                    a.next();
-                    x
-                }
-                (None, None) => return None,
-            };
-            if rule_allows(attrs, &self.rules[next]) {
-                return Some(next);
-            }
-        }
+        // Both lists are ascending, so the first rule that allows is the earlier of each
+        // list's first; a wildcard rule counts only if it comes before the named one.
+        let allows = |i: &&usize| rule_allows(attrs, &self.rules[**i]);
+        let named_first = named.iter().find(allows).copied();
+        let before = named_first.unwrap_or(usize::MAX);
+        let any_first = self
+            .any_resource
+            .iter()
+            .take_while(|&&i| i < before)
+            .find(allows)
+            .copied();
+        any_first.or(named_first)
     }
 }
 

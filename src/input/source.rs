@@ -190,8 +190,9 @@ impl Deref for FileBytes {
 }
 
 impl FileBytes {
-    /// [`FileBytes::release`] of `part`, a slice of these bytes (anything else is ignored),
-    /// and of [`FAULT_AROUND_BYTES`] on either side: a page fault also maps the cached pages
+    /// Tells the kernel that `part`, a slice of these bytes (anything else is ignored), and
+    /// [`FAULT_AROUND_BYTES`] on either side need not stay mapped (see `release`, which only a
+    /// mapped file needs). The margin is there because a page fault also maps the cached pages
     /// around the faulting one, so reading the edges of a part maps the edges of its
     /// neighbours, which their own release may already have passed. Without the margin those
     /// edges stayed resident, about 1 MiB per GB of log read in 4 MiB parts. Releasing bytes a
@@ -215,7 +216,7 @@ impl FileBytes {
     /// cache, and a later read faults them back in). Without it a scan's peak RSS grows with
     /// the size of the file. The range is shrunk to whole pages; out-of-range parts are
     /// ignored.
-    pub fn release(&self, range: std::ops::Range<usize>) {
+    fn release(&self, range: std::ops::Range<usize>) {
         let FileBytes::Mapped(map) = self else {
             return;
         };
