@@ -27,6 +27,7 @@ use crate::inventory::{Inventory, InventoryBuilder};
 use crate::phases::PhaseTracker;
 use crate::record::{KubeletRequest, Micros};
 use crate::scan::{scan, ScanError, ScanOptions, ScanSummary};
+use crate::spill::{SpillBatch, SpillError, SpillWriter};
 use crate::verdict::{
     change, classify, classify_facts, AdmissionDecision, AuthzDecision, DecisionFacts, Decisions,
     Evidence, NodeAuthorizerResult, NodeRestrictionResult, RbacResult, RecordedOutcome,
@@ -35,6 +36,7 @@ use crate::verdict::{
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
 
 /// One apiserver configuration as given on the command line (see [`Scenario::from_flags`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,6 +263,9 @@ pub struct AnalyzeOptions {
     pub partition_by: Option<PartitionBy>,
     /// `--compare`: more scenarios to count verdicts under, side by side.
     pub compare: Vec<(String, ScenarioFlags)>,
+    /// `--spill-dir`: where kubelet requests wait for the graph ([`crate::spill`]); the
+    /// system's temporary directory when `None`.
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// The result of a run.
@@ -287,6 +292,8 @@ pub enum AnalysisError {
     Scenario(#[from] ScenarioError),
     #[error(transparent)]
     Export(#[from] crate::export::ExportError),
+    #[error(transparent)]
+    Spill(#[from] SpillError),
 }
 
 /// The RBAC policy of a run: the cluster's objects over the built-in bootstrap policy.
@@ -502,6 +509,10 @@ impl Configurations {
     }
 }
 
+/// Requests read back from the spill file and decided together: enough to keep the workers
+/// busy, few enough that a batch's rows stay a few MiB.
+const DECIDE_BATCH: usize = 8192;
+
 /// Runs the analysis. `on_row` sees every row in the order the requests completed in the log
 /// (for `--format jsonl`).
 pub fn analyze(
@@ -515,35 +526,38 @@ pub fn analyze(
     opts.target.scenario(policy.clone())?;
     let recorded_flags = opts.recorded.clone();
 
-    let from_stdin = opts.inputs.iter().any(|i| matches!(i, InputSpec::Stdin));
-    // Pass 1 (skipped for stdin): object events only.
-    let mut held: Vec<Box<KubeletRequest>> = Vec::new();
-    let first_pass = if from_stdin {
-        None
-    } else {
-        let o = ScanOptions {
-            want_object_events: true,
-            want_requests: false,
-            progress: false,
-            ..opts.scan.clone()
-        };
-        Some(scan(&opts.inputs, &o, &mut |_| {})?)
+    // One read of the logs: the object events build the graph, and the kubelet requests
+    // (inventoried as they come) are set aside in the spill file until it is built.
+    let mut inventory = InventoryBuilder::default();
+    let spill_dir = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let mut spill = SpillWriter::create(&spill_dir)?;
+    let mut spill_error: Option<SpillError> = None;
+    let o = ScanOptions {
+        want_object_events: true,
+        ..opts.scan.clone()
     };
-    let mut events_summary = match first_pass {
-        Some(s) => s,
-        None => {
-            let o = ScanOptions {
-                want_object_events: true,
-                ..opts.scan.clone()
-            };
-            scan(&opts.inputs, &o, &mut |batch| held.extend(batch))?
+    let mut scan_summary = scan(&opts.inputs, &o, &mut |batch| {
+        for r in &batch {
+            inventory.add(r);
+            if spill_error.is_none()
+                && opts
+                    .filter
+                    .keeps(r, node_name(&r.effective_user().username))
+            {
+                if let Err(e) = spill.push(r) {
+                    spill_error = Some(e);
+                }
+            }
         }
-    };
-    let window = window_of(&events_summary);
+    })?;
+    if let Some(e) = spill_error {
+        return Err(e.into());
+    }
+    let window = window_of(&scan_summary);
     // The logged bodies are parsed into the graph's own views; the raw events are not needed
     // while the requests are decided.
-    let object_events = std::mem::take(&mut events_summary.object_events);
-    let sightings = std::mem::take(&mut events_summary.pod_sightings);
+    let object_events = std::mem::take(&mut scan_summary.object_events);
+    let sightings = std::mem::take(&mut scan_summary.pod_sightings);
     let graph = build_graph_with(&objects, &object_events, &sightings, window);
     drop((object_events, sightings));
     problems.extend(graph.problems.iter().map(|p| p.to_string()));
@@ -574,11 +588,7 @@ pub fn analyze(
         }
         None => None,
     };
-    let file_names: Vec<String> = events_summary
-        .inputs
-        .iter()
-        .map(|i| i.path.clone())
-        .collect();
+    let file_names: Vec<String> = scan_summary.inputs.iter().map(|i| i.path.clone()).collect();
 
     // The recorded configuration: given (one model for the whole log), or inferred phase by
     // phase from the candidates that best reproduce what was recorded.
@@ -631,23 +641,12 @@ pub fn analyze(
         Vec<(Verdict, String, bool)>,
         Vec<RequestVerdict>,
     );
-    let mut inventory = InventoryBuilder::default();
-    let mut process = |batch: Vec<Box<KubeletRequest>>| {
-        for r in &batch {
-            inventory.add(r);
-        }
-        let kept: Vec<&KubeletRequest> = batch
-            .iter()
-            .map(|r| &**r)
-            .filter(|r| {
-                opts.filter
-                    .keeps(r, node_name(&r.effective_user().username))
-            })
-            .collect();
-        let decided: Vec<Decided> = kept
-            .par_iter()
-            .map(|req| {
-                let prepared = Prepared::new(req);
+    let decide = |batch: &SpillBatch| -> Result<Vec<Decided>, SpillError> {
+        let decided: Result<Vec<Decided>, SpillError> = (0..batch.len())
+            .into_par_iter()
+            .map(|i| {
+                let req = batch.decode(i)?;
+                let prepared = Prepared::new(&req);
                 let outcomes: Vec<ChainOutcome> = scenarios
                     .iter()
                     .map(|s| prepared.outcome(s, &graph))
@@ -672,9 +671,12 @@ pub fn analyze(
                     .iter()
                     .map(|&i| prepared.row(decisions_of(&outcomes[i]), file))
                     .collect();
-                (row, models, columns)
+                Ok((row, models, columns))
             })
-            .collect();
+            .collect::<Result<_, SpillError>>();
+        decided
+    };
+    let mut merge = |decided: Vec<Decided>| {
         let (rows, answers): (Vec<RequestVerdict>, Vec<_>) =
             decided.into_iter().map(|(r, m, c)| (r, (m, c))).unzip();
         for (row, (models, columns)) in rows.iter().zip(&answers) {
@@ -719,21 +721,34 @@ pub fn analyze(
                 }
             }
         }
-        // Freeing a batch (some thirty allocations per request and row) is a tenth of the
-        // run; on the pool it overlaps with the next batch instead of holding up the merge.
-        rayon::spawn(move || drop((batch, rows, answers)));
+        // Freeing a batch (some thirty allocations per row) is a tenth of the run; on the
+        // pool it overlaps with the next batch instead of holding up the merge.
+        rayon::spawn(move || drop((rows, answers)));
     };
 
-    let scan_summary = if from_stdin {
-        process(std::mem::take(&mut held));
-        events_summary.clone()
-    } else {
-        let o = ScanOptions {
-            want_object_events: false,
-            ..opts.scan.clone()
-        };
-        scan(&opts.inputs, &o, &mut process)?
-    };
+    // Batches are read back and decided on the pool while this thread merges the previous
+    // one: the merge (summaries, phases, the writer) is sequential, and overlapping it keeps
+    // the workers busy.
+    let mut spilled = spill.finish()?;
+    std::thread::scope(|scope| -> Result<(), SpillError> {
+        let (tx, rx) = sync_channel::<Result<Vec<Decided>, SpillError>>(1);
+        let decide = &decide;
+        scope.spawn(move || loop {
+            let decided = match spilled.next_batch(DECIDE_BATCH) {
+                Ok(Some(batch)) => decide(&batch),
+                Ok(None) => break,
+                Err(e) => Err(e),
+            };
+            let failed = decided.is_err();
+            if tx.send(decided).is_err() || failed {
+                break;
+            }
+        });
+        for decided in rx {
+            merge(decided?);
+        }
+        Ok(())
+    })?;
     if let Some(e) = write_error {
         return Err(e.into());
     }

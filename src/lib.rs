@@ -21,4 +21,5 @@ pub mod kubelet_log;
 pub mod phases;
 pub mod record;
 pub mod scan;
+pub mod spill;
 pub mod verdict;

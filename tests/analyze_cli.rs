@@ -564,3 +564,31 @@ fn dedup_window_counts_adjacent_events_once_and_rejects_zero() {
     assert_eq!(code(&o), Some(2));
     assert!(stderr(&o).contains("--dedup-window"), "{}", stderr(&o));
 }
+
+// --spill-dir ----------------------------------------------------------------------------
+
+/// Requests wait in the spill directory; the rows do not depend on which one it is, and one
+/// that cannot be written to stops the run with exit code 1 and a message naming it.
+#[test]
+fn spill_dir_is_used_and_a_missing_one_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = ["analyze", LOG, "--objects", OBJECTS, "--format", "jsonl"];
+    let default_rows = ok_rows(&run(&base));
+    // The incident's 706 kubelet requests (fixtures/incident-1.19/README.md).
+    assert_eq!(default_rows.len(), 706);
+    let spill = dir.path().to_str().unwrap();
+    let chosen = run(&[&base[..], &["--spill-dir", spill]].concat());
+    assert_eq!(ok_rows(&chosen), default_rows);
+    // The file is unnamed: nothing is left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    let missing = dir.path().join("missing");
+    let o = run(&[&base[..], &["--spill-dir", missing.to_str().unwrap()]].concat());
+    assert_eq!(code(&o), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("nodeauthz: spill file in {}: ", missing.display())),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o), "");
+}

@@ -110,7 +110,7 @@ fn table_report() {
     for want in [
         "Inputs: 2 file(s)",
         "2020-09-01T10:00:00.000000Z .. 2020-09-01T10:00:00.000000Z",
-        "Lines: 16 read = 9 used + 4 skipped + 3 bad",
+        "Lines: 16 read = 10 used + 3 skipped + 3 bad",
         "Events: 12  distinct requests: 9  kubelet requests: 6 (from 9 events)",
         "Kubelet requests per node",
         "Kubelet user agents of non-node identities",

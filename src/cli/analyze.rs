@@ -61,6 +61,10 @@ pub(crate) struct AnalyzeArgs {
     /// 13 indeterminate, 14 allowed_by_node) when any request has that verdict or change.
     #[arg(long, value_name = "VERDICT")]
     fail_on: Vec<String>,
+    /// Where kubelet requests wait, in an unnamed temporary file, while the logs are read
+    /// (about a sixth of the logs' size); default: the system's temporary directory.
+    #[arg(long, value_name = "DIR")]
+    spill_dir: Option<PathBuf>,
 }
 
 pub(crate) fn run(args: &AnalyzeArgs) -> ExitCode {
@@ -119,6 +123,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> ExitCode {
             Partition::Node => PartitionBy::Node,
         }),
         compare,
+        spill_dir: args.spill_dir.clone(),
     };
     let jsonl = args.format == Format::Jsonl;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

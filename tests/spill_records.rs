@@ -1,0 +1,203 @@
+//! The spill file of `analyze`: every request reads back exactly as it was written, in order,
+//! and nothing that does not decode panics.
+
+use nodeauthz::record::{
+    KubeletMatch, KubeletRequest, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
+};
+use nodeauthz::spill::{decode, encode, SpillError, SpillWriter};
+use proptest::prelude::*;
+
+fn text() -> impl Strategy<Value = String> {
+    // Empty, ASCII, and multi-byte UTF-8, so that lengths are counted in bytes.
+    prop_oneof!["", "[a-z:/.-]{1,20}", "\\PC{0,12}"]
+}
+
+fn user() -> impl Strategy<Value = UserInfo> {
+    (
+        text(),
+        prop::collection::vec(text(), 0..3),
+        prop::collection::vec((text(), prop::collection::vec(text(), 0..3)), 0..3),
+    )
+        .prop_map(|(username, groups, extra)| UserInfo {
+            username,
+            groups,
+            extra,
+        })
+}
+
+fn stage() -> impl Strategy<Value = Option<Stage>> {
+    prop::option::of(prop::sample::select(vec![
+        Stage::RequestReceived,
+        Stage::ResponseStarted,
+        Stage::Panic,
+        Stage::ResponseComplete,
+    ]))
+}
+
+fn matched_by() -> impl Strategy<Value = Option<KubeletMatch>> {
+    prop::option::of(prop::sample::select(vec![
+        KubeletMatch::NodeUser,
+        KubeletMatch::ImpersonatedNode,
+        KubeletMatch::KubeletUserAgent,
+    ]))
+}
+
+fn uri() -> impl Strategy<Value = RequestUri> {
+    (
+        text(),
+        prop::option::of(text()),
+        prop::option::of(text()),
+        any::<bool>(),
+        prop::option::of(text()),
+        prop::option::of(any::<u64>()),
+    )
+        .prop_map(
+            |(path, field_selector, label_selector, watch, resource_version, limit)| RequestUri {
+                path,
+                field_selector,
+                label_selector,
+                watch,
+                resource_version,
+                limit,
+            },
+        )
+}
+
+fn object_ref() -> impl Strategy<Value = Option<ObjectRef>> {
+    prop::option::of((text(), text(), text(), text(), text(), text()).prop_map(
+        |(api_group, api_version, resource, subresource, namespace, name)| ObjectRef {
+            api_group,
+            api_version,
+            resource,
+            subresource,
+            namespace,
+            name,
+        },
+    ))
+}
+
+prop_compose! {
+    fn request()(
+        (audit_id, stage, level, request_received, stage_timestamp, verb, request_uri) in (
+            text(), stage(), text(), prop::option::of(any::<i64>()),
+            prop::option::of(any::<i64>()), text(), text(),
+        ),
+        (uri, object_ref, user, impersonated_user, source_ips, user_agent) in (
+            uri(), object_ref(), user(), prop::option::of(user()),
+            prop::collection::vec(text(), 0..3), text(),
+        ),
+        (response_code, response_reason, response_message, decision, reason) in (
+            prop::option::of(any::<i32>()), text(), text(),
+            prop::option::of(text()), prop::option::of(text()),
+        ),
+        (request_object, matched_by, file, line) in (
+            prop::option::of(text()), matched_by(), any::<u32>(), any::<u64>(),
+        ),
+    ) -> KubeletRequest {
+        KubeletRequest {
+            audit_id, stage, level, request_received, stage_timestamp, verb, request_uri, uri,
+            object_ref, user, impersonated_user, source_ips, user_agent, response_code,
+            response_reason, response_message, decision, reason, request_object, matched_by,
+            pos: SourcePos { file, line },
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn a_record_decodes_to_what_was_encoded(r in request()) {
+        let mut bytes = Vec::new();
+        encode(&r, &mut bytes);
+        prop_assert_eq!(decode(&bytes), Ok(r));
+    }
+
+    #[test]
+    fn a_cut_or_lengthened_record_is_an_error(r in request(), cut in any::<prop::sample::Index>()) {
+        let mut bytes = Vec::new();
+        encode(&r, &mut bytes);
+        let at = cut.index(bytes.len());
+        prop_assert!(decode(&bytes[..at]).is_err(), "decoded the first {} of {} bytes", at, bytes.len());
+        bytes.push(0);
+        prop_assert_eq!(decode(&bytes), Err("1 bytes left over".to_string()));
+    }
+
+    #[test]
+    fn altered_bytes_never_panic(r in request(), flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)) {
+        let mut bytes = Vec::new();
+        encode(&r, &mut bytes);
+        for (at, b) in flips {
+            let i = at.index(bytes.len());
+            bytes[i] = b;
+        }
+        // Whatever it says, it says it without panicking; and what decodes, encodes back.
+        if let Ok(again) = decode(&bytes) {
+            let mut re = Vec::new();
+            encode(&again, &mut re);
+            prop_assert_eq!(re, bytes);
+        }
+    }
+}
+
+#[test]
+fn the_file_reads_back_in_order_in_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = SpillWriter::create(dir.path()).unwrap();
+    let written: Vec<KubeletRequest> = (0..10)
+        .map(|i| KubeletRequest {
+            audit_id: format!("id-{i}"),
+            verb: "get".into(),
+            request_object: (i % 3 == 0).then(|| "{\"x\":\"é\"}".repeat(i)),
+            pos: SourcePos {
+                file: 0,
+                line: i as u64 + 1,
+            },
+            ..KubeletRequest::default()
+        })
+        .collect();
+    for r in &written {
+        writer.push(r).unwrap();
+    }
+    assert_eq!(writer.records(), 10);
+    let mut reader = writer.finish().unwrap();
+    let mut sizes = Vec::new();
+    let mut read = Vec::new();
+    while let Some(batch) = reader.next_batch(4).unwrap() {
+        sizes.push(batch.len());
+        for i in 0..batch.len() {
+            read.push(batch.decode(i).unwrap());
+        }
+        let err = batch.decode(batch.len()).unwrap_err();
+        assert!(
+            err.to_string().contains(&format!(
+                "is corrupt: no record {} in a batch of {}",
+                batch.len(),
+                batch.len()
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(sizes, [4, 4, 2]);
+    assert_eq!(read, written);
+    assert!(reader.next_batch(4).unwrap().is_none());
+}
+
+#[test]
+fn an_unusable_directory_is_an_error_that_names_it_and_the_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let Err(err) = SpillWriter::create(&missing) else {
+        panic!("created a spill file in a missing directory");
+    };
+    assert!(matches!(err, SpillError::Io { .. }));
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("spill file in {}: ", missing.display())),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("choose another directory with --spill-dir)"),
+        "{text}"
+    );
+}
