@@ -22,9 +22,11 @@ pub mod dedup;
 pub mod prefilter;
 pub mod recent;
 
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::io::{self, IsTerminal, Read};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{channel, sync_channel, Receiver};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
@@ -472,63 +474,76 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Parses the chunks of a mapped file on the worker pool, a batch at a time, while this
-    /// thread merges the previous batch: merging (deduplication, the caller's sink) is
-    /// sequential, and overlapping it with parsing keeps the workers busy.
-    fn scan_chunks(&mut self, bytes: &FileBytes, file: usize) -> Result<(), ScanError> {
-        let mut chunks = chunks_of(bytes, self.opts.chunk_size);
-        let batch = self.batch();
+    /// Parses the chunks of a mapped file on the worker pool while this thread merges them in
+    /// order: merging (deduplication, the caller's sink) is sequential, and overlapping it with
+    /// parsing keeps the workers busy. A new chunk is started as soon as one is merged, with
+    /// [`Run::batch`] chunks in flight at most, so that no worker waits for a slow neighbour
+    /// (parsing fixed batches left one worker idle at the end of each, a tenth of the read).
+    fn scan_chunks<'b>(&mut self, bytes: &'b FileBytes, file: usize) -> Result<(), ScanError> {
+        type Parsed = (usize, usize, std::thread::Result<ChunkOut>);
+        let mut chunks = chunks_of(bytes, self.opts.chunk_size).enumerate();
+        let window = self.batch();
         let pool = self.pool;
         let ctx = self.ctx(file);
-        std::thread::scope(|scope| {
-            let (tx, rx) = sync_channel::<Vec<(usize, ChunkOut)>>(1);
-            let ctx = &ctx;
-            scope.spawn(move || {
-                // A chunk's result owns its data, so its pages leave the resident set as soon
-                // as it is parsed, not when it is merged: up to three batches of results wait
-                // for the merge (in the making, in the channel, being merged), and holding
-                // their pages too put three batches of chunks of the file in the RSS (4 chunks
-                // of 4 MiB per worker each: 96 MiB with two workers).
-                let parse = |b: &&[u8]| {
-                    let out = process_lines(b, ctx);
-                    bytes.release_part(b);
-                    out
-                };
-                loop {
-                    let group: Vec<&[u8]> = chunks.by_ref().take(batch).collect();
-                    if group.is_empty() {
-                        break;
-                    }
-                    let outs: Vec<ChunkOut> =
-                        pool.install(|| group.par_iter().map(parse).collect());
-                    let sized = group.iter().map(|b| b.len()).zip(outs).collect();
-                    if tx.send(sized).is_err() {
-                        break;
-                    }
-                }
-            });
-            let mut merge_all = || {
-                let mut base = 0;
-                for outs in rx.iter() {
-                    for (len, out) in outs {
-                        let n = out.lines;
-                        self.merge(out, file, base)?;
-                        base += n;
-                        if let Some(bar) = &self.progress {
-                            bar.inc(len as u64);
-                        }
-                    }
-                    self.flush();
-                }
-                Ok(())
+        let ctx = &ctx;
+        let (tx, rx) = channel::<Parsed>();
+        pool.in_place_scope(|scope| {
+            let start = |(at, chunk): (usize, &'b [u8])| {
+                let tx = tx.clone();
+                scope.spawn(move |_| {
+                    // A chunk's result owns its data, so its pages leave the resident set as
+                    // soon as it is parsed, not when it is merged.
+                    let out =
+                        std::panic::catch_unwind(AssertUnwindSafe(|| process_lines(chunk, ctx)));
+                    bytes.release_part(chunk);
+                    // The receiver outlives the scope.
+                    let _ = tx.send((at, chunk.len(), out));
+                });
             };
-            let result = merge_all();
-            // On a --strict stop, dropping the receiver ends the parsing thread.
-            drop(rx);
+            let mut in_flight = 0;
+            let mut waiting: BTreeMap<usize, (usize, ChunkOut)> = BTreeMap::new();
+            let (mut next, mut base) = (0, 0);
+            let mut result = Ok(());
+            loop {
+                while result.is_ok() && in_flight < window {
+                    let Some(chunk) = chunks.next() else { break };
+                    start(chunk);
+                    in_flight += 1;
+                }
+                if in_flight == 0 {
+                    break;
+                }
+                let Ok((at, len, out)) = rx.recv() else { break };
+                in_flight -= 1;
+                let out = out.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                if result.is_err() {
+                    // A --strict stop: the chunks already started are let finish.
+                    continue;
+                }
+                waiting.insert(at, (len, out));
+                while let Some((len, out)) = waiting.remove(&next) {
+                    next += 1;
+                    let n = out.lines;
+                    if let Err(e) = self.merge(out, file, base) {
+                        result = Err(e);
+                        break;
+                    }
+                    base += n;
+                    if let Some(bar) = &self.progress {
+                        bar.inc(len as u64);
+                    }
+                    if next % window == 0 {
+                        self.flush();
+                    }
+                }
+            }
+            self.flush();
             result
         })
     }
 
+    /// Chunks in flight at a time (see [`Run::scan_chunks`]): enough that every worker always
+    /// has the next one, while memory stays bounded by them.
     fn batch(&self) -> usize {
         self.pool.current_num_threads() * 4
     }
