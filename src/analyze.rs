@@ -1,12 +1,12 @@
 //! The main job: audit logs in, one verdict per kubelet request out.
 //!
 //! Puts the reader, the temporal graph and the authorizer chain together. The logs are read
-//! twice: the first pass collects the object events that shape the Node authorizer's graph (a
-//! request at time t may depend on a pod created before t, and on whether objects of the dump
-//! were created or deleted later), the second streams kubelet requests through the decisions and
-//! the writers batch by batch, so memory is bounded by the graph and a few batches, not by the
-//! size of the logs. Standard input cannot be read twice and is analysed in one pass (its
-//! requests are held in memory).
+//! once: the object events that shape the Node authorizer's graph are collected (a request at
+//! time t may depend on a pod created before t, and on whether objects of the dump were created
+//! or deleted later), and the kubelet requests are set aside in the spill file
+//! ([`crate::spill`]). Once the graph is built, the requests are read back and streamed through
+//! the decisions and the writers batch by batch, so memory is bounded by the graph and a few
+//! batches, not by the size of the logs (stdin included).
 
 use crate::authz::chain::{ChainOutcome, Scenario, ScenarioError};
 use crate::authz::node::Decision;
@@ -33,8 +33,10 @@ use crate::verdict::{
     Evidence, NodeAuthorizerResult, NodeRestrictionResult, RbacResult, RecordedOutcome,
     RequestVerdict, Verdict,
 };
+use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::collections::HashSet;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 
@@ -513,6 +515,9 @@ impl Configurations {
 /// busy, few enough that a batch's rows stay a few MiB.
 const DECIDE_BATCH: usize = 8192;
 
+/// Spill files smaller than this (a few seconds of deciding) get no progress bar.
+const DECIDE_PROGRESS_MIN_BYTES: u64 = 32 << 20;
+
 /// Runs the analysis. `on_row` sees every row in the order the requests completed in the log
 /// (for `--format jsonl`).
 pub fn analyze(
@@ -729,6 +734,19 @@ pub fn analyze(
     // Batches are read back and decided on the pool while this thread merges the previous
     // one: the merge (summaries, phases, the writer) is sequential, and overlapping it keeps
     // the workers busy.
+    // The read drew its own bar; deciding a large log takes a while too.
+    let bar = (opts.scan.progress
+        && spill.bytes() >= DECIDE_PROGRESS_MIN_BYTES
+        && std::io::stderr().is_terminal())
+    .then(|| {
+        let bar = ProgressBar::new(spill.records());
+        if let Ok(style) =
+            ProgressStyle::with_template("{bar:40} {pos}/{len} requests decided, eta {eta}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
     let mut spilled = spill.finish()?;
     std::thread::scope(|scope| -> Result<(), SpillError> {
         let (tx, rx) = sync_channel::<Result<Vec<Decided>, SpillError>>(1);
@@ -745,10 +763,17 @@ pub fn analyze(
             }
         });
         for decided in rx {
-            merge(decided?);
+            let decided = decided?;
+            if let Some(bar) = &bar {
+                bar.inc(decided.len() as u64);
+            }
+            merge(decided);
         }
         Ok(())
     })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     if let Some(e) = write_error {
         return Err(e.into());
     }

@@ -29,7 +29,6 @@ use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{channel, sync_channel, Receiver};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use rayon::prelude::*;
 use serde::Serialize;
 
 pub use bad::{BadKind, BadLine, BadReport};
@@ -448,93 +447,96 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Processes whole-line blocks in parallel (in order) and merges them.
-    fn process_blocks(
+    /// Parses the pieces of a line-shaped input on the worker pool while this thread merges
+    /// them in order: merging (deduplication, the caller's sink) is sequential, and
+    /// overlapping it with parsing keeps the workers busy. A new piece is started as soon as
+    /// one is merged, with [`Run::batch`] pieces in flight at most, so that no worker waits for
+    /// a slow neighbour (parsing fixed batches left one worker idle at the end of each, a tenth
+    /// of the read). `mapped` is the file the [`Piece::Mapped`] pieces are cut from; `base`
+    /// counts the input's lines merged.
+    fn parse_in_order<'b>(
         &mut self,
-        blocks: &[&[u8]],
         file: usize,
+        pieces: impl Iterator<Item = Piece<'b>>,
+        mapped: Option<&'b FileBytes>,
         base: &mut u64,
     ) -> Result<(), ScanError> {
-        let ctx = self.ctx(file);
-        let outs: Vec<ChunkOut> = self
-            .pool
-            .install(|| blocks.par_iter().map(|b| process_lines(b, &ctx)).collect());
-        for (b, out) in blocks.iter().zip(outs) {
-            let n = out.lines;
-            self.merge(out, file, *base)?;
-            *base += n;
-            if let (Some(bar), true) = (
-                &self.progress,
-                self.summary.inputs[file].compressed_bytes.is_none(),
-            ) {
-                bar.inc(b.len() as u64);
-            }
-        }
-        self.flush();
-        Ok(())
-    }
-
-    /// Parses the chunks of a mapped file on the worker pool while this thread merges them in
-    /// order: merging (deduplication, the caller's sink) is sequential, and overlapping it with
-    /// parsing keeps the workers busy. A new chunk is started as soon as one is merged, with
-    /// [`Run::batch`] chunks in flight at most, so that no worker waits for a slow neighbour
-    /// (parsing fixed batches left one worker idle at the end of each, a tenth of the read).
-    fn scan_chunks<'b>(&mut self, bytes: &'b FileBytes, file: usize) -> Result<(), ScanError> {
         type Parsed = (usize, usize, std::thread::Result<ChunkOut>);
-        let mut chunks = chunks_of(bytes, self.opts.chunk_size).enumerate();
+        let mut pieces = pieces.enumerate();
         let window = self.batch();
         let pool = self.pool;
         let ctx = self.ctx(file);
         let ctx = &ctx;
+        // Streamed bytes move the progress bar as they are merged; gzip inputs move it by
+        // their compressed size once read.
+        let progress = self
+            .progress
+            .clone()
+            .filter(|_| self.summary.inputs[file].compressed_bytes.is_none());
         let (tx, rx) = channel::<Parsed>();
         pool.in_place_scope(|scope| {
-            let start = |(at, chunk): (usize, &'b [u8])| {
-                let tx = tx.clone();
-                scope.spawn(move |_| {
-                    // A chunk's result owns its data, so its pages leave the resident set as
-                    // soon as it is parsed, not when it is merged.
-                    let out =
-                        std::panic::catch_unwind(AssertUnwindSafe(|| process_lines(chunk, ctx)));
-                    bytes.release_part(chunk);
-                    // The receiver outlives the scope.
-                    let _ = tx.send((at, chunk.len(), out));
-                });
-            };
-            let mut in_flight = 0;
             let mut waiting: BTreeMap<usize, (usize, ChunkOut)> = BTreeMap::new();
-            let (mut next, mut base) = (0, 0);
+            let (mut in_flight, mut next, mut exhausted) = (0, 0, false);
             let mut result = Ok(());
             loop {
                 while result.is_ok() && in_flight < window {
-                    let Some(chunk) = chunks.next() else { break };
-                    start(chunk);
+                    let Some((at, piece)) = pieces.next() else {
+                        exhausted = true;
+                        break;
+                    };
+                    if let Piece::Made(out) = piece {
+                        waiting.insert(at, (0, out));
+                        continue;
+                    }
                     in_flight += 1;
+                    let tx = tx.clone();
+                    scope.spawn(move |_| {
+                        let bytes: &[u8] = match &piece {
+                            Piece::Mapped(b) => b,
+                            Piece::Decoded(v) => v,
+                            Piece::Made(_) => &[],
+                        };
+                        let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            process_lines(bytes, ctx)
+                        }));
+                        // A chunk's result owns its data, so its pages leave the resident set
+                        // as soon as it is parsed, not when it is merged.
+                        if let (Some(m), Piece::Mapped(b)) = (mapped, &piece) {
+                            m.release_part(b);
+                        }
+                        // The receiver outlives the scope.
+                        let _ = tx.send((at, bytes.len(), out));
+                    });
                 }
-                if in_flight == 0 {
-                    break;
+                if in_flight > 0 {
+                    let Ok((at, len, out)) = rx.recv() else { break };
+                    in_flight -= 1;
+                    let out = out.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    waiting.insert(at, (len, out));
                 }
-                let Ok((at, len, out)) = rx.recv() else { break };
-                in_flight -= 1;
-                let out = out.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                if result.is_err() {
-                    // A --strict stop: the chunks already started are let finish.
-                    continue;
-                }
-                waiting.insert(at, (len, out));
-                while let Some((len, out)) = waiting.remove(&next) {
+                while result.is_ok() {
+                    let Some((len, out)) = waiting.remove(&next) else {
+                        break;
+                    };
                     next += 1;
                     let n = out.lines;
-                    if let Err(e) = self.merge(out, file, base) {
+                    if let Err(e) = self.merge(out, file, *base) {
+                        // A --strict stop: the pieces already started are let finish.
                         result = Err(e);
                         break;
                     }
-                    base += n;
-                    if let Some(bar) = &self.progress {
+                    *base += n;
+                    if let Some(bar) = &progress {
                         bar.inc(len as u64);
                     }
                     if next % window == 0 {
                         self.flush();
                     }
+                }
+                // With nothing in flight, every piece started has been merged (or a --strict
+                // stop came), and the loop above started all there are.
+                if in_flight == 0 && (result.is_err() || exhausted) {
+                    break;
                 }
             }
             self.flush();
@@ -542,8 +544,8 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// Chunks in flight at a time (see [`Run::scan_chunks`]): enough that every worker always
-    /// has the next one, while memory stays bounded by them.
+    /// Pieces in flight at a time (see [`Run::parse_in_order`]): enough that every worker
+    /// always has the next one, while memory stays bounded by them.
     fn batch(&self) -> usize {
         self.pool.current_num_threads() * 4
     }
@@ -557,7 +559,8 @@ impl<'a> Run<'a> {
         self.summary.inputs[file].shape = shape_name(&shape);
         match shape {
             Shape::Lines => {
-                self.scan_chunks(bytes, file)?;
+                let pieces = chunks_of(bytes, self.opts.chunk_size).map(Piece::Mapped);
+                self.parse_in_order(file, pieces, Some(bytes), &mut 0)?;
                 let last = last_event_time(bytes);
                 self.merge(
                     ChunkOut {
@@ -623,70 +626,82 @@ impl<'a> Run<'a> {
         blocks: impl Iterator<Item = io::Result<Block>>,
     ) -> Result<(), ScanError> {
         let path = self.summary.inputs[file].path.clone();
-        for msg in blocks {
+        let max_line = self.opts.max_line_bytes;
+        let long_line = move || ChunkOut {
+            lines: 1,
+            bad: vec![ChunkBad {
+                kind: BadKind::LineTooLong,
+                line: 1,
+                lines: 1,
+                reason: format!("line longer than the limit of {max_line} bytes"),
+            }],
+            ..ChunkOut::default()
+        };
+        let mut failed: Option<io::Error> = None;
+        let mut blocks = blocks;
+        while let Some(msg) = blocks.next() {
             match msg {
                 Ok(Block::Lines(v)) => {
                     st.bytes += v.len() as u64;
                     let shape = st.shape.get_or_insert_with(|| sniff(&v)).clone();
                     match shape {
                         Shape::Lines => {
-                            st.tail = v[v.len().saturating_sub(1 << 16)..].to_vec();
-                            st.pending.push(v);
-                            if st.pending.len() >= self.batch() {
-                                self.drain_pending(file, st)?;
-                            }
+                            // The rest of the input is lines too: parsed on the pool, merged
+                            // in order, until its end or a decoding error.
+                            let bytes = &mut st.bytes;
+                            let tail = &mut st.tail;
+                            *tail = v[v.len().saturating_sub(1 << 16)..].to_vec();
+                            let rest = blocks.by_ref().map_while(|msg| match msg {
+                                Ok(Block::Lines(v)) => {
+                                    *bytes += v.len() as u64;
+                                    *tail = v[v.len().saturating_sub(1 << 16)..].to_vec();
+                                    Some(Piece::Decoded(v))
+                                }
+                                Ok(Block::LongLine) => Some(Piece::Made(long_line())),
+                                Err(e) => {
+                                    failed = Some(e);
+                                    None
+                                }
+                            });
+                            let pieces = std::iter::once(Piece::Decoded(v)).chain(rest);
+                            self.parse_in_order(file, pieces, None, &mut st.base)?;
+                            break;
                         }
                         Shape::Documents => st.documents.extend_from_slice(&v),
                         Shape::NotALog(_) => st.not_a_log_lines += chunk::count_lines(&v),
                     }
                 }
                 Ok(Block::LongLine) => {
-                    self.drain_pending(file, st)?;
-                    let reason = format!(
-                        "line longer than the limit of {} bytes",
-                        self.opts.max_line_bytes
-                    );
-                    let out = ChunkOut {
-                        lines: 1,
-                        bad: vec![ChunkBad {
-                            kind: BadKind::LineTooLong,
-                            line: 1,
-                            lines: 1,
-                            reason,
-                        }],
-                        ..ChunkOut::default()
-                    };
-                    self.merge(out, file, st.base)?;
+                    self.merge(long_line(), file, st.base)?;
                     st.base += 1;
                 }
                 Err(e) => {
-                    self.drain_pending(file, st)?;
-                    let kind = match e.kind() {
-                        io::ErrorKind::UnexpectedEof => BadKind::TruncatedGzip,
-                        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
-                            BadKind::CorruptGzip
-                        }
-                        _ => BadKind::Unreadable,
-                    };
-                    let reason = format!(
-                        "{e} after {} decompressed bytes ({} lines); the rest of the input is lost",
-                        st.bytes, st.base
-                    );
-                    self.report(
-                        BadLine {
-                            kind,
-                            file: path.clone(),
-                            line: st.base,
-                            reason,
-                        },
-                        1,
-                    )?;
-                    st.saw_error = true;
+                    failed = Some(e);
                     break;
                 }
             }
         }
-        self.drain_pending(file, st)?;
+        if let Some(e) = failed {
+            let kind = match e.kind() {
+                io::ErrorKind::UnexpectedEof => BadKind::TruncatedGzip,
+                io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => BadKind::CorruptGzip,
+                _ => BadKind::Unreadable,
+            };
+            let reason = format!(
+                "{e} after {} decompressed bytes ({} lines); the rest of the input is lost",
+                st.bytes, st.base
+            );
+            self.report(
+                BadLine {
+                    kind,
+                    file: path,
+                    line: st.base,
+                    reason,
+                },
+                1,
+            )?;
+            st.saw_error = true;
+        }
         self.summary.inputs[file].bytes = st.bytes;
         match st.shape.take() {
             None if !st.saw_error && st.base == 0 => self.empty(file)?,
@@ -730,15 +745,6 @@ impl<'a> Run<'a> {
         }
         Ok(())
     }
-
-    fn drain_pending(&mut self, file: usize, st: &mut StreamState) -> Result<(), ScanError> {
-        if st.pending.is_empty() {
-            return Ok(());
-        }
-        let pending = std::mem::take(&mut st.pending);
-        let slices: Vec<&[u8]> = pending.iter().map(Vec::as_slice).collect();
-        self.process_blocks(&slices, file, &mut st.base)
-    }
 }
 
 /// Opens a streamed input and starts the thread that cuts it into newline-aligned blocks,
@@ -764,11 +770,20 @@ fn start_decoder(
     Ok(rx)
 }
 
+/// A piece of a line-shaped input, for [`Run::parse_in_order`].
+enum Piece<'b> {
+    /// Newline-aligned bytes of a mapped file.
+    Mapped(&'b [u8]),
+    /// A newline-aligned block of a streamed input.
+    Decoded(Vec<u8>),
+    /// A result made without parsing (a line over the limit, reported bad).
+    Made(ChunkOut),
+}
+
 /// Where a streamed input is.
 #[derive(Default)]
 struct StreamState {
     shape: Option<Shape>,
-    pending: Vec<Vec<u8>>,
     documents: Vec<u8>,
     not_a_log_lines: u64,
     /// Lines merged so far.

@@ -15,8 +15,8 @@
 //! or AKS (`kube-audit`) envelope records are parsed too, so that they are reported rather
 //! than counted as events by the auditID they carry inside.
 //!
-//! A scan that wants no kubelet requests (the first pass of `analyze`, which only collects
-//! object events) builds the pre-filter with [`Prefilter::with_options`]: kubelet lines are then
+//! A scan that wants no kubelet requests (the `graph` command's, which only collects object
+//! events) builds the pre-filter with [`Prefilter::with_options`]: kubelet lines are then
 //! skipped like any other uninteresting line ([`Decision::SkipKubelet`]), and only their
 //! timestamps are read, so that the inputs' time spans stay what a full scan finds.
 
