@@ -85,13 +85,14 @@ fn chunks(c: &mut Criterion) {
         b.iter(|| {
             let mut n = 0;
             let s = scan(&input, &ScanOptions::default(), &mut |batch| {
-                n += batch.len()
+                n += batch.len();
+                std::ops::ControlFlow::Continue(())
             })
             .unwrap();
             assert_eq!((n, s.kubelet_requests as usize), (kubelet, kubelet));
         })
     });
-    // The first pass of `analyze`: object events only, kubelet lines skipped.
+    // Object events only, kubelet lines skipped (the `graph` command's scan).
     g.bench_function("scan_file_objects_only", |b| {
         let opts = ScanOptions {
             want_requests: false,
@@ -99,7 +100,11 @@ fn chunks(c: &mut Criterion) {
         };
         b.iter(|| {
             let mut n = 0;
-            let s = scan(&input, &opts, &mut |batch| n += batch.len()).unwrap();
+            let s = scan(&input, &opts, &mut |batch| {
+                n += batch.len();
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
             assert_eq!((n, s.kubelet_requests), (0, 0));
             assert_eq!(s.events as usize, 4 * kubelet);
         })

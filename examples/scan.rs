@@ -6,8 +6,9 @@
 //! cargo build --release --example scan
 //! target/release/examples/scan [--objects-only|--requests-only] [--threads N] INPUT...
 //! ```
-//! `--objects-only` is the first pass of `analyze` (object events, no kubelet requests),
-//! `--requests-only` its second; the default wants both.
+//! The default wants both object events and kubelet requests, as the one read of `analyze`
+//! does; `--objects-only` wants object events only (as `graph` does), `--requests-only`
+//! kubelet requests only.
 
 use nodeauthz::input::InputSpec;
 
@@ -36,7 +37,10 @@ fn main() -> std::process::ExitCode {
         }
     }
     let mut handed = 0u64;
-    match scan(&inputs, &opts, &mut |batch| handed += batch.len() as u64) {
+    match scan(&inputs, &opts, &mut |batch| {
+        handed += batch.len() as u64;
+        std::ops::ControlFlow::Continue(())
+    }) {
         Ok(s) => {
             let doc = serde_json::json!({
                 "handed_to_sink": handed,

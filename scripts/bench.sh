@@ -20,8 +20,8 @@
 # Rows: the reference tools; the scanner alone (target/release/examples/scan) wanting object
 # events only (as `graph` does, `ScanOptions::want_requests = false`), kubelet requests only, and
 # both (the one read of `analyze`); then `nodeauthz analyze` (the read, the spill file, the
-# decisions, the summary). "CPU s" is user+sys of the best run: on a shared machine it says more about the
-# work done than the wall time. The load average before and after is printed.
+# decisions, the summary). "CPU s" is user+sys of the best run: on a shared machine it says
+# more about the work done than the wall time. The load average before and after is printed.
 #
 # Needs: cargo, python3 (3.11+), gzip, jq (optional), DuckDB's Python module (optional:
 # installed into target/bench-venv with pip when `import duckdb` fails), GNU time (optional,

@@ -26,17 +26,16 @@ use crate::input::uri::request_attributes;
 use crate::inventory::{Inventory, InventoryBuilder};
 use crate::phases::PhaseTracker;
 use crate::record::{KubeletRequest, Micros};
-use crate::scan::{scan, ScanError, ScanOptions, ScanSummary};
+use crate::scan::{progress_bar, scan, shows_progress, ScanError, ScanOptions, ScanSummary};
 use crate::spill::{SpillBatch, SpillError, SpillWriter};
 use crate::verdict::{
     change, classify, classify_facts, AdmissionDecision, AuthzDecision, DecisionFacts, Decisions,
     Evidence, NodeAuthorizerResult, NodeRestrictionResult, RbacResult, RecordedOutcome,
     RequestVerdict, Verdict,
 };
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::collections::HashSet;
-use std::io::IsTerminal;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
 
@@ -515,9 +514,6 @@ impl Configurations {
 /// busy, few enough that a batch's rows stay a few MiB.
 const DECIDE_BATCH: usize = 8192;
 
-/// Spill files smaller than this (a few seconds of deciding) get no progress bar.
-const DECIDE_PROGRESS_MIN_BYTES: u64 = 32 << 20;
-
 /// Runs the analysis. `on_row` sees every row in the order the requests completed in the log
 /// (for `--format jsonl`).
 pub fn analyze(
@@ -541,23 +537,26 @@ pub fn analyze(
         want_object_events: true,
         ..opts.scan.clone()
     };
-    let mut scan_summary = scan(&opts.inputs, &o, &mut |batch| {
+    let scanned = scan(&opts.inputs, &o, &mut |batch| {
         for r in &batch {
             inventory.add(r);
-            if spill_error.is_none()
-                && opts
-                    .filter
-                    .keeps(r, node_name(&r.effective_user().username))
+            if opts
+                .filter
+                .keeps(r, node_name(&r.effective_user().username))
             {
                 if let Err(e) = spill.push(r) {
+                    // A full disk: stop reading rather than read the rest for nothing.
                     spill_error = Some(e);
+                    return ControlFlow::Break(());
                 }
             }
         }
-    })?;
+        ControlFlow::Continue(())
+    });
     if let Some(e) = spill_error {
         return Err(e.into());
     }
+    let mut scan_summary = scanned?;
     let window = window_of(&scan_summary);
     // The logged bodies are parsed into the graph's own views; the raw events are not needed
     // while the requests are decided.
@@ -646,40 +645,46 @@ pub fn analyze(
         Vec<(Verdict, String, bool)>,
         Vec<RequestVerdict>,
     );
+    // Deciding uses as many workers as the read did (`--threads`).
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.scan.threads)
+        .build()
+        .map_err(|e| ScanError::Threads(e.to_string()))?;
     let decide = |batch: &SpillBatch| -> Result<Vec<Decided>, SpillError> {
-        let decided: Result<Vec<Decided>, SpillError> = (0..batch.len())
-            .into_par_iter()
-            .map(|i| {
-                let req = batch.decode(i)?;
-                let prepared = Prepared::new(&req);
-                let outcomes: Vec<ChainOutcome> = scenarios
-                    .iter()
-                    .map(|s| prepared.outcome(s, &graph))
-                    .collect();
-                let file = file_names
-                    .get(req.pos.file as usize)
-                    .map(String::as_str)
-                    .unwrap_or("");
-                let row = prepared.row(decisions_of(&outcomes[target_at]), file);
-                // The candidates need only the verdict, straight from the chain's answer.
-                let models: Vec<(Verdict, String, bool)> = recorded_at
-                    .iter()
-                    .map(|&i| {
-                        let o = &outcomes[i];
-                        let c = classify_facts(&facts_of(o));
-                        debug_assert_eq!(c, classify(&decisions_of(o)));
-                        let by_admission = matches!(o.admission, Admission::Deny { .. });
-                        (c.verdict, c.reason, by_admission)
-                    })
-                    .collect();
-                let columns: Vec<RequestVerdict> = compare_at
-                    .iter()
-                    .map(|&i| prepared.row(decisions_of(&outcomes[i]), file))
-                    .collect();
-                Ok((row, models, columns))
-            })
-            .collect::<Result<_, SpillError>>();
-        decided
+        pool.install(|| {
+            (0..batch.len())
+                .into_par_iter()
+                .map(|i| {
+                    let req = batch.decode(i)?;
+                    let prepared = Prepared::new(&req);
+                    let outcomes: Vec<ChainOutcome> = scenarios
+                        .iter()
+                        .map(|s| prepared.outcome(s, &graph))
+                        .collect();
+                    let file = file_names
+                        .get(req.pos.file as usize)
+                        .map(String::as_str)
+                        .unwrap_or("");
+                    let row = prepared.row(decisions_of(&outcomes[target_at]), file);
+                    // The candidates need only the verdict, straight from the chain's answer.
+                    let models: Vec<(Verdict, String, bool)> = recorded_at
+                        .iter()
+                        .map(|&i| {
+                            let o = &outcomes[i];
+                            let c = classify_facts(&facts_of(o));
+                            debug_assert_eq!(c, classify(&decisions_of(o)));
+                            let by_admission = matches!(o.admission, Admission::Deny { .. });
+                            (c.verdict, c.reason, by_admission)
+                        })
+                        .collect();
+                    let columns: Vec<RequestVerdict> = compare_at
+                        .iter()
+                        .map(|&i| prepared.row(decisions_of(&outcomes[i]), file))
+                        .collect();
+                    Ok((row, models, columns))
+                })
+                .collect::<Result<_, SpillError>>()
+        })
     };
     let mut merge = |decided: Vec<Decided>| {
         let (rows, answers): (Vec<RequestVerdict>, Vec<_>) =
@@ -728,24 +733,19 @@ pub fn analyze(
         }
         // Freeing a batch (some thirty allocations per row) is a tenth of the run; on the
         // pool it overlaps with the next batch instead of holding up the merge.
-        rayon::spawn(move || drop((rows, answers)));
+        pool.spawn(move || drop((rows, answers)));
     };
 
     // Batches are read back and decided on the pool while this thread merges the previous
     // one: the merge (summaries, phases, the writer) is sequential, and overlapping it keeps
     // the workers busy.
-    // The read drew its own bar; deciding a large log takes a while too.
-    let bar = (opts.scan.progress
-        && spill.bytes() >= DECIDE_PROGRESS_MIN_BYTES
-        && std::io::stderr().is_terminal())
-    .then(|| {
-        let bar = ProgressBar::new(spill.records());
-        if let Ok(style) =
-            ProgressStyle::with_template("{bar:40} {pos}/{len} requests decided, eta {eta}")
-        {
-            bar.set_style(style);
-        }
-        bar
+    // Deciding takes about as long as the read, which drew its own bar.
+    let input_bytes = scan_summary.inputs.iter().map(|i| i.bytes).sum();
+    let bar = shows_progress(&opts.scan, input_bytes).then(|| {
+        progress_bar(
+            spill.records(),
+            "{bar:40} {pos}/{len} requests decided, eta {eta}",
+        )
     });
     let mut spilled = spill.finish()?;
     std::thread::scope(|scope| -> Result<(), SpillError> {

@@ -53,6 +53,15 @@ pub enum SpillError {
     },
 }
 
+impl SpillError {
+    fn io(dir: &Path, source: io::Error) -> SpillError {
+        SpillError::Io {
+            dir: dir.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// Writes requests to an unnamed temporary file (removed by the system when it is closed,
 /// even if the process dies).
 pub struct SpillWriter {
@@ -66,10 +75,7 @@ pub struct SpillWriter {
 impl SpillWriter {
     /// Creates the file in `dir`.
     pub fn create(dir: &Path) -> Result<SpillWriter, SpillError> {
-        let file = tempfile::tempfile_in(dir).map_err(|source| SpillError::Io {
-            dir: dir.to_path_buf(),
-            source,
-        })?;
+        let file = tempfile::tempfile_in(dir).map_err(|e| SpillError::io(dir, e))?;
         Ok(SpillWriter {
             dir: dir.to_path_buf(),
             file: BufWriter::with_capacity(1 << 20, file),
@@ -84,17 +90,14 @@ impl SpillWriter {
         self.scratch.clear();
         self.scratch.extend_from_slice(&[0; 4]);
         encode(request, &mut self.scratch);
-        let len = u32::try_from(self.scratch.len() - 4).map_err(|_| SpillError::Io {
-            dir: self.dir.clone(),
-            source: io::Error::new(io::ErrorKind::InvalidInput, "a request over 4 GiB"),
+        let len = u32::try_from(self.scratch.len() - 4).map_err(|_| {
+            let e = io::Error::new(io::ErrorKind::InvalidInput, "a request over 4 GiB");
+            SpillError::io(&self.dir, e)
         })?;
         self.scratch[..4].copy_from_slice(&len.to_le_bytes());
         self.file
             .write_all(&self.scratch)
-            .map_err(|source| SpillError::Io {
-                dir: self.dir.clone(),
-                source,
-            })?;
+            .map_err(|e| SpillError::io(&self.dir, e))?;
         self.records += 1;
         self.bytes += self.scratch.len() as u64;
         Ok(())
@@ -113,10 +116,7 @@ impl SpillWriter {
     /// Flushes the file and opens it for reading from the start.
     pub fn finish(self) -> Result<SpillReader, SpillError> {
         let dir = self.dir;
-        let io_error = |source| SpillError::Io {
-            dir: dir.clone(),
-            source,
-        };
+        let io_error = |e| SpillError::io(&dir, e);
         let mut file = self
             .file
             .into_inner()
@@ -164,15 +164,27 @@ impl SpillReader {
             first: self.read,
             dir: self.dir.clone(),
         };
-        for _ in 0..n {
+        for i in 0..n {
+            let record = self.read + i as u64;
             let mut len = [0u8; 4];
-            self.file.read_exact(&mut len).map_err(|e| self.io(e))?;
+            self.file
+                .read_exact(&mut len)
+                .map_err(|e| self.error(record, e))?;
             let len = u32::from_le_bytes(len) as usize;
             let start = batch.bytes.len();
-            batch.bytes.resize(start + len, 0);
-            self.file
-                .read_exact(&mut batch.bytes[start..])
-                .map_err(|e| self.io(e))?;
+            // Read straight into the batch (no zero-filling first, and no allocation of a
+            // length that the file does not hold).
+            let got = (&mut self.file)
+                .take(len as u64)
+                .read_to_end(&mut batch.bytes)
+                .map_err(|e| self.error(record, e))?;
+            if got != len {
+                let e = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{got} of {len} bytes"),
+                );
+                return Err(self.error(record, e));
+            }
             batch.records.push(start..start + len);
         }
         self.remaining -= n as u64;
@@ -180,10 +192,16 @@ impl SpillReader {
         Ok(Some(batch))
     }
 
-    fn io(&self, source: io::Error) -> SpillError {
-        SpillError::Io {
-            dir: self.dir.clone(),
-            source,
+    /// A read of `record` failed: the file ending early means it changed under us.
+    fn error(&self, record: u64, e: io::Error) -> SpillError {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            SpillError::Corrupt {
+                dir: self.dir.clone(),
+                record,
+                reason: format!("the file ends inside it ({e})"),
+            }
+        } else {
+            SpillError::io(&self.dir, e)
         }
     }
 }
@@ -241,7 +259,13 @@ pub fn encode(r: &KubeletRequest, out: &mut Vec<u8>) {
     } = r;
     let mut w = Encoder(out);
     w.str(audit_id);
-    w.u8(stage.map_or(0, |s| 1 + s.preference()));
+    w.u8(match stage {
+        None => 0,
+        Some(Stage::RequestReceived) => 1,
+        Some(Stage::ResponseStarted) => 2,
+        Some(Stage::Panic) => 3,
+        Some(Stage::ResponseComplete) => 4,
+    });
     w.str(level);
     w.opt(request_received.as_ref(), |w, t| w.i64(*t));
     w.opt(stage_timestamp.as_ref(), |w, t| w.i64(*t));
@@ -366,17 +390,11 @@ pub fn decode(bytes: &[u8]) -> Result<KubeletRequest, String> {
     let audit_id = d.str()?;
     let stage = match d.u8()? {
         0 => None,
-        p => Some(
-            [
-                Stage::RequestReceived,
-                Stage::ResponseStarted,
-                Stage::Panic,
-                Stage::ResponseComplete,
-            ]
-            .into_iter()
-            .find(|s| s.preference() + 1 == p)
-            .ok_or_else(|| format!("stage {p}"))?,
-        ),
+        1 => Some(Stage::RequestReceived),
+        2 => Some(Stage::ResponseStarted),
+        3 => Some(Stage::Panic),
+        4 => Some(Stage::ResponseComplete),
+        s => return Err(format!("stage {s}")),
     };
     let level = d.str()?;
     let request_received = d.opt(Decoder::i64)?;
@@ -519,5 +537,47 @@ impl Decoder<'_> {
             groups,
             extra,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(id: &str) -> KubeletRequest {
+        KubeletRequest {
+            audit_id: id.to_string(),
+            verb: "get".to_string(),
+            ..KubeletRequest::default()
+        }
+    }
+
+    /// A file cut inside a record is corrupt (not a directory to change), and says which.
+    #[test]
+    fn a_file_that_ends_inside_a_record_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SpillWriter::create(dir.path()).unwrap();
+        w.push(&request("a")).unwrap();
+        let first = w.bytes();
+        w.push(&request("b")).unwrap();
+        for cut in [first + 2, first + 6, w.bytes() - 1] {
+            let mut w2 = SpillWriter::create(dir.path()).unwrap();
+            w2.push(&request("a")).unwrap();
+            w2.push(&request("b")).unwrap();
+            let mut r = w2.finish().unwrap();
+            r.file.get_ref().set_len(cut).unwrap();
+            let Err(err) = r.next_batch(10) else {
+                panic!("read a file cut at {cut}");
+            };
+            assert!(
+                matches!(err, SpillError::Corrupt { record: 1, .. }),
+                "{err}"
+            );
+            assert!(
+                err.to_string()
+                    .contains("record 1 is corrupt: the file ends inside it"),
+                "{err}"
+            );
+        }
     }
 }

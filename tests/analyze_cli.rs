@@ -592,3 +592,35 @@ fn spill_dir_is_used_and_a_missing_one_is_an_error() {
     );
     assert_eq!(stdout(&o), "");
 }
+
+/// Standard input is read once, like a file, and its requests wait in the spill file too: the
+/// rows are the file's, but for the name of the input.
+#[test]
+fn stdin_gives_the_rows_of_the_file() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let base = ["analyze", "--objects", OBJECTS, "--format", "jsonl"];
+    let from_file = ok_rows(&run(&[&base[..], &[LOG]].concat()));
+    let mut child = Command::new(cli::BIN)
+        .current_dir(ROOT)
+        .args([&base[..], &["-"]].concat())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nodeauthz runs");
+    let log = std::fs::read(format!("{ROOT}/{LOG}")).unwrap();
+    child.stdin.take().unwrap().write_all(&log).unwrap();
+    let from_stdin = ok_rows(&child.wait_with_output().unwrap());
+    assert_eq!(from_stdin.len(), 706);
+    let unnamed = |rows: Vec<Value>| -> Vec<Value> {
+        rows.into_iter()
+            .map(|mut r| {
+                r["source"]["file"] = Value::Null;
+                r
+            })
+            .collect()
+    };
+    assert_eq!(from_stdin[0]["source"]["file"], "-");
+    assert_eq!(unnamed(from_stdin), unnamed(from_file));
+}

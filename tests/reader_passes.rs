@@ -1,5 +1,5 @@
-//! `ScanOptions::want_requests: false` (the first pass of `analyze`, which only wants object
-//! events) must find exactly the object events of a full scan and hand nothing to the sink, on
+//! `ScanOptions::want_requests: false` (the scan of the `graph` command, which only wants
+//! object events) must find exactly the object events of a full scan and hand nothing to the sink, on
 //! every fixture and shipped real log; on logs without bad lines also the same time spans and
 //! counts of lines, events and requests. (Kubelet lines are then skipped unvalidated, like
 //! every skipped line: a bad kubelet line counts as an event there, and only the full scan
@@ -58,7 +58,10 @@ fn objects_only_pass_matches_a_full_scan() {
                     chunk_size,
                     ..full.clone()
                 },
-                &mut |batch| handed += batch.len(),
+                &mut |batch| {
+                    handed += batch.len();
+                    std::ops::ControlFlow::Continue(())
+                },
             )
             .unwrap();
             let name = f.display();

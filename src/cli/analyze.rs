@@ -62,7 +62,8 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long, value_name = "VERDICT")]
     fail_on: Vec<String>,
     /// Where kubelet requests wait, in an unnamed temporary file, while the logs are read
-    /// (about a sixth of the logs' size); default: the system's temporary directory.
+    /// (about a sixth of the logs' size); default: $TMPDIR or /tmp. Use a disk, not a tmpfs,
+    /// for logs larger than RAM.
     #[arg(long, value_name = "DIR")]
     spill_dir: Option<PathBuf>,
 }

@@ -44,7 +44,9 @@ pub(crate) fn run(args: &GraphArgs) -> ExitCode {
             want_requests: false,
             ..args.read.options()
         };
-        match scan(&input_specs(&args.inputs), &opts, &mut |_| {}) {
+        match scan(&input_specs(&args.inputs), &opts, &mut |_| {
+            std::ops::ControlFlow::Continue(())
+        }) {
             Ok(s) => {
                 let first = s.inputs.iter().filter_map(|i| i.first_timestamp).min();
                 let last = s.inputs.iter().filter_map(|i| i.last_timestamp).max();

@@ -6,7 +6,7 @@
 //! [`Change::Seen`](super::timeline::Change) (NodeRestriction let that node change that pod,
 //! so the pod was bound to it). These are most of the object events of a long log, and kept as
 //! whole [`ObjectEvent`]s (a 270-byte struct and eight strings) they made the list of events
-//! that the first pass hands to the graph grow by about 12 MiB per GB of log. A sighting is 40
+//! that the scan hands to the graph grow by about 12 MiB per GB of log. A sighting is 40
 //! bytes: interned pod and node, time, position, and where it stands among the other object
 //! events, so that the graph sees every change in the order it would have seen the events
 //! themselves.

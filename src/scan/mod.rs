@@ -25,6 +25,7 @@ pub mod recent;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::io::{self, IsTerminal, Read};
+use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{channel, sync_channel, Receiver};
 
@@ -174,9 +175,31 @@ pub enum ScanError {
         /// One line saying what is wrong.
         reason: String,
     },
+    /// The sink asked to stop.
+    #[error("stopped by the caller")]
+    Stopped,
     /// The worker pool could not be started.
     #[error("cannot start the worker threads: {0}")]
     Threads(String),
+}
+
+/// Where a scan hands its requests, in batches; [`ControlFlow::Break`] stops the scan (with
+/// [`ScanError::Stopped`]).
+pub type Sink<'a> = dyn FnMut(Vec<Box<KubeletRequest>>) -> ControlFlow<()> + 'a;
+
+/// Whether a run over `total` bytes of input draws progress bars (see
+/// [`ScanOptions::progress`]).
+pub fn shows_progress(opts: &ScanOptions, total: u64) -> bool {
+    opts.progress && total >= PROGRESS_MIN_BYTES && io::stderr().is_terminal()
+}
+
+/// A progress bar on stderr of `len` steps, drawn with an indicatif `template`.
+pub fn progress_bar(len: u64, template: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 /// Scans `inputs`, handing distinct kubelet requests to `sink` in batches as they complete
@@ -184,7 +207,7 @@ pub enum ScanError {
 pub fn scan(
     inputs: &[InputSpec],
     opts: &ScanOptions,
-    sink: &mut dyn FnMut(Vec<Box<KubeletRequest>>),
+    sink: &mut Sink<'_>,
 ) -> Result<ScanSummary, ScanError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
@@ -225,14 +248,11 @@ pub fn scan(
     }
     let opened = run.open_all(sources)?;
     let total: u64 = opened.iter().map(|o| o.size).sum();
-    if opts.progress && total >= PROGRESS_MIN_BYTES && io::stderr().is_terminal() {
-        let bar = ProgressBar::new(total);
-        if let Ok(style) =
-            ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-        {
-            bar.set_style(style);
-        }
-        run.progress = Some(bar);
+    if shows_progress(opts, total) {
+        run.progress = Some(progress_bar(
+            total,
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        ));
     }
     let kinds: Vec<SourceKind> = opened.iter().map(|o| o.source.kind.clone()).collect();
     let mut decoders: HashMap<usize, io::Result<Receiver<io::Result<Block>>>> = HashMap::new();
@@ -269,14 +289,14 @@ pub fn scan(
                 bar.inc(input.size);
             }
         }
-        run.flush();
+        run.flush()?;
     }
     if let Some(bar) = run.progress.take() {
         bar.finish_and_clear();
     }
     let rest = run.dedup.finish();
-    if !rest.is_empty() {
-        (run.sink)(rest);
+    if !rest.is_empty() && (run.sink)(rest).is_break() {
+        return Err(ScanError::Stopped);
     }
     let mut s = run.summary;
     s.requests = run.ids.distinct();
@@ -293,7 +313,8 @@ pub fn scan_collect(
 ) -> Result<(Vec<KubeletRequest>, ScanSummary), ScanError> {
     let mut all = Vec::new();
     let summary = scan(inputs, opts, &mut |batch| {
-        all.extend(batch.into_iter().map(|r| *r))
+        all.extend(batch.into_iter().map(|r| *r));
+        ControlFlow::Continue(())
     })?;
     Ok((all, summary))
 }
@@ -316,7 +337,7 @@ struct Run<'a> {
     summary: ScanSummary,
     dedup: Dedup,
     ids: RecentIds,
-    sink: &'a mut dyn FnMut(Vec<Box<KubeletRequest>>),
+    sink: &'a mut Sink<'a>,
     progress: Option<ProgressBar>,
 }
 
@@ -343,11 +364,12 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn flush(&mut self) {
+    fn flush(&mut self) -> Result<(), ScanError> {
         let ready = self.dedup.take_ready();
-        if !ready.is_empty() {
-            (self.sink)(ready);
+        if !ready.is_empty() && (self.sink)(ready).is_break() {
+            return Err(ScanError::Stopped);
         }
+        Ok(())
     }
 
     /// Opens every source, finds its first timestamp and orders them by it; inputs with no
@@ -479,7 +501,9 @@ impl<'a> Run<'a> {
             let (mut in_flight, mut next, mut exhausted) = (0, 0, false);
             let mut result = Ok(());
             loop {
-                while result.is_ok() && in_flight < window {
+                // Results waiting for a slow predecessor count against the window too, so that
+                // a stall holds at most `window` results.
+                while result.is_ok() && !exhausted && in_flight + waiting.len() < window {
                     let Some((at, piece)) = pieces.next() else {
                         exhausted = true;
                         break;
@@ -496,14 +520,16 @@ impl<'a> Run<'a> {
                             Piece::Decoded(v) => v,
                             Piece::Made(_) => &[],
                         };
+                        // Whatever happens here, a message is sent: the merge waits for it.
                         let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                            process_lines(bytes, ctx)
+                            let out = process_lines(bytes, ctx);
+                            // A chunk's result owns its data, so its pages leave the resident
+                            // set as soon as it is parsed, not when it is merged.
+                            if let (Some(m), Piece::Mapped(b)) = (mapped, &piece) {
+                                m.release_part(b);
+                            }
+                            out
                         }));
-                        // A chunk's result owns its data, so its pages leave the resident set
-                        // as soon as it is parsed, not when it is merged.
-                        if let (Some(m), Piece::Mapped(b)) = (mapped, &piece) {
-                            m.release_part(b);
-                        }
                         // The receiver outlives the scope.
                         let _ = tx.send((at, bytes.len(), out));
                     });
@@ -512,7 +538,9 @@ impl<'a> Run<'a> {
                     let Ok((at, len, out)) = rx.recv() else { break };
                     in_flight -= 1;
                     let out = out.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                    waiting.insert(at, (len, out));
+                    if result.is_ok() {
+                        waiting.insert(at, (len, out));
+                    }
                 }
                 while result.is_ok() {
                     let Some((len, out)) = waiting.remove(&next) else {
@@ -520,8 +548,9 @@ impl<'a> Run<'a> {
                     };
                     next += 1;
                     let n = out.lines;
+                    // A --strict stop, or a sink that wants no more: the pieces already
+                    // started are let finish, and their results dropped.
                     if let Err(e) = self.merge(out, file, *base) {
-                        // A --strict stop: the pieces already started are let finish.
                         result = Err(e);
                         break;
                     }
@@ -530,17 +559,17 @@ impl<'a> Run<'a> {
                         bar.inc(len as u64);
                     }
                     if next % window == 0 {
-                        self.flush();
+                        result = self.flush();
                     }
                 }
-                // With nothing in flight, every piece started has been merged (or a --strict
-                // stop came), and the loop above started all there are.
+                // With nothing in flight, every piece started has been merged (or the scan
+                // stopped), and the loop above started all there are.
                 if in_flight == 0 && (result.is_err() || exhausted) {
                     break;
                 }
             }
-            self.flush();
-            result
+            result?;
+            self.flush()
         })
     }
 
@@ -595,7 +624,8 @@ impl<'a> Run<'a> {
     }
 
     /// Scans a gzip file or stdin: a reader thread decodes newline-aligned blocks into a
-    /// bounded channel; blocks are processed in parallel batches.
+    /// bounded channel, and they are parsed and merged like a mapped file's chunks
+    /// ([`Run::parse_in_order`]).
     fn scan_stream(
         &mut self,
         file: usize,
