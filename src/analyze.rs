@@ -736,9 +736,6 @@ pub fn analyze(
         pool.spawn(move || drop((rows, answers)));
     };
 
-    // Batches are read back and decided on the pool while this thread merges the previous
-    // one: the merge (summaries, phases, the writer) is sequential, and overlapping it keeps
-    // the workers busy.
     // Deciding takes about as long as the read, which drew its own bar.
     let input_bytes = scan_summary.inputs.iter().map(|i| i.bytes).sum();
     let bar = shows_progress(&opts.scan, input_bytes).then(|| {
@@ -747,6 +744,9 @@ pub fn analyze(
             "{bar:40} {pos}/{len} requests decided, eta {eta}",
         )
     });
+    // Batches are read back and decided on the pool while this thread merges the previous
+    // one: the merge (summaries, phases, the writer) is sequential, and overlapping it keeps
+    // the workers busy.
     let mut spilled = spill.finish()?;
     std::thread::scope(|scope| -> Result<(), SpillError> {
         let (tx, rx) = sync_channel::<Result<Vec<Decided>, SpillError>>(1);

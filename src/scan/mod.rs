@@ -472,9 +472,9 @@ impl<'a> Run<'a> {
     /// Parses the pieces of a line-shaped input on the worker pool while this thread merges
     /// them in order: merging (deduplication, the caller's sink) is sequential, and
     /// overlapping it with parsing keeps the workers busy. A new piece is started as soon as
-    /// one is merged, with [`Run::batch`] pieces in flight at most, so that no worker waits for
-    /// a slow neighbour (parsing fixed batches left one worker idle at the end of each, a tenth
-    /// of the read). `mapped` is the file the [`Piece::Mapped`] pieces are cut from; `base`
+    /// one is merged, with at most [`Run::batch`] pieces started and not yet merged, so that no
+    /// worker waits for a slow neighbour (parsing fixed batches left one worker idle at the end
+    /// of each, a tenth of the read). `mapped` is the file the [`Piece::Mapped`] pieces are cut from; `base`
     /// counts the input's lines merged.
     fn parse_in_order<'b>(
         &mut self,
