@@ -474,13 +474,11 @@ impl<'a> Run<'a> {
     /// overlapping it with parsing keeps the workers busy. A new piece is started as soon as
     /// one is merged, with at most [`Run::batch`] pieces started and not yet merged, so that no
     /// worker waits for a slow neighbour (parsing fixed batches left one worker idle at the end
-    /// of each, a tenth of the read). `mapped` is the file the [`Piece::Mapped`] pieces are cut from; `base`
-    /// counts the input's lines merged.
+    /// of each, a tenth of the read). `base` counts the input's lines merged.
     fn parse_in_order<'b>(
         &mut self,
         file: usize,
         pieces: impl Iterator<Item = Piece<'b>>,
-        mapped: Option<&'b FileBytes>,
         base: &mut u64,
     ) -> Result<(), ScanError> {
         type Parsed = (usize, usize, std::thread::Result<ChunkOut>);
@@ -516,7 +514,7 @@ impl<'a> Run<'a> {
                     let tx = tx.clone();
                     scope.spawn(move |_| {
                         let bytes: &[u8] = match &piece {
-                            Piece::Mapped(b) => b,
+                            Piece::Mapped { part, .. } => part,
                             Piece::Decoded(v) => v,
                             Piece::Made(_) => &[],
                         };
@@ -525,8 +523,8 @@ impl<'a> Run<'a> {
                             let out = process_lines(bytes, ctx);
                             // A chunk's result owns its data, so its pages leave the resident
                             // set as soon as it is parsed, not when it is merged.
-                            if let (Some(m), Piece::Mapped(b)) = (mapped, &piece) {
-                                m.release_part(b);
+                            if let Piece::Mapped { file, part } = &piece {
+                                file.release_part(part);
                             }
                             out
                         }));
@@ -588,8 +586,9 @@ impl<'a> Run<'a> {
         self.summary.inputs[file].shape = shape_name(&shape);
         match shape {
             Shape::Lines => {
-                let pieces = chunks_of(bytes, self.opts.chunk_size).map(Piece::Mapped);
-                self.parse_in_order(file, pieces, Some(bytes), &mut 0)?;
+                let pieces = chunks_of(bytes, self.opts.chunk_size)
+                    .map(|part| Piece::Mapped { file: bytes, part });
+                self.parse_in_order(file, pieces, &mut 0)?;
                 let last = last_event_time(bytes);
                 self.merge(
                     ChunkOut {
@@ -680,11 +679,11 @@ impl<'a> Run<'a> {
                             // in order, until its end or a decoding error.
                             let bytes = &mut st.bytes;
                             let tail = &mut st.tail;
-                            *tail = v[v.len().saturating_sub(1 << 16)..].to_vec();
+                            *tail = stream_tail(&v);
                             let rest = blocks.by_ref().map_while(|msg| match msg {
                                 Ok(Block::Lines(v)) => {
                                     *bytes += v.len() as u64;
-                                    *tail = v[v.len().saturating_sub(1 << 16)..].to_vec();
+                                    *tail = stream_tail(&v);
                                     Some(Piece::Decoded(v))
                                 }
                                 Ok(Block::LongLine) => Some(Piece::Made(long_line())),
@@ -694,7 +693,7 @@ impl<'a> Run<'a> {
                                 }
                             });
                             let pieces = std::iter::once(Piece::Decoded(v)).chain(rest);
-                            self.parse_in_order(file, pieces, None, &mut st.base)?;
+                            self.parse_in_order(file, pieces, &mut st.base)?;
                             break;
                         }
                         Shape::Documents => st.documents.extend_from_slice(&v),
@@ -800,10 +799,20 @@ fn start_decoder(
     Ok(rx)
 }
 
+/// The end of a streamed block, kept for the input's last timestamp ([`last_event_time`]).
+fn stream_tail(block: &[u8]) -> Vec<u8> {
+    block[block.len().saturating_sub(1 << 16)..].to_vec()
+}
+
 /// A piece of a line-shaped input, for [`Run::parse_in_order`].
 enum Piece<'b> {
-    /// Newline-aligned bytes of a mapped file.
-    Mapped(&'b [u8]),
+    /// Newline-aligned bytes of a mapped file, released from the resident set once parsed.
+    Mapped {
+        /// The file.
+        file: &'b FileBytes,
+        /// The part of it.
+        part: &'b [u8],
+    },
     /// A newline-aligned block of a streamed input.
     Decoded(Vec<u8>),
     /// A result made without parsing (a line over the limit, reported bad).
