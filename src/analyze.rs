@@ -337,33 +337,125 @@ impl<'r> Prepared<'r> {
 
     /// The row of this request for one scenario's decisions.
     pub fn row(&self, decisions: Decisions, source_file: &str) -> RequestVerdict {
-        verdict_row(self.req, &self.attrs, decisions, source_file)
+        verdict_row(
+            RowParts::cloned(self.req, &self.attrs),
+            decisions,
+            source_file,
+        )
+    }
+}
+
+/// The parts of a row taken from the request and its attributes: cloned when the request is
+/// decided under more scenarios, moved for the last row built from it (deciding a log builds
+/// a dozen strings per row, and cloning them only to free the originals was a fifth of it).
+struct RowParts {
+    audit_id: String,
+    timestamp: Option<Micros>,
+    username: String,
+    groups: Vec<String>,
+    user_agent: String,
+    source_ips: Vec<String>,
+    verb: String,
+    api_group: String,
+    resource: String,
+    subresource: String,
+    namespace: String,
+    name: String,
+    request_uri: String,
+    recorded: RecordedOutcome,
+    source_line: u64,
+}
+
+impl RowParts {
+    fn cloned(req: &KubeletRequest, attrs: &Attributes) -> Self {
+        let user = req.effective_user();
+        RowParts {
+            audit_id: req.audit_id.clone(),
+            timestamp: req.time(),
+            username: user.username.clone(),
+            groups: user.groups.clone(),
+            user_agent: req.user_agent.clone(),
+            source_ips: req.source_ips.clone(),
+            verb: attrs.verb.clone(),
+            api_group: attrs.api_group.clone(),
+            resource: attrs.resource.clone(),
+            subresource: attrs.subresource.clone(),
+            namespace: attrs.namespace.clone(),
+            name: attrs.name.clone(),
+            request_uri: req.request_uri.clone(),
+            recorded: RecordedOutcome::from_log(
+                req.decision.as_deref(),
+                req.reason.as_deref(),
+                req.response_code,
+            ),
+            source_line: req.pos.line,
+        }
+    }
+
+    /// Takes the parts out of the request and its attributes. The attributes' user is the
+    /// request's effective user (see [`request_attributes`]), so the identity comes from them.
+    fn moved(req: KubeletRequest, attrs: Attributes) -> Self {
+        let timestamp = req.time();
+        let recorded = RecordedOutcome::from_log(
+            req.decision.as_deref(),
+            req.reason.as_deref(),
+            req.response_code,
+        );
+        RowParts {
+            audit_id: req.audit_id,
+            timestamp,
+            username: attrs.username,
+            groups: attrs.groups,
+            user_agent: req.user_agent,
+            source_ips: req.source_ips,
+            verb: attrs.verb,
+            api_group: attrs.api_group,
+            resource: attrs.resource,
+            subresource: attrs.subresource,
+            namespace: attrs.namespace,
+            name: attrs.name,
+            request_uri: req.request_uri,
+            recorded,
+            source_line: req.pos.line,
+        }
     }
 }
 
 /// Maps the chain's outcome onto the per-authorizer results a row stores.
 pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
-    let node_authorizer = match &outcome.node {
+    decisions_from(outcome.clone())
+}
+
+/// [`decisions_of`], taking the outcome's strings instead of copying them.
+pub fn decisions_from(outcome: ChainOutcome) -> Decisions {
+    let evidence = match (outcome.path, &outcome.node) {
+        (Some(path), _) => Evidence::Path(path),
+        (None, Some(n)) if n.indeterminate.is_some() => {
+            Evidence::Incomplete(n.indeterminate.clone().unwrap_or_default())
+        }
+        (None, Some(n)) if n.searched_graph => Evidence::NoPath,
+        _ => Evidence::NotConsulted,
+    };
+    let node_authorizer = match outcome.node {
         Some(n) => NodeAuthorizerResult {
             decision: match n.decision {
                 Decision::Allow => AuthzDecision::Allow,
                 Decision::NoOpinion => AuthzDecision::NoOpinion,
             },
-            reason: n.reason.to_string(),
+            reason: n.reason.into_owned(),
         },
         None => NodeAuthorizerResult {
             decision: AuthzDecision::NoOpinion,
             reason: String::new(),
         },
     };
-    let rbac = match &outcome.rbac {
+    let rbac = match outcome.rbac {
         Some(r) => RbacResult {
             decision: if r.allowed {
                 AuthzDecision::Allow
             } else {
                 AuthzDecision::NoOpinion
             },
-            reason: r.reason.clone(),
             binding: r.matched.as_deref().map(RbacMatch::binding),
             role: r.matched.as_ref().map(|m| {
                 if m.role_kind == "Role" {
@@ -372,6 +464,7 @@ pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
                     format!("ClusterRole/{}", m.role_name)
                 }
             }),
+            reason: r.reason,
         },
         None => RbacResult {
             decision: AuthzDecision::NoOpinion,
@@ -383,14 +476,6 @@ pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
     let node_restriction = NodeRestrictionResult {
         decision: admission_decision(&outcome.admission),
         reason: outcome.admission.reason().to_string(),
-    };
-    let evidence = match (&outcome.path, &outcome.node) {
-        (Some(path), _) => Evidence::Path(path.clone()),
-        (None, Some(n)) if n.indeterminate.is_some() => {
-            Evidence::Incomplete(n.indeterminate.clone().unwrap_or_default())
-        }
-        (None, Some(n)) if n.searched_graph => Evidence::NoPath,
-        _ => Evidence::NotConsulted,
     };
     Decisions {
         node_authorizer,
@@ -427,37 +512,26 @@ fn admission_decision(admission: &Admission) -> AdmissionDecision {
     }
 }
 
-/// Builds the row of one request from its attributes and one scenario's decisions.
-fn verdict_row(
-    req: &KubeletRequest,
-    attrs: &Attributes,
-    decisions: Decisions,
-    source_file: &str,
-) -> RequestVerdict {
-    let user = req.effective_user();
-    let recorded = RecordedOutcome::from_log(
-        req.decision.as_deref(),
-        req.reason.as_deref(),
-        req.response_code,
-    );
+/// Builds the row of one request from its parts and one scenario's decisions.
+fn verdict_row(parts: RowParts, decisions: Decisions, source_file: &str) -> RequestVerdict {
     let classified = classify(&decisions);
     RequestVerdict {
-        audit_id: req.audit_id.clone(),
-        timestamp: req.time(),
-        node: node_name(&user.username).to_string(),
-        username: user.username.clone(),
-        groups: user.groups.clone(),
-        user_agent: req.user_agent.clone(),
-        source_ips: req.source_ips.clone(),
-        verb: attrs.verb.clone(),
-        api_group: attrs.api_group.clone(),
-        resource: attrs.resource.clone(),
-        subresource: attrs.subresource.clone(),
-        namespace: attrs.namespace.clone(),
-        name: attrs.name.clone(),
-        request_uri: req.request_uri.clone(),
-        change: change(recorded.decision, classified.verdict),
-        recorded,
+        audit_id: parts.audit_id,
+        timestamp: parts.timestamp,
+        node: node_name(&parts.username).to_string(),
+        username: parts.username,
+        groups: parts.groups,
+        user_agent: parts.user_agent,
+        source_ips: parts.source_ips,
+        verb: parts.verb,
+        api_group: parts.api_group,
+        resource: parts.resource,
+        subresource: parts.subresource,
+        namespace: parts.namespace,
+        name: parts.name,
+        request_uri: parts.request_uri,
+        change: change(parts.recorded.decision, classified.verdict),
+        recorded: parts.recorded,
         node_authorizer: decisions.node_authorizer,
         node_restriction: decisions.node_restriction,
         rbac: decisions.rbac,
@@ -465,7 +539,7 @@ fn verdict_row(
         verdict_reason: classified.reason,
         evidence: decisions.evidence,
         source_file: source_file.to_string(),
-        source_line: req.pos.line,
+        source_line: parts.source_line,
     }
 }
 
@@ -651,21 +725,23 @@ pub fn analyze(
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
     let decide = |batch: &SpillBatch| -> Result<Vec<Decided>, SpillError> {
+        let mut decided = Vec::with_capacity(batch.len());
         pool.install(|| {
+            // Indexed, so that the results land in place instead of in per-worker vectors
+            // appended (and moved) afterwards.
             (0..batch.len())
                 .into_par_iter()
                 .map(|i| {
                     let req = batch.decode(i)?;
-                    let prepared = Prepared::new(&req);
-                    let outcomes: Vec<ChainOutcome> = scenarios
-                        .iter()
-                        .map(|s| prepared.outcome(s, &graph))
-                        .collect();
                     let file = file_names
                         .get(req.pos.file as usize)
                         .map(String::as_str)
                         .unwrap_or("");
-                    let row = prepared.row(decisions_of(&outcomes[target_at]), file);
+                    let prepared = Prepared::new(&req);
+                    let mut outcomes: Vec<ChainOutcome> = scenarios
+                        .iter()
+                        .map(|s| prepared.outcome(s, &graph))
+                        .collect();
                     // The candidates need only the verdict, straight from the chain's answer.
                     let models: Vec<(Verdict, String, bool)> = recorded_at
                         .iter()
@@ -681,10 +757,16 @@ pub fn analyze(
                         .iter()
                         .map(|&i| prepared.row(decisions_of(&outcomes[i]), file))
                         .collect();
+                    // The target's row is built last, from the request's own strings.
+                    let target = decisions_from(outcomes.swap_remove(target_at));
+                    let Prepared { attrs, body, .. } = prepared;
+                    drop(body);
+                    let row = verdict_row(RowParts::moved(req, attrs), target, file);
                     Ok((row, models, columns))
                 })
-                .collect::<Result<_, SpillError>>()
-        })
+                .collect_into_vec(&mut decided)
+        });
+        decided.into_iter().collect()
     };
     let mut merge = |decided: Vec<Decided>| {
         let (rows, answers): (Vec<RequestVerdict>, Vec<_>) =
