@@ -258,3 +258,71 @@ proptest! {
         prop_assert_eq!(&a.1.bad.counts, &b.1.bad.counts);
     }
 }
+
+/// `lines` as concatenated pretty-printed documents (garbage and blank lines as they are),
+/// starting with an event so that the input reads as documents.
+fn render_documents(lines: &[Line]) -> String {
+    let first = Line::Event {
+        id: 98,
+        stage: 2,
+        user: 0,
+        imp: false,
+        agent: 0,
+        verb: 0,
+        resource: 0,
+        code: 200,
+        escape: 0,
+    };
+    std::iter::once(&first)
+        .chain(lines)
+        .map(|l| match l {
+            Line::Event { .. } | Line::List(_) | Line::Envelope => {
+                let v: serde_json::Value = serde_json::from_str(&render(l)).unwrap();
+                serde_json::to_string_pretty(&v).unwrap()
+            }
+            other => render(other),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The bad lines of a scan, but for the name of the file.
+fn bad_lines(s: &nodeauthz::scan::ScanSummary) -> Vec<(nodeauthz::scan::BadKind, u64, String)> {
+    s.bad
+        .examples
+        .iter()
+        .map(|b| (b.kind, b.line, b.reason.clone()))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn documents_do_not_depend_on_piece_size_or_threads(lines in prop::collection::vec(line(), 0..30), chunk in 1usize..2000, threads in 1usize..4) {
+        // Pretty-printed documents are cut between documents and parsed in parallel; garbage
+        // between them is bad up to the next cut point, wherever the pieces end.
+        let text = render_documents(&lines);
+        let base = ScanOptions { threads: 1, ..ScanOptions::default() };
+        let other = ScanOptions { threads, chunk_size: chunk, ..ScanOptions::default() };
+        let (a, b) = scan_both(&text, &base, &other);
+        prop_assert_eq!(a.1.inputs[0].shape, "documents");
+        same_reading(&a, &b)?;
+        prop_assert_eq!(bad_lines(&a.1), bad_lines(&b.1));
+        prop_assert_eq!(&a.1.bad.counts, &b.1.bad.counts);
+        prop_assert_eq!(a.1.lines_read, a.1.lines_used + a.1.lines_skipped + a.1.lines_bad);
+    }
+
+    #[test]
+    fn gzipped_documents_read_like_the_plain_ones(lines in prop::collection::vec(line(), 0..30), chunk in 1usize..2000, threads in 1usize..4) {
+        // A stream of documents is cut as its blocks come, never held whole.
+        let text = render_documents(&lines);
+        let base = ScanOptions { threads: 1, ..ScanOptions::default() };
+        let other = ScanOptions { threads, chunk_size: chunk, ..ScanOptions::default() };
+        let (a, b) = scan_plain_and_gzip(&text, &base, &other);
+        prop_assert_eq!(b.1.inputs[0].shape, "documents");
+        same_reading(&a, &b)?;
+        prop_assert_eq!(bad_lines(&a.1), bad_lines(&b.1));
+        prop_assert_eq!(&a.1.bad.counts, &b.1.bad.counts);
+    }
+}

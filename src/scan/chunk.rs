@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use crate::record::{KubeletMatch, KubeletRequest, Micros, ObjectEvent, SourcePos, Stage};
 use crate::scan::bad::BadKind;
 use crate::scan::dedup::preference;
+use crate::scan::documents::DocumentCutter;
 use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, Prefilter};
 
 /// What a chunk worker needs to know.
@@ -400,6 +401,15 @@ impl<'a> Candidates<'a> {
     }
 }
 
+/// A serde_json error's message without the position serde appends to it.
+fn error_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    match full.rfind(" at line ") {
+        Some(i) if e.line() > 0 => full[..i].to_string(),
+        _ => full,
+    }
+}
+
 /// The bad-line kind and reason for a JSON parse error.
 fn json_error(e: &serde_json::Error, unterminated_last: bool) -> (BadKind, String) {
     match e.classify() {
@@ -553,10 +563,11 @@ pub fn process_not_a_log(buf: &[u8], reason: &str) -> ChunkOut {
     out
 }
 
-/// Processes an input made of concatenated JSON documents (pretty-printed events or
-/// EventLists). Each document's lines count as used or bad as a whole; the white space
-/// between documents counts as skipped. After a syntax error the rest of the input is bad,
-/// since there is no line structure to resynchronise on.
+/// Processes concatenated JSON documents (pretty-printed events or EventLists): a whole input,
+/// or a piece of one cut between documents ([`super::documents`]). Each document's lines count
+/// as used or bad as a whole; the white space between documents counts as skipped. A document
+/// that does not parse is bad up to the next newline outside every document, where reading
+/// resumes (the cutter's rule, so that a piece's result does not depend on where it was cut).
 pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     let total = count_lines(buf);
     let mut out = ChunkOut {
@@ -572,7 +583,7 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                 line,
                 total,
                 format!(
-                    "invalid UTF-8 at byte {} (whole file skipped)",
+                    "invalid UTF-8 at byte {} (its {total} lines skipped)",
                     e.valid_up_to()
                 ),
             );
@@ -589,55 +600,76 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     let mut assigned = 0u64; // lines before this index belong to a document already
     let mut accounted = 0u64; // lines counted as used or bad
     let mut cands = Candidates::default();
-    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
-    loop {
-        let before = stream.byte_offset();
-        let item = stream.next();
-        let Some(item) = item else { break };
-        let ws = buf[before..]
-            .iter()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count();
-        let first = line_at(before + ws);
-        match item {
-            Ok(raw) => {
-                let end = stream.byte_offset();
-                let last = line_at(end.saturating_sub(1).max(before + ws));
-                let from = first.max(assigned);
-                let n = (last + 1).saturating_sub(from);
-                assigned = assigned.max(last + 1);
-                accounted += n;
-                let rel = first + 1;
-                let parsed = serde_json::from_str::<RawEvent<'_>>(raw.get());
-                match parsed
-                    .map_err(|e| format!("{e}"))
-                    .and_then(|doc| out.document(doc, rel, ctx, &mut cands, raw.get()))
-                {
-                    Ok(()) => out.used += n,
-                    Err(reason) => out.bad(
-                        BadKind::NotAuditEvent,
-                        rel,
-                        n,
-                        format!("not an audit event: {reason}"),
-                    ),
+    // Where the current run of documents starts; a new run starts after a bad document.
+    let mut run = 0usize;
+    'runs: while run < buf.len() {
+        let run_line = line_at(run);
+        let mut stream = serde_json::Deserializer::from_str(&text[run..]).into_iter::<&RawValue>();
+        loop {
+            let before = run + stream.byte_offset();
+            let Some(item) = stream.next() else {
+                break 'runs;
+            };
+            let ws = buf[before..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+            let start = before + ws;
+            let first = line_at(start);
+            match item {
+                Ok(raw) => {
+                    let end = run + stream.byte_offset();
+                    let last = line_at(end.saturating_sub(1).max(start));
+                    let from = first.max(assigned);
+                    let n = (last + 1).saturating_sub(from);
+                    assigned = assigned.max(last + 1);
+                    accounted += n;
+                    let rel = first + 1;
+                    let parsed = serde_json::from_str::<RawEvent<'_>>(raw.get());
+                    match parsed
+                        .map_err(|e| format!("{e}"))
+                        .and_then(|doc| out.document(doc, rel, ctx, &mut cands, raw.get()))
+                    {
+                        Ok(()) => out.used += n,
+                        Err(reason) => out.bad(
+                            BadKind::NotAuditEvent,
+                            rel,
+                            n,
+                            format!("not an audit event: {reason}"),
+                        ),
+                    }
                 }
-            }
-            Err(e) => {
-                let from = first.max(assigned);
-                let n = total.saturating_sub(from);
-                let (kind, reason) = match e.classify() {
-                    Category::Eof => (
-                        BadKind::TruncatedLastLine,
-                        format!("input ends inside a JSON document: {e}"),
-                    ),
-                    _ => (
-                        BadKind::MalformedJson,
-                        format!("malformed JSON (rest of file skipped): {e}"),
-                    ),
-                };
-                out.bad(kind, first + 1, n, reason);
-                accounted += n;
-                break;
+                Err(e) => {
+                    let resume = DocumentCutter::default()
+                        .find(&buf[start..])
+                        .map_or(buf.len(), |n| start + n);
+                    let last = line_at(resume.saturating_sub(1).max(start));
+                    let from = first.max(assigned);
+                    let n = (last + 1).saturating_sub(from);
+                    assigned = assigned.max(last + 1);
+                    // serde counts lines from the start of the run; the report counts them
+                    // from the document's first line, wherever the piece began.
+                    let at = format!(
+                        "{} at line {} of the document, column {}",
+                        error_message(&e),
+                        (e.line() as u64).saturating_sub(first - run_line),
+                        e.column()
+                    );
+                    let (kind, reason) = match e.classify() {
+                        Category::Eof => (
+                            BadKind::TruncatedLastLine,
+                            format!("input ends inside a JSON document: {at}"),
+                        ),
+                        _ => (
+                            BadKind::MalformedJson,
+                            format!("malformed JSON (document skipped): {at}"),
+                        ),
+                    };
+                    out.bad(kind, first + 1, n, reason);
+                    accounted += n;
+                    run = resume;
+                    continue 'runs;
+                }
             }
         }
     }
@@ -806,5 +838,30 @@ mod tests {
         assert_eq!(out.bad.len(), 1);
         assert_eq!(out.bad[0].kind, BadKind::TruncatedLastLine);
         assert_eq!(out.used + out.skipped + out.bad[0].lines, out.lines);
+
+        // A malformed document is bad up to the next newline outside every document; the
+        // document after it is read.
+        let other = doc
+            .replace("\"n1\"", "\"n2\"")
+            .replace("\"auditID\": \"", "\"auditID\": \"2-");
+        assert_ne!(other, doc);
+        let buf = format!("{doc}\n{{\n  \"kind\": \"Event\",\n  \"level\" oops\n}}\n{other}\n");
+        let out = process_documents(buf.as_bytes(), &ctx(None));
+        assert_eq!(out.lines, 2 * doc_lines + 4);
+        assert_eq!(out.used, 2 * doc_lines);
+        assert_eq!(out.skipped, 0);
+        assert_eq!(
+            out.bad
+                .iter()
+                .map(|b| (b.kind, b.line, b.lines, b.reason.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(
+                BadKind::MalformedJson,
+                doc_lines + 1,
+                4,
+                "malformed JSON (document skipped): expected `:` at line 3 of the document, column 11"
+            )]
+        );
+        assert_eq!(out.kubelet.len(), 2);
     }
 }

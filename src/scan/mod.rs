@@ -19,6 +19,7 @@
 pub mod bad;
 pub mod chunk;
 pub mod dedup;
+pub mod documents;
 pub mod prefilter;
 pub mod recent;
 
@@ -46,6 +47,7 @@ use chunk::{
     process_documents, process_lines, process_not_a_log, sniff, ChunkBad, ChunkCtx, ChunkOut, Shape,
 };
 use dedup::Dedup;
+use documents::{documents_of, DocumentPiece, DocumentStream};
 use prefilter::Prefilter;
 use recent::RecentIds;
 
@@ -469,7 +471,8 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Parses the pieces of a line-shaped input on the worker pool while this thread merges
+    /// Parses the pieces of an input (newline-aligned chunks of lines, or whole documents) with
+    /// `parse` on the worker pool while this thread merges
     /// them in order: merging (deduplication, the caller's sink) is sequential, and
     /// overlapping it with parsing keeps the workers busy. A new piece is started as soon as
     /// one is merged, with at most [`Run::batch`] pieces started and not yet merged, so that no
@@ -479,6 +482,7 @@ impl<'a> Run<'a> {
         &mut self,
         file: usize,
         pieces: impl Iterator<Item = Piece<'b>>,
+        parse: Parser,
         base: &mut u64,
     ) -> Result<(), ScanError> {
         type Parsed = (usize, usize, std::thread::Result<ChunkOut>);
@@ -520,7 +524,7 @@ impl<'a> Run<'a> {
                         };
                         // Whatever happens here, a message is sent: the merge waits for it.
                         let out = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                            let out = process_lines(bytes, ctx);
+                            let out = parse(bytes, ctx);
                             // A chunk's result owns its data, so its pages leave the resident
                             // set as soon as it is parsed, not when it is merged.
                             if let Piece::Mapped { file, part } = &piece {
@@ -588,7 +592,7 @@ impl<'a> Run<'a> {
             Shape::Lines => {
                 let pieces = chunks_of(bytes, self.opts.chunk_size)
                     .map(|part| Piece::Mapped { file: bytes, part });
-                self.parse_in_order(file, pieces, &mut 0)?;
+                self.parse_in_order(file, pieces, process_lines, &mut 0)?;
                 let last = last_event_time(bytes);
                 self.merge(
                     ChunkOut {
@@ -601,8 +605,9 @@ impl<'a> Run<'a> {
                 )?;
             }
             Shape::Documents => {
-                let out = process_documents(bytes, &self.ctx(file));
-                self.merge(out, file, 0)?;
+                let pieces = documents_of(bytes, self.opts.chunk_size)
+                    .map(|part| Piece::Mapped { file: bytes, part });
+                self.parse_in_order(file, pieces, process_documents, &mut 0)?;
             }
             Shape::NotALog(reason) => self.merge(process_not_a_log(bytes, &reason), file, 0)?,
         }
@@ -666,6 +671,20 @@ impl<'a> Run<'a> {
             }],
             ..ChunkOut::default()
         };
+        let long_document = move |lines| {
+            ChunkOut {
+            lines,
+            bad: vec![ChunkBad {
+                kind: BadKind::LineTooLong,
+                line: 1,
+                lines,
+                reason: format!(
+                    "JSON document longer than the limit of {max_line} bytes (its {lines} lines skipped)"
+                ),
+            }],
+            ..ChunkOut::default()
+        }
+        };
         let mut failed: Option<io::Error> = None;
         let mut blocks = blocks;
         while let Some(msg) = blocks.next() {
@@ -693,10 +712,56 @@ impl<'a> Run<'a> {
                                 }
                             });
                             let pieces = std::iter::once(Piece::Decoded(v)).chain(rest);
-                            self.parse_in_order(file, pieces, &mut st.base)?;
+                            self.parse_in_order(file, pieces, process_lines, &mut st.base)?;
                             break;
                         }
-                        Shape::Documents => st.documents.extend_from_slice(&v),
+                        Shape::Documents => {
+                            // Cut between documents as the blocks come, so that no more than
+                            // a piece and one document (at most the line limit) are held.
+                            let mut cutter = DocumentStream::new(self.opts.chunk_size, max_line);
+                            let bytes = &mut st.bytes;
+                            let first = cutter.push(&v);
+                            let pieces_of = |ps: Vec<DocumentPiece>| -> Vec<Piece<'_>> {
+                                ps.into_iter()
+                                    .map(|p| match p {
+                                        DocumentPiece::Documents(v) => Piece::Decoded(v),
+                                        DocumentPiece::TooLong { lines } => {
+                                            Piece::Made(long_document(lines))
+                                        }
+                                    })
+                                    .collect()
+                            };
+                            let mut ended = false;
+                            let rest = std::iter::from_fn(|| {
+                                if ended {
+                                    return None;
+                                }
+                                Some(match blocks.next() {
+                                    Some(Ok(Block::Lines(v))) => {
+                                        *bytes += v.len() as u64;
+                                        pieces_of(cutter.push(&v))
+                                    }
+                                    Some(Ok(Block::LongLine)) => {
+                                        let mut out = pieces_of(cutter.break_off());
+                                        out.push(Piece::Made(long_line()));
+                                        out
+                                    }
+                                    Some(Err(e)) => {
+                                        failed = Some(e);
+                                        ended = true;
+                                        pieces_of(cutter.finish())
+                                    }
+                                    None => {
+                                        ended = true;
+                                        pieces_of(cutter.finish())
+                                    }
+                                })
+                            })
+                            .flatten();
+                            let pieces = pieces_of(first).into_iter().chain(rest);
+                            self.parse_in_order(file, pieces, process_documents, &mut st.base)?;
+                            break;
+                        }
                         Shape::NotALog(_) => st.not_a_log_lines += chunk::count_lines(&v),
                     }
                 }
@@ -750,11 +815,8 @@ impl<'a> Run<'a> {
                             0,
                         )?;
                     }
-                    Shape::Documents => {
-                        let docs = std::mem::take(&mut st.documents);
-                        let out = process_documents(&docs, &self.ctx(file));
-                        self.merge(out, file, st.base)?;
-                    }
+                    // Merged as they were read.
+                    Shape::Documents => {}
                     Shape::NotALog(reason) => {
                         let n = st.not_a_log_lines;
                         let out = ChunkOut {
@@ -819,11 +881,13 @@ enum Piece<'b> {
     Made(ChunkOut),
 }
 
+/// How the pieces of one input are parsed: [`process_lines`] or [`process_documents`].
+type Parser = fn(&[u8], &ChunkCtx<'_>) -> ChunkOut;
+
 /// Where a streamed input is.
 #[derive(Default)]
 struct StreamState {
     shape: Option<Shape>,
-    documents: Vec<u8>,
     not_a_log_lines: u64,
     /// Lines merged so far.
     base: u64,

@@ -1,0 +1,339 @@
+//! Cutting an input of concatenated JSON documents (pretty-printed events, EventLists) into
+//! pieces that each hold whole documents, so that such inputs are parsed in parallel like
+//! line-shaped ones, and a stream of them (gzip, stdin) is never held whole in memory.
+//!
+//! A cut is made only just after a newline outside every document: outside strings, with
+//! every `{` and `[` closed. A line then belongs to exactly one piece, so the line accounting
+//! of each piece adds up to the input's. The same rule lets the document parser
+//! ([`super::chunk::process_documents`]) resynchronise after a malformed document: whatever
+//! the parser makes of it, the next document starts after the next such newline, which is
+//! where the cutter cuts too, so the result does not depend on where the pieces end.
+
+/// Where a byte scan is in the JSON structure of the input. The default state is outside
+/// every document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DocumentCutter {
+    /// Open `{` and `[` (a stray closing bracket outside any document is ignored).
+    depth: u32,
+    in_string: bool,
+    /// The previous byte was a backslash inside a string.
+    escaped: bool,
+}
+
+impl DocumentCutter {
+    /// Scans `bytes` on from the current state and returns the offset just after the first
+    /// newline outside every document, leaving the state there; `None` if there is none, with
+    /// the state at the end of `bytes`.
+    pub fn find(&mut self, bytes: &[u8]) -> Option<usize> {
+        for (i, &b) in bytes.iter().enumerate() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => self.depth = self.depth.saturating_sub(1),
+                b'\n' if self.depth == 0 => return Some(i + 1),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// True outside every document.
+    pub fn between_documents(&self) -> bool {
+        self.depth == 0 && !self.in_string
+    }
+}
+
+/// Cuts `buf` into pieces of at least `size` bytes (the last may be shorter), each ending at a
+/// cut point (see the module doc) or at the end of `buf`. Like [`super::chunks_of`], a piece is
+/// found only when it is asked for.
+pub fn documents_of(buf: &[u8], size: usize) -> impl Iterator<Item = &[u8]> {
+    let mut cutter = DocumentCutter::default();
+    let (mut start, mut pos) = (0, 0);
+    std::iter::from_fn(move || {
+        if start >= buf.len() {
+            return None;
+        }
+        loop {
+            match cutter.find(&buf[pos..]) {
+                Some(n) => {
+                    pos += n;
+                    if pos - start >= size.max(1) || pos == buf.len() {
+                        break;
+                    }
+                }
+                None => {
+                    pos = buf.len();
+                    break;
+                }
+            }
+        }
+        let piece = &buf[start..pos];
+        start = pos;
+        Some(piece)
+    })
+}
+
+/// What [`DocumentStream::push`] and [`DocumentStream::finish`] hand on.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DocumentPiece {
+    /// Whole documents (and the white space around them), ending at a cut point, or at the
+    /// end of the input for the last piece.
+    Documents(Vec<u8>),
+    /// Lines of a document longer than the limit, dropped unparsed.
+    TooLong {
+        /// How many lines.
+        lines: u64,
+    },
+}
+
+/// Cuts a stream of newline-aligned blocks into [`DocumentPiece`]s, holding at most about
+/// `size` bytes plus one document, and never more than `limit` bytes of one document: a longer
+/// one is dropped, its lines reported, until the next cut point.
+#[derive(Debug)]
+pub struct DocumentStream {
+    size: usize,
+    limit: usize,
+    cutter: DocumentCutter,
+    /// Bytes not handed on yet; the first `cut` end at a cut point.
+    pending: Vec<u8>,
+    cut: usize,
+    /// Where the cutter has scanned `pending` to.
+    scanned: usize,
+    /// What has been dropped of a document over the limit, while one is being skipped.
+    skipping: Option<Skipped>,
+}
+
+/// The bytes of a document over the limit, counted as they are dropped.
+#[derive(Debug, Default)]
+struct Skipped {
+    newlines: u64,
+    /// The last byte dropped was not a newline: a line is open.
+    open: bool,
+}
+
+impl Skipped {
+    fn add(&mut self, bytes: &[u8]) {
+        self.newlines += memchr::memchr_iter(b'\n', bytes).count() as u64;
+        if let Some(&last) = bytes.last() {
+            self.open = last != b'\n';
+        }
+    }
+
+    fn lines(&self) -> u64 {
+        self.newlines + u64::from(self.open)
+    }
+}
+
+impl DocumentStream {
+    /// A stream cut into pieces of at least `size` bytes, with documents of at most `limit`.
+    pub fn new(size: usize, limit: usize) -> Self {
+        DocumentStream {
+            size: size.max(1),
+            limit: limit.max(1),
+            cutter: DocumentCutter::default(),
+            pending: Vec::new(),
+            cut: 0,
+            scanned: 0,
+            skipping: None,
+        }
+    }
+
+    /// Takes the next block of the stream; returns the pieces it completes, in order.
+    pub fn push(&mut self, block: &[u8]) -> Vec<DocumentPiece> {
+        let mut out = Vec::new();
+        let mut block = block;
+        if let Some(skip) = self.skipping.as_mut() {
+            match self.cutter.find(block) {
+                Some(n) => {
+                    skip.add(&block[..n]);
+                    out.push(DocumentPiece::TooLong {
+                        lines: skip.lines(),
+                    });
+                    self.skipping = None;
+                    block = &block[n..];
+                }
+                None => {
+                    skip.add(block);
+                    return out;
+                }
+            }
+        }
+        self.pending.extend_from_slice(block);
+        while let Some(n) = self.cutter.find(&self.pending[self.scanned..]) {
+            self.scanned += n;
+            self.cut = self.scanned;
+        }
+        self.scanned = self.pending.len();
+        if self.cut >= self.size {
+            let rest = self.pending.split_off(self.cut);
+            out.push(DocumentPiece::Documents(std::mem::replace(
+                &mut self.pending,
+                rest,
+            )));
+            self.scanned -= self.cut;
+            self.cut = 0;
+        }
+        if self.pending.len() - self.cut > self.limit {
+            // The document being read is over the limit: what comes before it is handed on,
+            // the rest of it is counted and dropped up to the next cut point.
+            if self.cut > 0 {
+                let rest = self.pending.split_off(self.cut);
+                out.push(DocumentPiece::Documents(std::mem::replace(
+                    &mut self.pending,
+                    rest,
+                )));
+            }
+            let mut skip = Skipped::default();
+            skip.add(&self.pending);
+            self.pending = Vec::new();
+            self.cut = 0;
+            self.scanned = 0;
+            self.skipping = Some(skip);
+        }
+        out
+    }
+
+    /// A line too long to be read was dropped by the block reader: the document around it
+    /// cannot be read, so what is pending is handed on as it is (the parser reports it), and
+    /// the next block is taken as the start of a new document.
+    pub fn break_off(&mut self) -> Vec<DocumentPiece> {
+        let out = self.finish();
+        *self = DocumentStream::new(self.size, self.limit);
+        out
+    }
+
+    /// The end of the stream: whatever is pending.
+    pub fn finish(&mut self) -> Vec<DocumentPiece> {
+        let mut out = Vec::new();
+        if let Some(skip) = self.skipping.take() {
+            out.push(DocumentPiece::TooLong {
+                lines: skip.lines(),
+            });
+        }
+        if !self.pending.is_empty() {
+            out.push(DocumentPiece::Documents(std::mem::take(&mut self.pending)));
+        }
+        self.cut = 0;
+        self.scanned = 0;
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOCS: &str =
+        "{\n  \"a\": \"}\\\"{\\n\",\n  \"b\": [1,\n 2]\n}\n\n[\n{}\n]\n{\"c\":1}{\"d\":\n2}\nx\n";
+
+    #[test]
+    fn cuts_only_between_documents() {
+        let mut c = DocumentCutter::default();
+        let mut cuts = Vec::new();
+        let mut pos = 0;
+        while let Some(n) = c.find(&DOCS.as_bytes()[pos..]) {
+            pos += n;
+            cuts.push(pos);
+        }
+        let lines: Vec<&str> = cuts.windows(2).map(|w| &DOCS[w[0]..w[1]]).collect();
+        assert_eq!(
+            &DOCS[..cuts[0]],
+            "{\n  \"a\": \"}\\\"{\\n\",\n  \"b\": [1,\n 2]\n}\n"
+        );
+        assert_eq!(lines, ["\n", "[\n{}\n]\n", "{\"c\":1}{\"d\":\n2}\n", "x\n"]);
+        assert_eq!(pos, DOCS.len());
+        assert!(c.between_documents());
+    }
+
+    #[test]
+    fn mapped_pieces_cover_the_input_and_end_at_cut_points() {
+        for size in 1..DOCS.len() + 2 {
+            let pieces: Vec<&[u8]> = documents_of(DOCS.as_bytes(), size).collect();
+            assert_eq!(pieces.concat(), DOCS.as_bytes(), "size {size}");
+            for p in &pieces[..pieces.len() - 1] {
+                assert!(p.len() >= size, "size {size}");
+                let mut c = DocumentCutter::default();
+                let mut pos = 0;
+                while let Some(n) = c.find(&p[pos..]) {
+                    pos += n;
+                }
+                assert_eq!(pos, p.len(), "a piece ends at a cut point (size {size})");
+            }
+        }
+    }
+
+    fn stream(blocks: &[&[u8]], size: usize, limit: usize) -> Vec<DocumentPiece> {
+        let mut s = DocumentStream::new(size, limit);
+        let mut out = Vec::new();
+        for b in blocks {
+            out.extend(s.push(b));
+        }
+        out.extend(s.finish());
+        out
+    }
+
+    #[test]
+    fn a_stream_is_cut_like_the_mapped_input() {
+        let bytes = DOCS.as_bytes();
+        let cuts: Vec<usize> = documents_of(bytes, 1)
+            .scan(0, |end, p| {
+                *end += p.len();
+                Some(*end)
+            })
+            .collect();
+        for size in 1..DOCS.len() + 2 {
+            for block in 1..DOCS.len() + 1 {
+                let blocks: Vec<&[u8]> = bytes.chunks(block).collect();
+                let got = stream(&blocks, size, 1 << 20);
+                let want: Vec<DocumentPiece> = documents_of(bytes, size)
+                    .map(|p| DocumentPiece::Documents(p.to_vec()))
+                    .collect();
+                let got_bytes: Vec<u8> = got
+                    .iter()
+                    .flat_map(|p| match p {
+                        DocumentPiece::Documents(v) => v.clone(),
+                        DocumentPiece::TooLong { .. } => panic!("nothing is over the limit"),
+                    })
+                    .collect();
+                assert_eq!(got_bytes, bytes, "size {size} block {block}");
+                // A stream cuts at the last cut point a block lets it see, so its pieces may
+                // be longer than the mapped input's, but they end at cut points too.
+                let mut end = 0;
+                for p in &got[..got.len() - 1] {
+                    if let DocumentPiece::Documents(v) = p {
+                        end += v.len();
+                        assert!(cuts.contains(&end), "size {size} block {block}");
+                        assert!(v.len() >= size, "size {size} block {block}");
+                    }
+                }
+                assert!(got.len() <= want.len(), "size {size} block {block}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_document_over_the_limit_is_dropped_and_counted() {
+        let long = format!("{{\n{}\"x\": 1\n}}\n", "\"k\": 1,\n".repeat(10));
+        let input = format!("{{\"a\": 1}}\n{long}{{\"b\": 2}}\n");
+        let blocks: Vec<&[u8]> = input.as_bytes().chunks(8).collect();
+        let got = stream(&blocks, 1, 30);
+        assert_eq!(
+            got,
+            vec![
+                DocumentPiece::Documents(b"{\"a\": 1}\n".to_vec()),
+                DocumentPiece::TooLong { lines: 13 },
+                DocumentPiece::Documents(b"{\"b\": 2}\n".to_vec()),
+            ]
+        );
+    }
+}
