@@ -574,22 +574,6 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
         lines: total,
         ..ChunkOut::default()
     };
-    let text = match std::str::from_utf8(buf) {
-        Ok(t) => t,
-        Err(e) => {
-            let line = count_lines(&buf[..e.valid_up_to()]).max(1);
-            out.bad(
-                BadKind::InvalidUtf8,
-                line,
-                total,
-                format!(
-                    "invalid UTF-8 at byte {} (its {total} lines skipped)",
-                    e.valid_up_to()
-                ),
-            );
-            return out;
-        }
-    };
     // 0-based line index of byte `cur_off`, advanced incrementally.
     let (mut cur_off, mut cur_line) = (0usize, 0u64);
     let mut line_at = |off: usize| {
@@ -604,7 +588,8 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     let mut run = 0usize;
     'runs: while run < buf.len() {
         let run_line = line_at(run);
-        let mut stream = serde_json::Deserializer::from_str(&text[run..]).into_iter::<&RawValue>();
+        // From bytes, so that invalid UTF-8 spoils only the document it is in.
+        let mut stream = serde_json::Deserializer::from_slice(&buf[run..]).into_iter::<&RawValue>();
         loop {
             let before = run + stream.byte_offset();
             let Some(item) = stream.next() else {
@@ -612,7 +597,9 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
             };
             let ws = buf[before..]
                 .iter()
-                .take_while(|b| b.is_ascii_whitespace())
+                // JSON's white space only: a form feed is where the parser fails.
+                // JSON's white space only: a form feed is where the parser fails.
+                .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
                 .count();
             let start = before + ws;
             let first = line_at(start);
@@ -655,12 +642,20 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                         (e.line() as u64).saturating_sub(first - run_line),
                         e.column()
                     );
-                    let (kind, reason) = match e.classify() {
-                        Category::Eof => (
+                    let unit = &buf[start..resume];
+                    let (kind, reason) = match (std::str::from_utf8(unit), e.classify()) {
+                        (Err(u), _) => (
+                            BadKind::InvalidUtf8,
+                            format!(
+                                "invalid UTF-8 at byte {} of the document (document skipped)",
+                                u.valid_up_to()
+                            ),
+                        ),
+                        (Ok(_), Category::Eof) => (
                             BadKind::TruncatedLastLine,
                             format!("input ends inside a JSON document: {at}"),
                         ),
-                        _ => (
+                        (Ok(_), _) => (
                             BadKind::MalformedJson,
                             format!("malformed JSON (document skipped): {at}"),
                         ),
@@ -860,6 +855,26 @@ mod tests {
                 doc_lines + 1,
                 4,
                 "malformed JSON (document skipped): expected `:` at line 3 of the document, column 11"
+            )]
+        );
+        assert_eq!(out.kubelet.len(), 2);
+
+        // So is a document with invalid UTF-8 in it.
+        let mut buf = format!("{doc}\n{{\n  \"kind\": \"Ev\u{e9}nt\"\n}}\n{other}\n").into_bytes();
+        let at = buf.iter().position(|&b| b == 0xc3).unwrap();
+        buf[at] = 0xff;
+        let out = process_documents(&buf, &ctx(None));
+        assert_eq!(out.used, 2 * doc_lines);
+        assert_eq!(
+            out.bad
+                .iter()
+                .map(|b| (b.kind, b.line, b.lines, b.reason.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(
+                BadKind::InvalidUtf8,
+                doc_lines + 1,
+                3,
+                "invalid UTF-8 at byte 15 of the document (document skipped)"
             )]
         );
         assert_eq!(out.kubelet.len(), 2);

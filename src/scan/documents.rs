@@ -336,4 +336,66 @@ mod tests {
             ]
         );
     }
+
+    /// Lines, used, skipped, events, and the bad lines (first line in the whole input's
+    /// numbering, lines, reason).
+    type Reading = (u64, u64, u64, u64, Vec<(u64, u64, String)>);
+
+    fn reading(pieces: &[&[u8]]) -> Reading {
+        let ctx = crate::scan::chunk::ChunkCtx {
+            prefilter: None,
+            want_object_events: true,
+            max_line: 1 << 16,
+            file: 0,
+        };
+        let (mut lines, mut used, mut skipped, mut events, mut bad) = (0, 0, 0, 0, Vec::new());
+        for p in pieces {
+            let o = crate::scan::chunk::process_documents(p, &ctx);
+            bad.extend(
+                o.bad
+                    .iter()
+                    .map(|b| (b.line + lines, b.lines, b.reason.clone())),
+            );
+            lines += o.lines;
+            used += o.used;
+            skipped += o.skipped;
+            events += o.events;
+        }
+        (lines, used, skipped, events, bad)
+    }
+
+    #[test]
+    fn pieces_read_like_the_whole_input() {
+        let ev = r#"{"kind":"Event","auditID":"a","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/nodes/n1","user":{"username":"system:node:n1"}}"#;
+        let inputs: Vec<Vec<u8>> = vec![
+            // A form feed is not JSON white space (found by the fuzzer).
+            b"\x0c\n\n".to_vec(),
+            format!("{ev}\nnot json\n{ev}\n").into_bytes(),
+            format!("{{\n\"a\": [1,\n{ev}\n}}\n{ev}\n").into_bytes(),
+            format!("{{\"s\": \"{{[\\\"\"\n}}\n{ev}\n]]\n{ev}").into_bytes(),
+            [
+                format!("{ev}\n").as_bytes(),
+                b"{\"x\": \"\xff\"}\n",
+                ev.as_bytes(),
+            ]
+            .concat(),
+        ];
+        for input in &inputs {
+            let whole = reading(&[input]);
+            for size in 1..input.len() + 1 {
+                let pieces: Vec<&[u8]> = documents_of(input, size).collect();
+                assert_eq!(
+                    reading(&pieces),
+                    whole,
+                    "{:?} size {size}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
+        // The second input: the garbage line is bad on its own, both events are read.
+        let (lines, used, skipped, events, bad) = reading(&[&inputs[1]]);
+        assert_eq!((lines, used, skipped, events), (3, 2, 0, 2));
+        assert_eq!(bad.len(), 1);
+        assert_eq!((bad[0].0, bad[0].1), (2, 1));
+    }
 }
