@@ -8,7 +8,7 @@
 //! the decisions and the writers batch by batch, so memory is bounded by the graph and a few
 //! batches, not by the size of the logs (stdin included).
 
-use crate::authz::chain::{ChainOutcome, Scenario, ScenarioError};
+use crate::authz::chain::{share_answers, ChainOutcome, Scenario, ScenarioError, SharedAnswers};
 use crate::authz::node::Decision;
 use crate::authz::rbac::RbacMatch;
 use crate::authz::restriction::{Admission, RequestBody};
@@ -333,6 +333,16 @@ impl<'r> Prepared<'r> {
     /// The chain's answer under `scenario` (without the client-facing refusal).
     pub fn outcome(&self, scenario: &Scenario, cluster: &dyn ClusterView) -> ChainOutcome {
         scenario.decide(&self.attrs, &self.body, cluster, self.at)
+    }
+
+    /// [`Prepared::outcome`] under each of `scenarios`, each distinct authorizer asked once
+    /// ([`share_answers`]).
+    pub fn outcomes(&self, scenarios: &[Scenario], cluster: &dyn ClusterView) -> Vec<ChainOutcome> {
+        let mut shared = SharedAnswers::default();
+        scenarios
+            .iter()
+            .map(|s| s.decide_with(&self.attrs, &self.body, cluster, self.at, &mut shared))
+            .collect()
     }
 
     /// The row of this request for one scenario's decisions.
@@ -695,11 +705,12 @@ pub fn analyze(
         .map(|f| configs.index(f))
         .collect();
     let compare_at: Vec<usize> = opts.compare.iter().map(|(_, f)| configs.index(f)).collect();
-    let scenarios: Vec<Scenario> = configs
+    let mut scenarios: Vec<Scenario> = configs
         .flags
         .iter()
         .map(|f| f.scenario(policy.clone()))
         .collect::<Result<_, _>>()?;
+    share_answers(&mut scenarios);
     let mut timeline = TimelineBuilder::new(window.0, window.1.saturating_add(1));
     let mut comparison = (!compare_at.is_empty()).then(|| {
         CompareBuilder::new(
@@ -738,10 +749,7 @@ pub fn analyze(
                         .map(String::as_str)
                         .unwrap_or("");
                     let prepared = Prepared::new(&req);
-                    let mut outcomes: Vec<ChainOutcome> = scenarios
-                        .iter()
-                        .map(|s| prepared.outcome(s, &graph))
-                        .collect();
+                    let mut outcomes = prepared.outcomes(&scenarios, &graph);
                     // The candidates need only the verdict, straight from the chain's answer.
                     let models: Vec<(Verdict, String, bool)> = recorded_at
                         .iter()

@@ -475,3 +475,73 @@ fn chain_throughput() {
         n as f64 / secs
     );
 }
+
+#[test]
+fn shared_answers_give_the_outcomes_each_scenario_gives_alone() {
+    use nodeauthz::authz::chain::{share_answers, SharedAnswers, Shares};
+    use nodeauthz::authz::restriction::RequestBody;
+    // The recorded candidates and the target, as `analyze` decides every request under them.
+    let mut scenarios = vec![
+        scenario("RBAC", &["NodeRestriction"], None, false, &[]),
+        scenario("RBAC", &["NodeRestriction"], None, true, &[]),
+        scenario("Node,RBAC", &["NodeRestriction"], None, false, &[]),
+        scenario("Node,RBAC", &["NodeRestriction"], None, true, &[]),
+        scenario("Node,RBAC", &[], Some("1.19"), false, &[]),
+        scenario(
+            "RBAC,Node",
+            &[],
+            None,
+            true,
+            &["clusterrolebinding/system:node"],
+        ),
+    ];
+    share_answers(&mut scenarios);
+    let shares: Vec<Shares> = scenarios.iter().map(|s| s.shares).collect();
+    let some = |node, rbac| Shares {
+        node: Some(node),
+        rbac: Some(rbac),
+    };
+    // Node authorizers differ only by release; RBAC by the legacy binding. Dropping the
+    // legacy binding leaves no `system:node` binding at all, where the bootstrap policy has
+    // one without subjects: the compiled authorizers differ, so nothing is shared with it.
+    assert_eq!(
+        shares,
+        [
+            some(0, 0),
+            some(0, 1),
+            some(0, 0),
+            some(0, 1),
+            some(4, 0),
+            some(0, 5)
+        ]
+    );
+    let requests = [
+        node_req("node-a", "get", "", "secrets", "ns", "db"),
+        node_req("node-b", "get", "", "secrets", "ns", "db"),
+        node_req("node-a", "get", "", "nodes", "", "node-a"),
+        node_req("node-b", "get", "", "nodes", "", "node-c"),
+        node_req("node-a", "list", "", "pods", "", ""),
+        node_req("node-a", "patch", "", "nodes/status", "", "node-a"),
+        node_req(
+            "node-a",
+            "update",
+            "coordination.k8s.io",
+            "leases",
+            "kube-node-lease",
+            "node-a",
+        ),
+        node_req("node-a", "delete", "", "pods", "ns", "web-2"),
+        node_path_req("node-a", "get", "/healthz"),
+    ];
+    let view = view();
+    let mut shared = SharedAnswers::default();
+    for attrs in &requests {
+        shared.clear();
+        for s in &scenarios {
+            let body = RequestBody::raw(None);
+            let alone = s.decide(attrs, &body, &view, 0);
+            let with = s.decide_with(attrs, &body, &view, 0, &mut shared);
+            assert_eq!(with, alone, "{attrs:?} under {:?}", s.modes);
+        }
+    }
+}

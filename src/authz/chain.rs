@@ -79,6 +79,47 @@ pub struct Scenario {
     pub rbac: RbacAuthorizer,
     /// Bindings removed from the policy by `--drop-binding`.
     pub dropped: Vec<BindingRef>,
+    /// Which answers this scenario may take from another scenario's, for the same request
+    /// ([`Scenario::decide_with`]).
+    pub shares: Shares,
+}
+
+/// Keys under which a scenario's authorizers share their answers with the other scenarios a
+/// request is decided under: scenarios whose Node authorizers (RBAC authorizers) are equal
+/// have the same key, so a request's Node (RBAC) answer is worked out once for all of them.
+/// `None` shares nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shares {
+    pub node: Option<usize>,
+    pub rbac: Option<usize>,
+}
+
+/// The authorizers' answers for one request, kept for the scenarios that share them
+/// ([`Shares`]). Empty it (or make a new one) before the next request.
+#[derive(Debug, Default)]
+pub struct SharedAnswers {
+    node: Vec<(usize, NodeDecision)>,
+    rbac: Vec<(usize, RbacDecision)>,
+}
+
+impl SharedAnswers {
+    /// Forgets the answers, for the next request.
+    pub fn clear(&mut self) {
+        self.node.clear();
+        self.rbac.clear();
+    }
+}
+
+/// Gives each scenario the keys of the first scenario whose authorizers equal its own, so that
+/// deciding a request under all of them asks each distinct authorizer once (replaying a log
+/// under the target and the recorded candidates asked the same Node authorizer twice and RBAC
+/// up to four times per request).
+pub fn share_answers(scenarios: &mut [Scenario]) {
+    for i in 0..scenarios.len() {
+        let node = (0..=i).find(|&j| scenarios[j].node == scenarios[i].node);
+        let rbac = (0..=i).find(|&j| scenarios[j].rbac == scenarios[i].rbac);
+        scenarios[i].shares = Shares { node, rbac };
+    }
 }
 
 /// One authorizer's answer within the chain.
@@ -219,6 +260,7 @@ impl Scenario {
             rbac: RbacAuthorizer::new(policy, &dropped),
             gates,
             dropped,
+            shares: Shares::default(),
         }
     }
 
@@ -257,25 +299,51 @@ impl Scenario {
         Ok(Scenario::new(modes, enabled, gates, &policy, dropped))
     }
 
-    /// Runs the authorizers only.
+    /// Runs the authorizers only. `shared` holds the answers other scenarios already found
+    /// for these very attributes.
     fn authorize(
         &self,
         attrs: &Attributes,
         cluster: &dyn ClusterView,
         at: Micros,
         out: &mut ChainOutcome,
+        mut shared: Option<&mut SharedAnswers>,
     ) {
         for &mode in &self.modes {
             let (decision, reason) = match mode {
                 Mode::Node => {
-                    let d = self.node.authorize(attrs, cluster, at);
+                    let d = match (self.shares.node, shared.as_deref_mut()) {
+                        (Some(key), Some(shared)) => {
+                            match shared.node.iter().find(|(k, _)| *k == key) {
+                                Some((_, d)) => d.clone(),
+                                None => {
+                                    let d = self.node.authorize(attrs, cluster, at);
+                                    shared.node.push((key, d.clone()));
+                                    d
+                                }
+                            }
+                        }
+                        _ => self.node.authorize(attrs, cluster, at),
+                    };
                     let r = (d.decision, d.reason.to_string());
                     out.path = d.path.clone();
                     out.node = Some(d);
                     r
                 }
                 Mode::Rbac => {
-                    let d = self.rbac.authorize(attrs);
+                    let d = match (self.shares.rbac, shared.as_deref_mut()) {
+                        (Some(key), Some(shared)) => {
+                            match shared.rbac.iter().find(|(k, _)| *k == key) {
+                                Some((_, d)) => d.clone(),
+                                None => {
+                                    let d = self.rbac.authorize(attrs);
+                                    shared.rbac.push((key, d.clone()));
+                                    d
+                                }
+                            }
+                        }
+                        _ => self.rbac.authorize(attrs),
+                    };
                     let decision = if d.allowed {
                         Decision::Allow
                     } else {
@@ -315,7 +383,8 @@ impl Scenario {
     /// Whether the chain's authorizers allow `attrs` (no admission).
     pub fn authorized(&self, attrs: &Attributes, cluster: &dyn ClusterView, at: Micros) -> bool {
         let mut out = empty_outcome();
-        self.authorize(attrs, cluster, at, &mut out);
+        // Other attributes than the request's: nothing to share.
+        self.authorize(attrs, cluster, at, &mut out, None);
         out.authorized()
     }
 
@@ -329,7 +398,7 @@ impl Scenario {
         at: Micros,
     ) -> ChainOutcome {
         let body = RequestBody::Parsed(request_object);
-        self.run(attrs, &body, cluster, at, true)
+        self.run(attrs, &body, cluster, at, true, None)
     }
 
     /// [`Scenario::evaluate`] without the client-facing refusal (`refusal` is always `None`),
@@ -345,7 +414,21 @@ impl Scenario {
         cluster: &dyn ClusterView,
         at: Micros,
     ) -> ChainOutcome {
-        self.run(attrs, body, cluster, at, false)
+        self.run(attrs, body, cluster, at, false, None)
+    }
+
+    /// [`Scenario::decide`], taking the Node and RBAC answers from `shared` when a scenario
+    /// with the same [`Shares`] key has already found them for this request, and leaving its
+    /// own there for the next. The outcome is the one [`Scenario::decide`] gives.
+    pub fn decide_with(
+        &self,
+        attrs: &Attributes,
+        body: &RequestBody<'_>,
+        cluster: &dyn ClusterView,
+        at: Micros,
+        shared: &mut SharedAnswers,
+    ) -> ChainOutcome {
+        self.run(attrs, body, cluster, at, false, Some(shared))
     }
 
     fn run(
@@ -355,9 +438,10 @@ impl Scenario {
         cluster: &dyn ClusterView,
         at: Micros,
         with_refusal: bool,
+        shared: Option<&mut SharedAnswers>,
     ) -> ChainOutcome {
         let mut out = empty_outcome();
-        self.authorize(attrs, cluster, at, &mut out);
+        self.authorize(attrs, cluster, at, &mut out, shared);
         if !out.authorized() {
             out.indeterminate = out.node.as_ref().and_then(|n| n.indeterminate.clone());
             if with_refusal {

@@ -355,7 +355,7 @@ pub fn static_node_rules(gates: &FeatureGates) -> Vec<PolicyRule> {
 }
 
 /// The Node authorizer of one scenario (release and gates fixed).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NodeAuthorizer {
     version: KubeVersion,
     gates: FeatureGates,

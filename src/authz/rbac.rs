@@ -257,7 +257,7 @@ fn resource_head(resource: &str) -> &str {
     resource.split_once('/').map_or(resource, |(head, _)| head)
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct CompiledBinding {
     kind: BindingKind,
     name: String,
@@ -413,7 +413,7 @@ impl RbacMatch {
 }
 
 /// Subject keys of the index.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct SubjectIndex {
     users: HashMap<String, Vec<usize>>,
     groups: HashMap<String, Vec<usize>>,
@@ -532,8 +532,8 @@ pub fn describe_subject(s: &Subject, binding_ns: &str) -> String {
     out
 }
 
-/// The compiled RBAC authorizer of one scenario.
-#[derive(Debug)]
+/// The compiled RBAC authorizer of one scenario. Equal authorizers give equal answers.
+#[derive(Debug, PartialEq)]
 pub struct RbacAuthorizer {
     cluster_bindings: Vec<CompiledBinding>,
     cluster_index: SubjectIndex,
