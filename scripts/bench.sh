@@ -15,6 +15,8 @@
 #   BENCH_BIG       size of a second, longer log (same cluster, same seed, no time limit, so
 #                   every request is distinct) on which peak RSS is measured too, to show that
 #                   memory does not grow with the log (default 4G; 0 to skip)
+#   BENCH_PRETTY    size of the log's prefix pretty-printed (one JSON document per event over
+#                   many lines), read mapped and on stdin (default 100M; 0 to skip)
 #   BENCH_BIG_RUNS  runs on the big log (default 1)
 #
 # Rows: the reference tools; the scanner alone (target/release/examples/scan) wanting object
@@ -201,6 +203,28 @@ MEM+=("$BYTES_SPEC log: $(rss_split "$BIN" analyze "$LOG" --format json)")
 row "nodeauthz analyze --format json" "gzip" "$SIZE" "$(measure "$BIN" analyze "$LOG.gz" --format json)" \
   "MB/s of uncompressed bytes; .gz is $GZSIZE bytes"
 cp "$DATA/.last.out" "$DATA/.na-gz.out"; NAGZ_ERR=$(cat "$DATA/.last.err")
+
+# ---- pretty-printed documents: cut between documents, parsed in parallel, never held whole ----
+PRETTY_SPEC=${BENCH_PRETTY:-100M}
+if [[ $PRETTY_SPEC != 0 ]]; then
+  PRETTY=$DATA/pretty-$PRETTY_SPEC.json
+  if [[ ! -s $PRETTY || $PRETTY -ot $LOG ]]; then
+    echo "== pretty-printing the first $PRETTY_SPEC of $LOG" >&2
+    # The log's bad lines (and the line head cuts) are left out.
+    head -c "$(to_bytes "$PRETTY_SPEC")" "$LOG" | python3 -c 'import json, sys
+for line in sys.stdin:
+    try:
+        v = json.loads(line)
+    except ValueError:
+        continue
+    sys.stdout.write(json.dumps(v, indent=2) + "\n")' > "$PRETTY.tmp" && mv "$PRETTY.tmp" "$PRETTY"
+  fi
+  PRETTY_SIZE=$(stat -c %s "$PRETTY")
+  cat "$PRETTY" > /dev/null
+  row "nodeauthz analyze --format json" "pretty" "$PRETTY_SIZE" \
+    "$(measure "$BIN" analyze "$PRETTY" --format json)" "pretty-printed copy of the first $PRETTY_SPEC"
+  MEM+=("pretty-printed $PRETTY_SPEC on stdin: $(rss_split bash -c 'exec "$0" analyze - --format json < "$1"' "$BIN" "$PRETTY")")
+fi
 
 # ---- the big log: memory must not grow with the size ----------------------------------------
 BIG_SPEC=${BENCH_BIG:-4G}

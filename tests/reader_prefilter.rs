@@ -326,3 +326,62 @@ proptest! {
         prop_assert_eq!(&a.1.bad.counts, &b.1.bad.counts);
     }
 }
+
+#[test]
+fn a_streamed_document_over_the_limit_is_skipped_and_the_rest_read() {
+    // Three pretty-printed events; the second has a line longer than the limit (a line the
+    // block reader drops) in one copy, and is simply longer than the limit in the other.
+    let event = |id: u8| {
+        let v = event_value(&Line::Event {
+            id,
+            stage: 2,
+            user: 0,
+            imp: false,
+            agent: 0,
+            verb: 0,
+            resource: 0,
+            code: 200,
+            escape: 0,
+        });
+        serde_json::to_string_pretty(&v).unwrap()
+    };
+    let (first, third) = (event(1), event(3));
+    let lines = |s: &str| s.lines().count() as u64;
+    // A pretty-printed event is about 1 KB, under the limit of 2 KB below.
+    assert!(first.len() < 1500);
+    let long_line = event(2).replace(
+        "\"kind\": \"Event\"",
+        &format!("\"kind\": \"Event\", \"pad\": \"{}\"", "x".repeat(2500)),
+    );
+    let many_lines = event(2).replace("\"kind\": \"Event\",", &"\"pad\": 1,\n".repeat(300));
+    for (second, why) in [
+        (long_line, "a line over the limit"),
+        (many_lines, "a document over the limit"),
+    ] {
+        let text = format!("{first}\n{second}\n{third}\n");
+        let opts = ScanOptions {
+            threads: 2,
+            chunk_size: 64,
+            max_line_bytes: 2000,
+            ..ScanOptions::default()
+        };
+        let (_, (records, s)) = scan_plain_and_gzip(&text, &ScanOptions::default(), &opts);
+        assert_eq!(s.inputs[0].shape, "documents", "{why}");
+        assert_eq!(s.lines_read, lines(&text), "{why}");
+        assert_eq!(
+            s.lines_read,
+            s.lines_used + s.lines_skipped + s.lines_bad,
+            "{why}"
+        );
+        // The first and the third event are read; nothing of the second is.
+        assert_eq!(
+            s.lines_used,
+            lines(&first) + lines(&third),
+            "{why}: {:?}",
+            s.bad
+        );
+        assert_eq!(s.lines_bad, lines(&second), "{why}");
+        let ids: Vec<&str> = records.iter().map(|r| r.audit_id.as_str()).collect();
+        assert_eq!(ids, ["id-1", "id-3"], "{why}");
+    }
+}

@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .flat_map(|p| match p {
             DocumentPiece::Documents(v) => v.clone(),
-            DocumentPiece::TooLong { .. } => unreachable!("no limit"),
+            DocumentPiece::TooLong { .. } | DocumentPiece::LongLine => unreachable!("no limit"),
         })
         .collect();
     assert_eq!(bytes, input);
@@ -64,7 +64,7 @@ fuzz_target!(|data: &[u8]| {
         .iter()
         .map(|p| match p {
             DocumentPiece::Documents(v) => process_documents(v, &ctx),
-            DocumentPiece::TooLong { .. } => unreachable!(),
+            DocumentPiece::TooLong { .. } | DocumentPiece::LongLine => unreachable!(),
         })
         .collect();
     assert_eq!(reading(&outs), whole);

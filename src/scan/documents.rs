@@ -89,11 +89,14 @@ pub enum DocumentPiece {
     /// Whole documents (and the white space around them), ending at a cut point, or at the
     /// end of the input for the last piece.
     Documents(Vec<u8>),
-    /// Lines of a document longer than the limit, dropped unparsed.
+    /// Lines of a document longer than the limit (or holding a line longer than the limit),
+    /// dropped unparsed.
     TooLong {
         /// How many lines.
         lines: u64,
     },
+    /// A line longer than the limit between documents, dropped by the block reader.
+    LongLine,
 }
 
 /// Cuts a stream of newline-aligned blocks into [`DocumentPiece`]s, holding at most about
@@ -203,12 +206,38 @@ impl DocumentStream {
         out
     }
 
-    /// A line too long to be read was dropped by the block reader: the document around it
-    /// cannot be read, so what is pending is handed on as it is (the parser reports it), and
-    /// the next block is taken as the start of a new document.
-    pub fn break_off(&mut self) -> Vec<DocumentPiece> {
-        let out = self.finish();
-        *self = DocumentStream::new(self.size, self.limit);
+    /// The block reader dropped a line longer than the limit. Between documents it is handed
+    /// on as [`DocumentPiece::LongLine`]; inside one, that document is skipped to its end,
+    /// counted with the dropped line (whose bytes are taken to leave the document's structure
+    /// as it was: a long line is a long string value far more often than anything else).
+    pub fn long_line(&mut self) -> Vec<DocumentPiece> {
+        if let Some(skip) = self.skipping.as_mut() {
+            // The dropped line ends the open one, if any (blocks end at newlines).
+            skip.newlines += 1;
+            skip.open = false;
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if self.cut > 0 {
+            let rest = self.pending.split_off(self.cut);
+            out.push(DocumentPiece::Documents(std::mem::replace(
+                &mut self.pending,
+                rest,
+            )));
+        }
+        if self.cutter.between_documents() && self.pending.is_empty() {
+            out.push(DocumentPiece::LongLine);
+        } else {
+            let mut skip = Skipped::default();
+            skip.add(&self.pending);
+            // The dropped line ends the open one, if any (blocks end at newlines).
+            skip.newlines += 1;
+            skip.open = false;
+            self.skipping = Some(skip);
+        }
+        self.pending = Vec::new();
+        self.cut = 0;
+        self.scanned = 0;
         out
     }
 
@@ -302,7 +331,9 @@ mod tests {
                     .iter()
                     .flat_map(|p| match p {
                         DocumentPiece::Documents(v) => v.clone(),
-                        DocumentPiece::TooLong { .. } => panic!("nothing is over the limit"),
+                        DocumentPiece::TooLong { .. } | DocumentPiece::LongLine => {
+                            panic!("nothing is over the limit")
+                        }
                     })
                     .collect();
                 assert_eq!(got_bytes, bytes, "size {size} block {block}");
@@ -333,6 +364,29 @@ mod tests {
                 DocumentPiece::Documents(b"{\"a\": 1}\n".to_vec()),
                 DocumentPiece::TooLong { lines: 13 },
                 DocumentPiece::Documents(b"{\"b\": 2}\n".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dropped_long_line_skips_the_document_it_is_in() {
+        let mut s = DocumentStream::new(1, 1 << 20);
+        let mut got = s.push(b"{\"a\": 1}\n{\n\"b\":\n");
+        // The block reader dropped a long line here, inside the second document.
+        got.extend(s.long_line());
+        got.extend(s.push(b"\"c\": 2\n}\n{\"d\": 3}\n"));
+        // And one between documents.
+        got.extend(s.long_line());
+        got.extend(s.push(b"{\"e\": 4}\n"));
+        got.extend(s.finish());
+        assert_eq!(
+            got,
+            vec![
+                DocumentPiece::Documents(b"{\"a\": 1}\n".to_vec()),
+                DocumentPiece::TooLong { lines: 5 },
+                DocumentPiece::Documents(b"{\"d\": 3}\n".to_vec()),
+                DocumentPiece::LongLine,
+                DocumentPiece::Documents(b"{\"e\": 4}\n".to_vec()),
             ]
         );
     }

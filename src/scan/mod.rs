@@ -679,7 +679,7 @@ impl<'a> Run<'a> {
                 line: 1,
                 lines,
                 reason: format!(
-                    "JSON document longer than the limit of {max_line} bytes (its {lines} lines skipped)"
+                    "JSON document longer than the limit of {max_line} bytes, or with a line that is (its {lines} lines skipped)"
                 ),
             }],
             ..ChunkOut::default()
@@ -728,6 +728,7 @@ impl<'a> Run<'a> {
                                         DocumentPiece::TooLong { lines } => {
                                             Piece::Made(long_document(lines))
                                         }
+                                        DocumentPiece::LongLine => Piece::Made(long_line()),
                                     })
                                     .collect()
                             };
@@ -741,11 +742,7 @@ impl<'a> Run<'a> {
                                         *bytes += v.len() as u64;
                                         pieces_of(cutter.push(&v))
                                     }
-                                    Some(Ok(Block::LongLine)) => {
-                                        let mut out = pieces_of(cutter.break_off());
-                                        out.push(Piece::Made(long_line()));
-                                        out
-                                    }
+                                    Some(Ok(Block::LongLine)) => pieces_of(cutter.long_line()),
                                     Some(Err(e)) => {
                                         failed = Some(e);
                                         ended = true;
