@@ -15,9 +15,9 @@
 #   BENCH_BIG       size of a second, longer log (same cluster, same seed, no time limit, so
 #                   every request is distinct) on which peak RSS is measured too, to show that
 #                   memory does not grow with the log (default 4G; 0 to skip)
-#   BENCH_PRETTY    size of the log's prefix pretty-printed (one JSON document per event over
-#                   many lines), read mapped and on stdin (default 100M; 0 to skip)
 #   BENCH_BIG_RUNS  runs on the big log (default 1)
+#   BENCH_PRETTY    size of the log's prefix pretty-printed (one JSON document per event over
+#                   many lines), timed mapped, peak RSS on stdin (default 100M; 0 to skip)
 #
 # Rows: the reference tools; the scanner alone (target/release/examples/scan) wanting object
 # events only (as `graph` does, `ScanOptions::want_requests = false`), kubelet requests only, and

@@ -377,13 +377,13 @@ struct RowParts {
 }
 
 impl RowParts {
+    /// Copies the parts; the identity comes from the attributes, as in [`RowParts::moved`].
     fn cloned(req: &KubeletRequest, attrs: &Attributes) -> Self {
-        let user = req.effective_user();
         RowParts {
             audit_id: req.audit_id.clone(),
             timestamp: req.time(),
-            username: user.username.clone(),
-            groups: user.groups.clone(),
+            username: attrs.username.clone(),
+            groups: attrs.groups.clone(),
             user_agent: req.user_agent.clone(),
             source_ips: req.source_ips.clone(),
             verb: attrs.verb.clone(),

@@ -328,9 +328,11 @@ proptest! {
 }
 
 #[test]
-fn a_streamed_document_over_the_limit_is_skipped_and_the_rest_read() {
+fn a_document_over_the_limit_is_skipped_and_the_rest_read() {
     // Three pretty-printed events; the second has a line longer than the limit (a line the
-    // block reader drops) in one copy, and is simply longer than the limit in the other.
+    // block reader of a stream drops unread) in one copy, and is longer than the limit over
+    // many short lines in the other. A mapped file and a gzip stream, whatever its block size,
+    // skip the same lines with the same report.
     let event = |id: u8| {
         let v = event_value(&Line::Event {
             id,
@@ -346,42 +348,61 @@ fn a_streamed_document_over_the_limit_is_skipped_and_the_rest_read() {
         serde_json::to_string_pretty(&v).unwrap()
     };
     let (first, third) = (event(1), event(3));
-    let lines = |s: &str| s.lines().count() as u64;
     // A pretty-printed event is about 1 KB, under the limit of 2 KB below.
     assert!(first.len() < 1500);
+    let lines = |s: &str| s.lines().count() as u64;
     let long_line = event(2).replace(
         "\"kind\": \"Event\"",
-        &format!("\"kind\": \"Event\", \"pad\": \"{}\"", "x".repeat(2500)),
+        &format!("\"kind\": \"Event\", \"pad\": [\"{}\"]", "x".repeat(2500)),
+    );
+    // The long line opens an array that a later line closes: the stream must know where the
+    // document ends without having read that line.
+    let open_array = event(2).replace(
+        "\"kind\": \"Event\"",
+        &format!(
+            "\"kind\": \"Event\", \"pad\": [\"{}\",\n\"y\"]",
+            "x".repeat(2500)
+        ),
     );
     let many_lines = event(2).replace("\"kind\": \"Event\",", &"\"pad\": 1,\n".repeat(300));
     for (second, why) in [
         (long_line, "a line over the limit"),
+        (open_array, "a line over the limit that opens a bracket"),
         (many_lines, "a document over the limit"),
     ] {
         let text = format!("{first}\n{second}\n{third}\n");
-        let opts = ScanOptions {
-            threads: 2,
-            chunk_size: 64,
-            max_line_bytes: 2000,
-            ..ScanOptions::default()
-        };
-        let (_, (records, s)) = scan_plain_and_gzip(&text, &ScanOptions::default(), &opts);
-        assert_eq!(s.inputs[0].shape, "documents", "{why}");
-        assert_eq!(s.lines_read, lines(&text), "{why}");
-        assert_eq!(
-            s.lines_read,
-            s.lines_used + s.lines_skipped + s.lines_bad,
-            "{why}"
-        );
-        // The first and the third event are read; nothing of the second is.
-        assert_eq!(
-            s.lines_used,
-            lines(&first) + lines(&third),
-            "{why}: {:?}",
-            s.bad
-        );
-        assert_eq!(s.lines_bad, lines(&second), "{why}");
-        let ids: Vec<&str> = records.iter().map(|r| r.audit_id.as_str()).collect();
-        assert_eq!(ids, ["id-1", "id-3"], "{why}");
+        for chunk in [64, 1000, 1 << 20] {
+            let mapped = ScanOptions {
+                max_line_bytes: 2000,
+                ..ScanOptions::default()
+            };
+            let streamed = ScanOptions {
+                threads: 2,
+                chunk_size: chunk,
+                max_line_bytes: 2000,
+                ..ScanOptions::default()
+            };
+            let (a, b) = scan_plain_and_gzip(&text, &mapped, &streamed);
+            same_reading(&a, &b).unwrap();
+            assert_eq!(bad_lines(&a.1), bad_lines(&b.1), "{why}, blocks of {chunk}");
+            let (records, s) = b;
+            assert_eq!(s.inputs[0].shape, "documents", "{why}");
+            assert_eq!(s.lines_read, lines(&text), "{why}");
+            // The first and the third event are read; the second is one bad entry.
+            assert_eq!(s.lines_used, lines(&first) + lines(&third), "{why}");
+            let ids: Vec<&str> = records.iter().map(|r| r.audit_id.as_str()).collect();
+            assert_eq!(ids, ["id-1", "id-3"], "{why}");
+            let n = lines(&second);
+            assert_eq!(
+                bad_lines(&s),
+                [(
+                    nodeauthz::scan::BadKind::LineTooLong,
+                    lines(&first) + 1,
+                    format!("JSON document (or line in one) longer than the limit of 2000 bytes; {n} line(s) skipped")
+                )],
+                "{why}, blocks of {chunk}"
+            );
+            assert_eq!(s.lines_bad, n, "{why}");
+        }
     }
 }

@@ -1,15 +1,18 @@
-//! Arbitrary bytes as concatenated JSON documents, cut into pieces between documents (as a
-//! mapped file and as a stream of blocks of any size): the pieces cover the input, and
-//! parsing them one by one accounts for the same lines, events and bad lines as parsing the
-//! whole input at once.
+//! Arbitrary bytes as concatenated JSON documents, cut into pieces between documents: as a
+//! mapped file is, and as a stream is (the block reader's blocks, long lines dropped, through
+//! the document stream). The pieces must read like the whole input: the same lines, events and
+//! bad lines, also where a document or a line is over the limit.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nodeauthz::scan::chunk::{process_documents, ChunkCtx, ChunkOut};
+use nodeauthz::input::source::{Block, BlockReader};
+use nodeauthz::scan::chunk::{process_documents, too_long, ChunkCtx, ChunkOut};
 use nodeauthz::scan::documents::{documents_of, DocumentPiece, DocumentStream};
 
 /// Lines, used, skipped, events, and every bad line with its line in the whole input.
-fn reading(outs: &[ChunkOut]) -> (u64, u64, u64, u64, Vec<(String, u64, u64, String)>) {
+type Reading = (u64, u64, u64, u64, Vec<(String, u64, u64, String)>);
+
+fn reading(outs: &[ChunkOut]) -> Reading {
     let (mut lines, mut used, mut skipped, mut events) = (0, 0, 0, 0);
     let mut bad = Vec::new();
     for o in outs {
@@ -30,12 +33,13 @@ fuzz_target!(|data: &[u8]| {
     let Some((&knobs, input)) = data.split_first() else {
         return;
     };
-    let size = usize::from(knobs & 0x0f) * 7 + 1;
-    let block = usize::from(knobs >> 4) * 5 + 1;
+    let size = usize::from(knobs & 0x07) * 7 + 1;
+    let block = usize::from((knobs >> 3) & 0x07) * 5 + 1;
+    let limit = if knobs & 0x40 != 0 { 40 } else { 1 << 16 };
     let ctx = ChunkCtx {
         prefilter: None,
         want_object_events: true,
-        max_line: 1 << 16,
+        max_line: limit,
         file: 0,
     };
     let whole = reading(&[process_documents(input, &ctx)]);
@@ -45,26 +49,34 @@ fuzz_target!(|data: &[u8]| {
     let outs: Vec<ChunkOut> = pieces.iter().map(|p| process_documents(p, &ctx)).collect();
     assert_eq!(reading(&outs), whole);
 
-    // A stream with no document over its limit cuts at the same points.
-    let mut stream = DocumentStream::new(size, usize::MAX);
+    // As `scan` reads a stream of documents.
+    let mut reader = BlockReader::new(input, block, limit);
+    let mut stream = DocumentStream::new(size, limit);
     let mut streamed = Vec::new();
-    for b in input.chunks(block) {
-        streamed.extend(stream.push(b));
+    while let Some(b) = reader.next_block() {
+        match b.expect("reading a slice does not fail") {
+            Block::Lines(v) => streamed.extend(stream.push(&v)),
+            Block::LongLine(dropped) => streamed.extend(stream.long_line(&dropped)),
+        }
     }
     streamed.extend(stream.finish());
-    let bytes: Vec<u8> = streamed
-        .iter()
-        .flat_map(|p| match p {
-            DocumentPiece::Documents(v) => v.clone(),
-            DocumentPiece::TooLong { .. } | DocumentPiece::LongLine => unreachable!("no limit"),
-        })
-        .collect();
-    assert_eq!(bytes, input);
     let outs: Vec<ChunkOut> = streamed
         .iter()
         .map(|p| match p {
             DocumentPiece::Documents(v) => process_documents(v, &ctx),
-            DocumentPiece::TooLong { .. } | DocumentPiece::LongLine => unreachable!(),
+            DocumentPiece::TooLong { lines } => {
+                let (kind, reason) = too_long(*lines, limit);
+                ChunkOut {
+                    lines: *lines,
+                    bad: vec![nodeauthz::scan::chunk::ChunkBad {
+                        kind,
+                        line: 1,
+                        lines: *lines,
+                        reason,
+                    }],
+                    ..ChunkOut::default()
+                }
+            }
         })
         .collect();
     assert_eq!(reading(&outs), whole);

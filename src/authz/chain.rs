@@ -87,10 +87,13 @@ pub struct Scenario {
 /// Keys under which a scenario's authorizers share their answers with the other scenarios a
 /// request is decided under: scenarios whose Node authorizers (RBAC authorizers) are equal
 /// have the same key, so a request's Node (RBAC) answer is worked out once for all of them.
-/// `None` shares nothing.
+/// `None` shares nothing. Keys are positions in the slice [`share_answers`] was given: only
+/// scenarios of that one slice may decide a request with the same [`SharedAnswers`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shares {
+    /// The first scenario of the slice with an equal Node authorizer.
     pub node: Option<usize>,
+    /// The first scenario of the slice with an equal RBAC authorizer.
     pub rbac: Option<usize>,
 }
 
@@ -110,10 +113,30 @@ impl SharedAnswers {
     }
 }
 
+/// The answer kept under `key` in `kept`, else `ask()` (kept under `key` for the next
+/// scenario, when there is a key and a place to keep it).
+fn answer<T: Clone>(
+    key: Option<usize>,
+    kept: Option<&mut Vec<(usize, T)>>,
+    ask: impl FnOnce() -> T,
+) -> T {
+    let (Some(key), Some(kept)) = (key, kept) else {
+        return ask();
+    };
+    if let Some((_, a)) = kept.iter().find(|(k, _)| *k == key) {
+        return a.clone();
+    }
+    let a = ask();
+    kept.push((key, a.clone()));
+    a
+}
+
 /// Gives each scenario the keys of the first scenario whose authorizers equal its own, so that
 /// deciding a request under all of them asks each distinct authorizer once (replaying a log
 /// under the target and the recorded candidates asked the same Node authorizer twice and RBAC
-/// up to four times per request).
+/// up to four times per request). Call it before deciding anything: the RBAC authorizer fills
+/// caches as it answers, and equal authorizers with different caches no longer compare equal
+/// (which would only share less).
 pub fn share_answers(scenarios: &mut [Scenario]) {
     for i in 0..scenarios.len() {
         let node = (0..=i).find(|&j| scenarios[j].node == scenarios[i].node);
@@ -312,38 +335,22 @@ impl Scenario {
         for &mode in &self.modes {
             let (decision, reason) = match mode {
                 Mode::Node => {
-                    let d = match (self.shares.node, shared.as_deref_mut()) {
-                        (Some(key), Some(shared)) => {
-                            match shared.node.iter().find(|(k, _)| *k == key) {
-                                Some((_, d)) => d.clone(),
-                                None => {
-                                    let d = self.node.authorize(attrs, cluster, at);
-                                    shared.node.push((key, d.clone()));
-                                    d
-                                }
-                            }
-                        }
-                        _ => self.node.authorize(attrs, cluster, at),
-                    };
+                    let d = answer(
+                        self.shares.node,
+                        shared.as_deref_mut().map(|s| &mut s.node),
+                        || self.node.authorize(attrs, cluster, at),
+                    );
                     let r = (d.decision, d.reason.to_string());
                     out.path = d.path.clone();
                     out.node = Some(d);
                     r
                 }
                 Mode::Rbac => {
-                    let d = match (self.shares.rbac, shared.as_deref_mut()) {
-                        (Some(key), Some(shared)) => {
-                            match shared.rbac.iter().find(|(k, _)| *k == key) {
-                                Some((_, d)) => d.clone(),
-                                None => {
-                                    let d = self.rbac.authorize(attrs);
-                                    shared.rbac.push((key, d.clone()));
-                                    d
-                                }
-                            }
-                        }
-                        _ => self.rbac.authorize(attrs),
-                    };
+                    let d = answer(
+                        self.shares.rbac,
+                        shared.as_deref_mut().map(|s| &mut s.rbac),
+                        || self.rbac.authorize(attrs),
+                    );
                     let decision = if d.allowed {
                         Decision::Allow
                     } else {

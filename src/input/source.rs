@@ -9,6 +9,7 @@ use std::io::{self, BufReader, Read};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
+use crate::scan::documents::LineEffect;
 use flate2::read::MultiGzDecoder;
 use memmap2::{Advice, Mmap};
 
@@ -294,8 +295,10 @@ pub fn open_stream(kind: &SourceKind) -> io::Result<Box<dyn Read + Send>> {
 pub enum Block {
     /// Whole lines (ending with `\n`, except possibly the input's last line).
     Lines(Vec<u8>),
-    /// A line longer than the limit was dropped; its bytes were never buffered whole.
-    LongLine,
+    /// A line longer than the limit was dropped; its bytes were never buffered whole. What
+    /// they do to the JSON structure goes with it, so that a stream of pretty-printed documents
+    /// can still tell where documents end ([`crate::scan::documents`]).
+    LongLine(LineEffect),
 }
 
 /// Splits a byte stream into newline-aligned blocks of about `block_size` bytes, carrying the
@@ -307,6 +310,8 @@ pub struct BlockReader<R> {
     block_size: usize,
     max_line: usize,
     skipping_long: bool,
+    /// What the bytes of the long line being dropped do to the JSON structure.
+    dropped: LineEffect,
     done: bool,
     pending_error: Option<io::Error>,
 }
@@ -320,6 +325,7 @@ impl<R: Read> BlockReader<R> {
             block_size: block_size.max(1),
             max_line,
             skipping_long: false,
+            dropped: LineEffect::default(),
             done: false,
             pending_error: None,
         }
@@ -333,8 +339,9 @@ impl<R: Read> BlockReader<R> {
                 if self.skipping_long {
                     // The input ended inside the long line.
                     self.skipping_long = false;
+                    self.dropped.feed(&self.carry);
                     self.carry.clear();
-                    return Some(Ok(Block::LongLine));
+                    return Some(Ok(self.long_line()));
                 }
                 if self.carry.is_empty() {
                     return self.pending_error.take().map(Err);
@@ -362,11 +369,13 @@ impl<R: Read> BlockReader<R> {
             if self.skipping_long {
                 match memchr::memchr(b'\n', &self.carry) {
                     Some(i) => {
+                        self.dropped.feed(&self.carry[..i]);
                         self.carry.drain(..=i);
                         self.skipping_long = false;
-                        return Some(Ok(Block::LongLine));
+                        return Some(Ok(self.long_line()));
                     }
                     None => {
+                        self.dropped.feed(&self.carry);
                         self.carry.clear();
                         continue;
                     }
@@ -385,6 +394,7 @@ impl<R: Read> BlockReader<R> {
                     let mut next = Vec::with_capacity(rest.min(self.max_line) + self.block_size);
                     if rest > self.max_line {
                         self.skipping_long = true;
+                        self.dropped.feed(&self.carry[i + 1..]);
                     } else {
                         next.extend_from_slice(&self.carry[i + 1..]);
                     }
@@ -392,12 +402,20 @@ impl<R: Read> BlockReader<R> {
                     return Some(Ok(Block::Lines(std::mem::replace(&mut self.carry, next))));
                 }
                 None if self.carry.len() > self.max_line => {
+                    self.dropped.feed(&self.carry);
                     self.carry.clear();
                     self.skipping_long = true;
                 }
                 None => {}
             }
         }
+    }
+}
+
+impl<R> BlockReader<R> {
+    /// The block for the long line just dropped, ready for the next.
+    fn long_line(&mut self) -> Block {
+        Block::LongLine(std::mem::take(&mut self.dropped))
     }
 }
 
@@ -410,7 +428,7 @@ mod tests {
         while let Some(b) = r.next_block() {
             out.push(match b {
                 Ok(Block::Lines(v)) => Ok(String::from_utf8(v).unwrap()),
-                Ok(Block::LongLine) => Ok("<long>".into()),
+                Ok(Block::LongLine(_)) => Ok("<long>".into()),
                 Err(e) => Err(e.kind().to_string()),
             });
         }

@@ -91,13 +91,19 @@ pub struct BadReport {
     pub counts: BTreeMap<BadKind, u64>,
     /// The first ten of each kind.
     pub examples: Vec<BadLine>,
+    /// Examples kept by kind: an entry may count no line (text after a pretty-printed
+    /// document, on its last line), so the line counts alone would not cap them.
+    #[serde(skip)]
+    kept: BTreeMap<BadKind, usize>,
 }
 
 impl BadReport {
     /// Records `n` occurrences, keeping `example` if fewer than ten of its kind are kept.
     pub fn add(&mut self, example: BadLine, n: u64) {
         let count = self.counts.entry(example.kind).or_default();
-        if *count < EXAMPLES_PER_KIND as u64 {
+        let kept = self.kept.entry(example.kind).or_default();
+        if *count < EXAMPLES_PER_KIND as u64 && *kept < EXAMPLES_PER_KIND {
+            *kept += 1;
             self.examples.push(example);
         }
         *count += n;
@@ -115,5 +121,38 @@ impl BadReport {
     /// Total of every kind.
     pub fn total(&self) -> u64 {
         self.counts.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad(kind: BadKind, line: u64) -> BadLine {
+        BadLine {
+            kind,
+            file: "f".into(),
+            line,
+            reason: "r".into(),
+        }
+    }
+
+    #[test]
+    fn ten_examples_of_each_kind_even_of_entries_counting_no_line() {
+        let mut r = BadReport::default();
+        // Text after each of 30 documents on its last line: an entry, but no line of its own.
+        for line in 1..=30 {
+            r.add(bad(BadKind::MalformedJson, line), 0);
+        }
+        // Entries of several lines count against the ten by their lines, as before.
+        for line in 1..=5 {
+            r.add(bad(BadKind::NotAuditEvent, line), 4);
+        }
+        let kept = |k| r.examples.iter().filter(|e| e.kind == k).count();
+        assert_eq!(kept(BadKind::MalformedJson), EXAMPLES_PER_KIND);
+        assert_eq!(kept(BadKind::NotAuditEvent), 3);
+        assert_eq!(r.counts[&BadKind::MalformedJson], 0);
+        assert_eq!(r.counts[&BadKind::NotAuditEvent], 20);
+        assert_eq!(r.lines(), 20);
     }
 }

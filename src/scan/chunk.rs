@@ -563,11 +563,24 @@ pub fn process_not_a_log(buf: &[u8], reason: &str) -> ChunkOut {
     out
 }
 
+/// The report of lines between two cut points that hold more than `limit` bytes (see
+/// [`super::documents`]): a document longer than the limit, or one with a line that is.
+pub fn too_long(lines: u64, limit: usize) -> (BadKind, String) {
+    (
+        BadKind::LineTooLong,
+        format!(
+            "JSON document (or line in one) longer than the limit of {limit} bytes; {lines} line(s) skipped"
+        ),
+    )
+}
+
 /// Processes concatenated JSON documents (pretty-printed events or EventLists): a whole input,
-/// or a piece of one cut between documents ([`super::documents`]). Each document's lines count
-/// as used or bad as a whole; the white space between documents counts as skipped. A document
-/// that does not parse is bad up to the next newline outside every document, where reading
-/// resumes (the cutter's rule, so that a piece's result does not depend on where it was cut).
+/// or a piece of one cut between documents ([`super::documents`]). The input is read region by
+/// region, a region running from one cut point to the next, so that a piece's result does not
+/// depend on where it was cut. Each document's lines count as used or bad as a whole; the white
+/// space between documents counts as skipped. A document that does not parse is bad up to the
+/// end of its region, where reading resumes. A region longer than the line limit is bad
+/// without being parsed, as a streamed input drops it unread.
 pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     let total = count_lines(buf);
     let mut out = ChunkOut {
@@ -584,29 +597,42 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     let mut assigned = 0u64; // lines before this index belong to a document already
     let mut accounted = 0u64; // lines counted as used or bad
     let mut cands = Candidates::default();
-    // Where the current run of documents starts; a new run starts after a bad document.
-    let mut run = 0usize;
-    'runs: while run < buf.len() {
-        let run_line = line_at(run);
+    let mut cutter = DocumentCutter::default();
+    let mut region = 0usize;
+    while region < buf.len() {
+        let end = cutter
+            .find(&buf[region..])
+            .map_or(buf.len(), |n| region + n);
+        // A region starts a line: the documents before it end on earlier lines.
+        let region_line = line_at(region);
+        if end - region > ctx.max_line {
+            let n = line_at(end - 1) + 1 - region_line;
+            let (kind, reason) = too_long(n, ctx.max_line);
+            out.bad(kind, region_line + 1, n, reason);
+            accounted += n;
+            assigned = region_line + n;
+            region = end;
+            continue;
+        }
         // From bytes, so that invalid UTF-8 spoils only the document it is in.
-        let mut stream = serde_json::Deserializer::from_slice(&buf[run..]).into_iter::<&RawValue>();
+        let mut stream =
+            serde_json::Deserializer::from_slice(&buf[region..end]).into_iter::<&RawValue>();
         loop {
-            let before = run + stream.byte_offset();
+            let before = region + stream.byte_offset();
             let Some(item) = stream.next() else {
-                break 'runs;
+                break;
             };
-            let ws = buf[before..]
+            // JSON's white space only: a form feed is where the parser fails.
+            let ws = buf[before..end]
                 .iter()
-                // JSON's white space only: a form feed is where the parser fails.
-                // JSON's white space only: a form feed is where the parser fails.
                 .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
                 .count();
             let start = before + ws;
             let first = line_at(start);
             match item {
                 Ok(raw) => {
-                    let end = run + stream.byte_offset();
-                    let last = line_at(end.saturating_sub(1).max(start));
+                    let doc_end = region + stream.byte_offset();
+                    let last = line_at(doc_end.saturating_sub(1).max(start));
                     let from = first.max(assigned);
                     let n = (last + 1).saturating_sub(from);
                     assigned = assigned.max(last + 1);
@@ -627,23 +653,20 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                     }
                 }
                 Err(e) => {
-                    let resume = DocumentCutter::default()
-                        .find(&buf[start..])
-                        .map_or(buf.len(), |n| start + n);
-                    let last = line_at(resume.saturating_sub(1).max(start));
+                    let last = line_at(end.saturating_sub(1).max(start));
                     let from = first.max(assigned);
                     let n = (last + 1).saturating_sub(from);
                     assigned = assigned.max(last + 1);
-                    // serde counts lines from the start of the run; the report counts them
-                    // from the document's first line, wherever the piece began.
+                    // serde counts lines from the start of the region; the report counts them
+                    // from the document's first line.
                     let at = format!(
                         "{} at line {} of the document, column {}",
                         error_message(&e),
-                        (e.line() as u64).saturating_sub(first - run_line),
+                        (e.line() as u64).saturating_sub(first - region_line),
                         e.column()
                     );
-                    let unit = &buf[start..resume];
-                    let (kind, reason) = match (std::str::from_utf8(unit), e.classify()) {
+                    let (kind, reason) = match (std::str::from_utf8(&buf[start..end]), e.classify())
+                    {
                         (Err(u), _) => (
                             BadKind::InvalidUtf8,
                             format!(
@@ -662,11 +685,11 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                     };
                     out.bad(kind, first + 1, n, reason);
                     accounted += n;
-                    run = resume;
-                    continue 'runs;
+                    break;
                 }
             }
         }
+        region = end;
     }
     out.skipped = total.saturating_sub(accounted);
     out.finish(cands);

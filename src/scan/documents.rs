@@ -38,7 +38,7 @@ impl DocumentCutter {
             }
             match b {
                 b'"' => self.in_string = true,
-                b'{' | b'[' => self.depth += 1,
+                b'{' | b'[' => self.depth = self.depth.saturating_add(1),
                 b'}' | b']' => self.depth = self.depth.saturating_sub(1),
                 b'\n' if self.depth == 0 => return Some(i + 1),
                 _ => {}
@@ -50,6 +50,88 @@ impl DocumentCutter {
     /// True outside every document.
     pub fn between_documents(&self) -> bool {
         self.depth == 0 && !self.in_string
+    }
+
+    /// Moves on over bytes that were dropped unread (a line over the limit, without its
+    /// newline), as if it had scanned them.
+    pub fn skip(&mut self, dropped: &LineEffect) {
+        let walk = if self.in_string {
+            &dropped.from_string
+        } else {
+            &dropped.from_outside
+        };
+        // A walk of +1/-1 steps clamped at zero ends at the larger of the unclamped end and
+        // the rise after its lowest point.
+        let depth = i64::from(self.depth);
+        let end = (depth + walk.net).max(walk.net - walk.low);
+        self.depth = u32::try_from(end.max(0)).unwrap_or(u32::MAX);
+        self.in_string = walk.in_string;
+        self.escaped = walk.escaped;
+    }
+}
+
+/// What a line dropped unread (longer than the limit) does to a [`DocumentCutter`], worked out
+/// while its bytes go by, for both states the line can start in: outside or inside a string.
+/// A newline ends any escape, so those are the only two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineEffect {
+    from_outside: Walk,
+    from_string: Walk,
+}
+
+/// The bracket depth walk of some bytes from one starting state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Walk {
+    in_string: bool,
+    escaped: bool,
+    /// Depth change so far (unclamped), and its lowest value (0 at the start).
+    net: i64,
+    low: i64,
+}
+
+impl Walk {
+    fn feed(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.net += 1,
+                b'}' | b']' => {
+                    self.net -= 1;
+                    self.low = self.low.min(self.net);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Default for LineEffect {
+    fn default() -> Self {
+        LineEffect {
+            from_outside: Walk::default(),
+            from_string: Walk {
+                in_string: true,
+                ..Walk::default()
+            },
+        }
+    }
+}
+
+impl LineEffect {
+    /// Takes the next dropped bytes (no newline among them).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.from_outside.feed(bytes);
+        self.from_string.feed(bytes);
     }
 }
 
@@ -89,19 +171,19 @@ pub enum DocumentPiece {
     /// Whole documents (and the white space around them), ending at a cut point, or at the
     /// end of the input for the last piece.
     Documents(Vec<u8>),
-    /// Lines of a document longer than the limit (or holding a line longer than the limit),
-    /// dropped unparsed.
+    /// The lines between two cut points that hold more than the limit (a document longer
+    /// than the limit, or one with a line longer than the limit), dropped unparsed, as
+    /// [`super::chunk::process_documents`] reports them in a mapped file.
     TooLong {
         /// How many lines.
         lines: u64,
     },
-    /// A line longer than the limit between documents, dropped by the block reader.
-    LongLine,
 }
 
 /// Cuts a stream of newline-aligned blocks into [`DocumentPiece`]s, holding at most about
-/// `size` bytes plus one document, and never more than `limit` bytes of one document: a longer
-/// one is dropped, its lines reported, until the next cut point.
+/// `size` bytes plus what is between two cut points: once that is over `limit`, it is dropped
+/// and counted up to the next cut point. What is handed on parses as in a mapped file, where
+/// [`super::chunk::process_documents`] reports what is over the limit the same way.
 #[derive(Debug)]
 pub struct DocumentStream {
     size: usize,
@@ -178,67 +260,63 @@ impl DocumentStream {
         }
         self.scanned = self.pending.len();
         if self.cut >= self.size {
-            let rest = self.pending.split_off(self.cut);
-            out.push(DocumentPiece::Documents(std::mem::replace(
-                &mut self.pending,
-                rest,
-            )));
-            self.scanned -= self.cut;
-            self.cut = 0;
+            out.extend(self.hand_on_cut());
         }
         if self.pending.len() - self.cut > self.limit {
-            // The document being read is over the limit: what comes before it is handed on,
-            // the rest of it is counted and dropped up to the next cut point.
-            if self.cut > 0 {
-                let rest = self.pending.split_off(self.cut);
-                out.push(DocumentPiece::Documents(std::mem::replace(
-                    &mut self.pending,
-                    rest,
-                )));
-            }
+            // What is being read is over the limit: what comes before it is handed on, the
+            // rest is counted and dropped up to the next cut point.
+            out.extend(self.hand_on_cut());
             let mut skip = Skipped::default();
             skip.add(&self.pending);
             self.pending = Vec::new();
-            self.cut = 0;
             self.scanned = 0;
             self.skipping = Some(skip);
         }
         out
     }
 
-    /// The block reader dropped a line longer than the limit. Between documents it is handed
-    /// on as [`DocumentPiece::LongLine`]; inside one, that document is skipped to its end,
-    /// counted with the dropped line (whose bytes are taken to leave the document's structure
-    /// as it was: a long line is a long string value far more often than anything else).
-    pub fn long_line(&mut self) -> Vec<DocumentPiece> {
-        if let Some(skip) = self.skipping.as_mut() {
-            // The dropped line ends the open one, if any (blocks end at newlines).
-            skip.newlines += 1;
-            skip.open = false;
-            return Vec::new();
-        }
+    /// The block reader dropped a line longer than the limit (`dropped`: what its bytes do to
+    /// the cutter). The lines from the last cut point to the next, the dropped one among them,
+    /// are over the limit: they are counted and dropped like any such.
+    pub fn long_line(&mut self, dropped: &LineEffect) -> Vec<DocumentPiece> {
         let mut out = Vec::new();
-        if self.cut > 0 {
-            let rest = self.pending.split_off(self.cut);
-            out.push(DocumentPiece::Documents(std::mem::replace(
-                &mut self.pending,
-                rest,
-            )));
-        }
-        if self.cutter.between_documents() && self.pending.is_empty() {
-            out.push(DocumentPiece::LongLine);
+        let mut skip = match self.skipping.take() {
+            Some(skip) => skip,
+            None => {
+                out.extend(self.hand_on_cut());
+                let mut skip = Skipped::default();
+                skip.add(&self.pending);
+                self.pending = Vec::new();
+                self.scanned = 0;
+                skip
+            }
+        };
+        // The dropped line ends the open one, if any (blocks end at newlines).
+        skip.newlines += 1;
+        skip.open = false;
+        self.cutter.skip(dropped);
+        if self.cutter.find(b"\n").is_some() {
+            out.push(DocumentPiece::TooLong {
+                lines: skip.lines(),
+            });
         } else {
-            let mut skip = Skipped::default();
-            skip.add(&self.pending);
-            // The dropped line ends the open one, if any (blocks end at newlines).
-            skip.newlines += 1;
-            skip.open = false;
             self.skipping = Some(skip);
         }
-        self.pending = Vec::new();
-        self.cut = 0;
-        self.scanned = 0;
         out
+    }
+
+    /// Hands on what is pending up to the last cut point.
+    fn hand_on_cut(&mut self) -> Option<DocumentPiece> {
+        if self.cut == 0 {
+            return None;
+        }
+        let rest = self.pending.split_off(self.cut);
+        self.scanned -= self.cut;
+        self.cut = 0;
+        Some(DocumentPiece::Documents(std::mem::replace(
+            &mut self.pending,
+            rest,
+        )))
     }
 
     /// The end of the stream: whatever is pending.
@@ -331,9 +409,7 @@ mod tests {
                     .iter()
                     .flat_map(|p| match p {
                         DocumentPiece::Documents(v) => v.clone(),
-                        DocumentPiece::TooLong { .. } | DocumentPiece::LongLine => {
-                            panic!("nothing is over the limit")
-                        }
+                        DocumentPiece::TooLong { .. } => panic!("nothing is over the limit"),
                     })
                     .collect();
                 assert_eq!(got_bytes, bytes, "size {size} block {block}");
@@ -368,16 +444,70 @@ mod tests {
         );
     }
 
+    /// What `bytes` do to a cutter, as the block reader works it out for a dropped line.
+    fn effect(bytes: &[u8]) -> LineEffect {
+        let mut e = LineEffect::default();
+        for part in bytes.chunks(3) {
+            e.feed(part);
+        }
+        e
+    }
+
     #[test]
-    fn a_dropped_long_line_skips_the_document_it_is_in() {
+    fn a_dropped_line_moves_the_cutter_as_scanning_it_would() {
+        let lines: [&[u8]; 7] = [
+            b"\"a long string\",",
+            b"{\"x\": [1, {\"y\": \"}\\\"\"}",
+            b"]]}}",
+            b"\" ends a string {",
+            b"no quotes ] here",
+            b"\\\" [",
+            b"",
+        ];
+        let starts = [
+            DocumentCutter::default(),
+            DocumentCutter {
+                depth: 1,
+                ..DocumentCutter::default()
+            },
+            DocumentCutter {
+                depth: 3,
+                ..DocumentCutter::default()
+            },
+            DocumentCutter {
+                depth: 2,
+                in_string: true,
+                escaped: false,
+            },
+        ];
+        for line in lines {
+            for start in starts {
+                let (mut scanned, mut skipped) = (start, start);
+                assert_eq!(scanned.find(line), None);
+                skipped.skip(&effect(line));
+                assert_eq!(
+                    skipped,
+                    scanned,
+                    "{:?} from {start:?}",
+                    String::from_utf8_lossy(line)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_dropped_long_line_skips_what_is_between_its_cut_points() {
         let mut s = DocumentStream::new(1, 1 << 20);
         let mut got = s.push(b"{\"a\": 1}\n{\n\"b\":\n");
-        // The block reader dropped a long line here, inside the second document.
-        got.extend(s.long_line());
+        // The block reader dropped a long string value here, inside the second document.
+        got.extend(s.long_line(&effect(b"\"yyyy\",")));
         got.extend(s.push(b"\"c\": 2\n}\n{\"d\": 3}\n"));
-        // And one between documents.
-        got.extend(s.long_line());
+        // And a long one-line document between documents.
+        got.extend(s.long_line(&effect(b"{\"big\": [\"zzz\"]}")));
         got.extend(s.push(b"{\"e\": 4}\n"));
+        // And the start of a document: what follows up to its end is dropped too.
+        got.extend(s.long_line(&effect(b"{\"f\": [")));
+        got.extend(s.push(b"1]}\n{\"g\": 5}\n"));
         got.extend(s.finish());
         assert_eq!(
             got,
@@ -385,8 +515,10 @@ mod tests {
                 DocumentPiece::Documents(b"{\"a\": 1}\n".to_vec()),
                 DocumentPiece::TooLong { lines: 5 },
                 DocumentPiece::Documents(b"{\"d\": 3}\n".to_vec()),
-                DocumentPiece::LongLine,
+                DocumentPiece::TooLong { lines: 1 },
                 DocumentPiece::Documents(b"{\"e\": 4}\n".to_vec()),
+                DocumentPiece::TooLong { lines: 2 },
+                DocumentPiece::Documents(b"{\"g\": 5}\n".to_vec()),
             ]
         );
     }

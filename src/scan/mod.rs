@@ -672,18 +672,17 @@ impl<'a> Run<'a> {
             ..ChunkOut::default()
         };
         let long_document = move |lines| {
+            let (kind, reason) = chunk::too_long(lines, max_line);
             ChunkOut {
-            lines,
-            bad: vec![ChunkBad {
-                kind: BadKind::LineTooLong,
-                line: 1,
                 lines,
-                reason: format!(
-                    "JSON document longer than the limit of {max_line} bytes, or with a line that is (its {lines} lines skipped)"
-                ),
-            }],
-            ..ChunkOut::default()
-        }
+                bad: vec![ChunkBad {
+                    kind,
+                    line: 1,
+                    lines,
+                    reason,
+                }],
+                ..ChunkOut::default()
+            }
         };
         let mut failed: Option<io::Error> = None;
         let mut blocks = blocks;
@@ -705,7 +704,7 @@ impl<'a> Run<'a> {
                                     *tail = stream_tail(&v);
                                     Some(Piece::Decoded(v))
                                 }
-                                Ok(Block::LongLine) => Some(Piece::Made(long_line())),
+                                Ok(Block::LongLine(_)) => Some(Piece::Made(long_line())),
                                 Err(e) => {
                                     failed = Some(e);
                                     None
@@ -728,7 +727,6 @@ impl<'a> Run<'a> {
                                         DocumentPiece::TooLong { lines } => {
                                             Piece::Made(long_document(lines))
                                         }
-                                        DocumentPiece::LongLine => Piece::Made(long_line()),
                                     })
                                     .collect()
                             };
@@ -742,7 +740,9 @@ impl<'a> Run<'a> {
                                         *bytes += v.len() as u64;
                                         pieces_of(cutter.push(&v))
                                     }
-                                    Some(Ok(Block::LongLine)) => pieces_of(cutter.long_line()),
+                                    Some(Ok(Block::LongLine(dropped))) => {
+                                        pieces_of(cutter.long_line(&dropped))
+                                    }
                                     Some(Err(e)) => {
                                         failed = Some(e);
                                         ended = true;
@@ -762,7 +762,7 @@ impl<'a> Run<'a> {
                         Shape::NotALog(_) => st.not_a_log_lines += chunk::count_lines(&v),
                     }
                 }
-                Ok(Block::LongLine) => {
+                Ok(Block::LongLine(_)) => {
                     self.merge(long_line(), file, st.base)?;
                     st.base += 1;
                 }
