@@ -25,7 +25,10 @@ impl DocumentCutter {
     /// newline outside every document, leaving the state there; `None` if there is none, with
     /// the state at the end of `bytes`.
     pub fn find(&mut self, bytes: &[u8]) -> Option<usize> {
-        for (i, &b) in bytes.iter().enumerate() {
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            i += 1;
             if self.in_string {
                 if self.escaped {
                     self.escaped = false;
@@ -33,6 +36,10 @@ impl DocumentCutter {
                     self.escaped = true;
                 } else if b == b'"' {
                     self.in_string = false;
+                } else {
+                    // Most of a pretty-printed event is inside strings: jump to the next byte
+                    // that can end one.
+                    i = memchr::memchr2(b'"', b'\\', &bytes[i..]).map_or(bytes.len(), |n| i + n);
                 }
                 continue;
             }
@@ -40,7 +47,7 @@ impl DocumentCutter {
                 b'"' => self.in_string = true,
                 b'{' | b'[' => self.depth = self.depth.saturating_add(1),
                 b'}' | b']' => self.depth = self.depth.saturating_sub(1),
-                b'\n' if self.depth == 0 => return Some(i + 1),
+                b'\n' if self.depth == 0 => return Some(i),
                 _ => {}
             }
         }
