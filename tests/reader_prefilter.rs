@@ -259,11 +259,10 @@ proptest! {
     }
 }
 
-/// `lines` as concatenated pretty-printed documents (garbage and blank lines as they are),
-/// starting with an event so that the input reads as documents.
-fn render_documents(lines: &[Line]) -> String {
-    let first = Line::Event {
-        id: 98,
+/// A completed `get` of a pod by node n1, auditID `id-<id>`.
+fn node_get(id: u8) -> Line {
+    Line::Event {
+        id,
         stage: 2,
         user: 0,
         imp: false,
@@ -272,7 +271,13 @@ fn render_documents(lines: &[Line]) -> String {
         resource: 0,
         code: 200,
         escape: 0,
-    };
+    }
+}
+
+/// `lines` as concatenated pretty-printed documents (garbage and blank lines as they are),
+/// starting with an event so that the input reads as documents.
+fn render_documents(lines: &[Line]) -> String {
+    let first = node_get(98);
     std::iter::once(&first)
         .chain(lines)
         .map(|l| match l {
@@ -299,31 +304,23 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn documents_do_not_depend_on_piece_size_or_threads(lines in prop::collection::vec(line(), 0..30), chunk in 1usize..2000, threads in 1usize..4) {
-        // Pretty-printed documents are cut between documents and parsed in parallel; garbage
+    fn documents_read_the_same_wherever_they_are_cut(lines in prop::collection::vec(line(), 0..30), chunk in 1usize..2000, threads in 1usize..4) {
+        // Pretty-printed documents are cut between documents and parsed in parallel, in a
+        // mapped file as in a gzip stream (cut as its blocks come, never held whole); garbage
         // between them is bad up to the next cut point, wherever the pieces end.
         let text = render_documents(&lines);
-        let base = ScanOptions { threads: 1, ..ScanOptions::default() };
-        let other = ScanOptions { threads, chunk_size: chunk, ..ScanOptions::default() };
-        let (a, b) = scan_both(&text, &base, &other);
-        prop_assert_eq!(a.1.inputs[0].shape, "documents");
-        same_reading(&a, &b)?;
-        prop_assert_eq!(bad_lines(&a.1), bad_lines(&b.1));
-        prop_assert_eq!(&a.1.bad.counts, &b.1.bad.counts);
-        prop_assert_eq!(a.1.lines_read, a.1.lines_used + a.1.lines_skipped + a.1.lines_bad);
-    }
-
-    #[test]
-    fn gzipped_documents_read_like_the_plain_ones(lines in prop::collection::vec(line(), 0..30), chunk in 1usize..2000, threads in 1usize..4) {
-        // A stream of documents is cut as its blocks come, never held whole.
-        let text = render_documents(&lines);
-        let base = ScanOptions { threads: 1, ..ScanOptions::default() };
-        let other = ScanOptions { threads, chunk_size: chunk, ..ScanOptions::default() };
-        let (a, b) = scan_plain_and_gzip(&text, &base, &other);
-        prop_assert_eq!(b.1.inputs[0].shape, "documents");
-        same_reading(&a, &b)?;
-        prop_assert_eq!(bad_lines(&a.1), bad_lines(&b.1));
-        prop_assert_eq!(&a.1.bad.counts, &b.1.bad.counts);
+        let whole = ScanOptions { threads: 1, ..ScanOptions::default() };
+        let cut = ScanOptions { threads, chunk_size: chunk, ..ScanOptions::default() };
+        let (mapped, cut_mapped) = scan_both(&text, &whole, &cut);
+        let (_, streamed) = scan_plain_and_gzip(&text, &whole, &cut);
+        prop_assert_eq!(mapped.1.inputs[0].shape, "documents");
+        prop_assert_eq!(mapped.1.lines_read, mapped.1.lines_used + mapped.1.lines_skipped + mapped.1.lines_bad);
+        for other in [&cut_mapped, &streamed] {
+            prop_assert_eq!(other.1.inputs[0].shape, "documents");
+            same_reading(&mapped, other)?;
+            prop_assert_eq!(bad_lines(&mapped.1), bad_lines(&other.1));
+            prop_assert_eq!(&mapped.1.bad.counts, &other.1.bad.counts);
+        }
     }
 }
 
@@ -334,17 +331,7 @@ fn a_document_over_the_limit_is_skipped_and_the_rest_read() {
     // many short lines in the other. A mapped file and a gzip stream, whatever its block size,
     // skip the same lines with the same report.
     let event = |id: u8| {
-        let v = event_value(&Line::Event {
-            id,
-            stage: 2,
-            user: 0,
-            imp: false,
-            agent: 0,
-            verb: 0,
-            resource: 0,
-            code: 200,
-            escape: 0,
-        });
+        let v = event_value(&node_get(id));
         serde_json::to_string_pretty(&v).unwrap()
     };
     let (first, third) = (event(1), event(3));

@@ -864,20 +864,23 @@ mod tests {
             .replace("\"auditID\": \"", "\"auditID\": \"2-");
         assert_ne!(other, doc);
         let buf = format!("{doc}\n{{\n  \"kind\": \"Event\",\n  \"level\" oops\n}}\n{other}\n");
+        let bad = |out: &ChunkOut| {
+            out.bad
+                .iter()
+                .map(|b| (b.kind, b.line, b.lines, b.reason.clone()))
+                .collect::<Vec<_>>()
+        };
         let out = process_documents(buf.as_bytes(), &ctx(None));
         assert_eq!(out.lines, 2 * doc_lines + 4);
         assert_eq!(out.used, 2 * doc_lines);
         assert_eq!(out.skipped, 0);
         assert_eq!(
-            out.bad
-                .iter()
-                .map(|b| (b.kind, b.line, b.lines, b.reason.as_str()))
-                .collect::<Vec<_>>(),
-            vec![(
+            bad(&out),
+            [(
                 BadKind::MalformedJson,
                 doc_lines + 1,
                 4,
-                "malformed JSON (document skipped): expected `:` at line 3 of the document, column 11"
+                "malformed JSON (document skipped): expected `:` at line 3 of the document, column 11".to_string()
             )]
         );
         assert_eq!(out.kubelet.len(), 2);
@@ -889,15 +892,12 @@ mod tests {
         let out = process_documents(&buf, &ctx(None));
         assert_eq!(out.used, 2 * doc_lines);
         assert_eq!(
-            out.bad
-                .iter()
-                .map(|b| (b.kind, b.line, b.lines, b.reason.as_str()))
-                .collect::<Vec<_>>(),
-            vec![(
+            bad(&out),
+            [(
                 BadKind::InvalidUtf8,
                 doc_lines + 1,
                 3,
-                "invalid UTF-8 at byte 15 of the document (document skipped)"
+                "invalid UTF-8 at byte 15 of the document (document skipped)".to_string()
             )]
         );
         assert_eq!(out.kubelet.len(), 2);

@@ -15,9 +15,37 @@
 pub struct DocumentCutter {
     /// Open `{` and `[` (a stray closing bracket outside any document is ignored).
     depth: u32,
-    in_string: bool,
+    strings: Strings,
+}
+
+/// Where a byte scan is with respect to JSON strings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Strings {
+    inside: bool,
     /// The previous byte was a backslash inside a string.
     escaped: bool,
+}
+
+impl Strings {
+    /// Takes the next byte; true when it is outside every string and not a quote, so that it
+    /// may open or close a bracket, or end a document.
+    fn structural(&mut self, b: u8) -> bool {
+        if self.inside {
+            if self.escaped {
+                self.escaped = false;
+            } else if b == b'\\' {
+                self.escaped = true;
+            } else if b == b'"' {
+                self.inside = false;
+            }
+            return false;
+        }
+        if b == b'"' {
+            self.inside = true;
+            return false;
+        }
+        true
+    }
 }
 
 impl DocumentCutter {
@@ -29,14 +57,8 @@ impl DocumentCutter {
         while i < bytes.len() {
             let b = bytes[i];
             i += 1;
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                } else {
+            if !self.strings.structural(b) {
+                if self.strings.inside && !self.strings.escaped {
                     // Most of a pretty-printed event is inside strings: jump to the next byte
                     // that can end one.
                     i = memchr::memchr2(b'"', b'\\', &bytes[i..]).map_or(bytes.len(), |n| i + n);
@@ -44,7 +66,6 @@ impl DocumentCutter {
                 continue;
             }
             match b {
-                b'"' => self.in_string = true,
                 b'{' | b'[' => self.depth = self.depth.saturating_add(1),
                 b'}' | b']' => self.depth = self.depth.saturating_sub(1),
                 b'\n' if self.depth == 0 => return Some(i),
@@ -56,13 +77,13 @@ impl DocumentCutter {
 
     /// True outside every document.
     pub fn between_documents(&self) -> bool {
-        self.depth == 0 && !self.in_string
+        self.depth == 0 && !self.strings.inside
     }
 
     /// Moves on over bytes that were dropped unread (a line over the limit, without its
     /// newline), as if it had scanned them.
     pub fn skip(&mut self, dropped: &LineEffect) {
-        let walk = if self.in_string {
+        let walk = if self.strings.inside {
             &dropped.from_string
         } else {
             &dropped.from_outside
@@ -72,8 +93,7 @@ impl DocumentCutter {
         let depth = i64::from(self.depth);
         let end = (depth + walk.net).max(walk.net - walk.low);
         self.depth = u32::try_from(end.max(0)).unwrap_or(u32::MAX);
-        self.in_string = walk.in_string;
-        self.escaped = walk.escaped;
+        self.strings = walk.strings;
     }
 }
 
@@ -89,8 +109,7 @@ pub struct LineEffect {
 /// The bracket depth walk of some bytes from one starting state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 struct Walk {
-    in_string: bool,
-    escaped: bool,
+    strings: Strings,
     /// Depth change so far (unclamped), and its lowest value (0 at the start).
     net: i64,
     low: i64,
@@ -99,18 +118,10 @@ struct Walk {
 impl Walk {
     fn feed(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                } else if b == b'\\' {
-                    self.escaped = true;
-                } else if b == b'"' {
-                    self.in_string = false;
-                }
+            if !self.strings.structural(b) {
                 continue;
             }
             match b {
-                b'"' => self.in_string = true,
                 b'{' | b'[' => self.net += 1,
                 b'}' | b']' => {
                     self.net -= 1;
@@ -127,7 +138,10 @@ impl Default for LineEffect {
         LineEffect {
             from_outside: Walk::default(),
             from_string: Walk {
-                in_string: true,
+                strings: Strings {
+                    inside: true,
+                    escaped: false,
+                },
                 ..Walk::default()
             },
         }
@@ -483,8 +497,10 @@ mod tests {
             },
             DocumentCutter {
                 depth: 2,
-                in_string: true,
-                escaped: false,
+                strings: Strings {
+                    inside: true,
+                    escaped: false,
+                },
             },
         ];
         for line in lines {
