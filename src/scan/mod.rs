@@ -472,8 +472,7 @@ impl<'a> Run<'a> {
     }
 
     /// Parses the pieces of an input (newline-aligned chunks of lines, or whole documents) with
-    /// `parse` on the worker pool while this thread merges
-    /// them in order: merging (deduplication, the caller's sink) is sequential, and
+    /// `parse` on the worker pool while this thread merges them in order: merging (deduplication, the caller's sink) is sequential, and
     /// overlapping it with parsing keeps the workers busy. A new piece is started as soon as
     /// one is merged, with at most [`Run::batch`] pieces started and not yet merged, so that no
     /// worker waits for a slow neighbour (parsing fixed batches left one worker idle at the end
@@ -863,7 +862,7 @@ fn stream_tail(block: &[u8]) -> Vec<u8> {
     block[block.len().saturating_sub(1 << 16)..].to_vec()
 }
 
-/// A piece of a line-shaped input, for [`Run::parse_in_order`].
+/// A piece of an input (lines, or whole documents), for [`Run::parse_in_order`].
 enum Piece<'b> {
     /// Newline-aligned bytes of a mapped file, released from the resident set once parsed.
     Mapped {
