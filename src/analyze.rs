@@ -377,29 +377,9 @@ struct RowParts {
 }
 
 impl RowParts {
-    /// Copies the parts; the identity comes from the attributes, as in [`RowParts::moved`].
+    /// Copies the parts (for rows under more scenarios than the last).
     fn cloned(req: &KubeletRequest, attrs: &Attributes) -> Self {
-        RowParts {
-            audit_id: req.audit_id.clone(),
-            timestamp: req.time(),
-            username: attrs.username.clone(),
-            groups: attrs.groups.clone(),
-            user_agent: req.user_agent.clone(),
-            source_ips: req.source_ips.clone(),
-            verb: attrs.verb.clone(),
-            api_group: attrs.api_group.clone(),
-            resource: attrs.resource.clone(),
-            subresource: attrs.subresource.clone(),
-            namespace: attrs.namespace.clone(),
-            name: attrs.name.clone(),
-            request_uri: req.request_uri.clone(),
-            recorded: RecordedOutcome::from_log(
-                req.decision.as_deref(),
-                req.reason.as_deref(),
-                req.response_code,
-            ),
-            source_line: req.pos.line,
-        }
+        Self::moved(req.clone(), attrs.clone())
     }
 
     /// Takes the parts out of the request and its attributes. The attributes' user is the

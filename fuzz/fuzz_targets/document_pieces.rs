@@ -66,16 +66,7 @@ fuzz_target!(|data: &[u8]| {
             DocumentPiece::Documents(v) => process_documents(v, &ctx),
             DocumentPiece::TooLong { lines } => {
                 let (kind, reason) = too_long(*lines, limit);
-                ChunkOut {
-                    lines: *lines,
-                    bad: vec![nodeauthz::scan::chunk::ChunkBad {
-                        kind,
-                        line: 1,
-                        lines: *lines,
-                        reason,
-                    }],
-                    ..ChunkOut::default()
-                }
+                ChunkOut::all_bad(kind, *lines, reason)
             }
         })
         .collect();

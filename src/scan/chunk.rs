@@ -122,6 +122,16 @@ pub fn sniff(buf: &[u8]) -> Shape {
 }
 
 impl ChunkOut {
+    /// The result of `lines` lines that are all bad, with one report at the first.
+    pub fn all_bad(kind: BadKind, lines: u64, reason: String) -> Self {
+        let mut out = ChunkOut {
+            lines,
+            ..ChunkOut::default()
+        };
+        out.bad(kind, 1, lines, reason);
+        out
+    }
+
     fn bad(&mut self, kind: BadKind, line: u64, lines: u64, reason: String) {
         self.bad.push(ChunkBad {
             kind,
@@ -547,20 +557,19 @@ pub fn count_lines(buf: &[u8]) -> u64 {
 
 /// An input that is no audit log: every line is bad, with one report.
 pub fn process_not_a_log(buf: &[u8], reason: &str) -> ChunkOut {
-    let lines = count_lines(buf);
-    let mut out = ChunkOut {
-        lines,
-        ..ChunkOut::default()
-    };
-    if lines > 0 {
-        out.bad(
-            BadKind::NotAuditEvent,
-            1,
-            lines,
-            format!("whole file skipped: {reason}"),
-        );
+    match count_lines(buf) {
+        0 => ChunkOut::default(),
+        lines => not_a_log(lines, reason),
     }
-    out
+}
+
+/// `lines` lines of an input that is no audit log, with one report.
+pub fn not_a_log(lines: u64, reason: &str) -> ChunkOut {
+    ChunkOut::all_bad(
+        BadKind::NotAuditEvent,
+        lines,
+        format!("whole file skipped: {reason}"),
+    )
 }
 
 /// The report of lines between two cut points that hold more than `limit` bytes (see

@@ -75,11 +75,6 @@ impl DocumentCutter {
         None
     }
 
-    /// True outside every document.
-    pub fn between_documents(&self) -> bool {
-        self.depth == 0 && !self.strings.inside
-    }
-
     /// Moves on over bytes that were dropped unread (a line over the limit, without its
     /// newline), as if it had scanned them.
     pub fn skip(&mut self, dropped: &LineEffect) {
@@ -210,11 +205,9 @@ pub struct DocumentStream {
     size: usize,
     limit: usize,
     cutter: DocumentCutter,
-    /// Bytes not handed on yet; the first `cut` end at a cut point.
+    /// Bytes not handed on yet, all scanned by the cutter; the first `cut` end at a cut point.
     pending: Vec<u8>,
     cut: usize,
-    /// Where the cutter has scanned `pending` to.
-    scanned: usize,
     /// What has been dropped of a document over the limit, while one is being skipped.
     skipping: Option<Skipped>,
 }
@@ -249,7 +242,6 @@ impl DocumentStream {
             cutter: DocumentCutter::default(),
             pending: Vec::new(),
             cut: 0,
-            scanned: 0,
             skipping: None,
         }
     }
@@ -274,26 +266,32 @@ impl DocumentStream {
                 }
             }
         }
+        let mut scanned = self.pending.len();
         self.pending.extend_from_slice(block);
-        while let Some(n) = self.cutter.find(&self.pending[self.scanned..]) {
-            self.scanned += n;
-            self.cut = self.scanned;
+        while let Some(n) = self.cutter.find(&self.pending[scanned..]) {
+            scanned += n;
+            self.cut = scanned;
         }
-        self.scanned = self.pending.len();
         if self.cut >= self.size {
             out.extend(self.hand_on_cut());
         }
         if self.pending.len() - self.cut > self.limit {
-            // What is being read is over the limit: what comes before it is handed on, the
-            // rest is counted and dropped up to the next cut point.
-            out.extend(self.hand_on_cut());
-            let mut skip = Skipped::default();
-            skip.add(&self.pending);
-            self.pending = Vec::new();
-            self.scanned = 0;
+            // What is being read is over the limit: the rest of it is counted and dropped up
+            // to the next cut point.
+            let skip = self.drop_open(&mut out);
             self.skipping = Some(skip);
         }
         out
+    }
+
+    /// Hands on what is pending up to the last cut point, and drops the rest (the open
+    /// region), counted.
+    fn drop_open(&mut self, out: &mut Vec<DocumentPiece>) -> Skipped {
+        out.extend(self.hand_on_cut());
+        let mut skip = Skipped::default();
+        skip.add(&self.pending);
+        self.pending = Vec::new();
+        skip
     }
 
     /// The block reader dropped a line longer than the limit (`dropped`: what its bytes do to
@@ -303,14 +301,7 @@ impl DocumentStream {
         let mut out = Vec::new();
         let mut skip = match self.skipping.take() {
             Some(skip) => skip,
-            None => {
-                out.extend(self.hand_on_cut());
-                let mut skip = Skipped::default();
-                skip.add(&self.pending);
-                self.pending = Vec::new();
-                self.scanned = 0;
-                skip
-            }
+            None => self.drop_open(&mut out),
         };
         // The dropped line ends the open one, if any (blocks end at newlines).
         skip.newlines += 1;
@@ -332,7 +323,6 @@ impl DocumentStream {
             return None;
         }
         let rest = self.pending.split_off(self.cut);
-        self.scanned -= self.cut;
         self.cut = 0;
         Some(DocumentPiece::Documents(std::mem::replace(
             &mut self.pending,
@@ -352,7 +342,6 @@ impl DocumentStream {
             out.push(DocumentPiece::Documents(std::mem::take(&mut self.pending)));
         }
         self.cut = 0;
-        self.scanned = 0;
         out
     }
 }
@@ -380,7 +369,11 @@ mod tests {
         );
         assert_eq!(lines, ["\n", "[\n{}\n]\n", "{\"c\":1}{\"d\":\n2}\n", "x\n"]);
         assert_eq!(pos, DOCS.len());
-        assert!(c.between_documents());
+        assert_eq!(
+            c,
+            DocumentCutter::default(),
+            "outside every document at the end"
+        );
     }
 
     #[test]

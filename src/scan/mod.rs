@@ -660,28 +660,16 @@ impl<'a> Run<'a> {
     ) -> Result<(), ScanError> {
         let path = self.summary.inputs[file].path.clone();
         let max_line = self.opts.max_line_bytes;
-        let long_line = move || ChunkOut {
-            lines: 1,
-            bad: vec![ChunkBad {
-                kind: BadKind::LineTooLong,
-                line: 1,
-                lines: 1,
-                reason: format!("line longer than the limit of {max_line} bytes"),
-            }],
-            ..ChunkOut::default()
+        let long_line = move || {
+            ChunkOut::all_bad(
+                BadKind::LineTooLong,
+                1,
+                format!("line longer than the limit of {max_line} bytes"),
+            )
         };
         let long_document = move |lines| {
             let (kind, reason) = chunk::too_long(lines, max_line);
-            ChunkOut {
-                lines,
-                bad: vec![ChunkBad {
-                    kind,
-                    line: 1,
-                    lines,
-                    reason,
-                }],
-                ..ChunkOut::default()
-            }
+            ChunkOut::all_bad(kind, lines, reason)
         };
         let mut failed: Option<io::Error> = None;
         let mut blocks = blocks;
@@ -814,17 +802,7 @@ impl<'a> Run<'a> {
                     // Merged as they were read.
                     Shape::Documents => {}
                     Shape::NotALog(reason) => {
-                        let n = st.not_a_log_lines;
-                        let out = ChunkOut {
-                            lines: n,
-                            bad: vec![ChunkBad {
-                                kind: BadKind::NotAuditEvent,
-                                line: 1,
-                                lines: n,
-                                reason: format!("whole file skipped: {reason}"),
-                            }],
-                            ..ChunkOut::default()
-                        };
+                        let out = chunk::not_a_log(st.not_a_log_lines, &reason);
                         self.merge(out, file, st.base)?;
                     }
                 }
