@@ -200,9 +200,89 @@ pub struct RawEvent<'a> {
     /// GKE Cloud Logging envelope.
     #[serde(default)]
     pub proto_payload: Option<IgnoredAny>,
-    /// AKS diagnostic-log envelope.
-    #[serde(default)]
-    pub properties: Option<IgnoredAny>,
+    /// AKS diagnostic record: `category` (`kube-audit`, `kube-audit-admin`, or a log that
+    /// holds no audit events).
+    #[serde(borrow, default)]
+    pub category: Option<CowStr<'a>>,
+    /// AKS diagnostic record: `properties`, whose `log` is the audit event.
+    #[serde(borrow, default)]
+    pub properties: Option<RawProperties<'a>>,
+    /// Azure Monitor batch (`{"records": [...]}`, what Event Hubs and older storage exports
+    /// hold): AKS diagnostic records.
+    #[serde(borrow, default)]
+    pub records: Option<Vec<RawEvent<'a>>>,
+}
+
+/// `properties` of an AKS diagnostic record.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawProperties<'a> {
+    /// `log`: the audit event, as JSON text (what AKS writes) or as an object (what some
+    /// forwarders re-serialise it to).
+    #[serde(borrow, default)]
+    pub log: Option<EmbeddedLog<'a>>,
+}
+
+/// The `log` of an AKS diagnostic record.
+#[derive(Debug)]
+pub enum EmbeddedLog<'a> {
+    /// JSON text: an event's text, unescaped (so owned), or a line of a log that is no audit
+    /// log.
+    Text(Cow<'a, str>),
+    /// An event as a JSON object.
+    Event(Box<RawEvent<'a>>),
+    /// Anything else (a number, an array, `null`).
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for EmbeddedLog<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct LogVisitor;
+        impl<'de> serde::de::Visitor<'de> for LogVisitor {
+            type Value = EmbeddedLog<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an audit event as JSON text or as an object")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(EmbeddedLog::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(EmbeddedLog::Text(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(EmbeddedLog::Text(Cow::Owned(v)))
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                map: M,
+            ) -> Result<Self::Value, M::Error> {
+                let ev = RawEvent::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(EmbeddedLog::Event(Box::new(ev)))
+            }
+            fn visit_seq<S: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: S,
+            ) -> Result<Self::Value, S::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(EmbeddedLog::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(EmbeddedLog::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(EmbeddedLog::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(EmbeddedLog::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(EmbeddedLog::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(EmbeddedLog::Other)
+            }
+        }
+        d.deserialize_any(LogVisitor)
+    }
 }
 
 /// What one JSON document turned out to be.
@@ -212,12 +292,16 @@ pub struct RawEvent<'a> {
 pub enum Document<'a> {
     /// A single audit event.
     Event(RawEvent<'a>),
-    /// An `EventList` (webhook batch) with its items.
+    /// An `EventList` (webhook batch) with its items, or an Azure Monitor batch with its
+    /// records: each item is classified on its own.
     List(Vec<RawEvent<'a>>),
+    /// An AKS diagnostic record holding its event as JSON text: the text, to be parsed and
+    /// classified in turn ([`parse_embedded`]).
+    Embedded(Cow<'a, str>),
 }
 
-/// Decides whether a parsed document is an audit event, a list of them, or neither; the
-/// error is the one-line reason for a "not an audit event" report.
+/// Decides whether a parsed document is an audit event, a list of them, a cloud record that
+/// holds one, or neither; the error is the one-line reason for a "not an audit event" report.
 pub fn classify(mut ev: RawEvent<'_>) -> Result<Document<'_>, String> {
     match ev.kind.as_deref() {
         Some("EventList") => return Ok(Document::List(ev.items.take().unwrap_or_default())),
@@ -229,15 +313,58 @@ pub fn classify(mut ev: RawEvent<'_>) -> Result<Document<'_>, String> {
             "GKE Cloud Logging record (protoPayload); this envelope is not supported".into(),
         );
     }
-    if ev.audit_id.as_deref().is_none_or(str::is_empty) {
-        if ev.properties.is_some() {
-            return Err(
-                "AKS diagnostic record (properties.log); this envelope is not supported".into(),
-            );
-        }
-        return Err("no auditID".into());
+    if ev.audit_id.as_deref().is_some_and(|id| !id.is_empty()) {
+        return Ok(Document::Event(ev));
     }
-    Ok(Document::Event(ev))
+    if let Some(records) = ev.records.take() {
+        return Ok(Document::List(records));
+    }
+    let Some(properties) = ev.properties.take() else {
+        return Err("no auditID".into());
+    };
+    // AKS writes every control-plane log through the same envelope; only the kube-audit
+    // categories hold audit events.
+    if let Some(category) = ev.category.as_deref() {
+        if !category.starts_with("kube-audit") {
+            return Err(format!(
+                "AKS diagnostic record of category {category:?}, not kube-audit"
+            ));
+        }
+    }
+    match properties.log {
+        Some(EmbeddedLog::Event(inner)) => match classify(*inner)? {
+            Document::Embedded(_) => Err(NESTED_ENVELOPE.into()),
+            doc => Ok(doc),
+        },
+        Some(EmbeddedLog::Text(text)) => Ok(Document::Embedded(text)),
+        Some(EmbeddedLog::Other) | None => {
+            Err("AKS diagnostic record without an audit event in properties.log".into())
+        }
+    }
+}
+
+const NESTED_ENVELOPE: &str = "AKS diagnostic record inside another one";
+
+/// Why the text of an AKS record's `properties.log` is not one audit event (or list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmbeddedError {
+    /// Not JSON (or cut short): the reason, serde's message.
+    Malformed(String),
+    /// JSON, but no audit event: the reason.
+    NotAnEvent(String),
+}
+
+/// Parses and classifies the event an AKS record holds as text (`text` is that text,
+/// unescaped). The result borrows from `text`.
+pub fn parse_embedded(text: &str) -> Result<Document<'_>, EmbeddedError> {
+    let inner = serde_json::from_str::<RawEvent<'_>>(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => EmbeddedError::NotAnEvent(e.to_string()),
+        _ => EmbeddedError::Malformed(e.to_string()),
+    })?;
+    match classify(inner).map_err(EmbeddedError::NotAnEvent)? {
+        Document::Embedded(_) => Err(EmbeddedError::NotAnEvent(NESTED_ENVELOPE.into())),
+        doc => Ok(doc),
+    }
 }
 
 impl<'a> RawEvent<'a> {
@@ -491,12 +618,66 @@ mod tests {
         assert!(parse(r#"{"protoPayload":{},"insertId":"x"}"#)
             .unwrap_err()
             .starts_with("GKE Cloud Logging record"));
-        assert!(
-            parse(r#"{"category":"kube-audit","properties":{"log":"{}"}}"#)
-                .unwrap_err()
-                .starts_with("AKS diagnostic record")
+        assert_eq!(
+            parse(r#"{"category":"kube-apiserver","properties":{"log":"I1130 started"}}"#)
+                .unwrap_err(),
+            "AKS diagnostic record of category \"kube-apiserver\", not kube-audit"
+        );
+        assert_eq!(
+            parse(r#"{"category":"kube-audit","properties":{"log":7}}"#).unwrap_err(),
+            "AKS diagnostic record without an audit event in properties.log"
+        );
+        assert_eq!(
+            parse(r#"{"category":"kube-audit","properties":{"log":{"properties":{"log":"{}"}}}}"#)
+                .unwrap_err(),
+            "AKS diagnostic record inside another one"
         );
         assert!(serde_json::from_str::<RawEvent<'_>>(r#"{"kind": 0}"#).is_err());
+    }
+
+    #[test]
+    fn aks_records_hold_their_event_as_text_or_object() {
+        let event = r#"{"kind":"Event","auditID":"k1","stage":"ResponseComplete","verb":"get","user":{"username":"system:node:n1"}}"#;
+        let as_text = serde_json::json!({"category": "kube-audit", "properties": {"log": event, "stream": "stdout"}}).to_string();
+        let Ok(Document::Embedded(text)) = parse(&as_text) else {
+            panic!("not embedded")
+        };
+        assert_eq!(text, event);
+        let Ok(Document::Event(ev)) = parse_embedded(&text) else {
+            panic!("embedded text is not the event")
+        };
+        assert_eq!(ev.audit_id.as_deref(), Some("k1"));
+        assert_eq!(ev.kubelet_match(), Some(KubeletMatch::NodeUser));
+
+        let as_object =
+            format!(r#"{{"category":"kube-audit-admin","properties":{{"log":{event}}}}}"#);
+        let Ok(Document::Event(ev)) = parse(&as_object) else {
+            panic!("object form is not the event")
+        };
+        assert_eq!(ev.stage(), Some(Stage::ResponseComplete));
+
+        let batch = format!(r#"{{"records":[{as_object},{as_text}]}}"#);
+        let Ok(Document::List(records)) = parse(&batch) else {
+            panic!("records are not a list")
+        };
+        assert_eq!(records.len(), 2);
+
+        assert_eq!(
+            parse_embedded("{\"kind\":\"Event\"").map(|_| ()),
+            Err(EmbeddedError::Malformed(
+                "EOF while parsing an object at line 1 column 15".into()
+            ))
+        );
+        assert_eq!(
+            parse_embedded(r#"{"kind":"Event"}"#).map(|_| ()),
+            Err(EmbeddedError::NotAnEvent("no auditID".into()))
+        );
+        assert_eq!(
+            parse_embedded(r#"{"kind":0}"#).map(|_| ()),
+            Err(EmbeddedError::NotAnEvent(
+                "invalid type: integer `0`, expected a string at line 1 column 9".into()
+            ))
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde::de::IgnoredAny;
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
-use crate::input::event::{classify, Document, RawEvent};
+use crate::input::event::{classify, parse_embedded, Document, EmbeddedError, RawEvent};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -148,17 +148,14 @@ impl ChunkOut {
         }
     }
 
-    /// Takes one parsed event; `text` is its JSON text when it is a whole line or document
-    /// on its own (so that it can be parsed again later), `None` for EventList items and
-    /// legacy lines.
-    fn event<'a>(
+    /// Counts one parsed event and collects its object event; the kubelet match, with the
+    /// event's auditID hash and position, when it is a kubelet's and requests are wanted.
+    fn note(
         &mut self,
-        ev: RawEvent<'a>,
+        ev: &RawEvent<'_>,
         line: u64,
         ctx: &ChunkCtx<'_>,
-        cands: &mut Candidates<'a>,
-        text: Option<&'a str>,
-    ) {
+    ) -> Option<(u64, KubeletMatch, SourcePos)> {
         self.events += 1;
         let id_hash = audit_id_hash(ev.audit_id.as_deref().unwrap_or("").as_bytes());
         self.ids.push(id_hash);
@@ -173,15 +170,65 @@ impl ChunkOut {
             }
         }
         if !ctx.prefilter.is_none_or(Prefilter::wants_requests) {
+            return None;
+        }
+        ev.kubelet_match().map(|m| (id_hash, m, pos))
+    }
+
+    /// Takes one parsed event whose JSON text, a whole line or document on its own, is
+    /// `text` (so that it can be parsed again later).
+    fn event<'a>(
+        &mut self,
+        ev: RawEvent<'a>,
+        line: u64,
+        ctx: &ChunkCtx<'_>,
+        cands: &mut Candidates<'a>,
+        text: &'a str,
+    ) {
+        let Some((id_hash, matched_by, pos)) = self.note(&ev, line, ctx) else {
+            return;
+        };
+        let stage = ev.stage();
+        if !cands.admit(id_hash, ev.audit_id.as_deref().unwrap_or(""), stage) {
             return;
         }
-        if let Some(m) = ev.kubelet_match() {
-            cands.push(id_hash, ev, m, pos, text);
+        let kept = if stage == Some(Stage::ResponseComplete) {
+            Kept::Built(Box::new(ev.to_kubelet_request(matched_by, pos)))
+        } else {
+            Kept::Pending {
+                text,
+                audit_id: ev.audit_id.map_or(Cow::Borrowed(""), |a| a.0),
+                audit_hash: id_hash,
+                stage,
+                matched_by,
+                pos,
+            }
+        };
+        cands.keep(id_hash, kept);
+    }
+
+    /// Takes one event that cannot be read again from a text of its own (an EventList item,
+    /// a legacy line, an event an AKS record holds): its record, if it has one, is built at
+    /// once.
+    fn built_event(
+        &mut self,
+        ev: RawEvent<'_>,
+        line: u64,
+        ctx: &ChunkCtx<'_>,
+        cands: &mut Candidates<'_>,
+    ) {
+        let Some((id_hash, matched_by, pos)) = self.note(&ev, line, ctx) else {
+            return;
+        };
+        if cands.admit(id_hash, ev.audit_id.as_deref().unwrap_or(""), ev.stage()) {
+            let record = ev.to_kubelet_request(matched_by, pos);
+            cands.keep(id_hash, Kept::Built(Box::new(record)));
         }
     }
 
-    /// Takes one parsed JSON document (an event or an EventList) whose text is `text`; `Err`
-    /// is the reason it is not an audit event.
+    /// Takes one parsed JSON document (an event, an EventList, or a cloud record holding
+    /// events) whose text is `text`; `Err` is the bad-line kind and reason when it holds no
+    /// audit event.
     fn document<'a>(
         &mut self,
         doc: RawEvent<'a>,
@@ -189,20 +236,58 @@ impl ChunkOut {
         ctx: &ChunkCtx<'_>,
         cands: &mut Candidates<'a>,
         text: &'a str,
-    ) -> Result<(), String> {
-        match classify(doc)? {
-            Document::Event(ev) => self.event(ev, line, ctx, cands, Some(text)),
+    ) -> Result<(), (BadKind, String)> {
+        let not_an_event = |reason| {
+            (
+                BadKind::NotAuditEvent,
+                format!("not an audit event: {reason}"),
+            )
+        };
+        match classify(doc).map_err(not_an_event)? {
+            Document::Event(ev) => self.event(ev, line, ctx, cands, text),
+            Document::Embedded(inner) => match parse_embedded(&inner) {
+                Ok(doc) => self.held(doc, line, ctx, cands),
+                Err(EmbeddedError::Malformed(e)) => {
+                    return Err((
+                        BadKind::MalformedJson,
+                        format!("malformed JSON in the properties.log of an AKS record: {e}"),
+                    ))
+                }
+                Err(EmbeddedError::NotAnEvent(reason)) => {
+                    return Err(not_an_event(format!(
+                        "properties.log of an AKS record: {reason}"
+                    )))
+                }
+            },
+            list => self.held(list, line, ctx, cands),
+        }
+        Ok(())
+    }
+
+    /// Takes the events of a document that is not one event on a text of its own: the items
+    /// of an EventList, the records of an Azure Monitor batch, the event an AKS record holds
+    /// as text. Items that hold no audit event (no auditID, another kind) are left out: they
+    /// cannot be counted as requests, and the document as a whole is read.
+    fn held(
+        &mut self,
+        doc: Document<'_>,
+        line: u64,
+        ctx: &ChunkCtx<'_>,
+        cands: &mut Candidates<'_>,
+    ) {
+        match doc {
+            Document::Event(ev) => self.built_event(ev, line, ctx, cands),
             Document::List(items) => {
-                // Items without an auditID cannot be counted as requests; they are left out.
-                for item in items.into_iter().filter_map(|i| match classify(i) {
-                    Ok(Document::Event(ev)) => Some(ev),
-                    _ => None,
-                }) {
-                    self.event(item, line, ctx, cands, None);
+                for doc in items.into_iter().filter_map(|i| classify(i).ok()) {
+                    self.held(doc, line, ctx, cands);
+                }
+            }
+            Document::Embedded(text) => {
+                if let Ok(doc) = parse_embedded(&text) {
+                    self.held(doc, line, ctx, cands);
                 }
             }
         }
-        Ok(())
     }
 
     /// Hands on the chunk's surviving kubelet events: ResponseComplete events (and events
@@ -367,19 +452,9 @@ impl Candidates<'_> {
 }
 
 impl<'a> Candidates<'a> {
-    fn push(
-        &mut self,
-        id_hash: u64,
-        ev: RawEvent<'a>,
-        matched_by: KubeletMatch,
-        pos: SourcePos,
-        text: Option<&'a str>,
-    ) {
-        let stage = ev.stage();
-        let audit_id = ev
-            .audit_id
-            .as_ref()
-            .map_or(Cow::Borrowed(""), |a| a.0.clone());
+    /// Whether an event of `audit_id` at `stage` is, so far, the chunk's best of its request;
+    /// if it is, what it replaces is dropped, and the caller [`keep`](Self::keep)s it.
+    fn admit(&mut self, id_hash: u64, audit_id: &str, stage: Option<Stage>) -> bool {
         if let Some(&i) = self.best.get(&id_hash) {
             if let Some(Some(kept)) = self.kept.get(i) {
                 if kept.audit_id() == audit_id {
@@ -389,23 +464,17 @@ impl<'a> Candidates<'a> {
                     if kept.stage() == Some(Stage::ResponseComplete)
                         || preference(stage) <= preference(kept.stage())
                     {
-                        return;
+                        return false;
                     }
                     self.kept[i] = None;
                 }
             }
         }
-        let kept = match text {
-            Some(text) if stage != Some(Stage::ResponseComplete) => Kept::Pending {
-                text,
-                audit_id,
-                audit_hash: id_hash,
-                stage,
-                matched_by,
-                pos,
-            },
-            _ => Kept::Built(Box::new(ev.to_kubelet_request(matched_by, pos))),
-        };
+        true
+    }
+
+    /// Keeps an admitted event as the best of its request.
+    fn keep(&mut self, id_hash: u64, kept: Kept<'a>) {
         self.best.insert(id_hash, self.kept.len());
         self.kept.push(Some(kept));
     }
@@ -461,7 +530,7 @@ fn parse_line<'a>(
         match parse_legacy_line(text) {
             Ok(ev) => {
                 out.used += 1;
-                out.event(ev, rel, ctx, cands, None);
+                out.built_event(ev, rel, ctx, cands);
             }
             Err(reason) => out.bad(
                 BadKind::MalformedJson,
@@ -475,12 +544,7 @@ fn parse_line<'a>(
     match serde_json::from_str::<RawEvent<'_>>(text) {
         Ok(doc) => match out.document(doc, rel, ctx, cands, text) {
             Ok(()) => out.used += 1,
-            Err(reason) => out.bad(
-                BadKind::NotAuditEvent,
-                rel,
-                1,
-                format!("not an audit event: {reason}"),
-            ),
+            Err((kind, reason)) => out.bad(kind, rel, 1, reason),
         },
         Err(e) => {
             let (kind, reason) = json_error(&e, unterminated_last);
@@ -649,16 +713,11 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                     let rel = first + 1;
                     let parsed = serde_json::from_str::<RawEvent<'_>>(raw.get());
                     match parsed
-                        .map_err(|e| format!("{e}"))
+                        .map_err(|e| (BadKind::NotAuditEvent, format!("not an audit event: {e}")))
                         .and_then(|doc| out.document(doc, rel, ctx, &mut cands, raw.get()))
                     {
                         Ok(()) => out.used += n,
-                        Err(reason) => out.bad(
-                            BadKind::NotAuditEvent,
-                            rel,
-                            n,
-                            format!("not an audit event: {reason}"),
-                        ),
+                        Err((kind, reason)) => out.bad(kind, rel, n, reason),
                     }
                 }
                 Err(e) => {

@@ -36,7 +36,7 @@ use serde::Serialize;
 pub use bad::{BadKind, BadLine, BadReport};
 
 use crate::graph::sightings::PodSightings;
-use crate::input::event::{classify, Document, RawEvent};
+use crate::input::event::{classify, parse_embedded, Document, RawEvent};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use crate::input::source::{
     expand, open_plain, open_stream, Block, BlockReader, FileBytes, InputSpec, Source, SourceKind,
@@ -913,10 +913,18 @@ fn line_time(line: &[u8]) -> Option<Micros> {
     } else {
         serde_json::from_str::<RawEvent<'_>>(t).ok()?
     };
-    let time = |ev: &RawEvent<'_>| ev.request_received().or_else(|| ev.stage_time());
-    match classify(ev).ok()? {
-        Document::Event(ev) => time(&ev),
-        Document::List(items) => items.iter().filter_map(time).min(),
+    document_time(classify(ev).ok()?)
+}
+
+/// The earliest timestamp of the events a document holds.
+fn document_time(doc: Document<'_>) -> Option<Micros> {
+    match doc {
+        Document::Event(ev) => ev.request_received().or_else(|| ev.stage_time()),
+        Document::List(items) => items
+            .into_iter()
+            .filter_map(|i| document_time(classify(i).ok()?))
+            .min(),
+        Document::Embedded(text) => document_time(parse_embedded(&text).ok()?),
     }
 }
 

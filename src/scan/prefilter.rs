@@ -12,8 +12,9 @@
 //! letters, `:` or `/`, but other writers may, so any line with a `\u` escape of one of those
 //! characters (`\u0041`-`\u007f`, `\u003a`, `\u002f`) or with `kubelet\/` is
 //! parsed too. Every hit is confirmed after parsing. Lines that look like GKE (`protoPayload`)
-//! or AKS (`kube-audit`) envelope records are parsed too, so that they are reported rather
-//! than counted as events by the auditID they carry inside.
+//! or AKS (`kube-audit`) envelope records are parsed too: an AKS record holds its event as
+//! escaped JSON text, where the needles may not show, and a GKE record is reported rather than
+//! counted as an event by the auditID it may carry inside.
 //!
 //! A scan that wants no kubelet requests (the `graph` command's, which only collects object
 //! events) builds the pre-filter with [`Prefilter::with_options`]: kubelet lines are then
