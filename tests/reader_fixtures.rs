@@ -150,7 +150,7 @@ fn fixtures(dir: &str) -> Vec<(PathBuf, Value)> {
 #[test]
 fn every_format_fixture_gives_its_expected_counts() {
     let all = fixtures("formats");
-    assert_eq!(all.len(), 9, "one fixture per format");
+    assert_eq!(all.len(), 10, "one fixture per format");
     for (input, want) in all {
         check(&input, &want);
     }
@@ -159,7 +159,7 @@ fn every_format_fixture_gives_its_expected_counts() {
 #[test]
 fn every_bad_fixture_gives_its_expected_counts() {
     let all = fixtures("bad");
-    assert_eq!(all.len(), 10, "one fixture per bad-input kind");
+    assert_eq!(all.len(), 12, "one fixture per bad-input kind");
     for (input, want) in all {
         check(&input, &want);
     }

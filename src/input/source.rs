@@ -1,8 +1,8 @@
 //! Finding inputs and getting their bytes.
 //!
 //! Plain files are memory-mapped (falling back to an ordinary read when a map cannot be made);
-//! gzip files and stdin are read as a stream of newline-aligned blocks, so that a huge
-//! compressed log never has to be held in memory.
+//! gzip and zstd files and stdin are read as a stream of newline-aligned blocks, so that a
+//! huge compressed log never has to be held in memory.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -52,8 +52,18 @@ pub enum SourceKind {
     Plain(PathBuf),
     /// A gzip file (one or more members), decompressed as a stream.
     Gzip(PathBuf),
+    /// A zstd file (one or more frames), decompressed as a stream.
+    Zstd(PathBuf),
     /// Standard input, read as a stream.
     Stdin,
+}
+
+impl SourceKind {
+    /// Whether the file is compressed: decoded as a stream, with a size on disk that is not
+    /// the size of its log.
+    pub fn is_compressed(&self) -> bool {
+        matches!(self, SourceKind::Gzip(_) | SourceKind::Zstd(_))
+    }
 }
 
 /// An input file after directory expansion.
@@ -84,6 +94,7 @@ pub enum SourceProblem {
 
 /// Whether a file found while walking a directory looks like an audit log: rotated names such
 /// as `audit.log`, `audit-2026-11-02T08-00-00.000.log`, `audit.log.1`, `audit.log.2.gz`,
+/// `audit.log.3.zst`,
 /// `.jsonl` exports, and `.json` files with `audit` in their name. Other `.json` files are
 /// left out: next to audit logs they are usually cluster dumps (`kubectl get -o json`) or
 /// reports. Files named on the command line are always read.
@@ -91,7 +102,10 @@ pub fn is_log_name(name: &str) -> bool {
     if name.starts_with('.') || name.ends_with(".expected.json") {
         return false;
     }
-    let base = name.strip_suffix(".gz").unwrap_or(name);
+    let base = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
+        .unwrap_or(name);
     let base = base.trim_end_matches(|c: char| c.is_ascii_digit());
     let base = base.strip_suffix('.').unwrap_or(base);
     base.ends_with(".log")
@@ -101,15 +115,12 @@ pub fn is_log_name(name: &str) -> bool {
 
 fn source_for(path: PathBuf) -> Source {
     let display = path.display().to_string();
-    let gz = path.extension().is_some_and(|e| e == "gz");
-    Source {
-        display,
-        kind: if gz {
-            SourceKind::Gzip(path)
-        } else {
-            SourceKind::Plain(path)
-        },
-    }
+    let kind = match path.extension().and_then(|e| e.to_str()) {
+        Some("gz") => SourceKind::Gzip(path),
+        Some("zst") => SourceKind::Zstd(path),
+        _ => SourceKind::Plain(path),
+    };
+    Source { display, kind }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
@@ -278,13 +289,17 @@ pub fn open_plain(path: &Path) -> io::Result<FileBytes> {
     }
 }
 
-/// Opens a streamed input (gzip or stdin) as a reader of decompressed bytes.
+/// Opens a streamed input (gzip, zstd or stdin) as a reader of decompressed bytes.
 pub fn open_stream(kind: &SourceKind) -> io::Result<Box<dyn Read + Send>> {
     Ok(match kind {
         SourceKind::Gzip(p) => Box::new(MultiGzDecoder::new(BufReader::with_capacity(
             1 << 20,
             File::open(p)?,
         ))),
+        // Reads frame after frame, as `zstd -d` does with concatenated files.
+        SourceKind::Zstd(p) => Box::new(zstd::stream::read::Decoder::with_buffer(
+            BufReader::with_capacity(1 << 20, File::open(p)?),
+        )?),
         SourceKind::Stdin => Box::new(io::stdin()),
         SourceKind::Plain(p) => Box::new(File::open(p)?),
     })
@@ -498,6 +513,8 @@ mod tests {
             "audit-events.json",
             "x.jsonl",
             "x.jsonl.gz",
+            "audit.log.3.zst",
+            "audit-2026-11-02T08-00-00.000.log.zst",
         ] {
             assert!(is_log_name(n), "{n}");
         }
@@ -509,6 +526,7 @@ mod tests {
             "README.md",
             "objects.json",
             "a.gz",
+            "objects.json.zst",
         ] {
             assert!(!is_log_name(n), "{n}");
         }

@@ -27,6 +27,10 @@ pub enum BadKind {
     TruncatedGzip,
     /// A gzip stream with bad data.
     CorruptGzip,
+    /// A zstd stream that ends early.
+    TruncatedZstd,
+    /// A zstd stream with bad data.
+    CorruptZstd,
     /// A file or directory that cannot be opened or read.
     Unreadable,
     /// A directory in which no log file was found.
@@ -45,6 +49,8 @@ impl BadKind {
             BadKind::EmptyFile => "empty_file",
             BadKind::TruncatedGzip => "truncated_gzip",
             BadKind::CorruptGzip => "corrupt_gzip",
+            BadKind::TruncatedZstd => "truncated_zstd",
+            BadKind::CorruptZstd => "corrupt_zstd",
             BadKind::Unreadable => "unreadable",
             BadKind::NoLogsInDirectory => "no_logs_in_directory",
         }

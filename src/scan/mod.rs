@@ -260,11 +260,12 @@ pub fn scan(
     let mut decoders: HashMap<usize, io::Result<Receiver<io::Result<Block>>>> = HashMap::new();
     for (idx, input) in opened.into_iter().enumerate() {
         // Gzip inflate is sequential per file and slower than the parse workers, so the next
-        // gzip inputs are decoded ahead, each on its own thread, while this one is scanned: as
-        // many decoders at a time as workers (each holds up to a batch of decoded blocks).
+        // compressed inputs are decoded ahead, each on its own thread, while this one is
+        // scanned: as many decoders at a time as workers (each holds up to a batch of decoded
+        // blocks).
         let decoding = pool.current_num_threads().max(1);
         for (j, kind) in kinds.iter().enumerate().skip(idx).take(decoding) {
-            if matches!(kind, SourceKind::Gzip(_)) {
+            if kind.is_compressed() {
                 decoders
                     .entry(j)
                     .or_insert_with(|| start_decoder(kind, opts, run.batch()));
@@ -272,8 +273,7 @@ pub fn scan(
         }
         run.summary.inputs.push(InputSummary {
             path: input.source.display.clone(),
-            compressed_bytes: matches!(input.source.kind, SourceKind::Gzip(_))
-                .then_some(input.size),
+            compressed_bytes: input.source.kind.is_compressed().then_some(input.size),
             first_timestamp: input.first_ts,
             ..InputSummary::default()
         });
@@ -384,7 +384,7 @@ impl<'a> Run<'a> {
                     let first_ts = first_event_time(&b);
                     (b.len() as u64, Some(b), first_ts)
                 }),
-                SourceKind::Gzip(p) => {
+                SourceKind::Gzip(p) | SourceKind::Zstd(p) => {
                     std::fs::metadata(p).map(|m| (m.len(), None, peek_stream(&source.kind)))
                 }
                 SourceKind::Stdin => Ok((0, None, None)),
@@ -649,12 +649,13 @@ impl<'a> Run<'a> {
         };
         let mut state = StreamState::default();
         // Dropping the receiver afterwards stops the decoder thread at its next block.
-        self.consume(file, &mut state, rx.iter())
+        self.consume(file, &source.kind, &mut state, rx.iter())
     }
 
     fn consume(
         &mut self,
         file: usize,
+        source: &SourceKind,
         st: &mut StreamState,
         blocks: impl Iterator<Item = io::Result<Block>>,
     ) -> Result<(), ScanError> {
@@ -760,11 +761,7 @@ impl<'a> Run<'a> {
             }
         }
         if let Some(e) = failed {
-            let kind = match e.kind() {
-                io::ErrorKind::UnexpectedEof => BadKind::TruncatedGzip,
-                io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => BadKind::CorruptGzip,
-                _ => BadKind::Unreadable,
-            };
+            let kind = stream_error_kind(source, &e);
             let reason = format!(
                 "{e} after {} decompressed bytes ({} lines); the rest of the input is lost",
                 st.bytes, st.base
@@ -956,6 +953,20 @@ fn last_event_time(buf: &[u8]) -> Option<Micros> {
 }
 
 /// The first timestamp of a streamed input, from its first MiB.
+/// The bad-input kind of an error that ended a stream.
+fn stream_error_kind(source: &SourceKind, e: &io::Error) -> BadKind {
+    use io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof};
+    match (source, e.kind()) {
+        (SourceKind::Gzip(_), UnexpectedEof) => BadKind::TruncatedGzip,
+        (SourceKind::Gzip(_), InvalidInput | InvalidData) => BadKind::CorruptGzip,
+        // The zstd crate reports a frame cut short as `UnexpectedEof`, and the decoder's own
+        // errors (bad frame, bad checksum) as `Other`.
+        (SourceKind::Zstd(_), UnexpectedEof) => BadKind::TruncatedZstd,
+        (SourceKind::Zstd(_), io::ErrorKind::Other) => BadKind::CorruptZstd,
+        _ => BadKind::Unreadable,
+    }
+}
+
 fn peek_stream(kind: &SourceKind) -> Option<Micros> {
     let mut head = Vec::new();
     open_stream(kind)
