@@ -203,14 +203,14 @@ pub struct RawEvent<'a> {
     /// AKS diagnostic record: `category` (`kube-audit`, `kube-audit-admin`, or a log that
     /// holds no audit events).
     #[serde(borrow, default)]
-    pub category: Option<CowStr<'a>>,
+    pub category: Lenient<CowStr<'a>>,
     /// AKS diagnostic record: `properties`, whose `log` is the audit event.
     #[serde(borrow, default)]
-    pub properties: Option<RawProperties<'a>>,
+    pub properties: Lenient<Box<RawProperties<'a>>>,
     /// Azure Monitor batch (`{"records": [...]}`, what Event Hubs and older storage exports
-    /// hold): AKS diagnostic records.
+    /// hold): AKS diagnostic records, `None` for a record that is no JSON object.
     #[serde(borrow, default)]
-    pub records: Option<Vec<RawEvent<'a>>>,
+    pub records: Lenient<Vec<Lenient<RawEvent<'a>>>>,
 }
 
 /// `properties` of an AKS diagnostic record.
@@ -230,58 +230,146 @@ pub enum EmbeddedLog<'a> {
     Text(Cow<'a, str>),
     /// An event as a JSON object.
     Event(Box<RawEvent<'a>>),
-    /// Anything else (a number, an array, `null`).
+    /// Anything else (a number, an array).
     Other,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for EmbeddedLog<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct LogVisitor;
-        impl<'de> serde::de::Visitor<'de> for LogVisitor {
-            type Value = EmbeddedLog<'de>;
+        Ok(match Lenient::<Box<RawEvent<'a>>>::deserialize_either(d)? {
+            Either::Text(t) => EmbeddedLog::Text(t),
+            Either::Value(Some(ev)) => EmbeddedLog::Event(ev),
+            Either::Value(None) => EmbeddedLog::Other,
+        })
+    }
+}
+
+/// A field read only when its JSON value has the shape its type expects; a value of another
+/// shape reads as an absent field. The cloud-envelope fields share their names with fields
+/// other tools add to ordinary events (`category`, `properties`, `records`), and such an
+/// event must not become unreadable because of one.
+#[derive(Debug)]
+pub struct Lenient<T>(pub Option<T>);
+
+impl<T> Default for Lenient<T> {
+    fn default() -> Self {
+        Lenient(None)
+    }
+}
+
+/// The JSON shape a [`Lenient`] field takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A string.
+    Text,
+    /// An object.
+    Object,
+    /// An array.
+    Array,
+}
+
+/// Types a [`Lenient`] field can hold: the shape each is read from.
+pub trait Shaped {
+    /// The shape this type is read from.
+    const SHAPE: Shape;
+}
+
+impl Shaped for CowStr<'_> {
+    const SHAPE: Shape = Shape::Text;
+}
+impl Shaped for RawEvent<'_> {
+    const SHAPE: Shape = Shape::Object;
+}
+impl Shaped for RawProperties<'_> {
+    const SHAPE: Shape = Shape::Object;
+}
+impl<T: Shaped> Shaped for Box<T> {
+    const SHAPE: Shape = T::SHAPE;
+}
+impl<T> Shaped for Vec<T> {
+    const SHAPE: Shape = Shape::Array;
+}
+
+/// What [`Lenient::deserialize_either`] read: any string, or a value of the expected shape.
+enum Either<'a, T> {
+    Text(Cow<'a, str>),
+    Value(Option<T>),
+}
+
+impl<'de, T: Deserialize<'de> + Shaped> Lenient<T> {
+    /// Reads a string as text whatever `T` is, and anything else as [`Lenient`] does.
+    fn deserialize_either<D: serde::Deserializer<'de>>(d: D) -> Result<Either<'de, T>, D::Error> {
+        use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+        use serde::de::{MapAccess, SeqAccess, Visitor};
+        struct ShapeVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de> + Shaped> Visitor<'de> for ShapeVisitor<T> {
+            type Value = Either<'de, T>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an audit event as JSON text or as an object")
+                f.write_str("any JSON value")
             }
             fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(EmbeddedLog::Text(Cow::Borrowed(v)))
+                Ok(Either::Text(Cow::Borrowed(v)))
             }
             fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(EmbeddedLog::Text(Cow::Owned(v.to_string())))
+                Ok(Either::Text(Cow::Owned(v.to_string())))
             }
             fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(EmbeddedLog::Text(Cow::Owned(v)))
+                Ok(Either::Text(Cow::Owned(v)))
             }
-            fn visit_map<M: serde::de::MapAccess<'de>>(
-                self,
-                map: M,
-            ) -> Result<Self::Value, M::Error> {
-                let ev = RawEvent::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(EmbeddedLog::Event(Box::new(ev)))
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                if T::SHAPE == Shape::Object {
+                    return T::deserialize(MapAccessDeserializer::new(map))
+                        .map(|v| Either::Value(Some(v)));
+                }
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Either::Value(None))
             }
-            fn visit_seq<S: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: S,
-            ) -> Result<Self::Value, S::Error> {
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
+                if T::SHAPE == Shape::Array {
+                    return T::deserialize(SeqAccessDeserializer::new(seq))
+                        .map(|v| Either::Value(Some(v)));
+                }
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(EmbeddedLog::Other)
+                Ok(Either::Value(None))
             }
             fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(EmbeddedLog::Other)
+                Ok(Either::Value(None))
             }
             fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(EmbeddedLog::Other)
+                Ok(Either::Value(None))
             }
             fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(EmbeddedLog::Other)
+                Ok(Either::Value(None))
             }
             fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(EmbeddedLog::Other)
+                Ok(Either::Value(None))
             }
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(EmbeddedLog::Other)
+                Ok(Either::Value(None))
             }
         }
-        d.deserialize_any(LogVisitor)
+        d.deserialize_any(ShapeVisitor(std::marker::PhantomData))
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Shaped> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::value::CowStrDeserializer;
+        match Self::deserialize_either(d)? {
+            Either::Text(t) if T::SHAPE == Shape::Text => {
+                let text = match t {
+                    Cow::Borrowed(b) => T::deserialize(
+                        serde::de::value::BorrowedStrDeserializer::<D::Error>::new(b),
+                    )?,
+                    Cow::Owned(o) => {
+                        T::deserialize(CowStrDeserializer::<D::Error>::new(Cow::Owned(o)))?
+                    }
+                };
+                Ok(Lenient(Some(text)))
+            }
+            Either::Text(_) => Ok(Lenient(None)),
+            Either::Value(v) => Ok(Lenient(v)),
+        }
     }
 }
 
@@ -290,21 +378,29 @@ impl<'de: 'a, 'a> Deserialize<'de> for EmbeddedLog<'a> {
 // The large variant is the common one; boxing it would cost an allocation per event.
 #[allow(clippy::large_enum_variant)]
 pub enum Document<'a> {
-    /// A single audit event.
+    /// A single audit event: the whole document.
     Event(RawEvent<'a>),
-    /// An `EventList` (webhook batch) with its items, or an Azure Monitor batch with its
-    /// records: each item is classified on its own.
-    List(Vec<RawEvent<'a>>),
-    /// An AKS diagnostic record holding its event as JSON text: the text, to be parsed and
-    /// classified in turn ([`parse_embedded`]).
+    /// The items of an `EventList` (webhook batch), or the records of an Azure Monitor batch
+    /// (`None` for a record that is no JSON object): each is classified on its own.
+    List(Vec<Option<RawEvent<'a>>>),
+    /// An AKS diagnostic record holding its event as an object: the event.
+    Enveloped(Box<RawEvent<'a>>),
+    /// An AKS diagnostic record holding its event as JSON text: the text, read by
+    /// [`parse_embedded`].
     Embedded(Cow<'a, str>),
 }
+
+/// The categories of AKS diagnostic records that hold audit events.
+const AKS_AUDIT_CATEGORIES: [&str; 2] = ["kube-audit", "kube-audit-admin"];
 
 /// Decides whether a parsed document is an audit event, a list of them, a cloud record that
 /// holds one, or neither; the error is the one-line reason for a "not an audit event" report.
 pub fn classify(mut ev: RawEvent<'_>) -> Result<Document<'_>, String> {
     match ev.kind.as_deref() {
-        Some("EventList") => return Ok(Document::List(ev.items.take().unwrap_or_default())),
+        Some("EventList") => {
+            let items = ev.items.take().unwrap_or_default();
+            return Ok(Document::List(items.into_iter().map(Some).collect()));
+        }
         Some("Event") | None => {}
         Some(other) => return Err(format!("kind is {other:?}, not \"Event\" or \"EventList\"")),
     }
@@ -316,25 +412,26 @@ pub fn classify(mut ev: RawEvent<'_>) -> Result<Document<'_>, String> {
     if ev.audit_id.as_deref().is_some_and(|id| !id.is_empty()) {
         return Ok(Document::Event(ev));
     }
-    if let Some(records) = ev.records.take() {
-        return Ok(Document::List(records));
+    if let Some(records) = ev.records.0.take() {
+        return Ok(Document::List(records.into_iter().map(|r| r.0).collect()));
     }
-    let Some(properties) = ev.properties.take() else {
+    let Some(properties) = ev.properties.0.take() else {
         return Err("no auditID".into());
     };
-    // AKS writes every control-plane log through the same envelope; only the kube-audit
-    // categories hold audit events.
-    if let Some(category) = ev.category.as_deref() {
-        if !category.starts_with("kube-audit") {
+    // AKS writes every control-plane log through the same envelope; only two categories hold
+    // audit events.
+    if let Some(category) = ev.category.0.as_deref() {
+        if !AKS_AUDIT_CATEGORIES.contains(&category) {
             return Err(format!(
                 "AKS diagnostic record of category {category:?}, not kube-audit"
             ));
         }
     }
     match properties.log {
-        Some(EmbeddedLog::Event(inner)) => match classify(*inner)? {
-            Document::Embedded(_) => Err(NESTED_ENVELOPE.into()),
-            doc => Ok(doc),
+        Some(EmbeddedLog::Event(inner)) => match classify(*inner) {
+            Ok(Document::Event(ev)) => Ok(Document::Enveloped(Box::new(ev))),
+            Ok(_) => Err(NOT_ONE_EVENT.into()),
+            Err(reason) => Err(format!("properties.log of an AKS record: {reason}")),
         },
         Some(EmbeddedLog::Text(text)) => Ok(Document::Embedded(text)),
         Some(EmbeddedLog::Other) | None => {
@@ -343,27 +440,86 @@ pub fn classify(mut ev: RawEvent<'_>) -> Result<Document<'_>, String> {
     }
 }
 
-const NESTED_ENVELOPE: &str = "AKS diagnostic record inside another one";
+const NOT_ONE_EVENT: &str =
+    "properties.log of an AKS record holds no single audit event (a list, or another record)";
 
-/// Why the text of an AKS record's `properties.log` is not one audit event (or list).
+/// Why the text of an AKS record's `properties.log` is not an audit event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmbeddedError {
-    /// Not JSON (or cut short): the reason, serde's message.
+    /// Not JSON (or cut short): the reason, with the column in the text.
     Malformed(String),
-    /// JSON, but no audit event: the reason.
+    /// JSON, but not one audit event: the reason.
     NotAnEvent(String),
 }
 
-/// Parses and classifies the event an AKS record holds as text (`text` is that text,
-/// unescaped). The result borrows from `text`.
-pub fn parse_embedded(text: &str) -> Result<Document<'_>, EmbeddedError> {
-    let inner = serde_json::from_str::<RawEvent<'_>>(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => EmbeddedError::NotAnEvent(e.to_string()),
-        _ => EmbeddedError::Malformed(e.to_string()),
+/// Parses the event an AKS record holds as text (`text` is that text, unescaped). The event
+/// borrows from `text`.
+pub fn parse_embedded(text: &str) -> Result<RawEvent<'_>, EmbeddedError> {
+    let inner = serde_json::from_str::<RawEvent<'_>>(text).map_err(|e| {
+        let full = e.to_string();
+        // serde's position is in the unescaped text, not in the file.
+        let message = match full.rfind(" at line ") {
+            Some(i) if e.line() > 0 => &full[..i],
+            _ => &full,
+        };
+        let reason = format!("{message} at column {} of properties.log", e.column());
+        match e.classify() {
+            serde_json::error::Category::Data => {
+                EmbeddedError::NotAnEvent(format!("properties.log of an AKS record: {reason}"))
+            }
+            _ => EmbeddedError::Malformed(reason),
+        }
     })?;
-    match classify(inner).map_err(EmbeddedError::NotAnEvent)? {
-        Document::Embedded(_) => Err(EmbeddedError::NotAnEvent(NESTED_ENVELOPE.into())),
-        doc => Ok(doc),
+    match classify(inner) {
+        Ok(Document::Event(ev)) => Ok(ev),
+        Ok(_) => Err(EmbeddedError::NotAnEvent(NOT_ONE_EVENT.into())),
+        Err(reason) => Err(EmbeddedError::NotAnEvent(format!(
+            "properties.log of an AKS record: {reason}"
+        ))),
+    }
+}
+
+/// Hands on every event of a document that is not one event on a text of its own (an
+/// `EventList`, an Azure Monitor batch, an AKS record), with `on_event`; what holds no event
+/// goes to `on_bad`, with the index of its item in a list (`None`: the document itself).
+pub fn for_each_held_event(
+    doc: Document<'_>,
+    on_event: &mut dyn FnMut(RawEvent<'_>),
+    on_bad: &mut dyn FnMut(Option<usize>, EmbeddedError),
+) {
+    // One event, or why there is none.
+    fn single(
+        doc: Document<'_>,
+        on_event: &mut dyn FnMut(RawEvent<'_>),
+    ) -> Result<(), EmbeddedError> {
+        match doc {
+            Document::Event(ev) => on_event(ev),
+            Document::Enveloped(ev) => on_event(*ev),
+            Document::Embedded(text) => on_event(parse_embedded(&text)?),
+            Document::List(_) => {
+                return Err(EmbeddedError::NotAnEvent("a list inside a list".into()))
+            }
+        }
+        Ok(())
+    }
+    match doc {
+        Document::List(items) => {
+            for (i, item) in items.into_iter().enumerate() {
+                let result = match item.map(classify) {
+                    Some(Ok(doc)) => single(doc, on_event),
+                    Some(Err(reason)) => Err(EmbeddedError::NotAnEvent(reason)),
+                    None => Err(EmbeddedError::NotAnEvent("not a JSON object".into())),
+                };
+                if let Err(e) = result {
+                    on_bad(Some(i), e);
+                }
+            }
+        }
+        doc => {
+            if let Err(e) = single(doc, on_event) {
+                on_bad(None, e);
+            }
+        }
     }
 }
 
@@ -623,59 +779,112 @@ mod tests {
                 .unwrap_err(),
             "AKS diagnostic record of category \"kube-apiserver\", not kube-audit"
         );
-        assert_eq!(
-            parse(r#"{"category":"kube-audit","properties":{"log":7}}"#).unwrap_err(),
-            "AKS diagnostic record without an audit event in properties.log"
-        );
+        for log in ["7", "[1, 2]", "null", "true"] {
+            let record = format!(r#"{{"category":"kube-audit","properties":{{"log":{log}}}}}"#);
+            assert_eq!(
+                parse(&record).unwrap_err(),
+                "AKS diagnostic record without an audit event in properties.log",
+                "{record}"
+            );
+        }
+        // Only one event inside a record: not a record, not a list.
+        let not_one = "properties.log of an AKS record holds no single audit event (a list, or another record)";
         assert_eq!(
             parse(r#"{"category":"kube-audit","properties":{"log":{"properties":{"log":"{}"}}}}"#)
                 .unwrap_err(),
-            "AKS diagnostic record inside another one"
+            not_one
+        );
+        assert_eq!(
+            parse(r#"{"properties":{"log":{"kind":"EventList","items":[]}}}"#).unwrap_err(),
+            not_one
         );
         assert!(serde_json::from_str::<RawEvent<'_>>(r#"{"kind": 0}"#).is_err());
     }
 
     #[test]
+    fn ordinary_events_may_carry_fields_named_like_the_envelopes() {
+        // Forwarders add fields; of another shape than an envelope's, they are ignored.
+        for extra in [
+            r#""category":["audit"],"properties":"x","records":{"n":1}"#,
+            r#""category":7,"properties":[1,{"a":2}],"records":"none""#,
+            r#""category":"kube-apiserver","properties":{"log":"text"},"records":[]"#,
+        ] {
+            let line = format!(
+                r#"{{"kind":"Event","auditID":"a1","stage":"ResponseComplete",{extra},"verb":"get"}}"#
+            );
+            let Ok(Document::Event(ev)) = parse(&line) else {
+                panic!("{line} is not read as an event")
+            };
+            assert_eq!(ev.verb.as_deref(), Some("get"), "{line}");
+        }
+    }
+
+    #[test]
     fn aks_records_hold_their_event_as_text_or_object() {
-        let event = r#"{"kind":"Event","auditID":"k1","stage":"ResponseComplete","verb":"get","user":{"username":"system:node:n1"}}"#;
+        let event = r#"{"kind":"Event","auditID":"k1","stage":"RequestReceived","verb":"get","user":{"username":"system:node:n1"}}"#;
         let as_text = serde_json::json!({"category": "kube-audit", "properties": {"log": event, "stream": "stdout"}}).to_string();
         let Ok(Document::Embedded(text)) = parse(&as_text) else {
             panic!("not embedded")
         };
         assert_eq!(text, event);
-        let Ok(Document::Event(ev)) = parse_embedded(&text) else {
-            panic!("embedded text is not the event")
-        };
+        let ev = parse_embedded(&text).expect("the embedded text is the event");
         assert_eq!(ev.audit_id.as_deref(), Some("k1"));
         assert_eq!(ev.kubelet_match(), Some(KubeletMatch::NodeUser));
 
         let as_object =
             format!(r#"{{"category":"kube-audit-admin","properties":{{"log":{event}}}}}"#);
-        let Ok(Document::Event(ev)) = parse(&as_object) else {
+        let Ok(Document::Enveloped(ev)) = parse(&as_object) else {
             panic!("object form is not the event")
         };
-        assert_eq!(ev.stage(), Some(Stage::ResponseComplete));
+        assert_eq!(ev.stage(), Some(Stage::RequestReceived));
 
-        let batch = format!(r#"{{"records":[{as_object},{as_text}]}}"#);
-        let Ok(Document::List(records)) = parse(&batch) else {
+        // A batch: both forms, then three records that hold no event.
+        let batch = format!(
+            r#"{{"records":[{as_object},{as_text},7,{{"category":"kube-apiserver","properties":{{"log":"x"}}}},{{"properties":{{"log":"{{\"auditID\""}}}}]}}"#
+        );
+        let Ok(doc @ Document::List(_)) = parse(&batch) else {
             panic!("records are not a list")
         };
-        assert_eq!(records.len(), 2);
+        let (mut read, mut bad) = (Vec::new(), Vec::new());
+        for_each_held_event(
+            doc,
+            &mut |ev| read.push(ev.audit_id.as_deref().unwrap_or("").to_string()),
+            &mut |at, e| bad.push((at, e)),
+        );
+        assert_eq!(read, ["k1", "k1"]);
+        assert_eq!(
+            bad,
+            [
+                (
+                    Some(2),
+                    EmbeddedError::NotAnEvent("not a JSON object".into())
+                ),
+                (
+                    Some(3),
+                    EmbeddedError::NotAnEvent(
+                        "AKS diagnostic record of category \"kube-apiserver\", not kube-audit"
+                            .into()
+                    )
+                ),
+                (
+                    Some(4),
+                    EmbeddedError::Malformed(
+                        "EOF while parsing an object at column 10 of properties.log".into()
+                    )
+                ),
+            ]
+        );
 
         assert_eq!(
-            parse_embedded("{\"kind\":\"Event\"").map(|_| ()),
-            Err(EmbeddedError::Malformed(
-                "EOF while parsing an object at line 1 column 15".into()
-            ))
-        );
-        assert_eq!(
             parse_embedded(r#"{"kind":"Event"}"#).map(|_| ()),
-            Err(EmbeddedError::NotAnEvent("no auditID".into()))
+            Err(EmbeddedError::NotAnEvent(
+                "properties.log of an AKS record: no auditID".into()
+            ))
         );
         assert_eq!(
             parse_embedded(r#"{"kind":0}"#).map(|_| ()),
             Err(EmbeddedError::NotAnEvent(
-                "invalid type: integer `0`, expected a string at line 1 column 9".into()
+                "properties.log of an AKS record: invalid type: integer `0`, expected a string at column 9 of properties.log".into()
             ))
         );
     }
@@ -687,7 +896,10 @@ mod tests {
             panic!()
         };
         assert_eq!(items.len(), 2);
-        assert_eq!(items[1].stage(), Some(Stage::ResponseComplete));
+        assert_eq!(
+            items[1].as_ref().and_then(RawEvent::stage),
+            Some(Stage::ResponseComplete)
+        );
     }
 
     #[test]

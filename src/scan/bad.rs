@@ -13,7 +13,8 @@ pub const EXAMPLES_PER_KIND: usize = 10;
 pub enum BadKind {
     /// Not valid JSON (and not a legacy audit line).
     MalformedJson,
-    /// Valid JSON without the shape of an audit event (`{"kind": 0}`, GKE/AKS envelopes).
+    /// Valid JSON without the shape of an audit event (`{"kind": 0}`, a GKE record, an AKS
+    /// record of another category).
     NotAuditEvent,
     /// Bytes that are not UTF-8.
     InvalidUtf8,
@@ -31,6 +32,9 @@ pub enum BadKind {
     TruncatedZstd,
     /// A zstd stream with bad data.
     CorruptZstd,
+    /// An item of an `EventList`, or a record of an Azure Monitor batch, that holds no audit
+    /// event; counted by items, as its line is read.
+    BadBatchItem,
     /// A file or directory that cannot be opened or read.
     Unreadable,
     /// A directory in which no log file was found.
@@ -51,6 +55,7 @@ impl BadKind {
             BadKind::CorruptGzip => "corrupt_gzip",
             BadKind::TruncatedZstd => "truncated_zstd",
             BadKind::CorruptZstd => "corrupt_zstd",
+            BadKind::BadBatchItem => "bad_batch_item",
             BadKind::Unreadable => "unreadable",
             BadKind::NoLogsInDirectory => "no_logs_in_directory",
         }

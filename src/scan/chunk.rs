@@ -7,7 +7,7 @@ use serde::de::IgnoredAny;
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
-use crate::input::event::{classify, parse_embedded, Document, EmbeddedError, RawEvent};
+use crate::input::event::{classify, for_each_held_event, Document, EmbeddedError, RawEvent};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -228,7 +228,8 @@ impl ChunkOut {
 
     /// Takes one parsed JSON document (an event, an EventList, or a cloud record holding
     /// events) whose text is `text`; `Err` is the bad-line kind and reason when it holds no
-    /// audit event.
+    /// audit event. Items of a list that hold none are reported on their own
+    /// ([`BadKind::BadBatchItem`]), and the document is read.
     fn document<'a>(
         &mut self,
         doc: RawEvent<'a>,
@@ -237,55 +238,46 @@ impl ChunkOut {
         cands: &mut Candidates<'a>,
         text: &'a str,
     ) -> Result<(), (BadKind, String)> {
-        let not_an_event = |reason| {
+        let doc = classify(doc).map_err(|reason| {
             (
                 BadKind::NotAuditEvent,
                 format!("not an audit event: {reason}"),
             )
-        };
-        match classify(doc).map_err(not_an_event)? {
-            Document::Event(ev) => self.event(ev, line, ctx, cands, text),
-            Document::Embedded(inner) => match parse_embedded(&inner) {
-                Ok(doc) => self.held(doc, line, ctx, cands),
-                Err(EmbeddedError::Malformed(e)) => {
-                    return Err((
-                        BadKind::MalformedJson,
-                        format!("malformed JSON in the properties.log of an AKS record: {e}"),
-                    ))
-                }
-                Err(EmbeddedError::NotAnEvent(reason)) => {
-                    return Err(not_an_event(format!(
-                        "properties.log of an AKS record: {reason}"
-                    )))
-                }
-            },
-            list => self.held(list, line, ctx, cands),
+        })?;
+        if let Document::Event(ev) = doc {
+            self.event(ev, line, ctx, cands, text);
+            return Ok(());
         }
-        Ok(())
-    }
-
-    /// Takes the events of a document that is not one event on a text of its own: the items
-    /// of an EventList, the records of an Azure Monitor batch, the event an AKS record holds
-    /// as text. Items that hold no audit event (no auditID, another kind) are left out: they
-    /// cannot be counted as requests, and the document as a whole is read.
-    fn held(
-        &mut self,
-        doc: Document<'_>,
-        line: u64,
-        ctx: &ChunkCtx<'_>,
-        cands: &mut Candidates<'_>,
-    ) {
-        match doc {
-            Document::Event(ev) => self.built_event(ev, line, ctx, cands),
-            Document::List(items) => {
-                for doc in items.into_iter().filter_map(|i| classify(i).ok()) {
-                    self.held(doc, line, ctx, cands);
-                }
-            }
-            Document::Embedded(text) => {
-                if let Ok(doc) = parse_embedded(&text) {
-                    self.held(doc, line, ctx, cands);
-                }
+        let mut whole = None;
+        let mut items = Vec::new();
+        for_each_held_event(
+            doc,
+            &mut |ev| self.built_event(ev, line, ctx, cands),
+            &mut |at, e| match at {
+                None => whole = Some(e),
+                Some(i) => items.push((i, e)),
+            },
+        );
+        for (i, e) in items {
+            let reason = match e {
+                EmbeddedError::Malformed(r) => format!("malformed JSON in properties.log: {r}"),
+                EmbeddedError::NotAnEvent(r) => format!("not an audit event: {r}"),
+            };
+            self.bad(
+                BadKind::BadBatchItem,
+                line,
+                0,
+                format!("item {} of the list: {reason}", i + 1),
+            );
+        }
+        match whole {
+            None => Ok(()),
+            Some(EmbeddedError::Malformed(r)) => Err((
+                BadKind::MalformedJson,
+                format!("malformed JSON in the properties.log of an AKS record: {r}"),
+            )),
+            Some(EmbeddedError::NotAnEvent(r)) => {
+                Err((BadKind::NotAuditEvent, format!("not an audit event: {r}")))
             }
         }
     }
@@ -306,7 +298,8 @@ impl ChunkOut {
 #[derive(Debug)]
 pub enum KubeletEvent {
     /// The owned record: a ResponseComplete event (final: it is emitted as it is), or an event
-    /// that cannot be read again from its own text (an EventList item, a legacy line).
+    /// that cannot be read again from its own text (an EventList item, a legacy line, an
+    /// event an AKS record holds).
     Record(Box<KubeletRequest>),
     /// Any other stage of a JSON event on its own: a copy of its text, read into a record
     /// only if no better event of its request comes. Most of these are watches'

@@ -36,7 +36,7 @@ use serde::Serialize;
 pub use bad::{BadKind, BadLine, BadReport};
 
 use crate::graph::sightings::PodSightings;
-use crate::input::event::{classify, parse_embedded, Document, RawEvent};
+use crate::input::event::{classify, for_each_held_event, Document, RawEvent};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use crate::input::source::{
     expand, open_plain, open_stream, Block, BlockReader, FileBytes, InputSpec, Source, SourceKind,
@@ -435,6 +435,8 @@ impl<'a> Run<'a> {
         } in bad
         {
             let path = self.summary.inputs[file].path.clone();
+            // A bad item of a batch covers no line of its own (its line is read), but counts.
+            let count = if kind.is_line() { lines } else { 1 };
             self.report(
                 BadLine {
                     kind,
@@ -442,7 +444,7 @@ impl<'a> Run<'a> {
                     line: base + line,
                     reason,
                 },
-                lines,
+                count,
             )?;
         }
         let s = &mut self.summary;
@@ -915,14 +917,21 @@ fn line_time(line: &[u8]) -> Option<Micros> {
 
 /// The earliest timestamp of the events a document holds.
 fn document_time(doc: Document<'_>) -> Option<Micros> {
-    match doc {
-        Document::Event(ev) => ev.request_received().or_else(|| ev.stage_time()),
-        Document::List(items) => items
-            .into_iter()
-            .filter_map(|i| document_time(classify(i).ok()?))
-            .min(),
-        Document::Embedded(text) => document_time(parse_embedded(&text).ok()?),
+    let time = |ev: &RawEvent<'_>| ev.request_received().or_else(|| ev.stage_time());
+    if let Document::Event(ev) = &doc {
+        return time(ev);
     }
+    let mut earliest: Option<Micros> = None;
+    for_each_held_event(
+        doc,
+        &mut |ev| {
+            if let Some(t) = time(&ev) {
+                earliest = Some(earliest.map_or(t, |e| e.min(t)));
+            }
+        },
+        &mut |_, _| {},
+    );
+    earliest
 }
 
 /// The timestamp of an input's first event, looking at its first lines (or first document).

@@ -100,9 +100,12 @@ impl Prefilter {
             "\\u002f".to_string(),
             "\\u002F".to_string(),
             "EventList".to_string(),
-            // Cloud envelopes hold a whole event (with its auditID) inside another record.
+            // Cloud envelopes hold a whole event (with its auditID) inside another record, and
+            // a batch holds several: the keys, quoted, as a record may lack a category.
             "protoPayload".to_string(),
             "kube-audit".to_string(),
+            "\"properties\"".to_string(),
+            "\"records\"".to_string(),
         ];
         let kubelet = if want_requests {
             must_parse.extend(kubelet);
