@@ -2,7 +2,8 @@
 //! gives the same kubelet requests, object events, event and request counts and bad lines, on
 //! generated logs that mix node identities (also JSON-escaped as `\u0073ystem:node:` or
 //! `system\u003Anode:`), impersonated nodes, kubelet user agents (also as `kubelet\/` and
-//! `kubelet\u002f`), graph-changing object events, EventLists, cloud envelopes and garbage. The result does not depend on the chunk
+//! `kubelet\u002f`), graph-changing object events, EventLists, AKS records (alone and in
+//! batches) and garbage. The result does not depend on the chunk
 //! size or the number of threads either, nor on whether the log is read mapped or gzipped.
 
 use std::io::Write;
@@ -26,7 +27,11 @@ enum Line {
         escape: u8,
     },
     List(Vec<Line>),
-    Envelope,
+    /// AKS records of the events (see `render`).
+    Envelope {
+        form: u8,
+        events: Vec<Line>,
+    },
     Garbage(String),
     Blank,
 }
@@ -102,16 +107,45 @@ fn render(l: &Line) -> String {
                 2 => s.replace("kubelet/", "kubelet\\/"),
                 3 => s.replace("system:node:", "system\\u003Anode:"),
                 4 => s.replace("kubelet/", "kubelet\\u002f"),
-                5 => s.replace("\"pods\"", "\"\\u0070ods\"").replace("\"create\"", "\"cr\\u0065ate\""),
+                5 => s
+                    .replace("\"pods\"", "\"\\u0070ods\"")
+                    .replace("\"create\"", "\"cr\\u0065ate\""),
                 // Go's own escape of `&` in a query string changes nothing.
                 _ => s.replace("/x\"", "/x?limit=1\\u0026watch=1\""),
             }
         }
         Line::List(items) => {
-            let items: Vec<_> = items.iter().filter(|i| matches!(i, Line::Event { .. })).map(event_value).collect();
-            json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": items}).to_string()
+            let items: Vec<_> = items
+                .iter()
+                .filter(|i| matches!(i, Line::Event { .. }))
+                .map(event_value)
+                .collect();
+            json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": items})
+                .to_string()
         }
-        Line::Envelope => r#"{"category":"kube-audit","properties":{"log":{"auditID":"env","stage":"ResponseComplete","user":{"username":"admin"}}}}"#.to_string(),
+        Line::Envelope { form, events } => {
+            let record = |e: &Line, as_text: bool| {
+                let log = if as_text {
+                    json!(render(e))
+                } else {
+                    event_value(e)
+                };
+                json!({"category": "kube-audit", "properties": {"log": log, "stream": "stdout"}})
+            };
+            let first = &events[0];
+            match form % 4 {
+                0 => record(first, false).to_string(),
+                1 => record(first, true).to_string(),
+                // A batch: records of both forms, and one of another category.
+                2 => {
+                    let mut records: Vec<_> =
+                        events.iter().enumerate().map(|(i, e)| record(e, i % 2 == 0)).collect();
+                    records.push(json!({"category": "kube-apiserver", "properties": {"log": "I0101 apiserver started"}}));
+                    json!({"records": records}).to_string()
+                }
+                _ => json!({"category": "kube-audit", "properties": {"log": render(first)[..20].to_string()}}).to_string(),
+            }
+        }
         Line::Garbage(s) => s.clone(),
         Line::Blank => String::new(),
     }
@@ -148,7 +182,7 @@ fn line() -> impl Strategy<Value = Line> {
     prop_oneof![
         8 => event(),
         1 => prop::collection::vec(event(), 0..4).prop_map(Line::List),
-        1 => Just(Line::Envelope),
+        1 => (0u8..4, prop::collection::vec(event(), 1..4)).prop_map(|(form, events)| Line::Envelope { form, events }),
         1 => "[ -~]{0,40}".prop_map(Line::Garbage),
         1 => Just(Line::Blank),
     ]
@@ -281,7 +315,7 @@ fn render_documents(lines: &[Line]) -> String {
     std::iter::once(&first)
         .chain(lines)
         .map(|l| match l {
-            Line::Event { .. } | Line::List(_) | Line::Envelope => {
+            Line::Event { .. } | Line::List(_) | Line::Envelope { .. } => {
                 let v: serde_json::Value = serde_json::from_str(&render(l)).unwrap();
                 serde_json::to_string_pretty(&v).unwrap()
             }
@@ -392,4 +426,40 @@ fn a_document_over_the_limit_is_skipped_and_the_rest_read() {
             assert_eq!(s.lines_bad, n, "{why}");
         }
     }
+}
+
+#[test]
+fn cloud_records_are_parsed_whatever_they_hold() {
+    // Records of users' events, without a category: nothing in them is a kubelet's, and the
+    // first auditID shows unescaped, yet a batch holds two events, not one.
+    let admin = |id: u8| {
+        event_value(&Line::Event {
+            id,
+            stage: 2,
+            user: 2,
+            imp: false,
+            agent: 1,
+            verb: 0,
+            resource: 4,
+            code: 200,
+            escape: 0,
+        })
+    };
+    let text = [
+        json!({"records": [{"properties": {"log": admin(1)}}, {"properties": {"log": admin(2)}}]}),
+        json!({"properties": {"log": admin(3)}}),
+    ]
+    .map(|v| v.to_string())
+    .join("\n");
+    let with = ScanOptions {
+        threads: 1,
+        ..ScanOptions::default()
+    };
+    let without = ScanOptions {
+        prefilter: false,
+        ..with.clone()
+    };
+    let ((_, sa), (_, sb)) = scan_both(&text, &with, &without);
+    assert_eq!((sa.events, sa.requests, sa.lines_used), (3, 3, 2));
+    assert_eq!((sb.events, sb.requests, sb.lines_used), (3, 3, 2));
 }
