@@ -150,7 +150,7 @@ fn fixtures(dir: &str) -> Vec<(PathBuf, Value)> {
 #[test]
 fn every_format_fixture_gives_its_expected_counts() {
     let all = fixtures("formats");
-    assert_eq!(all.len(), 10, "one fixture per format");
+    assert_eq!(all.len(), 11, "one fixture per format");
     for (input, want) in all {
         check(&input, &want);
     }

@@ -211,6 +211,23 @@ pub struct RawEvent<'a> {
     /// hold): AKS diagnostic records, `None` for a record that is no JSON object.
     #[serde(borrow, default)]
     pub records: Lenient<Vec<Lenient<RawEvent<'a>>>>,
+    /// The items of a document that is a JSON array, not an object (see [`parse_document`]).
+    #[serde(skip)]
+    pub array: Option<Vec<Lenient<RawEvent<'a>>>>,
+}
+
+/// Parses the text of one JSON document: an object (an event, an `EventList`, a cloud
+/// record), or an array of them, what `jq -s` and some exports write, whose items are then
+/// read as documents of their own.
+pub fn parse_document(text: &str) -> serde_json::Result<RawEvent<'_>> {
+    if text.as_bytes().first() == Some(&b'[') {
+        let items = serde_json::from_str::<Vec<Lenient<RawEvent<'_>>>>(text)?;
+        return Ok(RawEvent {
+            array: Some(items),
+            ..RawEvent::default()
+        });
+    }
+    serde_json::from_str(text)
 }
 
 /// `properties` of an AKS diagnostic record.
@@ -380,8 +397,9 @@ impl<'de, T: Deserialize<'de> + Shaped> Deserialize<'de> for Lenient<T> {
 pub enum Document<'a> {
     /// A single audit event: the whole document.
     Event(RawEvent<'a>),
-    /// The items of an `EventList` (webhook batch), or the records of an Azure Monitor batch
-    /// (`None` for a record that is no JSON object): each is classified on its own.
+    /// The items of an `EventList` (webhook batch), the records of an Azure Monitor batch, or
+    /// the items of a JSON array (`None` for an item that is no JSON object): each is
+    /// classified on its own.
     List(Vec<Option<RawEvent<'a>>>),
     /// An AKS diagnostic record holding its event as an object: the event.
     Enveloped(Box<RawEvent<'a>>),
@@ -396,6 +414,12 @@ const AKS_AUDIT_CATEGORIES: [&str; 2] = ["kube-audit", "kube-audit-admin"];
 /// Decides whether a parsed document is an audit event, a list of them, a cloud record that
 /// holds one, or neither; the error is the one-line reason for a "not an audit event" report.
 pub fn classify(mut ev: RawEvent<'_>) -> Result<Document<'_>, String> {
+    if let Some(items) = ev.array.take() {
+        if items.iter().all(|i| i.0.is_none()) {
+            return Err("a JSON array without an object in it".into());
+        }
+        return Ok(Document::List(items.into_iter().map(|i| i.0).collect()));
+    }
     match ev.kind.as_deref() {
         Some("EventList") => {
             let items = ev.items.take().unwrap_or_default();
@@ -480,7 +504,7 @@ pub fn parse_embedded(text: &str) -> Result<RawEvent<'_>, EmbeddedError> {
 }
 
 /// Hands on every event of a document that is not one event on a text of its own (an
-/// `EventList`, an Azure Monitor batch, an AKS record), with `on_event`; what holds no event
+/// `EventList`, an Azure Monitor batch, a JSON array, an AKS record), with `on_event`; what holds no event
 /// goes to `on_bad`, with the index of its item in a list (`None`: the document itself).
 pub fn for_each_held_event(
     doc: Document<'_>,
@@ -496,9 +520,8 @@ pub fn for_each_held_event(
             Document::Event(ev) => on_event(ev),
             Document::Enveloped(ev) => on_event(*ev),
             Document::Embedded(text) => on_event(parse_embedded(&text)?),
-            Document::List(_) => {
-                return Err(EmbeddedError::NotAnEvent("a list inside a list".into()))
-            }
+            // Lists are taken apart by the caller.
+            Document::List(_) => {}
         }
         Ok(())
     }
@@ -506,6 +529,12 @@ pub fn for_each_held_event(
         Document::List(items) => {
             for (i, item) in items.into_iter().enumerate() {
                 let result = match item.map(classify) {
+                    // An EventList in an array (`jq -s` of webhook batches); its bad items are
+                    // reported as the outer item. Nesting is bounded by the JSON parser's.
+                    Some(Ok(list @ Document::List(_))) => {
+                        for_each_held_event(list, on_event, &mut |_, e| on_bad(Some(i), e));
+                        Ok(())
+                    }
                     Some(Ok(doc)) => single(doc, on_event),
                     Some(Err(reason)) => Err(EmbeddedError::NotAnEvent(reason)),
                     None => Err(EmbeddedError::NotAnEvent("not a JSON object".into())),
@@ -887,6 +916,46 @@ mod tests {
                 "properties.log of an AKS record: invalid type: integer `0`, expected a string at column 9 of properties.log".into()
             ))
         );
+    }
+
+    #[test]
+    fn an_array_is_a_list_of_documents() {
+        let event = |id: &str| {
+            format!(
+                r#"{{"kind":"Event","auditID":"{id}","stage":"ResponseComplete","verb":"get"}}"#
+            )
+        };
+        let text = format!(
+            r#"[{},{{"kind":"EventList","items":[{},{{"kind":"Event"}}]}},"x",{{"kind":"Pod"}}]"#,
+            event("e1"),
+            event("e2")
+        );
+        let doc = classify(parse_document(&text).unwrap()).unwrap();
+        let (mut read, mut bad) = (Vec::new(), Vec::new());
+        for_each_held_event(
+            doc,
+            &mut |ev| read.push(ev.audit_id.as_deref().unwrap_or("").to_string()),
+            &mut |at, e| bad.push((at, e)),
+        );
+        assert_eq!(read, ["e1", "e2"]);
+        let not = |r: &str| EmbeddedError::NotAnEvent(r.into());
+        assert_eq!(
+            bad,
+            [
+                (Some(1), not("no auditID")),
+                (Some(2), not("not a JSON object")),
+                (
+                    Some(3),
+                    not("kind is \"Pod\", not \"Event\" or \"EventList\"")
+                ),
+            ]
+        );
+        for empty in ["[]", "[1, \"a\", null]"] {
+            assert_eq!(
+                classify(parse_document(empty).unwrap()).unwrap_err(),
+                "a JSON array without an object in it"
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,9 @@ use serde::de::IgnoredAny;
 use serde_json::error::Category;
 use serde_json::value::RawValue;
 
-use crate::input::event::{classify, for_each_held_event, Document, EmbeddedError, RawEvent};
+use crate::input::event::{
+    classify, for_each_held_event, parse_document, Document, EmbeddedError, RawEvent,
+};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -534,7 +536,7 @@ fn parse_line<'a>(
         }
         return;
     }
-    match serde_json::from_str::<RawEvent<'_>>(text) {
+    match parse_document(text) {
         Ok(doc) => match out.document(doc, rel, ctx, cands, text) {
             Ok(()) => out.used += 1,
             Err((kind, reason)) => out.bad(kind, rel, 1, reason),
@@ -704,7 +706,7 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                     assigned = assigned.max(last + 1);
                     accounted += n;
                     let rel = first + 1;
-                    let parsed = serde_json::from_str::<RawEvent<'_>>(raw.get());
+                    let parsed = parse_document(raw.get());
                     match parsed
                         .map_err(|e| (BadKind::NotAuditEvent, format!("not an audit event: {e}")))
                         .and_then(|doc| out.document(doc, rel, ctx, &mut cands, raw.get()))

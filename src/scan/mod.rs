@@ -36,7 +36,7 @@ use serde::Serialize;
 pub use bad::{BadKind, BadLine, BadReport};
 
 use crate::graph::sightings::PodSightings;
-use crate::input::event::{classify, for_each_held_event, Document, RawEvent};
+use crate::input::event::{classify, for_each_held_event, parse_document, Document, RawEvent};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use crate::input::source::{
     expand, open_plain, open_stream, Block, BlockReader, FileBytes, InputSpec, Source, SourceKind,
@@ -910,7 +910,7 @@ fn line_time(line: &[u8]) -> Option<Micros> {
     let ev = if looks_legacy(t.as_bytes()) {
         parse_legacy_line(t).ok()?
     } else {
-        serde_json::from_str::<RawEvent<'_>>(t).ok()?
+        parse_document(t).ok()?
     };
     document_time(classify(ev).ok()?)
 }
