@@ -27,6 +27,7 @@ use memchr::memmem;
 use crate::input::event::{GRAPH_RESOURCES, KUBELET_AGENT_PREFIX, NODE_USER_PREFIX};
 use crate::input::legacy::{looks_legacy, AUDIT_MARKER};
 use crate::input::time::parse_rfc3339_micros;
+use crate::record::Stage;
 
 /// Compiled needles, built once per scan and shared by the workers.
 pub struct Prefilter {
@@ -35,12 +36,17 @@ pub struct Prefilter {
     /// `must_parse` otherwise). Substring searches: a multi-pattern automaton of these three
     /// fell back to a slow non-SIMD search.
     kubelet: Option<Vec<memmem::Finder<'static>>>,
+    /// The kubelet needles, always.
+    kubelet_needles: Vec<memmem::Finder<'static>>,
+    /// The start of the `\u` escapes of ASCII characters.
+    escape: memmem::Finder<'static>,
     /// Look for graph changes (object events wanted).
     graph: bool,
     verb_key: memmem::Finder<'static>,
     resource_key: memmem::Finder<'static>,
     time_keys: [memmem::Finder<'static>; 3],
     audit_id_key: memmem::Finder<'static>,
+    stage_key: memmem::Finder<'static>,
     legacy_id: memmem::Finder<'static>,
 }
 
@@ -107,19 +113,20 @@ impl Prefilter {
             "\"properties\"".to_string(),
             "\"records\"".to_string(),
         ];
+        let kubelet_needles: Vec<_> = kubelet
+            .iter()
+            .map(|k| memmem::Finder::new(k.as_bytes()).into_owned())
+            .collect();
         let kubelet = if want_requests {
             must_parse.extend(kubelet);
             None
         } else {
-            Some(
-                kubelet
-                    .iter()
-                    .map(|k| memmem::Finder::new(k.as_bytes()).into_owned())
-                    .collect(),
-            )
+            Some(kubelet_needles.clone())
         };
         Prefilter {
             must_parse: build(&must_parse),
+            escape: memmem::Finder::new(b"\\u00").into_owned(),
+            kubelet_needles,
             kubelet,
             graph: want_object_events,
             verb_key: memmem::Finder::new(b"\"verb\"").into_owned(),
@@ -130,6 +137,7 @@ impl Prefilter {
                 memmem::Finder::new(b"\"stageTimestamp\"").into_owned(),
             ],
             audit_id_key: memmem::Finder::new(b"\"auditID\"").into_owned(),
+            stage_key: memmem::Finder::new(b"\"stage\"").into_owned(),
             legacy_id: memmem::Finder::new(b" id=\"").into_owned(),
         }
     }
@@ -246,6 +254,38 @@ impl Prefilter {
         })
     }
 
+    /// The auditID and stage of a line of JSON that is one event, read without parsing: the
+    /// `"auditID"` and `"stage"` keys with plain string values, before any nested object or
+    /// array (as the apiserver writes them), so that they are the event's own and the line
+    /// is no list or cloud record.
+    pub fn event_key<'a>(&self, line: &'a [u8]) -> Option<(&'a [u8], Stage)> {
+        let t = line.trim_ascii();
+        if t.first() != Some(&b'{') || t.last() != Some(&b'}') {
+            return None;
+        }
+        let audit_id = self.cheap_audit_id(t)?;
+        let at = self.stage_key.find(t)? + self.stage_key.needle().len();
+        let KeyValue::Plain(stage) = value_at(t, at) else {
+            return None;
+        };
+        let end = [audit_id, stage]
+            .iter()
+            .map(|v| v.as_ptr() as usize + v.len() - t.as_ptr() as usize)
+            .max()
+            .unwrap_or(0);
+        if memchr::memchr2(b'{', b'[', &t[1..end]).is_some() {
+            return None;
+        }
+        Some((audit_id, Stage::parse(std::str::from_utf8(stage).ok()?)?))
+    }
+
+    /// Whether an event's line may be a kubelet's: it holds a node identity or a kubelet user
+    /// agent, or a `\u00` escape (which can hide one).
+    pub fn may_be_kubelet(&self, line: &[u8]) -> bool {
+        self.kubelet_needles.iter().any(|f| f.find(line).is_some())
+            || self.escape.find(line).is_some()
+    }
+
     /// The time a parsed event would give a line of JSON (`requestReceivedTimestamp`, or
     /// `timestamp` in `v1beta1`, else `stageTimestamp`), read without parsing: for lines
     /// skipped as [`Decision::SkipKubelet`], whose times still bound their input's time span.
@@ -306,6 +346,42 @@ pub type IdHash = std::hash::BuildHasherDefault<IdHasher>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_keys_are_read_only_where_they_are_the_event_s_own() {
+        let p = Prefilter::new(true);
+        let key = |l: &str| {
+            p.event_key(l.as_bytes())
+                .map(|(id, stage)| (String::from_utf8_lossy(id).into_owned(), stage))
+        };
+        assert_eq!(
+            key(
+                r#"{"kind":"Event","auditID":"a1","stage":"RequestReceived","user":{"username":"u"}}"#
+            ),
+            Some(("a1".into(), Stage::RequestReceived))
+        );
+        assert_eq!(
+            key(r#" { "stage" : "ResponseComplete", "auditID" : "a2" } "#),
+            Some(("a2".into(), Stage::ResponseComplete))
+        );
+        for none in [
+            // A list, a cloud record: the first keys belong to an item.
+            r#"{"kind":"EventList","items":[{"auditID":"a","stage":"RequestReceived"}]}"#,
+            r#"{"properties":{"log":{"auditID":"a","stage":"RequestReceived"}}}"#,
+            // Keys after a nested object (sorted keys) may be anyone's.
+            r#"{"annotations":{"x":"y"},"auditID":"a","stage":"RequestReceived"}"#,
+            // An escape, an unknown stage, no stage, not one whole object.
+            r#"{"auditID":"a\u0031","stage":"RequestReceived"}"#,
+            r#"{"auditID":"a","stage":"Requested"}"#,
+            r#"{"auditID":"a"}"#,
+            r#"{"auditID":"a","stage":"RequestReceived""#,
+        ] {
+            assert_eq!(key(none), None, "{none}");
+        }
+        assert!(p.may_be_kubelet(br#"{"userAgent":"kubelet/v1"}"#));
+        assert!(p.may_be_kubelet(br#"{"user":{"username":"\u0073ystem:node:n1"}}"#));
+        assert!(!p.may_be_kubelet(br#"{"user":{"username":"admin"}}"#));
+    }
 
     #[test]
     fn decisions() {
