@@ -680,7 +680,8 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
         }
     }
     // The most preferred stage of each request among the lines left.
-    let mut best: HashMap<u64, u8, IdHash> = HashMap::default();
+    let mut best: HashMap<u64, u8, IdHash> =
+        HashMap::with_capacity_and_hasher(later.len(), IdHash::default());
     for l in &later {
         if let Later::Parse {
             key: Some((h, stage)),
