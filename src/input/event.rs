@@ -735,6 +735,17 @@ fn user_info(u: &RawUser<'_>) -> UserInfo {
 mod tests {
     use super::*;
 
+    /// The auditIDs of the events a document holds, and what holds none.
+    fn held(doc: Document<'_>) -> (Vec<String>, Vec<(Option<usize>, EmbeddedError)>) {
+        let (mut read, mut bad) = (Vec::new(), Vec::new());
+        for_each_held_event(
+            doc,
+            &mut |ev| read.push(ev.audit_id.as_deref().unwrap_or("").to_string()),
+            &mut |at, e| bad.push((at, e)),
+        );
+        (read, bad)
+    }
+
     fn parse(s: &str) -> Result<Document<'_>, String> {
         classify(serde_json::from_str::<RawEvent<'_>>(s).map_err(|e| e.to_string())?)
     }
@@ -874,12 +885,7 @@ mod tests {
         let Ok(doc @ Document::List(_)) = parse(&batch) else {
             panic!("records are not a list")
         };
-        let (mut read, mut bad) = (Vec::new(), Vec::new());
-        for_each_held_event(
-            doc,
-            &mut |ev| read.push(ev.audit_id.as_deref().unwrap_or("").to_string()),
-            &mut |at, e| bad.push((at, e)),
-        );
+        let (read, bad) = held(doc);
         assert_eq!(read, ["k1", "k1"]);
         assert_eq!(
             bad,
@@ -930,13 +936,7 @@ mod tests {
             event("e1"),
             event("e2")
         );
-        let doc = classify(parse_document(&text).unwrap()).unwrap();
-        let (mut read, mut bad) = (Vec::new(), Vec::new());
-        for_each_held_event(
-            doc,
-            &mut |ev| read.push(ev.audit_id.as_deref().unwrap_or("").to_string()),
-            &mut |at, e| bad.push((at, e)),
-        );
+        let (read, bad) = held(classify(parse_document(&text).unwrap()).unwrap());
         assert_eq!(read, ["e1", "e2"]);
         let not = |r: &str| EmbeddedError::NotAnEvent(r.into());
         assert_eq!(

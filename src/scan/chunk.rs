@@ -18,7 +18,7 @@ use crate::record::{KubeletMatch, KubeletRequest, Micros, ObjectEvent, SourcePos
 use crate::scan::bad::BadKind;
 use crate::scan::dedup::preference;
 use crate::scan::documents::DocumentCutter;
-use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, Prefilter};
+use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, PlainEvent, Prefilter};
 
 /// What a chunk worker needs to know.
 pub struct ChunkCtx<'p> {
@@ -419,6 +419,20 @@ enum Kept<'a> {
 }
 
 impl Kept<'_> {
+    /// Whether the kept event is by the user and agent `plain` names, without impersonation.
+    fn same_identity(&self, plain: &PlainEvent<'_>, p: &Prefilter) -> bool {
+        match self {
+            Kept::Built(r) => {
+                r.impersonated_user.is_none()
+                    && r.user.username.as_bytes() == plain.username
+                    && r.user_agent.as_bytes() == plain.user_agent
+            }
+            Kept::Pending { text, .. } => p
+                .plain_event(text.as_bytes())
+                .is_some_and(|k| (k.username, k.user_agent) == (plain.username, plain.user_agent)),
+        }
+    }
+
     fn audit_id(&self) -> &str {
         match self {
             Kept::Built(r) => &r.audit_id,
@@ -500,14 +514,14 @@ impl<'a> Candidates<'a> {
         true
     }
 
-    /// Whether the chunk's kept event of the request hashed `h` is one of auditID `id`, of a
+    /// The chunk's kept event of the request hashed `h`, if it is one of auditID `id`, of a
     /// stage after RequestReceived.
-    fn holds_later_stage(&self, h: u64, id: &[u8]) -> bool {
+    fn kept_later_stage(&self, h: u64, id: &[u8]) -> Option<&Kept<'a>> {
         self.best
             .get(&h)
             .and_then(|&i| self.kept.get(i))
             .and_then(Option::as_ref)
-            .is_some_and(|k| {
+            .filter(|k| {
                 k.audit_id().as_bytes() == id
                     && preference(k.stage()) > preference(Some(Stage::RequestReceived))
             })
@@ -616,12 +630,13 @@ enum Later {
 /// left, except a kubelet's RequestReceived event whose request has a later stage in the same
 /// chunk. About a quarter of a log's lines are those (written just before the request's
 /// ResponseStarted or ResponseComplete), and parsing them, only for their record to be
-/// dropped, was a sixth of `analyze`. Such a line is counted as used, once the chunk's kept
-/// event of its request turns out to be of a later stage, exactly as if it had been parsed
-/// and dropped (only a line that looks like a complete event but does not parse would have
-/// been reported bad instead). If that is not so for one of them (the later
-/// stage did not parse, or is no kubelet's), the chunk's second pass is run again parsing
-/// every line left.
+/// dropped, was a sixth of `analyze`. Such a line is counted as used, exactly as if it had
+/// been parsed and dropped, where what it says can be read without parsing (no escape, the
+/// apiserver's field order, no impersonation: [`Prefilter::plain_event`]) and, if it may be a
+/// kubelet's, the chunk's kept event of its request is of a later stage and by the same user
+/// and agent. Only a line that looks like a complete event but does not parse would have been
+/// reported bad instead. If one of them is not so, the chunk's second pass is run again
+/// parsing every line left.
 pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     // Sized for lines of 512 bytes, so that the vector rarely grows (generated and real logs
     // average 0.7-1 KB per line).
@@ -694,25 +709,31 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     }
     let first_pass = out.after_first_pass();
     let pass = |skip, out: &mut ChunkOut| second_pass(buf, ctx, &later, &skipped_ids, skip, out);
-    let (mut cands, superseded) = pass(keys.map(|_| &best), &mut out);
-    // A line that may be a kubelet's counts as its request's dropped event only where the
-    // chunk kept a later stage of that request (so a kubelet's: the events of one request are
-    // all of one user); one that cannot be a kubelet's is just an event.
-    let kubelet_line = |line| keys.is_some_and(|p| p.may_be_kubelet(line));
-    let all_kept = superseded.iter().all(|&(line, h)| {
-        !kubelet_line(line)
-            || keys
-                .and_then(|p| p.event_key(line))
-                .is_some_and(|(id, _)| cands.holds_later_stage(h, id))
-    });
-    if all_kept {
-        for (line, _) in superseded {
+    let (mut cands, superseded) = pass(keys.map(|p| (p, &best)), &mut out);
+    // A superseded line is counted only where its cheap reading is what parsing would give
+    // (see `Prefilter::plain_event`), and, if it may be a kubelet's, where the chunk kept a
+    // later stage of its request by the same user and agent (a client can reuse an auditID
+    // with the `Audit-ID` header): then it is exactly that request's dropped event.
+    let mut counted = 0;
+    for &(line, h, plain) in &superseded {
+        let kept_by_same_user = || {
+            keys.and_then(|p| Some((p, p.event_key(line)?.0)))
+                .and_then(|(p, id)| Some((p, cands.kept_later_stage(h, id)?)))
+                .is_some_and(|(p, k)| k.same_identity(&plain, p))
+        };
+        if plain.kubelet && !kept_by_same_user() {
+            break;
+        }
+        counted += 1;
+    }
+    if counted == superseded.len() {
+        for (_, _, plain) in superseded {
             // Used, not skipped: counted as parsing would count it, so that which lines are
             // used does not depend on where chunks are cut.
             out.used += 1;
             out.events += 1;
-            out.time(keys.and_then(|p| p.line_time(line)));
-            if kubelet_line(line) {
+            out.time(plain.time);
+            if plain.kubelet {
                 cands.dropped += 1;
             }
         }
@@ -724,18 +745,22 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     out
 }
 
-/// Parses the lines the pre-filter left, in order, except (given `best`, the most preferred
-/// stage of each request's lines) a RequestReceived line of a request whose best stage is later:
-/// those are returned, with their auditID hashes, unread (their auditIDs are counted).
+/// A RequestReceived line left unparsed, its auditID hash, and what it says.
+type Superseded<'a> = (&'a [u8], u64, PlainEvent<'a>);
+
+/// Parses the lines the pre-filter left, in order, except (given `skip`: the pre-filter and
+/// the most preferred stage of each request's lines) a RequestReceived line of a request whose
+/// best stage is later and that reads without parsing: those are returned unread (their
+/// auditIDs are counted).
 /// `skipped_ids` are the auditIDs of the lines the first pass skipped, with their lines.
 fn second_pass<'a>(
     buf: &'a [u8],
     ctx: &ChunkCtx<'_>,
     later: &[Later],
     skipped_ids: &[(u64, u64)],
-    best: Option<&HashMap<u64, u8, IdHash>>,
+    skip: Option<(&Prefilter, &HashMap<u64, u8, IdHash>)>,
     out: &mut ChunkOut,
-) -> (Candidates<'a>, Vec<(&'a [u8], u64)>) {
+) -> (Candidates<'a>, Vec<Superseded<'a>>) {
     // A pass that skips kubelet lines keeps no candidates.
     let mut cands = if ctx.prefilter.is_none_or(Prefilter::wants_requests) {
         Candidates::with_capacity(later.len())
@@ -769,11 +794,13 @@ fn second_pass<'a>(
                 key,
             } => {
                 let line = &buf[start..end];
-                if let (Some(best), Some((h, Stage::RequestReceived))) = (best, key) {
+                if let (Some((p, best)), Some((h, Stage::RequestReceived))) = (skip, key) {
                     if best[&h] > Stage::RequestReceived.preference() {
-                        out.ids.push(h);
-                        superseded.push((line, h));
-                        continue;
+                        if let Some(plain) = p.plain_event(line) {
+                            out.ids.push(h);
+                            superseded.push((line, h, plain));
+                            continue;
+                        }
                     }
                 }
                 parse_line(line, rel, unterminated, ctx, out, &mut cands);
@@ -1029,6 +1056,48 @@ mod tests {
         let want = vec![("x1".to_string(), 1), ("k2".to_string(), 5)];
         assert_eq!(kept(with), want);
         assert_eq!(kept(without), want);
+    }
+
+    #[test]
+    fn request_received_lines_read_unparsed_only_where_that_reads_as_parsing() {
+        // Each case: a RequestReceived line whose auditID has a kubelet's completion next; the
+        // chunk must read as parsing every line reads it.
+        let completion = |id: &str| {
+            format!(
+                r#"{{"kind":"Event","auditID":"{id}","stage":"ResponseComplete","user":{{"username":"system:node:n1"}},"userAgent":"kubelet/v1","requestReceivedTimestamp":"2020-01-01T00:00:01.000000Z"}}"#
+            )
+        };
+        let cases = [
+            // Not the apiserver's field order: an EventList with a pod creation inside.
+            r#"{"auditID":"a","stage":"RequestReceived","kind":"EventList","items":[{"auditID":"b","stage":"ResponseComplete","verb":"create","objectRef":{"resource":"pods","namespace":"d","name":"p"},"responseStatus":{"code":201},"stageTimestamp":"2020-01-01T00:00:02.000000Z","user":{"username":"admin"}}]}"#.to_string(),
+            // Another client reusing the auditID, with `kubelet/` inside its agent.
+            r#"{"kind":"Event","auditID":"a","stage":"RequestReceived","user":{"username":"admin"},"userAgent":"curl-kubelet/1","requestReceivedTimestamp":"2020-01-01T00:00:01.000000Z"}"#.to_string(),
+            // A time key inside the request's body, before the event's own.
+            r#"{"kind":"Event","auditID":"a","stage":"RequestReceived","user":{"username":"system:node:n1"},"userAgent":"kubelet/v1","requestObject":{"requestReceivedTimestamp":"2000-01-01T00:00:00Z"},"requestReceivedTimestamp":"2020-01-01T00:00:01.000000Z"}"#.to_string(),
+            // An escaped time.
+            r#"{"kind":"Event","auditID":"a","stage":"RequestReceived","user":{"username":"system:node:n1"},"userAgent":"kubelet/v1","requestReceivedTimestamp":"2019-01-01T00:00:01.000000\u005a","stageTimestamp":"2020-01-01T00:00:01.000000Z"}"#.to_string(),
+            // A GKE key after the event's own.
+            r#"{"kind":"Event","auditID":"a","stage":"RequestReceived","user":{"username":"system:node:n1"},"userAgent":"kubelet/v1","protoPayload":{}}"#.to_string(),
+        ];
+        let p = Prefilter::new(true);
+        for received in cases {
+            let text = format!("{received}\n{}\n", completion("a"));
+            let with = process_lines(text.as_bytes(), &ctx(Some(&p)));
+            let without = process_lines(text.as_bytes(), &ctx(None));
+            let summary = |o: &ChunkOut| {
+                (
+                    o.events,
+                    o.ids.clone(),
+                    o.kubelet_dropped,
+                    o.first_ts,
+                    o.last_ts,
+                    o.objects.len(),
+                    o.bad.clone(),
+                )
+            };
+            assert_eq!(summary(&with), summary(&without), "{received}");
+            assert_eq!(records(with), records(without), "{received}");
+        }
     }
 
     #[test]
