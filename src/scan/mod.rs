@@ -961,7 +961,6 @@ fn last_event_time(buf: &[u8]) -> Option<Micros> {
         .find_map(line_time)
 }
 
-/// The first timestamp of a streamed input, from its first MiB.
 /// The bad-input kind of an error that ended a stream.
 fn stream_error_kind(source: &SourceKind, e: &io::Error) -> BadKind {
     use io::ErrorKind::{InvalidData, InvalidInput, UnexpectedEof};
@@ -976,6 +975,7 @@ fn stream_error_kind(source: &SourceKind, e: &io::Error) -> BadKind {
     }
 }
 
+/// The first timestamp of a streamed input, from its first MiB.
 fn peek_stream(kind: &SourceKind) -> Option<Micros> {
     let mut head = Vec::new();
     open_stream(kind)
