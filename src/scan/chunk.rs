@@ -18,7 +18,7 @@ use crate::record::{KubeletMatch, KubeletRequest, Micros, ObjectEvent, SourcePos
 use crate::scan::bad::BadKind;
 use crate::scan::dedup::preference;
 use crate::scan::documents::DocumentCutter;
-use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, PlainEvent, Prefilter};
+use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, Prefilter};
 
 /// What a chunk worker needs to know.
 pub struct ChunkCtx<'p> {
@@ -70,15 +70,6 @@ pub struct ChunkOut {
     pub first_ts: Option<Micros>,
     /// Latest timestamp of a parsed event.
     pub last_ts: Option<Micros>,
-}
-
-/// See [`ChunkOut::after_first_pass`].
-struct FirstPass {
-    skipped: u64,
-    events: u64,
-    ids: usize,
-    first_ts: Option<Micros>,
-    last_ts: Option<Micros>,
 }
 
 /// The shape of an input, decided from its first lines.
@@ -150,29 +141,6 @@ impl ChunkOut {
             lines,
             reason,
         });
-    }
-
-    /// What the first pass of [`process_lines`] counted (the skipped lines), to go back to.
-    fn after_first_pass(&self) -> FirstPass {
-        FirstPass {
-            skipped: self.skipped,
-            events: self.events,
-            ids: self.ids.len(),
-            first_ts: self.first_ts,
-            last_ts: self.last_ts,
-        }
-    }
-
-    /// Forgets everything after the first pass of [`process_lines`].
-    fn restore(&mut self, f: FirstPass) {
-        self.used = 0;
-        self.skipped = f.skipped;
-        self.events = f.events;
-        self.ids.truncate(f.ids);
-        self.first_ts = f.first_ts;
-        self.last_ts = f.last_ts;
-        self.bad.clear();
-        self.objects.clear();
     }
 
     fn time(&mut self, t: Option<Micros>) {
@@ -419,20 +387,6 @@ enum Kept<'a> {
 }
 
 impl Kept<'_> {
-    /// Whether the kept event is by the user and agent `plain` names, without impersonation.
-    fn same_identity(&self, plain: &PlainEvent<'_>, p: &Prefilter) -> bool {
-        match self {
-            Kept::Built(r) => {
-                r.impersonated_user.is_none()
-                    && r.user.username.as_bytes() == plain.username
-                    && r.user_agent.as_bytes() == plain.user_agent
-            }
-            Kept::Pending { text, .. } => p
-                .plain_event(text.as_bytes())
-                .is_some_and(|k| (k.username, k.user_agent) == (plain.username, plain.user_agent)),
-        }
-    }
-
     fn audit_id(&self) -> &str {
         match self {
             Kept::Built(r) => &r.audit_id,
@@ -512,19 +466,6 @@ impl<'a> Candidates<'a> {
             }
         }
         true
-    }
-
-    /// The chunk's kept event of the request hashed `h`, if it is one of auditID `id`, of a
-    /// stage after RequestReceived.
-    fn kept_later_stage(&self, h: u64, id: &[u8]) -> Option<&Kept<'a>> {
-        self.best
-            .get(&h)
-            .and_then(|&i| self.kept.get(i))
-            .and_then(Option::as_ref)
-            .filter(|k| {
-                k.audit_id().as_bytes() == id
-                    && preference(k.stage()) > preference(Some(Stage::RequestReceived))
-            })
     }
 
     /// Keeps an admitted event as the best of its request.
@@ -607,36 +548,8 @@ fn parse_line<'a>(
     }
 }
 
-/// A line [`process_lines`] reads in its second pass.
-#[derive(Clone, Copy)]
-enum Later {
-    /// A line over the limit, of `len` bytes.
-    TooLong { rel: u64, len: usize },
-    /// A line the pre-filter did not skip; `key` is its auditID hash and stage when they can
-    /// be read without parsing.
-    Parse {
-        start: usize,
-        end: usize,
-        rel: u64,
-        unterminated: bool,
-        key: Option<(u64, Stage)>,
-    },
-}
-
 /// Processes a newline-aligned block of JSON lines / legacy lines. Only the input's last
 /// block can end without a newline; that unterminated line is the input's last line.
-///
-/// Two passes: the first runs the pre-filter over every line; the second parses the lines
-/// left, except a kubelet's RequestReceived event whose request has a later stage in the same
-/// chunk. About a quarter of a log's lines are those (written just before the request's
-/// ResponseStarted or ResponseComplete), and parsing them, only for their record to be
-/// dropped, was a sixth of `analyze`. Such a line is counted as used, exactly as if it had
-/// been parsed and dropped, where what it says can be read without parsing (no escape, the
-/// apiserver's field order, no impersonation: [`Prefilter::plain_event`]) and, if it may be a
-/// kubelet's, the chunk's kept event of its request is of a later stage and by the same user
-/// and agent. Only a line that looks like a complete event but does not parse would have been
-/// reported bad instead. If one of them is not so, the chunk's second pass is run again
-/// parsing every line left.
 pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     // Sized for lines of 512 bytes, so that the vector rarely grows (generated and real logs
     // average 0.7-1 KB per line).
@@ -645,12 +558,12 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
         ids: Vec::with_capacity(guess),
         ..ChunkOut::default()
     };
-    // Keys are read without parsing only when kubelet lines are parsed, with the pre-filter.
-    let keys = ctx.prefilter.filter(|p| p.wants_requests());
-    let mut later = Vec::with_capacity(guess / 2);
-    // The auditIDs of the lines skipped, with their lines: merged into `ids` in line order by
-    // the second pass, as the window of recent requests that counts them depends on the order.
-    let mut skipped_ids = Vec::with_capacity(guess);
+    // A pass that skips kubelet lines keeps no candidates.
+    let mut cands = if ctx.prefilter.is_none_or(Prefilter::wants_requests) {
+        Candidates::with_capacity(guess / 2)
+    } else {
+        Candidates::default()
+    };
     let mut start = 0;
     while start < buf.len() {
         let (end, next, unterminated) = match memchr::memchr(b'\n', &buf[start..]) {
@@ -658,15 +571,20 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
             None => (buf.len(), buf.len(), true),
         };
         let line = &buf[start..end];
-        let line_start = start;
         start = next;
         out.lines += 1;
         let rel = out.lines;
         if line.len() > ctx.max_line {
-            later.push(Later::TooLong {
+            out.bad(
+                BadKind::LineTooLong,
                 rel,
-                len: line.len(),
-            });
+                1,
+                format!(
+                    "line of {} bytes is longer than the limit of {} bytes",
+                    line.len(),
+                    ctx.max_line
+                ),
+            );
             continue;
         }
         let decision = ctx.prefilter.map_or(Decision::Parse, |p| p.decide(line));
@@ -675,140 +593,19 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
             Decision::Skip { audit_id } => {
                 out.skipped += 1;
                 out.events += 1;
-                skipped_ids.push((rel, audit_id_hash(audit_id)));
+                out.ids.push(audit_id_hash(audit_id));
             }
             Decision::SkipKubelet { audit_id } => {
                 out.skipped += 1;
                 out.events += 1;
-                skipped_ids.push((rel, audit_id_hash(audit_id)));
+                out.ids.push(audit_id_hash(audit_id));
                 out.time(ctx.prefilter.and_then(|p| p.line_time(line)));
             }
-            Decision::Parse => later.push(Later::Parse {
-                start: line_start,
-                end,
-                rel,
-                unterminated,
-                key: keys
-                    .and_then(|p| p.event_key(line))
-                    .map(|(id, stage)| (audit_id_hash(id), stage)),
-            }),
+            Decision::Parse => parse_line(line, rel, unterminated, ctx, &mut out, &mut cands),
         }
-    }
-    // The most preferred stage of each request among the lines left.
-    let mut best: HashMap<u64, u8, IdHash> =
-        HashMap::with_capacity_and_hasher(later.len(), IdHash::default());
-    for l in &later {
-        if let Later::Parse {
-            key: Some((h, stage)),
-            ..
-        } = l
-        {
-            let b = best.entry(*h).or_insert(0);
-            *b = (*b).max(stage.preference());
-        }
-    }
-    let first_pass = out.after_first_pass();
-    let pass = |skip, out: &mut ChunkOut| second_pass(buf, ctx, &later, &skipped_ids, skip, out);
-    let (mut cands, superseded) = pass(keys.map(|p| (p, &best)), &mut out);
-    // A superseded line is counted only where its cheap reading is what parsing would give
-    // (see `Prefilter::plain_event`), and, if it may be a kubelet's, where the chunk kept a
-    // later stage of its request by the same user and agent (a client can reuse an auditID
-    // with the `Audit-ID` header): then it is exactly that request's dropped event.
-    let mut counted = 0;
-    for &(line, h, plain) in &superseded {
-        let kept_by_same_user = || {
-            keys.and_then(|p| Some((p, p.event_key(line)?.0)))
-                .and_then(|(p, id)| Some((p, cands.kept_later_stage(h, id)?)))
-                .is_some_and(|(p, k)| k.same_identity(&plain, p))
-        };
-        if plain.kubelet && !kept_by_same_user() {
-            break;
-        }
-        counted += 1;
-    }
-    if counted == superseded.len() {
-        for (_, _, plain) in superseded {
-            // Used, not skipped: counted as parsing would count it, so that which lines are
-            // used does not depend on where chunks are cut.
-            out.used += 1;
-            out.events += 1;
-            out.time(plain.time);
-            if plain.kubelet {
-                cands.dropped += 1;
-            }
-        }
-    } else {
-        out.restore(first_pass);
-        cands = pass(None, &mut out).0;
     }
     out.finish(cands);
     out
-}
-
-/// A RequestReceived line left unparsed, its auditID hash, and what it says.
-type Superseded<'a> = (&'a [u8], u64, PlainEvent<'a>);
-
-/// Parses the lines the pre-filter left, in order, except (given `skip`: the pre-filter and
-/// the most preferred stage of each request's lines) a RequestReceived line of a request whose
-/// best stage is later and that reads without parsing: those are returned unread (their
-/// auditIDs are counted).
-/// `skipped_ids` are the auditIDs of the lines the first pass skipped, with their lines.
-fn second_pass<'a>(
-    buf: &'a [u8],
-    ctx: &ChunkCtx<'_>,
-    later: &[Later],
-    skipped_ids: &[(u64, u64)],
-    skip: Option<(&Prefilter, &HashMap<u64, u8, IdHash>)>,
-    out: &mut ChunkOut,
-) -> (Candidates<'a>, Vec<Superseded<'a>>) {
-    // A pass that skips kubelet lines keeps no candidates.
-    let mut cands = if ctx.prefilter.is_none_or(Prefilter::wants_requests) {
-        Candidates::with_capacity(later.len())
-    } else {
-        Candidates::default()
-    };
-    let mut superseded = Vec::new();
-    let mut skipped_ids = skipped_ids.iter().peekable();
-    for &l in later {
-        let rel = match l {
-            Later::TooLong { rel, .. } | Later::Parse { rel, .. } => rel,
-        };
-        while let Some((_, h)) = skipped_ids.next_if(|&&(line, _)| line < rel) {
-            out.ids.push(*h);
-        }
-        match l {
-            Later::TooLong { rel, len } => out.bad(
-                BadKind::LineTooLong,
-                rel,
-                1,
-                format!(
-                    "line of {len} bytes is longer than the limit of {} bytes",
-                    ctx.max_line
-                ),
-            ),
-            Later::Parse {
-                start,
-                end,
-                rel,
-                unterminated,
-                key,
-            } => {
-                let line = &buf[start..end];
-                if let (Some((p, best)), Some((h, Stage::RequestReceived))) = (skip, key) {
-                    if best[&h] > Stage::RequestReceived.preference() {
-                        if let Some(plain) = p.plain_event(line) {
-                            out.ids.push(h);
-                            superseded.push((line, h, plain));
-                            continue;
-                        }
-                    }
-                }
-                parse_line(line, rel, unterminated, ctx, out, &mut cands);
-            }
-        }
-    }
-    out.ids.extend(skipped_ids.map(|&(_, h)| h));
-    (cands, superseded)
 }
 
 /// Counts the lines of `buf` (a last line without newline counts).
@@ -987,81 +784,12 @@ mod tests {
     const KUBELET: &str = r#"{"kind":"Event","auditID":"k1","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/nodes/n1","user":{"username":"system:node:n1","groups":["system:nodes"]},"requestReceivedTimestamp":"2020-01-01T00:00:01.000000Z"}"#;
     const OTHER: &str = r#"{"kind":"Event","auditID":"o1","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/secrets","user":{"username":"admin"},"requestReceivedTimestamp":"2020-01-01T00:00:00.000000Z"}"#;
 
-    /// The events of request `id` by `user` at `stage`, one per line.
-    fn event(id: &str, stage: &str, user: &str) -> String {
-        format!(
-            r#"{{"kind":"Event","auditID":"{id}","stage":"{stage}","verb":"get","requestURI":"/api/v1/nodes/n1","user":{{"username":"{user}"}},"requestReceivedTimestamp":"2020-01-01T00:00:01.000000Z"}}"#
-        )
-    }
-
     #[test]
-    fn a_kubelet_request_received_before_its_completion_is_not_parsed() {
-        // The RequestReceived line is cut short inside (it would not parse), yet looks like an
-        // event: with the completion in the same chunk it is counted, not parsed.
-        let received = event("r1", "RequestReceived", "system:node:n1").replace(",\"verb\"", ",}");
-        let text = format!(
-            "{received}\n{}\n{}\n",
-            event("o1", "RequestReceived", "admin"),
-            event("r1", "ResponseComplete", "system:node:n1")
-        );
-        let p = Prefilter::new(true);
-        let out = process_lines(text.as_bytes(), &ctx(Some(&p)));
-        assert_eq!((out.lines, out.used, out.skipped), (3, 2, 1));
-        assert!(out.bad.is_empty(), "{:?}", out.bad);
-        assert_eq!((out.events, out.kubelet_dropped), (3, 1));
-        assert_eq!(out.ids.len(), 3);
-        let kept = records(out);
-        assert_eq!(kept.len(), 1);
-        assert_eq!(kept[0].stage, Some(Stage::ResponseComplete));
-        assert_eq!(kept[0].pos.line, 3);
-        // Parsing everything finds the broken line.
-        let all = process_lines(text.as_bytes(), &ctx(None));
-        assert_eq!(all.bad.len(), 1);
-        assert_eq!(all.bad[0].line, 1);
-    }
-
-    #[test]
-    fn a_request_received_is_parsed_when_its_later_stage_is_not_a_kubelet_event() {
-        // One auditID, two users (no apiserver writes this): the later stage is not kept as a
-        // kubelet's, so the chunk is read again parsing every line, and the result is what
-        // parsing everything gives.
-        // The admin's completion creates a pod, so the pre-filter has it parsed.
-        let created = event("x1", "ResponseComplete", "admin").replace(
-            r#""verb":"get""#,
-            r#""verb":"create","objectRef":{"resource":"pods","namespace":"d","name":"p"}"#,
-        );
-        let text = [
-            event("x1", "RequestReceived", "system:node:n1"),
-            event("x1", "RequestReceived", "system:node:n2"),
-            created,
-            event("k2", "RequestReceived", "system:node:n2"),
-            event("k2", "ResponseStarted", "system:node:n2"),
-        ]
-        .join("\n");
-        let p = Prefilter::new(true);
-        let with = process_lines(text.as_bytes(), &ctx(Some(&p)));
-        let without = process_lines(text.as_bytes(), &ctx(None));
-        assert_eq!((with.used, with.skipped), (5, 0));
-        assert_eq!(
-            (with.events, with.kubelet_dropped),
-            (without.events, without.kubelet_dropped)
-        );
-        assert_eq!(with.ids, without.ids);
-        let kept = |out| {
-            records(out)
-                .into_iter()
-                .map(|r| (r.audit_id, r.pos.line))
-                .collect::<Vec<_>>()
-        };
-        let want = vec![("x1".to_string(), 1), ("k2".to_string(), 5)];
-        assert_eq!(kept(with), want);
-        assert_eq!(kept(without), want);
-    }
-
-    #[test]
-    fn request_received_lines_read_unparsed_only_where_that_reads_as_parsing() {
-        // Each case: a RequestReceived line whose auditID has a kubelet's completion next; the
-        // chunk must read as parsing every line reads it.
+    fn request_received_lines_of_unusual_shape_read_as_parsing_reads_them() {
+        // Each case: a RequestReceived line whose auditID has a kubelet's completion next, in
+        // a shape where reading it without parsing would go wrong (what an optimisation that
+        // skipped such lines, tried and dropped, first got wrong); the chunk must read as
+        // parsing every line reads it.
         let completion = |id: &str| {
             format!(
                 r#"{{"kind":"Event","auditID":"{id}","stage":"ResponseComplete","user":{{"username":"system:node:n1"}},"userAgent":"kubelet/v1","requestReceivedTimestamp":"2020-01-01T00:00:01.000000Z"}}"#

@@ -27,7 +27,6 @@ use memchr::memmem;
 use crate::input::event::{GRAPH_RESOURCES, KUBELET_AGENT_PREFIX, NODE_USER_PREFIX};
 use crate::input::legacy::{looks_legacy, AUDIT_MARKER};
 use crate::input::time::parse_rfc3339_micros;
-use crate::record::Stage;
 
 /// Compiled needles, built once per scan and shared by the workers.
 pub struct Prefilter {
@@ -36,35 +35,13 @@ pub struct Prefilter {
     /// `must_parse` otherwise). Substring searches: a multi-pattern automaton of these three
     /// fell back to a slow non-SIMD search.
     kubelet: Option<Vec<memmem::Finder<'static>>>,
-    /// The kubelet needles, always.
-    kubelet_needles: Vec<memmem::Finder<'static>>,
-    proto_payload: memmem::Finder<'static>,
-    impersonated_key: memmem::Finder<'static>,
-    username_key: memmem::Finder<'static>,
-    user_agent_key: memmem::Finder<'static>,
-
     /// Look for graph changes (object events wanted).
     graph: bool,
     verb_key: memmem::Finder<'static>,
     resource_key: memmem::Finder<'static>,
     time_keys: [memmem::Finder<'static>; 3],
     audit_id_key: memmem::Finder<'static>,
-    stage_key: memmem::Finder<'static>,
     legacy_id: memmem::Finder<'static>,
-}
-
-/// A plain event's identity and time, read without parsing ([`Prefilter::plain_event`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PlainEvent<'a> {
-    /// `user.username`.
-    pub username: &'a [u8],
-    /// `userAgent`.
-    pub user_agent: &'a [u8],
-    /// Whether the line holds a node identity or a kubelet user agent anywhere: without one
-    /// (and without escapes) it is no kubelet's.
-    pub kubelet: bool,
-    /// The time parsing would give the event (as [`Prefilter::line_time`] reads it).
-    pub time: Option<i64>,
 }
 
 /// What the pre-filter decided for one line.
@@ -111,14 +88,17 @@ impl Prefilter {
             KUBELET_AGENT_PREFIX.to_string(),
             KUBELET_AGENT_PREFIX.replace('/', "\\/"),
         ];
-        // `\u` escapes of letters, `:` and `/`, the characters of every needle. Not
-        // `\u0026` (`&`), `\u003c`, `\u003e`: Go writes those in most query strings.
-        let mut must_parse = [
-            "\\u004", "\\u005", "\\u006", "\\u007", "\\u003a", "\\u003A", "\\u002f", "\\u002F",
-        ]
-        .map(String::from)
-        .to_vec();
-        must_parse.extend([
+        let mut must_parse = vec![
+            // `\u` escapes of letters, `:` and `/`, the characters of every needle. Not
+            // `\u0026` (`&`), `\u003c`, `\u003e`: Go writes those in most query strings.
+            "\\u004".to_string(),
+            "\\u005".to_string(),
+            "\\u006".to_string(),
+            "\\u007".to_string(),
+            "\\u003a".to_string(),
+            "\\u003A".to_string(),
+            "\\u002f".to_string(),
+            "\\u002F".to_string(),
             "EventList".to_string(),
             // Cloud envelopes hold a whole event (with its auditID) inside another record, and
             // a batch holds several: the keys, quoted, as a record may lack a category.
@@ -126,24 +106,20 @@ impl Prefilter {
             "kube-audit".to_string(),
             "\"properties\"".to_string(),
             "\"records\"".to_string(),
-        ]);
-        let kubelet_needles: Vec<_> = kubelet
-            .iter()
-            .map(|k| memmem::Finder::new(k.as_bytes()).into_owned())
-            .collect();
+        ];
         let kubelet = if want_requests {
             must_parse.extend(kubelet);
             None
         } else {
-            Some(kubelet_needles.clone())
+            Some(
+                kubelet
+                    .iter()
+                    .map(|k| memmem::Finder::new(k.as_bytes()).into_owned())
+                    .collect(),
+            )
         };
         Prefilter {
             must_parse: build(&must_parse),
-            proto_payload: memmem::Finder::new(b"protoPayload").into_owned(),
-            impersonated_key: memmem::Finder::new(b"\"impersonatedUser\"").into_owned(),
-            username_key: memmem::Finder::new(b"\"username\"").into_owned(),
-            user_agent_key: memmem::Finder::new(b"\"userAgent\"").into_owned(),
-            kubelet_needles,
             kubelet,
             graph: want_object_events,
             verb_key: memmem::Finder::new(b"\"verb\"").into_owned(),
@@ -154,7 +130,6 @@ impl Prefilter {
                 memmem::Finder::new(b"\"stageTimestamp\"").into_owned(),
             ],
             audit_id_key: memmem::Finder::new(b"\"auditID\"").into_owned(),
-            stage_key: memmem::Finder::new(b"\"stage\"").into_owned(),
             legacy_id: memmem::Finder::new(b" id=\"").into_owned(),
         }
     }
@@ -271,72 +246,6 @@ impl Prefilter {
         })
     }
 
-    /// The auditID and stage of a line of JSON that is one event, read without parsing: a
-    /// line that starts with `{"kind":"Event"` (the apiserver's field order) and has the
-    /// `"auditID"` and `"stage"` keys with plain string values before any nested object or
-    /// array, so that they are the event's own.
-    pub fn event_key<'a>(&self, line: &'a [u8]) -> Option<(&'a [u8], Stage)> {
-        let t = line.trim_ascii();
-        if !t.starts_with(br#"{"kind":"Event","#) || t.last() != Some(&b'}') {
-            return None;
-        }
-        let audit_id = self.cheap_audit_id(t)?;
-        let at = self.stage_key.find(t)? + self.stage_key.needle().len();
-        let KeyValue::Plain(stage) = value_at(t, at) else {
-            return None;
-        };
-        let end = [audit_id, stage]
-            .iter()
-            .map(|v| v.as_ptr() as usize + v.len() - t.as_ptr() as usize)
-            .max()
-            .unwrap_or(0);
-        if memchr::memchr2(b'{', b'[', &t[1..end]).is_some() {
-            return None;
-        }
-        Some((audit_id, Stage::parse(std::str::from_utf8(stage).ok()?)?))
-    }
-
-    /// What a plain event's line says about its identity and time, read without parsing, or
-    /// `None` where that reading could differ from parsing: a line with a `\u` escape of a
-    /// letter, `:` or `/` (which can hide a key or a needle), a GKE record's key, an
-    /// impersonated user, or one of the values below that is not a plain string. The first
-    /// `"username"` and `"userAgent"` are the event's own in the apiserver's field order
-    /// (user, impersonatedUser, sourceIPs, userAgent, then the objects); the times are the
-    /// last of their keys (they follow the objects).
-    pub fn plain_event<'a>(&self, line: &'a [u8]) -> Option<PlainEvent<'a>> {
-        if hides_characters(line)
-            || self.proto_payload.find(line).is_some()
-            || self.impersonated_key.find(line).is_some()
-        {
-            return None;
-        }
-        // Absent is `Some(None)`; present but not a plain string is `None`.
-        let plain = |found: Option<usize>, key: &[u8]| match found {
-            None => Some(None),
-            Some(at) => match value_at(line, at + key.len()) {
-                KeyValue::Plain(v) => Some(Some(v)),
-                _ => None,
-            },
-        };
-        let first = |k: &memmem::Finder<'_>| plain(k.find(line), k.needle());
-        // Forward searches, for the last: the reverse searcher has no SIMD path, and was a
-        // twentieth of the scan.
-        let last = |k: &memmem::Finder<'_>| plain(k.find_iter(line).last(), k.needle());
-        let [received, v1beta1, stage] = &self.time_keys;
-        let (received, v1beta1, stage) = (last(received)?, last(v1beta1)?, last(stage)?);
-        let time = |v: &[u8]| std::str::from_utf8(v).ok().and_then(parse_rfc3339_micros);
-        Some(PlainEvent {
-            username: first(&self.username_key)?.unwrap_or_default(),
-            user_agent: first(&self.user_agent_key)?.unwrap_or_default(),
-            kubelet: self.kubelet_needles.iter().any(|f| f.find(line).is_some()),
-            // As `RawEvent::request_received`, else `stage_time`.
-            time: received
-                .or(v1beta1)
-                .and_then(time)
-                .or_else(|| stage.and_then(time)),
-        })
-    }
-
     /// The time a parsed event would give a line of JSON (`requestReceivedTimestamp`, or
     /// `timestamp` in `v1beta1`, else `stageTimestamp`), read without parsing: for lines
     /// skipped as [`Decision::SkipKubelet`], whose times still bound their input's time span.
@@ -353,20 +262,6 @@ impl Prefilter {
             .and_then(parse)
             .or_else(|| value(stage).and_then(parse))
     }
-}
-
-/// Whether a line has a `\u` escape of a letter, `:` or `/` (the characters of every key and
-/// needle; the `must_parse` escapes), found by its backslashes, which are rare outside escaped
-/// quotes.
-fn hides_characters(line: &[u8]) -> bool {
-    memchr::memchr_iter(b'\\', line).any(|at| {
-        matches!(
-            line.get(at + 1..at + 6),
-            Some([b'u', b'0', b'0', b'4'..=b'7', _])
-                | Some([b'u', b'0', b'0', b'3', b'a' | b'A'])
-                | Some([b'u', b'0', b'0', b'2', b'f' | b'F'])
-        )
-    })
 }
 
 /// A 64-bit hash of an auditID (FNV-1a folded through a mixer; auditIDs are short and random
@@ -411,73 +306,6 @@ pub type IdHash = std::hash::BuildHasherDefault<IdHasher>;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn event_keys_are_read_only_where_they_are_the_event_s_own() {
-        let p = Prefilter::new(true);
-        let key = |l: &str| {
-            p.event_key(l.as_bytes())
-                .map(|(id, stage)| (String::from_utf8_lossy(id).into_owned(), stage))
-        };
-        assert_eq!(
-            key(
-                r#"{"kind":"Event","auditID":"a1","stage":"RequestReceived","user":{"username":"u"}}"#
-            ),
-            Some(("a1".into(), Stage::RequestReceived))
-        );
-        assert_eq!(
-            key(r#" {"kind":"Event","stage" : "ResponseComplete", "auditID" : "a2" } "#),
-            Some(("a2".into(), Stage::ResponseComplete))
-        );
-        for none in [
-            // A list, a cloud record: the first keys belong to an item.
-            r#"{"kind":"EventList","items":[{"auditID":"a","stage":"RequestReceived"}]}"#,
-            r#"{"properties":{"log":{"auditID":"a","stage":"RequestReceived"}}}"#,
-            // Keys after a nested object (sorted keys) may be anyone's.
-            r#"{"kind":"Event","annotations":{"x":"y"},"auditID":"a","stage":"RequestReceived"}"#,
-            // Not the apiserver's order: `kind` may come after and say EventList.
-            r#"{"auditID":"a","stage":"RequestReceived","kind":"EventList","items":[]}"#,
-            // An escape, an unknown stage, no stage, not one whole object.
-            r#"{"kind":"Event","auditID":"a\u0031","stage":"RequestReceived"}"#,
-            r#"{"kind":"Event","auditID":"a","stage":"Requested"}"#,
-            r#"{"kind":"Event","auditID":"a"}"#,
-            r#"{"kind":"Event","auditID":"a","stage":"RequestReceived""#,
-        ] {
-            assert_eq!(key(none), None, "{none}");
-        }
-        let plain = p
-            .plain_event(br#"{"kind":"Event","user":{"username":"system:node:n1","extra":{"username":["x"]}},"userAgent":"kubelet/v1","requestObject":{"requestReceivedTimestamp":"2000-01-01T00:00:00Z"},"requestReceivedTimestamp":"2020-01-01T00:00:01Z"}"#)
-            .unwrap();
-        assert_eq!(
-            plain,
-            PlainEvent {
-                username: b"system:node:n1",
-                user_agent: b"kubelet/v1",
-                kubelet: true,
-                time: Some(1_577_836_801_000_000),
-            }
-        );
-        let plain = p.plain_event(br#"{"user":{"username":"admin"}}"#).unwrap();
-        assert_eq!(
-            (plain.user_agent, plain.kubelet, plain.time),
-            (&b""[..], false, None)
-        );
-        // Go's escapes of `&`, `<`, `>` hide no letter; escapes of letters, `:`, `/` may.
-        assert!(!hides_characters(
-            br#"{"requestURI":"/x?a=1\u0026b=2\u003c"}"#
-        ));
-        for hiding in [r"\u0041", r"\u007a", r"\u003A", r"\u002f", r"x\u0073"] {
-            assert!(hides_characters(hiding.as_bytes()), "{hiding}");
-        }
-        assert!(!hides_characters(br"\u00"));
-        for not_plain in [
-            r#"{"user":{"username":"\u0073ystem:node:n1"}}"#,
-            r#"{"user":{"username":"a"},"impersonatedUser":{"username":"system:node:n1"}}"#,
-            r#"{"kind":"Event","protoPayload":{}}"#,
-        ] {
-            assert_eq!(p.plain_event(not_plain.as_bytes()), None, "{not_plain}");
-        }
-    }
 
     #[test]
     fn decisions() {
