@@ -276,7 +276,7 @@ impl<T> Default for Lenient<T> {
 
 /// The JSON shape a [`Lenient`] field takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub enum JsonShape {
     /// A string.
     Text,
     /// An object.
@@ -288,23 +288,23 @@ pub enum Shape {
 /// Types a [`Lenient`] field can hold: the shape each is read from.
 pub trait Shaped {
     /// The shape this type is read from.
-    const SHAPE: Shape;
+    const SHAPE: JsonShape;
 }
 
 impl Shaped for CowStr<'_> {
-    const SHAPE: Shape = Shape::Text;
+    const SHAPE: JsonShape = JsonShape::Text;
 }
 impl Shaped for RawEvent<'_> {
-    const SHAPE: Shape = Shape::Object;
+    const SHAPE: JsonShape = JsonShape::Object;
 }
 impl Shaped for RawProperties<'_> {
-    const SHAPE: Shape = Shape::Object;
+    const SHAPE: JsonShape = JsonShape::Object;
 }
 impl<T: Shaped> Shaped for Box<T> {
-    const SHAPE: Shape = T::SHAPE;
+    const SHAPE: JsonShape = T::SHAPE;
 }
 impl<T> Shaped for Vec<T> {
-    const SHAPE: Shape = Shape::Array;
+    const SHAPE: JsonShape = JsonShape::Array;
 }
 
 /// What [`Lenient::deserialize_either`] read: any string, or a value of the expected shape.
@@ -334,7 +334,7 @@ impl<'de, T: Deserialize<'de> + Shaped> Lenient<T> {
                 Ok(Either::Text(Cow::Owned(v)))
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                if T::SHAPE == Shape::Object {
+                if T::SHAPE == JsonShape::Object {
                     return T::deserialize(MapAccessDeserializer::new(map))
                         .map(|v| Either::Value(Some(v)));
                 }
@@ -342,7 +342,7 @@ impl<'de, T: Deserialize<'de> + Shaped> Lenient<T> {
                 Ok(Either::Value(None))
             }
             fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Self::Value, S::Error> {
-                if T::SHAPE == Shape::Array {
+                if T::SHAPE == JsonShape::Array {
                     return T::deserialize(SeqAccessDeserializer::new(seq))
                         .map(|v| Either::Value(Some(v)));
                 }
@@ -373,7 +373,7 @@ impl<'de, T: Deserialize<'de> + Shaped> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::value::CowStrDeserializer;
         match Self::deserialize_either(d)? {
-            Either::Text(t) if T::SHAPE == Shape::Text => {
+            Either::Text(t) if T::SHAPE == JsonShape::Text => {
                 let text = match t {
                     Cow::Borrowed(b) => T::deserialize(
                         serde::de::value::BorrowedStrDeserializer::<D::Error>::new(b),
