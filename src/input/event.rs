@@ -371,13 +371,15 @@ impl<'de, T: Deserialize<'de> + Shaped> Lenient<T> {
 
 impl<'de, T: Deserialize<'de> + Shaped> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::value::CowStrDeserializer;
+        use serde::de::value::{BorrowedStrDeserializer, CowStrDeserializer};
         match Self::deserialize_either(d)? {
             Either::Text(t) if T::SHAPE == JsonShape::Text => {
+                // Text borrowed from the input is handed on as borrowed, so that `CowStr`
+                // keeps borrowing (`CowStrDeserializer` hands borrowed text on as a copy).
                 let text = match t {
-                    Cow::Borrowed(b) => T::deserialize(
-                        serde::de::value::BorrowedStrDeserializer::<D::Error>::new(b),
-                    )?,
+                    Cow::Borrowed(b) => {
+                        T::deserialize(BorrowedStrDeserializer::<D::Error>::new(b))?
+                    }
                     Cow::Owned(o) => {
                         T::deserialize(CowStrDeserializer::<D::Error>::new(Cow::Owned(o)))?
                     }
@@ -503,9 +505,10 @@ pub fn parse_embedded(text: &str) -> Result<RawEvent<'_>, EmbeddedError> {
     }
 }
 
-/// Hands on every event of a document that is not one event on a text of its own (an
-/// `EventList`, an Azure Monitor batch, a JSON array, an AKS record), with `on_event`; what holds no event
-/// goes to `on_bad`, with the index of its item in a list (`None`: the document itself).
+/// Hands on every event a document holds (itself if it is one; the items of an `EventList`,
+/// an Azure Monitor batch or a JSON array; the event of an AKS record) with `on_event`; what
+/// holds no event goes to `on_bad`, with the index of its item in a list (`None`: the
+/// document itself).
 pub fn for_each_held_event(
     doc: Document<'_>,
     on_event: &mut dyn FnMut(RawEvent<'_>),

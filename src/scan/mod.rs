@@ -36,7 +36,7 @@ use serde::Serialize;
 pub use bad::{BadKind, BadLine, BadReport};
 
 use crate::graph::sightings::PodSightings;
-use crate::input::event::{classify, for_each_held_event, parse_document, Document, RawEvent};
+use crate::input::event::{classify, for_each_held_event, parse_document, Document};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use crate::input::source::{
     expand, open_plain, open_stream, Block, BlockReader, FileBytes, InputSpec, Source, SourceKind,
@@ -917,15 +917,11 @@ fn line_time(line: &[u8]) -> Option<Micros> {
 
 /// The earliest timestamp of the events a document holds.
 fn document_time(doc: Document<'_>) -> Option<Micros> {
-    let time = |ev: &RawEvent<'_>| ev.request_received().or_else(|| ev.stage_time());
-    if let Document::Event(ev) = &doc {
-        return time(ev);
-    }
     let mut earliest: Option<Micros> = None;
     for_each_held_event(
         doc,
         &mut |ev| {
-            if let Some(t) = time(&ev) {
+            if let Some(t) = ev.request_received().or_else(|| ev.stage_time()) {
                 earliest = Some(earliest.map_or(t, |e| e.min(t)));
             }
         },
