@@ -1,5 +1,5 @@
 //! Every hand-made fixture in `fixtures/formats/` (one per input format) and `fixtures/bad/`
-//! (one per kind of bad input) goes through the binary and must give exactly the counts in
+//! (one per kind of bad input, and broken pretty-printed documents) goes through the binary and must give exactly the counts in
 //! the `<fixture>.expected.json` next to it, with and without the pre-filter.
 //!
 //! The fixtures are written by `fixtures/formats/generate.py`, whose comments say what each
@@ -159,7 +159,11 @@ fn every_format_fixture_gives_its_expected_counts() {
 #[test]
 fn every_bad_fixture_gives_its_expected_counts() {
     let all = fixtures("bad");
-    assert_eq!(all.len(), 12, "one fixture per bad-input kind");
+    assert_eq!(
+        all.len(),
+        13,
+        "one fixture per bad-input kind, and broken pretty-printed documents"
+    );
     for (input, want) in all {
         check(&input, &want);
     }

@@ -668,9 +668,11 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     let mut cutter = DocumentCutter::default();
     let mut region = 0usize;
     while region < buf.len() {
+        // Regions start where the cutter is outside every document, so a cut is never at 0.
         let end = cutter
             .find(&buf[region..])
             .map_or(buf.len(), |n| region + n);
+        debug_assert!(end > region);
         // A region starts a line: the documents before it end on earlier lines.
         let region_line = line_at(region);
         if end - region > ctx.max_line {
@@ -737,9 +739,23 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                                 u.valid_up_to()
                             ),
                         ),
+                        // As for a line: the input's last line, without its newline. Only
+                        // the last piece of an input can end without a newline.
+                        (Ok(_), Category::Eof)
+                            if end == buf.len() && buf.last() != Some(&b'\n') =>
+                        {
+                            (
+                                BadKind::TruncatedLastLine,
+                                format!("input ends inside a JSON document: {at}"),
+                            )
+                        }
+                        // Cut before a line that cannot go on it (see `DocumentCutter`), or
+                        // at the end of the input.
                         (Ok(_), Category::Eof) => (
-                            BadKind::TruncatedLastLine,
-                            format!("input ends inside a JSON document: {at}"),
+                            BadKind::MalformedJson,
+                            format!(
+                                "malformed JSON (document skipped): unfinished document ({at})"
+                            ),
                         ),
                         (Ok(_), _) => (
                             BadKind::MalformedJson,

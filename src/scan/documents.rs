@@ -8,6 +8,18 @@
 //! ([`super::chunk::process_documents`]) resynchronise after a malformed document: whatever
 //! the parser makes of it, the next document starts after the next such newline, which is
 //! where the cutter cuts too, so the result does not depend on where the pieces end.
+//!
+//! A broken document must not swallow the documents after it (a writer that died half-way
+//! through one and was restarted, a stray quote): brackets left open or a quote left unclosed
+//! would otherwise leave no cut point up to the end of the input. So the cutter also cuts
+//! where no JSON document can go on, and starts afresh after the cut:
+//! - after a newline inside a string (JSON strings hold no raw newline);
+//! - before a line whose first byte (after white space) is a `{` or `[` that cannot open a
+//!   value where it stands: after a value or a key, or where an object wants a key.
+//!
+//! Neither happens in valid JSON, so valid input is cut where it always was. Both depend only
+//! on the bytes from the last cut, and a line's first byte or a newline, so a piece, a stream
+//! of blocks and a dropped long line ([`LineEffect`]) all see the same cuts.
 
 /// Where a byte scan is in the JSON structure of the input. The default state is outside
 /// every document.
@@ -16,6 +28,23 @@ pub struct DocumentCutter {
     /// Open `{` and `[` (a stray closing bracket outside any document is ignored).
     depth: u32,
     strings: Strings,
+    /// Which open brackets are `[`: bit `k` for the one at depth `k + 1`. Deeper ones are not
+    /// kept, and a `{` or `[` under them is never taken for a broken document's.
+    arrays: u128,
+    /// The last token outside strings.
+    last: Token,
+}
+
+/// The kinds of token that tell whether a `{` or `[` may come next.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Token {
+    /// `{` or `[`.
+    Open,
+    Comma,
+    Colon,
+    /// The end of a string, a number, a literal, or a closing bracket.
+    #[default]
+    Value,
 }
 
 /// Where a byte scan is with respect to JSON strings.
@@ -26,128 +55,218 @@ struct Strings {
     escaped: bool,
 }
 
-impl Strings {
-    /// Takes the next byte; true when it is outside every string and not a quote, so that it
-    /// may open or close a bracket, or end a document.
-    fn structural(&mut self, b: u8) -> bool {
-        if self.inside {
-            if self.escaped {
-                self.escaped = false;
-            } else if b == b'\\' {
-                self.escaped = true;
-            } else if b == b'"' {
-                self.inside = false;
-            }
-            return false;
-        }
-        if b == b'"' {
-            self.inside = true;
-            return false;
-        }
-        true
-    }
-}
+/// Bracket depths whose kind is kept.
+const KEPT_DEPTH: u32 = u128::BITS;
 
 impl DocumentCutter {
-    /// Scans `bytes` on from the current state and returns the offset just after the first
-    /// newline outside every document, leaving the state there; `None` if there is none, with
-    /// the state at the end of `bytes`.
+    /// Scans `bytes`, which start a line, on from the current state and returns the offset
+    /// just after the first newline outside every document, or of the start of the first
+    /// line that a broken document cannot go on into (see the module doc), leaving the state
+    /// there (outside every document); `None` if there is none, with the state at the end of
+    /// `bytes`. The offset is 0 only when `bytes` start inside a document.
     pub fn find(&mut self, bytes: &[u8]) -> Option<usize> {
+        let mut line_start = 0;
+        let mut first_on_line = true;
         let mut i = 0;
         while i < bytes.len() {
-            let b = bytes[i];
-            i += 1;
-            if !self.strings.structural(b) {
-                if self.strings.inside && !self.strings.escaped {
-                    // Most of a pretty-printed event is inside strings: jump to the next byte
-                    // that can end one.
-                    i = memchr::memchr2(b'"', b'\\', &bytes[i..]).map_or(bytes.len(), |n| i + n);
+            if self.strings.inside {
+                if self.strings.escaped {
+                    self.strings.escaped = false;
+                    if bytes[i] == b'\n' {
+                        *self = DocumentCutter::default();
+                        return Some(i + 1);
+                    }
+                    i += 1;
+                    continue;
+                }
+                // Most of a pretty-printed event is inside strings: jump to the next byte that
+                // ends one, escapes, or cannot be in one.
+                let n = memchr::memchr3(b'"', b'\\', b'\n', &bytes[i..])?;
+                i += n + 1;
+                match bytes[i - 1] {
+                    b'"' => {
+                        self.strings.inside = false;
+                        self.last = Token::Value;
+                    }
+                    b'\\' => self.strings.escaped = true,
+                    _ => {
+                        *self = DocumentCutter::default();
+                        return Some(i);
+                    }
                 }
                 continue;
             }
+            let b = bytes[i];
+            i += 1;
+            // By how often they come in a pretty-printed document: indentation, strings.
+            if b == b' ' {
+                while bytes.get(i) == Some(&b' ') {
+                    i += 1;
+                }
+                continue;
+            }
+            if b == b'"' {
+                first_on_line = false;
+                self.strings.inside = true;
+                continue;
+            }
             match b {
-                b'{' | b'[' => self.depth = self.depth.saturating_add(1),
-                b'}' | b']' => self.depth = self.depth.saturating_sub(1),
-                b'\n' if self.depth == 0 => return Some(i),
+                b'\n' if self.depth == 0 => {
+                    *self = DocumentCutter::default();
+                    return Some(i);
+                }
+                b'\n' => {
+                    line_start = i;
+                    first_on_line = true;
+                    continue;
+                }
+                b'\t' | b'\r' => continue,
                 _ => {}
             }
+            if std::mem::take(&mut first_on_line) && !self.may_start_line(Some(b)) {
+                *self = DocumentCutter::default();
+                return Some(line_start);
+            }
+            self.token(b);
         }
         None
     }
 
-    /// Moves on over bytes that were dropped unread (a line over the limit, without its
-    /// newline), as if it had scanned them.
-    pub fn skip(&mut self, dropped: &LineEffect) {
-        let walk = if self.strings.inside {
-            &dropped.from_string
-        } else {
-            &dropped.from_outside
-        };
-        // A walk of +1/-1 steps clamped at zero ends at the larger of the unclamped end and
-        // the rise after its lowest point.
-        let depth = i64::from(self.depth);
-        let end = (depth + walk.net).max(walk.net - walk.low);
-        self.depth = u32::try_from(end.max(0)).unwrap_or(u32::MAX);
-        self.strings = walk.strings;
+    /// Whether a line whose first byte other than white space is `first` may go on the
+    /// document being scanned (see the module doc); always true outside documents.
+    fn may_start_line(&self, first: Option<u8>) -> bool {
+        if !matches!(first, Some(b'{' | b'[')) || self.depth == 0 || self.depth > KEPT_DEPTH {
+            return true;
+        }
+        let in_array = self.arrays >> (self.depth - 1) & 1 == 1;
+        match self.last {
+            Token::Colon => true,
+            Token::Open | Token::Comma => in_array,
+            Token::Value => false,
+        }
     }
-}
 
-/// What a line dropped unread (longer than the limit) does to a [`DocumentCutter`], worked out
-/// while its bytes go by, for both states the line can start in: outside or inside a string.
-/// A newline ends any escape, so those are the only two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LineEffect {
-    from_outside: Walk,
-    from_string: Walk,
-}
-
-/// The bracket depth walk of some bytes from one starting state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Walk {
-    strings: Strings,
-    /// Depth change so far (unclamped), and its lowest value (0 at the start).
-    net: i64,
-    low: i64,
-}
-
-impl Walk {
-    fn feed(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            if !self.strings.structural(b) {
-                continue;
-            }
-            match b {
-                b'{' | b'[' => self.net += 1,
-                b'}' | b']' => {
-                    self.net -= 1;
-                    self.low = self.low.min(self.net);
+    /// Takes a byte outside strings other than white space.
+    fn token(&mut self, b: u8) {
+        match b {
+            b'"' => self.strings.inside = true,
+            b'{' | b'[' => {
+                if self.depth < KEPT_DEPTH {
+                    let bit = 1u128 << self.depth;
+                    if b == b'[' {
+                        self.arrays |= bit;
+                    } else {
+                        self.arrays &= !bit;
+                    }
                 }
-                _ => {}
+                self.depth = self.depth.saturating_add(1);
+                self.last = Token::Open;
             }
+            b'}' | b']' => {
+                self.depth = self.depth.saturating_sub(1);
+                self.arrays &= !ones_from(self.depth);
+                self.last = Token::Value;
+            }
+            b',' => self.last = Token::Comma,
+            b':' => self.last = Token::Colon,
+            _ => self.last = Token::Value,
+        }
+    }
+
+    /// Whether the cutter cuts before a line that was dropped unread (a line over the limit),
+    /// as it would have before that line's first byte.
+    pub fn cuts_before(&self, dropped: &LineEffect) -> bool {
+        !self.may_start_line(dropped.first)
+    }
+
+    /// Moves on over a line that was dropped unread (without its newline), as if it had
+    /// scanned it, when it does not cut before it ([`DocumentCutter::cuts_before`]).
+    pub fn skip(&mut self, dropped: &LineEffect) {
+        let popped = u32::try_from(dropped.excess).unwrap_or(u32::MAX);
+        let base = self.depth.saturating_sub(popped);
+        self.arrays &= !ones_from(base);
+        if base < KEPT_DEPTH {
+            self.arrays |= dropped.arrays << base;
+        }
+        let opened = u32::try_from(dropped.open).unwrap_or(u32::MAX);
+        self.depth = base.saturating_add(opened);
+        self.strings = dropped.strings;
+        if let Some(last) = dropped.last {
+            self.last = last;
         }
     }
 }
 
-impl Default for LineEffect {
-    fn default() -> Self {
-        LineEffect {
-            from_outside: Walk::default(),
-            from_string: Walk {
-                strings: Strings {
-                    inside: true,
-                    escaped: false,
-                },
-                ..Walk::default()
-            },
-        }
-    }
+/// The bits of depths `from + 1` and deeper.
+fn ones_from(from: u32) -> u128 {
+    u128::MAX.checked_shl(from).unwrap_or(0)
+}
+
+/// What a line dropped unread (longer than the limit) does to a [`DocumentCutter`], worked
+/// out while its bytes go by. A line starts outside strings (a newline inside one is a cut),
+/// so this depends on the line only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineEffect {
+    /// The first byte other than white space.
+    first: Option<u8>,
+    strings: Strings,
+    /// Closing brackets that close none of the line's own.
+    excess: u64,
+    /// The line's brackets still open at its end, and which of them are `[` (bit `k` for the
+    /// `k`-th from the bottom; kept for the first 128).
+    open: u64,
+    arrays: u128,
+    /// The last token outside strings, if any.
+    last: Option<Token>,
 }
 
 impl LineEffect {
     /// Takes the next dropped bytes (no newline among them).
     pub fn feed(&mut self, bytes: &[u8]) {
-        self.from_outside.feed(bytes);
-        self.from_string.feed(bytes);
+        for &b in bytes {
+            if self.strings.inside {
+                if self.strings.escaped {
+                    self.strings.escaped = false;
+                } else if b == b'\\' {
+                    self.strings.escaped = true;
+                } else if b == b'"' {
+                    self.strings.inside = false;
+                    self.last = Some(Token::Value);
+                }
+                continue;
+            }
+            if matches!(b, b' ' | b'\t' | b'\r') {
+                continue;
+            }
+            self.first.get_or_insert(b);
+            match b {
+                b'"' => self.strings.inside = true,
+                b'{' | b'[' => {
+                    if self.open < u64::from(KEPT_DEPTH) {
+                        let bit = 1u128 << self.open;
+                        if b == b'[' {
+                            self.arrays |= bit;
+                        } else {
+                            self.arrays &= !bit;
+                        }
+                    }
+                    self.open += 1;
+                    self.last = Some(Token::Open);
+                }
+                b'}' | b']' => {
+                    if self.open > 0 {
+                        self.open -= 1;
+                        self.arrays &= !ones_from(u32::try_from(self.open).unwrap_or(u32::MAX));
+                    } else {
+                        self.excess += 1;
+                    }
+                    self.last = Some(Token::Value);
+                }
+                b',' => self.last = Some(Token::Comma),
+                b':' => self.last = Some(Token::Colon),
+                _ => self.last = Some(Token::Value),
+            }
+        }
     }
 }
 
@@ -299,6 +418,19 @@ impl DocumentStream {
     /// are over the limit: they are counted and dropped like any such.
     pub fn long_line(&mut self, dropped: &LineEffect) -> Vec<DocumentPiece> {
         let mut out = Vec::new();
+        if self.cutter.cuts_before(dropped) {
+            // What is open (a broken document) ends before the dropped line.
+            match self.skipping.take() {
+                Some(skip) => out.push(DocumentPiece::TooLong {
+                    lines: skip.lines(),
+                }),
+                None => {
+                    self.cut = self.pending.len();
+                    out.extend(self.hand_on_cut());
+                }
+            }
+            self.cutter = DocumentCutter::default();
+        }
         let mut skip = match self.skipping.take() {
             Some(skip) => skip,
             None => self.drop_open(&mut out),
@@ -467,9 +599,40 @@ mod tests {
         e
     }
 
+    /// The states a line can start in: outside documents, and inside them after each kind of
+    /// token, in objects and arrays, deeper than the kinds kept too.
+    fn line_starts() -> Vec<DocumentCutter> {
+        let prefixes: [&[u8]; 12] = [
+            b"",
+            b"{\n",
+            b"{\"a\": 1,\n",
+            b"{\"a\":\n",
+            b"{\"a\": [\n",
+            b"{\"a\": [1,\n",
+            b"{\"a\": [{}\n",
+            b"[[\"x\"\n",
+            b"{\"a\": {\"b\": 2}\n",
+            b"{\"a\" \n",
+            b"{\"a\": tru\n",
+            b"{\"a\": [\"x\", {\"b\": [[{\"c\":\n",
+        ];
+        let mut starts: Vec<DocumentCutter> = prefixes
+            .iter()
+            .map(|p| {
+                let mut c = DocumentCutter::default();
+                assert_eq!(c.find(p), None, "{:?}", String::from_utf8_lossy(p));
+                c
+            })
+            .collect();
+        let mut deep = DocumentCutter::default();
+        assert_eq!(deep.find(&b"[".repeat(140)), None);
+        starts.push(deep);
+        starts
+    }
+
     #[test]
     fn a_dropped_line_moves_the_cutter_as_scanning_it_would() {
-        let lines: [&[u8]; 7] = [
+        let lines: [&[u8]; 12] = [
             b"\"a long string\",",
             b"{\"x\": [1, {\"y\": \"}\\\"\"}",
             b"]]}}",
@@ -477,36 +640,32 @@ mod tests {
             b"no quotes ] here",
             b"\\\" [",
             b"",
-        ];
-        let starts = [
-            DocumentCutter::default(),
-            DocumentCutter {
-                depth: 1,
-                ..DocumentCutter::default()
-            },
-            DocumentCutter {
-                depth: 3,
-                ..DocumentCutter::default()
-            },
-            DocumentCutter {
-                depth: 2,
-                strings: Strings {
-                    inside: true,
-                    escaped: false,
-                },
-            },
+            b"  [1, [2, {\"z\": [",
+            b"]], {",
+            b"} ] } ] [ { [",
+            b"\"k\": {\"l\": 1}, \"m\": [",
+            b"\t{",
         ];
         for line in lines {
-            for start in starts {
+            for start in line_starts() {
+                let what = format!("{:?} from {start:?}", String::from_utf8_lossy(line));
                 let (mut scanned, mut skipped) = (start, start);
-                assert_eq!(scanned.find(line), None);
-                skipped.skip(&effect(line));
-                assert_eq!(
-                    skipped,
-                    scanned,
-                    "{:?} from {start:?}",
-                    String::from_utf8_lossy(line)
-                );
+                let cut = match scanned.find(line) {
+                    None => false,
+                    Some(0) => {
+                        assert_eq!(scanned, DocumentCutter::default(), "{what}");
+                        assert_eq!(scanned.find(line), None, "{what}");
+                        true
+                    }
+                    Some(n) => panic!("a cut at {n} inside a line: {what}"),
+                };
+                let dropped = effect(line);
+                assert_eq!(skipped.cuts_before(&dropped), cut, "{what}");
+                if cut {
+                    skipped = DocumentCutter::default();
+                }
+                skipped.skip(&dropped);
+                assert_eq!(skipped, scanned, "{what}");
             }
         }
     }
@@ -599,5 +758,140 @@ mod tests {
         assert_eq!((lines, used, skipped, events), (3, 2, 0, 2));
         assert_eq!(bad.len(), 1);
         assert_eq!((bad[0].0, bad[0].1), (2, 1));
+    }
+
+    /// A pretty-printed kubelet event of 10 lines.
+    fn pretty_event(id: &str) -> String {
+        format!(
+            "{{\n  \"kind\": \"Event\",\n  \"auditID\": \"{id}\",\n  \"stage\": \"ResponseComplete\",\n  \"verb\": \"get\",\n  \"requestURI\": \"/api/v1/nodes/n1\",\n  \"user\": {{\n    \"username\": \"system:node:n1\"\n  }}\n}}\n"
+        )
+    }
+
+    /// Reads `input` whole, in mapped pieces of every size and as a stream of blocks of every
+    /// size; all must agree.
+    fn read_every_way(input: &[u8]) -> Reading {
+        let whole = reading(&[input]);
+        let what = String::from_utf8_lossy(input);
+        for size in 1..input.len() + 1 {
+            let pieces: Vec<&[u8]> = documents_of(input, size).collect();
+            assert_eq!(reading(&pieces), whole, "{what:?} size {size}");
+        }
+        for block in 1..input.len() + 1 {
+            let lines: Vec<&[u8]> = input.split_inclusive(|&b| b == b'\n').collect();
+            // Blocks of whole lines, as the block reader hands them on.
+            let blocks: Vec<Vec<u8>> = lines.chunks(block).map(|c| c.concat()).collect();
+            let blocks: Vec<&[u8]> = blocks.iter().map(Vec::as_slice).collect();
+            for size in [1, 40, 1 << 20] {
+                let pieces: Vec<Vec<u8>> = stream(&blocks, size, 1 << 20)
+                    .into_iter()
+                    .map(|p| match p {
+                        DocumentPiece::Documents(v) => v,
+                        DocumentPiece::TooLong { .. } => panic!("nothing is over the limit"),
+                    })
+                    .collect();
+                let pieces: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+                assert_eq!(
+                    reading(&pieces),
+                    whole,
+                    "{what:?} block {block} size {size}"
+                );
+            }
+        }
+        whole
+    }
+
+    #[test]
+    fn a_broken_document_does_not_swallow_the_documents_after_it() {
+        let [a, b, c] = ["a", "b", "c"].map(pretty_event);
+        let bad = |r: &Reading| -> Vec<(u64, u64, String)> { r.4.clone() };
+
+        // A stray quote between documents: the newline inside the string it opens is a cut.
+        let r = read_every_way(format!("{a}\"\n{b}{c}").as_bytes());
+        assert_eq!((r.0, r.1, r.2, r.3), (31, 30, 0, 3));
+        assert_eq!(
+            bad(&r),
+            [(
+                11,
+                1,
+                "malformed JSON (document skipped): control character (\\u0000-\\u001F) found while parsing a string at line 1 of the document, column 1".to_string()
+            )]
+        );
+
+        // A document that lost its last line: the next one starts where an object wants a
+        // key or its end.
+        let cut = &a[..a.len() - 2];
+        let r = read_every_way(format!("{cut}{b}{c}").as_bytes());
+        assert_eq!((r.0, r.1, r.2, r.3), (29, 20, 0, 2));
+        assert_eq!(
+            bad(&r),
+            [(
+                1,
+                9,
+                "malformed JSON (document skipped): unfinished document (EOF while parsing an object at line 10 of the document, column 0)".to_string()
+            )]
+        );
+
+        // Cut short after a key's colon: the next document is taken as its value, the one
+        // after that is read.
+        let r =
+            read_every_way(format!("{{\n  \"kind\": \"Event\",\n  \"user\":\n{b}{c}").as_bytes());
+        assert_eq!((r.0, r.1, r.2, r.3), (23, 10, 0, 1));
+        assert_eq!(
+            bad(&r),
+            [(
+                1,
+                13,
+                "malformed JSON (document skipped): unfinished document (EOF while parsing an object at line 14 of the document, column 0)".to_string()
+            )]
+        );
+
+        // An EventList cut short after an item: the next document is taken as an item.
+        let r = read_every_way(
+            format!("{{\n\"kind\": \"EventList\",\n\"items\": [\n{a},\n{b}{c}").as_bytes(),
+        );
+        assert_eq!((r.0, r.1, r.2, r.3), (34, 10, 0, 1));
+        assert_eq!(r.4.len(), 1);
+        assert_eq!((r.4[0].0, r.4[0].1), (1, 24));
+
+        // A string that lost its closing quote: the lines up to the document's end are read
+        // afresh, each bad (they are not documents), and the next document is read.
+        let broken = b.replace("\"verb\": \"get\"", "\"verb\": \"get");
+        let r = read_every_way(format!("{a}{broken}{c}").as_bytes());
+        assert_eq!((r.0, r.1, r.2, r.3), (30, 20, 0, 2));
+        assert_eq!(r.4.iter().map(|b| b.1).sum::<u64>(), 10);
+        assert_eq!((r.4[0].0, r.4[0].1), (11, 5));
+    }
+
+    #[test]
+    fn valid_documents_with_brackets_at_the_start_of_lines_are_not_cut() {
+        let ev = |id: &str| {
+            format!(
+                r#"{{"kind":"Event","auditID":"{id}","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/nodes/n1","user":{{"username":"system:node:n1"}}}}"#
+            )
+        };
+        let input = format!(
+            "{{\"kind\":\"EventList\",\"items\":[\n{},\n{}\n,\n{}]}}\n{{\"a\":\n{{\"b\":\n[\n[1],\n{{}}]}}}}\n{}\n",
+            ev("a"),
+            ev("b"),
+            ev("c"),
+            ev("d")
+        );
+        let mut c = DocumentCutter::default();
+        let mut cuts = Vec::new();
+        let mut pos = 0;
+        while let Some(n) = c.find(&input.as_bytes()[pos..]) {
+            pos += n;
+            cuts.push(pos);
+        }
+        let docs: Vec<&str> = std::iter::once(0)
+            .chain(cuts.iter().copied())
+            .zip(cuts.iter().copied())
+            .map(|(from, to)| &input[from..to])
+            .collect();
+        assert_eq!(docs.len(), 3, "{docs:#?}");
+        let r = read_every_way(input.as_bytes());
+        assert_eq!((r.0, r.1, r.2, r.3), (11, 6, 0, 4));
+        let bad: Vec<(u64, u64)> = r.4.iter().map(|b| (b.0, b.1)).collect();
+        assert_eq!(bad, [(6, 5)], "the object that is no event, whole");
     }
 }
