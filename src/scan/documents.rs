@@ -11,15 +11,18 @@
 //!
 //! A broken document must not swallow the documents after it (a writer that died half-way
 //! through one and was restarted, a stray quote): brackets left open or a quote left unclosed
-//! would otherwise leave no cut point up to the end of the input. So the cutter also cuts
-//! where no JSON document can go on, and starts afresh after the cut:
-//! - after a newline inside a string (JSON strings hold no raw newline);
-//! - before a line whose first byte (after white space) is a `{` or `[` that cannot open a
-//!   value where it stands: after a value or a key, or where an object wants a key.
+//! would otherwise leave no cut point up to the end of the input. So:
+//! - a newline inside a string ends the string (JSON strings hold no raw newline: a quote is
+//!   missing or stray) and is read as a newline outside strings, so that a document with a
+//!   quote too few or too many still ends where its brackets close;
+//! - the cutter cuts before a line whose first byte (after white space) is a `{` or `[` that
+//!   cannot open a value where it stands (after a value or a key, or where an object wants a
+//!   key: a document cut short, and the next one written after it), and starts afresh there.
 //!
 //! Neither happens in valid JSON, so valid input is cut where it always was. Both depend only
-//! on the bytes from the last cut, and a line's first byte or a newline, so a piece, a stream
-//! of blocks and a dropped long line ([`LineEffect`]) all see the same cuts.
+//! on the bytes from the last cut, and on a newline or a line's first byte, so a piece, a
+//! stream of blocks and a dropped long line ([`LineEffect`]) all see the same cuts. Every line
+//! starts outside strings.
 
 /// Where a byte scan is in the JSON structure of the input. The default state is outside
 /// every document.
@@ -70,30 +73,32 @@ impl DocumentCutter {
         let mut i = 0;
         while i < bytes.len() {
             if self.strings.inside {
+                if bytes[i] == b'\n' {
+                    // No JSON string holds a newline: its closing quote is missing, or its
+                    // opening one is stray. It is taken as ended before the newline, so that
+                    // the brackets around it still count and the newline is read as one.
+                    self.strings = Strings::default();
+                    self.last = Token::Value;
+                    continue;
+                }
                 if self.strings.escaped {
                     self.strings.escaped = false;
-                    if bytes[i] == b'\n' {
-                        *self = DocumentCutter::default();
-                        return Some(i + 1);
-                    }
                     i += 1;
                     continue;
                 }
                 // Most of a pretty-printed event is inside strings: jump to the next byte that
                 // ends one, escapes, or cannot be in one.
                 let n = memchr::memchr3(b'"', b'\\', b'\n', &bytes[i..])?;
-                i += n + 1;
-                match bytes[i - 1] {
+                i += n;
+                match bytes[i] {
                     b'"' => {
                         self.strings.inside = false;
                         self.last = Token::Value;
                     }
                     b'\\' => self.strings.escaped = true,
-                    _ => {
-                        *self = DocumentCutter::default();
-                        return Some(i);
-                    }
+                    _ => continue,
                 }
+                i += 1;
                 continue;
             }
             let b = bytes[i];
@@ -805,7 +810,8 @@ mod tests {
         let [a, b, c] = ["a", "b", "c"].map(pretty_event);
         let bad = |r: &Reading| -> Vec<(u64, u64, String)> { r.4.clone() };
 
-        // A stray quote between documents: the newline inside the string it opens is a cut.
+        // A stray quote between documents: the newline ends the string it opens, outside
+        // every document.
         let r = read_every_way(format!("{a}\"\n{b}{c}").as_bytes());
         assert_eq!((r.0, r.1, r.2, r.3), (31, 30, 0, 3));
         assert_eq!(
@@ -853,13 +859,26 @@ mod tests {
         assert_eq!(r.4.len(), 1);
         assert_eq!((r.4[0].0, r.4[0].1), (1, 24));
 
-        // A string that lost its closing quote: the lines up to the document's end are read
-        // afresh, each bad (they are not documents), and the next document is read.
+        // A string that lost its closing quote: the newline ends it, the document ends where
+        // its brackets close, and the next document is read.
         let broken = b.replace("\"verb\": \"get\"", "\"verb\": \"get");
         let r = read_every_way(format!("{a}{broken}{c}").as_bytes());
         assert_eq!((r.0, r.1, r.2, r.3), (30, 20, 0, 2));
-        assert_eq!(r.4.iter().map(|b| b.1).sum::<u64>(), 10);
-        assert_eq!((r.4[0].0, r.4[0].1), (11, 5));
+        assert_eq!(
+            bad(&r),
+            [(
+                11,
+                10,
+                "malformed JSON (document skipped): control character (\\u0000-\\u001F) found while parsing a string at line 5 of the document, column 15".to_string()
+            )]
+        );
+
+        // A stray quote inside a document: the same.
+        let broken = b.replace("\"verb\": \"get\"", "\"verb\": \"g\"et\"");
+        let r = read_every_way(format!("{a}{broken}{c}").as_bytes());
+        assert_eq!((r.0, r.1, r.2, r.3), (30, 20, 0, 2));
+        assert_eq!(r.4.len(), 1);
+        assert_eq!((r.4[0].0, r.4[0].1), (11, 10));
     }
 
     #[test]
