@@ -1,6 +1,7 @@
 //! Every hand-made fixture in `fixtures/formats/` (one per input format) and `fixtures/bad/`
-//! (one per kind of bad input, and broken pretty-printed documents) goes through the binary and must give exactly the counts in
-//! the `<fixture>.expected.json` next to it, with and without the pre-filter.
+//! (one per kind of bad input, and broken pretty-printed documents, plain and gzip) goes
+//! through the binary and must give exactly the counts in the `<fixture>.expected.json` next
+//! to it, with and without the pre-filter.
 //!
 //! The fixtures are written by `fixtures/formats/generate.py`, whose comments say what each
 //! holds; the expected counts were worked out by hand from those descriptions.
@@ -161,8 +162,8 @@ fn every_bad_fixture_gives_its_expected_counts() {
     let all = fixtures("bad");
     assert_eq!(
         all.len(),
-        13,
-        "one fixture per bad-input kind, and broken pretty-printed documents"
+        14,
+        "one fixture per bad-input kind, and broken pretty-printed documents mapped and streamed"
     );
     for (input, want) in all {
         check(&input, &want);

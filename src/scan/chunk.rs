@@ -749,8 +749,9 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                                 format!("input ends inside a JSON document: {at}"),
                             )
                         }
-                        // Cut before a line that cannot go on it (see `DocumentCutter`), or
-                        // at the end of the input.
+                        // Cut before a line that cannot go on it (see `DocumentCutter`), at
+                        // the end of an input that ends with a newline, or a value cut short
+                        // on its line (`tru`).
                         (Ok(_), Category::Eof) => (
                             BadKind::MalformedJson,
                             format!(

@@ -45,7 +45,7 @@ enum Token {
     Open,
     Comma,
     Colon,
-    /// The end of a string, a number, a literal, or a closing bracket.
+    /// The end of a string, a number, a literal, or a closing bracket; or any other byte.
     #[default]
     Value,
 }
@@ -63,10 +63,11 @@ const KEPT_DEPTH: u32 = u128::BITS;
 
 impl DocumentCutter {
     /// Scans `bytes`, which start a line, on from the current state and returns the offset
-    /// just after the first newline outside every document, or of the start of the first
-    /// line that a broken document cannot go on into (see the module doc), leaving the state
-    /// there (outside every document); `None` if there is none, with the state at the end of
-    /// `bytes`. The offset is 0 only when `bytes` start inside a document.
+    /// just after the first newline outside every document (a newline inside a string ends
+    /// the string first), or of the start of the first line that a broken document cannot go
+    /// on into (see the module doc), leaving the state there (outside every document); `None`
+    /// if there is none, with the state at the end of `bytes`. The offset is 0 only when
+    /// `bytes` start inside a document.
     pub fn find(&mut self, bytes: &[u8]) -> Option<usize> {
         let mut line_start = 0;
         let mut first_on_line = true;
@@ -549,9 +550,12 @@ mod tests {
                 Some(*end)
             })
             .collect();
+        let lines: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').collect();
         for size in 1..DOCS.len() + 2 {
-            for block in 1..DOCS.len() + 1 {
-                let blocks: Vec<&[u8]> = bytes.chunks(block).collect();
+            for block in 1..lines.len() + 1 {
+                // Whole lines, as the block reader hands them on.
+                let blocks: Vec<Vec<u8>> = lines.chunks(block).map(|c| c.concat()).collect();
+                let blocks: Vec<&[u8]> = blocks.iter().map(Vec::as_slice).collect();
                 let got = stream(&blocks, size, 1 << 20);
                 let want: Vec<DocumentPiece> = documents_of(bytes, size)
                     .map(|p| DocumentPiece::Documents(p.to_vec()))
@@ -629,15 +633,22 @@ mod tests {
                 c
             })
             .collect();
-        let mut deep = DocumentCutter::default();
-        assert_eq!(deep.find(&b"[".repeat(140)), None);
-        starts.push(deep);
+        // Deeper than the kinds kept, and just at the edge, with both kinds on the way.
+        for depth in [126, 127, 128, 129, 140] {
+            let mut deep = DocumentCutter::default();
+            let opening = b"[{\"k\": ".repeat(depth / 2);
+            let mut opening = [opening.as_slice(), &b"["[..depth % 2]].concat();
+            opening.push(b'\n');
+            assert_eq!(deep.find(&opening), None);
+            assert_eq!(deep.depth as usize, depth);
+            starts.push(deep);
+        }
         starts
     }
 
     #[test]
     fn a_dropped_line_moves_the_cutter_as_scanning_it_would() {
-        let lines: [&[u8]; 12] = [
+        let lines: [&[u8]; 14] = [
             b"\"a long string\",",
             b"{\"x\": [1, {\"y\": \"}\\\"\"}",
             b"]]}}",
@@ -650,6 +661,9 @@ mod tests {
             b"} ] } ] [ { [",
             b"\"k\": {\"l\": 1}, \"m\": [",
             b"\t{",
+            // Back up over the kinds kept, and down again.
+            b"]}]}]}]}]}]}]}]}]}]}]}]}]}]}]}]}]}]}]}]}]}]}]}],",
+            b"]}]} [{\"z\": [{\"y\": [{\"x\": [",
         ];
         for line in lines {
             for start in line_starts() {
@@ -658,7 +672,6 @@ mod tests {
                 let cut = match scanned.find(line) {
                     None => false,
                     Some(0) => {
-                        assert_eq!(scanned, DocumentCutter::default(), "{what}");
                         assert_eq!(scanned.find(line), None, "{what}");
                         true
                     }
@@ -699,6 +712,32 @@ mod tests {
                 DocumentPiece::Documents(b"{\"e\": 4}\n".to_vec()),
                 DocumentPiece::TooLong { lines: 2 },
                 DocumentPiece::Documents(b"{\"g\": 5}\n".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dropped_long_line_where_a_document_cannot_go_on_ends_it() {
+        let mut s = DocumentStream::new(1, 30);
+        // A document cut short (no `}`), then a long one-line document.
+        let mut got = s.push(b"{\"a\": 1}\n{\n\"b\": 2\n");
+        got.extend(s.long_line(&effect(b"{\"big\": [\"zzz\"]}")));
+        got.extend(s.push(b"{\"c\": 3}\n"));
+        // The same while a region over the limit is being dropped.
+        got.extend(s.push(b"{\n\"d\": \"0123456789012345678901234567890123456789\",\n"));
+        got.extend(s.long_line(&effect(b"{\"big\": 1}")));
+        got.extend(s.push(b"{\"e\": 5}\n"));
+        got.extend(s.finish());
+        assert_eq!(
+            got,
+            vec![
+                DocumentPiece::Documents(b"{\"a\": 1}\n".to_vec()),
+                DocumentPiece::Documents(b"{\n\"b\": 2\n".to_vec()),
+                DocumentPiece::TooLong { lines: 1 },
+                DocumentPiece::Documents(b"{\"c\": 3}\n".to_vec()),
+                DocumentPiece::TooLong { lines: 2 },
+                DocumentPiece::TooLong { lines: 1 },
+                DocumentPiece::Documents(b"{\"e\": 5}\n".to_vec()),
             ]
         );
     }
