@@ -14,7 +14,8 @@
 //! would otherwise leave no cut point up to the end of the input. So:
 //! - a newline inside a string ends the string (JSON strings hold no raw newline: a quote is
 //!   missing or stray) and is read as a newline outside strings, so that a document with a
-//!   quote too few or too many still ends where its brackets close;
+//!   quote too few or too many still ends where its brackets close (unless the open string
+//!   swallowed one);
 //! - the cutter cuts before a line whose first byte (after white space) is a `{` or `[` that
 //!   cannot open a value where it stands (after a value or a key, or where an object wants a
 //!   key: a document cut short, and the next one written after it), and starts afresh there.
@@ -209,8 +210,8 @@ fn ones_from(from: u32) -> u128 {
 }
 
 /// What a line dropped unread (longer than the limit) does to a [`DocumentCutter`], worked
-/// out while its bytes go by. A line starts outside strings (a newline inside one is a cut),
-/// so this depends on the line only.
+/// out while its bytes go by. A line starts outside strings (a newline ends one), so this
+/// depends on the line only.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LineEffect {
     /// The first byte other than white space.
@@ -895,8 +896,14 @@ mod tests {
             format!("{{\n\"kind\": \"EventList\",\n\"items\": [\n{a},\n{b}{c}").as_bytes(),
         );
         assert_eq!((r.0, r.1, r.2, r.3), (34, 10, 0, 1));
-        assert_eq!(r.4.len(), 1);
-        assert_eq!((r.4[0].0, r.4[0].1), (1, 24));
+        assert_eq!(
+            bad(&r),
+            [(
+                1,
+                24,
+                "malformed JSON (document skipped): unfinished document (EOF while parsing a list at line 25 of the document, column 0)".to_string()
+            )]
+        );
 
         // A string that lost its closing quote: the newline ends it, the document ends where
         // its brackets close, and the next document is read.
@@ -927,13 +934,14 @@ mod tests {
                 r#"{{"kind":"Event","auditID":"{id}","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/nodes/n1","user":{{"username":"system:node:n1"}}}}"#
             )
         };
-        let input = format!(
-            "{{\"kind\":\"EventList\",\"items\":[\n{},\n{}\n,\n{}]}}\n{{\"a\":\n{{\"b\":\n[\n[1],\n{{}}]}}}}\n{}\n",
+        let list = format!(
+            "{{\"kind\":\"EventList\",\"items\":[\n{},\n{}\n,\n  {}]}}\n",
             ev("a"),
             ev("b"),
-            ev("c"),
-            ev("d")
+            ev("c")
         );
+        let nested = "{\"a\":\n{\"b\":\n[\n[1],\n  {}, \n [ 2 ]]}}\n";
+        let input = format!("{list}{nested}{}\n", ev("d"));
         let mut c = DocumentCutter::default();
         let mut cuts = Vec::new();
         let mut pos = 0;
@@ -941,15 +949,15 @@ mod tests {
             pos += n;
             cuts.push(pos);
         }
-        let docs: Vec<&str> = std::iter::once(0)
-            .chain(cuts.iter().copied())
-            .zip(cuts.iter().copied())
-            .map(|(from, to)| &input[from..to])
-            .collect();
-        assert_eq!(docs.len(), 3, "{docs:#?}");
+        // After each document, and nowhere else.
+        assert_eq!(
+            cuts,
+            [list.len(), list.len() + nested.len(), input.len()],
+            "{input}"
+        );
         let r = read_every_way(input.as_bytes());
-        assert_eq!((r.0, r.1, r.2, r.3), (11, 6, 0, 4));
+        assert_eq!((r.0, r.1, r.2, r.3), (12, 6, 0, 4));
         let bad: Vec<(u64, u64)> = r.4.iter().map(|b| (b.0, b.1)).collect();
-        assert_eq!(bad, [(6, 5)], "the object that is no event, whole");
+        assert_eq!(bad, [(6, 6)], "the object that is no event, whole");
     }
 }
