@@ -153,10 +153,9 @@ impl DocumentCutter {
         }
     }
 
-    /// Takes a byte outside strings other than white space.
+    /// Takes a byte outside strings other than white space and quotes.
     fn token(&mut self, b: u8) {
         match b {
-            b'"' => self.strings.inside = true,
             b'{' | b'[' => {
                 if self.depth < KEPT_DEPTH {
                     let bit = 1u128 << self.depth;
