@@ -752,12 +752,21 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                         // Cut before a line that cannot go on it (see `DocumentCutter`), at
                         // the end of an input that ends with a newline, or a value cut short
                         // on its line (`tru`).
-                        (Ok(_), Category::Eof) => (
-                            BadKind::MalformedJson,
-                            format!(
-                                "malformed JSON (document skipped): unfinished document ({at})"
-                            ),
-                        ),
+                        // serde's "EOF" would read as the end of the input.
+                        (Ok(_), Category::Eof) => {
+                            let open = match error_message(&e).strip_prefix("EOF while parsing ") {
+                                Some("a list") => "an array".to_string(),
+                                Some(what) => what.to_string(),
+                                None => "a value".to_string(),
+                            };
+                            (
+                                BadKind::MalformedJson,
+                                format!(
+                                    "malformed JSON (document skipped): unfinished document, {open} still open after its {} lines",
+                                    last + 1 - first
+                                ),
+                            )
+                        }
                         (Ok(_), _) => (
                             BadKind::MalformedJson,
                             format!("malformed JSON (document skipped): {at}"),

@@ -872,7 +872,7 @@ mod tests {
             [(
                 1,
                 9,
-                "malformed JSON (document skipped): unfinished document (EOF while parsing an object at line 10 of the document, column 0)".to_string()
+                "malformed JSON (document skipped): unfinished document, an object still open after its 9 lines".to_string()
             )]
         );
 
@@ -886,7 +886,7 @@ mod tests {
             [(
                 1,
                 13,
-                "malformed JSON (document skipped): unfinished document (EOF while parsing an object at line 14 of the document, column 0)".to_string()
+                "malformed JSON (document skipped): unfinished document, an object still open after its 13 lines".to_string()
             )]
         );
 
@@ -900,7 +900,7 @@ mod tests {
             [(
                 1,
                 24,
-                "malformed JSON (document skipped): unfinished document (EOF while parsing a list at line 25 of the document, column 0)".to_string()
+                "malformed JSON (document skipped): unfinished document, an array still open after its 24 lines".to_string()
             )]
         );
 
