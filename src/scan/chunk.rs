@@ -985,10 +985,32 @@ mod tests {
         assert_eq!(out.kubelet_dropped, 1);
 
         let cut = &buf.as_bytes()[..buf.len() / 3];
+        assert_ne!(cut.last(), Some(&b'\n'));
         let out = process_documents(cut, &ctx(None));
         assert_eq!(out.bad.len(), 1);
         assert_eq!(out.bad[0].kind, BadKind::TruncatedLastLine);
         assert_eq!(out.used + out.skipped + out.bad[0].lines, out.lines);
+
+        // Cut at the end of a line, the input is whole lines: the document is unfinished, as
+        // a whole line that is not JSON is malformed.
+        let cut = &cut[..=cut.iter().rposition(|&b| b == b'\n').unwrap()];
+        let out = process_documents(cut, &ctx(None));
+        let first = out.bad[0].line;
+        assert_eq!(
+            out.bad
+                .iter()
+                .map(|b| (b.kind, b.lines, b.reason.as_str()))
+                .collect::<Vec<_>>(),
+            [(
+                BadKind::MalformedJson,
+                out.lines + 1 - first,
+                format!(
+                    "malformed JSON (document skipped): unfinished document, an object still open after its {} lines",
+                    out.lines + 1 - first
+                )
+                .as_str()
+            )]
+        );
 
         // A malformed document is bad up to the next newline outside every document; the
         // document after it is read.
