@@ -151,7 +151,11 @@ fn fixtures(dir: &str) -> Vec<(PathBuf, Value)> {
 #[test]
 fn every_format_fixture_gives_its_expected_counts() {
     let all = fixtures("formats");
-    assert_eq!(all.len(), 11, "one fixture per format");
+    assert_eq!(
+        all.len(),
+        13,
+        "one fixture per format, and two behind a byte order mark"
+    );
     for (input, want) in all {
         check(&input, &want);
     }

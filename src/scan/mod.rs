@@ -582,8 +582,9 @@ impl<'a> Run<'a> {
         self.pool.current_num_threads() * 4
     }
 
-    fn scan_plain(&mut self, file: usize, bytes: &FileBytes) -> Result<(), ScanError> {
-        self.summary.inputs[file].bytes = bytes.len() as u64;
+    fn scan_plain(&mut self, file: usize, file_bytes: &FileBytes) -> Result<(), ScanError> {
+        self.summary.inputs[file].bytes = file_bytes.len() as u64;
+        let bytes = without_bom(file_bytes);
         if bytes.is_empty() {
             return self.empty(file);
         }
@@ -591,8 +592,10 @@ impl<'a> Run<'a> {
         self.summary.inputs[file].shape = shape_name(&shape);
         match shape {
             Shape::Lines => {
-                let pieces = chunks_of(bytes, self.opts.chunk_size)
-                    .map(|part| Piece::Mapped { file: bytes, part });
+                let pieces = chunks_of(bytes, self.opts.chunk_size).map(|part| Piece::Mapped {
+                    file: file_bytes,
+                    part,
+                });
                 self.parse_in_order(file, pieces, process_lines, &mut 0)?;
                 let last = last_event_time(bytes);
                 self.merge(
@@ -606,8 +609,10 @@ impl<'a> Run<'a> {
                 )?;
             }
             Shape::Documents => {
-                let pieces = documents_of(bytes, self.opts.chunk_size)
-                    .map(|part| Piece::Mapped { file: bytes, part });
+                let pieces = documents_of(bytes, self.opts.chunk_size).map(|part| Piece::Mapped {
+                    file: file_bytes,
+                    part,
+                });
                 self.parse_in_order(file, pieces, process_documents, &mut 0)?;
             }
             Shape::NotALog(reason) => self.merge(process_not_a_log(bytes, &reason), file, 0)?,
@@ -678,8 +683,15 @@ impl<'a> Run<'a> {
         let mut blocks = blocks;
         while let Some(msg) = blocks.next() {
             match msg {
-                Ok(Block::Lines(v)) => {
+                Ok(Block::Lines(mut v)) => {
+                    let first = st.bytes == 0 && st.base == 0;
                     st.bytes += v.len() as u64;
+                    if first && v.starts_with(UTF8_BOM) {
+                        v.drain(..UTF8_BOM.len());
+                        if v.is_empty() {
+                            continue;
+                        }
+                    }
                     let shape = st.shape.get_or_insert_with(|| sniff(&v)).clone();
                     match shape {
                         Shape::Lines => {
@@ -930,8 +942,18 @@ fn document_time(doc: Document<'_>) -> Option<Micros> {
     earliest
 }
 
+/// The byte order mark some Windows tools write at the start of a UTF-8 file.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// An input's bytes without the byte order mark it may start with: JSON allows none, and it
+/// would make the first line unreadable (and a pretty-printed input look like no log).
+fn without_bom(buf: &[u8]) -> &[u8] {
+    buf.strip_prefix(UTF8_BOM).unwrap_or(buf)
+}
+
 /// The timestamp of an input's first event, looking at its first lines (or first document).
 pub fn first_event_time(buf: &[u8]) -> Option<Micros> {
+    let buf = without_bom(buf);
     match sniff(buf) {
         Shape::Lines => buf
             .split(|&b| b == b'\n')
