@@ -93,6 +93,15 @@ fn preview(line: &[u8]) -> String {
 
 /// Decides the [`Shape`] of an input from its first bytes.
 pub fn sniff(buf: &[u8]) -> Shape {
+    // What Windows PowerShell's `>` writes: worth saying, as the preview below would show
+    // only bytes and NULs.
+    if buf.starts_with(b"\xFF\xFE") || buf.starts_with(b"\xFE\xFF") {
+        return Shape::NotALog(
+            "UTF-16 text (it starts with a UTF-16 byte order mark): convert it to UTF-8, e.g. \
+             with `iconv -f UTF-16 -t UTF-8`"
+                .into(),
+        );
+    }
     let mut first: Option<&[u8]> = None;
     for line in buf
         .split(|&b| b == b'\n')
@@ -871,6 +880,11 @@ mod tests {
         );
         assert_eq!(sniff(b"# header\n{\"auditID\":\"x\"}\n"), Shape::Lines);
         assert_eq!(sniff(b"\n \n"), Shape::Lines);
+        let utf16 = Shape::NotALog(
+            "UTF-16 text (it starts with a UTF-16 byte order mark): convert it to UTF-8, e.g. with `iconv -f UTF-16 -t UTF-8`".into(),
+        );
+        assert_eq!(sniff(b"\xFF\xFE{\0\"\0k\0"), utf16);
+        assert_eq!(sniff(b"\xFE\xFF\0{\0\"\0k"), utf16);
     }
 
     #[test]
