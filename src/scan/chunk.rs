@@ -760,8 +760,8 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                         }
                         // Cut before a line that cannot go on it (see `DocumentCutter`), at
                         // the end of an input that ends with a newline, or a value cut short
-                        // on its line (`tru`).
-                        // serde's "EOF" would read as the end of the input.
+                        // on its line (`tru`). Not in serde's words: its "EOF" would read as
+                        // the end of the input.
                         (Ok(_), Category::Eof) => {
                             let open = match error_message(&e).strip_prefix("EOF while parsing ") {
                                 Some("a list") => "an array".to_string(),
