@@ -514,7 +514,22 @@ fn parse_line<'a>(
     out: &mut ChunkOut,
     cands: &mut Candidates<'a>,
 ) {
-    let t = line.trim_ascii();
+    let mut t = line.trim_ascii();
+    if t.first() == Some(&0) {
+        // A machine that crashed can leave a run of NUL bytes where the file's end was (blocks
+        // allocated but never written), and what was written after the restart follows on
+        // the same line. No JSON or legacy line holds a NUL.
+        let nuls = t.iter().take_while(|&&b| b == 0).count();
+        t = t[nuls..].trim_ascii();
+        if t.is_empty() {
+            return out.bad(
+                BadKind::MalformedJson,
+                rel,
+                1,
+                format!("{nuls} NUL bytes and nothing else (a crash can leave such a hole)"),
+            );
+        }
+    }
     if t.is_empty() {
         out.skipped += 1;
         return;
