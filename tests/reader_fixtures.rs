@@ -166,8 +166,8 @@ fn every_bad_fixture_gives_its_expected_counts() {
     let all = fixtures("bad");
     assert_eq!(
         all.len(),
-        15,
-        "one fixture per bad-input kind, and broken pretty-printed documents mapped and streamed, and a NUL hole"
+        16,
+        "one fixture per bad-input kind, and broken pretty-printed documents mapped and streamed, a NUL hole, and a byte order mark alone"
     );
     for (input, want) in all {
         check(&input, &want);

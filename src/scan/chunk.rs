@@ -79,7 +79,8 @@ pub enum Shape {
     Lines,
     /// Concatenated JSON documents, pretty-printed over many lines.
     Documents,
-    /// Neither JSON nor legacy audit text; says what the first line was.
+    /// Neither JSON nor legacy audit text; says what the first line was (or that the text is
+    /// UTF-16).
     NotALog(String),
 }
 
@@ -105,7 +106,7 @@ pub fn sniff(buf: &[u8]) -> Shape {
     let mut first: Option<&[u8]> = None;
     for line in buf
         .split(|&b| b == b'\n')
-        .map(<[u8]>::trim_ascii)
+        .map(|l| without_hole(l).1)
         .filter(|l| !l.is_empty())
         .take(SNIFF_LINES)
     {
@@ -505,6 +506,19 @@ fn json_error(e: &serde_json::Error, unterminated_last: bool) -> (BadKind, Strin
     }
 }
 
+/// A line without the white space around it and the NUL bytes at its start, with how many
+/// NULs there were. A machine that crashed can leave a run of NULs where the file's end was
+/// (blocks allocated but never written), and what was written after the restart follows on the
+/// same line. No JSON or legacy line holds a NUL.
+fn without_hole(line: &[u8]) -> (usize, &[u8]) {
+    let start = line
+        .iter()
+        .position(|&b| b != 0 && !b.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let nuls = line[..start].iter().filter(|&&b| b == 0).count();
+    (nuls, line[start..].trim_ascii_end())
+}
+
 /// Parses one line that the pre-filter did not skip.
 fn parse_line<'a>(
     line: &'a [u8],
@@ -514,21 +528,17 @@ fn parse_line<'a>(
     out: &mut ChunkOut,
     cands: &mut Candidates<'a>,
 ) {
-    let mut t = line.trim_ascii();
-    if t.first() == Some(&0) {
-        // A machine that crashed can leave a run of NUL bytes where the file's end was (blocks
-        // allocated but never written), and what was written after the restart follows on
-        // the same line. No JSON or legacy line holds a NUL.
-        let nuls = t.iter().take_while(|&&b| b == 0).count();
-        t = t[nuls..].trim_ascii();
-        if t.is_empty() {
-            return out.bad(
-                BadKind::MalformedJson,
-                rel,
-                1,
-                format!("{nuls} NUL bytes and nothing else (a crash can leave such a hole)"),
-            );
-        }
+    let (nuls, t) = without_hole(line);
+    if nuls > 0 && t.is_empty() {
+        return out.bad(
+            BadKind::MalformedJson,
+            rel,
+            1,
+            format!(
+                "{nuls} NUL byte{} and nothing else (a crash can leave such a hole)",
+                if nuls == 1 { "" } else { "s" }
+            ),
+        );
     }
     if t.is_empty() {
         out.skipped += 1;
@@ -876,6 +886,47 @@ mod tests {
             assert_eq!(summary(&with), summary(&without), "{received}");
             assert_eq!(records(with), records(without), "{received}");
         }
+    }
+
+    #[test]
+    fn a_hole_of_nul_bytes_is_passed_over() {
+        let hole = "\0".repeat(300);
+        let buf = format!("{hole}{KUBELET}\n\0\0 \0\t{OTHER}\n{hole}\n \0 \n{hole}");
+        let p = Prefilter::new(true);
+        for pf in [None, Some(&p)] {
+            let out = process_lines(buf.as_bytes(), &ctx(pf));
+            assert_eq!((out.lines, out.used, out.skipped, out.events), (5, 2, 0, 2));
+            assert_eq!(out.kubelet.len(), 1);
+            assert_eq!(
+                out.bad
+                    .iter()
+                    .map(|b| (b.kind, b.line, b.lines, b.reason.as_str()))
+                    .collect::<Vec<_>>(),
+                [
+                    (
+                        BadKind::MalformedJson,
+                        3,
+                        1,
+                        "300 NUL bytes and nothing else (a crash can leave such a hole)"
+                    ),
+                    (
+                        BadKind::MalformedJson,
+                        4,
+                        1,
+                        "1 NUL byte and nothing else (a crash can leave such a hole)"
+                    ),
+                    (
+                        BadKind::MalformedJson,
+                        5,
+                        1,
+                        "300 NUL bytes and nothing else (a crash can leave such a hole)"
+                    ),
+                ]
+            );
+        }
+        // A file that starts with a hole is still a log.
+        assert_eq!(sniff(format!("{hole}{KUBELET}\n").as_bytes()), Shape::Lines);
+        assert_eq!(sniff(hole.as_bytes()), Shape::Lines);
     }
 
     #[test]
