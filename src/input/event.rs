@@ -478,17 +478,26 @@ pub enum EmbeddedError {
     NotAnEvent(String),
 }
 
+/// A serde_json error's message without the position serde appends to it, for reports that
+/// give the position their own way.
+pub fn json_error_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    match full.rfind(" at line ") {
+        Some(i) if e.line() > 0 => full[..i].to_string(),
+        _ => full,
+    }
+}
+
 /// Parses the event an AKS record holds as text (`text` is that text, unescaped). The event
 /// borrows from `text`.
 pub fn parse_embedded(text: &str) -> Result<RawEvent<'_>, EmbeddedError> {
     let inner = serde_json::from_str::<RawEvent<'_>>(text).map_err(|e| {
-        let full = e.to_string();
         // serde's position is in the unescaped text, not in the file.
-        let message = match full.rfind(" at line ") {
-            Some(i) if e.line() > 0 => &full[..i],
-            _ => &full,
-        };
-        let reason = format!("{message} at column {} of properties.log", e.column());
+        let reason = format!(
+            "{} at column {} of properties.log",
+            json_error_message(&e),
+            e.column()
+        );
         match e.classify() {
             serde_json::error::Category::Data => {
                 EmbeddedError::NotAnEvent(format!("properties.log of an AKS record: {reason}"))

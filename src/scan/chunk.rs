@@ -8,7 +8,8 @@ use serde_json::error::Category;
 use serde_json::value::RawValue;
 
 use crate::input::event::{
-    classify, for_each_held_event, parse_document, Document, EmbeddedError, RawEvent,
+    classify, for_each_held_event, json_error_message, parse_document, Document, EmbeddedError,
+    RawEvent,
 };
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use std::borrow::Cow;
@@ -485,15 +486,6 @@ impl<'a> Candidates<'a> {
     }
 }
 
-/// A serde_json error's message without the position serde appends to it.
-fn error_message(e: &serde_json::Error) -> String {
-    let full = e.to_string();
-    match full.rfind(" at line ") {
-        Some(i) if e.line() > 0 => full[..i].to_string(),
-        _ => full,
-    }
-}
-
 /// The bad-line kind and reason for a JSON parse error.
 fn json_error(e: &serde_json::Error, unterminated_last: bool) -> (BadKind, String) {
     match e.classify() {
@@ -760,7 +752,7 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                     // from the document's first line.
                     let at = format!(
                         "{} at line {} of the document, column {}",
-                        error_message(&e),
+                        json_error_message(&e),
                         (e.line() as u64).saturating_sub(first - region_line),
                         e.column()
                     );
@@ -788,11 +780,12 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                         // on its line (`tru`). Not in serde's words: its "EOF" would read as
                         // the end of the input.
                         (Ok(_), Category::Eof) => {
-                            let open = match error_message(&e).strip_prefix("EOF while parsing ") {
-                                Some("a list") => "an array".to_string(),
-                                Some(what) => what.to_string(),
-                                None => "a value".to_string(),
-                            };
+                            let open =
+                                match json_error_message(&e).strip_prefix("EOF while parsing ") {
+                                    Some("a list") => "an array".to_string(),
+                                    Some(what) => what.to_string(),
+                                    None => "a value".to_string(),
+                                };
                             (
                                 BadKind::MalformedJson,
                                 format!(

@@ -686,10 +686,13 @@ impl<'a> Run<'a> {
                 Ok(Block::Lines(mut v)) => {
                     let first = st.bytes == 0 && st.base == 0;
                     st.bytes += v.len() as u64;
-                    if first && v.starts_with(UTF8_BOM) {
-                        v.drain(..UTF8_BOM.len());
-                        if v.is_empty() {
-                            continue;
+                    if first {
+                        let bom = v.len() - without_bom(&v).len();
+                        if bom > 0 {
+                            v.drain(..bom);
+                            if v.is_empty() {
+                                continue;
+                            }
                         }
                     }
                     let shape = st.shape.get_or_insert_with(|| sniff(&v)).clone();
