@@ -602,7 +602,7 @@ pub fn analyze(
         ..opts.scan.clone()
     };
     let scanned = scan(&opts.inputs, &o, &mut |batch| {
-        for r in &batch {
+        for r in batch.iter() {
             inventory.add(r);
             if opts
                 .filter
