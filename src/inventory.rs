@@ -116,6 +116,8 @@ pub struct InputRow {
     pub bytes: u64,
     /// Size of the compressed file, for gzip inputs.
     pub compressed_bytes: Option<u64>,
+    /// Whether the file was memory-mapped (false: read as a stream).
+    pub mapped: bool,
     /// Lines read.
     pub lines: u64,
     /// Earliest event timestamp seen (RFC 3339).
@@ -226,6 +228,7 @@ impl InventoryBuilder {
                     shape: i.shape,
                     bytes: i.bytes,
                     compressed_bytes: i.compressed_bytes,
+                    mapped: i.mapped,
                     lines: i.lines,
                     first_timestamp: fmt(i.first_timestamp),
                     last_timestamp: fmt(i.last_timestamp),

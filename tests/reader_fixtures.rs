@@ -1,7 +1,8 @@
 //! Every hand-made fixture in `fixtures/formats/` (one per input format) and `fixtures/bad/`
 //! (one per kind of bad input, and broken pretty-printed documents, plain and gzip) goes
 //! through the binary and must give exactly the counts in the `<fixture>.expected.json` next
-//! to it, with and without the pre-filter.
+//! to it, with and without the pre-filter, and with plain files read as streams instead of
+//! memory-mapped (`--no-mmap`).
 //!
 //! The fixtures are written by `fixtures/formats/generate.py`, whose comments say what each
 //! holds; the expected counts were worked out by hand from those descriptions.
@@ -57,12 +58,9 @@ fn counts(v: &Value) -> Value {
 }
 
 fn check(input: &Path, want: &Value) {
-    for no_prefilter in [false, true] {
-        let extra: &[&str] = if no_prefilter {
-            &["--no-prefilter"]
-        } else {
-            &[]
-        };
+    let runs: [&[&str]; 3] = [&[], &["--no-prefilter"], &["--no-mmap"]];
+    for extra in runs {
+        let no_prefilter = extra.contains(&"--no-prefilter");
         let (code, got) = run(input, extra);
         let ctx = format!("{} {extra:?}\n{got:#}", input.display());
         assert_eq!(code, want["exit_code"], "exit code of {ctx}");
@@ -118,6 +116,14 @@ fn check(input: &Path, want: &Value) {
                 .map(|i| basename(&i["path"]).into())
                 .collect();
             assert_eq!(&Value::from(got_order), order, "input order of {ctx}");
+        }
+        for i in got["inputs"].as_array().unwrap() {
+            let path = i["path"].as_str().unwrap();
+            let plain = !path.ends_with(".gz") && !path.ends_with(".zst");
+            // An empty file has nothing to map, and is read as an empty stream.
+            let empty = i["bytes"] == 0;
+            let mapped = plain && !empty && !extra.contains(&"--no-mmap");
+            assert_eq!(i["mapped"], mapped, "{path} mapped, in {ctx}");
         }
         let lines = got["lines"].as_u64().unwrap();
         let parts = got["lines_used"].as_u64().unwrap()

@@ -2,7 +2,8 @@
 //! Lives in the library so that it can be tested; `src/main.rs` only calls [`main`].
 //!
 //! Exit codes: 0 success; 1 runtime error; 2 usage error; 3 nothing could be read; 4 `--strict`
-//! stopped on a bad line; 10–14 `--fail-on` matched (see [`fail_on_code`]).
+//! stopped on a bad line; 5 a memory-mapped input was truncated while it was read; 10–14
+//! `--fail-on` matched (see [`fail_on_code`]).
 
 mod analyze;
 mod explain;
@@ -26,6 +27,9 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_NOTHING_READ: u8 = 3;
 /// Exit code when `--strict` stopped at a bad line.
 pub const EXIT_STRICT: u8 = 4;
+/// Exit code when a memory-mapped input was truncated while it was read
+/// ([`report_truncated_maps`]).
+pub const EXIT_TRUNCATED: u8 = 5;
 
 /// The exit code of a `--fail-on` value that matched.
 pub fn fail_on_code(value: &str) -> Option<u8> {
@@ -74,6 +78,10 @@ pub(crate) struct ReadArgs {
     /// unusual JSON escapes).
     #[arg(long)]
     no_prefilter: bool,
+    /// Read plain files instead of memory-mapping them: slower, but safe for a log that may be
+    /// truncated while it is read (logrotate's `copytruncate`).
+    #[arg(long)]
+    no_mmap: bool,
     /// Longest line read, in bytes; longer lines are reported bad.
     #[arg(long, default_value_t = crate::scan::MAX_LINE_BYTES, value_name = "BYTES", hide = true)]
     max_line_bytes: usize,
@@ -99,6 +107,7 @@ impl ReadArgs {
             progress: true,
             max_line_bytes: self.max_line_bytes,
             dedup_window: usize::try_from(self.dedup_window).unwrap_or(usize::MAX),
+            mmap: !self.no_mmap,
             ..ScanOptions::default()
         }
     }
@@ -246,10 +255,45 @@ fn usage(message: &str) -> ExitCode {
 /// Parses the process arguments and runs the subcommand.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    report_truncated_maps();
     match &cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Graph(args) => graph::run(args),
+    }
+}
+
+/// Makes a memory-mapped input that another process truncates while it is read (logrotate's
+/// `copytruncate` on a live log) end the process with a message and [`EXIT_TRUNCATED`], instead
+/// of the bare "Bus error" of the default action. Touching a page of a map past its file's new
+/// end raises SIGBUS, and there is no way back into the read from there. Nothing has been
+/// written by then: every output is written after the logs are read. `--no-mmap` avoids it.
+/// On Linux only; elsewhere the default action stays (macOS also raises SIGBUS on stack
+/// overflow, which the standard library reports itself).
+pub fn report_truncated_maps() {
+    #[cfg(target_os = "linux")]
+    {
+        extern "C" fn on_sigbus(_signal: libc::c_int) {
+            const MESSAGE: &[u8] = b"nodeauthz: an input file was truncated while it was \
+                read through a memory map (logrotate's copytruncate?); nothing was written. \
+                Run again with --no-mmap to read files instead of mapping them.\n";
+            // SAFETY: write(2) and _exit(2) are async-signal-safe, and MESSAGE is static. The
+            // write is best effort: there is nothing to do if it fails.
+            unsafe {
+                libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len());
+                libc::_exit(libc::c_int::from(EXIT_TRUNCATED));
+            }
+        }
+        // SAFETY: a zeroed `sigaction` is a valid value (no flags, an empty mask once
+        // `sigemptyset` has run), and the handler calls only async-signal-safe functions. The
+        // standard library's own SIGBUS handler only reports stack overflows, which Linux
+        // signals with SIGSEGV. If installing fails, the default action stays.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_sigbus as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+        }
     }
 }
 

@@ -183,21 +183,13 @@ pub fn expand(specs: &[InputSpec]) -> (Vec<Source>, Vec<SourceProblem>) {
 /// 64 KiB by default).
 pub const FAULT_AROUND_BYTES: usize = 64 << 10;
 
-/// The bytes of a plain file: a memory map, or the file read into memory.
-pub enum FileBytes {
-    /// A memory map of the file.
-    Mapped(Mmap),
-    /// The file read into memory (when it could not be mapped).
-    Read(Vec<u8>),
-}
+/// The bytes of a plain file, memory-mapped.
+pub struct FileBytes(Mmap);
 
 impl Deref for FileBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        match self {
-            FileBytes::Mapped(m) => m,
-            FileBytes::Read(v) => v,
-        }
+        &self.0
     }
 }
 
@@ -229,9 +221,7 @@ impl FileBytes {
     /// the size of the file. The range is shrunk to whole pages; out-of-range parts are
     /// ignored.
     fn release(&self, range: std::ops::Range<usize>) {
-        let FileBytes::Mapped(map) = self else {
-            return;
-        };
+        let map = &self.0;
         const PAGE: usize = 4096;
         let start = range.start.next_multiple_of(PAGE);
         let end = range.end.min(map.len()) / PAGE * PAGE;
@@ -258,34 +248,30 @@ fn span_within(base: usize, total: usize, at: usize, len: usize) -> Option<std::
     (start <= total && len <= total - start).then(|| start..start + len)
 }
 
-/// Opens a plain file, memory-mapped when possible.
-pub fn open_plain(path: &Path) -> io::Result<FileBytes> {
+/// Maps a plain file. `None` when it cannot be mapped (pipes, `/proc`, some network file
+/// systems) or is empty (zero-length maps are an error on some platforms): the caller reads
+/// it as a stream instead, in bounded memory, rather than whole into memory.
+pub fn open_plain(path: &Path) -> io::Result<Option<FileBytes>> {
     let file = File::open(path)?;
-    let len = file.metadata()?.len();
-    if len == 0 {
-        // Zero-length maps are an error on some platforms, and there is nothing to map.
-        return Ok(FileBytes::Read(Vec::new()));
+    if file.metadata()?.len() == 0 {
+        return Ok(None);
     }
     // SAFETY: the map is only ever read. The contract is that the file is not truncated or
     // rewritten while we read it: audit logs handed to the analyzer are rotated, immutable
-    // files. If another process truncates it anyway (logrotate's `copytruncate`, a live
-    // apiserver log being cut), touching a page past the new end raises SIGBUS and the
-    // process dies; if it is modified in place, we may read a mix of old and new bytes, which
-    // at worst produces bad-line reports. Nothing is assumed about the content: every byte is
-    // validated by the parsers like any other input.
+    // files, and the apiserver itself only appends to its live log (bytes past the map's end
+    // are not read) and rotates it by renaming. If another process truncates it anyway
+    // (logrotate's `copytruncate`), touching a page past the new end raises SIGBUS: the
+    // binary reports that and exits with its own code (`crate::cli::report_truncated_maps`),
+    // and `--no-mmap` reads files instead. If the file is modified in place, we may read a mix
+    // of old and new bytes, which at worst produces bad-line reports. Nothing is assumed about
+    // the content: every byte is validated by the parsers like any other input.
     match unsafe { Mmap::map(&file) } {
         Ok(map) => {
             // Advice is a hint; failing to give it changes nothing but speed.
             let _ = map.advise(Advice::Sequential);
-            Ok(FileBytes::Mapped(map))
+            Ok(Some(FileBytes(map)))
         }
-        Err(_) => {
-            // Some files cannot be mapped (pipes, /proc, some network file systems).
-            let mut v = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-            let mut f = file;
-            f.read_to_end(&mut v)?;
-            Ok(FileBytes::Read(v))
-        }
+        Err(_) => Ok(None),
     }
 }
 
@@ -468,8 +454,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.log");
         std::fs::write(&path, vec![b'x'; 16 * MIB]).unwrap();
-        let bytes = open_plain(&path).unwrap();
-        assert!(matches!(bytes, FileBytes::Mapped(_)));
+        let bytes = open_plain(&path)
+            .unwrap()
+            .expect("a regular file can be mapped");
         // Read every page, so that all of the file is mapped.
         let sum: u64 = bytes.iter().step_by(4096).map(|&b| u64::from(b)).sum();
         assert_eq!(sum, 4096 * u64::from(b'x'));

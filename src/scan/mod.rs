@@ -86,6 +86,9 @@ pub struct ScanOptions {
     pub max_line_bytes: usize,
     /// Distinct requests remembered to count each one once ([`recent`]).
     pub dedup_window: usize,
+    /// Memory-map plain files (false: read them as streams, like compressed inputs, which
+    /// is safe against a file truncated while it is read; see [`open_plain`]).
+    pub mmap: bool,
 }
 
 impl Default for ScanOptions {
@@ -100,6 +103,7 @@ impl Default for ScanOptions {
             chunk_size: CHUNK_SIZE,
             max_line_bytes: MAX_LINE_BYTES,
             dedup_window: recent::DEFAULT_WINDOW,
+            mmap: true,
         }
     }
 }
@@ -115,6 +119,9 @@ pub struct InputSummary {
     pub bytes: u64,
     /// Size of the compressed file, for gzip inputs.
     pub compressed_bytes: Option<u64>,
+    /// Whether the file was memory-mapped; false when it was read as a stream (compressed
+    /// files, stdin, `--no-mmap`, a file that could not be mapped).
+    pub mapped: bool,
     /// Lines read.
     pub lines: u64,
     /// Earliest event timestamp seen (parsed lines, plus the input's first event).
@@ -277,6 +284,7 @@ pub fn scan(
         run.summary.inputs.push(InputSummary {
             path: input.source.display.clone(),
             compressed_bytes: input.source.kind.is_compressed().then_some(input.size),
+            mapped: input.bytes.is_some(),
             first_timestamp: input.first_ts,
             ..InputSummary::default()
         });
@@ -394,10 +402,22 @@ impl<'a> Run<'a> {
         let mut opened = Vec::new();
         for source in sources {
             let result = match &source.kind {
-                SourceKind::Plain(p) => open_plain(p).map(|b| {
-                    let first_ts = first_event_time(&b);
-                    (b.len() as u64, Some(b), first_ts)
-                }),
+                SourceKind::Plain(p) => {
+                    let mapped = if self.opts.mmap {
+                        open_plain(p)
+                    } else {
+                        Ok(None)
+                    };
+                    mapped.and_then(|b| match b {
+                        Some(b) => {
+                            let first_ts = first_event_time(&b);
+                            Ok((b.len() as u64, Some(b), first_ts))
+                        }
+                        None => {
+                            std::fs::metadata(p).map(|m| (m.len(), None, peek_stream(&source.kind)))
+                        }
+                    })
+                }
                 SourceKind::Gzip(p) | SourceKind::Zstd(p) => {
                     std::fs::metadata(p).map(|m| (m.len(), None, peek_stream(&source.kind)))
                 }
