@@ -81,7 +81,7 @@ pub enum Shape {
     /// Concatenated JSON documents, pretty-printed over many lines.
     Documents,
     /// Neither JSON nor legacy audit text; says what the first line was (or that the text is
-    /// UTF-16).
+    /// UTF-16 or UTF-32).
     NotALog(String),
 }
 
@@ -95,14 +95,20 @@ fn preview(line: &[u8]) -> String {
 
 /// Decides the [`Shape`] of an input from its first bytes.
 pub fn sniff(buf: &[u8]) -> Shape {
-    // What Windows PowerShell's `>` writes: worth saying, as the preview below would show
-    // only bytes and NULs.
-    if buf.starts_with(b"\xFF\xFE") || buf.starts_with(b"\xFE\xFF") {
-        return Shape::NotALog(
-            "UTF-16 text (it starts with a UTF-16 byte order mark): convert it to UTF-8, e.g. \
-             with `iconv -f UTF-16 -t UTF-8`"
-                .into(),
-        );
+    // UTF-16 is what Windows PowerShell's `>` writes: worth saying, as the preview below
+    // would show only bytes and NULs. UTF-32's marks are tried first, as the little-endian
+    // one starts with UTF-16's.
+    let wide = [
+        (&b"\xFF\xFE\0\0"[..], "UTF-32"),
+        (b"\0\0\xFE\xFF", "UTF-32"),
+        (b"\xFF\xFE", "UTF-16"),
+        (b"\xFE\xFF", "UTF-16"),
+    ];
+    if let Some((_, encoding)) = wide.iter().find(|(mark, _)| buf.starts_with(mark)) {
+        return Shape::NotALog(format!(
+            "{encoding} text (it starts with a {encoding} byte order mark): convert it to UTF-8, \
+             e.g. with `iconv -f {encoding} -t UTF-8`"
+        ));
     }
     let mut first: Option<&[u8]> = None;
     for line in buf
@@ -944,6 +950,11 @@ mod tests {
         );
         assert_eq!(sniff(b"\xFF\xFE{\0\"\0k\0"), utf16);
         assert_eq!(sniff(b"\xFE\xFF\0{\0\"\0k"), utf16);
+        let utf32 = Shape::NotALog(
+            "UTF-32 text (it starts with a UTF-32 byte order mark): convert it to UTF-8, e.g. with `iconv -f UTF-32 -t UTF-8`".into(),
+        );
+        assert_eq!(sniff(b"\xFF\xFE\0\0{\0\0\0"), utf32);
+        assert_eq!(sniff(b"\0\0\xFE\xFF\0\0\0{"), utf32);
     }
 
     #[test]
