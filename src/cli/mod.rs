@@ -256,6 +256,7 @@ fn usage(message: &str) -> ExitCode {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     report_truncated_maps();
+    raise_open_files_limit();
     match &cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Explain(args) => explain::run(args),
@@ -266,17 +267,19 @@ pub fn main() -> ExitCode {
 /// Makes a memory-mapped input that another process truncates while it is read (logrotate's
 /// `copytruncate` on a live log) end the process with a message and [`EXIT_TRUNCATED`], instead
 /// of the bare "Bus error" of the default action. Touching a page of a map past its file's new
-/// end raises SIGBUS, and there is no way back into the read from there. Nothing has been
-/// written by then: every output is written after the logs are read. `--no-mmap` avoids it.
+/// end raises SIGBUS, and there is no way back into the read from there; an I/O error while a
+/// page is read in raises it too, and the message says both. Nothing has been written by then:
+/// every output is written after the logs are read. `--no-mmap` avoids it.
 /// On Linux only; elsewhere the default action stays (macOS also raises SIGBUS on stack
 /// overflow, which the standard library reports itself).
 pub fn report_truncated_maps() {
     #[cfg(target_os = "linux")]
     {
         extern "C" fn on_sigbus(_signal: libc::c_int) {
-            const MESSAGE: &[u8] = b"nodeauthz: an input file was truncated while it was \
-                read through a memory map (logrotate's copytruncate?); nothing was written. \
-                Run again with --no-mmap to read files instead of mapping them.\n";
+            const MESSAGE: &[u8] = b"nodeauthz: an input file was truncated, or could not be \
+                read, while it was read through a memory map (logrotate's copytruncate? an I/O \
+                error?); nothing was written. Run again with --no-mmap to read files instead of \
+                mapping them.\n";
             // SAFETY: write(2) and _exit(2) are async-signal-safe, and MESSAGE is static. The
             // write is best effort: there is nothing to do if it fails.
             unsafe {
@@ -293,6 +296,27 @@ pub fn report_truncated_maps() {
             action.sa_sigaction = on_sigbus as extern "C" fn(libc::c_int) as libc::sighandler_t;
             libc::sigemptyset(&mut action.sa_mask);
             libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Raises the soft limit of open files to the hard one, as Go programs do: a streamed plain
+/// input (`--no-mmap`, or one that cannot be mapped) stays open from when the inputs are
+/// ordered until it is read, so that a log rotated meanwhile is still the one read, and a
+/// directory of rotated logs can hold more than the usual soft limit of 1024. Best effort:
+/// if it fails, an input past the limit is reported unreadable ("Too many open files").
+fn raise_open_files_limit() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: getrlimit and setrlimit only read and write the `rlimit` passed to them.
+    unsafe {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Finding inputs and getting their bytes.
 //!
-//! Plain files are memory-mapped (falling back to an ordinary read when a map cannot be made);
-//! gzip and zstd files and stdin are read as a stream of newline-aligned blocks, so that a
-//! huge compressed log never has to be held in memory.
+//! Plain files are memory-mapped; gzip and zstd files, stdin, and plain files that are not
+//! mapped (`--no-mmap`, empty files, files that cannot be mapped) are read as a stream of
+//! newline-aligned blocks, so that no input ever has to be held in memory whole.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -48,7 +48,7 @@ impl From<&Path> for InputSpec {
 /// How an input's bytes are obtained.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceKind {
-    /// A regular file, memory-mapped.
+    /// A file read as it is: memory-mapped when it may and can be, else streamed.
     Plain(PathBuf),
     /// A gzip file (one or more members), decompressed as a stream.
     Gzip(PathBuf),
@@ -195,8 +195,7 @@ impl Deref for FileBytes {
 
 impl FileBytes {
     /// Tells the kernel that `part`, a slice of these bytes (anything else is ignored), and
-    /// [`FAULT_AROUND_BYTES`] on either side need not stay mapped (see `release`, which only a
-    /// mapped file needs). The margin is there because a page fault also maps the cached pages
+    /// [`FAULT_AROUND_BYTES`] on either side need not stay mapped (see `release`). The margin is there because a page fault also maps the cached pages
     /// around the faulting one, so reading the edges of a part maps the edges of its
     /// neighbours, which their own release may already have passed. Without the margin those
     /// edges stayed resident, about 1 MiB per GB of log read in 4 MiB parts. Releasing bytes a
@@ -253,8 +252,14 @@ fn span_within(base: usize, total: usize, at: usize, len: usize) -> Option<std::
 /// it as a stream instead, in bounded memory, rather than whole into memory.
 pub fn open_plain(path: &Path) -> io::Result<Option<FileBytes>> {
     let file = File::open(path)?;
-    if file.metadata()?.len() == 0 {
-        return Ok(None);
+    Ok(map_file(&file, file.metadata()?.len()))
+}
+
+/// Maps an open file of `len` bytes, if it can be mapped and is not empty (see
+/// [`open_plain`]).
+pub fn map_file(file: &File, len: u64) -> Option<FileBytes> {
+    if len == 0 {
+        return None;
     }
     // SAFETY: the map is only ever read. The contract is that the file is not truncated or
     // rewritten while we read it: audit logs handed to the analyzer are rotated, immutable
@@ -265,17 +270,14 @@ pub fn open_plain(path: &Path) -> io::Result<Option<FileBytes>> {
     // and `--no-mmap` reads files instead. If the file is modified in place, we may read a mix
     // of old and new bytes, which at worst produces bad-line reports. Nothing is assumed about
     // the content: every byte is validated by the parsers like any other input.
-    match unsafe { Mmap::map(&file) } {
-        Ok(map) => {
-            // Advice is a hint; failing to give it changes nothing but speed.
-            let _ = map.advise(Advice::Sequential);
-            Ok(Some(FileBytes(map)))
-        }
-        Err(_) => Ok(None),
-    }
+    let map = unsafe { Mmap::map(file) }.ok()?;
+    // Advice is a hint; failing to give it changes nothing but speed.
+    let _ = map.advise(Advice::Sequential);
+    Some(FileBytes(map))
 }
 
-/// Opens a streamed input (gzip, zstd or stdin) as a reader of decompressed bytes.
+/// Opens a streamed input (gzip, zstd, stdin, or a plain file not mapped) as a reader of
+/// decompressed bytes.
 pub fn open_stream(kind: &SourceKind) -> io::Result<Box<dyn Read + Send>> {
     Ok(match kind {
         SourceKind::Gzip(p) => Box::new(MultiGzDecoder::new(BufReader::with_capacity(
@@ -298,8 +300,10 @@ pub enum Block {
     Lines(Vec<u8>),
     /// A line longer than the limit was dropped; its bytes were never buffered whole. What
     /// they do to the JSON structure goes with it, so that a stream of pretty-printed documents
-    /// can still tell where documents end ([`crate::scan::documents`]).
-    LongLine(LineEffect),
+    /// can still tell where documents end ([`crate::scan::documents`]). With it, how many
+    /// bytes were dropped (its newline included), so that a streamed input counts the bytes
+    /// it read as a mapped one does.
+    LongLine(LineEffect, u64),
 }
 
 /// Splits a byte stream into newline-aligned blocks of about `block_size` bytes, carrying the
@@ -313,6 +317,8 @@ pub struct BlockReader<R> {
     skipping_long: bool,
     /// What the bytes of the long line being dropped do to the JSON structure.
     dropped: LineEffect,
+    /// How many bytes of it were dropped so far.
+    dropped_bytes: u64,
     done: bool,
     pending_error: Option<io::Error>,
 }
@@ -327,6 +333,7 @@ impl<R: Read> BlockReader<R> {
             max_line,
             skipping_long: false,
             dropped: LineEffect::default(),
+            dropped_bytes: 0,
             done: false,
             pending_error: None,
         }
@@ -340,8 +347,7 @@ impl<R: Read> BlockReader<R> {
                 if self.skipping_long {
                     // The input ended inside the long line.
                     self.skipping_long = false;
-                    self.dropped.feed(&self.carry);
-                    self.carry.clear();
+                    self.drop_bytes(..self.carry.len());
                     return Some(Ok(self.long_line()));
                 }
                 if self.carry.is_empty() {
@@ -370,14 +376,12 @@ impl<R: Read> BlockReader<R> {
             if self.skipping_long {
                 match memchr::memchr(b'\n', &self.carry) {
                     Some(i) => {
-                        self.dropped.feed(&self.carry[..i]);
-                        self.carry.drain(..=i);
+                        self.drop_bytes(..i + 1);
                         self.skipping_long = false;
                         return Some(Ok(self.long_line()));
                     }
                     None => {
-                        self.dropped.feed(&self.carry);
-                        self.carry.clear();
+                        self.drop_bytes(..self.carry.len());
                         continue;
                     }
                 }
@@ -396,6 +400,7 @@ impl<R: Read> BlockReader<R> {
                     if rest > self.max_line {
                         self.skipping_long = true;
                         self.dropped.feed(&self.carry[i + 1..]);
+                        self.dropped_bytes += rest as u64;
                     } else {
                         next.extend_from_slice(&self.carry[i + 1..]);
                     }
@@ -403,8 +408,7 @@ impl<R: Read> BlockReader<R> {
                     return Some(Ok(Block::Lines(std::mem::replace(&mut self.carry, next))));
                 }
                 None if self.carry.len() > self.max_line => {
-                    self.dropped.feed(&self.carry);
-                    self.carry.clear();
+                    self.drop_bytes(..self.carry.len());
                     self.skipping_long = true;
                 }
                 None => {}
@@ -416,7 +420,20 @@ impl<R: Read> BlockReader<R> {
 impl<R> BlockReader<R> {
     /// The block for the long line just dropped, ready for the next.
     fn long_line(&mut self) -> Block {
-        Block::LongLine(std::mem::take(&mut self.dropped))
+        Block::LongLine(
+            std::mem::take(&mut self.dropped),
+            std::mem::take(&mut self.dropped_bytes),
+        )
+    }
+
+    /// Drops the first bytes of the carry, all of them part of the long line being skipped
+    /// (a newline among them ends it, and does nothing to the JSON structure).
+    fn drop_bytes(&mut self, range: std::ops::RangeTo<usize>) {
+        let bytes = &self.carry[range];
+        self.dropped
+            .feed(bytes.strip_suffix(b"\n").unwrap_or(bytes));
+        self.dropped_bytes += range.end as u64;
+        self.carry.drain(range);
     }
 }
 
@@ -429,7 +446,7 @@ mod tests {
         while let Some(b) = r.next_block() {
             out.push(match b {
                 Ok(Block::Lines(v)) => Ok(String::from_utf8(v).unwrap()),
-                Ok(Block::LongLine(_)) => Ok("<long>".into()),
+                Ok(Block::LongLine(_, bytes)) => Ok(format!("<long {bytes}>")),
                 Err(e) => Err(e.kind().to_string()),
             });
         }
@@ -523,10 +540,10 @@ mod tests {
     fn blocks_are_newline_aligned_and_long_lines_skipped() {
         let data = b"aa\nbbbb\ncc\ndddddddddddddddddddd\nee\nf".to_vec();
         let got = blocks(BlockReader::new(&data[..], 4, 8));
-        assert_eq!(got.concat_ok(), "aa\nbbbb\ncc\n<long>ee\nf");
+        assert_eq!(got.concat_ok(), "aa\nbbbb\ncc\n<long 21>ee\nf");
         for b in &got[..got.len() - 1] {
             let s = b.as_ref().unwrap();
-            assert!(s.ends_with('\n') || s == "<long>", "{s:?}");
+            assert!(s.ends_with('\n') || s == "<long 21>", "{s:?}");
         }
     }
 
@@ -587,7 +604,7 @@ ok1
         assert_eq!(
             got,
             vec![
-                Ok("<long>".to_string()),
+                Ok("<long 19>".to_string()),
                 Ok("ok1
 ok2
 "
@@ -608,7 +625,7 @@ AAAAAAAAAAAAAAAAAAAA"[..],
         assert_eq!(
             got.concat_ok(),
             "ok
-<long>"
+<long 20>"
         );
         let got = blocks(BlockReader::new(
             FailAfter(
@@ -623,7 +640,7 @@ AAAAAAAAAAAAAAAAAAAA",
         assert_eq!(
             ok,
             "ok
-<long>"
+<long 20>"
         );
     }
 
@@ -676,11 +693,17 @@ AAAAAAAAAAAAAAAAAAAA",
             }
             let reader = Chopped { data: data.clone().into_bytes(), sizes, next: 0, fail };
             let got = blocks(BlockReader::new(reader, block_size, max_line));
-            let mut tokens: Vec<Option<String>> = Vec::new();
+            let mut tokens: Vec<Result<String, u64>> = Vec::new();
+            let mut total = 0;
             for (i, item) in got.iter().enumerate() {
                 match item {
-                    Ok(b) if b == "<long>" => tokens.push(None),
+                    Ok(b) if b.starts_with("<long ") => {
+                        let dropped: u64 = b["<long ".len()..b.len() - 1].parse().unwrap();
+                        total += dropped as usize;
+                        tokens.push(Err(dropped));
+                    }
                     Ok(b) => {
+                        total += b.len();
                         proptest::prop_assert!(b.len() <= max_line + 2 * block_size, "{got:?}");
                         let last = i + 1 == got.len() || got[i + 1..].iter().all(|x| x.is_err());
                         proptest::prop_assert!(b.ends_with('\n') || last, "{got:?}");
@@ -688,20 +711,26 @@ AAAAAAAAAAAAAAAAAAAA",
                         if b.ends_with('\n') {
                             parts.pop();
                         }
-                        tokens.extend(parts.into_iter().map(|p| Some(p.to_string())));
+                        tokens.extend(parts.into_iter().map(|p| Ok(p.to_string())));
                     }
                     Err(_) => proptest::prop_assert!(fail && i + 1 == got.len(), "{got:?}"),
                 }
             }
             proptest::prop_assert_eq!(got.last().is_some_and(|x| x.is_err()), fail);
             proptest::prop_assert_eq!(tokens.len(), want.len(), "{:?} {:?}", got, want);
-            for (t, w) in tokens.iter().zip(&want) {
+            // Every byte is handed out or counted as dropped, as a mapped read counts them.
+            proptest::prop_assert_eq!(total, data.len(), "{:?}", got);
+            for (k, (t, w)) in tokens.iter().zip(&want).enumerate() {
                 match t {
-                    Some(t) => {
+                    Ok(t) => {
                         proptest::prop_assert_eq!(t, w);
                         proptest::prop_assert!(w.len() <= max_line + 2 * block_size, "{w:?} kept");
                     }
-                    None => proptest::prop_assert!(w.len() > max_line, "{w:?} dropped"),
+                    Err(dropped) => {
+                        proptest::prop_assert!(w.len() > max_line, "{w:?} dropped");
+                        let newline = k + 1 < want.len() || data.ends_with('\n');
+                        proptest::prop_assert_eq!(*dropped, (w.len() + usize::from(newline)) as u64);
+                    }
                 }
             }
         }

@@ -4,8 +4,9 @@
 //! Inputs are expanded (directories walked) and ordered by their first event's timestamp.
 //! Plain files are memory-mapped and cut into newline-aligned chunks of about 4 MiB that rayon
 //! processes in parallel, a few at a time and merged in order, so results do not depend on the
-//! thread count and memory does not grow with the input. Gzip files and stdin are decoded on
-//! their own thread into newline-aligned blocks that are processed the same way. Each chunk
+//! thread count and memory does not grow with the input. Gzip and zstd files, stdin, and plain
+//! files that are not mapped are read on their own thread into newline-aligned blocks that are
+//! processed the same way. Each chunk
 //! is pre-filtered ([`prefilter`]), its interesting lines parsed ([`chunk`]), and kubelet
 //! events are deduplicated by auditID ([`dedup`]) and handed to the caller's sink in batches.
 //!
@@ -25,7 +26,8 @@ pub mod recent;
 
 use std::collections::BTreeMap;
 use std::collections::HashMap;
-use std::io::{self, IsTerminal, Read};
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{channel, sync_channel, Receiver};
@@ -39,7 +41,7 @@ use crate::graph::sightings::PodSightings;
 use crate::input::event::{classify, for_each_held_event, parse_document, Document};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use crate::input::source::{
-    expand, open_plain, open_stream, Block, BlockReader, FileBytes, InputSpec, Source, SourceKind,
+    expand, map_file, open_stream, Block, BlockReader, FileBytes, InputSpec, Source, SourceKind,
     SourceProblem,
 };
 use crate::record::{KubeletRequest, Micros, ObjectEvent};
@@ -278,7 +280,7 @@ pub fn scan(
             if kind.is_compressed() {
                 decoders
                     .entry(j)
-                    .or_insert_with(|| start_decoder(kind, opts, run.batch()));
+                    .or_insert_with(|| start_decoder(kind, None, opts, run.batch()));
             }
         }
         run.summary.inputs.push(InputSummary {
@@ -291,14 +293,16 @@ pub fn scan(
         match input.bytes {
             Some(bytes) => run.scan_plain(idx, &bytes)?,
             None => {
-                let decoder = decoders
-                    .remove(&idx)
-                    .unwrap_or_else(|| start_decoder(&input.source.kind, opts, run.batch()));
+                let decoder = decoders.remove(&idx).unwrap_or_else(|| {
+                    start_decoder(&input.source.kind, input.file, opts, run.batch())
+                });
                 run.scan_stream(idx, &input.source, decoder)?
             }
         }
+        // Mapped and streamed plain bytes moved the bar as they were merged; a compressed
+        // input moves it by its compressed size, once read.
         if let Some(bar) = &run.progress {
-            if input.bytes_inc_at_end {
+            if input.source.kind.is_compressed() {
                 bar.inc(input.size);
             }
         }
@@ -333,12 +337,77 @@ pub fn scan_collect(
 /// An input opened and peeked at, ready to be scanned.
 struct Opened {
     source: Source,
-    /// The bytes of a plain file; `None` for streamed inputs.
-    bytes: Option<crate::input::source::FileBytes>,
+    /// The bytes of a mapped plain file.
+    bytes: Option<FileBytes>,
+    /// A plain file to be streamed, open since it was peeked at: a log renamed (rotated) or
+    /// replaced while earlier inputs are read is still the file that was ordered and peeked
+    /// at, as a map would be.
+    file: Option<File>,
     size: u64,
     first_ts: Option<Micros>,
-    /// Streamed inputs advance the progress bar once, when done.
-    bytes_inc_at_end: bool,
+}
+
+/// A plain input, opened: mapped, or open to be streamed.
+struct PlainInput {
+    size: u64,
+    bytes: Option<FileBytes>,
+    file: Option<File>,
+    first_ts: Option<Micros>,
+}
+
+/// Opens a plain input once: mapped if it may and can be, else kept open to be streamed
+/// (see [`Opened::file`]), its first event peeked at without moving its read position.
+fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<PlainInput> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    let size = meta.len();
+    if opts.mmap && meta.is_file() {
+        if let Some(bytes) = map_file(&file, size) {
+            let first_ts = first_event_time(&bytes);
+            return Ok(PlainInput {
+                size,
+                bytes: Some(bytes),
+                file: None,
+                first_ts,
+            });
+        }
+    }
+    // A pipe or other special file can be read only once: it is not peeked at.
+    let first_ts = if meta.is_file() {
+        peek_file(&file, size, opts.max_line_bytes)
+    } else {
+        None
+    };
+    Ok(PlainInput {
+        size,
+        bytes: None,
+        file: Some(file),
+        first_ts,
+    })
+}
+
+/// The first event's timestamp of a regular file to be streamed, read from its start, with
+/// its read position put back there. As [`first_event_time`] sees a mapped file's first lines
+/// or whole first document, a first MiB without a timestamp is followed by a second look at
+/// as much as the longest line read (a document up to that size).
+fn peek_file(file: &File, size: u64, max_line: usize) -> Option<Micros> {
+    let mut reader = file;
+    let mut head = Vec::new();
+    let mut found = None;
+    for limit in [1 << 20, (max_line as u64).saturating_add(1 << 20)] {
+        if head.len() as u64 >= size {
+            break;
+        }
+        reader.seek(SeekFrom::Start(0)).ok()?;
+        head.clear();
+        reader.take(limit).read_to_end(&mut head).ok()?;
+        found = first_event_time(&head);
+        if found.is_some() {
+            break;
+        }
+    }
+    reader.seek(SeekFrom::Start(0)).ok()?;
+    found
 }
 
 struct Run<'a> {
@@ -402,32 +471,32 @@ impl<'a> Run<'a> {
         let mut opened = Vec::new();
         for source in sources {
             let result = match &source.kind {
-                SourceKind::Plain(p) => {
-                    let mapped = if self.opts.mmap {
-                        open_plain(p)
-                    } else {
-                        Ok(None)
-                    };
-                    mapped.and_then(|b| match b {
-                        Some(b) => {
-                            let first_ts = first_event_time(&b);
-                            Ok((b.len() as u64, Some(b), first_ts))
-                        }
-                        None => {
-                            std::fs::metadata(p).map(|m| (m.len(), None, peek_stream(&source.kind)))
-                        }
+                SourceKind::Plain(p) => open_plain_input(p, self.opts),
+                SourceKind::Gzip(p) | SourceKind::Zstd(p) => {
+                    std::fs::metadata(p).map(|m| PlainInput {
+                        size: m.len(),
+                        bytes: None,
+                        file: None,
+                        first_ts: peek_stream(&source.kind),
                     })
                 }
-                SourceKind::Gzip(p) | SourceKind::Zstd(p) => {
-                    std::fs::metadata(p).map(|m| (m.len(), None, peek_stream(&source.kind)))
-                }
-                SourceKind::Stdin => Ok((0, None, None)),
+                SourceKind::Stdin => Ok(PlainInput {
+                    size: 0,
+                    bytes: None,
+                    file: None,
+                    first_ts: None,
+                }),
             };
             match result {
-                Ok((size, bytes, first_ts)) => opened.push(Opened {
-                    bytes_inc_at_end: bytes.is_none(),
+                Ok(PlainInput {
+                    size,
+                    bytes,
+                    file,
+                    first_ts,
+                }) => opened.push(Opened {
                     source,
                     bytes,
+                    file,
                     size,
                     first_ts,
                 }),
@@ -667,7 +736,7 @@ impl<'a> Run<'a> {
         )
     }
 
-    /// Scans a gzip file or stdin: a reader thread decodes newline-aligned blocks into a
+    /// Scans a streamed input: a reader thread decodes newline-aligned blocks into a
     /// bounded channel, and they are parsed and merged like a mapped file's chunks
     /// ([`Run::parse_in_order`]).
     fn scan_stream(
@@ -743,7 +812,10 @@ impl<'a> Run<'a> {
                                     *tail = stream_tail(&v);
                                     Some(Piece::Decoded(v))
                                 }
-                                Ok(Block::LongLine(_)) => Some(Piece::Made(long_line())),
+                                Ok(Block::LongLine(_, dropped)) => {
+                                    *bytes += dropped;
+                                    Some(Piece::Made(long_line()))
+                                }
                                 Err(e) => {
                                     failed = Some(e);
                                     None
@@ -779,8 +851,9 @@ impl<'a> Run<'a> {
                                         *bytes += v.len() as u64;
                                         pieces_of(cutter.push(&v))
                                     }
-                                    Some(Ok(Block::LongLine(dropped))) => {
-                                        pieces_of(cutter.long_line(&dropped))
+                                    Some(Ok(Block::LongLine(effect, dropped))) => {
+                                        *bytes += dropped;
+                                        pieces_of(cutter.long_line(&effect))
                                     }
                                     Some(Err(e)) => {
                                         failed = Some(e);
@@ -801,7 +874,8 @@ impl<'a> Run<'a> {
                         Shape::NotALog(_) => st.not_a_log_lines += chunk::count_lines(&v),
                     }
                 }
-                Ok(Block::LongLine(_)) => {
+                Ok(Block::LongLine(_, dropped)) => {
+                    st.bytes += dropped;
                     self.merge(long_line(), file, st.base)?;
                     st.base += 1;
                 }
@@ -860,15 +934,20 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Opens a streamed input and starts the thread that cuts it into newline-aligned blocks,
-/// `capacity` of which may wait, decoded, in the channel. The thread ends at the end of the
+/// Opens a streamed input (or takes `file`, a plain input already open) and starts the thread
+/// that cuts it into newline-aligned blocks, `capacity` of which may wait, decoded, in the
+/// channel. The thread ends at the end of the
 /// input or when the receiver is dropped (a `--strict` stop, the end of the scan).
 fn start_decoder(
     kind: &SourceKind,
+    file: Option<File>,
     opts: &ScanOptions,
     capacity: usize,
 ) -> io::Result<Receiver<io::Result<Block>>> {
-    let reader = open_stream(kind)?;
+    let reader: Box<dyn Read + Send> = match file {
+        Some(f) => Box::new(f),
+        None => open_stream(kind)?,
+    };
     let mut blocks = BlockReader::new(reader, opts.chunk_size, opts.max_line_bytes);
     let (tx, rx) = sync_channel(capacity);
     std::thread::Builder::new()
@@ -1044,6 +1123,29 @@ fn peek_stream(kind: &SourceKind) -> Option<Micros> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_streamed_plain_file_is_read_from_the_handle_it_was_peeked_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let old =
+            "{\"kind\":\"Event\",\"auditID\":\"a\",\"stageTimestamp\":\"2024-01-01T08:00:00Z\"}\n";
+        std::fs::write(&path, old).unwrap();
+        let opts = ScanOptions {
+            mmap: false,
+            ..ScanOptions::default()
+        };
+        let input = open_plain_input(&path, &opts).unwrap();
+        assert!(input.bytes.is_none());
+        assert_eq!(input.size, old.len() as u64);
+        assert_eq!(input.first_ts, Some(1_704_096_000_000_000));
+        // Rotated by renaming, and a new log started under the old name, before it is read.
+        std::fs::rename(&path, dir.path().join("audit-1.log")).unwrap();
+        std::fs::write(&path, "new\n").unwrap();
+        let mut read = String::new();
+        input.file.unwrap().read_to_string(&mut read).unwrap();
+        assert_eq!(read, old, "the peek left the read position at the start");
+    }
 
     #[test]
     fn chunks_are_newline_aligned_and_cover_everything() {
