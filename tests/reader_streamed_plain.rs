@@ -57,34 +57,43 @@ fn mapped(v: &Value) -> Vec<bool> {
 }
 
 #[test]
-fn a_pretty_printed_array_over_a_mebibyte_is_ordered_by_its_first_event_when_streamed() {
-    let dir = tempfile::tempdir().unwrap();
-    // The array's first event is at 08:00 but its first MiB holds no whole event of its own:
-    // the order must still put it before the 10:00 log.
-    let array: Vec<Value> = (0..3000).map(|i| event(i, "a", 8)).collect();
-    let a = dir.path().join("a.json");
-    std::fs::write(&a, serde_json::to_string_pretty(&array).unwrap()).unwrap();
-    assert!(std::fs::metadata(&a).unwrap().len() > 1 << 20);
-    let b = dir.path().join("b.jsonl");
-    let lines: Vec<String> = (0..10).map(|i| event(i, "b", 10).to_string()).collect();
-    std::fs::write(&b, lines.join("\n") + "\n").unwrap();
-    let (code, m) = analyze(&[&b, &a], &[]);
-    let (code_s, s) = analyze(&[&b, &a], &["--no-mmap"]);
-    assert_eq!((code, code_s), (0, 0));
-    let order: Vec<&str> = s["inputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["path"].as_str().unwrap().rsplit('/').next().unwrap())
-        .collect();
-    assert_eq!(order, ["a.json", "b.jsonl"]);
-    assert_eq!(
-        s["inputs"][0]["first_timestamp"],
-        "2024-01-01T08:00:00.000000Z"
-    );
-    assert_eq!(s["kubelet_requests"], 3010);
-    assert_eq!((mapped(&m), mapped(&s)), (vec![true; 2], vec![false; 2]));
-    assert_eq!(without_mapped(m), without_mapped(s));
+fn a_first_document_over_a_mebibyte_is_ordered_by_its_first_event_when_streamed() {
+    let events: Vec<Value> = (0..3000).map(|i| event(i, "a", 8)).collect();
+    let list = serde_json::json!({
+        "kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": events,
+    });
+    // The first event is at 08:00, but the first MiB holds no whole document (a pretty-printed
+    // array) or no whole line (an EventList on one line): the order must still put the file
+    // before the 10:00 log.
+    for text in [
+        serde_json::to_string_pretty(&events).unwrap(),
+        list.to_string() + "\n",
+    ] {
+        assert!(text.len() > 1 << 20);
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.json");
+        std::fs::write(&a, &text).unwrap();
+        let b = dir.path().join("b.jsonl");
+        let lines: Vec<String> = (0..10).map(|i| event(i, "b", 10).to_string()).collect();
+        std::fs::write(&b, lines.join("\n") + "\n").unwrap();
+        let (code, m) = analyze(&[&b, &a], &[]);
+        let (code_s, s) = analyze(&[&b, &a], &["--no-mmap"]);
+        assert_eq!((code, code_s), (0, 0));
+        let order: Vec<&str> = s["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["path"].as_str().unwrap().rsplit('/').next().unwrap())
+            .collect();
+        assert_eq!(order, ["a.json", "b.jsonl"]);
+        assert_eq!(
+            s["inputs"][0]["first_timestamp"],
+            "2024-01-01T08:00:00.000000Z"
+        );
+        assert_eq!(s["kubelet_requests"], 3010);
+        assert_eq!((mapped(&m), mapped(&s)), (vec![true; 2], vec![false; 2]));
+        assert_eq!(without_mapped(m), without_mapped(s));
+    }
 }
 
 #[test]

@@ -387,24 +387,27 @@ fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<Pl
 }
 
 /// The first event's timestamp of a regular file to be streamed, read from its start, with
-/// its read position put back there. As [`first_event_time`] sees a mapped file's first lines
-/// or whole first document, a first MiB without a timestamp is followed by a second look at
-/// as much as the longest line read (a document up to that size).
+/// its read position put back there. As [`first_event_time`] sees a mapped file's first
+/// lines or whole first document, a first MiB that holds no timestamp but may end inside the
+/// first document or the first lines looked at is followed by a second look at as much as the
+/// longest line read (a document up to that size). A file that is no log is not read further.
 fn peek_file(file: &File, size: u64, max_line: usize) -> Option<Micros> {
     let mut reader = file;
     let mut head = Vec::new();
-    let mut found = None;
-    for limit in [1 << 20, (max_line as u64).saturating_add(1 << 20)] {
-        if head.len() as u64 >= size {
-            break;
-        }
+    reader.take(1 << 20).read_to_end(&mut head).ok()?;
+    let mut found = first_event_time(&head);
+    let cut_short = (head.len() as u64) < size
+        && match sniff(without_bom(&head)) {
+            Shape::Documents => true,
+            Shape::Lines => memchr::memchr_iter(b'\n', &head).count() < EDGE_LINES,
+            Shape::NotALog(_) => false,
+        };
+    if found.is_none() && cut_short {
         reader.seek(SeekFrom::Start(0)).ok()?;
         head.clear();
+        let limit = (max_line as u64).saturating_add(1 << 20);
         reader.take(limit).read_to_end(&mut head).ok()?;
         found = first_event_time(&head);
-        if found.is_some() {
-            break;
-        }
     }
     reader.seek(SeekFrom::Start(0)).ok()?;
     found
