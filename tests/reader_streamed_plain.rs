@@ -97,18 +97,92 @@ fn a_first_document_over_a_mebibyte_is_ordered_by_its_first_event_when_streamed(
 }
 
 #[test]
-fn a_line_over_the_limit_counts_its_bytes_when_streamed() {
+fn a_line_over_the_limit_and_a_block_is_counted_and_reported_alike_when_streamed() {
+    // Lines over the 4 MiB block the stream reads are dropped unbuffered: one ending inside a
+    // block, one ending exactly at a block's end, and a last one without a newline.
+    let block = 4 << 20;
+    let first = event(1, "n", 8).to_string() + "\n";
+    let long_at_end = "z".repeat(block - first.len() - 1) + "\n";
+    let long = format!("{{\"kind\":\"Event\",\"x\":\"{}\"}}\n", "y".repeat(5 << 20));
+    let text = format!(
+        "{first}{long_at_end}{}\n{long}{}\n{}",
+        event(2, "n", 8),
+        event(3, "n", 9),
+        "w".repeat(5 << 20)
+    );
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("audit.log");
-    let long = format!("{{\"kind\":\"Event\",\"x\":\"{}\"}}", "y".repeat(5000));
-    let text = format!("{}\n{long}\n{}\n", event(1, "n", 8), event(2, "n", 8));
     std::fs::write(&log, &text).unwrap();
     let limit = ["--max-line-bytes", "1000"];
     let (_, m) = analyze(&[&log], &limit);
     let (_, s) = analyze(&[&log], &[&limit[..], &["--no-mmap"]].concat());
     assert_eq!(s["inputs"][0]["bytes"], text.len());
-    assert_eq!(s["bad"]["counts"]["line_too_long"], 1);
-    assert_eq!(s["kubelet_requests"], 2);
+    assert_eq!(s["bad"]["counts"]["line_too_long"], 3);
+    assert_eq!(
+        s["bad"]["examples"][1]["reason"],
+        format!(
+            "line of {} bytes is longer than the limit of 1000 bytes",
+            long.len() - 1
+        )
+    );
+    assert_eq!(s["kubelet_requests"], 3);
+    assert_eq!(without_mapped(m), without_mapped(s));
+}
+
+#[test]
+fn the_last_timestamp_comes_from_the_last_lines_when_streamed() {
+    // The last line is an event the pre-filter skips, 100 KiB long: only the look at the last
+    // lines finds its time, in a stream as in a map. Then a last block of lines without a
+    // time, after the events.
+    let dir = tempfile::tempdir().unwrap();
+    let mut last = event(59, "admin", 10);
+    last["user"] = serde_json::json!({"username": "admin"});
+    last["userAgent"] = serde_json::json!("kubectl");
+    last["requestURI"] = serde_json::json!(format!("/x?{}", "q".repeat(100 << 10)));
+    let lines: Vec<String> = (0..20).map(|i| event(i, "n", 8).to_string()).collect();
+    let skipped = dir.path().join("skipped.log");
+    std::fs::write(&skipped, lines.join("\n") + "\n" + &last.to_string() + "\n").unwrap();
+    let padded = dir.path().join("padded.log");
+    let padding: Vec<String> = (0..60)
+        .map(|i| format!("{{\"pad\":\"{i}{}\"}}", "p".repeat(70_000)))
+        .collect();
+    std::fs::write(
+        &padded,
+        lines.join("\n") + "\n" + &padding.join("\n") + "\n",
+    )
+    .unwrap();
+    for (log, want) in [
+        (&skipped, "2024-01-01T10:00:59.000000Z"),
+        (&padded, "2024-01-01T08:00:19.000000Z"),
+    ] {
+        let (_, m) = analyze(&[log], &[]);
+        let (_, s) = analyze(&[log], &["--no-mmap"]);
+        assert_eq!(s["inputs"][0]["last_timestamp"], want, "{}", log.display());
+        assert_eq!(without_mapped(m), without_mapped(s), "{}", log.display());
+    }
+}
+
+#[test]
+fn a_file_of_text_before_its_events_is_read_and_ordered_alike_when_streamed() {
+    let dir = tempfile::tempdir().unwrap();
+    // Fifty lines of text (1.5 MB) before events at 08:00: the streamed peek's first MiB sees
+    // only text, as a mapped read's first hundred lines do not.
+    let text: Vec<String> = (0..50)
+        .map(|i| format!("note {i} {}", "t".repeat(30_000)))
+        .collect();
+    let events: Vec<String> = (0..10).map(|i| event(i, "a", 8).to_string()).collect();
+    let a = dir.path().join("a.log");
+    std::fs::write(&a, text.join("\n") + "\n" + &events.join("\n") + "\n").unwrap();
+    let b = dir.path().join("b.log");
+    std::fs::write(&b, event(1, "b", 10).to_string() + "\n").unwrap();
+    // And a file that is no log, with a line over the limit in it.
+    let c = dir.path().join("c.log");
+    std::fs::write(&c, format!("hello\n{}\nworld\n", "z".repeat(5 << 20))).unwrap();
+    let limit = ["--max-line-bytes", "1000000"];
+    let (_, m) = analyze(&[&b, &c, &a], &limit);
+    let (_, s) = analyze(&[&b, &c, &a], &[&limit[..], &["--no-mmap"]].concat());
+    assert_eq!(s["inputs"][0]["path"], a.display().to_string());
+    assert_eq!(s["bad"]["counts"]["not_audit_event"], 3);
     assert_eq!(without_mapped(m), without_mapped(s));
 }
 
@@ -127,7 +201,9 @@ fn an_unreadable_file_is_reported_alike_when_streamed() {
     assert_eq!(s["bad"]["counts"]["unreadable"], 1);
     assert_eq!(s["inputs"].as_array().unwrap().len(), 1);
     assert_eq!(without_mapped(m), without_mapped(s));
-    // --strict stops at it before reading anything, both ways.
+    // --strict stops at it before reading anything, both ways: not at the bad line of the
+    // other input.
+    std::fs::write(&good, event(1, "n", 8).to_string() + "\n{\n").unwrap();
     for extra in [&["--strict"][..], &["--strict", "--no-mmap"]] {
         let out = Command::new(env!("CARGO_BIN_EXE_nodeauthz"))
             .arg("analyze")
@@ -136,30 +212,53 @@ fn an_unreadable_file_is_reported_alike_when_streamed() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(4), "{extra:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("s.log:0: unreadable"), "{extra:?}: {err}");
+        assert!(!err.contains("a.log"), "{extra:?}: {err}");
     }
 }
 
 #[cfg(unix)]
 #[test]
 fn a_named_pipe_is_read_once_and_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("audit.log");
-    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
-    assert!(made.success());
     // More than the MiB a peek would take, so that a peek would lose events.
     let lines: Vec<String> = (0..6000).map(|i| event(i, "p", 8).to_string()).collect();
     let text = lines.join("\n") + "\n";
     assert!(text.len() > 1 << 20);
-    let writer = {
-        let (fifo, text) = (fifo.clone(), text.clone());
-        std::thread::spawn(move || std::fs::write(fifo, text))
-    };
-    let (code, got) = analyze(&[&fifo], &[]);
-    writer.join().unwrap().unwrap();
-    assert_eq!(code, 0);
-    assert_eq!(got["inputs"][0]["bytes"], text.len());
-    assert_eq!(got["inputs"][0]["mapped"], false);
-    assert_eq!(got["lines"], 6000);
-    assert_eq!(got["kubelet_requests"], 6000);
-    assert_eq!(got["bad_lines"], 0);
+    for extra in [&[][..], &["--no-mmap"]] {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("audit.log");
+        let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let writer = {
+            let (fifo, text) = (fifo.clone(), text.clone());
+            std::thread::spawn(move || std::fs::write(fifo, text))
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nodeauthz"))
+            .arg("analyze")
+            .arg(&fifo)
+            .args(["--format", "json"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A pipe opened twice would hang: fail instead.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("nodeauthz {extra:?} did not finish reading the pipe");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{extra:?}");
+        let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(got["inputs"][0]["bytes"], text.len(), "{extra:?}");
+        assert_eq!(got["inputs"][0]["mapped"], false, "{extra:?}");
+        assert_eq!(got["lines"], 6000, "{extra:?}");
+        assert_eq!(got["kubelet_requests"], 6000, "{extra:?}");
+        assert_eq!(got["bad_lines"], 0, "{extra:?}");
+    }
 }

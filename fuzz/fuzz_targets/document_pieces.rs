@@ -56,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
     while let Some(b) = reader.next_block() {
         match b.expect("reading a slice does not fail") {
             Block::Lines(v) => streamed.extend(stream.push(&v)),
-            Block::LongLine(dropped, _) => streamed.extend(stream.long_line(&dropped)),
+            Block::LongLine { effect, .. } => streamed.extend(stream.long_line(&effect)),
         }
     }
     streamed.extend(stream.finish());

@@ -279,17 +279,30 @@ pub fn map_file(file: &File, len: u64) -> Option<FileBytes> {
 /// Opens a streamed input (gzip, zstd, stdin, or a plain file not mapped) as a reader of
 /// decompressed bytes.
 pub fn open_stream(kind: &SourceKind) -> io::Result<Box<dyn Read + Send>> {
+    match kind {
+        SourceKind::Stdin => Ok(Box::new(io::stdin())),
+        SourceKind::Plain(p) | SourceKind::Gzip(p) | SourceKind::Zstd(p) => {
+            decoder(kind, File::open(p)?)
+        }
+    }
+}
+
+/// A reader of the decompressed bytes of `file`, an input of kind `kind` already open (for
+/// stdin, `file` is ignored and stdin read).
+pub fn decoder<'a, R: Read + Send + 'a>(
+    kind: &SourceKind,
+    file: R,
+) -> io::Result<Box<dyn Read + Send + 'a>> {
     Ok(match kind {
-        SourceKind::Gzip(p) => Box::new(MultiGzDecoder::new(BufReader::with_capacity(
-            1 << 20,
-            File::open(p)?,
-        ))),
+        SourceKind::Gzip(_) => {
+            Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)))
+        }
         // Reads frame after frame, as `zstd -d` does with concatenated files.
-        SourceKind::Zstd(p) => Box::new(zstd::stream::read::Decoder::with_buffer(
-            BufReader::with_capacity(1 << 20, File::open(p)?),
+        SourceKind::Zstd(_) => Box::new(zstd::stream::read::Decoder::with_buffer(
+            BufReader::with_capacity(1 << 20, file),
         )?),
         SourceKind::Stdin => Box::new(io::stdin()),
-        SourceKind::Plain(p) => Box::new(File::open(p)?),
+        SourceKind::Plain(_) => Box::new(file),
     })
 }
 
@@ -300,10 +313,16 @@ pub enum Block {
     Lines(Vec<u8>),
     /// A line longer than the limit was dropped; its bytes were never buffered whole. What
     /// they do to the JSON structure goes with it, so that a stream of pretty-printed documents
-    /// can still tell where documents end ([`crate::scan::documents`]). With it, how many
-    /// bytes were dropped (its newline included), so that a streamed input counts the bytes
-    /// it read as a mapped one does.
-    LongLine(LineEffect, u64),
+    /// can still tell where documents end ([`crate::scan::documents`]).
+    LongLine {
+        /// What its bytes do to the JSON structure.
+        effect: LineEffect,
+        /// Its length, without its newline (as a mapped read reports it).
+        length: u64,
+        /// Whether a newline ended it (not at the end of the input or at a read error), so
+        /// that a streamed input counts the bytes it read as a mapped one does.
+        newline: bool,
+    },
 }
 
 /// Splits a byte stream into newline-aligned blocks of about `block_size` bytes, carrying the
@@ -317,8 +336,9 @@ pub struct BlockReader<R> {
     skipping_long: bool,
     /// What the bytes of the long line being dropped do to the JSON structure.
     dropped: LineEffect,
-    /// How many bytes of it were dropped so far.
+    /// How many bytes of it were dropped so far, and whether its newline was among them.
     dropped_bytes: u64,
+    dropped_newline: bool,
     done: bool,
     pending_error: Option<io::Error>,
 }
@@ -334,6 +354,7 @@ impl<R: Read> BlockReader<R> {
             skipping_long: false,
             dropped: LineEffect::default(),
             dropped_bytes: 0,
+            dropped_newline: false,
             done: false,
             pending_error: None,
         }
@@ -420,18 +441,21 @@ impl<R: Read> BlockReader<R> {
 impl<R> BlockReader<R> {
     /// The block for the long line just dropped, ready for the next.
     fn long_line(&mut self) -> Block {
-        Block::LongLine(
-            std::mem::take(&mut self.dropped),
-            std::mem::take(&mut self.dropped_bytes),
-        )
+        let newline = std::mem::take(&mut self.dropped_newline);
+        Block::LongLine {
+            effect: std::mem::take(&mut self.dropped),
+            length: std::mem::take(&mut self.dropped_bytes) - u64::from(newline),
+            newline,
+        }
     }
 
     /// Drops the first bytes of the carry, all of them part of the long line being skipped
     /// (a newline among them ends it, and does nothing to the JSON structure).
     fn drop_bytes(&mut self, range: std::ops::RangeTo<usize>) {
         let bytes = &self.carry[range];
-        self.dropped
-            .feed(bytes.strip_suffix(b"\n").unwrap_or(bytes));
+        let line = bytes.strip_suffix(b"\n");
+        self.dropped_newline = line.is_some();
+        self.dropped.feed(line.unwrap_or(bytes));
         self.dropped_bytes += range.end as u64;
         self.carry.drain(range);
     }
@@ -446,7 +470,9 @@ mod tests {
         while let Some(b) = r.next_block() {
             out.push(match b {
                 Ok(Block::Lines(v)) => Ok(String::from_utf8(v).unwrap()),
-                Ok(Block::LongLine(_, bytes)) => Ok(format!("<long {bytes}>")),
+                Ok(Block::LongLine {
+                    length, newline, ..
+                }) => Ok(format!("<long {}>", length + u64::from(newline))),
                 Err(e) => Err(e.kind().to_string()),
             });
         }

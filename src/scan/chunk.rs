@@ -94,17 +94,23 @@ fn preview(line: &[u8]) -> String {
 }
 
 /// Decides the [`Shape`] of an input from its first bytes.
-pub fn sniff(buf: &[u8]) -> Shape {
-    // UTF-16 is what Windows PowerShell's `>` writes: worth saying, as the preview below
-    // would show only bytes and NULs. UTF-32's marks are tried first, as the little-endian
-    // one starts with UTF-16's.
-    let wide = [
+/// The encoding named by a UTF-16 or UTF-32 byte order mark at the start of `buf`. UTF-32's
+/// marks are tried first, as the little-endian one starts with UTF-16's.
+pub fn wide_encoding(buf: &[u8]) -> Option<&'static str> {
+    [
         (&b"\xFF\xFE\0\0"[..], "UTF-32"),
         (b"\0\0\xFE\xFF", "UTF-32"),
         (b"\xFF\xFE", "UTF-16"),
         (b"\xFE\xFF", "UTF-16"),
-    ];
-    if let Some((_, encoding)) = wide.iter().find(|(mark, _)| buf.starts_with(mark)) {
+    ]
+    .into_iter()
+    .find_map(|(mark, encoding)| buf.starts_with(mark).then_some(encoding))
+}
+
+pub fn sniff(buf: &[u8]) -> Shape {
+    // UTF-16 is what Windows PowerShell's `>` writes: worth saying, as the preview below
+    // would show only bytes and NULs.
+    if let Some(encoding) = wide_encoding(buf) {
         return Shape::NotALog(format!(
             "{encoding} text (it starts with a {encoding} byte order mark): convert it to UTF-8, \
              e.g. with `iconv -f {encoding} -t UTF-8`"

@@ -27,7 +27,7 @@ pub mod recent;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, IsTerminal, Read, Seek, SeekFrom};
+use std::io::{self, IsTerminal, Read};
 use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{channel, sync_channel, Receiver};
@@ -41,8 +41,8 @@ use crate::graph::sightings::PodSightings;
 use crate::input::event::{classify, for_each_held_event, parse_document, Document};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use crate::input::source::{
-    expand, map_file, open_stream, Block, BlockReader, FileBytes, InputSpec, Source, SourceKind,
-    SourceProblem,
+    decoder, expand, map_file, open_stream, Block, BlockReader, FileBytes, InputSpec, Source,
+    SourceKind, SourceProblem,
 };
 use crate::record::{KubeletRequest, Micros, ObjectEvent};
 use chunk::{
@@ -89,7 +89,8 @@ pub struct ScanOptions {
     /// Distinct requests remembered to count each one once ([`recent`]).
     pub dedup_window: usize,
     /// Memory-map plain files (false: read them as streams, like compressed inputs, which
-    /// is safe against a file truncated while it is read; see [`open_plain`]).
+    /// is safe against a file truncated while it is read; see
+    /// [`crate::input::source::open_plain`]).
     pub mmap: bool,
 }
 
@@ -260,7 +261,7 @@ pub fn scan(
             1,
         )?;
     }
-    let opened = run.open_all(sources)?;
+    let mut opened = run.open_all(sources)?;
     let total: u64 = opened.iter().map(|o| o.size).sum();
     if shows_progress(opts, total) {
         run.progress = Some(progress_bar(
@@ -269,6 +270,16 @@ pub fn scan(
         ));
     }
     let kinds: Vec<SourceKind> = opened.iter().map(|o| o.source.kind.clone()).collect();
+    // Taken out so that a compressed input decoded ahead takes its own.
+    let mut files: Vec<Option<File>> = opened.iter_mut().map(|o| o.file.take()).collect();
+    let identities: Vec<Option<FileIdentity>> = opened.iter().map(|o| o.identity).collect();
+    let mut take_file = |j: usize| -> io::Result<Option<File>> {
+        match (files[j].take(), identities[j]) {
+            (Some(f), _) => Ok(Some(f)),
+            (None, Some(identity)) => reopen(&kinds[j], identity).map(Some),
+            (None, None) => Ok(None),
+        }
+    };
     let mut decoders: HashMap<usize, io::Result<Receiver<io::Result<Block>>>> = HashMap::new();
     for (idx, input) in opened.into_iter().enumerate() {
         // Gzip inflate is sequential per file and slower than the parse workers, so the next
@@ -280,7 +291,7 @@ pub fn scan(
             if kind.is_compressed() {
                 decoders
                     .entry(j)
-                    .or_insert_with(|| start_decoder(kind, None, opts, run.batch()));
+                    .or_insert_with(|| start_decoder(kind, take_file(j), opts, run.batch()));
             }
         }
         run.summary.inputs.push(InputSummary {
@@ -294,7 +305,7 @@ pub fn scan(
             Some(bytes) => run.scan_plain(idx, &bytes)?,
             None => {
                 let decoder = decoders.remove(&idx).unwrap_or_else(|| {
-                    start_decoder(&input.source.kind, input.file, opts, run.batch())
+                    start_decoder(&input.source.kind, take_file(idx), opts, run.batch())
                 });
                 run.scan_stream(idx, &input.source, decoder)?
             }
@@ -339,12 +350,54 @@ struct Opened {
     source: Source,
     /// The bytes of a mapped plain file.
     bytes: Option<FileBytes>,
-    /// A plain file to be streamed, open since it was peeked at: a log renamed (rotated) or
-    /// replaced while earlier inputs are read is still the file that was ordered and peeked
-    /// at, as a map would be.
+    /// A file to be streamed (plain or compressed), open since it was peeked at: a log
+    /// renamed (rotated) or replaced while earlier inputs are read is still the file that was
+    /// ordered and peeked at, as a map would be.
     file: Option<File>,
+    /// The identity of a file to be streamed that was closed after it was peeked at (past
+    /// [`held_files_budget`]): it is opened again by name when its turn comes, and read only
+    /// if it is still the same file.
+    identity: Option<FileIdentity>,
     size: u64,
     first_ts: Option<Micros>,
+}
+
+/// A file's device and inode numbers (on Unix; elsewhere nothing is compared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity(u64, u64);
+
+impl FileIdentity {
+    fn of(meta: &std::fs::Metadata) -> FileIdentity {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            FileIdentity(meta.dev(), meta.ino())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            FileIdentity(0, 0)
+        }
+    }
+}
+
+/// How many inputs to be streamed may stay open from when they are ordered until they are
+/// read: the limit of open files (raised to the hard one by the binary), less room for the
+/// outputs, the spill file and the maps being made. Past it, inputs are opened again by name.
+fn held_files_budget() -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the `rlimit` passed to it.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            let soft = usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX);
+            return soft.saturating_sub(256).max(16);
+        }
+    }
+    200
 }
 
 /// A plain input, opened: mapped, or open to be streamed.
@@ -363,7 +416,7 @@ fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<Pl
     let size = meta.len();
     if opts.mmap && meta.is_file() {
         if let Some(bytes) = map_file(&file, size) {
-            let first_ts = first_event_time(&bytes);
+            let first_ts = first_event_time(&bytes, opts.max_line_bytes);
             return Ok(PlainInput {
                 size,
                 bytes: Some(bytes),
@@ -386,31 +439,38 @@ fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<Pl
     })
 }
 
-/// The first event's timestamp of a regular file to be streamed, read from its start, with
-/// its read position put back there. As [`first_event_time`] sees a mapped file's first
-/// lines or whole first document, a first MiB that holds no timestamp but may end inside the
-/// first document or the first lines looked at is followed by a second look at as much as the
-/// longest line read (a document up to that size). A file that is no log is not read further.
+/// The first event's timestamp of a regular file to be streamed, read from its start without
+/// moving its read position. As [`first_event_time`] sees a mapped file's first lines or whole
+/// first document, a first MiB that holds no timestamp but may end inside the first document
+/// or the first lines looked at is followed by a second look at as much as the longest line
+/// read (a document up to that size). A UTF-16 or UTF-32 file is not read further.
 fn peek_file(file: &File, size: u64, max_line: usize) -> Option<Micros> {
-    let mut reader = file;
-    let mut head = Vec::new();
-    reader.take(1 << 20).read_to_end(&mut head).ok()?;
-    let mut found = first_event_time(&head);
+    let head = read_head(file, 1 << 20).ok()?;
+    let found = first_event_time(&head, max_line);
+    let lines_cut_short = || memchr::memchr_iter(b'\n', &head).count() < EDGE_LINES;
     let cut_short = (head.len() as u64) < size
         && match sniff(without_bom(&head)) {
             Shape::Documents => true,
-            Shape::Lines => memchr::memchr_iter(b'\n', &head).count() < EDGE_LINES,
-            Shape::NotALog(_) => false,
+            // The first lines may all be text before the events (a mapped sniff sees more).
+            Shape::Lines | Shape::NotALog(_) => {
+                chunk::wide_encoding(&head).is_none() && lines_cut_short()
+            }
         };
-    if found.is_none() && cut_short {
-        reader.seek(SeekFrom::Start(0)).ok()?;
-        head.clear();
-        let limit = (max_line as u64).saturating_add(1 << 20);
-        reader.take(limit).read_to_end(&mut head).ok()?;
-        found = first_event_time(&head);
+    if found.is_some() || !cut_short {
+        return found;
     }
-    reader.seek(SeekFrom::Start(0)).ok()?;
-    found
+    let head = read_head(file, (max_line as u64).saturating_add(1 << 20)).ok()?;
+    first_event_time(&head, max_line)
+}
+
+/// The first `limit` bytes of `file` (fewer at its end), read without moving its read
+/// position, so that a failed read cannot make the stream start elsewhere.
+fn read_head(file: &File, limit: u64) -> io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    PositionalReader { file, at: 0 }
+        .take(limit)
+        .read_to_end(&mut head)?;
+    Ok(head)
 }
 
 struct Run<'a> {
@@ -472,16 +532,13 @@ impl<'a> Run<'a> {
     /// timestamp (stdin, logs with no readable event) keep their given order, after the others.
     fn open_all(&mut self, sources: Vec<Source>) -> Result<Vec<Opened>, ScanError> {
         let mut opened = Vec::new();
+        let budget = held_files_budget();
+        let mut held = 0;
         for source in sources {
             let result = match &source.kind {
                 SourceKind::Plain(p) => open_plain_input(p, self.opts),
                 SourceKind::Gzip(p) | SourceKind::Zstd(p) => {
-                    std::fs::metadata(p).map(|m| PlainInput {
-                        size: m.len(),
-                        bytes: None,
-                        file: None,
-                        first_ts: peek_stream(&source.kind),
-                    })
+                    open_compressed_input(p, &source.kind, self.opts.max_line_bytes)
                 }
                 SourceKind::Stdin => Ok(PlainInput {
                     size: 0,
@@ -494,15 +551,26 @@ impl<'a> Run<'a> {
                 Ok(PlainInput {
                     size,
                     bytes,
-                    file,
+                    mut file,
                     first_ts,
-                }) => opened.push(Opened {
-                    source,
-                    bytes,
-                    file,
-                    size,
-                    first_ts,
-                }),
+                }) => {
+                    let mut identity = None;
+                    if held >= budget {
+                        identity = file
+                            .take()
+                            .and_then(|f| f.metadata().ok())
+                            .map(|m| FileIdentity::of(&m));
+                    }
+                    held += usize::from(file.is_some());
+                    opened.push(Opened {
+                        source,
+                        bytes,
+                        file,
+                        identity,
+                        size,
+                        first_ts,
+                    })
+                }
                 Err(e) => {
                     let bad = BadLine {
                         kind: BadKind::Unreadable,
@@ -703,7 +771,7 @@ impl<'a> Run<'a> {
                     part,
                 });
                 self.parse_in_order(file, pieces, process_lines, &mut 0)?;
-                let last = last_event_time(bytes);
+                let last = last_event_time(bytes, self.opts.max_line_bytes);
                 self.merge(
                     ChunkOut {
                         first_ts: last,
@@ -774,11 +842,11 @@ impl<'a> Run<'a> {
     ) -> Result<(), ScanError> {
         let path = self.summary.inputs[file].path.clone();
         let max_line = self.opts.max_line_bytes;
-        let long_line = move || {
+        let long_line = move |length: u64| {
             ChunkOut::all_bad(
                 BadKind::LineTooLong,
                 1,
-                format!("line longer than the limit of {max_line} bytes"),
+                format!("line of {length} bytes is longer than the limit of {max_line} bytes"),
             )
         };
         let long_document = move |lines| {
@@ -808,16 +876,20 @@ impl<'a> Run<'a> {
                             // in order, until its end or a decoding error.
                             let bytes = &mut st.bytes;
                             let tail = &mut st.tail;
-                            *tail = stream_tail(&v);
+                            push_tail(tail, &v);
                             let rest = blocks.by_ref().map_while(|msg| match msg {
                                 Ok(Block::Lines(v)) => {
                                     *bytes += v.len() as u64;
-                                    *tail = stream_tail(&v);
+                                    push_tail(tail, &v);
                                     Some(Piece::Decoded(v))
                                 }
-                                Ok(Block::LongLine(_, dropped)) => {
-                                    *bytes += dropped;
-                                    Some(Piece::Made(long_line()))
+                                Ok(Block::LongLine {
+                                    length, newline, ..
+                                }) => {
+                                    // The tail goes on past it, as a mapped read's last
+                                    // lines would, but without its bytes.
+                                    *bytes += length + u64::from(newline);
+                                    Some(Piece::Made(long_line(length)))
                                 }
                                 Err(e) => {
                                     failed = Some(e);
@@ -854,8 +926,12 @@ impl<'a> Run<'a> {
                                         *bytes += v.len() as u64;
                                         pieces_of(cutter.push(&v))
                                     }
-                                    Some(Ok(Block::LongLine(effect, dropped))) => {
-                                        *bytes += dropped;
+                                    Some(Ok(Block::LongLine {
+                                        effect,
+                                        length,
+                                        newline,
+                                    })) => {
+                                        *bytes += length + u64::from(newline);
                                         pieces_of(cutter.long_line(&effect))
                                     }
                                     Some(Err(e)) => {
@@ -877,10 +953,18 @@ impl<'a> Run<'a> {
                         Shape::NotALog(_) => st.not_a_log_lines += chunk::count_lines(&v),
                     }
                 }
-                Ok(Block::LongLine(_, dropped)) => {
-                    st.bytes += dropped;
-                    self.merge(long_line(), file, st.base)?;
-                    st.base += 1;
+                Ok(Block::LongLine {
+                    length, newline, ..
+                }) => {
+                    st.bytes += length + u64::from(newline);
+                    // Once the input is known to be no log, its long lines are lines of it,
+                    // reported with the rest, as a mapped read reports them.
+                    if matches!(st.shape, Some(Shape::NotALog(_))) {
+                        st.not_a_log_lines += 1;
+                    } else {
+                        self.merge(long_line(length), file, st.base)?;
+                        st.base += 1;
+                    }
                 }
                 Err(e) => {
                     failed = Some(e);
@@ -913,7 +997,7 @@ impl<'a> Run<'a> {
                 self.summary.inputs[file].shape = shape_name(&shape);
                 match shape {
                     Shape::Lines => {
-                        let last = last_event_time(&st.tail);
+                        let last = last_event_time(&st.tail, self.opts.max_line_bytes);
                         self.merge(
                             ChunkOut {
                                 first_ts: last,
@@ -937,18 +1021,18 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Opens a streamed input (or takes `file`, a plain input already open) and starts the thread
-/// that cuts it into newline-aligned blocks, `capacity` of which may wait, decoded, in the
+/// Opens a streamed input (or takes `file`, the input already open, or fails with the error
+/// of opening it again) and starts the thread that cuts it into newline-aligned blocks, `capacity` of which may wait, decoded, in the
 /// channel. The thread ends at the end of the
 /// input or when the receiver is dropped (a `--strict` stop, the end of the scan).
 fn start_decoder(
     kind: &SourceKind,
-    file: Option<File>,
+    file: io::Result<Option<File>>,
     opts: &ScanOptions,
     capacity: usize,
 ) -> io::Result<Receiver<io::Result<Block>>> {
-    let reader: Box<dyn Read + Send> = match file {
-        Some(f) => Box::new(f),
+    let reader = match file? {
+        Some(f) => decoder(kind, f)?,
         None => open_stream(kind)?,
     };
     let mut blocks = BlockReader::new(reader, opts.chunk_size, opts.max_line_bytes);
@@ -965,9 +1049,42 @@ fn start_decoder(
     Ok(rx)
 }
 
-/// The end of a streamed block, kept for the input's last timestamp ([`last_event_time`]).
-fn stream_tail(block: &[u8]) -> Vec<u8> {
-    block[block.len().saturating_sub(1 << 16)..].to_vec()
+/// The most bytes of whole lines [`push_tail`] keeps beyond the last line.
+const TAIL_MAX: usize = 8 << 20;
+
+/// Keeps in `tail` the end of a streamed input's lines, `block` (whole lines, after those
+/// already in `tail`) added: the last lines [`last_event_time`] looks at, as it looks at a
+/// mapped input's, as many of them as fit in [`TAIL_MAX`] bytes (the last line always, however
+/// long). The tail starts at a line's start.
+fn push_tail(tail: &mut Vec<u8>, block: &[u8]) {
+    // The start of the lines that `rsplit` on newlines gives first: EDGE_LINES pieces, the
+    // empty one after a final newline included.
+    let start_of_last_lines = |buf: &[u8]| {
+        memchr::memrchr_iter(b'\n', buf)
+            .nth(EDGE_LINES - 1)
+            .map_or(0, |i| i + 1)
+    };
+    let from = start_of_last_lines(block);
+    if from > 0 {
+        tail.clear();
+        tail.extend_from_slice(&block[from..]);
+    } else {
+        tail.extend_from_slice(block);
+        let from = start_of_last_lines(tail);
+        tail.drain(..from);
+    }
+    if tail.len() > TAIL_MAX {
+        let last_line = tail[..tail.len() - 1]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let keep_from = tail.len() - TAIL_MAX;
+        let cut = match memchr::memchr(b'\n', &tail[keep_from..]) {
+            Some(i) => (keep_from + i + 1).min(last_line),
+            None => last_line,
+        };
+        tail.drain(..cut);
+    }
 }
 
 /// A piece of an input (lines, or whole documents), for [`Run::parse_in_order`].
@@ -1070,20 +1187,23 @@ fn without_bom(buf: &[u8]) -> &[u8] {
     buf.strip_prefix(UTF8_BOM).unwrap_or(buf)
 }
 
-/// The timestamp of an input's first event, looking at its first lines (or first document).
-pub fn first_event_time(buf: &[u8]) -> Option<Micros> {
+/// The timestamp of an input's first event, looking at its first lines (or first document),
+/// but not at a line (or a first document) longer than `max_line`, which the scan does not read.
+pub fn first_event_time(buf: &[u8], max_line: usize) -> Option<Micros> {
     let buf = without_bom(buf);
     match sniff(buf) {
         Shape::Lines => buf
             .split(|&b| b == b'\n')
             .take(EDGE_LINES)
+            .filter(|l| l.len() <= max_line)
             .find_map(line_time),
         Shape::Documents => {
             let first = serde_json::Deserializer::from_slice(buf)
                 .into_iter::<&RawValue>()
                 .next()?
                 .ok()?;
-            line_time(first.get().as_bytes())
+            let text = first.get().as_bytes();
+            (text.len() <= max_line).then(|| line_time(text)).flatten()
         }
         Shape::NotALog(_) => None,
     }
@@ -1091,10 +1211,12 @@ pub fn first_event_time(buf: &[u8]) -> Option<Micros> {
 
 use serde_json::value::RawValue;
 
-/// The timestamp of an input's last event, looking at its last lines.
-fn last_event_time(buf: &[u8]) -> Option<Micros> {
+/// The timestamp of an input's last event, looking at its last lines, but not at a line
+/// longer than `max_line`.
+fn last_event_time(buf: &[u8], max_line: usize) -> Option<Micros> {
     buf.rsplit(|&b| b == b'\n')
         .take(EDGE_LINES)
+        .filter(|l| l.len() <= max_line)
         .find_map(line_time)
 }
 
@@ -1112,15 +1234,59 @@ fn stream_error_kind(source: &SourceKind, e: &io::Error) -> BadKind {
     }
 }
 
-/// The first timestamp of a streamed input, from its first MiB.
-fn peek_stream(kind: &SourceKind) -> Option<Micros> {
+/// Opens again an input closed after it was peeked at (see [`Opened::identity`]), if it is
+/// still the same file.
+fn reopen(kind: &SourceKind, identity: FileIdentity) -> io::Result<File> {
+    let path = match kind {
+        SourceKind::Plain(p) | SourceKind::Gzip(p) | SourceKind::Zstd(p) => p,
+        SourceKind::Stdin => return Err(io::Error::other("stdin cannot be opened again")),
+    };
+    let file = File::open(path)?;
+    if FileIdentity::of(&file.metadata()?) != identity {
+        return Err(io::Error::other(
+            "the file was replaced (rotated?) after the inputs were ordered; the new one is not read",
+        ));
+    }
+    Ok(file)
+}
+
+/// Opens a compressed input once, and peeks at its first event's timestamp in its first
+/// decompressed MiB, read without moving the file's read position (see [`Opened::file`]).
+fn open_compressed_input(
+    path: &std::path::Path,
+    kind: &SourceKind,
+    max_line: usize,
+) -> io::Result<PlainInput> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
     let mut head = Vec::new();
-    open_stream(kind)
-        .ok()?
-        .take(1 << 20)
-        .read_to_end(&mut head)
-        .ok()?;
-    first_event_time(&head)
+    let first_ts = decoder(kind, PositionalReader { file: &file, at: 0 })
+        .and_then(|d| d.take(1 << 20).read_to_end(&mut head))
+        .ok()
+        .and_then(|_| first_event_time(&head, max_line));
+    Ok(PlainInput {
+        size,
+        bytes: None,
+        file: Some(file),
+        first_ts,
+    })
+}
+
+/// Reads a file from `at` on without moving its read position.
+struct PositionalReader<'f> {
+    file: &'f File,
+    at: u64,
+}
+
+impl Read for PositionalReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.at)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]
@@ -1148,6 +1314,58 @@ mod tests {
         let mut read = String::new();
         input.file.unwrap().read_to_string(&mut read).unwrap();
         assert_eq!(read, old, "the peek left the read position at the start");
+    }
+
+    #[test]
+    fn an_input_closed_after_its_peek_is_read_again_only_if_it_is_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        std::fs::write(&path, "old\n").unwrap();
+        let kind = SourceKind::Plain(path.clone());
+        let identity = FileIdentity::of(&std::fs::metadata(&path).unwrap());
+        let mut read = String::new();
+        reopen(&kind, identity)
+            .unwrap()
+            .read_to_string(&mut read)
+            .unwrap();
+        assert_eq!(read, "old\n");
+        // Rotated by renaming, and a new log started under the old name.
+        std::fs::rename(&path, dir.path().join("audit-1.log")).unwrap();
+        std::fs::write(&path, "new\n").unwrap();
+        let err = reopen(&kind, identity).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the file was replaced (rotated?) after the inputs were ordered; the new one is not read"
+        );
+    }
+
+    #[test]
+    fn the_tail_keeps_the_last_lines_of_a_stream() {
+        let mut tail = Vec::new();
+        // Blocks of fewer lines than looked at are kept together.
+        push_tail(&mut tail, b"a\nb\n");
+        push_tail(&mut tail, b"c\n");
+        assert_eq!(tail, b"a\nb\nc\n");
+        // A block of more lines than looked at keeps only its last ones (the empty piece after
+        // the final newline is one of them, as `last_event_time` counts).
+        let many: Vec<u8> = (0..150)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect();
+        push_tail(&mut tail, &many);
+        let kept = String::from_utf8(tail.clone()).unwrap();
+        assert_eq!(kept.lines().count(), EDGE_LINES - 1);
+        assert!(
+            kept.starts_with("51\n") && kept.ends_with("149\n"),
+            "{kept}"
+        );
+        // Past TAIL_MAX bytes, whole lines are dropped from the front, but never the last.
+        let long = vec![b'x'; TAIL_MAX];
+        tail.clear();
+        push_tail(&mut tail, b"first\n");
+        push_tail(&mut tail, &[&long[..], b"\n"].concat());
+        assert_eq!(tail.len(), TAIL_MAX + 1);
+        push_tail(&mut tail, b"next\n");
+        assert_eq!(tail, b"next\n");
     }
 
     #[test]
