@@ -102,7 +102,8 @@ fn a_line_over_the_limit_and_a_block_is_counted_and_reported_alike_when_streamed
     // block, one ending exactly at a block's end, and a last one without a newline.
     let block = 4 << 20;
     let first = event(1, "n", 8).to_string() + "\n";
-    let long_at_end = "z".repeat(block - first.len() - 1) + "\n";
+    // Its newline is the last byte of the second block read.
+    let long_at_end = "z".repeat(2 * block - first.len() - 1) + "\n";
     let long = format!("{{\"kind\":\"Event\",\"x\":\"{}\"}}\n", "y".repeat(5 << 20));
     let text = format!(
         "{first}{long_at_end}{}\n{long}{}\n{}",
@@ -151,12 +152,24 @@ fn the_last_timestamp_comes_from_the_last_lines_when_streamed() {
         lines.join("\n") + "\n" + &padding.join("\n") + "\n",
     )
     .unwrap();
-    for (log, want) in [
-        (&skipped, "2024-01-01T10:00:59.000000Z"),
-        (&padded, "2024-01-01T08:00:19.000000Z"),
+    // A line over the limit is one of the hundred last lines a mapped read looks at: here the
+    // admin event's line is the hundred-and-first from the end, out of sight both ways.
+    let dropped = dir.path().join("dropped.log");
+    let mut with_long = lines.join("\n") + "\n" + &last.to_string() + "\n";
+    with_long += &("x".repeat(5 << 20) + "\n");
+    with_long += &"\n".repeat(99);
+    std::fs::write(&dropped, &with_long).unwrap();
+    for (log, want, extra) in [
+        (&skipped, "2024-01-01T10:00:59.000000Z", &[][..]),
+        (&padded, "2024-01-01T08:00:19.000000Z", &[]),
+        (
+            &dropped,
+            "2024-01-01T08:00:19.000000Z",
+            &["--max-line-bytes", "200000"],
+        ),
     ] {
-        let (_, m) = analyze(&[log], &[]);
-        let (_, s) = analyze(&[log], &["--no-mmap"]);
+        let (_, m) = analyze(&[log], extra);
+        let (_, s) = analyze(&[log], &[extra, &["--no-mmap"]].concat());
         assert_eq!(s["inputs"][0]["last_timestamp"], want, "{}", log.display());
         assert_eq!(without_mapped(m), without_mapped(s), "{}", log.display());
     }
@@ -165,10 +178,11 @@ fn the_last_timestamp_comes_from_the_last_lines_when_streamed() {
 #[test]
 fn a_file_of_text_before_its_events_is_read_and_ordered_alike_when_streamed() {
     let dir = tempfile::tempdir().unwrap();
-    // Fifty lines of text (1.5 MB) before events at 08:00: the streamed peek's first MiB sees
-    // only text, as a mapped read's first hundred lines do not.
+    // Fifty lines of text (5 MB) before events at 08:00: the streamed peek's first MiB, and
+    // the stream's first 4 MiB block, see only text, as a mapped read's first hundred lines
+    // do not.
     let text: Vec<String> = (0..50)
-        .map(|i| format!("note {i} {}", "t".repeat(30_000)))
+        .map(|i| format!("note {i} {}", "t".repeat(100_000)))
         .collect();
     let events: Vec<String> = (0..10).map(|i| event(i, "a", 8).to_string()).collect();
     let a = dir.path().join("a.log");
@@ -182,6 +196,9 @@ fn a_file_of_text_before_its_events_is_read_and_ordered_alike_when_streamed() {
     let (_, m) = analyze(&[&b, &c, &a], &limit);
     let (_, s) = analyze(&[&b, &c, &a], &[&limit[..], &["--no-mmap"]].concat());
     assert_eq!(s["inputs"][0]["path"], a.display().to_string());
+    assert_eq!(s["inputs"][0]["shape"], "lines");
+    assert_eq!(s["nodes"]["a"]["requests"], 10);
+    assert_eq!(s["bad"]["counts"]["malformed_json"], 50);
     assert_eq!(s["bad"]["counts"]["not_audit_event"], 3);
     assert_eq!(without_mapped(m), without_mapped(s));
 }
@@ -252,7 +269,12 @@ fn a_named_pipe_is_read_once_and_whole() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         let out = child.wait_with_output().unwrap();
-        writer.join().unwrap().unwrap();
+        if !writer.is_finished() {
+            // The run ended without opening the pipe: open it, so that the writer ends.
+            let _reader = std::fs::File::open(&fifo);
+        }
+        let written = writer.join().unwrap();
+        assert!(written.is_ok(), "{extra:?}: {written:?}");
         assert_eq!(out.status.code(), Some(0), "{extra:?}");
         let got: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(got["inputs"][0]["bytes"], text.len(), "{extra:?}");
@@ -261,4 +283,44 @@ fn a_named_pipe_is_read_once_and_whole() {
         assert_eq!(got["kubelet_requests"], 6000, "{extra:?}");
         assert_eq!(got["bad_lines"], 0, "{extra:?}");
     }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn inputs_past_the_limit_of_open_files_are_opened_again_and_read_alike() {
+    // Under a limit of 300 open files, fewer than the 120 inputs stay open from when they are
+    // ordered: the rest are opened again by name when read.
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..60 {
+        let lines: Vec<String> = (0..3)
+            .map(|j| event(i * 3 + j, "n", 8).to_string())
+            .collect();
+        let path = dir.path().join(format!("audit-{i:02}.log"));
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        let made = Command::new("gzip").arg("-k").arg(&path).status().unwrap();
+        assert!(made.success());
+    }
+    let run = |limited: bool| -> Value {
+        let mut c = if limited {
+            let mut c = Command::new("prlimit");
+            c.args(["--nofile=300:300", env!("CARGO_BIN_EXE_nodeauthz")]);
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_nodeauthz"))
+        };
+        let out = c
+            .arg("analyze")
+            .arg(dir.path())
+            .args(["--no-mmap", "--format", "json"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let limited = run(true);
+    assert_eq!(limited["inputs"].as_array().unwrap().len(), 120);
+    assert_eq!(limited["bad_lines"], 0);
+    assert_eq!(limited["events"], 360);
+    assert_eq!(limited, run(false));
 }

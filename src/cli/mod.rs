@@ -300,11 +300,12 @@ pub fn report_truncated_maps() {
     }
 }
 
-/// Raises the soft limit of open files to the hard one, as Go programs do: a streamed plain
-/// input (`--no-mmap`, or one that cannot be mapped) stays open from when the inputs are
-/// ordered until it is read, so that a log rotated meanwhile is still the one read, and a
-/// directory of rotated logs can hold more than the usual soft limit of 1024. Best effort:
-/// if it fails, an input past the limit is reported unreadable ("Too many open files").
+/// Raises the soft limit of open files to the hard one, as Go programs do: a streamed input
+/// (compressed, or plain with `--no-mmap` or when it cannot be mapped) stays open from when
+/// the inputs are ordered until it is read, so that a log rotated meanwhile is still the one
+/// read, and a directory of rotated logs can hold more than the usual soft limit of 1024.
+/// Best effort: past the limit, inputs are opened again by name when read (see the scan's
+/// `held_files_budget`).
 fn raise_open_files_limit() {
     #[cfg(target_os = "linux")]
     // SAFETY: getrlimit and setrlimit only read and write the `rlimit` passed to them.

@@ -3,7 +3,7 @@
 //!
 //! A kubelet patches the status of each of its pods every few seconds to minutes. Logged at
 //! level Metadata or Request, such a patch carries no Pod body: to the graph it is only a
-//! [`Change::Seen`](super::timeline::Change) (NodeRestriction let that node change that pod,
+//! `timeline::Change::Seen` (NodeRestriction let that node change that pod,
 //! so the pod was bound to it). These are most of the object events of a long log, and kept as
 //! whole [`ObjectEvent`]s (a 270-byte struct and eight strings) they made the list of events
 //! that the scan hands to the graph grow by about 12 MiB per GB of log. A sighting is 40

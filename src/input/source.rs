@@ -195,11 +195,12 @@ impl Deref for FileBytes {
 
 impl FileBytes {
     /// Tells the kernel that `part`, a slice of these bytes (anything else is ignored), and
-    /// [`FAULT_AROUND_BYTES`] on either side need not stay mapped (see `release`). The margin is there because a page fault also maps the cached pages
-    /// around the faulting one, so reading the edges of a part maps the edges of its
-    /// neighbours, which their own release may already have passed. Without the margin those
-    /// edges stayed resident, about 1 MiB per GB of log read in 4 MiB parts. Releasing bytes a
-    /// neighbour is still reading is harmless: it faults them back in.
+    /// [`FAULT_AROUND_BYTES`] on either side need not stay mapped (see `release`). The margin
+    /// is there because a page fault also maps the cached pages around the faulting one, so
+    /// reading the edges of a part maps the edges of its neighbours, which their own release
+    /// may already have passed. Without the margin those edges stayed resident, about 1 MiB per
+    /// GB of log read in 4 MiB parts. Releasing bytes a neighbour is still reading is harmless:
+    /// it faults them back in.
     pub fn release_part(&self, part: &[u8]) {
         let Some(at) = span_within(
             self.as_ptr() as usize,

@@ -93,7 +93,6 @@ fn preview(line: &[u8]) -> String {
     format!("{s:?}")
 }
 
-/// Decides the [`Shape`] of an input from its first bytes.
 /// The encoding named by a UTF-16 or UTF-32 byte order mark at the start of `buf`. UTF-32's
 /// marks are tried first, as the little-endian one starts with UTF-16's.
 pub fn wide_encoding(buf: &[u8]) -> Option<&'static str> {
@@ -107,6 +106,20 @@ pub fn wide_encoding(buf: &[u8]) -> Option<&'static str> {
     .find_map(|(mark, encoding)| buf.starts_with(mark).then_some(encoding))
 }
 
+/// Whether [`sniff`]'s answer for `buf` stays what it is whatever lines follow: it found a log
+/// or a wide encoding, or it already saw as many lines as it looks at.
+pub fn sniff_is_final(buf: &[u8]) -> bool {
+    !matches!(sniff(buf), Shape::NotALog(_))
+        || wide_encoding(buf).is_some()
+        || buf
+            .split(|&b| b == b'\n')
+            .filter(|l| !without_hole(l).1.is_empty())
+            .take(SNIFF_LINES)
+            .count()
+            >= SNIFF_LINES
+}
+
+/// Decides the [`Shape`] of an input from its first bytes.
 pub fn sniff(buf: &[u8]) -> Shape {
     // UTF-16 is what Windows PowerShell's `>` writes: worth saying, as the preview below
     // would show only bytes and NULs.

@@ -6,9 +6,9 @@
 //! processes in parallel, a few at a time and merged in order, so results do not depend on the
 //! thread count and memory does not grow with the input. Gzip and zstd files, stdin, and plain
 //! files that are not mapped are read on their own thread into newline-aligned blocks that are
-//! processed the same way. Each chunk
-//! is pre-filtered ([`prefilter`]), its interesting lines parsed ([`chunk`]), and kubelet
-//! events are deduplicated by auditID ([`dedup`]) and handed to the caller's sink in batches.
+//! processed the same way. Each chunk is pre-filtered ([`prefilter`]), its interesting lines
+//! parsed ([`chunk`]), and kubelet events are deduplicated by auditID ([`dedup`]) and handed
+//! to the caller's sink in batches.
 //!
 //! Lines read = lines used (parsed audit events) + lines skipped (blank, or left unparsed by
 //! the pre-filter) + bad lines. Events and distinct requests count skipped lines too: a
@@ -382,8 +382,9 @@ impl FileIdentity {
 }
 
 /// How many inputs to be streamed may stay open from when they are ordered until they are
-/// read: the limit of open files (raised to the hard one by the binary), less room for the
-/// outputs, the spill file and the maps being made. Past it, inputs are opened again by name.
+/// read: the limit of open files (raised to the hard one by the binary), less the files open
+/// now and room for the outputs, the spill file, the maps being made and the inputs opened
+/// again. Past it, inputs are opened again by name.
 fn held_files_budget() -> usize {
     #[cfg(target_os = "linux")]
     {
@@ -394,14 +395,15 @@ fn held_files_budget() -> usize {
         // SAFETY: getrlimit only writes the `rlimit` passed to it.
         if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
             let soft = usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX);
-            return soft.saturating_sub(256).max(16);
+            let open_now = std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count);
+            return soft.saturating_sub(open_now + 256).max(16);
         }
     }
     200
 }
 
-/// A plain input, opened: mapped, or open to be streamed.
-struct PlainInput {
+/// An input, opened: mapped, or open to be streamed (stdin: neither).
+struct OpenedInput {
     size: u64,
     bytes: Option<FileBytes>,
     file: Option<File>,
@@ -410,14 +412,14 @@ struct PlainInput {
 
 /// Opens a plain input once: mapped if it may and can be, else kept open to be streamed
 /// (see [`Opened::file`]), its first event peeked at without moving its read position.
-fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<PlainInput> {
+fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<OpenedInput> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
     let size = meta.len();
     if opts.mmap && meta.is_file() {
         if let Some(bytes) = map_file(&file, size) {
             let first_ts = first_event_time(&bytes, opts.max_line_bytes);
-            return Ok(PlainInput {
+            return Ok(OpenedInput {
                 size,
                 bytes: Some(bytes),
                 file: None,
@@ -431,7 +433,7 @@ fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<Pl
     } else {
         None
     };
-    Ok(PlainInput {
+    Ok(OpenedInput {
         size,
         bytes: None,
         file: Some(file),
@@ -441,26 +443,28 @@ fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<Pl
 
 /// The first event's timestamp of a regular file to be streamed, read from its start without
 /// moving its read position. As [`first_event_time`] sees a mapped file's first lines or whole
-/// first document, a first MiB that holds no timestamp but may end inside the first document
-/// or the first lines looked at is followed by a second look at as much as the longest line
-/// read (a document up to that size). A UTF-16 or UTF-32 file is not read further.
+/// first document, a head that holds no timestamp but may end inside the first document or the
+/// first lines looked at is read again four times longer, up to the default line limit (or the
+/// given one, if longer) and a MiB. A UTF-16 or UTF-32 file is not read further.
 fn peek_file(file: &File, size: u64, max_line: usize) -> Option<Micros> {
-    let head = read_head(file, 1 << 20).ok()?;
-    let found = first_event_time(&head, max_line);
-    let lines_cut_short = || memchr::memchr_iter(b'\n', &head).count() < EDGE_LINES;
-    let cut_short = (head.len() as u64) < size
-        && match sniff(without_bom(&head)) {
+    let cap = (max_line.max(MAX_LINE_BYTES) as u64).saturating_add(1 << 20);
+    let mut limit: u64 = 1 << 20;
+    loop {
+        let head = read_head(file, limit).ok()?;
+        let found = first_event_time(&head, max_line);
+        let cut_short = || match sniff(without_bom(&head)) {
             Shape::Documents => true,
             // The first lines may all be text before the events (a mapped sniff sees more).
             Shape::Lines | Shape::NotALog(_) => {
-                chunk::wide_encoding(&head).is_none() && lines_cut_short()
+                chunk::wide_encoding(&head).is_none()
+                    && memchr::memchr_iter(b'\n', &head).count() < EDGE_LINES
             }
         };
-    if found.is_some() || !cut_short {
-        return found;
+        if found.is_some() || head.len() as u64 >= size || limit >= cap || !cut_short() {
+            return found;
+        }
+        limit = limit.saturating_mul(4).min(cap);
     }
-    let head = read_head(file, (max_line as u64).saturating_add(1 << 20)).ok()?;
-    first_event_time(&head, max_line)
 }
 
 /// The first `limit` bytes of `file` (fewer at its end), read without moving its read
@@ -540,7 +544,7 @@ impl<'a> Run<'a> {
                 SourceKind::Gzip(p) | SourceKind::Zstd(p) => {
                     open_compressed_input(p, &source.kind, self.opts.max_line_bytes)
                 }
-                SourceKind::Stdin => Ok(PlainInput {
+                SourceKind::Stdin => Ok(OpenedInput {
                     size: 0,
                     bytes: None,
                     file: None,
@@ -548,18 +552,21 @@ impl<'a> Run<'a> {
                 }),
             };
             match result {
-                Ok(PlainInput {
+                Ok(OpenedInput {
                     size,
                     bytes,
                     mut file,
                     first_ts,
                 }) => {
+                    // Only a regular file whose identity is known is closed: a pipe would lose
+                    // its writer, and a file without one could not be checked when reopened.
                     let mut identity = None;
                     if held >= budget {
-                        identity = file
-                            .take()
-                            .and_then(|f| f.metadata().ok())
-                            .map(|m| FileIdentity::of(&m));
+                        let meta = file.as_ref().and_then(|f| f.metadata().ok());
+                        if let Some(meta) = meta.filter(std::fs::Metadata::is_file) {
+                            identity = Some(FileIdentity::of(&meta));
+                            file = None;
+                        }
                     }
                     held += usize::from(file.is_some());
                     opened.push(Opened {
@@ -854,7 +861,7 @@ impl<'a> Run<'a> {
             ChunkOut::all_bad(kind, lines, reason)
         };
         let mut failed: Option<io::Error> = None;
-        let mut blocks = blocks;
+        let mut blocks = blocks.peekable();
         while let Some(msg) = blocks.next() {
             match msg {
                 Ok(Block::Lines(mut v)) => {
@@ -866,6 +873,22 @@ impl<'a> Run<'a> {
                             v.drain(..bom);
                             if v.is_empty() {
                                 continue;
+                            }
+                        }
+                    }
+                    if st.shape.is_none() {
+                        // A mapped read's sniff sees the first hundred lines, however long;
+                        // a first block may hold fewer, all text before the events. Whole
+                        // blocks are added to it until the sniff cannot change, or it reaches
+                        // the default line limit (or the given one, if longer), or a line over
+                        // the limit comes.
+                        while !chunk::sniff_is_final(&v) && v.len() < max_line.max(MAX_LINE_BYTES) {
+                            match blocks.next_if(|b| matches!(b, Ok(Block::Lines(_)))) {
+                                Some(Ok(Block::Lines(more))) => {
+                                    st.bytes += more.len() as u64;
+                                    v.extend_from_slice(&more);
+                                }
+                                _ => break,
                             }
                         }
                     }
@@ -886,8 +909,11 @@ impl<'a> Run<'a> {
                                 Ok(Block::LongLine {
                                     length, newline, ..
                                 }) => {
-                                    // The tail goes on past it, as a mapped read's last
-                                    // lines would, but without its bytes.
+                                    // It is one of the last lines a mapped read looks
+                                    // at (and passes over): an empty line stands in for it.
+                                    if newline {
+                                        push_tail(tail, b"\n");
+                                    }
                                     *bytes += length + u64::from(newline);
                                     Some(Piece::Made(long_line(length)))
                                 }
@@ -1022,8 +1048,8 @@ impl<'a> Run<'a> {
 }
 
 /// Opens a streamed input (or takes `file`, the input already open, or fails with the error
-/// of opening it again) and starts the thread that cuts it into newline-aligned blocks, `capacity` of which may wait, decoded, in the
-/// channel. The thread ends at the end of the
+/// of opening it again) and starts the thread that cuts it into newline-aligned blocks,
+/// `capacity` of which may wait, decoded, in the channel. The thread ends at the end of the
 /// input or when the receiver is dropped (a `--strict` stop, the end of the scan).
 fn start_decoder(
     kind: &SourceKind,
@@ -1049,7 +1075,7 @@ fn start_decoder(
     Ok(rx)
 }
 
-/// The most bytes of whole lines [`push_tail`] keeps beyond the last line.
+/// The most bytes [`push_tail`] keeps, in whole lines, unless the last line alone is longer.
 const TAIL_MAX: usize = 8 << 20;
 
 /// Keeps in `tail` the end of a streamed input's lines, `block` (whole lines, after those
@@ -1078,9 +1104,10 @@ fn push_tail(tail: &mut Vec<u8>, block: &[u8]) {
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
+        // The first line that starts at or after `keep_from` (a newline just before it counts).
         let keep_from = tail.len() - TAIL_MAX;
-        let cut = match memchr::memchr(b'\n', &tail[keep_from..]) {
-            Some(i) => (keep_from + i + 1).min(last_line),
+        let cut = match memchr::memchr(b'\n', &tail[keep_from - 1..]) {
+            Some(i) => (keep_from + i).min(last_line),
             None => last_line,
         };
         tail.drain(..cut);
@@ -1244,7 +1271,8 @@ fn reopen(kind: &SourceKind, identity: FileIdentity) -> io::Result<File> {
     let file = File::open(path)?;
     if FileIdentity::of(&file.metadata()?) != identity {
         return Err(io::Error::other(
-            "the file was replaced (rotated?) after the inputs were ordered; the new one is not read",
+            "the file was replaced (rotated?) after the inputs were ordered; the new one is not \
+             read (a higher limit of open files, `ulimit -n`, keeps every input open until read)",
         ));
     }
     Ok(file)
@@ -1256,15 +1284,15 @@ fn open_compressed_input(
     path: &std::path::Path,
     kind: &SourceKind,
     max_line: usize,
-) -> io::Result<PlainInput> {
+) -> io::Result<OpenedInput> {
     let file = File::open(path)?;
     let size = file.metadata()?.len();
     let mut head = Vec::new();
-    let first_ts = decoder(kind, PositionalReader { file: &file, at: 0 })
-        .and_then(|d| d.take(1 << 20).read_to_end(&mut head))
-        .ok()
-        .and_then(|_| first_event_time(&head, max_line));
-    Ok(PlainInput {
+    // A stream cut short within the first MiB still shows what it held before the cut.
+    let _ = decoder(kind, PositionalReader { file: &file, at: 0 })
+        .and_then(|d| d.take(1 << 20).read_to_end(&mut head));
+    let first_ts = first_event_time(&head, max_line);
+    Ok(OpenedInput {
         size,
         bytes: None,
         file: Some(file),
@@ -1282,8 +1310,21 @@ impl Read for PositionalReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         #[cfg(unix)]
         let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.at)?;
+        // `seek_read` moves the file's cursor; peeks are made before any stream starts, so
+        // the cursor goes back to the start.
         #[cfg(windows)]
-        let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.at)?;
+        let n = {
+            use std::io::{Seek, SeekFrom};
+            let n = std::os::windows::fs::FileExt::seek_read(self.file, buf, self.at)?;
+            let mut file = self.file;
+            file.seek(SeekFrom::Start(0))?;
+            n
+        };
+        #[cfg(not(any(unix, windows)))]
+        let n: usize = {
+            let _ = buf;
+            return Err(io::Error::from(io::ErrorKind::Unsupported));
+        };
         self.at += n as u64;
         Ok(n)
     }
@@ -1335,7 +1376,8 @@ mod tests {
         let err = reopen(&kind, identity).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "the file was replaced (rotated?) after the inputs were ordered; the new one is not read"
+            "the file was replaced (rotated?) after the inputs were ordered; the new one is not \
+             read (a higher limit of open files, `ulimit -n`, keeps every input open until read)"
         );
     }
 
