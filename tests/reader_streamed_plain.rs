@@ -324,3 +324,23 @@ fn inputs_past_the_limit_of_open_files_are_opened_again_and_read_alike() {
     assert_eq!(limited["events"], 360);
     assert_eq!(limited, run(false));
 }
+
+#[test]
+fn blank_lines_before_the_first_line_do_not_decide_the_shape_when_streamed() {
+    let dir = tempfile::tempdir().unwrap();
+    // 5 MiB of blank lines, more than the stream's first block: then one pretty-printed event
+    // (documents), or five lines of text (no log).
+    let blank = "\n".repeat(5 << 20);
+    let pretty = dir.path().join("pretty.json");
+    let doc = serde_json::to_string_pretty(&event(1, "n", 8)).unwrap();
+    std::fs::write(&pretty, format!("{blank}{doc}\n")).unwrap();
+    let text = dir.path().join("text.log");
+    std::fs::write(&text, "   \n".repeat(5 << 18) + &"some text\n".repeat(5)).unwrap();
+    for (input, shape, code) in [(&pretty, "documents", 0), (&text, "not_a_log", 3)] {
+        let (code_m, m) = analyze(&[input], &[]);
+        let (code_s, s) = analyze(&[input], &["--no-mmap"]);
+        assert_eq!((code_m, code_s), (code, code), "{}", input.display());
+        assert_eq!(s["inputs"][0]["shape"], shape, "{}", input.display());
+        assert_eq!(without_mapped(m), without_mapped(s), "{}", input.display());
+    }
+}

@@ -106,17 +106,19 @@ pub fn wide_encoding(buf: &[u8]) -> Option<&'static str> {
     .find_map(|(mark, encoding)| buf.starts_with(mark).then_some(encoding))
 }
 
-/// Whether [`sniff`]'s answer for `buf` stays what it is whatever lines follow: it found a log
-/// or a wide encoding, or it already saw as many lines as it looks at.
+/// Whether [`sniff`]'s answer for `buf` stays what it is whatever lines follow: a wide
+/// encoding, a log found in a line that is not blank (with none, `sniff` answers lines by
+/// default), or as many lines seen as it looks at.
 pub fn sniff_is_final(buf: &[u8]) -> bool {
-    !matches!(sniff(buf), Shape::NotALog(_))
-        || wide_encoding(buf).is_some()
-        || buf
-            .split(|&b| b == b'\n')
-            .filter(|l| !without_hole(l).1.is_empty())
-            .take(SNIFF_LINES)
-            .count()
-            >= SNIFF_LINES
+    if wide_encoding(buf).is_some() {
+        return true;
+    }
+    let seen = buf
+        .split(|&b| b == b'\n')
+        .filter(|l| !without_hole(l).1.is_empty())
+        .take(SNIFF_LINES)
+        .count();
+    seen >= SNIFF_LINES || (seen > 0 && !matches!(sniff(buf), Shape::NotALog(_)))
 }
 
 /// Decides the [`Shape`] of an input from its first bytes.

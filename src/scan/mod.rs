@@ -882,9 +882,16 @@ impl<'a> Run<'a> {
                         // blocks are added to it until the sniff cannot change, or it reaches
                         // the default line limit (or the given one, if longer), or a line over
                         // the limit comes.
-                        while !chunk::sniff_is_final(&v) && v.len() < max_line.max(MAX_LINE_BYTES) {
+                        let cap = max_line.max(MAX_LINE_BYTES);
+                        let mut reserved = false;
+                        while !chunk::sniff_is_final(&v) && v.len() < cap {
                             match blocks.next_if(|b| matches!(b, Ok(Block::Lines(_)))) {
                                 Some(Ok(Block::Lines(more))) => {
+                                    if !reserved {
+                                        // Once, so that growing never holds two copies.
+                                        v.reserve(cap + more.len().max(self.opts.chunk_size));
+                                        reserved = true;
+                                    }
                                     st.bytes += more.len() as u64;
                                     v.extend_from_slice(&more);
                                 }
