@@ -1,6 +1,7 @@
 //! Plain files read as streams (`--no-mmap`, or files that cannot be mapped) give what a
-//! mapped read gives: the same inputs in the same order with the same byte counts and first
-//! timestamps, the same counts and bad lines; pipes are read once and whole.
+//! mapped read gives: the same inputs in the same order, with the same shapes, byte counts and
+//! first and last timestamps, and the same counts and bad lines; pipes are read once and whole,
+//! and inputs past the limit of open files are opened again and read alike.
 
 use std::path::Path;
 use std::process::Command;
@@ -47,6 +48,7 @@ fn without_mapped(mut v: Value) -> Value {
     v
 }
 
+/// Whether each input was mapped, in the report's order.
 fn mapped(v: &Value) -> Vec<bool> {
     v["inputs"]
         .as_array()
