@@ -888,8 +888,10 @@ impl<'a> Run<'a> {
                             match blocks.next_if(|b| matches!(b, Ok(Block::Lines(_)))) {
                                 Some(Ok(Block::Lines(more))) => {
                                     if !reserved {
-                                        // Once, so that growing never holds two copies.
-                                        v.reserve(cap + more.len().max(self.opts.chunk_size));
+                                        // Once, so that growing never holds two copies (a
+                                        // limit given far above the default is not reserved).
+                                        let room = cap.min(2 * MAX_LINE_BYTES);
+                                        v.reserve(room + more.len().max(self.opts.chunk_size));
                                         reserved = true;
                                     }
                                     st.bytes += more.len() as u64;
