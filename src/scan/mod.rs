@@ -262,7 +262,7 @@ pub fn scan(
         )?;
     }
     let mut opened = run.open_all(sources)?;
-    let total: u64 = opened.iter().map(|o| o.size).sum();
+    let total: u64 = opened.iter().map(|o| o.input.size).sum();
     if shows_progress(opts, total) {
         run.progress = Some(progress_bar(
             total,
@@ -271,7 +271,7 @@ pub fn scan(
     }
     let kinds: Vec<SourceKind> = opened.iter().map(|o| o.source.kind.clone()).collect();
     // Taken out so that a compressed input decoded ahead takes its own.
-    let mut files: Vec<Option<File>> = opened.iter_mut().map(|o| o.file.take()).collect();
+    let mut files: Vec<Option<File>> = opened.iter_mut().map(|o| o.input.file.take()).collect();
     let identities: Vec<Option<FileIdentity>> = opened.iter().map(|o| o.identity).collect();
     let mut take_file = |j: usize| -> io::Result<Option<File>> {
         match (files[j].take(), identities[j]) {
@@ -281,7 +281,7 @@ pub fn scan(
         }
     };
     let mut decoders: HashMap<usize, io::Result<Receiver<io::Result<Block>>>> = HashMap::new();
-    for (idx, input) in opened.into_iter().enumerate() {
+    for (idx, Opened { source, input, .. }) in opened.into_iter().enumerate() {
         // Gzip inflate is sequential per file and slower than the parse workers, so the next
         // compressed inputs are decoded ahead, each on its own thread, while this one is
         // scanned: as many decoders at a time as workers (each holds up to a batch of decoded
@@ -295,8 +295,8 @@ pub fn scan(
             }
         }
         run.summary.inputs.push(InputSummary {
-            path: input.source.display.clone(),
-            compressed_bytes: input.source.kind.is_compressed().then_some(input.size),
+            path: source.display.clone(),
+            compressed_bytes: source.kind.is_compressed().then_some(input.size),
             mapped: input.bytes.is_some(),
             first_timestamp: input.first_ts,
             ..InputSummary::default()
@@ -305,15 +305,15 @@ pub fn scan(
             Some(bytes) => run.scan_plain(idx, &bytes)?,
             None => {
                 let decoder = decoders.remove(&idx).unwrap_or_else(|| {
-                    start_decoder(&input.source.kind, take_file(idx), opts, run.batch())
+                    start_decoder(&source.kind, take_file(idx), opts, run.batch())
                 });
-                run.scan_stream(idx, &input.source, decoder)?
+                run.scan_stream(idx, &source, decoder)?
             }
         }
         // Mapped and streamed plain bytes moved the bar as they were merged; a compressed
         // input moves it by its compressed size, once read.
         if let Some(bar) = &run.progress {
-            if input.source.kind.is_compressed() {
+            if source.kind.is_compressed() {
                 bar.inc(input.size);
             }
         }
@@ -348,18 +348,11 @@ pub fn scan_collect(
 /// An input opened and peeked at, ready to be scanned.
 struct Opened {
     source: Source,
-    /// The bytes of a mapped plain file.
-    bytes: Option<FileBytes>,
-    /// A file to be streamed (plain or compressed), open since it was peeked at: a log
-    /// renamed (rotated) or replaced while earlier inputs are read is still the file that was
-    /// ordered and peeked at, as a map would be.
-    file: Option<File>,
+    input: OpenedInput,
     /// The identity of a file to be streamed that was closed after it was peeked at (past
     /// [`held_files_budget`]): it is opened again by name when its turn comes, and read only
     /// if it is still the same file.
     identity: Option<FileIdentity>,
-    size: u64,
-    first_ts: Option<Micros>,
 }
 
 /// A file's device and inode numbers (on Unix; elsewhere nothing is compared).
@@ -402,10 +395,21 @@ fn held_files_budget() -> usize {
     200
 }
 
+/// How far into an input its first event and its shape are looked for before a stream is read
+/// on: the default line limit, or the given one if it is longer (a mapped read sees the whole
+/// first document and the first hundred lines, however long).
+fn look_limit(max_line: usize) -> usize {
+    max_line.max(MAX_LINE_BYTES)
+}
+
 /// An input, opened: mapped, or open to be streamed (stdin: neither).
 struct OpenedInput {
     size: u64,
+    /// The bytes of a mapped plain file.
     bytes: Option<FileBytes>,
+    /// A file to be streamed (plain or compressed), open since it was peeked at: a log
+    /// renamed (rotated) or replaced while earlier inputs are read is still the file that was
+    /// ordered and peeked at, as a map would be.
     file: Option<File>,
     first_ts: Option<Micros>,
 }
@@ -447,10 +451,18 @@ fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<Op
 /// first lines looked at is read again four times longer, up to the default line limit (or the
 /// given one, if longer) and a MiB. A UTF-16 or UTF-32 file is not read further.
 fn peek_file(file: &File, size: u64, max_line: usize) -> Option<Micros> {
-    let cap = (max_line.max(MAX_LINE_BYTES) as u64).saturating_add(1 << 20);
+    let cap = (look_limit(max_line) as u64).saturating_add(1 << 20);
     let mut limit: u64 = 1 << 20;
+    let mut head = Vec::new();
     loop {
-        let head = read_head(file, limit).ok()?;
+        // The head grows by what follows it; what was read is not read again.
+        PositionalReader {
+            file,
+            at: head.len() as u64,
+        }
+        .take(limit - head.len() as u64)
+        .read_to_end(&mut head)
+        .ok()?;
         let found = first_event_time(&head, max_line);
         let cut_short = || match sniff(without_bom(&head)) {
             Shape::Documents => true,
@@ -465,16 +477,6 @@ fn peek_file(file: &File, size: u64, max_line: usize) -> Option<Micros> {
         }
         limit = limit.saturating_mul(4).min(cap);
     }
-}
-
-/// The first `limit` bytes of `file` (fewer at its end), read without moving its read
-/// position, so that a failed read cannot make the stream start elsewhere.
-fn read_head(file: &File, limit: u64) -> io::Result<Vec<u8>> {
-    let mut head = Vec::new();
-    PositionalReader { file, at: 0 }
-        .take(limit)
-        .read_to_end(&mut head)?;
-    Ok(head)
 }
 
 struct Run<'a> {
@@ -552,30 +554,22 @@ impl<'a> Run<'a> {
                 }),
             };
             match result {
-                Ok(OpenedInput {
-                    size,
-                    bytes,
-                    mut file,
-                    first_ts,
-                }) => {
+                Ok(mut input) => {
                     // Only a regular file whose identity is known is closed: a pipe would lose
                     // its writer, and a file without one could not be checked when reopened.
                     let mut identity = None;
                     if held >= budget {
-                        let meta = file.as_ref().and_then(|f| f.metadata().ok());
+                        let meta = input.file.as_ref().and_then(|f| f.metadata().ok());
                         if let Some(meta) = meta.filter(std::fs::Metadata::is_file) {
                             identity = Some(FileIdentity::of(&meta));
-                            file = None;
+                            input.file = None;
                         }
                     }
-                    held += usize::from(file.is_some());
+                    held += usize::from(input.file.is_some());
                     opened.push(Opened {
                         source,
-                        bytes,
-                        file,
+                        input,
                         identity,
-                        size,
-                        first_ts,
                     })
                 }
                 Err(e) => {
@@ -589,7 +583,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        opened.sort_by_key(|o| (o.first_ts.is_none(), o.first_ts));
+        opened.sort_by_key(|o| (o.input.first_ts.is_none(), o.input.first_ts));
         Ok(opened)
     }
 
@@ -853,7 +847,7 @@ impl<'a> Run<'a> {
             ChunkOut::all_bad(
                 BadKind::LineTooLong,
                 1,
-                format!("line of {length} bytes is longer than the limit of {max_line} bytes"),
+                chunk::line_too_long(length, max_line),
             )
         };
         let long_document = move |lines| {
@@ -882,7 +876,7 @@ impl<'a> Run<'a> {
                         // blocks are added to it until the sniff cannot change, or it reaches
                         // the default line limit (or the given one, if longer), or a line over
                         // the limit comes.
-                        let cap = max_line.max(MAX_LINE_BYTES);
+                        let cap = look_limit(max_line);
                         let mut reserved = false;
                         while !chunk::sniff_is_final(&v) && v.len() < cap {
                             match blocks.next_if(|b| matches!(b, Ok(Block::Lines(_)))) {
