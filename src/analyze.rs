@@ -33,6 +33,7 @@ use crate::verdict::{
     Evidence, NodeAuthorizerResult, NodeRestrictionResult, RbacResult, RecordedOutcome,
     RequestVerdict, Verdict,
 };
+use compact_str::CompactString;
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
@@ -359,19 +360,19 @@ impl<'r> Prepared<'r> {
 /// decided under more scenarios, moved for the last row built from it (deciding a log builds
 /// a dozen strings per row, and cloning them only to free the originals was a fifth of it).
 struct RowParts {
-    audit_id: String,
+    audit_id: CompactString,
     timestamp: Option<Micros>,
-    username: String,
-    groups: Vec<String>,
-    user_agent: String,
-    source_ips: Vec<String>,
-    verb: String,
-    api_group: String,
-    resource: String,
-    subresource: String,
-    namespace: String,
-    name: String,
-    request_uri: String,
+    username: CompactString,
+    groups: Vec<CompactString>,
+    user_agent: CompactString,
+    source_ips: Vec<CompactString>,
+    verb: CompactString,
+    api_group: CompactString,
+    resource: CompactString,
+    subresource: CompactString,
+    namespace: CompactString,
+    name: CompactString,
+    request_uri: CompactString,
     recorded: RecordedOutcome,
     source_line: u64,
 }
@@ -508,7 +509,7 @@ fn verdict_row(parts: RowParts, decisions: Decisions, source_file: &str) -> Requ
     RequestVerdict {
         audit_id: parts.audit_id,
         timestamp: parts.timestamp,
-        node: node_name(&parts.username).to_string(),
+        node: node_name(&parts.username).into(),
         username: parts.username,
         groups: parts.groups,
         user_agent: parts.user_agent,
@@ -526,9 +527,9 @@ fn verdict_row(parts: RowParts, decisions: Decisions, source_file: &str) -> Requ
         node_restriction: decisions.node_restriction,
         rbac: decisions.rbac,
         verdict: classified.verdict,
-        verdict_reason: classified.reason,
+        verdict_reason: classified.reason.into(),
         evidence: decisions.evidence,
-        source_file: source_file.to_string(),
+        source_file: source_file.into(),
         source_line: parts.source_line,
     }
 }
@@ -787,7 +788,10 @@ pub fn analyze(
                 &row.username,
                 &row.groups,
                 &row.user_agent,
-                row.source_ips.first().map(String::as_str).unwrap_or(""),
+                row.source_ips
+                    .first()
+                    .map(CompactString::as_str)
+                    .unwrap_or(""),
             );
             if let Some(t) = row.timestamp {
                 timeline.add(&row.node, t, row.recorded.decision.into());

@@ -77,12 +77,12 @@ impl CompareBuilder {
     pub fn add(&mut self, rows: &[RequestVerdict]) {
         for (col, row) in self.columns.iter_mut().zip(rows) {
             col.totals.add(row);
-            match col.per_node.get_mut(&row.node) {
+            match col.per_node.get_mut(row.node.as_str()) {
                 Some(t) => t.add(row),
                 None => {
                     let mut t = Totals::default();
                     t.add(row);
-                    col.per_node.insert(row.node.clone(), t);
+                    col.per_node.insert(row.node.to_string(), t);
                 }
             }
         }
@@ -220,25 +220,26 @@ fn node_label(node: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use compact_str::CompactString;
 
     fn row(node: &str, verdict: Verdict) -> RequestVerdict {
         use crate::verdict::*;
         let no_opinion = AuthzDecision::NoOpinion;
         RequestVerdict {
-            audit_id: String::new(),
+            audit_id: CompactString::default(),
             timestamp: None,
-            node: node.to_string(),
-            username: format!("system:node:{node}"),
+            node: node.into(),
+            username: compact_str::format_compact!("system:node:{node}"),
             groups: vec!["system:nodes".into()],
-            user_agent: String::new(),
+            user_agent: CompactString::default(),
             source_ips: Vec::new(),
             verb: "get".into(),
-            api_group: String::new(),
+            api_group: CompactString::default(),
             resource: "nodes".into(),
-            subresource: String::new(),
-            namespace: String::new(),
-            name: node.to_string(),
-            request_uri: String::new(),
+            subresource: CompactString::default(),
+            namespace: CompactString::default(),
+            name: node.into(),
+            request_uri: CompactString::default(),
             recorded: RecordedOutcome::from_log(Some("forbid"), Some(""), Some(403)),
             node_authorizer: NodeAuthorizerResult {
                 decision: no_opinion,
@@ -255,10 +256,10 @@ mod tests {
                 role: None,
             },
             verdict,
-            verdict_reason: String::new(),
+            verdict_reason: CompactString::default(),
             change: change(Recorded::Forbidden, verdict),
             evidence: Evidence::NotConsulted,
-            source_file: String::new(),
+            source_file: CompactString::default(),
             source_line: 0,
         }
     }

@@ -88,11 +88,11 @@ fn explanation_of(attrs: &Attributes, outcome: &ChainOutcome) -> Explanation {
     let classified = classify(&d);
     Explanation {
         node: node_name(&attrs.username).to_string(),
-        verb: attrs.verb.clone(),
-        resource: attrs.resource.clone(),
-        subresource: attrs.subresource.clone(),
-        namespace: attrs.namespace.clone(),
-        name: attrs.name.clone(),
+        verb: attrs.verb.to_string(),
+        resource: attrs.resource.to_string(),
+        subresource: attrs.subresource.to_string(),
+        namespace: attrs.namespace.to_string(),
+        name: attrs.name.to_string(),
         node_authorizer: Answer {
             decision: d.node_authorizer.decision.as_str().to_string(),
             reason: d.node_authorizer.reason.clone(),

@@ -38,6 +38,7 @@ use crate::cluster::rbac_types::{Binding, PolicyRule, RbacPolicy, Subject};
 use crate::input::event::KUBELET_AGENT_PREFIX;
 use crate::verdict::{BindingKey, BindingKind};
 use serde::Serialize;
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 pub use crate::authz::node::{NODES_GROUP, NODE_USER_PREFIX};
@@ -264,7 +265,7 @@ pub fn is_node_subject(s: &Subject) -> bool {
 }
 
 /// True when the Node authorizer treats this user as a node (spec section 3).
-pub fn is_node_identity(username: &str, groups: &[String]) -> bool {
+pub fn is_node_identity(username: &str, groups: &[impl Borrow<str>]) -> bool {
     node_identity(username, groups).is_some()
 }
 
@@ -515,13 +516,13 @@ impl IdentitySightings {
     pub fn observe(
         &mut self,
         username: &str,
-        groups: &[String],
+        groups: &[impl Borrow<str>],
         user_agent: &str,
         source_ip: &str,
     ) {
         let node_user = username.starts_with(NODE_USER_PREFIX);
         let kubelet_agent = user_agent.starts_with(KUBELET_AGENT_PREFIX);
-        let bootstrapper = groups.iter().any(|g| g == BOOTSTRAPPERS_GROUP);
+        let bootstrapper = groups.iter().any(|g| g.borrow() == BOOTSTRAPPERS_GROUP);
         let kubelet_non_bootstrap = kubelet_agent && !bootstrapper;
         if !node_user && !kubelet_non_bootstrap {
             return;

@@ -426,7 +426,7 @@ mod tests {
                 ..UserInfo::default()
             },
             response_code: code,
-            decision: decision.map(str::to_string),
+            decision: decision.map(Into::into),
             matched_by: Some(if user.starts_with(NODE_USER_PREFIX) {
                 KubeletMatch::NodeUser
             } else {

@@ -4,7 +4,14 @@
 //! pre-filter and deduplication is turned into these owned, compact records. Two kinds leave
 //! the scanner: [`KubeletRequest`] (one per distinct kubelet request) and [`ObjectEvent`] (an
 //! object change that can add or remove edges in the Node authorizer's graph).
+//!
+//! A request's strings are [`CompactString`]s: most of them (verb, group, resource, namespace,
+//! node and object names, groups, source IPs) fit in its 24 bytes and need no allocation, and
+//! a request's record is built on one thread, spilled, decoded and freed on others. Object
+//! events are few (creates, binds and deletes) and keep plain strings, which the graph's maps
+//! are keyed by.
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 /// Microseconds since the Unix epoch, UTC. Audit timestamps have microsecond precision.
@@ -61,45 +68,45 @@ impl Stage {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct UserInfo {
     /// `user.username`.
-    pub username: String,
+    pub username: CompactString,
     /// `user.groups`, in recorded order.
-    pub groups: Vec<String>,
+    pub groups: Vec<CompactString>,
     /// `user.extra`, sorted by key.
-    pub extra: Vec<(String, Vec<String>)>,
+    pub extra: Vec<(CompactString, Vec<CompactString>)>,
 }
 
 /// `objectRef` of an audit event. Empty strings stand for absent fields (the core group is
 /// absent in the log and empty here, as the authorizer sees it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ObjectRef {
-    pub api_group: String,
-    pub api_version: String,
-    pub resource: String,
-    pub subresource: String,
-    pub namespace: String,
-    pub name: String,
+    pub api_group: CompactString,
+    pub api_version: CompactString,
+    pub resource: CompactString,
+    pub subresource: CompactString,
+    pub namespace: CompactString,
+    pub name: CompactString,
 }
 
 /// One requirement of a parsed `fieldSelector` (`a=b`, `a==b` are `Equals`; `a!=b` is `NotEquals`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldRequirement {
-    pub field: String,
+    pub field: CompactString,
     pub equals: bool,
-    pub value: String,
+    pub value: CompactString,
 }
 
 /// A `requestURI` split the way the apiserver's request-info resolver splits it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RequestUri {
     /// Percent-decoded path, without the query.
-    pub path: String,
+    pub path: CompactString,
     /// Raw (decoded) `fieldSelector`, if present.
-    pub field_selector: Option<String>,
+    pub field_selector: Option<CompactString>,
     /// Raw (decoded) `labelSelector`, if present.
-    pub label_selector: Option<String>,
+    pub label_selector: Option<CompactString>,
     /// `watch=true` or `watch=1`.
     pub watch: bool,
-    pub resource_version: Option<String>,
+    pub resource_version: Option<CompactString>,
     pub limit: Option<u64>,
 }
 
@@ -124,27 +131,27 @@ pub struct SourcePos {
 /// One distinct kubelet request (deduplicated by `auditID`), with everything later stages need.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct KubeletRequest {
-    pub audit_id: String,
+    pub audit_id: CompactString,
     /// Stage of the kept event (see [`Stage::preference`]).
     pub stage: Option<Stage>,
-    pub level: String,
+    pub level: CompactString,
     pub request_received: Option<Micros>,
     pub stage_timestamp: Option<Micros>,
-    pub verb: String,
-    pub request_uri: String,
+    pub verb: CompactString,
+    pub request_uri: CompactString,
     pub uri: RequestUri,
     pub object_ref: Option<ObjectRef>,
     pub user: UserInfo,
     pub impersonated_user: Option<UserInfo>,
-    pub source_ips: Vec<String>,
-    pub user_agent: String,
+    pub source_ips: Vec<CompactString>,
+    pub user_agent: CompactString,
     pub response_code: Option<i32>,
-    pub response_reason: String,
-    pub response_message: String,
+    pub response_reason: CompactString,
+    pub response_message: CompactString,
     /// `authorization.k8s.io/decision` (`allow` / `forbid`), if recorded.
-    pub decision: Option<String>,
+    pub decision: Option<CompactString>,
     /// `authorization.k8s.io/reason`, if recorded.
-    pub reason: Option<String>,
+    pub reason: Option<CompactString>,
     /// Raw JSON of `requestObject`, kept only for mutating requests (NodeRestriction needs it).
     pub request_object: Option<String>,
     pub matched_by: Option<KubeletMatch>,

@@ -18,14 +18,14 @@
 //! options a `0`/`1` tag, lists a `u32` count. [`encode`] destructures the record, so a field
 //! added to it does not compile until the encoding learns it.
 
+use crate::record::{
+    KubeletMatch, KubeletRequest, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
+};
+use compact_str::CompactString;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-
-use crate::record::{
-    KubeletMatch, KubeletRequest, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
-};
 
 /// Why the spill file could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -359,10 +359,10 @@ impl Encoder<'_> {
             }
         }
     }
-    fn opt_str(&mut self, v: &Option<String>) {
-        self.opt(v.as_ref(), |w, s| w.str(s));
+    fn opt_str(&mut self, v: &Option<impl AsRef<str>>) {
+        self.opt(v.as_ref(), |w, s| w.str(s.as_ref()));
     }
-    fn strs(&mut self, v: &[String]) {
+    fn strs(&mut self, v: &[CompactString]) {
         self.len(v.len());
         for s in v {
             self.str(s);
@@ -432,7 +432,7 @@ pub fn decode(bytes: &[u8]) -> Result<KubeletRequest, String> {
     let response_message = d.str()?;
     let decision = d.opt(Decoder::str)?;
     let reason = d.opt(Decoder::str)?;
-    let request_object = d.opt(Decoder::str)?;
+    let request_object = d.opt(Decoder::string)?;
     let matched_by = match d.u8()? {
         0 => None,
         1 => Some(KubeletMatch::NodeUser),
@@ -495,14 +495,20 @@ impl Decoder<'_> {
     fn i64(&mut self) -> Result<i64, String> {
         self.take().map(i64::from_le_bytes)
     }
-    fn str(&mut self) -> Result<String, String> {
+    fn str(&mut self) -> Result<CompactString, String> {
+        self.text().map(CompactString::from)
+    }
+    fn string(&mut self) -> Result<String, String> {
+        self.text().map(str::to_string)
+    }
+    fn text(&mut self) -> Result<&str, String> {
         let n = self.u32()? as usize;
         if n > self.0.len() {
             return Err(format!("a string of {n} bytes with {} left", self.0.len()));
         }
         let (s, rest) = self.0.split_at(n);
         self.0 = rest;
-        String::from_utf8(s.to_vec()).map_err(|e| format!("a string that is not UTF-8: {e}"))
+        std::str::from_utf8(s).map_err(|e| format!("a string that is not UTF-8: {e}"))
     }
     fn opt<T>(
         &mut self,
@@ -514,7 +520,7 @@ impl Decoder<'_> {
             t => Err(format!("option tag {t}")),
         }
     }
-    fn strs(&mut self) -> Result<Vec<String>, String> {
+    fn strs(&mut self) -> Result<Vec<CompactString>, String> {
         let n = self.u32()? as usize;
         // Each string takes at least its 4-byte length, which bounds a corrupt count.
         if n > self.0.len() / 4 {
@@ -546,8 +552,8 @@ mod tests {
 
     fn request(id: &str) -> KubeletRequest {
         KubeletRequest {
-            audit_id: id.to_string(),
-            verb: "get".to_string(),
+            audit_id: id.into(),
+            verb: "get".into(),
             ..KubeletRequest::default()
         }
     }

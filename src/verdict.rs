@@ -6,6 +6,7 @@
 
 use crate::input::time::format_micros;
 use crate::record::Micros;
+use compact_str::CompactString;
 use serde::Serialize;
 
 /// The verdict of one kubelet request under the target scenario.
@@ -412,33 +413,33 @@ pub fn classify_facts(f: &DecisionFacts<'_>) -> Classified {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestVerdict {
     /// `auditID`.
-    pub audit_id: String,
+    pub audit_id: CompactString,
     /// When the request was received (UTC µs since the epoch), if the log says.
     pub timestamp: Option<Micros>,
     /// Node name from the effective username (`system:node:<node>`); empty when not a node user.
-    pub node: String,
+    pub node: CompactString,
     /// Effective (impersonated, if any) username.
-    pub username: String,
+    pub username: CompactString,
     /// Effective user's groups, in recorded order.
-    pub groups: Vec<String>,
+    pub groups: Vec<CompactString>,
     /// `userAgent`.
-    pub user_agent: String,
+    pub user_agent: CompactString,
     /// `sourceIPs`, in recorded order.
-    pub source_ips: Vec<String>,
+    pub source_ips: Vec<CompactString>,
     /// Request verb as the authorizer sees it (get, list, watch, create, update, patch, …).
-    pub verb: String,
+    pub verb: CompactString,
     /// API group; empty for the core group.
-    pub api_group: String,
+    pub api_group: CompactString,
     /// Resource, without subresource; empty for non-resource requests.
-    pub resource: String,
+    pub resource: CompactString,
     /// Subresource, or empty.
-    pub subresource: String,
+    pub subresource: CompactString,
     /// Namespace, or empty.
-    pub namespace: String,
+    pub namespace: CompactString,
     /// Object name, or empty.
-    pub name: String,
+    pub name: CompactString,
     /// `requestURI` as logged.
-    pub request_uri: String,
+    pub request_uri: CompactString,
     /// What the log recorded.
     pub recorded: RecordedOutcome,
     /// The Node authorizer under the target.
@@ -450,13 +451,13 @@ pub struct RequestVerdict {
     /// The verdict under the target.
     pub verdict: Verdict,
     /// See [`Classified::reason`].
-    pub verdict_reason: String,
+    pub verdict_reason: CompactString,
     /// [`change`] of recorded and verdict.
     pub change: Change,
     /// Graph evidence.
     pub evidence: Evidence,
     /// Input file the request was read from.
-    pub source_file: String,
+    pub source_file: CompactString,
     /// 1-based line in that file.
     pub source_line: u64,
 }
@@ -474,7 +475,7 @@ impl RequestVerdict {
     /// `resource` or `resource/subresource`, as RBAC matches it.
     pub fn combined_resource(&self) -> String {
         if self.subresource.is_empty() {
-            self.resource.clone()
+            self.resource.to_string()
         } else {
             format!("{}/{}", self.resource, self.subresource)
         }
@@ -489,9 +490,9 @@ struct JsonRow<'a> {
     timestamp: Option<String>,
     node: &'a str,
     username: &'a str,
-    groups: &'a [String],
+    groups: &'a [CompactString],
     user_agent: &'a str,
-    source_ips: &'a [String],
+    source_ips: &'a [CompactString],
     verb: &'a str,
     api_group: &'a str,
     resource: &'a str,
@@ -873,9 +874,9 @@ mod tests {
             user_agent: "kubelet/v1.34.0".into(),
             source_ips: vec!["10.0.0.1".into()],
             verb: "get".into(),
-            api_group: String::new(),
+            api_group: CompactString::default(),
             resource: "secrets".into(),
-            subresource: String::new(),
+            subresource: CompactString::default(),
             namespace: "ns".into(),
             name: "db".into(),
             request_uri: "/api/v1/namespaces/ns/secrets/db".into(),
@@ -884,7 +885,7 @@ mod tests {
             node_restriction: restriction(AdmissionDecision::NotApplicable, ""),
             rbac: rbac_none(),
             verdict: Verdict::AllowedByNode,
-            verdict_reason: String::new(),
+            verdict_reason: CompactString::default(),
             change: Change::Unchanged,
             evidence: Evidence::Path(vec![
                 "secret ns/db".into(),

@@ -896,7 +896,7 @@ fn searched_graph_marks_path_searches_only() {
 }
 
 fn with_sub(mut attrs: Attributes, subresource: &str) -> Attributes {
-    attrs.subresource = subresource.to_owned();
+    attrs.subresource = subresource.into();
     attrs
 }
 

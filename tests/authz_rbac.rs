@@ -207,7 +207,7 @@ fn reasons_and_subjects() {
     let who = |user: &str, groups: &[&str], resource: &str, ns: &str| {
         let mut a = node_req("x", "get", "", resource, ns, "n");
         a.username = user.into();
-        a.groups = groups.iter().map(|s| s.to_string()).collect();
+        a.groups = groups.iter().map(|s| (*s).into()).collect();
         rbac.authorize(&a)
     };
     let d = who("carol", &["readers"], "secrets", "ns");

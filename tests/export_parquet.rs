@@ -5,6 +5,7 @@
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
 use arrow_array::Array;
+use compact_str::{format_compact, CompactString};
 use nodeauthz::export::parquet::{
     request_schema, write_findings, PartitionBy, RequestWriter, WriterOptions, SCHEMA_VERSION_KEY,
 };
@@ -87,29 +88,29 @@ fn rows(n: usize) -> Vec<RequestVerdict> {
             };
             let recorded_decision = recorded.decision;
             RequestVerdict {
-                audit_id: format!("{:08x}-0000-4000-8000-{:012x}", i, i * 7919),
+                audit_id: format_compact!("{:08x}-0000-4000-8000-{:012x}", i, i * 7919),
                 // Three days; every 97th row has no timestamp.
                 timestamp: (i % 97 != 5).then(|| NOV_1 + (i as i64 % 3) * DAY + i as i64 * 1_000_003),
-                username: format!("system:node:{node}"),
-                node,
+                username: format_compact!("system:node:{node}"),
+                node: node.into(),
                 groups: if i % 11 == 0 {
                     Vec::new()
                 } else {
                     vec!["system:nodes".into(), "system:authenticated".into()]
                 },
-                user_agent: format!("kubelet/v1.{}.0 (linux/amd64) kubernetes/abc", 28 + i % 3),
+                user_agent: format_compact!("kubelet/v1.{}.0 (linux/amd64) kubernetes/abc", 28 + i % 3),
                 source_ips: if i % 13 == 0 {
                     vec!["10.0.0.1".into(), "192.168.1.7".into()]
                 } else {
-                    vec![format!("10.0.0.{}", i % 5)]
+                    vec![format_compact!("10.0.0.{}", i % 5)]
                 },
                 verb: verbs[i % verbs.len()].into(),
                 api_group: api_group.into(),
                 resource: resource.into(),
                 subresource: subresource.into(),
-                namespace: if resource == "nodes" { String::new() } else { format!("ns{}", i % 3) },
-                name: format!("obj-{i}-ünï"),
-                request_uri: format!("/api/v1/namespaces/ns{}/{resource}/obj-{i}?fieldSelector=metadata.name%3Dx", i % 3),
+                namespace: if resource == "nodes" { CompactString::default() } else { format_compact!("ns{}", i % 3) },
+                name: format_compact!("obj-{i}-ünï"),
+                request_uri: format_compact!("/api/v1/namespaces/ns{}/{resource}/obj-{i}?fieldSelector=metadata.name%3Dx", i % 3),
                 recorded,
                 node_authorizer: NodeAuthorizerResult {
                     decision: if verdict == Verdict::AllowedByNode { AuthzDecision::Allow } else { AuthzDecision::NoOpinion },
@@ -123,11 +124,11 @@ fn rows(n: usize) -> Vec<RequestVerdict> {
                 verdict,
                 verdict_reason: match verdict {
                     Verdict::Forbidden => "can only read resources of this type\nRBAC: \"quoted\" | piped".into(),
-                    _ => String::new(),
+                    _ => CompactString::default(),
                 },
                 change: nodeauthz::verdict::change(recorded_decision, verdict),
                 evidence,
-                source_file: format!("/var/log/audit-{}.log", i % 2),
+                source_file: format_compact!("/var/log/audit-{}.log", i % 2),
                 source_line: i as u64 + 1,
             }
         })
@@ -343,7 +344,7 @@ fn date_partitions_match_jsonl() {
 fn node_partitions_with_bounded_open_writers_match_jsonl() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut rows = rows(200);
-    rows[3].node = String::new(); // a kubelet agent that is not a node identity
+    rows[3].node = CompactString::default(); // a kubelet agent that is not a node identity
     let out = dir.path().join("requests");
     let opts = WriterOptions {
         row_group_rows: 1000,

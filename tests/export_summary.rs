@@ -25,19 +25,19 @@ struct Spec<'a> {
 
 fn row(i: usize, s: Spec<'_>) -> RequestVerdict {
     RequestVerdict {
-        audit_id: format!("id-{i}"),
+        audit_id: format!("id-{i}").into(),
         timestamp: Some(1_793_614_272_000_000 + i as i64),
         node: s.node.into(),
-        username: format!("system:node:{}", s.node),
+        username: format!("system:node:{}", s.node).into(),
         groups: vec!["system:nodes".into(), "system:authenticated".into()],
         user_agent: "kubelet/v1.34.0".into(),
         source_ips: vec!["10.0.0.1".into()],
         verb: s.verb.into(),
-        api_group: String::new(),
+        api_group: String::new().into(),
         resource: s.resource.into(),
         subresource: s.subresource.into(),
         namespace: "ns".into(),
-        name: format!("obj{i}"),
+        name: format!("obj{i}").into(),
         request_uri: "/api/v1/x".into(),
         node_authorizer: NodeAuthorizerResult {
             decision: if s.verdict == Verdict::AllowedByNode {
@@ -299,7 +299,7 @@ fn readiness_lines() {
         .map(|(i, res)| {
             let mut r = rows[2].clone();
             r.resource = (*res).into();
-            r.audit_id = format!("m{i}");
+            r.audit_id = format!("m{i}").into();
             r
         })
         .collect();

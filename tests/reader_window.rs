@@ -17,7 +17,7 @@ fn incident_with_window(window: usize) -> (u64, u64, Vec<String>) {
         ..ScanOptions::default()
     };
     let (requests, summary) = scan_collect(&[InputSpec::Path(log)], &opts).expect("scan");
-    let ids = requests.into_iter().map(|r| r.audit_id).collect();
+    let ids = requests.into_iter().map(|r| r.audit_id.into()).collect();
     (summary.requests, summary.kubelet_requests, ids)
 }
 

@@ -1,15 +1,21 @@
 //! The spill file of `analyze`: every request reads back exactly as it was written, in order,
 //! and nothing that does not decode panics.
 
+use compact_str::CompactString;
 use nodeauthz::record::{
     KubeletMatch, KubeletRequest, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
 };
 use nodeauthz::spill::{decode, encode, SpillError, SpillWriter};
 use proptest::prelude::*;
 
-fn text() -> impl Strategy<Value = String> {
-    // Empty, ASCII, and multi-byte UTF-8, so that lengths are counted in bytes.
-    prop_oneof!["", "[a-z:/.-]{1,20}", "\\PC{0,12}"]
+fn string() -> impl Strategy<Value = String> {
+    // Empty, ASCII, and multi-byte UTF-8, so that lengths are counted in bytes; past 24 bytes
+    // (the longest a `CompactString` holds inline) too.
+    prop_oneof!["", "[a-z:/.-]{1,40}", "\\PC{0,12}"]
+}
+
+fn text() -> impl Strategy<Value = CompactString> {
+    string().prop_map(CompactString::from)
 }
 
 fn user() -> impl Strategy<Value = UserInfo> {
@@ -91,7 +97,7 @@ prop_compose! {
             prop::option::of(text()), prop::option::of(text()),
         ),
         (request_object, matched_by, file, line) in (
-            prop::option::of(text()), matched_by(), any::<u32>(), any::<u64>(),
+            prop::option::of(string()), matched_by(), any::<u32>(), any::<u64>(),
         ),
     ) -> KubeletRequest {
         KubeletRequest {
@@ -146,7 +152,7 @@ fn the_file_reads_back_in_order_in_batches() {
     let mut writer = SpillWriter::create(dir.path()).unwrap();
     let written: Vec<KubeletRequest> = (0..10)
         .map(|i| KubeletRequest {
-            audit_id: format!("id-{i}"),
+            audit_id: format!("id-{i}").into(),
             verb: "get".into(),
             request_object: (i % 3 == 0).then(|| "{\"x\":\"é\"}".repeat(i)),
             pos: SourcePos {

@@ -5,25 +5,26 @@
 //! decisions with the apiserver's own reason strings.
 
 use crate::record::{FieldRequirement, Micros};
+use compact_str::CompactString;
 
 /// What an authorizer sees of a request, recomputed from the URI and verb as the apiserver's
 /// request-info resolver does (never trusted blindly from `objectRef`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attributes {
-    pub username: String,
-    pub groups: Vec<String>,
+    pub username: CompactString,
+    pub groups: Vec<CompactString>,
     /// False for non-resource requests (`/healthz`, `/version`, discovery).
     pub resource_request: bool,
-    pub verb: String,
-    pub api_group: String,
-    pub api_version: String,
-    pub resource: String,
-    pub subresource: String,
-    pub namespace: String,
+    pub verb: CompactString,
+    pub api_group: CompactString,
+    pub api_version: CompactString,
+    pub resource: CompactString,
+    pub subresource: CompactString,
+    pub namespace: CompactString,
     /// From the path, or for list/watch from a `metadata.name` field selector. Empty for create.
-    pub name: String,
+    pub name: CompactString,
     /// The request path (used for non-resource requests).
-    pub path: String,
+    pub path: CompactString,
     /// Parsed `fieldSelector` requirements; empty when the selector did not parse.
     pub field_requirements: Vec<FieldRequirement>,
     /// True when the request used the legacy `/watch/` or `/proxy/` path prefix (selectors are

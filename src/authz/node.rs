@@ -19,7 +19,7 @@
 //!   default in every release modelled; switched off they give the old "disabled by feature
 //!   gate" reasons and remove their static rules.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 
 use super::goquote::go_quote;
 use super::rbac::IndexedRules;
@@ -97,9 +97,12 @@ pub fn node_read_other_reason(node: &str, name: &str) -> String {
 
 /// Upstream's node identifier (spec 3): `Some(node name)` when the username has the
 /// `system:node:` prefix **and** the groups contain `system:nodes`; the name may be empty.
-pub fn node_identity<'a>(username: &'a str, groups: &[String]) -> Option<&'a str> {
+pub fn node_identity<'a>(username: &'a str, groups: &[impl Borrow<str>]) -> Option<&'a str> {
     let name = username.strip_prefix(NODE_USER_PREFIX)?;
-    groups.iter().any(|g| g == NODES_GROUP).then_some(name)
+    groups
+        .iter()
+        .any(|g| g.borrow() == NODES_GROUP)
+        .then_some(name)
 }
 
 /// Allow or no opinion: the Node authorizer never denies.

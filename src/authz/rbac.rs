@@ -22,6 +22,7 @@ use super::goquote::{go_quote, push_go_quoted};
 use super::Attributes;
 use crate::cluster::rbac_types::{Binding, LabelSelector, PolicyRule, RbacPolicy, Role, Subject};
 use crate::graph::intern::FxHashMap;
+use compact_str::CompactString;
 
 /// Whether `rule` allows the request (spec 9.1). Used by RBAC and by the Node authorizer's
 /// static rules.
@@ -443,7 +444,7 @@ impl SubjectIndex {
     }
 
     /// Indices of the bindings with at least one subject that may apply, ascending.
-    fn candidates(&self, username: &str, groups: &[String], out: &mut Vec<usize>) {
+    fn candidates(&self, username: &str, groups: &[CompactString], out: &mut Vec<usize>) {
         out.clear();
         if let Some(v) = self.users.get(username) {
             out.extend_from_slice(v);
@@ -503,12 +504,12 @@ fn sa_matches_username(namespace: &str, name: &str, username: &str) -> bool {
 fn applies_to(
     subjects: &[Subject],
     username: &str,
-    groups: &[String],
+    groups: &[CompactString],
     binding_ns: &str,
 ) -> Option<usize> {
     subjects.iter().position(|s| match s.kind.as_str() {
         "User" => s.name == username,
-        "Group" => groups.contains(&s.name),
+        "Group" => groups.iter().any(|g| *g == s.name),
         "ServiceAccount" => {
             let ns = service_account_namespace(s, binding_ns);
             !ns.is_empty() && sa_matches_username(ns, &s.name, username)
@@ -657,7 +658,7 @@ impl RbacAuthorizer {
             return d;
         }
         if !attrs.namespace.is_empty() {
-            if let Some((bindings, index)) = self.role_bindings.get(&attrs.namespace) {
+            if let Some((bindings, index)) = self.role_bindings.get(attrs.namespace.as_str()) {
                 index.candidates(&attrs.username, &attrs.groups, &mut candidates);
                 if let Some(d) = visit(bindings, &candidates, attrs, &mut errors) {
                     return d;

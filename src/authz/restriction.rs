@@ -18,6 +18,7 @@
 //! - The CSR common-name check decodes the PEM request itself (`super::csr`); only a
 //!   PEM block whose DER cannot be read is Unknown.
 
+use compact_str::CompactString;
 use serde_json::Value;
 use std::cell::OnceCell;
 
@@ -968,13 +969,13 @@ impl NodeRestriction {
             groups: r.attrs.groups.clone(),
             resource_request: true,
             verb: "request-serviceaccounts-token-audience".into(),
-            api_group: String::new(),
-            api_version: String::new(),
-            resource: audience.to_string(),
-            subresource: String::new(),
+            api_group: CompactString::default(),
+            api_version: CompactString::default(),
+            resource: audience.into(),
+            subresource: CompactString::default(),
             namespace: r.attrs.namespace.clone(),
             name: r.attrs.name.clone(),
-            path: String::new(),
+            path: CompactString::default(),
             field_requirements: Vec::new(),
             legacy_prefix: false,
         };

@@ -518,9 +518,9 @@ fn list(n: usize) -> ListBuilder<StringBuilder> {
     ListBuilder::with_capacity(StringBuilder::new(), n)
 }
 
-fn append_list(b: &mut ListBuilder<StringBuilder>, values: &[String]) {
+fn append_list(b: &mut ListBuilder<StringBuilder>, values: &[impl AsRef<str>]) {
     for v in values {
-        b.values().append_value(v);
+        b.values().append_value(v.as_ref());
     }
     b.append(true);
 }

@@ -312,14 +312,14 @@ pub fn agreement_of(row: &RequestVerdict, model: ModelAnswer<'_>) -> Option<bool
 /// The report line of a request on which the model and the recorded apiserver disagree.
 pub fn disagreement(row: &RequestVerdict, model: ModelAnswer<'_>) -> Disagreement {
     Disagreement {
-        audit_id: row.audit_id.clone(),
-        source_file: row.source_file.clone(),
+        audit_id: row.audit_id.to_string(),
+        source_file: row.source_file.to_string(),
         source_line: row.source_line,
-        node: row.node.clone(),
-        verb: row.verb.clone(),
+        node: row.node.to_string(),
+        verb: row.verb.to_string(),
         resource: row.combined_resource(),
-        namespace: row.namespace.clone(),
-        name: row.name.clone(),
+        namespace: row.namespace.to_string(),
+        name: row.name.to_string(),
         recorded: row.recorded.decision.as_str().to_owned(),
         recorded_reason: row.recorded.reason.clone(),
         recorded_by_admission: row.recorded.by_admission,
@@ -347,10 +347,10 @@ pub struct SummaryBuilder {
 
 fn top_key(row: &RequestVerdict) -> TopKey {
     (
-        row.verb.clone(),
-        row.api_group.clone(),
+        row.verb.to_string(),
+        row.api_group.to_string(),
         row.combined_resource(),
-        row.verdict_reason.clone(),
+        row.verdict_reason.to_string(),
     )
 }
 
@@ -521,19 +521,19 @@ impl SummaryBuilder {
         if row.verdict == Verdict::Forbidden && row.recorded.decision == Recorded::Forbidden {
             self.forbidden_as_recorded += 1;
         }
-        match self.per_node.get_mut(&row.node) {
+        match self.per_node.get_mut(row.node.as_str()) {
             Some(t) => t.add(row),
             None => {
                 let mut t = Totals::default();
                 t.add(row);
-                self.per_node.insert(row.node.clone(), t);
+                self.per_node.insert(row.node.to_string(), t);
             }
         }
         if row.change == Change::WouldBreak {
             *self.would_break.entry(top_key(row)).or_default() += 1;
             *self
                 .would_break_vr
-                .entry((row.verb.clone(), row.combined_resource()))
+                .entry((row.verb.to_string(), row.combined_resource()))
                 .or_default() += 1;
         }
         if row.verdict == Verdict::Forbidden {
@@ -547,7 +547,7 @@ impl SummaryBuilder {
                     .or_insert_with(|| (row.rbac.role.clone().unwrap_or_default(), HashMap::new()));
                 *entry
                     .1
-                    .entry((row.verb.clone(), row.combined_resource()))
+                    .entry((row.verb.to_string(), row.combined_resource()))
                     .or_default() += 1;
             }
         }

@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -63,6 +64,12 @@ impl<'a> From<&'a str> for CowStr<'a> {
 impl<'a> From<Cow<'a, str>> for CowStr<'a> {
     fn from(s: Cow<'a, str>) -> Self {
         CowStr(s)
+    }
+}
+
+impl From<&CowStr<'_>> for CompactString {
+    fn from(s: &CowStr<'_>) -> Self {
+        CompactString::from(&*s.0)
     }
 }
 
@@ -623,28 +630,23 @@ impl<'a> RawEvent<'a> {
             level: owned(&self.level),
             request_received: self.request_received(),
             stage_timestamp: self.stage_time(),
-            verb: verb.to_string(),
-            request_uri: request_uri.to_string(),
+            verb: verb.into(),
+            request_uri: request_uri.into(),
             uri: parse_request_uri(request_uri),
             object_ref: self.object_ref.as_ref().map(object_ref),
             user: self.user.as_ref().map(user_info).unwrap_or_default(),
             impersonated_user: self.impersonated_user.as_ref().map(user_info),
-            source_ips: self
-                .source_ips
-                .iter()
-                .flatten()
-                .map(|s| s.to_string())
-                .collect(),
+            source_ips: self.source_ips.iter().flatten().map(|s| s.into()).collect(),
             user_agent: owned(&self.user_agent),
             response_code: status.and_then(|s| s.code),
             response_reason: status.map(|s| owned(&s.reason)).unwrap_or_default(),
             response_message: status.map(|s| owned(&s.message)).unwrap_or_default(),
             decision: annotations
                 .and_then(|a| a.decision.as_ref())
-                .map(|d| d.to_string()),
+                .map(|d| d.into()),
             reason: annotations
                 .and_then(|a| a.reason.as_ref())
-                .map(|r| r.to_string()),
+                .map(|r| r.into()),
             request_object: if MUTATING_VERBS.contains(&verb) {
                 self.request_object.map(|r| r.get().to_string())
             } else {
@@ -685,11 +687,11 @@ impl<'a> RawEvent<'a> {
             // The change is visible from when the response completed.
             time: self.stage_time().or_else(|| self.request_received())?,
             verb: verb.to_string(),
-            api_group: owned(&r.api_group),
+            api_group: owned_string(&r.api_group),
             resource: resource.to_string(),
-            subresource: owned(&r.subresource),
-            namespace: owned(&r.namespace),
-            name: owned(&r.name),
+            subresource: owned_string(&r.subresource),
+            namespace: owned_string(&r.namespace),
+            name: owned_string(&r.name),
             response_code: Some(code),
             // A patch body is a fragment the graph cannot use (it reads full objects from
             // creates, updates and responses, and delete options from deletes).
@@ -702,16 +704,20 @@ impl<'a> RawEvent<'a> {
                 .impersonated_user
                 .as_ref()
                 .or(self.user.as_ref())
-                .map(|u| owned(&u.username))
+                .map(|u| owned_string(&u.username))
                 .unwrap_or_default(),
-            request_uri: owned(&self.request_uri),
+            request_uri: owned_string(&self.request_uri),
             pos,
         })
     }
 }
 
-fn owned(s: &Option<CowStr<'_>>) -> String {
+fn owned_string(s: &Option<CowStr<'_>>) -> String {
     s.as_deref().unwrap_or("").to_string()
+}
+
+fn owned(s: &Option<CowStr<'_>>) -> CompactString {
+    CompactString::from(s.as_deref().unwrap_or(""))
 }
 
 fn object_ref(r: &RawObjectRef<'_>) -> ObjectRef {
@@ -728,17 +734,12 @@ fn object_ref(r: &RawObjectRef<'_>) -> ObjectRef {
 fn user_info(u: &RawUser<'_>) -> UserInfo {
     UserInfo {
         username: owned(&u.username),
-        groups: u.groups.iter().flatten().map(|g| g.to_string()).collect(),
+        groups: u.groups.iter().flatten().map(|g| g.into()).collect(),
         extra: u
             .extra
             .iter()
             .flatten()
-            .map(|(k, v)| {
-                (
-                    k.to_string(),
-                    v.iter().flatten().map(|s| s.to_string()).collect(),
-                )
-            })
+            .map(|(k, v)| (k.into(), v.iter().flatten().map(|s| s.into()).collect()))
             .collect(),
     }
 }
@@ -778,10 +779,7 @@ mod tests {
         assert_eq!(r.decision.as_deref(), Some("forbid"));
         assert_eq!(
             r.user.extra,
-            vec![
-                ("k".to_string(), vec!["v".to_string()]),
-                ("z".to_string(), vec![])
-            ]
+            vec![("k".into(), vec!["v".into()]), ("z".into(), vec![])]
         );
         assert_eq!(r.uri.path, "/api/v1/nodes/n1");
         assert_eq!(r.request_received, Some(1_598_954_400_000_001));

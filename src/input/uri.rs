@@ -87,7 +87,7 @@ pub fn parse_request_uri(s: &str) -> RequestUri {
         Err(_) => (s, Vec::new()),
     };
     let mut uri = RequestUri {
-        path: percent_decode(path, false).into_owned(),
+        path: percent_decode(path, false).into(),
         ..RequestUri::default()
     };
     let mut seen_watch = false;
@@ -95,13 +95,13 @@ pub fn parse_request_uri(s: &str) -> RequestUri {
         let value = percent_decode(value.unwrap_or(""), true);
         match &*percent_decode(key, true) {
             "fieldSelector" if uri.field_selector.is_none() => {
-                uri.field_selector = Some(value.into_owned())
+                uri.field_selector = Some(value.into())
             }
             "labelSelector" if uri.label_selector.is_none() => {
-                uri.label_selector = Some(value.into_owned())
+                uri.label_selector = Some(value.into())
             }
             "resourceVersion" if uri.resource_version.is_none() => {
-                uri.resource_version = Some(value.into_owned())
+                uri.resource_version = Some(value.into())
             }
             "limit" if uri.limit.is_none() => uri.limit = value.parse().ok(),
             // Like the request-info resolver: any value but "false" or "0" means watch.
@@ -174,9 +174,9 @@ pub fn parse_field_selector(selector: &str) -> Option<Vec<FieldRequirement>> {
                 .map(|op| (i, op))
         })?;
         reqs.push(FieldRequirement {
-            field: term[..i].to_string(),
+            field: term[..i].into(),
             equals: op != "!=",
-            value: unescape_value(&term[i + op.len()..])?,
+            value: unescape_value(&term[i + op.len()..])?.into(),
         });
     }
     Some(reqs)
@@ -282,13 +282,13 @@ pub fn request_attributes(verb: &str, uri: &RequestUri, user: &UserInfo) -> Attr
         username: user.username.clone(),
         groups: user.groups.clone(),
         resource_request: p.resource_request,
-        verb: verb.to_string(),
-        api_group: p.api_group.to_string(),
-        api_version: p.api_version.to_string(),
-        resource: p.resource.to_string(),
-        subresource: p.subresource.to_string(),
-        namespace: p.namespace.to_string(),
-        name: p.name.to_string(),
+        verb: verb.into(),
+        api_group: p.api_group.into(),
+        api_version: p.api_version.into(),
+        resource: p.resource.into(),
+        subresource: p.subresource.into(),
+        namespace: p.namespace.into(),
+        name: p.name.into(),
         path: uri.path.clone(),
         field_requirements: Vec::new(),
         legacy_prefix: p.legacy_prefix,

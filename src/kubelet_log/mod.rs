@@ -25,6 +25,8 @@ pub use forbidden::{
 };
 pub use klog::{parse_line, LogLine, LogTime};
 
+use compact_str::CompactString;
+
 use crate::authz::node::{NODES_GROUP, NODE_USER_PREFIX};
 use crate::authz::Attributes;
 use crate::findings::AUTHENTICATED_GROUP;
@@ -135,23 +137,23 @@ impl DeniedRequest {
         let mut field_requirements = Vec::new();
         if matches!(self.verb.as_str(), "list" | "watch") && !self.name.is_empty() {
             field_requirements.push(FieldRequirement {
-                field: "metadata.name".to_string(),
+                field: "metadata.name".into(),
                 equals: true,
-                value: self.name.clone(),
+                value: self.name.as_str().into(),
             });
         }
         Attributes {
-            username: self.username.clone(),
+            username: self.username.as_str().into(),
             groups: assumed_groups(&self.username),
             resource_request: self.resource_request,
-            verb: self.verb.clone(),
-            api_group: self.api_group.clone(),
-            api_version: String::new(),
-            resource: self.resource.clone(),
-            subresource: self.subresource.clone(),
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-            path: self.path.clone(),
+            verb: self.verb.as_str().into(),
+            api_group: self.api_group.as_str().into(),
+            api_version: CompactString::default(),
+            resource: self.resource.as_str().into(),
+            subresource: self.subresource.as_str().into(),
+            namespace: self.namespace.as_str().into(),
+            name: self.name.as_str().into(),
+            path: self.path.as_str().into(),
             field_requirements,
             legacy_prefix: false,
         }
@@ -170,20 +172,22 @@ impl DeniedRequest {
 
 /// The groups the apiserver's authenticators give a user name (see
 /// [`DeniedRequest::attributes`]).
-fn assumed_groups(username: &str) -> Vec<String> {
-    let mut groups: Vec<String> = Vec::new();
+fn assumed_groups(username: &str) -> Vec<CompactString> {
+    let mut groups: Vec<CompactString> = Vec::new();
     if username == "system:anonymous" {
-        return vec!["system:unauthenticated".to_string()];
+        return vec!["system:unauthenticated".into()];
     }
     if username.starts_with(NODE_USER_PREFIX) {
-        groups.push(NODES_GROUP.to_string());
+        groups.push(NODES_GROUP.into());
     } else if let Some(rest) = username.strip_prefix("system:serviceaccount:") {
         if let Some((namespace, _)) = rest.split_once(':') {
-            groups.push("system:serviceaccounts".to_string());
-            groups.push(format!("system:serviceaccounts:{namespace}"));
+            groups.push("system:serviceaccounts".into());
+            groups.push(compact_str::format_compact!(
+                "system:serviceaccounts:{namespace}"
+            ));
         }
     }
-    groups.push(AUTHENTICATED_GROUP.to_string());
+    groups.push(AUTHENTICATED_GROUP.into());
     groups
 }
 

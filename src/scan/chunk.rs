@@ -1043,9 +1043,9 @@ mod tests {
         assert_eq!(
             kept,
             vec![
-                ("b".to_string(), Some(Stage::ResponseStarted), 2),
-                ("a".to_string(), Some(Stage::ResponseComplete), 3),
-                ("c".to_string(), Some(Stage::Panic), 7)
+                ("b".into(), Some(Stage::ResponseStarted), 2),
+                ("a".into(), Some(Stage::ResponseComplete), 3),
+                ("c".into(), Some(Stage::Panic), 7)
             ]
         );
     }

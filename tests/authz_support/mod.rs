@@ -142,7 +142,7 @@ pub fn node_req(
 ) -> Attributes {
     let (res, sub) = resource.split_once('/').unwrap_or((resource, ""));
     Attributes {
-        username: format!("system:node:{node}"),
+        username: format!("system:node:{node}").into(),
         groups: vec!["system:nodes".into(), "system:authenticated".into()],
         resource_request: true,
         verb: verb.into(),
@@ -152,7 +152,7 @@ pub fn node_req(
         subresource: sub.into(),
         namespace: ns.into(),
         name: name.into(),
-        path: String::new(),
+        path: String::new().into(),
         field_requirements: Vec::new(),
         legacy_prefix: false,
     }
@@ -161,7 +161,7 @@ pub fn node_req(
 /// A non-resource request from node `node`.
 pub fn node_path_req(node: &str, verb: &str, path: &str) -> Attributes {
     Attributes {
-        username: format!("system:node:{node}"),
+        username: format!("system:node:{node}").into(),
         groups: vec!["system:nodes".into(), "system:authenticated".into()],
         resource_request: false,
         verb: verb.into(),
