@@ -220,7 +220,7 @@ fn node_label(node: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use compact_str::CompactString;
+    use compact_str::{format_compact, CompactString};
 
     fn row(node: &str, verdict: Verdict) -> RequestVerdict {
         use crate::verdict::*;
@@ -229,7 +229,7 @@ mod tests {
             audit_id: CompactString::default(),
             timestamp: None,
             node: node.into(),
-            username: compact_str::format_compact!("system:node:{node}"),
+            username: format_compact!("system:node:{node}"),
             groups: vec!["system:nodes".into()],
             user_agent: CompactString::default(),
             source_ips: Vec::new(),

@@ -18,14 +18,16 @@
 //! options a `0`/`1` tag, lists a `u32` count. [`encode`] destructures the record, so a field
 //! added to it does not compile until the encoding learns it.
 
-use crate::record::{
-    KubeletMatch, KubeletRequest, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
-};
-use compact_str::CompactString;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+use compact_str::CompactString;
+
+use crate::record::{
+    KubeletMatch, KubeletRequest, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
+};
 
 /// Why the spill file could not be written or read.
 #[derive(Debug, thiserror::Error)]

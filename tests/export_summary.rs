@@ -1,5 +1,6 @@
 //! summary.json and the reports, from a handful of rows with known verdicts.
 
+use compact_str::{format_compact, CompactString};
 use nodeauthz::export::report::{render, Style};
 use nodeauthz::export::summary::{FailOn, ModelAnswer, Summary, SummaryBuilder};
 use nodeauthz::export::{write_atomic, write_reports};
@@ -25,19 +26,19 @@ struct Spec<'a> {
 
 fn row(i: usize, s: Spec<'_>) -> RequestVerdict {
     RequestVerdict {
-        audit_id: format!("id-{i}").into(),
+        audit_id: format_compact!("id-{i}"),
         timestamp: Some(1_793_614_272_000_000 + i as i64),
         node: s.node.into(),
-        username: format!("system:node:{}", s.node).into(),
+        username: format_compact!("system:node:{}", s.node),
         groups: vec!["system:nodes".into(), "system:authenticated".into()],
         user_agent: "kubelet/v1.34.0".into(),
         source_ips: vec!["10.0.0.1".into()],
         verb: s.verb.into(),
-        api_group: String::new().into(),
+        api_group: CompactString::default(),
         resource: s.resource.into(),
         subresource: s.subresource.into(),
         namespace: "ns".into(),
-        name: format!("obj{i}").into(),
+        name: format_compact!("obj{i}"),
         request_uri: "/api/v1/x".into(),
         node_authorizer: NodeAuthorizerResult {
             decision: if s.verdict == Verdict::AllowedByNode {
@@ -299,7 +300,7 @@ fn readiness_lines() {
         .map(|(i, res)| {
             let mut r = rows[2].clone();
             r.resource = (*res).into();
-            r.audit_id = format!("m{i}").into();
+            r.audit_id = format_compact!("m{i}");
             r
         })
         .collect();

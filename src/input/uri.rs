@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 
+use compact_str::CompactString;
 use nom::bytes::complete::take_till;
 use nom::character::complete::char;
 use nom::combinator::opt;
@@ -136,8 +137,8 @@ fn split_terms(selector: &str) -> Vec<&str> {
 
 /// Removes the `\\`, `\,` and `\=` escapes of a selector value; any other escape, a trailing
 /// backslash or an unescaped `,`/`=` is an error, as upstream.
-fn unescape_value(s: &str) -> Option<String> {
-    let mut out = String::with_capacity(s.len());
+fn unescape_value(s: &str) -> Option<CompactString> {
+    let mut out = CompactString::with_capacity(s.len());
     let mut in_slash = false;
     for c in s.chars() {
         if in_slash {
@@ -176,7 +177,7 @@ pub fn parse_field_selector(selector: &str) -> Option<Vec<FieldRequirement>> {
         reqs.push(FieldRequirement {
             field: term[..i].into(),
             equals: op != "!=",
-            value: unescape_value(&term[i + op.len()..])?.into(),
+            value: unescape_value(&term[i + op.len()..])?,
         });
     }
     Some(reqs)

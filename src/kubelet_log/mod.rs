@@ -19,13 +19,13 @@ mod quoted;
 
 use std::collections::HashMap;
 
+use compact_str::{format_compact, CompactString};
+
 pub use forbidden::{
     find_forbidden_messages, find_node_not_found, parse_forbidden_message, ForbiddenMessage,
     MessageForm,
 };
 pub use klog::{parse_line, LogLine, LogTime};
-
-use compact_str::CompactString;
 
 use crate::authz::node::{NODES_GROUP, NODE_USER_PREFIX};
 use crate::authz::Attributes;
@@ -182,9 +182,7 @@ fn assumed_groups(username: &str) -> Vec<CompactString> {
     } else if let Some(rest) = username.strip_prefix("system:serviceaccount:") {
         if let Some((namespace, _)) = rest.split_once(':') {
             groups.push("system:serviceaccounts".into());
-            groups.push(compact_str::format_compact!(
-                "system:serviceaccounts:{namespace}"
-            ));
+            groups.push(format_compact!("system:serviceaccounts:{namespace}"));
         }
     }
     groups.push(AUTHENTICATED_GROUP.into());

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use compact_str::{format_compact, CompactString};
 use nodeauthz::authz::{Attributes, ClusterView, Known, PathAnswer, PodFacts, VertexKind};
 use nodeauthz::record::{FieldRequirement, Micros};
 
@@ -142,7 +143,7 @@ pub fn node_req(
 ) -> Attributes {
     let (res, sub) = resource.split_once('/').unwrap_or((resource, ""));
     Attributes {
-        username: format!("system:node:{node}").into(),
+        username: format_compact!("system:node:{node}"),
         groups: vec!["system:nodes".into(), "system:authenticated".into()],
         resource_request: true,
         verb: verb.into(),
@@ -152,7 +153,7 @@ pub fn node_req(
         subresource: sub.into(),
         namespace: ns.into(),
         name: name.into(),
-        path: String::new().into(),
+        path: CompactString::default(),
         field_requirements: Vec::new(),
         legacy_prefix: false,
     }
@@ -161,7 +162,7 @@ pub fn node_req(
 /// A non-resource request from node `node`.
 pub fn node_path_req(node: &str, verb: &str, path: &str) -> Attributes {
     Attributes {
-        username: format!("system:node:{node}").into(),
+        username: format_compact!("system:node:{node}"),
         groups: vec!["system:nodes".into(), "system:authenticated".into()],
         resource_request: false,
         verb: verb.into(),
