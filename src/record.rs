@@ -5,12 +5,12 @@
 //! the scanner: [`KubeletRequest`] (one per distinct kubelet request) and [`ObjectEvent`] (an
 //! object change that can add or remove edges in the Node authorizer's graph).
 //!
-//! A request's strings but its raw `requestObject` are [`CompactString`]s: on 64-bit targets
-//! most of them (verb, group, resource, namespace, object names, groups, source IPs) fit in its
-//! 24 bytes and need no allocation of their own, which matters because a request's record is
-//! built on one thread, spilled, decoded and freed on others. Object events (creates, updates,
-//! patches and deletes of graph resources) keep plain strings, which the graph's maps are
-//! keyed by.
+//! All of a request's strings but its raw `requestObject` are [`CompactString`]s: on 64-bit
+//! targets most of them (verb, group, resource, namespace, object names, groups, source IPs)
+//! fit in its 24 bytes and need no allocation of their own, which matters because a request's
+//! record is built on one thread, spilled, decoded and freed on others. Object events (creates,
+//! updates, patches and deletes of graph resources) keep plain strings, which the graph's maps
+//! are keyed by.
 
 use compact_str::CompactString;
 use serde::Serialize;

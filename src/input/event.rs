@@ -625,9 +625,9 @@ impl<'a> RawEvent<'a> {
         let status = self.response_status.as_ref();
         let annotations = self.annotations.as_ref();
         KubeletRequest {
-            audit_id: owned(&self.audit_id),
+            audit_id: compact(&self.audit_id),
             stage: self.stage(),
-            level: owned(&self.level),
+            level: compact(&self.level),
             request_received: self.request_received(),
             stage_timestamp: self.stage_time(),
             verb: verb.into(),
@@ -637,10 +637,10 @@ impl<'a> RawEvent<'a> {
             user: self.user.as_ref().map(user_info).unwrap_or_default(),
             impersonated_user: self.impersonated_user.as_ref().map(user_info),
             source_ips: self.source_ips.iter().flatten().map(|s| s.into()).collect(),
-            user_agent: owned(&self.user_agent),
+            user_agent: compact(&self.user_agent),
             response_code: status.and_then(|s| s.code),
-            response_reason: status.map(|s| owned(&s.reason)).unwrap_or_default(),
-            response_message: status.map(|s| owned(&s.message)).unwrap_or_default(),
+            response_reason: status.map(|s| compact(&s.reason)).unwrap_or_default(),
+            response_message: status.map(|s| compact(&s.message)).unwrap_or_default(),
             decision: annotations
                 .and_then(|a| a.decision.as_ref())
                 .map(|d| d.into()),
@@ -687,11 +687,11 @@ impl<'a> RawEvent<'a> {
             // The change is visible from when the response completed.
             time: self.stage_time().or_else(|| self.request_received())?,
             verb: verb.to_string(),
-            api_group: owned_string(&r.api_group),
+            api_group: owned(&r.api_group),
             resource: resource.to_string(),
-            subresource: owned_string(&r.subresource),
-            namespace: owned_string(&r.namespace),
-            name: owned_string(&r.name),
+            subresource: owned(&r.subresource),
+            namespace: owned(&r.namespace),
+            name: owned(&r.name),
             response_code: Some(code),
             // A patch body is a fragment the graph cannot use (it reads full objects from
             // creates, updates and responses, and delete options from deletes).
@@ -704,36 +704,36 @@ impl<'a> RawEvent<'a> {
                 .impersonated_user
                 .as_ref()
                 .or(self.user.as_ref())
-                .map(|u| owned_string(&u.username))
+                .map(|u| owned(&u.username))
                 .unwrap_or_default(),
-            request_uri: owned_string(&self.request_uri),
+            request_uri: owned(&self.request_uri),
             pos,
         })
     }
 }
 
-fn owned_string(s: &Option<CowStr<'_>>) -> String {
+fn owned(s: &Option<CowStr<'_>>) -> String {
     s.as_deref().unwrap_or("").to_string()
 }
 
-fn owned(s: &Option<CowStr<'_>>) -> CompactString {
+fn compact(s: &Option<CowStr<'_>>) -> CompactString {
     CompactString::from(s.as_deref().unwrap_or(""))
 }
 
 fn object_ref(r: &RawObjectRef<'_>) -> ObjectRef {
     ObjectRef {
-        api_group: owned(&r.api_group),
-        api_version: owned(&r.api_version),
-        resource: owned(&r.resource),
-        subresource: owned(&r.subresource),
-        namespace: owned(&r.namespace),
-        name: owned(&r.name),
+        api_group: compact(&r.api_group),
+        api_version: compact(&r.api_version),
+        resource: compact(&r.resource),
+        subresource: compact(&r.subresource),
+        namespace: compact(&r.namespace),
+        name: compact(&r.name),
     }
 }
 
 fn user_info(u: &RawUser<'_>) -> UserInfo {
     UserInfo {
-        username: owned(&u.username),
+        username: compact(&u.username),
         groups: u.groups.iter().flatten().map(|g| g.into()).collect(),
         extra: u
             .extra
