@@ -308,16 +308,11 @@ pub fn report_truncated_maps() {
 /// `held_files_budget`).
 fn raise_open_files_limit() {
     #[cfg(target_os = "linux")]
-    // SAFETY: getrlimit and setrlimit only read and write the `rlimit` passed to them.
-    unsafe {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
-        {
+    if let Some(mut limit) = crate::scan::open_files_limit() {
+        if limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            // SAFETY: setrlimit only reads the `rlimit` passed to it.
+            unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
         }
     }
 }

@@ -680,13 +680,13 @@ pub fn not_a_log(lines: u64, reason: &str) -> ChunkOut {
     )
 }
 
-/// The report of lines between two cut points that hold more than `limit` bytes (see
-/// [`super::documents`]): a document longer than the limit, or one with a line that is.
 /// The reason of a line of `length` bytes over the `limit`, mapped or streamed alike.
 pub fn line_too_long(length: u64, limit: usize) -> String {
     format!("line of {length} bytes is longer than the limit of {limit} bytes")
 }
 
+/// The report of lines between two cut points that hold more than `limit` bytes (see
+/// [`super::documents`]): a document longer than the limit, or one with a line that is.
 pub fn too_long(lines: u64, limit: usize) -> (BadKind, String) {
     (
         BadKind::LineTooLong,

@@ -380,19 +380,23 @@ impl FileIdentity {
 /// again. Past it, inputs are opened again by name.
 fn held_files_budget() -> usize {
     #[cfg(target_os = "linux")]
-    {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit only writes the `rlimit` passed to it.
-        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-            let soft = usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX);
-            let open_now = std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count);
-            return soft.saturating_sub(open_now + 256).max(16);
-        }
+    if let Some(limit) = open_files_limit() {
+        let soft = usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX);
+        let open_now = std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count);
+        return soft.saturating_sub(open_now + 256).max(16);
     }
     200
+}
+
+/// The process's limits of open files (soft and hard), if they can be read.
+#[cfg(target_os = "linux")]
+pub(crate) fn open_files_limit() -> Option<libc::rlimit> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the `rlimit` passed to it.
+    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0).then_some(limit)
 }
 
 /// How far into an input its first event and its shape are looked for before a stream is read
