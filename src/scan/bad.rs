@@ -120,6 +120,33 @@ impl BadReport {
         *count += n;
     }
 
+    /// Records one bad line found after the lines that follow it were reported (a line taken
+    /// unparsed, read only when nothing replaced it): kept where input order puts it, before
+    /// the first kept line that `follows` it, as [`add`](Self::add) would have kept it in its
+    /// turn. Ten kept of its kind already, it displaces the last of them if it comes before
+    /// it. (Reports of a whole input, line 0, are not placed by input order.)
+    pub fn add_late(&mut self, example: BadLine, follows: impl Fn(&BadLine) -> bool) {
+        let kind = example.kind;
+        let at = self
+            .examples
+            .iter()
+            .position(|e| e.line > 0 && follows(e))
+            .unwrap_or(self.examples.len());
+        *self.counts.entry(kind).or_default() += 1;
+        let kept = self.kept.entry(kind).or_default();
+        if *kept < EXAMPLES_PER_KIND {
+            *kept += 1;
+        } else {
+            match self.examples.iter().rposition(|e| e.kind == kind) {
+                Some(last) if last >= at => {
+                    self.examples.remove(last);
+                }
+                _ => return,
+            }
+        }
+        self.examples.insert(at, example);
+    }
+
     /// Total bad lines (line-level kinds only).
     pub fn lines(&self) -> u64 {
         self.counts
@@ -146,6 +173,32 @@ mod tests {
             line,
             reason: "r".into(),
         }
+    }
+
+    #[test]
+    fn a_late_line_is_kept_in_input_order() {
+        let follows = |line| move |e: &BadLine| e.line > line;
+        let mut r = BadReport::default();
+        r.add(bad(BadKind::MalformedJson, 2), 1);
+        r.add(bad(BadKind::NotAuditEvent, 5), 1);
+        r.add(bad(BadKind::MalformedJson, 8), 1);
+        r.add_late(bad(BadKind::MalformedJson, 4), follows(4));
+        let order = |r: &BadReport| r.examples.iter().map(|e| e.line).collect::<Vec<_>>();
+        assert_eq!(order(&r), [2, 4, 5, 8]);
+        r.add_late(bad(BadKind::MalformedJson, 9), follows(9));
+        assert_eq!(order(&r), [2, 4, 5, 8, 9]);
+        assert_eq!(r.counts[&BadKind::MalformedJson], 4);
+        // Ten kept: an earlier line displaces the last of its kind, a later one is only
+        // counted.
+        for line in 10..16 {
+            r.add(bad(BadKind::MalformedJson, line), 1);
+        }
+        r.add_late(bad(BadKind::MalformedJson, 3), follows(3));
+        assert_eq!(order(&r), [2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14]);
+        r.add_late(bad(BadKind::MalformedJson, 20), follows(20));
+        assert_eq!(order(&r), [2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14]);
+        assert_eq!(r.counts[&BadKind::MalformedJson], 12);
+        assert_eq!(r.lines(), 13);
     }
 
     #[test]

@@ -241,10 +241,46 @@ impl ChunkOut {
                 audit_hash: id_hash,
                 stage,
                 matched_by,
+                unread: false,
                 pos,
             }
         };
         cands.keep(id_hash, kept);
+    }
+
+    /// Takes one line the pre-filter decided is [`Decision::Received`]: a kubelet's event of
+    /// `audit_id` at RequestReceived, unparsed, counted as a parsed one would be. Read only if
+    /// nothing replaces it, it may turn out bad then ([`crate::scan::dedup::RefutedLine`]).
+    fn received<'a>(
+        &mut self,
+        text: &'a str,
+        audit_id: &'a str,
+        line: u64,
+        time: Option<Micros>,
+        ctx: &ChunkCtx<'_>,
+        cands: &mut Candidates<'a>,
+    ) {
+        self.used += 1;
+        self.events += 1;
+        self.time(time);
+        let audit_hash = audit_id_hash(audit_id.as_bytes());
+        self.ids.push(audit_hash);
+        let stage = Some(Stage::RequestReceived);
+        if cands.admit(audit_hash, audit_id, stage) {
+            let kept = Kept::Pending {
+                text,
+                audit_id: Cow::Borrowed(audit_id),
+                audit_hash,
+                stage,
+                matched_by: KubeletMatch::NodeUser,
+                unread: true,
+                pos: SourcePos {
+                    file: ctx.file,
+                    line,
+                },
+            };
+            cands.keep(audit_hash, kept);
+        }
     }
 
     /// Takes one event that cannot be read again from a text of its own (an EventList item,
@@ -344,9 +380,16 @@ pub enum KubeletEvent {
     /// Any other stage of a JSON event on its own: a copy of its text, read into a record
     /// only if no better event of its request comes. Most of these are watches'
     /// ResponseStarted events, whose ResponseComplete comes minutes (many chunks) later;
-    /// building their records, only to free them then, was a tenth of the second pass.
+    /// building their records, only to free them then, was a tenth of the second pass. A
+    /// kubelet's RequestReceived line that the pre-filter took unparsed
+    /// ([`Decision::Received`]) comes this way too, when its chunk holds nothing that
+    /// replaces it.
     Line(Box<PendingLine>),
 }
+
+/// A line taken unparsed ([`Decision::Received`]) that the parse rejects: the bad-line kind
+/// and reason, as its chunk would have reported them.
+pub type UnreadBad = (BadKind, String);
 
 /// See [`KubeletEvent::Line`].
 #[derive(Debug)]
@@ -357,6 +400,8 @@ pub struct PendingLine {
     audit_hash: u64,
     stage: Option<Stage>,
     matched_by: KubeletMatch,
+    /// Taken unparsed ([`Decision::Received`]).
+    unread: bool,
     pos: SourcePos,
 }
 
@@ -393,15 +438,50 @@ impl KubeletEvent {
         }
     }
 
-    /// The owned record. `None` only if a line no longer reads as the event it was, which
-    /// cannot happen: it parsed and classified as this very event in its chunk.
-    pub fn into_record(self) -> Option<Box<KubeletRequest>> {
-        match self {
-            KubeletEvent::Record(r) => Some(r),
-            KubeletEvent::Line(l) => serde_json::from_str::<RawEvent<'_>>(&l.text)
-                .ok()
-                .map(|ev| Box::new(ev.to_kubelet_request(l.matched_by, l.pos))),
+    /// Whether the event was taken unparsed ([`Decision::Received`]).
+    pub fn is_unread(&self) -> bool {
+        matches!(self, KubeletEvent::Line(l) if l.unread)
+    }
+
+    /// The owned record. An event its chunk parsed always reads again (it parsed and
+    /// classified as this very event); a line taken unparsed is read as its chunk would have
+    /// read it, and may turn out bad.
+    pub fn into_record(self) -> Result<Box<KubeletRequest>, UnreadBad> {
+        let l = match self {
+            KubeletEvent::Record(r) => return Ok(r),
+            KubeletEvent::Line(l) => l,
+        };
+        if l.unread {
+            return read_unread(&l.text)
+                .map(|ev| Box::new(ev.to_kubelet_request(l.matched_by, l.pos)));
         }
+        let ev = serde_json::from_str::<RawEvent<'_>>(&l.text);
+        debug_assert!(ev.is_ok(), "a kept kubelet event no longer reads");
+        ev.map(|ev| Box::new(ev.to_kubelet_request(l.matched_by, l.pos)))
+            .map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))
+    }
+}
+
+/// Reads a line taken unparsed ([`Decision::Received`]) as [`parse_line`] reads a line: it is
+/// UTF-8, starts with `{` and is not the input's unterminated last line, so only the JSON
+/// parse and the event's classification are left. The pre-filter read its head as a
+/// kubelet's event of kind `Event` with an auditID, without an envelope's needle, which the
+/// parse (unless it fails) reads the same: classified, it is an event.
+fn read_unread(text: &str) -> Result<RawEvent<'_>, UnreadBad> {
+    let doc = parse_document(text).map_err(|e| json_error(&e, false))?;
+    match classify(doc) {
+        Ok(Document::Event(ev)) => {
+            debug_assert!(ev.kubelet_match() == Some(KubeletMatch::NodeUser));
+            Ok(ev)
+        }
+        Ok(_) => Err((
+            BadKind::NotAuditEvent,
+            "not an audit event: not one event".into(),
+        )),
+        Err(reason) => Err((
+            BadKind::NotAuditEvent,
+            format!("not an audit event: {reason}"),
+        )),
     }
 }
 
@@ -420,6 +500,8 @@ enum Kept<'a> {
         audit_hash: u64,
         stage: Option<Stage>,
         matched_by: KubeletMatch,
+        /// Taken unparsed ([`Decision::Received`]).
+        unread: bool,
         pos: SourcePos,
     },
 }
@@ -447,6 +529,7 @@ impl Kept<'_> {
                 audit_hash,
                 stage,
                 matched_by,
+                unread,
                 pos,
                 ..
             } => KubeletEvent::Line(Box::new(PendingLine {
@@ -454,6 +537,7 @@ impl Kept<'_> {
                 audit_hash,
                 stage,
                 matched_by,
+                unread,
                 pos,
             })),
         }
@@ -650,7 +734,19 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                 out.ids.push(audit_id_hash(audit_id));
                 out.time(ctx.prefilter.and_then(|p| p.line_time(line)));
             }
-            Decision::Parse => parse_line(line, rel, unterminated, ctx, &mut out, &mut cands),
+            Decision::Received { audit_id, time } if !unterminated => {
+                let text = std::str::from_utf8(line.trim_ascii());
+                match (text, std::str::from_utf8(audit_id)) {
+                    (Ok(text), Ok(audit_id)) => {
+                        out.received(text, audit_id, rel, time, ctx, &mut cands);
+                    }
+                    // The parse reports where the UTF-8 goes wrong.
+                    _ => parse_line(line, rel, unterminated, ctx, &mut out, &mut cands),
+                }
+            }
+            Decision::Parse | Decision::Received { .. } => {
+                parse_line(line, rel, unterminated, ctx, &mut out, &mut cands)
+            }
         }
     }
     out.finish(cands);

@@ -17,6 +17,11 @@
 //! its best earlier event, as the end of the input would have emitted it. Pending events
 //! (most are kept as a copy of their line, about a kilobyte, and read into a record only if
 //! they are emitted) are therefore bounded too, even when no ResponseComplete is logged.
+//!
+//! Some of those lines were never parsed (a kubelet's RequestReceived line the pre-filter took
+//! at its word, [`Decision::Received`](crate::scan::prefilter::Decision::Received)): read only
+//! when emitted, such a line may turn out bad, and is then handed back to the scan as a
+//! [`RefutedLine`] instead of a request.
 
 /// Kubelet events after which a request without its ResponseComplete is given up on: a few
 /// minutes of kubelet traffic on a thousand-node cluster, about as long as a kubelet's watches
@@ -29,8 +34,9 @@ pub const PENDING_HORIZON: u64 = 250_000;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use crate::record::{KubeletRequest, Stage};
-use crate::scan::chunk::KubeletEvent;
+use crate::record::{KubeletRequest, SourcePos, Stage};
+use crate::scan::bad::BadKind;
+use crate::scan::chunk::{KubeletEvent, UnreadBad};
 use crate::scan::prefilter::IdHash;
 use crate::scan::recent::RecentIds;
 use rayon::prelude::*;
@@ -52,6 +58,45 @@ pub struct Dedup {
     events: u64,
     /// The event count at which pending requests are next looked at.
     next_expiry: u64,
+    /// Kubelet events counted that turned out to be bad lines.
+    refuted: u64,
+    /// Lines taken unparsed that turned out bad, for the scan's own counts.
+    refuted_lines: Vec<RefutedLine>,
+}
+
+/// A line taken unparsed ([`Decision::Received`](crate::scan::prefilter::Decision::Received))
+/// that the parse rejected when nothing replaced it: its chunk counted it as a used line, an
+/// event and a request of its auditID.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RefutedLine {
+    /// Where it is.
+    pub pos: SourcePos,
+    /// [`audit_id_hash`](crate::scan::prefilter::audit_id_hash) of the auditID its head gave.
+    pub audit_hash: u64,
+    /// The bad-line kind.
+    pub kind: BadKind,
+    /// The bad-line reason, as its chunk would have given it.
+    pub reason: String,
+}
+
+/// An event read into a record, with what [`Dedup`] needs to settle it.
+struct Read {
+    /// Taken unparsed ([`KubeletEvent::is_unread`]).
+    unread: bool,
+    hash: u64,
+    pos: SourcePos,
+    read: Result<Box<KubeletRequest>, UnreadBad>,
+}
+
+impl Read {
+    fn of(event: KubeletEvent) -> Read {
+        Read {
+            unread: event.is_unread(),
+            hash: event.audit_hash(),
+            pos: event.pos(),
+            read: event.into_record(),
+        }
+    }
 }
 
 /// How strongly an event of `stage` is kept over another of its request ([`Stage::preference`];
@@ -73,7 +118,12 @@ impl Dedup {
 
     /// Kubelet events seen.
     pub fn events(&self) -> u64 {
-        self.events
+        self.events - self.refuted
+    }
+
+    /// The lines taken unparsed found bad since the last call.
+    pub fn take_refuted(&mut self) -> Vec<RefutedLine> {
+        std::mem::take(&mut self.refuted_lines)
     }
 
     fn horizon(&self) -> u64 {
@@ -107,8 +157,9 @@ impl Dedup {
         }
         if r.stage() == Some(Stage::ResponseComplete) {
             self.pending.remove(&h);
-            self.emitted.insert(h);
-            self.ready.extend(r.into_record());
+            // Only an event taken unparsed is not a record already, and none is a
+            // ResponseComplete.
+            self.take_read(vec![Read::of(r)]);
             return;
         }
         let seq = self.events;
@@ -135,21 +186,41 @@ impl Dedup {
             .collect();
         let mut expired: Vec<Pending> = old.iter().filter_map(|h| self.pending.remove(h)).collect();
         expired.sort_by_key(|(seq, r)| (r.pos().file, r.pos().line, *seq));
-        for (_, r) in &expired {
-            self.emitted.insert(r.audit_hash());
-        }
         // Reading lines into records is the chunks' work done late: on the worker pool, not
         // on the merging thread (under a policy that never logs ResponseComplete, every
         // kubelet request comes this way).
-        let records: Vec<Option<Box<KubeletRequest>>> = expired
-            .into_par_iter()
-            .map(|(_, r)| r.into_record())
-            .collect();
-        for record in records {
-            // Lines parsed and classified as these very events in their chunks; reading them
-            // again cannot fail, and if it ever did the request would go missing unnoticed.
-            debug_assert!(record.is_some(), "a kept kubelet event no longer reads");
-            self.ready.extend(record);
+        let read: Vec<Read> = expired.into_par_iter().map(|(_, r)| Read::of(r)).collect();
+        self.take_read(read);
+    }
+
+    /// Emits the requests of events read into records, in order, and keeps the lines taken
+    /// unparsed (`unread`) that turned out bad.
+    fn take_read(&mut self, read: Vec<Read>) {
+        for Read {
+            unread,
+            hash: h,
+            pos,
+            read,
+        } in read
+        {
+            match read {
+                Ok(r) => {
+                    self.emitted.insert(h);
+                    self.ready.push(r);
+                }
+                // Only a line taken unparsed can fail to read (see
+                // `KubeletEvent::into_record`).
+                Err((kind, reason)) if unread => {
+                    self.refuted += 1;
+                    self.refuted_lines.push(RefutedLine {
+                        pos,
+                        audit_hash: h,
+                        kind,
+                        reason,
+                    });
+                }
+                Err(_) => {}
+            }
         }
     }
 

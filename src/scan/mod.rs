@@ -48,7 +48,7 @@ use crate::record::{KubeletRequest, Micros, ObjectEvent};
 use chunk::{
     process_documents, process_lines, process_not_a_log, sniff, ChunkBad, ChunkCtx, ChunkOut, Shape,
 };
-use dedup::Dedup;
+use dedup::{Dedup, RefutedLine};
 use documents::{documents_of, DocumentPiece, DocumentStream};
 use prefilter::Prefilter;
 use recent::RecentIds;
@@ -230,7 +230,8 @@ pub fn scan(
         .map_err(|e| ScanError::Threads(e.to_string()))?;
     let prefilter = opts
         .prefilter
-        .then(|| Prefilter::with_options(opts.want_object_events, opts.want_requests));
+        .then(|| Prefilter::with_options(opts.want_object_events, opts.want_requests))
+        .map(|p| if opts.strict { p.without_deferral() } else { p });
     let mut run = Run {
         opts,
         pool: &pool,
@@ -323,6 +324,7 @@ pub fn scan(
         bar.finish_and_clear();
     }
     let rest = run.dedup.finish();
+    run.settle()?;
     run.hand_on(rest)?;
     let mut s = run.summary;
     s.requests = run.ids.distinct();
@@ -517,6 +519,41 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// Counts the lines taken unparsed that turned out bad as bad lines instead of used lines,
+    /// events and requests. (A request of the same auditID on another line, which its
+    /// chunk found already counted, is uncounted with it: two requests sharing an auditID,
+    /// one of them on a bad line, is as unlikely as it gets.)
+    fn settle(&mut self) -> Result<(), ScanError> {
+        for RefutedLine {
+            pos,
+            audit_hash,
+            kind,
+            reason,
+        } in self.dedup.take_refuted()
+        {
+            self.summary.lines_used -= 1;
+            self.summary.events -= 1;
+            self.ids.forget(audit_hash);
+            let inputs = &self.summary.inputs;
+            let example = BadLine {
+                kind,
+                file: inputs[pos.file as usize].path.clone(),
+                line: pos.line,
+                reason,
+            };
+            if self.opts.strict {
+                // Not taken unparsed under --strict; reported as it would be all the same.
+                return self.report(example, 1);
+            }
+            let input = |path: &str| inputs.iter().position(|i| i.path == path);
+            let at = (Some(pos.file as usize), pos.line);
+            self.summary
+                .bad
+                .add_late(example, |e| (input(&e.file), e.line) > at);
+        }
+        Ok(())
+    }
+
     fn flush(&mut self) -> Result<(), ScanError> {
         let ready = self.dedup.take_ready();
         self.hand_on(ready)
@@ -649,7 +686,7 @@ impl<'a> Run<'a> {
             input.first_timestamp = Some(input.first_timestamp.map_or(t, |f| f.min(t)));
             input.last_timestamp = Some(input.last_timestamp.map_or(t, |l| l.max(t)));
         }
-        Ok(())
+        self.settle()
     }
 
     /// Parses the pieces of an input (newline-aligned chunks of lines, or whole documents) with

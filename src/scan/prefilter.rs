@@ -16,6 +16,23 @@
 //! escaped JSON text, where the needles may not show, and a GKE record is reported rather than
 //! counted as an event by the auditID it may carry inside.
 //!
+//! A kubelet's RequestReceived event is nearly always replaced by its request's
+//! ResponseComplete, so parsing it is mostly wasted. A line is [`Decision::Received`], taken
+//! at its word and parsed only if nothing replaces it (see
+//! [`crate::scan::chunk::KubeletEvent`]), when a kubelet needle is its only reason to be
+//! parsed and it reads, without parsing, as the parse would read it:
+//! - its head (the text before its first nested object or array, where Go's encoder writes
+//!   `kind`, `auditID` and `stage`) has `"kind":"Event"`, a plain `auditID` and
+//!   `"stage":"RequestReceived"`;
+//! - that first nested object is `user`, whose first key is a `username` starting with
+//!   `system:node:` (so the event is a kubelet's, [`KubeletMatch::NodeUser`]);
+//! - each of its time keys appears at most once, with a plain value (so its time is the one
+//!   the parse gives).
+//!
+//! Like a skipped line, such a line is not checked further when it is replaced: a line the
+//! full parse would reject for what follows its head (malformed JSON further on, a key written
+//! twice) goes unreported then.
+//!
 //! A scan that wants no kubelet requests (the `graph` command's, which only collects object
 //! events) builds the pre-filter with [`Prefilter::with_options`]: kubelet lines are then
 //! skipped like any other uninteresting line ([`Decision::SkipKubelet`]), and only their
@@ -24,13 +41,23 @@
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
 
+#[cfg(doc)]
+use crate::input::event::RawEvent;
 use crate::input::event::{GRAPH_RESOURCES, KUBELET_AGENT_PREFIX, NODE_USER_PREFIX};
 use crate::input::legacy::{looks_legacy, AUDIT_MARKER};
 use crate::input::time::parse_rfc3339_micros;
+#[cfg(doc)]
+use crate::record::KubeletMatch;
 
 /// Compiled needles, built once per scan and shared by the workers.
 pub struct Prefilter {
     must_parse: AhoCorasick,
+    /// The first pattern of `must_parse` that is a kubelet needle (they come last; none when
+    /// kubelet lines are skipped).
+    first_kubelet_pattern: usize,
+    /// Whether kubelet RequestReceived lines may be [`Decision::Received`] (not under
+    /// `--strict`, which must stop at the first bad line as it comes).
+    defer_received: bool,
     /// The kubelet needles, when kubelet lines are skipped rather than parsed (they are in
     /// `must_parse` otherwise). Substring searches: a multi-pattern automaton of these three
     /// fell back to a slow non-SIMD search.
@@ -41,6 +68,8 @@ pub struct Prefilter {
     resource_key: memmem::Finder<'static>,
     time_keys: [memmem::Finder<'static>; 3],
     audit_id_key: memmem::Finder<'static>,
+    kind_key: memmem::Finder<'static>,
+    stage_key: memmem::Finder<'static>,
     legacy_id: memmem::Finder<'static>,
 }
 
@@ -61,6 +90,15 @@ pub enum Decision<'a> {
     SkipKubelet {
         /// The auditID's bytes, as written (no escapes).
         audit_id: &'a [u8],
+    },
+    /// A line that may be a kubelet's RequestReceived event, and for no other reason must be
+    /// parsed: taken as an event of `audit_id` at that stage, and parsed only if no later
+    /// event of its request replaces it (see the module documentation).
+    Received {
+        /// The auditID's bytes, as written (no escapes).
+        audit_id: &'a [u8],
+        /// The event's time, as the parse would give it (see [`RawEvent::request_received`]).
+        time: Option<i64>,
     },
 }
 
@@ -107,6 +145,7 @@ impl Prefilter {
             "\"properties\"".to_string(),
             "\"records\"".to_string(),
         ];
+        let first_kubelet_pattern = must_parse.len();
         let kubelet = if want_requests {
             must_parse.extend(kubelet);
             None
@@ -120,6 +159,8 @@ impl Prefilter {
         };
         Prefilter {
             must_parse: build(&must_parse),
+            first_kubelet_pattern,
+            defer_received: want_requests,
             kubelet,
             graph: want_object_events,
             verb_key: memmem::Finder::new(b"\"verb\"").into_owned(),
@@ -130,6 +171,8 @@ impl Prefilter {
                 memmem::Finder::new(b"\"stageTimestamp\"").into_owned(),
             ],
             audit_id_key: memmem::Finder::new(b"\"auditID\"").into_owned(),
+            kind_key: memmem::Finder::new(b"\"kind\"").into_owned(),
+            stage_key: memmem::Finder::new(b"\"stage\"").into_owned(),
             legacy_id: memmem::Finder::new(b" id=\"").into_owned(),
         }
     }
@@ -140,8 +183,8 @@ impl Prefilter {
         if trimmed.is_empty() {
             return Decision::Blank;
         }
-        if self.must_parse.is_match(trimmed) {
-            return Decision::Parse;
+        if let Some(hit) = self.must_parse.find(trimmed) {
+            return self.received(trimmed, &hit).unwrap_or(Decision::Parse);
         }
         if self.graph && self.may_change_graph(trimmed) {
             return Decision::Parse;
@@ -161,6 +204,73 @@ impl Prefilter {
             }
             _ => Decision::Skip { audit_id },
         }
+    }
+
+    /// Never decides [`Decision::Received`] (`--strict`: a bad line must stop the scan where
+    /// it is, not when it is found to be one).
+    pub fn without_deferral(mut self) -> Prefilter {
+        self.defer_received = false;
+        self
+    }
+
+    /// [`Decision::Received`] for a line whose first needle `hit` is a kubelet's, when the line
+    /// reads as a kubelet's RequestReceived event without parsing (see the module
+    /// documentation) and no other needle is in it.
+    fn received<'a>(&self, t: &'a [u8], hit: &aho_corasick::Match) -> Option<Decision<'a>> {
+        if !self.defer_received || hit.pattern().as_usize() < self.first_kubelet_pattern {
+            return None;
+        }
+        if t.first() != Some(&b'{') || t.last() != Some(&b'}') {
+            return None;
+        }
+        // Before the first nested object or array, a key is one of the event's own.
+        let nested = memchr::memchr2(b'{', b'[', &t[1..])? + 1;
+        let head = &t[..nested];
+        let plain = |key: &memmem::Finder<'_>| {
+            let at = key.find(head)? + key.needle().len();
+            match value_at(head, at) {
+                KeyValue::Plain(v) => Some(v),
+                KeyValue::NotAKey | KeyValue::Other => None,
+            }
+        };
+        if plain(&self.kind_key)? != b"Event" || plain(&self.stage_key)? != b"RequestReceived" {
+            return None;
+        }
+        let audit_id = plain(&self.audit_id_key).filter(|id| !id.is_empty())?;
+        if !node_user_first(head, &t[nested..]) {
+            return None;
+        }
+        let time = self.unique_time(t)?;
+        // Any other needle (an escape, an envelope) needs the parse. Searching on from inside
+        // the hit finds a needle overlapping it too.
+        let rest = self
+            .must_parse
+            .find_iter(&t[hit.start() + 1..])
+            .all(|m| m.pattern().as_usize() >= self.first_kubelet_pattern);
+        rest.then_some(Decision::Received { audit_id, time })
+    }
+
+    /// The time the parse would give the event of line `t` ([`RawEvent::request_received`],
+    /// else [`RawEvent::stage_time`]), or `None` when that cannot be told without parsing: a
+    /// time key written twice (once in a body, say) or with a value that is no plain string.
+    fn unique_time(&self, t: &[u8]) -> Option<Option<i64>> {
+        let value = |key: &memmem::Finder<'_>| -> Option<Option<&[u8]>> {
+            let Some(at) = key.find(t).map(|at| at + key.needle().len()) else {
+                return Some(None);
+            };
+            if key.find(&t[at..]).is_some() {
+                return None;
+            }
+            match value_at(t, at) {
+                KeyValue::Plain(v) => Some(Some(v)),
+                KeyValue::NotAKey | KeyValue::Other => None,
+            }
+        };
+        let parse = |v: &[u8]| std::str::from_utf8(v).ok().and_then(parse_rfc3339_micros);
+        let [received, v1beta1, stage] = &self.time_keys;
+        let received = value(received)?.or(value(v1beta1)?);
+        let stage = value(stage)?;
+        Some(received.and_then(parse).or_else(|| stage.and_then(parse)))
     }
 
     /// Whether lines of kubelets are parsed (false: skipped as [`Decision::SkipKubelet`]).
@@ -191,6 +301,29 @@ impl Prefilter {
         }
         None
     }
+}
+
+/// Whether the event's first nested value, which starts `nested`, is its `user` (the last key
+/// of `head`) with a `username` first that is a node's: what makes the parse call the event a
+/// kubelet's by [`KubeletMatch::NodeUser`].
+fn node_user_first(head: &[u8], nested: &[u8]) -> bool {
+    let key = head
+        .trim_ascii_end()
+        .strip_suffix(b":")
+        .map(<[u8]>::trim_ascii_end)
+        .and_then(|h| h.strip_suffix(b"\"user\""))
+        .map(<[u8]>::trim_ascii_end);
+    // The quote before `user` opens a key, not ends an escape in another string.
+    if !key.is_some_and(|k| k.ends_with(b",") || k.ends_with(b"{")) {
+        return false;
+    }
+    let Some(inner) = nested.strip_prefix(b"{") else {
+        return false;
+    };
+    let Some(rest) = inner.trim_ascii_start().strip_prefix(b"\"username\"") else {
+        return false;
+    };
+    matches!(value_at(rest, 0), KeyValue::Plain(name) if name.starts_with(NODE_USER_PREFIX.as_bytes()))
 }
 
 /// What follows one occurrence of a quoted key in a JSON line.
@@ -400,6 +533,96 @@ mod tests {
             p.decide(br#"{"auditID":"a","verb":"create","objectRef":{"resource":7}}"#),
             Decision::Parse
         );
+    }
+
+    /// A kubelet's RequestReceived event as Go's encoder writes it, with `tail` after its
+    /// `userAgent` (objectRef, bodies, times).
+    fn received_line(user: &str, tail: &str) -> String {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"r-1","stage":"RequestReceived","requestURI":"/api/v1/nodes/n1","verb":"get","user":{{"username":"{user}","groups":["system:nodes","system:authenticated"]}},"sourceIPs":["10.0.0.1"],"userAgent":"kubelet/v1.34.0 (linux/amd64) kubernetes/abc"{tail}}}"#
+        )
+    }
+
+    #[test]
+    fn kubelet_request_received_lines_are_taken_unparsed_when_they_read_as_the_parse_reads_them() {
+        let p = Prefilter::new(true);
+        let times = r#","requestReceivedTimestamp":"2020-01-01T00:00:01.000000Z","stageTimestamp":"2020-01-01T00:00:02.000000Z""#;
+        let at = |s: i64| Some(1_577_836_800_000_000 + s * 1_000_000);
+        for (tail, time) in [
+            (times.to_string(), at(1)),
+            // v1beta1 writes `timestamp`; a received time that does not parse leaves the
+            // stage's, as the parse does.
+            (
+                r#","timestamp":"2020-01-01T00:00:03.000000Z","stageTimestamp":"2020-01-01T00:00:02.000000Z""#.to_string(),
+                at(3),
+            ),
+            (
+                r#","requestReceivedTimestamp":"yesterday","stageTimestamp":"2020-01-01T00:00:02.000000Z""#.to_string(),
+                at(2),
+            ),
+            (String::new(), None),
+            (format!(r#","objectRef":{{"resource":"nodes","name":"n1"}}{times}"#), at(1)),
+        ] {
+            let line = received_line("system:node:n1", &tail);
+            assert_eq!(
+                p.decide(line.as_bytes()),
+                Decision::Received {
+                    audit_id: b"r-1",
+                    time
+                },
+                "{line}"
+            );
+        }
+        let parsed = [
+            // No node identity in `user` (the needle is the agent's, or an impersonated node).
+            received_line("admin", times),
+            received_line(
+                "admin",
+                &format!(r#","impersonatedUser":{{"username":"system:node:n1"}}{times}"#),
+            ),
+            // Another stage, no kind or another, an escaped or empty auditID.
+            received_line("system:node:n1", times).replace("RequestReceived", "ResponseComplete"),
+            received_line("system:node:n1", times).replace(r#""kind":"Event","#, ""),
+            received_line("system:node:n1", times).replace(r#""kind":"Event""#, r#""kind":"Pod""#),
+            received_line("system:node:n1", times).replace(r#""r-1""#, r#""r\"1""#),
+            received_line("system:node:n1", times).replace(r#""r-1""#, r#""""#),
+            // The keys after a nested value, which may be a body's.
+            received_line("system:node:n1", times).replace(
+                r#""stage":"RequestReceived","#,
+                r#""annotations":{},"stage":"RequestReceived","#,
+            ),
+            // `user` not first nested, or `username` not first in it.
+            received_line("system:node:n1", times)
+                .replace(r#""user":"#, r#""sourceIPs":[],"user":"#),
+            received_line("system:node:n1", times).replace(
+                r#"{"username":"system:node:n1","groups":["system:nodes","system:authenticated"]}"#,
+                r#"{"groups":["system:nodes"],"username":"system:node:n1"}"#,
+            ),
+            // A time key twice (a body's first), or a time that is not a plain string.
+            received_line(
+                "system:node:n1",
+                &format!(r#","requestObject":{{"stageTimestamp":"2000-01-01T00:00:00Z"}}{times}"#),
+            ),
+            received_line("system:node:n1", r#","requestReceivedTimestamp":17"#),
+            // Another needle further on.
+            received_line(
+                "system:node:n1",
+                &format!(r#","requestObject":{{"name":"\u0041"}}{times}"#),
+            ),
+            received_line(
+                "system:node:n1",
+                &format!(r#","requestObject":{{"kind":"EventList"}}{times}"#),
+            ),
+            // Not one object.
+            format!("{} ", received_line("system:node:n1", times)).replace("} ", "},"),
+        ];
+        for line in &parsed {
+            assert_eq!(p.decide(line.as_bytes()), Decision::Parse, "{line}");
+        }
+        // Under --strict every such line is parsed.
+        let strict = Prefilter::new(true).without_deferral();
+        let line = received_line("system:node:n1", times);
+        assert_eq!(strict.decide(line.as_bytes()), Decision::Parse);
     }
 
     #[test]

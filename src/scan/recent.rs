@@ -80,6 +80,13 @@ impl RecentIds {
         true
     }
 
+    /// Forgets `h` and uncounts it, if it is remembered: it was counted by mistake.
+    pub fn forget(&mut self, h: u64) {
+        if self.current.remove(&h) || self.previous.remove(&h) {
+            self.distinct -= 1;
+        }
+    }
+
     /// Hashes counted as new so far.
     pub fn distinct(&self) -> u64 {
         self.distinct
