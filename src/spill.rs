@@ -128,6 +128,7 @@ impl SpillWriter {
             file: BufReader::with_capacity(1 << 20, file),
             remaining: self.records,
             read: 0,
+            last_batch_bytes: 0,
             dir,
         })
     }
@@ -139,6 +140,9 @@ pub struct SpillReader {
     file: BufReader<File>,
     remaining: u64,
     read: u64,
+    /// The size of the last batch read: the next one's is about the same, and a buffer grown
+    /// from nothing was copied a dozen times on the way to its few MiB.
+    last_batch_bytes: usize,
 }
 
 /// Encoded requests read back together; [`SpillBatch::decode`] turns one into a record, so
@@ -161,7 +165,7 @@ impl SpillReader {
             .unwrap_or(usize::MAX)
             .min(max_records.max(1));
         let mut batch = SpillBatch {
-            bytes: Vec::new(),
+            bytes: Vec::with_capacity(self.last_batch_bytes + self.last_batch_bytes / 8),
             records: Vec::with_capacity(n),
             first: self.read,
             dir: self.dir.clone(),
@@ -191,6 +195,7 @@ impl SpillReader {
         }
         self.remaining -= n as u64;
         self.read += n as u64;
+        self.last_batch_bytes = batch.bytes.len();
         Ok(Some(batch))
     }
 

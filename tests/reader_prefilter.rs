@@ -36,7 +36,7 @@ enum Line {
     /// A kubelet's RequestReceived event (`user` is a node's) in Go's key order (so that the
     /// pre-filter may take it unparsed), cut short at byte `at` after the node's name starts
     /// and closed with `}`: what a crash can leave mid-line.
-    /// Its auditID is `cut`, made unique per line by [`unique_cuts`].
+    /// Every cut line has the auditID `cut`: those after the first meet their request again.
     Cut {
         user: u8,
         at: u16,
@@ -142,17 +142,6 @@ fn go_ordered(e: &serde_json::Value) -> String {
         })
         .collect();
     format!("{{{}}}", fields.join(","))
-}
-
-/// Gives each [`Line::Cut`] line of `text` an auditID of its own, so that no event replaces
-/// a cut line (when one does, the pre-filter's reading differs on purpose; see
-/// `a_bad_request_received_line_replaced_by_its_completion_goes_unreported`).
-fn unique_cuts(text: &str) -> String {
-    text.split('\n')
-        .enumerate()
-        .map(|(i, l)| l.replace(r#""auditID":"cut""#, &format!(r#""auditID":"cut-{i}""#)))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 fn render(l: &Line) -> String {
@@ -328,7 +317,7 @@ proptest! {
 
     #[test]
     fn prefilter_is_equivalent_to_parsing_everything(lines in prop::collection::vec(line(), 1..60), trailing_newline in any::<bool>()) {
-        let mut text = unique_cuts(&lines.iter().map(render).collect::<Vec<_>>().join("\n"));
+        let mut text = lines.iter().map(render).collect::<Vec<_>>().join("\n");
         if trailing_newline {
             text.push('\n');
         }
@@ -349,6 +338,22 @@ proptest! {
         let kubelet_ids: std::collections::HashSet<_> = ra.iter().map(|r| r.audit_id.clone()).collect();
         prop_assert_eq!(kubelet_ids.len(), ra.len());
         prop_assert_eq!(sa.kubelet_requests as usize, ra.len());
+    }
+
+    #[test]
+    fn prefilter_is_equivalent_to_parsing_everything_in_any_chunks(lines in prop::collection::vec(line(), 1..60), chunk in 1usize..300) {
+        // Small chunks: a request's events meet in the global deduplication, not in a chunk.
+        let text = lines.iter().map(render).collect::<Vec<_>>().join("\n");
+        let with = ScanOptions { threads: 1, chunk_size: chunk, ..ScanOptions::default() };
+        let without = ScanOptions { prefilter: false, ..with.clone() };
+        let ((ra, sa), (rb, sb)) = scan_both(&text, &with, &without);
+        prop_assert_eq!(&ra, &rb);
+        prop_assert_eq!(&sa.object_events, &sb.object_events);
+        prop_assert_eq!(&sa.pod_sightings, &sb.pod_sightings);
+        prop_assert_eq!((sa.events, sa.requests), (sb.events, sb.requests));
+        prop_assert_eq!((sa.kubelet_events, sa.kubelet_requests), (sb.kubelet_events, sb.kubelet_requests));
+        prop_assert_eq!((sa.lines_read, sa.lines_bad), (sb.lines_read, sb.lines_bad));
+        prop_assert_eq!(&sa.bad, &sb.bad);
     }
 
     #[test]
@@ -737,4 +742,62 @@ fn a_bad_request_received_line_replaced_by_its_completion_goes_unreported() {
         matches!(err, nodeauthz::scan::ScanError::Strict { line: 2, .. }),
         "{err}"
     );
+}
+
+#[test]
+fn a_request_received_line_met_again_is_read_then() {
+    // A line taken unparsed that meets its request again, in its chunk or later, and is not
+    // replaced there (the other event is no better: another RequestReceived, an event without
+    // a stage, or one of a request already emitted), is read then, as parsing every line reads
+    // it: a bad one is reported, and the other event is the request's.
+    let again = |line: String| line.replace("\"id-0\"", "\"cut-1\"");
+    let stageless = again(go_kubelet(0, 0)).replace(r#""stage":"RequestReceived","#, "");
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "then a good copy",
+            vec![cut_received(1), again(go_kubelet(0, 0))],
+        ),
+        ("then no stage", vec![cut_received(1), stageless.clone()]),
+        ("after no stage", vec![stageless, cut_received(1)]),
+        ("twice", vec![cut_received(1), cut_received(1)]),
+        (
+            "after its completion",
+            vec![again(go_kubelet(0, 2)), cut_received(1)],
+        ),
+    ];
+    for (name, lines) in cases {
+        // A first line that is an event, so that the input is read as lines.
+        let text = std::iter::once(go_kubelet(5, 2))
+            .chain(lines)
+            .collect::<Vec<_>>()
+            .join("\n");
+        for chunk in [ScanOptions::default().chunk_size, 1] {
+            let with = ScanOptions {
+                threads: 1,
+                chunk_size: chunk,
+                ..ScanOptions::default()
+            };
+            let without = ScanOptions {
+                prefilter: false,
+                ..with.clone()
+            };
+            let ((ra, sa), (rb, sb)) = scan_both(&text, &with, &without);
+            assert_eq!(ra, rb, "{name}, chunk {chunk}");
+            assert_eq!(sa.bad, sb.bad, "{name}, chunk {chunk}");
+            let counts = |s: &nodeauthz::scan::ScanSummary| {
+                (
+                    s.lines_used,
+                    s.lines_bad,
+                    s.events,
+                    s.requests,
+                    s.kubelet_events,
+                    s.kubelet_requests,
+                )
+            };
+            assert_eq!(counts(&sa), counts(&sb), "{name}, chunk {chunk}");
+            // Every case has one bad line (the cut one, or both copies of it).
+            let bad = if name == "twice" { 2 } else { 1 };
+            assert_eq!(sa.lines_bad, bad, "{name}, chunk {chunk}");
+        }
+    }
 }

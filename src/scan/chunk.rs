@@ -51,7 +51,8 @@ pub struct ChunkBad {
 pub struct ChunkOut {
     /// Lines read.
     pub lines: u64,
-    /// Lines parsed into audit events.
+    /// Lines read as audit events: parsed, or taken unparsed as a kubelet's
+    /// RequestReceived event ([`Decision::Received`]).
     pub used: u64,
     /// Blank lines and lines the pre-filter left unparsed.
     pub skipped: u64,
@@ -67,10 +68,12 @@ pub struct ChunkOut {
     pub kubelet_dropped: u64,
     /// Graph-relevant object events, in order.
     pub objects: Vec<ObjectEvent>,
-    /// Earliest timestamp of a parsed event.
+    /// Earliest timestamp of an event read.
     pub first_ts: Option<Micros>,
-    /// Latest timestamp of a parsed event.
+    /// Latest timestamp of an event read.
     pub last_ts: Option<Micros>,
+    /// Places in `ids` of lines taken unparsed that turned out bad, to be taken out.
+    pub(crate) refuted_ids: Vec<usize>,
 }
 
 /// The shape of an input, decided from its first lines.
@@ -229,7 +232,7 @@ impl ChunkOut {
             return;
         };
         let stage = ev.stage();
-        if !cands.admit(id_hash, ev.audit_id.as_deref().unwrap_or(""), stage) {
+        if !self.admit(cands, id_hash, ev.audit_id.as_deref().unwrap_or(""), stage) {
             return;
         }
         let kept = if stage == Some(Stage::ResponseComplete) {
@@ -241,7 +244,7 @@ impl ChunkOut {
                 audit_hash: id_hash,
                 stage,
                 matched_by,
-                unread: false,
+                unread: None,
                 pos,
             }
         };
@@ -264,6 +267,7 @@ impl ChunkOut {
         self.events += 1;
         self.time(time);
         let audit_hash = audit_id_hash(audit_id.as_bytes());
+        let id_slot = self.ids.len();
         self.ids.push(audit_hash);
         let stage = Some(Stage::RequestReceived);
         if cands.admit(audit_hash, audit_id, stage) {
@@ -273,7 +277,7 @@ impl ChunkOut {
                 audit_hash,
                 stage,
                 matched_by: KubeletMatch::NodeUser,
-                unread: true,
+                unread: Some(id_slot),
                 pos: SourcePos {
                     file: ctx.file,
                     line,
@@ -296,7 +300,12 @@ impl ChunkOut {
         let Some((id_hash, matched_by, pos)) = self.note(&ev, line, ctx) else {
             return;
         };
-        if cands.admit(id_hash, ev.audit_id.as_deref().unwrap_or(""), ev.stage()) {
+        if self.admit(
+            cands,
+            id_hash,
+            ev.audit_id.as_deref().unwrap_or(""),
+            ev.stage(),
+        ) {
             let record = ev.to_kubelet_request(matched_by, pos);
             cands.keep(id_hash, Kept::Built(Box::new(record)));
         }
@@ -358,10 +367,70 @@ impl ChunkOut {
         }
     }
 
+    /// [`Candidates::admit`], after reading the request's kept event first when it was taken
+    /// unparsed and the new one does not replace it (an equal or lesser stage): parsing every
+    /// line would have checked it, and if it is bad, the new event is the request's.
+    fn admit<'a>(
+        &mut self,
+        cands: &mut Candidates<'a>,
+        id_hash: u64,
+        audit_id: &str,
+        stage: Option<Stage>,
+    ) -> bool {
+        if preference(stage) <= preference(Some(Stage::RequestReceived)) {
+            if let Some(i) = cands.unread(id_hash, audit_id) {
+                self.read_kept(cands, i);
+            }
+        }
+        cands.admit(id_hash, audit_id, stage)
+    }
+
+    /// Reads the kept event `i`, taken unparsed: from then on it is a parsed one, or, bad, it
+    /// is reported and uncounted as a used line, an event and a request, and no longer kept.
+    fn read_kept(&mut self, cands: &mut Candidates<'_>, i: usize) {
+        let Some(Kept::Pending {
+            text,
+            unread,
+            pos,
+            audit_hash,
+            ..
+        }) = &mut cands.kept[i]
+        else {
+            return;
+        };
+        let Some(id_slot) = *unread else {
+            return;
+        };
+        let Err((kind, reason)) = read_unread(text) else {
+            *unread = None;
+            return;
+        };
+        let (line, audit_hash) = (pos.line, *audit_hash);
+        cands.kept[i] = None;
+        cands.best.remove(&audit_hash);
+        self.used -= 1;
+        self.events -= 1;
+        self.refuted_ids.push(id_slot);
+        let at = self.bad.partition_point(|b| b.line <= line);
+        self.bad.insert(
+            at,
+            ChunkBad {
+                kind,
+                line,
+                lines: 1,
+                reason,
+            },
+        );
+    }
+
     /// Hands on the chunk's surviving kubelet events: ResponseComplete events (and events
     /// that cannot be read again from their own text) as records, the others as copies of
     /// their lines.
     fn finish(&mut self, cands: Candidates<'_>) {
+        // Slots pushed in order, so removing from the last keeps the others' places.
+        for slot in std::mem::take(&mut self.refuted_ids).into_iter().rev() {
+            self.ids.remove(slot);
+        }
         self.kubelet_dropped = cands.dropped;
         let mut kubelet = Vec::with_capacity(cands.kept.len());
         kubelet.extend(cands.kept.into_iter().flatten().map(Kept::into_event));
@@ -500,8 +569,9 @@ enum Kept<'a> {
         audit_hash: u64,
         stage: Option<Stage>,
         matched_by: KubeletMatch,
-        /// Taken unparsed ([`Decision::Received`]).
-        unread: bool,
+        /// Taken unparsed ([`Decision::Received`]): where its auditID hash is in the chunk's
+        /// `ids`.
+        unread: Option<usize>,
         pos: SourcePos,
     },
 }
@@ -537,7 +607,7 @@ impl Kept<'_> {
                 audit_hash,
                 stage,
                 matched_by,
-                unread,
+                unread: unread.is_some(),
                 pos,
             })),
         }
@@ -588,6 +658,25 @@ impl<'a> Candidates<'a> {
             }
         }
         true
+    }
+
+    /// The kept event of the request, if it was taken unparsed.
+    fn unread(&self, id_hash: u64, audit_id: &str) -> Option<usize> {
+        let &i = self.best.get(&id_hash)?;
+        match self.kept.get(i) {
+            Some(Some(
+                kept @ Kept::Pending {
+                    unread: Some(_), ..
+                },
+            )) if kept.audit_id() == audit_id => Some(i),
+            _ => None,
+        }
+    }
+
+    /// Whether an event of the request with auditID hash `id_hash` was kept (and may still
+    /// be).
+    fn has(&self, id_hash: u64) -> bool {
+        self.best.contains_key(&id_hash)
     }
 
     /// Keeps an admitted event as the best of its request.
@@ -737,10 +826,12 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
             Decision::Received { audit_id, time } if !unterminated => {
                 let text = std::str::from_utf8(line.trim_ascii());
                 match (text, std::str::from_utf8(audit_id)) {
-                    (Ok(text), Ok(audit_id)) => {
+                    // A request met again in the chunk: the line would be dropped, or replace
+                    // an event; parsing every line would have checked it, so it is parsed.
+                    (Ok(text), Ok(audit_id)) if !cands.has(audit_id_hash(audit_id.as_bytes())) => {
                         out.received(text, audit_id, rel, time, ctx, &mut cands);
                     }
-                    // The parse reports where the UTF-8 goes wrong.
+                    // The parse also reports where the UTF-8 goes wrong.
                     _ => parse_line(line, rel, unterminated, ctx, &mut out, &mut cands),
                 }
             }

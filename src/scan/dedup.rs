@@ -77,6 +77,9 @@ pub struct RefutedLine {
     pub kind: BadKind,
     /// The bad-line reason, as its chunk would have given it.
     pub reason: String,
+    /// Whether its auditID is to be uncounted among the requests: not when it was read because
+    /// another event of its request came, which counts it.
+    pub uncount: bool,
 }
 
 /// An event read into a record, with what [`Dedup`] needs to settle it.
@@ -149,17 +152,46 @@ impl Dedup {
     }
 
     /// Adds one kubelet event.
-    pub fn push(&mut self, r: KubeletEvent) {
+    pub fn push(&mut self, mut r: KubeletEvent) {
         self.advance(1);
         let h = r.audit_hash();
-        if self.emitted.contains(h) {
+        let seen = self.emitted.contains(h);
+        if r.is_unread() && (seen || self.pending.contains_key(&h)) {
+            // A line taken unparsed that meets its request again, to be dropped or to replace
+            // the event pending, is read now: parsing every line would have checked it.
+            match self.read_now(r) {
+                Some(record) => r = record,
+                None => return,
+            }
+        }
+        if seen {
             return;
+        }
+        if preference(r.stage()) <= preference(Some(Stage::RequestReceived)) {
+            // The event pending, taken unparsed, would be kept over this one: read it first
+            // (if it is bad, this one is the request's).
+            if let Some((seq, pending)) = self.pending.remove(&h) {
+                match pending {
+                    p if p.is_unread() => {
+                        if let Some(read) = self.read_now(p) {
+                            self.pending.insert(h, (seq, read));
+                        }
+                    }
+                    p => {
+                        self.pending.insert(h, (seq, p));
+                    }
+                }
+            }
         }
         if r.stage() == Some(Stage::ResponseComplete) {
             self.pending.remove(&h);
-            // Only an event taken unparsed is not a record already, and none is a
-            // ResponseComplete.
-            self.take_read(vec![Read::of(r)]);
+            match r.into_record() {
+                Ok(record) => {
+                    self.emitted.insert(h);
+                    self.ready.push(record);
+                }
+                Err(_) => debug_assert!(false, "a ResponseComplete is never taken unparsed"),
+            }
             return;
         }
         let seq = self.events;
@@ -173,6 +205,30 @@ impl Dedup {
                 e.insert((seq, r));
             }
         }
+    }
+
+    /// Reads a line taken unparsed because another event of its request came: its record as
+    /// an event, or, when it is bad, nothing (it is refuted).
+    fn read_now(&mut self, event: KubeletEvent) -> Option<KubeletEvent> {
+        let (pos, audit_hash) = (event.pos(), event.audit_hash());
+        match event.into_record() {
+            Ok(record) => Some(KubeletEvent::Record(record)),
+            Err((kind, reason)) => {
+                self.refute(RefutedLine {
+                    pos,
+                    audit_hash,
+                    kind,
+                    reason,
+                    uncount: false,
+                });
+                None
+            }
+        }
+    }
+
+    fn refute(&mut self, line: RefutedLine) {
+        self.refuted += 1;
+        self.refuted_lines.push(line);
     }
 
     /// Emits, in input order, the pending requests whose best event arrived at or before
@@ -210,15 +266,13 @@ impl Dedup {
                 }
                 // Only a line taken unparsed can fail to read (see
                 // `KubeletEvent::into_record`).
-                Err((kind, reason)) if unread => {
-                    self.refuted += 1;
-                    self.refuted_lines.push(RefutedLine {
-                        pos,
-                        audit_hash: h,
-                        kind,
-                        reason,
-                    });
-                }
+                Err((kind, reason)) if unread => self.refute(RefutedLine {
+                    pos,
+                    audit_hash: h,
+                    kind,
+                    reason,
+                    uncount: true,
+                }),
                 Err(_) => {}
             }
         }

@@ -520,20 +520,23 @@ impl<'a> Run<'a> {
     }
 
     /// Counts the lines taken unparsed that turned out bad as bad lines instead of used lines,
-    /// events and requests. (A request of the same auditID on another line, which its
-    /// chunk found already counted, is uncounted with it: two requests sharing an auditID,
-    /// one of them on a bad line, is as unlikely as it gets.)
+    /// events and requests. (Uncounting the request assumes no other line gave its auditID,
+    /// which holds unless another client reused it; and a request counted longer ago than the
+    /// window of [`RecentIds`] stays counted.)
     fn settle(&mut self) -> Result<(), ScanError> {
         for RefutedLine {
             pos,
             audit_hash,
             kind,
             reason,
+            uncount,
         } in self.dedup.take_refuted()
         {
             self.summary.lines_used -= 1;
             self.summary.events -= 1;
-            self.ids.forget(audit_hash);
+            if uncount {
+                self.ids.forget(audit_hash);
+            }
             let inputs = &self.summary.inputs;
             let example = BadLine {
                 kind,
@@ -642,6 +645,7 @@ impl<'a> Run<'a> {
             objects,
             first_ts,
             last_ts,
+            ..
         } = out;
         for ChunkBad {
             kind,

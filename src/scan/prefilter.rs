@@ -29,9 +29,11 @@
 //! - each of its time keys appears at most once, with a plain value (so its time is the one
 //!   the parse gives).
 //!
-//! Like a skipped line, such a line is not checked further when it is replaced: a line the
-//! full parse would reject for what follows its head (malformed JSON further on, a key written
-//! twice) goes unreported then.
+//! Like a skipped line, such a line is not checked further when a better event of its request
+//! (ResponseStarted, ResponseComplete) replaces it: a line the full parse would reject for what
+//! follows its head (malformed JSON further on, a key written twice) goes unreported then. When
+//! it meets any other event of its request, or none, it is parsed after all; found bad then, it
+//! is reported where it is, but the time read from it unparsed stays in its input's time span.
 //!
 //! A scan that wants no kubelet requests (the `graph` command's, which only collects object
 //! events) builds the pre-filter with [`Prefilter::with_options`]: kubelet lines are then
@@ -104,8 +106,9 @@ pub enum Decision<'a> {
 
 fn build(patterns: &[String]) -> AhoCorasick {
     // Static, valid patterns: the build cannot fail short of running out of memory.
-    // Leftmost-first is what enables the SIMD (Teddy) searcher; which needle matches first
-    // does not matter here, only whether one does.
+    // Leftmost-first is what enables the SIMD (Teddy) searcher. Which needle matches first
+    // matters only to `Prefilter::received`, which looks on for other needles after a
+    // kubelet's.
     AhoCorasick::builder()
         .match_kind(MatchKind::LeftmostFirst)
         .build(patterns)
@@ -227,7 +230,7 @@ impl Prefilter {
         let nested = memchr::memchr2(b'{', b'[', &t[1..])? + 1;
         let head = &t[..nested];
         let plain = |key: &memmem::Finder<'_>| {
-            let at = key.find(head)? + key.needle().len();
+            let at = key_end(head, key, key.find(head)?)?;
             match value_at(head, at) {
                 KeyValue::Plain(v) => Some(v),
                 KeyValue::NotAKey | KeyValue::Other => None,
@@ -240,7 +243,7 @@ impl Prefilter {
         if !node_user_first(head, &t[nested..]) {
             return None;
         }
-        let time = self.unique_time(t)?;
+        let time = self.unique_time(t, nested)?;
         // Any other needle (an escape, an envelope) needs the parse. Searching on from inside
         // the hit finds a needle overlapping it too.
         let rest = self
@@ -251,13 +254,22 @@ impl Prefilter {
     }
 
     /// The time the parse would give the event of line `t` ([`RawEvent::request_received`],
-    /// else [`RawEvent::stage_time`]), or `None` when that cannot be told without parsing: a
-    /// time key written twice (once in a body, say) or with a value that is no plain string.
-    fn unique_time(&self, t: &[u8]) -> Option<Option<i64>> {
+    /// else [`RawEvent::stage_time`]), or `None` when that cannot be told without parsing.
+    /// A time key counts only where it is surely the event's own: before the first nested
+    /// value (which starts at `nested`), or after the last one ends, where Go writes the
+    /// times; anywhere else (in a body, say), twice, or with a value that is no plain string,
+    /// the line is left to the parse.
+    fn unique_time(&self, t: &[u8], nested: usize) -> Option<Option<i64>> {
+        // No object or array opens after the last `}` or `]` but the one the last byte closes.
+        let trailer = memchr::memrchr2(b'}', b']', &t[..t.len() - 1]).map_or(nested, |i| i + 1);
         let value = |key: &memmem::Finder<'_>| -> Option<Option<&[u8]>> {
-            let Some(at) = key.find(t).map(|at| at + key.needle().len()) else {
+            let Some(found) = key.find(t) else {
                 return Some(None);
             };
+            if found >= nested && found < trailer {
+                return None;
+            }
+            let at = key_end(t, key, found)?;
             if key.find(&t[at..]).is_some() {
                 return None;
             }
@@ -301,6 +313,13 @@ impl Prefilter {
         }
         None
     }
+}
+
+/// The end of the quoted `key` found at `found` in `text`, if it opens a key there: after `{`
+/// or `,` (not after `\"`, inside a string such as `"x\"stage"`).
+fn key_end(text: &[u8], key: &memmem::Finder<'_>, found: usize) -> Option<usize> {
+    let before = text[..found].trim_ascii_end();
+    (before.ends_with(b",") || before.ends_with(b"{")).then_some(found + key.needle().len())
 }
 
 /// Whether the event's first nested value, which starts `nested`, is its `user` (the last key
@@ -604,6 +623,19 @@ mod tests {
                 &format!(r#","requestObject":{{"stageTimestamp":"2000-01-01T00:00:00Z"}}{times}"#),
             ),
             received_line("system:node:n1", r#","requestReceivedTimestamp":17"#),
+            // A key inside another key, after an escaped quote, or a time only in a body.
+            received_line("system:node:n1", times).replace(
+                r#""stage":"RequestReceived","#,
+                r#""x\"stage":"RequestReceived","stage":"ResponseComplete","#,
+            ),
+            received_line("system:node:n1", times).replace(
+                r#""auditID":"r-1","#,
+                r#""x\"auditID":"r-2","auditID":"r-1","#,
+            ),
+            received_line(
+                "system:node:n1",
+                r#","requestObject":{"timestamp":"2020-01-01T00:00:00Z"}"#,
+            ),
             // Another needle further on.
             received_line(
                 "system:node:n1",
