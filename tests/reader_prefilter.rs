@@ -543,15 +543,7 @@ fn cloud_records_are_parsed_whatever_they_hold() {
     ]
     .map(|v| v.to_string())
     .join("\n");
-    let with = ScanOptions {
-        threads: 1,
-        ..ScanOptions::default()
-    };
-    let without = ScanOptions {
-        prefilter: false,
-        ..with.clone()
-    };
-    let ((_, sa), (_, sb)) = scan_both(&text, &with, &without);
+    let ((_, sa), (_, sb)) = with_and_without_prefilter(&text);
     assert_eq!((sa.events, sa.requests, sa.lines_used), (3, 3, 2));
     assert_eq!((sb.events, sb.requests, sb.lines_used), (3, 3, 2));
 }
@@ -580,6 +572,7 @@ fn cut_received(n: u8) -> String {
     format!("{}}}", &whole[..at])
 }
 
+/// Scans `text` with the pre-filter and without it (`--no-prefilter`), on one thread.
 fn with_and_without_prefilter(text: &str) -> (Scanned, Scanned) {
     let with = ScanOptions {
         threads: 1,
