@@ -572,6 +572,17 @@ fn cut_received(n: u8) -> String {
     format!("{}}}", &whole[..at])
 }
 
+/// Used lines, events, requests, kubelet events and kubelet requests of a scan.
+fn request_counts(s: &nodeauthz::scan::ScanSummary) -> (u64, u64, u64, u64, u64) {
+    (
+        s.lines_used,
+        s.events,
+        s.requests,
+        s.kubelet_events,
+        s.kubelet_requests,
+    )
+}
+
 /// Scans `text` with the pre-filter and without it (`--no-prefilter`), on one thread.
 fn with_and_without_prefilter(text: &str) -> (Scanned, Scanned) {
     let with = ScanOptions {
@@ -641,22 +652,7 @@ fn a_request_received_line_found_bad_is_reported_where_it_is() {
     // Exactly as parsing every line reads it.
     assert_eq!(records, records_without);
     assert_eq!(s.bad, s_without.bad);
-    assert_eq!(
-        (
-            s.lines_used,
-            s.events,
-            s.requests,
-            s.kubelet_events,
-            s.kubelet_requests
-        ),
-        (
-            s_without.lines_used,
-            s_without.events,
-            s_without.requests,
-            s_without.kubelet_events,
-            s_without.kubelet_requests
-        )
-    );
+    assert_eq!(request_counts(&s), request_counts(&s_without));
 }
 
 #[test]
@@ -678,16 +674,7 @@ fn a_request_received_line_read_late_is_the_request_when_nothing_replaces_it() {
         ]
     );
     assert_eq!(records, records_without);
-    assert_eq!(
-        (
-            s.lines_used,
-            s.events,
-            s.requests,
-            s.kubelet_events,
-            s.kubelet_requests
-        ),
-        (3, 3, 2, 3, 2)
-    );
+    assert_eq!(request_counts(&s), (3, 3, 2, 3, 2));
     let span = |s: &nodeauthz::scan::ScanSummary| {
         (s.inputs[0].first_timestamp, s.inputs[0].last_timestamp)
     };
