@@ -39,6 +39,7 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
 
 /// One apiserver configuration as given on the command line (see [`Scenario::from_flags`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -417,30 +418,33 @@ pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
     decisions_from(outcome.clone())
 }
 
-/// [`decisions_of`], taking the outcome's strings instead of copying them.
+/// [`decisions_of`], taking the outcome's strings instead of copying them where no other
+/// outcome shares them.
 pub fn decisions_from(outcome: ChainOutcome) -> Decisions {
-    let evidence = match (outcome.path, &outcome.node) {
-        (Some(path), _) => Evidence::Path(path),
-        (None, Some(n)) if n.indeterminate.is_some() => {
-            Evidence::Incomplete(n.indeterminate.clone().unwrap_or_default())
-        }
-        (None, Some(n)) if n.searched_graph => Evidence::NoPath,
-        _ => Evidence::NotConsulted,
-    };
-    let node_authorizer = match outcome.node {
-        Some(n) => NodeAuthorizerResult {
-            decision: match n.decision {
+    let (node_authorizer, evidence) = match outcome.node.map(Arc::unwrap_or_clone) {
+        Some(n) => {
+            let evidence = match (n.path, n.indeterminate) {
+                (Some(path), _) => Evidence::Path(path),
+                (None, Some(why)) => Evidence::Incomplete(why),
+                (None, None) if n.searched_graph => Evidence::NoPath,
+                (None, None) => Evidence::NotConsulted,
+            };
+            let decision = match n.decision {
                 Decision::Allow => AuthzDecision::Allow,
                 Decision::NoOpinion => AuthzDecision::NoOpinion,
+            };
+            let reason = n.reason.into_owned();
+            (NodeAuthorizerResult { decision, reason }, evidence)
+        }
+        None => (
+            NodeAuthorizerResult {
+                decision: AuthzDecision::NoOpinion,
+                reason: String::new(),
             },
-            reason: n.reason.into_owned(),
-        },
-        None => NodeAuthorizerResult {
-            decision: AuthzDecision::NoOpinion,
-            reason: String::new(),
-        },
+            Evidence::NotConsulted,
+        ),
     };
-    let rbac = match outcome.rbac {
+    let rbac = match outcome.rbac.map(Arc::unwrap_or_clone) {
         Some(r) => RbacResult {
             decision: if r.allowed {
                 AuthzDecision::Allow
@@ -485,7 +489,7 @@ pub fn facts_of(outcome: &ChainOutcome) -> DecisionFacts<'_> {
         rbac_allows: rbac.is_some_and(|r| r.allowed),
         admission: admission_decision(&outcome.admission),
         admission_reason: outcome.admission.reason(),
-        incomplete: match outcome.path {
+        incomplete: match outcome.path() {
             Some(_) => None,
             None => node.and_then(|n| n.indeterminate.as_deref()),
         },

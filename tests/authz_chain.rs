@@ -74,14 +74,14 @@ fn node_allows_with_empty_reason_and_path() {
         0,
     );
     assert_eq!(out.allowed_by, Some(Mode::Node));
-    assert_eq!(out.reason, "");
+    assert_eq!(out.reason(), "");
     assert_eq!(
         out.authorizers.len(),
         1,
         "RBAC is not consulted after an allow"
     );
     assert_eq!(
-        out.path,
+        out.path().map(<[String]>::to_vec),
         Some(vec![
             "secret ns/db".into(),
             "pod ns/web-1".into(),
@@ -105,7 +105,7 @@ fn forbidden_reason_and_403_message() {
     );
     assert_eq!(out.allowed_by, None);
     assert_eq!(
-        out.reason,
+        out.reason(),
         "node 'node-b' cannot read 'node-c', only its own Node object"
     );
     assert_eq!(out.refusal, Some(Refusal {
@@ -126,7 +126,7 @@ fn forbidden_reason_and_403_message() {
         &view(),
         0,
     );
-    assert_eq!(out.reason, "");
+    assert_eq!(out.reason(), "");
     assert_eq!(out.refusal.map(|r| r.message).as_deref(), Some("pods \"web-1\" is forbidden: User \"system:node:node-a\" cannot get resource \"pods/log\" in API group \"\" in the namespace \"ns\""));
     // Non-resource requests, with HTML escaping of the inner part.
     let out = s.evaluate(
@@ -166,7 +166,7 @@ fn rbac_allows_what_node_refuses_under_legacy_binding() {
         0,
     );
     assert_eq!(out.allowed_by, Some(Mode::Rbac));
-    assert_eq!(out.reason, "RBAC: allowed by ClusterRoleBinding \"system:node\" of ClusterRole \"system:node\" to Group \"system:nodes\"");
+    assert_eq!(out.reason(), "RBAC: allowed by ClusterRoleBinding \"system:node\" of ClusterRole \"system:node\" to Group \"system:nodes\"");
     assert_eq!(
         out.node.as_ref().map(|n| n.reason.to_string()).as_deref(),
         Some("no relationship found between node 'node-a' and this object")
@@ -186,7 +186,7 @@ fn rbac_allows_what_node_refuses_under_legacy_binding() {
     );
     assert_eq!(out.allowed_by, None);
     assert_eq!(
-        out.reason,
+        out.reason(),
         "no relationship found between node 'node-a' and this object"
     );
 }
@@ -203,7 +203,7 @@ fn reasons_joined_in_chain_order() {
         &view(),
         0,
     );
-    assert_eq!(out.reason, "node 'node-a' cannot read 'node-b', only its own Node object\nEverything is forbidden.\nRBAC: clusterrole.rbac.authorization.k8s.io \"missing\" not found");
+    assert_eq!(out.reason(), "node 'node-a' cannot read 'node-b', only its own Node object\nEverything is forbidden.\nRBAC: clusterrole.rbac.authorization.k8s.io \"missing\" not found");
     let modes: Vec<Mode> = out.authorizers.iter().map(|a| a.mode).collect();
     assert_eq!(modes, vec![Mode::Node, Mode::AlwaysDeny, Mode::Rbac]);
     // Empty reasons are skipped.
@@ -215,7 +215,7 @@ fn reasons_joined_in_chain_order() {
             &view(),
             0
         )
-        .reason,
+        .reason(),
         ""
     );
     let allow = scenario("AlwaysDeny,AlwaysAllow", &[], None, false, &[]);
@@ -226,7 +226,7 @@ fn reasons_joined_in_chain_order() {
         0,
     );
     assert_eq!(
-        (out.allowed_by, out.reason.as_str()),
+        (out.allowed_by, &*out.reason()),
         (Some(Mode::AlwaysAllow), "")
     );
 }
@@ -322,7 +322,7 @@ fn release_1_19_allows_listing_pods_and_1_17_quotes() {
             &view(),
             0
         )
-        .reason,
+        .reason(),
         "no relationship found between node \"node-a\" and this object"
     );
 }
@@ -544,4 +544,38 @@ fn shared_answers_give_the_outcomes_each_scenario_gives_alone() {
             assert_eq!(with, alone, "{attrs:?} under {:?}", s.modes);
         }
     }
+}
+
+#[test]
+fn a_mode_named_twice_is_consulted_once() {
+    use nodeauthz::authz::version::{FeatureGates, KubeVersion};
+    let gates = FeatureGates::parse(KubeVersion::NEWEST, None).unwrap();
+    let s = Scenario::new(
+        vec![
+            Mode::Node,
+            Mode::AlwaysDeny,
+            Mode::Node,
+            Mode::AlwaysDeny,
+            Mode::Rbac,
+        ],
+        false,
+        gates,
+        &bootstrap(false),
+        Vec::new(),
+    );
+    assert_eq!(s.modes, vec![Mode::Node, Mode::AlwaysDeny, Mode::Rbac]);
+    let out = s.evaluate(
+        &node_req("node-a", "get", "", "nodes", "", "node-b"),
+        None,
+        &view(),
+        0,
+    );
+    let modes: Vec<Mode> = out.authorizers.iter().map(|a| a.mode).collect();
+    assert_eq!(modes, vec![Mode::Node, Mode::AlwaysDeny, Mode::Rbac]);
+    assert_eq!(
+        out.reason(),
+        "node 'node-a' cannot read 'node-b', only its own Node object\nEverything is forbidden."
+    );
+    assert_eq!(out.reason_of(Mode::Rbac), "");
+    assert_eq!(out.reason_of(Mode::AlwaysDeny), "Everything is forbidden.");
 }

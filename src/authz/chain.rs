@@ -9,6 +9,9 @@
 //! it only when `--enable-admission-plugins` names it (and `--disable-admission-plugins` does
 //! not). Callers that want the recommended target configuration pass it explicitly.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::forbidden::authorization_forbidden;
@@ -101,8 +104,8 @@ pub struct Shares {
 /// ([`Shares`]). Empty it (or make a new one) before the next request.
 #[derive(Debug, Default)]
 pub struct SharedAnswers {
-    node: Vec<(usize, NodeDecision)>,
-    rbac: Vec<(usize, RbacDecision)>,
+    node: Vec<(usize, Arc<NodeDecision>)>,
+    rbac: Vec<(usize, Arc<RbacDecision>)>,
 }
 
 impl SharedAnswers {
@@ -114,20 +117,22 @@ impl SharedAnswers {
 }
 
 /// The answer kept under `key` in `kept`, else `ask()` (kept under `key` for the next
-/// scenario, when there is a key and a place to keep it).
-fn answer<T: Clone>(
+/// scenario, when there is a key and a place to keep it). Answers are shared, not copied:
+/// a request is decided under five scenarios, and copying each answer's strings (the graph
+/// path, the reasons) into every outcome cost as many allocations as deciding it.
+fn answer<T>(
     key: Option<usize>,
-    kept: Option<&mut Vec<(usize, T)>>,
+    kept: Option<&mut Vec<(usize, Arc<T>)>>,
     ask: impl FnOnce() -> T,
-) -> T {
+) -> Arc<T> {
     let (Some(key), Some(kept)) = (key, kept) else {
-        return ask();
+        return Arc::new(ask());
     };
     if let Some((_, a)) = kept.iter().find(|(k, _)| *k == key) {
-        return a.clone();
+        return Arc::clone(a);
     }
-    let a = ask();
-    kept.push((key, a.clone()));
+    let a = Arc::new(ask());
+    kept.push((key, Arc::clone(&a)));
     a
 }
 
@@ -145,12 +150,50 @@ pub fn share_answers(scenarios: &mut [Scenario]) {
     }
 }
 
-/// One authorizer's answer within the chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One authorizer's answer within the chain (its reason: [`ChainOutcome::reason_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthorizerOutcome {
     pub mode: Mode,
     pub decision: Decision,
-    pub reason: String,
+}
+
+/// How many authorizers a chain can hold: one per [`Mode`].
+const MODES: usize = 4;
+
+/// The authorizers a chain consulted, in order; a slice through `Deref`. Held inline: a
+/// mode is named at most once, and a request is decided under five scenarios, where a vector
+/// each was an allocation each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consulted {
+    list: [AuthorizerOutcome; MODES],
+    len: usize,
+}
+
+impl Consulted {
+    fn new() -> Self {
+        let unused = AuthorizerOutcome {
+            mode: Mode::AlwaysDeny,
+            decision: Decision::NoOpinion,
+        };
+        Consulted {
+            list: [unused; MODES],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, outcome: AuthorizerOutcome) {
+        // Scenario::new keeps each mode once, so there is always room.
+        self.list[self.len] = outcome;
+        self.len += 1;
+    }
+}
+
+impl std::ops::Deref for Consulted {
+    type Target = [AuthorizerOutcome];
+
+    fn deref(&self) -> &[AuthorizerOutcome] {
+        &self.list[..self.len]
+    }
 }
 
 /// A refusal as the client sees it.
@@ -166,19 +209,16 @@ pub struct Refusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainOutcome {
     /// The authorizers consulted, in order (the walk stops at the first allow).
-    pub authorizers: Vec<AuthorizerOutcome>,
+    pub authorizers: Consulted,
     /// The authorizer that allowed, if any.
     pub allowed_by: Option<Mode>,
-    /// The allow reason, or the joined forbidden reason (`authorization.k8s.io/reason`).
-    pub reason: String,
-    /// The Node authorizer's full answer, when it was consulted.
-    pub node: Option<NodeDecision>,
-    /// RBAC's full answer, when it was consulted.
-    pub rbac: Option<RbacDecision>,
+    /// The Node authorizer's full answer, when it was consulted (shared with the other
+    /// scenarios the request was decided under, see [`Scenario::decide_with`]).
+    pub node: Option<Arc<NodeDecision>>,
+    /// RBAC's full answer, when it was consulted (shared like `node`).
+    pub rbac: Option<Arc<RbacDecision>>,
     /// NodeRestriction's answer ([`Admission::NotApplicable`] when it did not run).
     pub admission: Admission,
-    /// The graph path that allowed the request through the Node authorizer.
-    pub path: Option<Vec<String>>,
     /// Why the outcome may differ from the real apiserver's (incomplete graph or an admission
     /// decision the inputs cannot make).
     pub indeterminate: Option<String>,
@@ -190,6 +230,49 @@ impl ChainOutcome {
     /// Authorized by some authorizer (admission aside).
     pub fn authorized(&self) -> bool {
         self.allowed_by.is_some()
+    }
+
+    /// The graph path that allowed the request through the Node authorizer.
+    pub fn path(&self) -> Option<&[String]> {
+        self.node.as_ref()?.path.as_deref()
+    }
+
+    /// The reason `mode`'s authorizer gave (empty when it was not consulted).
+    pub fn reason_of(&self, mode: Mode) -> &str {
+        match mode {
+            Mode::Node => self.node.as_ref().map_or("", |n| &n.reason),
+            Mode::Rbac => self.rbac.as_ref().map_or("", |r| &r.reason),
+            Mode::AlwaysAllow => "",
+            Mode::AlwaysDeny => ALWAYS_DENY_REASON,
+        }
+    }
+
+    /// The allow reason, or the consulted authorizers' non-empty reasons joined with `\n` in
+    /// chain order (`authorization.k8s.io/reason`). Worked out on demand: deciding a log needs
+    /// only the per-authorizer answers.
+    pub fn reason(&self) -> Cow<'_, str> {
+        if let Some(mode) = self.allowed_by {
+            return Cow::Borrowed(self.reason_of(mode));
+        }
+        let mut reasons = self
+            .authorizers
+            .iter()
+            .map(|a| self.reason_of(a.mode))
+            .filter(|r| !r.is_empty());
+        let Some(first) = reasons.next() else {
+            return Cow::Borrowed("");
+        };
+        match reasons.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => {
+                let mut joined = format!("{first}\n{second}");
+                for r in reasons {
+                    joined.push('\n');
+                    joined.push_str(r);
+                }
+                Cow::Owned(joined)
+            }
+        }
     }
 }
 
@@ -266,14 +349,21 @@ fn policy_has(policy: &RbacPolicy, b: &BindingRef) -> bool {
 }
 
 impl Scenario {
-    /// Builds a scenario from already-parsed parts.
+    /// Builds a scenario from already-parsed parts. A mode named twice keeps its first place
+    /// (only that one can answer; the apiserver refuses such a list, see [`parse_modes`]).
     pub fn new(
-        modes: Vec<Mode>,
+        mut modes: Vec<Mode>,
         node_restriction: bool,
         gates: FeatureGates,
         policy: &RbacPolicy,
         dropped: Vec<BindingRef>,
     ) -> Self {
+        let mut seen = Vec::with_capacity(MODES);
+        modes.retain(|m| {
+            let first = !seen.contains(m);
+            seen.push(*m);
+            first
+        });
         Scenario {
             modes,
             node_restriction,
@@ -333,17 +423,16 @@ impl Scenario {
         mut shared: Option<&mut SharedAnswers>,
     ) {
         for &mode in &self.modes {
-            let (decision, reason) = match mode {
+            let decision = match mode {
                 Mode::Node => {
                     let d = answer(
                         self.shares.node,
                         shared.as_deref_mut().map(|s| &mut s.node),
                         || self.node.authorize(attrs, cluster, at),
                     );
-                    let r = (d.decision, d.reason.to_string());
-                    out.path = d.path.clone();
+                    let decision = d.decision;
                     out.node = Some(d);
-                    r
+                    decision
                 }
                 Mode::Rbac => {
                     let d = answer(
@@ -356,35 +445,18 @@ impl Scenario {
                     } else {
                         Decision::NoOpinion
                     };
-                    let r = (decision, d.reason.clone());
                     out.rbac = Some(d);
-                    r
+                    decision
                 }
-                Mode::AlwaysAllow => (Decision::Allow, String::new()),
-                Mode::AlwaysDeny => (Decision::NoOpinion, ALWAYS_DENY_REASON.to_string()),
+                Mode::AlwaysAllow => Decision::Allow,
+                Mode::AlwaysDeny => Decision::NoOpinion,
             };
-            out.authorizers.push(AuthorizerOutcome {
-                mode,
-                decision,
-                reason,
-            });
+            out.authorizers.push(AuthorizerOutcome { mode, decision });
             if decision == Decision::Allow {
                 out.allowed_by = Some(mode);
-                out.reason = out
-                    .authorizers
-                    .last()
-                    .map(|a| a.reason.clone())
-                    .unwrap_or_default();
                 return;
             }
         }
-        let reasons: Vec<&str> = out
-            .authorizers
-            .iter()
-            .map(|a| a.reason.as_str())
-            .filter(|r| !r.is_empty())
-            .collect();
-        out.reason = reasons.join("\n");
     }
 
     /// Whether the chain's authorizers allow `attrs` (no admission).
@@ -454,7 +526,7 @@ impl Scenario {
             if with_refusal {
                 out.refusal = Some(Refusal {
                     code: 403,
-                    message: authorization_forbidden(attrs, &out.reason),
+                    message: authorization_forbidden(attrs, &out.reason()),
                 });
             }
             return out;
@@ -487,13 +559,11 @@ impl Scenario {
 
 fn empty_outcome() -> ChainOutcome {
     ChainOutcome {
-        authorizers: Vec::new(),
+        authorizers: Consulted::new(),
         allowed_by: None,
-        reason: String::new(),
         node: None,
         rbac: None,
         admission: Admission::NotApplicable,
-        path: None,
         indeterminate: None,
         refusal: None,
     }

@@ -119,6 +119,11 @@ impl Dedup {
         }
     }
 
+    /// Makes room for `more` emitted requests at once ([`RecentIds::expect`]).
+    pub fn expect(&mut self, more: usize) {
+        self.emitted.expect(more);
+    }
+
     /// Kubelet events seen.
     pub fn events(&self) -> u64 {
         self.events - self.refuted

@@ -59,6 +59,14 @@ impl RecentIds {
         self.window
     }
 
+    /// Makes room for `more` new hashes at once (no more than the window holds): a table
+    /// grown by doubling from empty rehashes every ID into new memory, which the kernel clears
+    /// first, about twenty times on the way to a window's worth.
+    pub fn expect(&mut self, more: usize) {
+        let room = self.window.saturating_sub(self.current.len());
+        self.current.reserve(more.min(room));
+    }
+
     /// Whether `h` is still remembered.
     pub fn contains(&self, h: u64) -> bool {
         self.current.contains(&h) || self.previous.contains(&h)
@@ -123,5 +131,25 @@ mod tests {
         assert!(ids.contains(4) && ids.contains(7));
         assert!(ids.insert(1), "an id older than the window counts again");
         assert_eq!(ids.distinct(), 8);
+    }
+
+    #[test]
+    fn expecting_ids_reserves_no_more_than_the_window() {
+        let mut ids = RecentIds::new(1000);
+        ids.expect(usize::MAX);
+        let reserved = ids.current.capacity();
+        assert!((1000..2000).contains(&reserved), "{reserved}");
+        for h in 0..1000 {
+            assert!(ids.insert(h));
+        }
+        assert_eq!(
+            ids.current.capacity(),
+            reserved,
+            "no growth within the window"
+        );
+        // The rotation reuses the other table and changes nothing of the answers.
+        assert!(ids.insert(1000));
+        assert_eq!((ids.generation(), ids.distinct()), (1, 1001));
+        assert!(ids.contains(0) && ids.contains(1000));
     }
 }
