@@ -750,8 +750,11 @@ pub fn analyze(
                         .iter()
                         .map(|&i| prepared.row(decisions_of(&outcomes[i]), file))
                         .collect();
-                    // The target's row is built last, from the request's own strings.
-                    let target = decisions_from(outcomes.swap_remove(target_at));
+                    // The target's row is built last, from the request's own strings, and
+                    // from its answers, which the other outcomes no longer share then.
+                    let target = outcomes.swap_remove(target_at);
+                    drop(outcomes);
+                    let target = decisions_from(target);
                     let Prepared { attrs, body, .. } = prepared;
                     drop(body);
                     let row = verdict_row(RowParts::moved(req, attrs), target, file);

@@ -557,13 +557,14 @@ fn a_mode_named_twice_is_consulted_once() {
             Mode::Node,
             Mode::AlwaysDeny,
             Mode::Rbac,
+            Mode::Rbac,
+            Mode::Node,
         ],
         false,
         gates,
         &bootstrap(false),
         Vec::new(),
     );
-    assert_eq!(s.modes, vec![Mode::Node, Mode::AlwaysDeny, Mode::Rbac]);
     let out = s.evaluate(
         &node_req("node-a", "get", "", "nodes", "", "node-b"),
         None,
@@ -578,4 +579,30 @@ fn a_mode_named_twice_is_consulted_once() {
     );
     assert_eq!(out.reason_of(Mode::Rbac), "");
     assert_eq!(out.reason_of(Mode::AlwaysDeny), "Everything is forbidden.");
+    // Not consulted: no reason, AlwaysDeny's included.
+    let allowed = s.evaluate(
+        &node_req("node-a", "get", "", "nodes", "", "node-a"),
+        None,
+        &view(),
+        0,
+    );
+    assert_eq!(allowed.authorizers.len(), 1);
+    assert_eq!(
+        (allowed.reason(), allowed.reason_of(Mode::AlwaysDeny)),
+        ("".into(), "")
+    );
+}
+
+#[test]
+fn every_mode_is_in_mode_all_once() {
+    for (i, mode) in Mode::ALL.iter().enumerate() {
+        // A new mode fails to compile here: give it the next place, and list it in Mode::ALL.
+        let at = match mode {
+            Mode::Node => 0,
+            Mode::Rbac => 1,
+            Mode::AlwaysAllow => 2,
+            Mode::AlwaysDeny => 3,
+        };
+        assert_eq!(at, i, "{mode:?}");
+    }
 }

@@ -200,17 +200,7 @@ fn render(l: &Line) -> String {
         }
         Line::Garbage(s) => s.clone(),
         Line::Cut { user, at } => {
-            let mut e = event_value(&Line::Event {
-                id: 0,
-                stage: 0,
-                user: *user,
-                imp: false,
-                agent: 0,
-                verb: 0,
-                resource: 0,
-                code: 200,
-                escape: 7,
-            });
+            let mut e = event_value(&go_ordered_event(0, 0, *user));
             e["auditID"] = json!("cut");
             let s = go_ordered(&e);
             // Cut after the node's name starts, so that the line keeps its needle: a line
@@ -548,19 +538,25 @@ fn cloud_records_are_parsed_whatever_they_hold() {
     assert_eq!((sb.events, sb.requests, sb.lines_used), (3, 3, 2));
 }
 
-/// A kubelet's event of request `id` at `stage` (an index into [`STAGES`]), in Go's key order.
-fn go_kubelet(id: u8, stage: u8) -> String {
-    render(&Line::Event {
+/// A successful `get` of pods, request `id` at `stage` (an index into [`STAGES`]) by `user` (an
+/// index into [`USERS`]), rendered in Go's key order.
+fn go_ordered_event(id: u8, stage: u8, user: u8) -> Line {
+    Line::Event {
         id,
         stage,
-        user: 0,
+        user,
         imp: false,
         agent: 0,
         verb: 0,
         resource: 0,
         code: 200,
         escape: 7,
-    })
+    }
+}
+
+/// A kubelet's event of request `id` at `stage` (an index into [`STAGES`]), in Go's key order.
+fn go_kubelet(id: u8, stage: u8) -> String {
+    render(&go_ordered_event(id, stage, 0))
 }
 
 /// A kubelet's RequestReceived event of auditID `cut-<n>` in Go's key order, cut short after

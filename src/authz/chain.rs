@@ -33,6 +33,9 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Every mode, each once.
+    pub const ALL: [Mode; 4] = [Mode::Node, Mode::Rbac, Mode::AlwaysAllow, Mode::AlwaysDeny];
+
     /// The name used in `--authorization-mode`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -118,8 +121,9 @@ impl SharedAnswers {
 
 /// The answer kept under `key` in `kept`, else `ask()` (kept under `key` for the next
 /// scenario, when there is a key and a place to keep it). Answers are shared, not copied:
-/// a request is decided under five scenarios, and copying each answer's strings (the graph
-/// path, the reasons) into every outcome cost as many allocations as deciding it.
+/// a request is decided under several scenarios (five by default), and copying each
+/// answer's strings (the graph path, the reasons) into every outcome cost as many
+/// allocations as deciding it.
 fn answer<T>(
     key: Option<usize>,
     kept: Option<&mut Vec<(usize, Arc<T>)>>,
@@ -157,15 +161,13 @@ pub struct AuthorizerOutcome {
     pub decision: Decision,
 }
 
-/// How many authorizers a chain can hold: one per [`Mode`].
-const MODES: usize = 4;
-
-/// The authorizers a chain consulted, in order; a slice through `Deref`. Held inline: a
-/// mode is named at most once, and a request is decided under five scenarios, where a vector
-/// each was an allocation each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The authorizers a chain consulted, in order; a slice through `Deref`. Held inline, with
+/// room for each [`Mode`] once (a mode named again is not consulted again): a request is
+/// decided under several scenarios (five by default), and a vector each was an allocation
+/// each.
+#[derive(Clone, Copy)]
 pub struct Consulted {
-    list: [AuthorizerOutcome; MODES],
+    list: [AuthorizerOutcome; Mode::ALL.len()],
     len: usize,
 }
 
@@ -176,15 +178,23 @@ impl Consulted {
             decision: Decision::NoOpinion,
         };
         Consulted {
-            list: [unused; MODES],
+            list: [unused; Mode::ALL.len()],
             len: 0,
         }
     }
 
+    /// Whether `mode` was consulted.
+    fn has(&self, mode: Mode) -> bool {
+        self.iter().any(|a| a.mode == mode)
+    }
+
+    /// Adds `outcome`, whose mode was not consulted yet (see [`Consulted::has`]): so there is
+    /// always room.
     fn push(&mut self, outcome: AuthorizerOutcome) {
-        // Scenario::new keeps each mode once, so there is always room.
-        self.list[self.len] = outcome;
-        self.len += 1;
+        if let Some(slot) = self.list.get_mut(self.len) {
+            *slot = outcome;
+            self.len += 1;
+        }
     }
 }
 
@@ -193,6 +203,20 @@ impl std::ops::Deref for Consulted {
 
     fn deref(&self) -> &[AuthorizerOutcome] {
         &self.list[..self.len]
+    }
+}
+
+impl PartialEq for Consulted {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Consulted {}
+
+impl std::fmt::Debug for Consulted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -243,7 +267,8 @@ impl ChainOutcome {
             Mode::Node => self.node.as_ref().map_or("", |n| &n.reason),
             Mode::Rbac => self.rbac.as_ref().map_or("", |r| &r.reason),
             Mode::AlwaysAllow => "",
-            Mode::AlwaysDeny => ALWAYS_DENY_REASON,
+            Mode::AlwaysDeny if self.authorizers.has(mode) => ALWAYS_DENY_REASON,
+            Mode::AlwaysDeny => "",
         }
     }
 
@@ -349,21 +374,16 @@ fn policy_has(policy: &RbacPolicy, b: &BindingRef) -> bool {
 }
 
 impl Scenario {
-    /// Builds a scenario from already-parsed parts. A mode named twice keeps its first place
-    /// (only that one can answer; the apiserver refuses such a list, see [`parse_modes`]).
+    /// Builds a scenario from already-parsed parts. A mode named twice is consulted at its
+    /// first place only (a second asking could not answer otherwise; the apiserver refuses
+    /// such a list, see [`parse_modes`]).
     pub fn new(
-        mut modes: Vec<Mode>,
+        modes: Vec<Mode>,
         node_restriction: bool,
         gates: FeatureGates,
         policy: &RbacPolicy,
         dropped: Vec<BindingRef>,
     ) -> Self {
-        let mut seen = Vec::with_capacity(MODES);
-        modes.retain(|m| {
-            let first = !seen.contains(m);
-            seen.push(*m);
-            first
-        });
         Scenario {
             modes,
             node_restriction,
@@ -423,6 +443,9 @@ impl Scenario {
         mut shared: Option<&mut SharedAnswers>,
     ) {
         for &mode in &self.modes {
+            if out.authorizers.has(mode) {
+                continue;
+            }
             let decision = match mode {
                 Mode::Node => {
                     let d = answer(

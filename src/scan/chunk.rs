@@ -783,7 +783,7 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
     let mut out = ChunkOut {
         ids: Vec::with_capacity(guess),
         // Pod status writes are an eighth to a quarter of the lines of the generated and real
-        // logs. Growing this vector of 272-byte events from empty copied it to new memory at
+        // logs. Growing this vector of large events from empty copied it to new memory at
         // each doubling, memory the kernel clears first.
         objects: if ctx.want_object_events {
             Vec::with_capacity(guess / 8)

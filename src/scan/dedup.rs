@@ -119,9 +119,9 @@ impl Dedup {
         }
     }
 
-    /// Makes room for `more` emitted requests at once ([`RecentIds::expect`]).
-    pub fn expect(&mut self, more: usize) {
-        self.emitted.expect(more);
+    /// Makes room for about `more` emitted requests at once ([`RecentIds::reserve`]).
+    pub fn reserve(&mut self, more: usize) {
+        self.emitted.reserve(more);
     }
 
     /// Kubelet events seen.

@@ -59,12 +59,12 @@ impl RecentIds {
         self.window
     }
 
-    /// Makes room for `more` new hashes at once (no more than the window holds): a table
+    /// Makes room for about `more` new hashes at once, no more than the window holds: a table
     /// grown by doubling from empty rehashes every ID into new memory, which the kernel clears
-    /// first, about twenty times on the way to a window's worth.
-    pub fn expect(&mut self, more: usize) {
+    /// first, at each step. Only a hint: nothing is reserved if the memory cannot be had.
+    pub fn reserve(&mut self, more: usize) {
         let room = self.window.saturating_sub(self.current.len());
-        self.current.reserve(more.min(room));
+        let _ = self.current.try_reserve(more.min(room));
     }
 
     /// Whether `h` is still remembered.
@@ -134,9 +134,9 @@ mod tests {
     }
 
     #[test]
-    fn expecting_ids_reserves_no_more_than_the_window() {
+    fn reserving_takes_no_more_than_the_window() {
         let mut ids = RecentIds::new(1000);
-        ids.expect(usize::MAX);
+        ids.reserve(usize::MAX);
         let reserved = ids.current.capacity();
         assert!((1000..2000).contains(&reserved), "{reserved}");
         for h in 0..1000 {
@@ -147,7 +147,7 @@ mod tests {
             reserved,
             "no growth within the window"
         );
-        // The rotation reuses the other table and changes nothing of the answers.
+        // Reserving changes nothing of the answers: the window still rotates by count.
         assert!(ids.insert(1000));
         assert_eq!((ids.generation(), ids.distinct()), (1, 1001));
         assert!(ids.contains(0) && ids.contains(1000));
