@@ -338,12 +338,17 @@ impl<'r> Prepared<'r> {
     }
 
     /// [`Prepared::outcome`] under each of `scenarios`, each distinct authorizer asked once
-    /// ([`share_answers`]).
-    pub fn outcomes(&self, scenarios: &[Scenario], cluster: &dyn ClusterView) -> Vec<ChainOutcome> {
-        let mut shared = SharedAnswers::default();
+    /// ([`share_answers`]); `shared` is emptied first, and may be reused for the next request.
+    pub fn outcomes(
+        &self,
+        scenarios: &[Scenario],
+        cluster: &dyn ClusterView,
+        shared: &mut SharedAnswers,
+    ) -> Vec<ChainOutcome> {
+        shared.clear();
         scenarios
             .iter()
-            .map(|s| s.decide_with(&self.attrs, &self.body, cluster, self.at, &mut shared))
+            .map(|s| s.decide_with(&self.attrs, &self.body, cluster, self.at, shared))
             .collect()
     }
 
@@ -727,14 +732,14 @@ pub fn analyze(
             // appended (and moved) afterwards.
             (0..batch.len())
                 .into_par_iter()
-                .map(|i| {
+                .map_init(SharedAnswers::default, |shared, i| {
                     let req = batch.decode(i)?;
                     let file = file_names
                         .get(req.pos.file as usize)
                         .map(String::as_str)
                         .unwrap_or("");
                     let prepared = Prepared::new(&req);
-                    let mut outcomes = prepared.outcomes(&scenarios, &graph);
+                    let mut outcomes = prepared.outcomes(&scenarios, &graph, shared);
                     // The candidates need only the verdict, straight from the chain's answer.
                     let models: Vec<(Verdict, String, bool)> = recorded_at
                         .iter()

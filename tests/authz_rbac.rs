@@ -303,6 +303,19 @@ fn missing_roles_are_rule_resolution_errors() {
     let mut bob = alice("get", "", "pods", "", "p");
     bob.username = "carol".into();
     assert_eq!(rbac.authorize(&bob).reason, "");
+    // A reused list of candidates, whatever it held, gives the same answers.
+    let mut candidates = vec![3, 0, 99, 2];
+    for attrs in [
+        alice("get", "", "pods", "ns", "p"),
+        alice("get", "", "secrets", "ns", "s"),
+        alice("get", "", "secrets", "", "s"),
+        bob,
+    ] {
+        assert_eq!(
+            rbac.authorize_with(&attrs, &mut candidates),
+            rbac.authorize(&attrs)
+        );
+    }
 }
 
 #[test]

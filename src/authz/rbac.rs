@@ -650,17 +650,22 @@ impl RbacAuthorizer {
 
     /// Authorizes `attrs` (spec 9).
     pub fn authorize(&self, attrs: &Attributes) -> RbacDecision {
+        self.authorize_with(attrs, &mut Vec::new())
+    }
+
+    /// [`RbacAuthorizer::authorize`], listing the candidate bindings in `candidates` (whatever
+    /// it holds is replaced), so that a caller deciding many requests reuses one list.
+    pub fn authorize_with(&self, attrs: &Attributes, candidates: &mut Vec<usize>) -> RbacDecision {
         let mut errors: Vec<&str> = Vec::new();
-        let mut candidates = Vec::new();
         self.cluster_index
-            .candidates(&attrs.username, &attrs.groups, &mut candidates);
-        if let Some(d) = visit(&self.cluster_bindings, &candidates, attrs, &mut errors) {
+            .candidates(&attrs.username, &attrs.groups, candidates);
+        if let Some(d) = visit(&self.cluster_bindings, candidates, attrs, &mut errors) {
             return d;
         }
         if !attrs.namespace.is_empty() {
             if let Some((bindings, index)) = self.role_bindings.get(attrs.namespace.as_str()) {
-                index.candidates(&attrs.username, &attrs.groups, &mut candidates);
-                if let Some(d) = visit(bindings, &candidates, attrs, &mut errors) {
+                index.candidates(&attrs.username, &attrs.groups, candidates);
+                if let Some(d) = visit(bindings, candidates, attrs, &mut errors) {
                     return d;
                 }
             }
