@@ -393,11 +393,7 @@ impl RowParts {
     /// request's effective user (see [`request_attributes`]), so the identity comes from them.
     fn moved(req: KubeletRequest, attrs: Attributes) -> Self {
         let timestamp = req.time();
-        let recorded = RecordedOutcome::from_log(
-            req.decision.as_deref(),
-            req.reason.as_deref(),
-            req.response_code,
-        );
+        let recorded = RecordedOutcome::from_owned(req.decision, req.reason, req.response_code);
         RowParts {
             audit_id: req.audit_id,
             timestamp,

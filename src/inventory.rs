@@ -20,7 +20,7 @@ use crate::verdict::{Recorded, RecordedOutcome};
 /// What the audit log recorded for a request: the same classification the verdicts use
 /// ([`RecordedOutcome::from_log`]), so the inventory and the verdict report count alike.
 pub fn recorded(r: &KubeletRequest) -> Recorded {
-    RecordedOutcome::from_log(r.decision.as_deref(), r.reason.as_deref(), r.response_code).decision
+    RecordedOutcome::classify(r.decision.as_deref(), r.reason.as_deref(), r.response_code).0
 }
 
 /// Request counts by recorded decision.

@@ -128,9 +128,9 @@ pub struct RecordedOutcome {
     /// The classified outcome.
     pub decision: Recorded,
     /// Raw `authorization.k8s.io/decision` annotation (`allow` / `forbid`), if present.
-    pub annotation: Option<String>,
+    pub annotation: Option<CompactString>,
     /// Raw `authorization.k8s.io/reason` annotation, if present.
-    pub reason: Option<String>,
+    pub reason: Option<CompactString>,
     /// `responseStatus.code`, if present.
     pub code: Option<i32>,
     /// True when authorization allowed but the response was 403: an admission refusal
@@ -150,9 +150,36 @@ impl RecordedOutcome {
     ///   code → allowed (authorization runs before the handler that produced it); no code at
     ///   all → no response (only RequestReceived was logged).
     pub fn from_log(annotation: Option<&str>, reason: Option<&str>, code: Option<i32>) -> Self {
+        Self::from_owned(annotation.map(Into::into), reason.map(Into::into), code)
+    }
+
+    /// [`RecordedOutcome::from_log`], keeping the strings it is given instead of copying them.
+    pub fn from_owned(
+        annotation: Option<CompactString>,
+        reason: Option<CompactString>,
+        code: Option<i32>,
+    ) -> Self {
+        let (decision, by_admission) =
+            Self::classify(annotation.as_deref(), reason.as_deref(), code);
+        RecordedOutcome {
+            decision,
+            annotation,
+            reason,
+            code,
+            by_admission,
+        }
+    }
+
+    /// The classified outcome and whether admission refused, as [`RecordedOutcome::from_log`]
+    /// gives them, without keeping the strings (counting needs only these).
+    pub fn classify(
+        annotation: Option<&str>,
+        reason: Option<&str>,
+        code: Option<i32>,
+    ) -> (Recorded, bool) {
         let is_403 = code == Some(403);
         let before_authorization = matches!(code, Some(401 | 429));
-        let (decision, by_admission) = match annotation {
+        match annotation {
             Some("forbid") => (Recorded::Forbidden, false),
             Some("allow") if is_403 => (Recorded::Forbidden, true),
             Some("allow") => (Recorded::Allowed, false),
@@ -160,13 +187,6 @@ impl RecordedOutcome {
             _ if is_403 => (Recorded::Forbidden, false),
             _ if code.is_some() && !before_authorization => (Recorded::Allowed, false),
             _ => (Recorded::NoResponse, false),
-        };
-        RecordedOutcome {
-            decision,
-            annotation: annotation.map(str::to_owned),
-            reason: reason.map(str::to_owned),
-            code,
-            by_admission,
         }
     }
 }
@@ -820,6 +840,17 @@ mod tests {
             assert_eq!(r.by_admission, admission, "{annotation:?} {code:?}");
             assert_eq!(r.code, code);
             assert_eq!(r.annotation.as_deref(), annotation);
+            assert_eq!(r.reason.as_deref(), reason);
+            assert_eq!(
+                RecordedOutcome::classify(annotation, reason, code),
+                (want, admission)
+            );
+            let owned = RecordedOutcome::from_owned(
+                annotation.map(Into::into),
+                reason.map(Into::into),
+                code,
+            );
+            assert_eq!(owned, r);
         }
         assert_eq!(
             RecordedOutcome::from_log(None, None, None).decision,

@@ -321,7 +321,7 @@ pub fn disagreement(row: &RequestVerdict, model: ModelAnswer<'_>) -> Disagreemen
         namespace: row.namespace.to_string(),
         name: row.name.to_string(),
         recorded: row.recorded.decision.as_str().to_owned(),
-        recorded_reason: row.recorded.reason.clone(),
+        recorded_reason: row.recorded.reason.as_deref().map(str::to_owned),
         recorded_by_admission: row.recorded.by_admission,
         model: model.verdict.as_str().to_owned(),
         model_reason: model.reason.to_owned(),
