@@ -346,10 +346,14 @@ impl<'r> Prepared<'r> {
         shared: &mut SharedAnswers,
     ) -> Vec<ChainOutcome> {
         shared.clear();
-        scenarios
+        let outcomes = scenarios
             .iter()
             .map(|s| s.decide_with(&self.attrs, &self.body, cluster, self.at, shared))
-            .collect()
+            .collect();
+        // Let go of the answers, so that the last row built from them can take them out of
+        // their Arcs instead of copying them.
+        shared.clear();
+        outcomes
     }
 
     /// The row of this request for one scenario's decisions.

@@ -18,7 +18,7 @@ use crate::scan::{BadLine, ScanSummary};
 use crate::verdict::{Recorded, RecordedOutcome};
 
 /// What the audit log recorded for a request: the same classification the verdicts use
-/// ([`RecordedOutcome::from_log`]), so the inventory and the verdict report count alike.
+/// ([`RecordedOutcome::classify`]), so the inventory and the verdict report count alike.
 pub fn recorded(r: &KubeletRequest) -> Recorded {
     RecordedOutcome::classify(r.decision.as_deref(), r.reason.as_deref(), r.response_code).0
 }

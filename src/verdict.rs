@@ -139,16 +139,7 @@ pub struct RecordedOutcome {
 }
 
 impl RecordedOutcome {
-    /// Classifies the recorded facts (spec section 2):
-    /// - `forbid` → forbidden;
-    /// - `allow` + 403 → forbidden by admission (the authorization filter wrote `allow`, then
-    ///   admission refused);
-    /// - `allow` + any other or no code → allowed (the handler may have failed for other reasons);
-    /// - no decision, reason `internal error` → forbidden (an authorizer error never allows);
-    /// - no decision, 403 → forbidden; no decision, 401 (authentication) or 429 (priority and
-    ///   fairness, which runs before authorization) → no response; no decision and any other
-    ///   code → allowed (authorization runs before the handler that produced it); no code at
-    ///   all → no response (only RequestReceived was logged).
+    /// The outcome of the recorded facts ([`RecordedOutcome::classify`]), with them.
     pub fn from_log(annotation: Option<&str>, reason: Option<&str>, code: Option<i32>) -> Self {
         Self::from_owned(annotation.map(Into::into), reason.map(Into::into), code)
     }
@@ -170,8 +161,17 @@ impl RecordedOutcome {
         }
     }
 
-    /// The classified outcome and whether admission refused, as [`RecordedOutcome::from_log`]
-    /// gives them, without keeping the strings (counting needs only these).
+    /// Classifies the recorded facts (spec section 2) into the outcome and whether admission
+    /// refused, without keeping them (counting needs only these):
+    /// - `forbid` → forbidden;
+    /// - `allow` + 403 → forbidden by admission (the authorization filter wrote `allow`, then
+    ///   admission refused);
+    /// - `allow` + any other or no code → allowed (the handler may have failed for other reasons);
+    /// - no decision, reason `internal error` → forbidden (an authorizer error never allows);
+    /// - no decision, 403 → forbidden; no decision, 401 (authentication) or 429 (priority and
+    ///   fairness, which runs before authorization) → no response; no decision and any other
+    ///   code → allowed (authorization runs before the handler that produced it); no code at
+    ///   all → no response (only RequestReceived was logged).
     pub fn classify(
         annotation: Option<&str>,
         reason: Option<&str>,

@@ -606,3 +606,48 @@ fn every_mode_is_in_mode_all_once() {
         assert_eq!(at, i, "{mode:?}");
     }
 }
+
+#[test]
+fn deciding_a_request_leaves_its_answers_to_its_outcomes_alone() {
+    use nodeauthz::analyze::Prepared;
+    use nodeauthz::authz::chain::{share_answers, SharedAnswers};
+    use nodeauthz::input::uri::parse_request_uri;
+    use nodeauthz::record::{KubeletRequest, UserInfo};
+    use std::sync::Arc;
+    let mut scenarios = vec![
+        scenario("RBAC", &["NodeRestriction"], None, false, &[]),
+        scenario("RBAC", &["NodeRestriction"], None, true, &[]),
+        scenario("Node,RBAC", &["NodeRestriction"], None, false, &[]),
+        scenario("Node,RBAC", &["NodeRestriction"], None, true, &[]),
+    ];
+    share_answers(&mut scenarios);
+    let req = KubeletRequest {
+        verb: "get".into(),
+        uri: parse_request_uri("/api/v1/nodes/node-a"),
+        user: UserInfo {
+            username: "system:node:node-a".into(),
+            groups: vec!["system:nodes".into(), "system:authenticated".into()],
+            ..UserInfo::default()
+        },
+        ..KubeletRequest::default()
+    };
+    let prepared = Prepared::new(&req);
+    let mut shared = SharedAnswers::default();
+    for _ in 0..2 {
+        let outcomes = prepared.outcomes(&scenarios, &view(), &mut shared);
+        // One Node answer for both Node,RBAC scenarios (which stop there), held by them alone,
+        // so that the last row built from it can take it without copying.
+        let node = outcomes[2].node.as_ref().expect("Node consulted");
+        assert!(Arc::ptr_eq(node, outcomes[3].node.as_ref().unwrap()));
+        assert_eq!(Arc::strong_count(node), 2);
+        assert!(outcomes[2].rbac.is_none() && outcomes[3].rbac.is_none());
+        // The RBAC-only scenarios differ by the legacy binding: an answer each.
+        for o in &outcomes[..2] {
+            assert_eq!(
+                Arc::strong_count(o.rbac.as_ref().expect("RBAC consulted")),
+                1
+            );
+        }
+        assert!(!outcomes[0].authorized() && outcomes[1].authorized());
+    }
+}

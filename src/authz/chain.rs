@@ -104,8 +104,8 @@ pub struct Shares {
 }
 
 /// The authorizers' answers for one request, kept for the scenarios that share them
-/// ([`Shares`]). Empty it before the next request: one kept per worker and cleared spares
-/// the allocations of new ones (a few per request, of about fifty).
+/// ([`Shares`]). Empty it before the next request. Reusing one for many requests saves a few
+/// allocations per request, out of about fifty.
 #[derive(Debug, Default)]
 pub struct SharedAnswers {
     node: Vec<(usize, Arc<NodeDecision>)>,
@@ -115,7 +115,8 @@ pub struct SharedAnswers {
 }
 
 impl SharedAnswers {
-    /// Forgets the answers, for the next request.
+    /// Forgets the answers, for the next request. (The candidate list need not be emptied:
+    /// RBAC replaces it whenever it uses it.)
     pub fn clear(&mut self) {
         self.node.clear();
         self.rbac.clear();
@@ -461,14 +462,12 @@ impl Scenario {
                     decision
                 }
                 Mode::Rbac => {
-                    let (kept, candidates) = match shared.as_deref_mut() {
-                        Some(s) => (Some(&mut s.rbac), Some(&mut s.candidates)),
-                        None => (None, None),
+                    let d = match shared.as_deref_mut() {
+                        Some(s) => answer(self.shares.rbac, Some(&mut s.rbac), || {
+                            self.rbac.authorize_with(attrs, &mut s.candidates)
+                        }),
+                        None => Arc::new(self.rbac.authorize(attrs)),
                     };
-                    let d = answer(self.shares.rbac, kept, || match candidates {
-                        Some(c) => self.rbac.authorize_with(attrs, c),
-                        None => self.rbac.authorize(attrs),
-                    });
                     let decision = if d.allowed {
                         Decision::Allow
                     } else {

@@ -443,7 +443,8 @@ impl SubjectIndex {
         }
     }
 
-    /// Indices of the bindings with at least one subject that may apply, ascending.
+    /// Indices of the bindings with at least one subject that may apply, ascending, in `out`
+    /// (what it held is replaced).
     fn candidates(&self, username: &str, groups: &[CompactString], out: &mut Vec<usize>) {
         out.clear();
         if let Some(v) = self.users.get(username) {
