@@ -50,6 +50,17 @@ fn scenario(
         .expect("scenario")
 }
 
+/// The configurations `analyze` asks which one a log was recorded under: RBAC alone or after
+/// the Node authorizer, without and with the legacy `system:node` binding.
+fn recorded_candidates() -> Vec<Scenario> {
+    vec![
+        scenario("RBAC", &["NodeRestriction"], None, false, &[]),
+        scenario("RBAC", &["NodeRestriction"], None, true, &[]),
+        scenario("Node,RBAC", &["NodeRestriction"], None, false, &[]),
+        scenario("Node,RBAC", &["NodeRestriction"], None, true, &[]),
+    ]
+}
+
 fn view() -> MapView {
     MapView::new()
         .with_path(
@@ -481,11 +492,8 @@ fn shared_answers_give_the_outcomes_each_scenario_gives_alone() {
     use nodeauthz::authz::chain::{share_answers, SharedAnswers, Shares};
     use nodeauthz::authz::restriction::RequestBody;
     // The recorded candidates and the target, as `analyze` decides every request under them.
-    let mut scenarios = vec![
-        scenario("RBAC", &["NodeRestriction"], None, false, &[]),
-        scenario("RBAC", &["NodeRestriction"], None, true, &[]),
-        scenario("Node,RBAC", &["NodeRestriction"], None, false, &[]),
-        scenario("Node,RBAC", &["NodeRestriction"], None, true, &[]),
+    let mut scenarios = recorded_candidates();
+    scenarios.extend([
         scenario("Node,RBAC", &[], Some("1.19"), false, &[]),
         scenario(
             "RBAC,Node",
@@ -494,7 +502,7 @@ fn shared_answers_give_the_outcomes_each_scenario_gives_alone() {
             true,
             &["clusterrolebinding/system:node"],
         ),
-    ];
+    ]);
     share_answers(&mut scenarios);
     let shares: Vec<Shares> = scenarios.iter().map(|s| s.shares).collect();
     let some = |node, rbac| Shares {
@@ -614,12 +622,7 @@ fn deciding_a_request_leaves_its_answers_to_its_outcomes_alone() {
     use nodeauthz::input::uri::parse_request_uri;
     use nodeauthz::record::{KubeletRequest, UserInfo};
     use std::sync::Arc;
-    let mut scenarios = vec![
-        scenario("RBAC", &["NodeRestriction"], None, false, &[]),
-        scenario("RBAC", &["NodeRestriction"], None, true, &[]),
-        scenario("Node,RBAC", &["NodeRestriction"], None, false, &[]),
-        scenario("Node,RBAC", &["NodeRestriction"], None, true, &[]),
-    ];
+    let mut scenarios = recorded_candidates();
     share_answers(&mut scenarios);
     let req = KubeletRequest {
         verb: "get".into(),
