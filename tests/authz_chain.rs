@@ -602,7 +602,7 @@ fn a_mode_named_twice_is_consulted_once() {
 }
 
 #[test]
-fn every_mode_is_in_mode_all_once() {
+fn mode_all_lists_each_mode_once_in_declaration_order() {
     for (i, mode) in Mode::ALL.iter().enumerate() {
         // A new mode fails to compile here: give it the next place, and list it in Mode::ALL.
         let at = match mode {

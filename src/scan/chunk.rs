@@ -252,39 +252,34 @@ impl ChunkOut {
     }
 
     /// Takes one line the pre-filter decided is [`Decision::Received`]: a kubelet's event of
-    /// `audit_id` at RequestReceived, unparsed, counted as a parsed one would be. Read only if
-    /// nothing replaces it, it may turn out bad then ([`crate::scan::dedup::RefutedLine`]).
+    /// `audit_id` (hashed `audit_hash`) at RequestReceived, unparsed, counted as a parsed one
+    /// would be. Its request has no event kept in the chunk (else it is parsed), so it is
+    /// kept. Read only if nothing replaces it, it may turn out bad then
+    /// ([`crate::scan::dedup::RefutedLine`]).
     fn received<'a>(
         &mut self,
         text: &'a str,
         audit_id: &'a str,
-        line: u64,
+        audit_hash: u64,
+        pos: SourcePos,
         time: Option<Micros>,
-        ctx: &ChunkCtx<'_>,
         cands: &mut Candidates<'a>,
     ) {
         self.used += 1;
         self.events += 1;
         self.time(time);
-        let audit_hash = audit_id_hash(audit_id.as_bytes());
         let id_slot = self.ids.len();
         self.ids.push(audit_hash);
-        let stage = Some(Stage::RequestReceived);
-        if cands.admit(audit_hash, audit_id, stage) {
-            let kept = Kept::Pending {
-                text,
-                audit_id: Cow::Borrowed(audit_id),
-                audit_hash,
-                stage,
-                matched_by: KubeletMatch::NodeUser,
-                unread: Some(id_slot),
-                pos: SourcePos {
-                    file: ctx.file,
-                    line,
-                },
-            };
-            cands.keep(audit_hash, kept);
-        }
+        let kept = Kept::Pending {
+            text,
+            audit_id: Cow::Borrowed(audit_id),
+            audit_hash,
+            stage: Some(Stage::RequestReceived),
+            matched_by: KubeletMatch::NodeUser,
+            unread: Some(id_slot),
+            pos,
+        };
+        cands.keep(audit_hash, kept);
     }
 
     /// Takes one event that cannot be read again from a text of its own (an EventList item,
@@ -520,14 +515,14 @@ impl KubeletEvent {
             KubeletEvent::Record(r) => return Ok(r),
             KubeletEvent::Line(l) => l,
         };
-        if l.unread {
-            return read_unread(&l.text)
-                .map(|ev| Box::new(ev.to_kubelet_request(l.matched_by, l.pos)));
-        }
-        let ev = serde_json::from_str::<RawEvent<'_>>(&l.text);
-        debug_assert!(ev.is_ok(), "a kept kubelet event no longer reads");
-        ev.map(|ev| Box::new(ev.to_kubelet_request(l.matched_by, l.pos)))
-            .map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))
+        let ev = if l.unread {
+            read_unread(&l.text)?
+        } else {
+            let ev = serde_json::from_str::<RawEvent<'_>>(&l.text);
+            debug_assert!(ev.is_ok(), "a kept kubelet event no longer reads");
+            ev.map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))?
+        };
+        Ok(Box::new(ev.to_kubelet_request(l.matched_by, l.pos)))
     }
 }
 
@@ -833,11 +828,16 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
             }
             Decision::Received { audit_id, time } if !unterminated => {
                 let text = std::str::from_utf8(line.trim_ascii());
+                let hash = audit_id_hash(audit_id);
                 match (text, std::str::from_utf8(audit_id)) {
                     // A request met again in the chunk: the line would be dropped, or replace
                     // an event; parsing every line would have checked it, so it is parsed.
-                    (Ok(text), Ok(audit_id)) if !cands.has(audit_id_hash(audit_id.as_bytes())) => {
-                        out.received(text, audit_id, rel, time, ctx, &mut cands);
+                    (Ok(text), Ok(audit_id)) if !cands.has(hash) => {
+                        let pos = SourcePos {
+                            file: ctx.file,
+                            line: rel,
+                        };
+                        out.received(text, audit_id, hash, pos, time, &mut cands);
                     }
                     // The parse also reports where the UTF-8 goes wrong.
                     _ => parse_line(line, rel, unterminated, ctx, &mut out, &mut cands),

@@ -175,15 +175,10 @@ impl Dedup {
         if preference(r.stage()) <= preference(Some(Stage::RequestReceived)) {
             // The event pending, taken unparsed, would be kept over this one: read it first
             // (if it is bad, this one is the request's).
-            if let Some((seq, pending)) = self.pending.remove(&h) {
-                match pending {
-                    p if p.is_unread() => {
-                        if let Some(read) = self.read_now(p) {
-                            self.pending.insert(h, (seq, read));
-                        }
-                    }
-                    p => {
-                        self.pending.insert(h, (seq, p));
+            if self.pending.get(&h).is_some_and(|(_, p)| p.is_unread()) {
+                if let Some((seq, p)) = self.pending.remove(&h) {
+                    if let Some(read) = self.read_now(p) {
+                        self.pending.insert(h, (seq, read));
                     }
                 }
             }
@@ -218,22 +213,24 @@ impl Dedup {
         let (pos, audit_hash) = (event.pos(), event.audit_hash());
         match event.into_record() {
             Ok(record) => Some(KubeletEvent::Record(record)),
-            Err((kind, reason)) => {
-                self.refute(RefutedLine {
-                    pos,
-                    audit_hash,
-                    kind,
-                    reason,
-                    uncount: false,
-                });
+            Err(bad) => {
+                self.refute(pos, audit_hash, bad, false);
                 None
             }
         }
     }
 
-    fn refute(&mut self, line: RefutedLine) {
+    /// Keeps the line at `pos` that turned out `bad` for the scan ([`RefutedLine`]).
+    fn refute(&mut self, pos: SourcePos, audit_hash: u64, bad: UnreadBad, uncount: bool) {
+        let (kind, reason) = bad;
         self.refuted += 1;
-        self.refuted_lines.push(line);
+        self.refuted_lines.push(RefutedLine {
+            pos,
+            audit_hash,
+            kind,
+            reason,
+            uncount,
+        });
     }
 
     /// Emits, in input order, the pending requests whose best event arrived at or before
@@ -271,13 +268,7 @@ impl Dedup {
                 }
                 // Only a line taken unparsed can fail to read (see
                 // `KubeletEvent::into_record`).
-                Err((kind, reason)) if unread => self.refute(RefutedLine {
-                    pos,
-                    audit_hash: h,
-                    kind,
-                    reason,
-                    uncount: true,
-                }),
+                Err(bad) if unread => self.refute(pos, h, bad, true),
                 Err(_) => {}
             }
         }

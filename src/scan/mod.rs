@@ -329,7 +329,7 @@ pub fn scan(
         bar.finish_and_clear();
     }
     let rest = run.dedup.finish();
-    run.settle()?;
+    run.settle();
     run.hand_on(rest)?;
     let mut s = run.summary;
     s.requests = run.ids.distinct();
@@ -527,8 +527,9 @@ impl<'a> Run<'a> {
     /// Counts the lines taken unparsed that turned out bad as bad lines instead of used lines,
     /// events and requests. (Uncounting the request assumes no other line gave its auditID,
     /// which holds unless another client reused it; and a request counted longer ago than the
-    /// window of [`RecentIds`] stays counted.)
-    fn settle(&mut self) -> Result<(), ScanError> {
+    /// window of [`RecentIds`] stays counted.) None are taken unparsed under `--strict`, which
+    /// stops at the first bad line as it comes.
+    fn settle(&mut self) {
         for RefutedLine {
             pos,
             audit_hash,
@@ -549,17 +550,16 @@ impl<'a> Run<'a> {
                 line: pos.line,
                 reason,
             };
-            if self.opts.strict {
-                // Not taken unparsed under --strict; reported as it would be all the same.
-                return self.report(example, 1);
-            }
+            debug_assert!(
+                !self.opts.strict,
+                "no line is taken unparsed under --strict"
+            );
             let input = |path: &str| inputs.iter().position(|i| i.path == path);
             let at = (Some(pos.file as usize), pos.line);
             self.summary
                 .bad
                 .add_late(example, |e| (input(&e.file), e.line) > at);
         }
-        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), ScanError> {
@@ -695,7 +695,8 @@ impl<'a> Run<'a> {
             input.first_timestamp = Some(input.first_timestamp.map_or(t, |f| f.min(t)));
             input.last_timestamp = Some(input.last_timestamp.map_or(t, |l| l.max(t)));
         }
-        self.settle()
+        self.settle();
+        Ok(())
     }
 
     /// Parses the pieces of an input (newline-aligned chunks of lines, or whole documents) with

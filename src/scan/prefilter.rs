@@ -278,11 +278,10 @@ impl Prefilter {
                 KeyValue::NotAKey | KeyValue::Other => None,
             }
         };
-        let parse = |v: &[u8]| std::str::from_utf8(v).ok().and_then(parse_rfc3339_micros);
         let [received, v1beta1, stage] = &self.time_keys;
         let received = value(received)?.or(value(v1beta1)?);
         let stage = value(stage)?;
-        Some(received.and_then(parse).or_else(|| stage.and_then(parse)))
+        Some(event_time(received, || stage))
     }
 
     /// Whether lines of kubelets are parsed (false: skipped as [`Decision::SkipKubelet`]).
@@ -407,13 +406,20 @@ impl Prefilter {
             KeyValue::Plain(v) => Some(v),
             _ => None,
         };
-        let parse = |v: &[u8]| std::str::from_utf8(v).ok().and_then(parse_rfc3339_micros);
         let [received, v1beta1, stage] = &self.time_keys;
-        value(received)
-            .or_else(|| value(v1beta1))
-            .and_then(parse)
-            .or_else(|| value(stage).and_then(parse))
+        event_time(value(received).or_else(|| value(v1beta1)), || value(stage))
     }
+}
+
+/// The time the parse gives an event ([`RawEvent::request_received`], else
+/// [`RawEvent::stage_time`]) from the raw values of its received time (`requestReceivedTimestamp`,
+/// or v1beta1's `timestamp`) and of its `stageTimestamp`, which is looked for only if needed.
+fn event_time<'a>(
+    received: Option<&'a [u8]>,
+    stage: impl FnOnce() -> Option<&'a [u8]>,
+) -> Option<i64> {
+    let parse = |v: &[u8]| std::str::from_utf8(v).ok().and_then(parse_rfc3339_micros);
+    received.and_then(parse).or_else(|| stage().and_then(parse))
 }
 
 /// A 64-bit hash of an auditID (FNV-1a folded through a mixer; auditIDs are short and random
