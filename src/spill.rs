@@ -19,7 +19,7 @@
 //! added to it does not compile until the encoding learns it.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -68,11 +68,16 @@ impl SpillError {
 /// even if the process dies).
 pub struct SpillWriter {
     dir: PathBuf,
-    file: BufWriter<File>,
-    scratch: Vec<u8>,
+    file: File,
+    /// Records not yet written. Encoded here in place rather than through a `BufWriter`, which
+    /// would take a copy of each record from a scratch buffer.
+    pending: Vec<u8>,
     records: u64,
     bytes: u64,
 }
+
+/// How many bytes of records [`SpillWriter`] gathers before it writes them.
+const WRITE_AT: usize = 1 << 20;
 
 impl SpillWriter {
     /// Creates the file in `dir`.
@@ -80,8 +85,9 @@ impl SpillWriter {
         let file = tempfile::tempfile_in(dir).map_err(|e| SpillError::io(dir, e))?;
         Ok(SpillWriter {
             dir: dir.to_path_buf(),
-            file: BufWriter::with_capacity(1 << 20, file),
-            scratch: Vec::new(),
+            file,
+            // Room for a whole record past the mark, so that the vector rarely grows.
+            pending: Vec::with_capacity(WRITE_AT + WRITE_AT / 4),
             records: 0,
             bytes: 0,
         })
@@ -89,19 +95,28 @@ impl SpillWriter {
 
     /// Appends one request.
     pub fn push(&mut self, request: &KubeletRequest) -> Result<(), SpillError> {
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&[0; 4]);
-        encode(request, &mut self.scratch);
-        let len = u32::try_from(self.scratch.len() - 4).map_err(|_| {
+        let start = self.pending.len();
+        self.pending.extend_from_slice(&[0; 4]);
+        encode(request, &mut self.pending);
+        let Ok(len) = u32::try_from(self.pending.len() - start - 4) else {
+            self.pending.truncate(start);
             let e = io::Error::new(io::ErrorKind::InvalidInput, "a request over 4 GiB");
-            SpillError::io(&self.dir, e)
-        })?;
-        self.scratch[..4].copy_from_slice(&len.to_le_bytes());
-        self.file
-            .write_all(&self.scratch)
-            .map_err(|e| SpillError::io(&self.dir, e))?;
+            return Err(SpillError::io(&self.dir, e));
+        };
+        self.pending[start..start + 4].copy_from_slice(&len.to_le_bytes());
         self.records += 1;
-        self.bytes += self.scratch.len() as u64;
+        self.bytes += (self.pending.len() - start) as u64;
+        if self.pending.len() >= WRITE_AT {
+            self.write_pending()?;
+        }
+        Ok(())
+    }
+
+    fn write_pending(&mut self) -> Result<(), SpillError> {
+        self.file
+            .write_all(&self.pending)
+            .map_err(|e| SpillError::io(&self.dir, e))?;
+        self.pending.clear();
         Ok(())
     }
 
@@ -110,23 +125,25 @@ impl SpillWriter {
         self.records
     }
 
-    /// Bytes written so far.
+    /// Bytes of the records pushed so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
 
-    /// Flushes the file and opens it for reading from the start.
-    pub fn finish(self) -> Result<SpillReader, SpillError> {
-        let dir = self.dir;
-        let io_error = |e| SpillError::io(&dir, e);
-        let mut file = self
-            .file
-            .into_inner()
-            .map_err(|e| io_error(e.into_error()))?;
-        file.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    /// Writes what is pending and opens the file for reading from the start.
+    pub fn finish(mut self) -> Result<SpillReader, SpillError> {
+        self.write_pending()?;
+        let SpillWriter {
+            dir,
+            mut file,
+            records,
+            ..
+        } = self;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| SpillError::io(&dir, e))?;
         Ok(SpillReader {
             file: BufReader::with_capacity(1 << 20, file),
-            remaining: self.records,
+            remaining: records,
             read: 0,
             last_batch_bytes: 0,
             dir,

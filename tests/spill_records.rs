@@ -236,6 +236,39 @@ fn the_file_reads_back_in_order_in_batches() {
     assert!(reader.next_batch(4).unwrap().is_none());
 }
 
+/// The writer gathers about 1 MiB before it writes: records that cross that mark, and one
+/// larger than it, read back whole and in order.
+#[test]
+fn records_across_and_over_the_write_mark_read_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = SpillWriter::create(dir.path()).unwrap();
+    let written: Vec<KubeletRequest> = (0..300)
+        .map(|i| KubeletRequest {
+            audit_id: format!("id-{i}").into(),
+            request_object: Some(format!(
+                "{i}{}",
+                "x".repeat(if i == 150 { 3 << 20 } else { 10_000 })
+            )),
+            ..KubeletRequest::default()
+        })
+        .collect();
+    for r in &written {
+        writer.push(r).unwrap();
+    }
+    assert_eq!(writer.records(), 300);
+    let bytes = writer.bytes();
+    assert!(bytes > (3 << 20) + 299 * 10_000, "{bytes}");
+    let mut reader = writer.finish().unwrap();
+    let mut read = Vec::new();
+    while let Some(batch) = reader.next_batch(64).unwrap() {
+        for i in 0..batch.len() {
+            read.push(batch.decode(i).unwrap());
+        }
+    }
+    assert_eq!(read.len(), written.len());
+    assert!(read == written);
+}
+
 #[test]
 fn an_unusable_directory_is_an_error_that_names_it_and_the_option() {
     let dir = tempfile::tempdir().unwrap();
