@@ -39,7 +39,7 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// One apiserver configuration as given on the command line (see [`Scenario::from_flags`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -715,25 +715,39 @@ pub fn analyze(
 
     // A row under the target, the model's answers under the recorded candidates, and the rows
     // under the compared scenarios.
-    type Decided = (
-        RequestVerdict,
-        Vec<(Verdict, String, bool)>,
-        Vec<RequestVerdict>,
-    );
+    struct Decided {
+        row: RequestVerdict,
+        models: Vec<(Verdict, String, bool)>,
+        columns: Vec<RequestVerdict>,
+    }
     // Deciding uses as many workers as the read did (`--threads`).
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.scan.threads)
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
-    let decide = |batch: &SpillBatch| -> Result<Vec<Decided>, SpillError> {
+    // A batch's rows stay where the workers put them until they are freed: every request
+    // decided (`Some`), or the batch's first record that did not decode. Gathering them into
+    // a `Result` of rows and splitting off the answers moved each row twice more, into
+    // fresh memory.
+    let decide = |batch: &SpillBatch| -> Result<Vec<Option<Decided>>, SpillError> {
         let mut decided = Vec::with_capacity(batch.len());
+        let undecodable: Mutex<Option<(usize, SpillError)>> = Mutex::new(None);
         pool.install(|| {
             // Indexed, so that the results land in place instead of in per-worker vectors
             // appended (and moved) afterwards.
             (0..batch.len())
                 .into_par_iter()
                 .map_init(SharedAnswers::default, |shared, i| {
-                    let req = batch.decode(i)?;
+                    let req = match batch.decode(i) {
+                        Ok(req) => req,
+                        Err(e) => {
+                            let mut first = undecodable.lock().unwrap_or_else(|p| p.into_inner());
+                            if first.as_ref().is_none_or(|(at, _)| i < *at) {
+                                *first = Some((i, e));
+                            }
+                            return None;
+                        }
+                    };
                     let file = file_names
                         .get(req.pos.file as usize)
                         .map(String::as_str)
@@ -763,16 +777,26 @@ pub fn analyze(
                     let Prepared { attrs, body, .. } = prepared;
                     drop(body);
                     let row = verdict_row(RowParts::moved(req, attrs), target, file);
-                    Ok((row, models, columns))
+                    Some(Decided {
+                        row,
+                        models,
+                        columns,
+                    })
                 })
                 .collect_into_vec(&mut decided)
         });
-        decided.into_iter().collect()
+        match undecodable.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            Some((_, e)) => Err(e),
+            None => Ok(decided),
+        }
     };
-    let mut merge = |decided: Vec<Decided>| {
-        let (rows, answers): (Vec<RequestVerdict>, Vec<_>) =
-            decided.into_iter().map(|(r, m, c)| (r, (m, c))).unzip();
-        for (row, (models, columns)) in rows.iter().zip(&answers) {
+    let mut merge = |decided: Vec<Option<Decided>>| {
+        for Decided {
+            row,
+            models,
+            columns,
+        } in decided.iter().flatten()
+        {
             if let Some(c) = comparison.as_mut() {
                 c.add(columns);
             }
@@ -812,14 +836,14 @@ pub fn analyze(
         }
         if let Some(w) = writer.as_mut() {
             if write_error.is_none() {
-                if let Err(e) = w.write_batch(&rows) {
+                if let Err(e) = w.write_batch(decided.iter().flatten().map(|d| &d.row)) {
                     write_error = Some(e);
                 }
             }
         }
         // Freeing a batch (some thirty allocations per row) is a tenth of the run; on the
         // pool it overlaps with the next batch instead of holding up the merge.
-        pool.spawn(move || drop((rows, answers)));
+        pool.spawn(move || drop(decided));
     };
 
     // Deciding takes about as long as the read, which drew its own bar.
@@ -835,17 +859,20 @@ pub fn analyze(
     // the workers busy.
     let mut spilled = spill.finish()?;
     std::thread::scope(|scope| -> Result<(), SpillError> {
-        let (tx, rx) = sync_channel::<Result<Vec<Decided>, SpillError>>(1);
+        let (tx, rx) = sync_channel::<Result<Vec<Option<Decided>>, SpillError>>(1);
         let decide = &decide;
-        scope.spawn(move || loop {
-            let decided = match spilled.next_batch(DECIDE_BATCH) {
-                Ok(Some(batch)) => decide(&batch),
-                Ok(None) => break,
-                Err(e) => Err(e),
-            };
-            let failed = decided.is_err();
-            if tx.send(decided).is_err() || failed {
-                break;
+        scope.spawn(move || {
+            let mut batch = spilled.empty_batch();
+            loop {
+                let decided = match spilled.refill(&mut batch, DECIDE_BATCH) {
+                    Ok(true) => decide(&batch),
+                    Ok(false) => break,
+                    Err(e) => Err(e),
+                };
+                let failed = decided.is_err();
+                if tx.send(decided).is_err() || failed {
+                    break;
+                }
             }
         });
         for decided in rx {

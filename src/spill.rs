@@ -175,18 +175,41 @@ pub struct SpillBatch {
 impl SpillReader {
     /// The next batch of up to `max_records` requests, or `None` at the end.
     pub fn next_batch(&mut self, max_records: usize) -> Result<Option<SpillBatch>, SpillError> {
+        let mut batch = self.empty_batch();
+        Ok(self.refill(&mut batch, max_records)?.then_some(batch))
+    }
+
+    /// A batch that holds no request yet, for [`SpillReader::refill`].
+    pub fn empty_batch(&self) -> SpillBatch {
+        SpillBatch {
+            bytes: Vec::new(),
+            records: Vec::new(),
+            first: self.read,
+            dir: self.dir.clone(),
+        }
+    }
+
+    /// Replaces the requests of `batch` with the next up to `max_records`, in the memory the
+    /// batch already has; false at the end, the batch then empty. A batch's few MiB, taken
+    /// afresh for every batch, were faulted in and cleared by the kernel each time.
+    pub fn refill(
+        &mut self,
+        batch: &mut SpillBatch,
+        max_records: usize,
+    ) -> Result<bool, SpillError> {
+        batch.bytes.clear();
+        batch.records.clear();
+        batch.first = self.read;
         if self.remaining == 0 {
-            return Ok(None);
+            return Ok(false);
         }
         let n = usize::try_from(self.remaining)
             .unwrap_or(usize::MAX)
             .min(max_records.max(1));
-        let mut batch = SpillBatch {
-            bytes: Vec::with_capacity(self.last_batch_bytes + self.last_batch_bytes / 8),
-            records: Vec::with_capacity(n),
-            first: self.read,
-            dir: self.dir.clone(),
-        };
+        batch
+            .bytes
+            .reserve(self.last_batch_bytes + self.last_batch_bytes / 8);
+        batch.records.reserve(n);
         for i in 0..n {
             let record = self.read + i as u64;
             let mut len = [0u8; 4];
@@ -213,7 +236,7 @@ impl SpillReader {
         self.remaining -= n as u64;
         self.read += n as u64;
         self.last_batch_bytes = batch.bytes.len();
-        Ok(Some(batch))
+        Ok(true)
     }
 
     /// A read of `record` failed: the file ending early means it changed under us.

@@ -269,6 +269,38 @@ fn records_across_and_over_the_write_mark_read_back_whole() {
     assert!(read == written);
 }
 
+/// One batch refilled again and again reads what fresh batches read, and is empty at the end.
+#[test]
+fn a_refilled_batch_reads_the_records_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = SpillWriter::create(dir.path()).unwrap();
+    let written: Vec<KubeletRequest> = (0..10)
+        .map(|i| KubeletRequest {
+            audit_id: format!("id-{i}").into(),
+            // Records of changing sizes, so that a refill is at times longer than the last.
+            request_object: Some("y".repeat(100 * (i % 4))),
+            ..KubeletRequest::default()
+        })
+        .collect();
+    for r in &written {
+        writer.push(r).unwrap();
+    }
+    let mut reader = writer.finish().unwrap();
+    let mut batch = reader.empty_batch();
+    let mut sizes = Vec::new();
+    let mut read = Vec::new();
+    while reader.refill(&mut batch, 3).unwrap() {
+        sizes.push(batch.len());
+        for i in 0..batch.len() {
+            read.push(batch.decode(i).unwrap());
+        }
+    }
+    assert_eq!(sizes, [3, 3, 3, 1]);
+    assert_eq!(read, written);
+    assert!(batch.is_empty());
+    assert!(!reader.refill(&mut batch, 3).unwrap());
+}
+
 #[test]
 fn an_unusable_directory_is_an_error_that_names_it_and_the_option() {
     let dir = tempfile::tempdir().unwrap();

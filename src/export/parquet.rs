@@ -332,13 +332,18 @@ impl RequestWriter {
     }
 
     /// Appends rows. Call with chunks of any size; row groups are cut by the writer.
-    pub fn write_batch(&mut self, rows: &[RequestVerdict]) -> Result<(), ExportError> {
+    pub fn write_batch<'a>(
+        &mut self,
+        rows: impl IntoIterator<Item = &'a RequestVerdict>,
+    ) -> Result<(), ExportError> {
+        // References, so that a caller's rows need not be gathered in one slice first.
+        let rows: Vec<&RequestVerdict> = rows.into_iter().collect();
         if rows.is_empty() {
             return Ok(());
         }
         match &mut self.sink {
             Sink::Single(file) => {
-                let batch = request_batch(rows.iter())?;
+                let batch = request_batch(rows.into_iter())?;
                 match file {
                     Some(f) => f.write(&batch),
                     None => Ok(()),
