@@ -40,7 +40,7 @@
 //! skipped like any other uninteresting line ([`Decision::SkipKubelet`]), and only their
 //! timestamps are read, so that the inputs' time spans stay what a full scan finds.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, Input, Match, MatchKind};
 use memchr::memmem;
 
 #[cfg(doc)]
@@ -53,18 +53,19 @@ use crate::record::KubeletMatch;
 
 /// Compiled needles, built once per scan and shared by the workers.
 pub struct Prefilter {
+    /// The needles that make a line parsed, searched by their tails ([`screened`]): first
+    /// the others, then the kubelet needles (none when kubelet lines are skipped).
     must_parse: AhoCorasick,
-    /// The needles of `must_parse` that are no kubelet's: what may not follow a kubelet needle
-    /// in a line taken unparsed ([`Decision::Received`]).
+    /// The heads the tails of `must_parse` go with, by pattern.
+    heads: Vec<&'static str>,
+    /// The first patterns of `must_parse`, the needles that are no kubelet's: what may not
+    /// follow a kubelet needle in a line taken unparsed ([`Decision::Received`]).
     others: AhoCorasick,
-    /// The first pattern of `must_parse` that is a kubelet needle (they come last; none when
-    /// kubelet lines are skipped).
-    first_kubelet_pattern: usize,
     /// Whether kubelet RequestReceived lines may be [`Decision::Received`] (not under
     /// `--strict`, which must stop at the first bad line as it comes).
     defer_received: bool,
-    /// The kubelet needles, when kubelet lines are skipped rather than parsed (they are in
-    /// `must_parse` otherwise). Substring searches: a multi-pattern automaton of these three
+    /// The kubelet needles, whole, when kubelet lines are skipped rather than parsed (their
+    /// tails are in `must_parse` otherwise). Substring searches: a multi-pattern automaton of these three
     /// fell back to a slow non-SIMD search.
     kubelet: Option<Vec<memmem::Finder<'static>>>,
     /// Look for graph changes (object events wanted).
@@ -111,30 +112,32 @@ fn build(patterns: &[&str]) -> AhoCorasick {
     // Static, valid patterns: the build cannot fail short of running out of memory.
     // Leftmost-first is what enables the SIMD (Teddy) searcher. Which needle matches first
     // matters only to `Prefilter::received`, which looks on for other needles after a
-    // kubelet's.
+    // kubelet's, and to `Prefilter::find_needle`, which looks on after a tail without its
+    // head.
     AhoCorasick::builder()
         .match_kind(MatchKind::LeftmostFirst)
         .build(patterns)
         .unwrap_or_else(|e| panic!("pre-filter patterns: {e}"))
 }
 
-/// The part of `needle` that `must_parse` searches for: the needle without its first bytes,
-/// when those are common in audit lines.
+/// `needle` split into the head and the tail that `must_parse` searches for: the tail is the
+/// needle without its first bytes when those are common in audit lines.
 ///
 /// The SIMD searcher behind [`Prefilter::decide`] (Teddy) screens for the first four bytes of
-/// each needle and verifies every place they occur. `syst`, `kube`, `Even`, `"pro` and `"rec`
+/// each pattern and verifies every place they occur. `syst`, `kube`, `Even`, `"pro` and `"rec`
 /// occur several times in nearly every line (groups, namespaces, user agents,
 /// `"kind":"Event"`, keys), and verifying them took about a quarter of the search. A line that
-/// holds a needle holds its tail, so nothing is lost; a tail met without its needle only makes
-/// a line parsed, and the parse tells.
-fn screened_tail(needle: &str) -> &str {
+/// holds a needle holds its tail; where a tail is found, its head is checked before it
+/// ([`Prefilter::find_needle`]), so a line is parsed for what it was parsed for before.
+fn screened(needle: &'static str) -> (&'static str, &'static str) {
     let common_head = match needle {
-        "EventList" | "protoPayload" | "kube-audit" | "kubelet/" | "kubelet\\/" => 4,
-        "\"properties\"" | "\"records\"" => 3,
-        "system:node:" => 5,
+        "EventList" | "protoPayload" | "kube-audit" | "\"properties\"" => 4,
+        KUBELET_AGENT_PREFIX | "kubelet\\/" => 4,
+        "\"records\"" => 3,
+        NODE_USER_PREFIX => 5,
         _ => 0,
     };
-    &needle[common_head..]
+    needle.split_at(common_head)
 }
 
 impl Prefilter {
@@ -166,11 +169,10 @@ impl Prefilter {
             "\"properties\"",
             "\"records\"",
         ]);
-        let others: Vec<&str> = others.into_iter().map(screened_tail).collect();
-        let mut must_parse = others.clone();
-        let first_kubelet_pattern = must_parse.len();
+        let mut needles: Vec<(&str, &str)> = others.into_iter().map(screened).collect();
+        let others: Vec<&str> = needles.iter().map(|(_, tail)| *tail).collect();
         let kubelet = if want_requests {
-            must_parse.extend(kubelet.map(screened_tail));
+            needles.extend(kubelet.map(screened));
             None
         } else {
             Some(
@@ -180,10 +182,11 @@ impl Prefilter {
                     .collect(),
             )
         };
+        let tails: Vec<&str> = needles.iter().map(|(_, tail)| *tail).collect();
         Prefilter {
-            must_parse: build(&must_parse),
+            must_parse: build(&tails),
+            heads: needles.iter().map(|(head, _)| *head).collect(),
             others: build(&others),
-            first_kubelet_pattern,
             defer_received: want_requests,
             kubelet,
             graph: want_object_events,
@@ -207,7 +210,7 @@ impl Prefilter {
         if trimmed.is_empty() {
             return Decision::Blank;
         }
-        if let Some(hit) = self.must_parse.find(trimmed) {
+        if let Some(hit) = self.find_needle(&self.must_parse, trimmed, 0) {
             return self.received(trimmed, &hit).unwrap_or(Decision::Parse);
         }
         if self.graph && self.may_change_graph(trimmed) {
@@ -230,6 +233,21 @@ impl Prefilter {
         }
     }
 
+    /// The leftmost tail that `searcher` (`must_parse`, or `others`, its first patterns) finds
+    /// in `t` from `from` on with its head right before it: where a needle of it is.
+    fn find_needle(&self, searcher: &AhoCorasick, t: &[u8], from: usize) -> Option<Match> {
+        let mut from = from;
+        while from <= t.len() {
+            let tail = searcher.find(Input::new(t).span(from..t.len()))?;
+            let head = self.heads[tail.pattern().as_usize()];
+            if t[..tail.start()].ends_with(head.as_bytes()) {
+                return Some(tail);
+            }
+            from = tail.start() + 1;
+        }
+        None
+    }
+
     /// Never decides [`Decision::Received`] (`--strict`: a bad line must stop the scan where
     /// it is, not when it is found to be one).
     pub fn without_deferral(mut self) -> Prefilter {
@@ -240,8 +258,8 @@ impl Prefilter {
     /// [`Decision::Received`] for a line whose first needle `hit` is a kubelet's, when the line
     /// reads as a kubelet's RequestReceived event without parsing (see the module
     /// documentation) and no other needle is in it.
-    fn received<'a>(&self, t: &'a [u8], hit: &aho_corasick::Match) -> Option<Decision<'a>> {
-        if !self.defer_received || hit.pattern().as_usize() < self.first_kubelet_pattern {
+    fn received<'a>(&self, t: &'a [u8], hit: &Match) -> Option<Decision<'a>> {
+        if !self.defer_received || hit.pattern().as_usize() < self.others.patterns_len() {
             return None;
         }
         if t.first() != Some(&b'{') || t.last() != Some(&b'}') {
@@ -267,7 +285,7 @@ impl Prefilter {
         let time = self.unique_time(t, nested)?;
         // Any other needle (an escape, an envelope) needs the parse. Searching on from inside
         // the hit finds a needle overlapping it too.
-        let rest = self.others.find(&t[hit.start() + 1..]).is_none();
+        let rest = self.find_needle(&self.others, t, hit.start() + 1).is_none();
         rest.then_some(Decision::Received { audit_id, time })
     }
 
@@ -519,8 +537,8 @@ mod tests {
         ] {
             assert_eq!(p.decide(parse.as_bytes()), Decision::Parse, "{parse}");
         }
-        // A needle is searched by its tail ([`screened_tail`]), so the tail alone makes a
-        // line parsed too (the parse then finds nothing of a kubelet's or an envelope's).
+        // A needle is searched by its tail ([`screened`]) and its head checked: the tail alone
+        // does not make a line parsed, the whole needle after a lone tail does.
         for tail_only in [
             r#"{"auditID":"a","user":{"username":"platform:node:n1"}}"#,
             r#"{"auditID":"a","userAgent":"applet/v1"}"#,
@@ -528,13 +546,18 @@ mod tests {
             r#"{"auditID":"a","kind":"SecretList"}"#,
             r#"{"auditID":"a","message":"autoPayload"}"#,
             r#"{"auditID":"a","message":"see-audit"}"#,
-            r#"{"auditID":"a","message":"nproperties"}"#,
+            r#"{"auditID":"a","data":{"ui.properties":"x"}}"#,
             r#"{"auditID":"a","message":"accords"}"#,
         ] {
+            assert_eq!(skip(tail_only).as_deref(), Some("a"), "{tail_only}");
+            let needle_after = format!(
+                r#"{},"impersonatedUser":{{"username":"system:node:n1"}}}}"#,
+                &tail_only[..tail_only.len() - 1]
+            );
             assert_eq!(
-                p.decide(tail_only.as_bytes()),
+                p.decide(needle_after.as_bytes()),
                 Decision::Parse,
-                "{tail_only}"
+                "{needle_after}"
             );
         }
         // The common heads alone do not.
