@@ -93,7 +93,8 @@ impl SpillWriter {
         })
     }
 
-    /// Appends one request.
+    /// Appends one request. After an error the file is incomplete, and the writer is not
+    /// to be used again (what was pending may have been written in part).
     pub fn push(&mut self, request: &KubeletRequest) -> Result<(), SpillError> {
         let start = self.pending.len();
         self.pending.extend_from_slice(&[0; 4]);
@@ -120,7 +121,7 @@ impl SpillWriter {
         Ok(())
     }
 
-    /// Requests written so far.
+    /// Requests pushed so far.
     pub fn records(&self) -> u64 {
         self.records
     }
@@ -157,8 +158,9 @@ pub struct SpillReader {
     file: BufReader<File>,
     remaining: u64,
     read: u64,
-    /// The size of the last batch read: the next one's is about the same, and a buffer grown
-    /// from nothing was copied a dozen times on the way to its few MiB.
+    /// The size of the last batch read: the next one's is about the same, and a fresh
+    /// batch's buffer grown from nothing was copied a dozen times on the way to its few MiB
+    /// (a refilled batch has that room already).
     last_batch_bytes: usize,
 }
 
@@ -190,7 +192,8 @@ impl SpillReader {
     }
 
     /// Replaces the requests of `batch` with the next up to `max_records`, in the memory the
-    /// batch already has; false at the end, the batch then empty. A batch's few MiB, taken
+    /// batch already has; false at the end, the batch then empty. After an error the batch
+    /// holds part of the requests and the reader is not to be used again. A batch's few MiB, taken
     /// afresh for every batch, were faulted in and cleared by the kernel each time.
     pub fn refill(
         &mut self,

@@ -16,6 +16,10 @@
 //! escaped JSON text, where the needles may not show, and a GKE record is reported rather than
 //! counted as an event by the auditID it may carry inside.
 //!
+//! The search looks for each needle's tail, past the first bytes that are common in audit lines
+//! (`m:node:` of `system:node:`), and then checks its head right before it: the same lines, a
+//! faster search (see `screened`).
+//!
 //! A kubelet's RequestReceived event is nearly always replaced by its request's
 //! ResponseComplete, so parsing it is mostly wasted. A line is [`Decision::Received`], taken
 //! at its word and parsed only if nothing replaces it (see
