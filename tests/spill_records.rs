@@ -193,10 +193,18 @@ fn a_record_with_any_byte_altered_never_panics() {
     }
 }
 
+/// A spill writer in `dir` that has been handed `written`, in order.
+fn push_all(dir: &std::path::Path, written: &[KubeletRequest]) -> SpillWriter {
+    let mut writer = SpillWriter::create(dir).unwrap();
+    for r in written {
+        writer.push(r).unwrap();
+    }
+    writer
+}
+
 #[test]
 fn the_file_reads_back_in_order_in_batches() {
     let dir = tempfile::tempdir().unwrap();
-    let mut writer = SpillWriter::create(dir.path()).unwrap();
     let written: Vec<KubeletRequest> = (0..10)
         .map(|i| KubeletRequest {
             audit_id: format!("id-{i}").into(),
@@ -209,9 +217,7 @@ fn the_file_reads_back_in_order_in_batches() {
             ..KubeletRequest::default()
         })
         .collect();
-    for r in &written {
-        writer.push(r).unwrap();
-    }
+    let writer = push_all(dir.path(), &written);
     assert_eq!(writer.records(), 10);
     let mut reader = writer.finish().unwrap();
     let mut sizes = Vec::new();
@@ -241,7 +247,6 @@ fn the_file_reads_back_in_order_in_batches() {
 #[test]
 fn records_across_and_over_the_write_mark_read_back_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let mut writer = SpillWriter::create(dir.path()).unwrap();
     let written: Vec<KubeletRequest> = (0..300)
         .map(|i| KubeletRequest {
             audit_id: format!("id-{i}").into(),
@@ -252,9 +257,7 @@ fn records_across_and_over_the_write_mark_read_back_whole() {
             ..KubeletRequest::default()
         })
         .collect();
-    for r in &written {
-        writer.push(r).unwrap();
-    }
+    let writer = push_all(dir.path(), &written);
     assert_eq!(writer.records(), 300);
     let encoded: u64 = written
         .iter()
@@ -280,7 +283,6 @@ fn records_across_and_over_the_write_mark_read_back_whole() {
 #[test]
 fn a_refilled_batch_reads_the_records_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let mut writer = SpillWriter::create(dir.path()).unwrap();
     let written: Vec<KubeletRequest> = (0..10)
         .map(|i| KubeletRequest {
             audit_id: format!("id-{i}").into(),
@@ -289,9 +291,7 @@ fn a_refilled_batch_reads_the_records_in_order() {
             ..KubeletRequest::default()
         })
         .collect();
-    for r in &written {
-        writer.push(r).unwrap();
-    }
+    let writer = push_all(dir.path(), &written);
     let mut reader = writer.finish().unwrap();
     let mut batch = reader.empty_batch();
     let mut sizes = Vec::new();
