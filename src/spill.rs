@@ -192,9 +192,9 @@ impl SpillReader {
     }
 
     /// Replaces the requests of `batch` with the next up to `max_records`, in the memory the
-    /// batch already has; false at the end, the batch then empty. After an error the batch
-    /// holds part of the requests and the reader is not to be used again. A batch's few MiB, taken
-    /// afresh for every batch, were faulted in and cleared by the kernel each time.
+    /// batch already has (a batch's few MiB, taken afresh for every batch, were faulted in and
+    /// cleared by the kernel each time); false at the end, the batch then empty. After an
+    /// error the batch holds part of the requests and the reader is not to be used again.
     pub fn refill(
         &mut self,
         batch: &mut SpillBatch,

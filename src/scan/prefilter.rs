@@ -69,8 +69,8 @@ pub struct Prefilter {
     /// `--strict`, which must stop at the first bad line as it comes).
     defer_received: bool,
     /// The kubelet needles, whole, when kubelet lines are skipped rather than parsed (their
-    /// tails are in `must_parse` otherwise). Substring searches: a multi-pattern automaton of these three
-    /// fell back to a slow non-SIMD search.
+    /// tails are in `must_parse` otherwise). Substring searches: a multi-pattern automaton of
+    /// these three fell back to a slow non-SIMD search.
     kubelet: Option<Vec<memmem::Finder<'static>>>,
     /// Look for graph changes (object events wanted).
     graph: bool,
