@@ -174,7 +174,7 @@ impl Prefilter {
             "\"records\"",
         ]);
         let mut needles: Vec<(&str, &str)> = others.into_iter().map(screened).collect();
-        let others: Vec<&str> = needles.iter().map(|(_, tail)| *tail).collect();
+        let others = needles.len();
         let kubelet = if want_requests {
             needles.extend(kubelet.map(screened));
             None
@@ -190,7 +190,7 @@ impl Prefilter {
         Prefilter {
             must_parse: build(&tails),
             heads: needles.iter().map(|(head, _)| *head).collect(),
-            others: build(&others),
+            others: build(&tails[..others]),
             defer_received: want_requests,
             kubelet,
             graph: want_object_events,
