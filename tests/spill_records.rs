@@ -193,6 +193,33 @@ fn a_record_with_any_byte_altered_never_panics() {
     }
 }
 
+/// A record's strings are one run of text after its length, checked as UTF-8 at once: a
+/// string length that cuts a character in two, and text that no string takes, are errors.
+#[test]
+fn string_lengths_must_cut_the_text_between_characters_and_use_it_all() {
+    let r = KubeletRequest {
+        audit_id: "é".into(),
+        verb: "get".into(),
+        ..KubeletRequest::default()
+    };
+    let mut bytes = Vec::new();
+    encode(&r, &mut bytes);
+    let text_len = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+    // The text is the audit ID's two bytes and the verb's three; the level is empty.
+    assert_eq!(&bytes[4..4 + text_len], "éget".as_bytes());
+    // The audit ID's length is the first thing after the text.
+    let mut cut = bytes.clone();
+    cut[4 + text_len..8 + text_len].copy_from_slice(&1u32.to_le_bytes());
+    assert_eq!(
+        decode(&cut),
+        Err("a string of 1 bytes ends inside a character".to_string())
+    );
+    let mut more = bytes.clone();
+    more[..4].copy_from_slice(&(text_len as u32 + 2).to_le_bytes());
+    more.splice(4 + text_len..4 + text_len, *b"xy");
+    assert_eq!(decode(&more), Err("2 bytes of text left over".to_string()));
+}
+
 /// A spill writer in `dir` that has been handed `written`, in order.
 fn push_all(dir: &std::path::Path, written: &[KubeletRequest]) -> SpillWriter {
     let mut writer = SpillWriter::create(dir).unwrap();
