@@ -9,6 +9,9 @@
 #   scripts/instructions.sh /tmp/before target/release/nodeauthz -- \
 #       analyze target/bench-data/audit-100M.log --format json --threads 1
 #
+# The 100 MB log is the one `BENCH_BYTES=100M scripts/bench.sh` writes. Only the counts are
+# compared: check that the binaries write the same report separately.
+#
 # Pass `--threads 1`: with more threads, idle workers' spinning adds a varying count (about
 # 1% between runs), where one thread repeats its count to within 0.01%. Under callgrind a run
 # is about 50 times slower; the 100 MB log takes some 20 seconds.

@@ -13,12 +13,11 @@
 //! the generated benchmark logs (160 MB for 1 GB: 243 K requests of 660 bytes).
 //!
 //! The encoding is private to one run (written and read by the same binary), so it has no
-//! version: each record is a little-endian `u32` length and then the fields of
-//! [`KubeletRequest`] in declaration order, in two parts: first the bytes of all its strings
-//! (after their total length, a `u32`), then everything else, where a string is its `u32`
-//! length, an option a `0`/`1` tag, a list a `u32` count (see [`encode`]). [`encode`]
-//! destructures the record, so a field added to it does not compile until the encoding learns
-//! it.
+//! version. Each record is its length (a little-endian `u32`), then its text's length (a
+//! `u32`), its text, and the rest. The text is the bytes of all its strings, one after the
+//! other; the rest is the fields of [`KubeletRequest`] in declaration order, where a string is
+//! its `u32` length, an option a `0`/`1` tag, a list a `u32` count. [`encode`] destructures
+//! the record, so a field added to it does not compile until the encoding learns it.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
@@ -284,19 +283,32 @@ impl SpillBatch {
     }
 }
 
-/// Appends the encoding of `r` to `out`: the length of its text, its text (every string's
-/// bytes, one after the other), then the rest (the strings' lengths, numbers, tags).
+/// Appends the encoding of `r` to `out` (the module documentation gives the layout).
 ///
-/// The strings' bytes are together so that decoding checks them as UTF-8 in one pass: one
-/// check per string was a third of decoding.
+/// The strings' bytes are together, ahead of the rest, so that decoding checks them as UTF-8
+/// in one pass: one check per string was a third of decoding. The fields are walked twice,
+/// once for each part.
 pub fn encode(r: &KubeletRequest, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
-    encode_fields(r, &mut Encoder { out, text: true });
-    // Text comes from lines of at most 4 GiB (the reader's line limit is far lower).
+    encode_fields(
+        r,
+        &mut Encoder {
+            out,
+            text_pass: true,
+        },
+    );
+    // Saturated, a length no longer describes the record: but the text is part of the record,
+    // and `SpillWriter::push` refuses a record over 4 GiB.
     let text_len = u32::try_from(out.len() - start - 4).unwrap_or(u32::MAX);
     out[start..start + 4].copy_from_slice(&text_len.to_le_bytes());
-    encode_fields(r, &mut Encoder { out, text: false });
+    encode_fields(
+        r,
+        &mut Encoder {
+            out,
+            text_pass: false,
+        },
+    );
 }
 
 /// Writes the fields of `r` in declaration order, in the part of the encoding `w` writes.
@@ -392,30 +404,31 @@ fn encode_fields(r: &KubeletRequest, w: &mut Encoder<'_>) {
     w.u64(*line);
 }
 
-/// Writes one part of a record's encoding (see [`encode`]): with `text`, the strings' bytes
-/// alone; else everything else.
+/// Writes one part of a record's encoding (see [`encode`]): in the text pass, the strings'
+/// bytes alone; else everything else.
 struct Encoder<'a> {
     out: &'a mut Vec<u8>,
-    text: bool,
+    text_pass: bool,
 }
 
 impl Encoder<'_> {
-    fn bytes(&mut self, b: &[u8]) {
-        if !self.text {
+    /// Writes bytes of the part that is not text.
+    fn bin(&mut self, b: &[u8]) {
+        if !self.text_pass {
             self.out.extend_from_slice(b);
         }
     }
     fn u8(&mut self, v: u8) {
-        self.bytes(&[v]);
+        self.bin(&[v]);
     }
     fn u32(&mut self, v: u32) {
-        self.bytes(&v.to_le_bytes());
+        self.bin(&v.to_le_bytes());
     }
     fn u64(&mut self, v: u64) {
-        self.bytes(&v.to_le_bytes());
+        self.bin(&v.to_le_bytes());
     }
     fn i64(&mut self, v: i64) {
-        self.bytes(&v.to_le_bytes());
+        self.bin(&v.to_le_bytes());
     }
     fn len(&mut self, n: usize) {
         // Strings and lists come from lines of at most 4 GiB (the reader's line limit is far
@@ -423,7 +436,7 @@ impl Encoder<'_> {
         self.u32(u32::try_from(n).unwrap_or(u32::MAX));
     }
     fn str(&mut self, s: &str) {
-        if self.text {
+        if self.text_pass {
             self.out.extend_from_slice(s.as_bytes());
         } else {
             self.len(s.len());
@@ -595,12 +608,12 @@ impl<'a> Decoder<'a> {
         self.take().map(i64::from_le_bytes)
     }
     fn str(&mut self) -> Result<CompactString, String> {
-        self.text().map(CompactString::from)
+        self.next_text().map(CompactString::from)
     }
     fn string(&mut self) -> Result<String, String> {
-        self.text().map(str::to_string)
+        self.next_text().map(str::to_string)
     }
-    fn text(&mut self) -> Result<&'a str, String> {
+    fn next_text(&mut self) -> Result<&'a str, String> {
         let n = self.u32()? as usize;
         if n > self.text.len() {
             return Err(format!(

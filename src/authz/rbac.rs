@@ -423,9 +423,10 @@ impl RbacMatch {
     }
 }
 
-/// Subject keys of the index. Looked up three times for each request decided: with the
-/// standard library's SipHash, hashing the username and groups cost as much as the rest of
-/// finding the candidates.
+/// Subject keys of the index. Each request decided looks up its user, each of its groups
+/// and each way to read it as a service account, in the cluster index and in its namespace's:
+/// with the standard library's SipHash, hashing them cost as much as the rest of finding the
+/// candidates.
 #[derive(Debug, Default, PartialEq)]
 struct SubjectIndex {
     users: FxHashMap<String, Vec<usize>>,
@@ -806,4 +807,34 @@ fn aggregate_cluster_roles(cluster_roles: &[Role]) -> HashMap<String, Rules> {
         .into_iter()
         .map(|(k, v)| (k.to_string(), Arc::new(IndexedRules::new(v))))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joined_is_head_slash_tail_exactly() {
+        for (entry, head, tail, joined) in [
+            ("pods/status", "pods", "status", true),
+            ("*/status", "*", "status", true),
+            ("podsx/status", "pods", "status", false),
+            ("pods/statusx", "pods", "status", false),
+            ("pods", "pods", "status", false),
+            ("pods/", "pods", "", true),
+            ("/status", "", "status", true),
+            ("pods-status", "pods", "status", false),
+            ("pöds/status", "pöds", "status", true),
+            ("pöds/status", "pö", "s/status", false),
+            // Upstream compares with the joined string, so a `/` may sit in either part.
+            ("a/b/c", "a/b", "c", true),
+            ("a/b/c", "a", "b/c", true),
+        ] {
+            assert_eq!(
+                is_joined(entry, head, tail),
+                joined,
+                "{entry} = {head}/{tail}"
+            );
+        }
+    }
 }

@@ -16,16 +16,15 @@ use nom::{IResult, Offset, Parser};
 use crate::authz::Attributes;
 use crate::record::{FieldRequirement, RequestUri, UserInfo};
 
-/// Two parts of a URI's bytes, the second optional: a query pair's key and value, or the
-/// path and the query.
-type Parts<'a> = (&'a [u8], Option<&'a [u8]>);
+/// A query pair's key and value, as bytes.
+type RawPair<'a> = (&'a [u8], Option<&'a [u8]>);
 
 /// `key[=value]` of a query string, as bytes.
 ///
 /// The URI is read as bytes: every separator is ASCII, so each cut is on a character boundary
 /// of the `&str` it came from, and `nom`'s byte parsers scan without decoding characters
 /// (about half the work of the same grammar over `&str`).
-fn query_pair(i: &[u8]) -> IResult<&[u8], Parts<'_>> {
+fn query_pair(i: &[u8]) -> IResult<&[u8], RawPair<'_>> {
     (
         take_till(|b| b == b'=' || b == b'&' || b == b'#'),
         opt(preceded(char('='), take_till(|b| b == b'&' || b == b'#'))),
@@ -33,27 +32,24 @@ fn query_pair(i: &[u8]) -> IResult<&[u8], Parts<'_>> {
         .parse(i)
 }
 
-/// The path of a `requestURI` and its query (after the `?`, up to any fragment's `#`, which
-/// ends the last pair), as bytes.
-fn path_and_query(i: &[u8]) -> IResult<&[u8], Parts<'_>> {
-    (
-        take_till(|b| b == b'?' || b == b'#'),
-        opt(preceded(char('?'), nom::combinator::rest)),
-    )
-        .parse(i)
+/// The path of a `requestURI` (up to a `?` or `#`) and, after a `?`, its query: the rest of
+/// the text, fragment included ([`query_pairs`] stops at the `#`).
+fn split_request_uri(uri: &str) -> (&str, Option<&str>) {
+    let path: IResult<&[u8], &[u8]> = take_till(|b| b == b'?' || b == b'#').parse(uri.as_bytes());
+    // `take_till` takes whatever it meets, even nothing: it cannot fail.
+    let path_len = path.map_or(uri.len(), |(_, path)| path.len());
+    let (path, rest) = uri.split_at(path_len);
+    (path, rest.strip_prefix('?'))
 }
 
-/// The `key[=value]` pairs of `query`, split on `&` up to a `#`, with the `&str` slices of
-/// `uri` they are (see [`query_pair`]).
-fn query_pairs<'a>(
-    uri: &'a str,
-    query: &'a [u8],
-) -> impl Iterator<Item = (&'a str, Option<&'a str>)> + 'a {
+/// The `key[=value]` pairs of `query`, split on `&` up to a `#` (see [`query_pair`]).
+fn query_pairs(query: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
     let text = move |part: &[u8]| {
-        let at = uri.as_bytes().offset(part);
-        &uri[at..at + part.len()]
+        // `part` is a slice of `query`'s bytes, cut at ASCII separators.
+        let at = query.as_bytes().offset(part);
+        &query[at..at + part.len()]
     };
-    let mut rest = Some(query);
+    let mut rest = Some(query.as_bytes());
     std::iter::from_fn(move || {
         let (after, (key, value)) = query_pair(rest?).ok()?;
         // Only an `&` goes on to another pair; a `#` (or the end) ends the query.
@@ -105,15 +101,13 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
 /// Parses a `requestURI` (path plus query). Never fails: unknown parameters are ignored and
 /// the first occurrence of a repeated parameter wins, as Go's `url.Values.Get` does.
 pub fn parse_request_uri(s: &str) -> RequestUri {
-    // The parsers take whatever they meet: they cannot fail.
-    let (path, query) = path_and_query(s.as_bytes()).map_or((s.as_bytes(), None), |(_, p)| p);
-    let path = &s[..path.len()];
+    let (path, query) = split_request_uri(s);
     let mut uri = RequestUri {
         path: percent_decode(path, false).into(),
         ..RequestUri::default()
     };
     let mut seen_watch = false;
-    for (key, value) in query.map(|q| query_pairs(s, q)).into_iter().flatten() {
+    for (key, value) in query.into_iter().flat_map(query_pairs) {
         let value = percent_decode(value.unwrap_or(""), true);
         match &*percent_decode(key, true) {
             "fieldSelector" if uri.field_selector.is_none() => {
@@ -617,9 +611,8 @@ mod tests {
     }
 
     fn split(uri: &str) -> (&str, Vec<(&str, Option<&str>)>) {
-        let (_, (path, query)) = path_and_query(uri.as_bytes()).expect("takes any text");
-        let pairs = query.map(|q| query_pairs(uri, q).collect());
-        (&uri[..path.len()], pairs.unwrap_or_default())
+        let (path, query) = split_request_uri(uri);
+        (path, query.into_iter().flat_map(query_pairs).collect())
     }
 
     #[test]
