@@ -106,7 +106,8 @@ pub fn parse_request_uri(s: &str) -> RequestUri {
         path: percent_decode(path, false).into(),
         ..RequestUri::default()
     };
-    let mut seen_watch = false;
+    // Parameters whose first value may parse to nothing: a later one must not stand in for it.
+    let (mut seen_watch, mut seen_limit) = (false, false);
     for (key, value) in query.into_iter().flat_map(query_pairs) {
         let value = percent_decode(value.unwrap_or(""), true);
         match &*percent_decode(key, true) {
@@ -119,7 +120,10 @@ pub fn parse_request_uri(s: &str) -> RequestUri {
             "resourceVersion" if uri.resource_version.is_none() => {
                 uri.resource_version = Some(value.into())
             }
-            "limit" if uri.limit.is_none() => uri.limit = value.parse().ok(),
+            "limit" if !seen_limit => {
+                seen_limit = true;
+                uri.limit = value.parse().ok();
+            }
             // Like the request-info resolver: any value but "false" or "0" means watch.
             "watch" if !seen_watch => {
                 seen_watch = true;
@@ -613,6 +617,18 @@ mod tests {
     fn split(uri: &str) -> (&str, Vec<(&str, Option<&str>)>) {
         let (path, query) = split_request_uri(uri);
         (path, query.into_iter().flat_map(query_pairs).collect())
+    }
+
+    #[test]
+    fn the_first_limit_wins_even_when_it_is_no_number() {
+        assert_eq!(
+            parse_request_uri("/api/v1/pods?limit=x&limit=5").limit,
+            None
+        );
+        assert_eq!(
+            parse_request_uri("/api/v1/pods?limit=7&limit=5").limit,
+            Some(7)
+        );
     }
 
     #[test]
