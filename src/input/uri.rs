@@ -287,8 +287,8 @@ pub fn resolve_path(path: &str) -> PathInfo<'_> {
 /// and how many there are.
 ///
 /// By bytes: `str::split('/')` searched for each separator afresh (a `memchr` call per
-/// segment, most of them a few bytes long), which cost five times this loop. A `/` is ASCII,
-/// so every cut is on a character boundary.
+/// segment, most of them a few bytes long), which cost several times this loop. A `/` is
+/// ASCII, so every cut is on a character boundary.
 fn first_segments(path: &str) -> ([&str; 9], usize) {
     let mut parts = [""; 9];
     let mut n = 0;
