@@ -25,7 +25,7 @@ fn kind(d: &Decision<'_>) -> usize {
     match d {
         Decision::Parse => 0,
         Decision::Skip { .. } => 1,
-        Decision::Received { .. } => 2,
+        Decision::Unparsed { .. } => 2,
         Decision::Blank | Decision::SkipKubelet { .. } => 3,
     }
 }

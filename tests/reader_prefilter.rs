@@ -33,13 +33,16 @@ enum Line {
         events: Vec<Line>,
     },
     Garbage(String),
-    /// A kubelet's RequestReceived event (`user` is a node's) in Go's key order (so that the
-    /// pre-filter may take it unparsed), cut short at byte `at` after the node's name starts
-    /// and closed with `}`: what a crash can leave mid-line.
-    /// Every cut line has the auditID `cut`: those after the first meet their request again.
+    /// A kubelet's RequestReceived or ResponseStarted event (`started`; `user` is a node's) in
+    /// Go's key order (so that the pre-filter may take it unparsed), cut short at byte `at`
+    /// after the node's name starts and closed with `}` (`,}` at ResponseStarted): what a
+    /// crash can leave mid-line. Every cut line has the auditID `cut`: those after the first
+    /// meet their request again, and a ResponseStarted one replaces a RequestReceived one,
+    /// which it must give back (it is never whole).
     Cut {
         user: u8,
         at: u16,
+        started: bool,
     },
     Blank,
 }
@@ -101,11 +104,19 @@ fn event_value(l: &Line) -> serde_json::Value {
     if *imp {
         e["impersonatedUser"] = json!({"username": "system:node:n3", "groups": ["system:nodes"]});
     }
+    // The authorizer's annotations come with the response, after the times in Go's order
+    // (where the pre-filter still finds a ResponseStarted event's times).
+    if *stage % 4 != 0 {
+        e["annotations"] = json!({
+            "authorization.k8s.io/decision": "allow",
+            "authorization.k8s.io/reason": "RBAC: allowed by ClusterRoleBinding \"x\" of ClusterRole \"y\" to Group \"z\"",
+        });
+    }
     e
 }
 
 /// The keys of an audit event in the order Go's encoder writes them.
-const GO_ORDER: [&str; 16] = [
+const GO_ORDER: [&str; 17] = [
     "kind",
     "apiVersion",
     "level",
@@ -122,6 +133,7 @@ const GO_ORDER: [&str; 16] = [
     "requestObject",
     "requestReceivedTimestamp",
     "stageTimestamp",
+    "annotations",
 ];
 
 /// An event as the apiserver writes it: keys in Go's order, `username` first in `user`.
@@ -199,8 +211,8 @@ fn render(l: &Line) -> String {
             }
         }
         Line::Garbage(s) => s.clone(),
-        Line::Cut { user, at } => {
-            let mut e = event_value(&go_ordered_event(0, 0, *user));
+        Line::Cut { user, at, started } => {
+            let mut e = event_value(&go_ordered_event(0, u8::from(*started), *user));
             e["auditID"] = json!("cut");
             let s = go_ordered(&e);
             // Cut after the node's name starts, so that the line keeps its needle: a line
@@ -208,7 +220,14 @@ fn render(l: &Line) -> String {
             // pre-filter's known blind spot, which cut lines are not here to show).
             let needle = s.find("system:node:").unwrap() + "system:node:".len();
             let at = needle + *at as usize % (s.len() - needle);
-            format!("{}}}", &s[..at])
+            if *started {
+                // Never whole (a trailing comma, or one in a string cut short): a good one
+                // would replace a bad RequestReceived line of its request, unread (the
+                // pre-filter's known blind spot, which cut lines are not here to show).
+                format!("{},}}", &s[..at])
+            } else {
+                format!("{}}}", &s[..at])
+            }
         }
         Line::Blank => String::new(),
     }
@@ -249,7 +268,7 @@ fn line() -> impl Strategy<Value = Line> {
         1 => prop::collection::vec(event(), 0..4).prop_map(Line::List),
         1 => (0u8..4, prop::collection::vec(event(), 1..4)).prop_map(|(form, events)| Line::Envelope { form, events }),
         1 => "[ -~]{0,40}".prop_map(Line::Garbage),
-        1 => (0u8..2, any::<u16>()).prop_map(|(user, at)| Line::Cut { user, at }),
+        1 => (0u8..2, any::<u16>(), any::<bool>()).prop_map(|(user, at, started)| Line::Cut { user, at, started }),
         1 => Just(Line::Blank),
     ]
 }
@@ -776,4 +795,191 @@ fn a_request_received_line_met_again_is_read_then() {
             assert_eq!(sa.lines_bad, bad, "{name}, chunk {chunk}");
         }
     }
+}
+
+/// A kubelet's event of auditID `cut-<n>` at `stage` (an index into [`STAGES`]) in Go's key
+/// order, cut short after its username as [`cut_received`] is.
+fn cut_at_stage(n: u8, stage: u8) -> String {
+    let whole = go_kubelet(0, stage).replace("\"id-0\"", &format!("\"cut-{n}\""));
+    let at = whole.find(",\"groups\"").unwrap();
+    format!("{}}}", &whole[..at])
+}
+
+/// The good event of auditID `cut-<n>` at `stage`.
+fn whole_at_stage(n: u8, stage: u8) -> String {
+    go_kubelet(0, stage).replace("\"id-0\"", &format!("\"cut-{n}\""))
+}
+
+#[test]
+fn a_bad_response_started_line_gives_its_request_back_to_the_event_it_replaced() {
+    // A watch's ResponseStarted line, taken unparsed, replaces its RequestReceived event in
+    // its chunk, which it keeps as its fallback. Found bad when it is read (at the end, when
+    // its request's next event is no better, or when the reading is cut between chunks), it
+    // is reported, and the RequestReceived event is the request's, as parsing every line
+    // finds.
+    let cases: Vec<(&str, Vec<String>, u64)> = vec![
+        (
+            "read at the end",
+            vec![whole_at_stage(1, 0), cut_at_stage(1, 1)],
+            1,
+        ),
+        (
+            "read when its request comes again",
+            vec![
+                whole_at_stage(1, 0),
+                cut_at_stage(1, 1),
+                whole_at_stage(1, 0),
+            ],
+            1,
+        ),
+        (
+            "its fallback bad too",
+            vec![cut_at_stage(1, 0), cut_at_stage(1, 1)],
+            2,
+        ),
+        (
+            "its fallback bad too, read when a third comes",
+            vec![cut_at_stage(1, 0), cut_at_stage(1, 1), whole_at_stage(1, 0)],
+            2,
+        ),
+        (
+            "both bad, read after another request's event",
+            vec![
+                cut_at_stage(1, 0),
+                cut_at_stage(1, 1),
+                go_kubelet(3, 0),
+                whole_at_stage(1, 0),
+            ],
+            2,
+        ),
+    ];
+    for (name, lines, bad_lines) in cases {
+        // A first line that is an event, so that the input is read as lines.
+        // (Ended by a newline: an unterminated last line is always parsed.)
+        let text = std::iter::once(go_kubelet(5, 2))
+            .chain(lines)
+            .map(|l| l + "\n")
+            .collect::<String>();
+        for chunk in [ScanOptions::default().chunk_size, 1] {
+            let with = ScanOptions {
+                threads: 1,
+                chunk_size: chunk,
+                ..ScanOptions::default()
+            };
+            let without = ScanOptions {
+                prefilter: false,
+                ..with.clone()
+            };
+            let ((ra, sa), (rb, sb)) = scan_both(&text, &with, &without);
+            assert_eq!(ra, rb, "{name}, chunk {chunk}");
+            assert_eq!(sa.bad, sb.bad, "{name}, chunk {chunk}");
+            assert_eq!(
+                request_counts(&sa),
+                request_counts(&sb),
+                "{name}, chunk {chunk}"
+            );
+            assert_eq!(sa.lines_bad, bad_lines, "{name}, chunk {chunk}");
+        }
+    }
+    // The first case, exactly: the request is its RequestReceived event, and the cut line
+    // is reported where it is; also when a chunk starts at it (the request's two lines in a
+    // chunk after the first, whose line numbers are moved on).
+    // (Ended by a newline: an unterminated last line is always parsed.)
+    let text = [
+        go_kubelet(5, 2),
+        whole_at_stage(1, 0),
+        cut_at_stage(1, 1),
+        String::new(),
+    ]
+    .join("\n");
+    for chunk in [
+        ScanOptions::default().chunk_size,
+        go_kubelet(5, 2).len() + 1,
+    ] {
+        let options = ScanOptions {
+            threads: 1,
+            chunk_size: chunk,
+            ..ScanOptions::default()
+        };
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        let (records, s) =
+            scan_collect(&[InputSpec::Path(f.path().to_path_buf())], &options).unwrap();
+        use nodeauthz::record::Stage;
+        let ids: Vec<_> = records
+            .iter()
+            .map(|r| (r.audit_id.as_str(), r.stage, r.pos.line))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("id-5", Some(Stage::ResponseComplete), 1),
+                ("cut-1", Some(Stage::RequestReceived), 2)
+            ],
+            "chunk {chunk}"
+        );
+        let bad: Vec<_> = s
+            .bad
+            .examples
+            .iter()
+            .map(|b| (b.kind, b.line, b.reason.as_str()))
+            .collect();
+        assert_eq!(
+            bad,
+            [(
+                nodeauthz::scan::BadKind::MalformedJson,
+                3,
+                "malformed JSON: EOF while parsing an object at line 1 column 202"
+            )],
+            "chunk {chunk}"
+        );
+        assert_eq!(request_counts(&s), (2, 2, 2, 2, 2), "chunk {chunk}");
+    }
+}
+
+#[test]
+fn requests_given_up_on_are_in_the_order_of_the_events_they_are_read_from() {
+    // At the end, request `cut-1` is its ResponseStarted line (taken unparsed, line 4) with
+    // its RequestReceived event (line 2) as fallback, and request `id-3` is its
+    // RequestReceived event (line 3). The ResponseStarted line is bad, so `cut-1` is its
+    // RequestReceived event, which comes before `id-3`'s, as parsing every line finds.
+    let text = [
+        go_kubelet(5, 2),
+        whole_at_stage(1, 0),
+        go_kubelet(3, 0),
+        cut_at_stage(1, 1),
+        String::new(),
+    ]
+    .join("\n");
+    let ((records, _), (records_without, _)) = with_and_without_prefilter(&text);
+    let ids: Vec<_> = records
+        .iter()
+        .map(|r| (r.audit_id.as_str(), r.pos.line))
+        .collect();
+    assert_eq!(ids, [("id-5", 1), ("cut-1", 2), ("id-3", 3)]);
+    assert_eq!(records, records_without);
+}
+
+#[test]
+fn a_response_started_line_replaced_by_its_completion_is_never_read() {
+    // The price of not parsing a watch's ResponseStarted line, as for a RequestReceived one:
+    // replaced by its request's ResponseComplete, a bad one goes unreported (parsing every
+    // line reports it), and the request is its completion either way.
+    let text = [
+        go_kubelet(5, 2),
+        whole_at_stage(1, 0),
+        cut_at_stage(1, 1),
+        whole_at_stage(1, 2),
+    ]
+    .join("\n");
+    let ((records, s), (records_without, s_without)) = with_and_without_prefilter(&text);
+    assert_eq!(records, records_without);
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        records[1].stage,
+        Some(nodeauthz::record::Stage::ResponseComplete)
+    );
+    assert_eq!((s.lines_used, s.lines_bad), (4, 0));
+    assert_eq!((s_without.lines_used, s_without.lines_bad), (3, 1));
+    assert_eq!(s_without.bad.examples[0].line, 3);
 }

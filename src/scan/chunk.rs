@@ -246,23 +246,28 @@ impl ChunkOut {
                 matched_by,
                 unread: None,
                 pos,
+                fallback: None,
             }
         };
         cands.keep(id_hash, kept);
     }
 
-    /// Takes one line the pre-filter decided is [`Decision::Received`]: a kubelet's event of
-    /// `audit_id` (hashed `audit_hash`) at RequestReceived, unparsed, counted as a parsed one
-    /// would be. Its request has no event kept in the chunk (else it is parsed), so it is
-    /// kept. Read only if nothing replaces it, it may turn out bad then
+    /// Takes one line the pre-filter decided is [`Decision::Unparsed`]: a kubelet's event of
+    /// `audit_id` (hashed `audit_hash`) at `stage`, unparsed, counted as a parsed one would
+    /// be. Its request has no event kept in the chunk, or one it replaces (`replaces`, see
+    /// [`Candidates::replaced_unparsed`]), which it keeps as its fallback. Read only if
+    /// nothing replaces it, it may turn out bad then
     /// ([`crate::scan::dedup::RefutedLine`]).
-    fn received<'a>(
+    #[allow(clippy::too_many_arguments)]
+    fn unparsed<'a>(
         &mut self,
         text: &'a str,
         audit_id: &'a str,
         audit_hash: u64,
+        stage: Stage,
         pos: SourcePos,
         time: Option<Micros>,
+        replaces: Option<usize>,
         cands: &mut Candidates<'a>,
     ) {
         self.used += 1;
@@ -270,14 +275,19 @@ impl ChunkOut {
         self.time(time);
         let id_slot = self.ids.len();
         self.ids.push(audit_hash);
+        let fallback = replaces.and_then(|i| {
+            cands.dropped += 1;
+            cands.kept[i].take().map(Box::new)
+        });
         let kept = Kept::Pending {
             text,
             audit_id: Cow::Borrowed(audit_id),
             audit_hash,
-            stage: Some(Stage::RequestReceived),
+            stage: Some(stage),
             matched_by: KubeletMatch::NodeUser,
             unread: Some(id_slot),
             pos,
+            fallback,
         };
         cands.keep(audit_hash, kept);
     }
@@ -372,22 +382,23 @@ impl ChunkOut {
         audit_id: &str,
         stage: Option<Stage>,
     ) -> bool {
-        if preference(stage) <= preference(Some(Stage::RequestReceived)) {
-            if let Some(i) = cands.unread(id_hash, audit_id) {
-                self.read_kept(cands, i);
-            }
+        // A kept event that turns out bad gives way to its fallback, which may be unread too.
+        while let Some(i) = cands.unread_kept_over(id_hash, audit_id, stage) {
+            self.read_kept(cands, i);
         }
         cands.admit(id_hash, audit_id, stage)
     }
 
-    /// Reads the kept event `i`, taken unparsed: from then on it is a parsed one, or, bad, it
-    /// is reported and uncounted as a used line, an event and a request, and no longer kept.
+    /// Reads the kept event `i`, taken unparsed: from then on it is a parsed one (and the
+    /// event it replaced is let go), or, bad, it is reported and uncounted as a used line, an
+    /// event and a request, and its fallback, if it has one, is kept in its place.
     fn read_kept(&mut self, cands: &mut Candidates<'_>, i: usize) {
         let Some(Kept::Pending {
             text,
             unread,
             pos,
             audit_hash,
+            fallback,
             ..
         }) = &mut cands.kept[i]
         else {
@@ -398,11 +409,21 @@ impl ChunkOut {
         };
         let Err((kind, reason)) = read_unread(text) else {
             *unread = None;
+            *fallback = None;
             return;
         };
         let (line, audit_hash) = (pos.line, *audit_hash);
-        cands.kept[i] = None;
-        cands.best.remove(&audit_hash);
+        match fallback.take() {
+            // The event it replaced is the request's again, and no longer dropped.
+            Some(f) => {
+                cands.kept[i] = Some(*f);
+                cands.dropped -= 1;
+            }
+            None => {
+                cands.kept[i] = None;
+                cands.best.remove(&audit_hash);
+            }
+        }
         self.used -= 1;
         self.events -= 1;
         self.refuted_ids.push(id_slot);
@@ -422,8 +443,11 @@ impl ChunkOut {
     /// that cannot be read again from their own text) as records, the others as copies of
     /// their lines.
     fn finish(&mut self, cands: Candidates<'_>) {
-        // Slots pushed in order, so removing from the last keeps the others' places.
-        for slot in std::mem::take(&mut self.refuted_ids).into_iter().rev() {
+        // Removed from the last, so that each removal keeps the others' places. (A line read
+        // before the fallback it kept is refuted first, so the slots come in any order.)
+        let mut refuted = std::mem::take(&mut self.refuted_ids);
+        refuted.sort_unstable();
+        for slot in refuted.into_iter().rev() {
             self.ids.remove(slot);
         }
         self.kubelet_dropped = cands.dropped;
@@ -445,13 +469,13 @@ pub enum KubeletEvent {
     /// only if no better event of its request comes. Most of these are watches'
     /// ResponseStarted events, whose ResponseComplete comes minutes (many chunks) later;
     /// building their records, only to free them then, was a tenth of the second pass. A
-    /// kubelet's RequestReceived line that the pre-filter took unparsed
-    /// ([`Decision::Received`]) comes this way too, when its chunk holds nothing that
+    /// kubelet's RequestReceived or ResponseStarted line that the pre-filter took unparsed
+    /// ([`Decision::Unparsed`]) comes this way too, when its chunk holds nothing that
     /// replaces it.
     Line(Box<PendingLine>),
 }
 
-/// A line taken unparsed ([`Decision::Received`]) that the parse rejects: the bad-line kind
+/// A line taken unparsed ([`Decision::Unparsed`]) that the parse rejects: the bad-line kind
 /// and reason, as its chunk would have reported them.
 pub type UnreadBad = (BadKind, String);
 
@@ -464,9 +488,12 @@ pub struct PendingLine {
     audit_hash: u64,
     stage: Option<Stage>,
     matched_by: KubeletMatch,
-    /// Taken unparsed ([`Decision::Received`]).
+    /// Taken unparsed ([`Decision::Unparsed`]).
     unread: bool,
     pos: SourcePos,
+    /// The line taken unparsed replaced this event of its request, which is the request's
+    /// again if the line turns out bad ([`KubeletEvent::take_fallback`]).
+    fallback: Option<Box<PendingLine>>,
 }
 
 impl KubeletEvent {
@@ -498,13 +525,28 @@ impl KubeletEvent {
     pub fn shift_line(&mut self, lines: u64) {
         match self {
             KubeletEvent::Record(r) => r.pos.line += lines,
-            KubeletEvent::Line(l) => l.pos.line += lines,
+            KubeletEvent::Line(l) => {
+                l.pos.line += lines;
+                if let Some(f) = &mut l.fallback {
+                    f.pos.line += lines;
+                }
+            }
         }
     }
 
-    /// Whether the event was taken unparsed ([`Decision::Received`]).
+    /// Whether the event was taken unparsed ([`Decision::Unparsed`]).
     pub fn is_unread(&self) -> bool {
         matches!(self, KubeletEvent::Line(l) if l.unread)
+    }
+
+    /// The event of its request that this one, taken unparsed, replaced in its chunk: the
+    /// request's event if this one turns out bad, which parsing every line would have found
+    /// before keeping it.
+    pub fn take_fallback(&mut self) -> Option<KubeletEvent> {
+        match self {
+            KubeletEvent::Line(l) => l.fallback.take().map(KubeletEvent::Line),
+            KubeletEvent::Record(_) => None,
+        }
     }
 
     /// The owned record. An event its chunk parsed always reads again (it parsed and
@@ -526,7 +568,7 @@ impl KubeletEvent {
     }
 }
 
-/// Reads a line taken unparsed ([`Decision::Received`]) as [`parse_line`] reads a line: it is
+/// Reads a line taken unparsed ([`Decision::Unparsed`]) as [`parse_line`] reads a line: it is
 /// UTF-8, starts with `{` and is not the input's unterminated last line, so only the JSON
 /// parse and the event's classification are left. The pre-filter read its head as a
 /// kubelet's event of kind `Event` with an auditID, without an envelope's needle, which the
@@ -564,10 +606,13 @@ enum Kept<'a> {
         audit_hash: u64,
         stage: Option<Stage>,
         matched_by: KubeletMatch,
-        /// Taken unparsed ([`Decision::Received`]): where its auditID hash is in the chunk's
+        /// Taken unparsed ([`Decision::Unparsed`]): where its auditID hash is in the chunk's
         /// `ids`.
         unread: Option<usize>,
         pos: SourcePos,
+        /// Taken unparsed, the event of its request it replaced (always a `Pending` one
+        /// without a fallback of its own): the request's again if this one turns out bad.
+        fallback: Option<Box<Kept<'a>>>,
     },
 }
 
@@ -587,8 +632,17 @@ impl Kept<'_> {
     }
 
     fn into_event(self) -> KubeletEvent {
+        match self.into_line() {
+            Ok(line) => KubeletEvent::Line(line),
+            Err(record) => KubeletEvent::Record(record),
+        }
+    }
+
+    /// A `Pending` event as the copy of its line it leaves its chunk as (a `Built` one is
+    /// its record).
+    fn into_line(self) -> Result<Box<PendingLine>, Box<KubeletRequest>> {
         match self {
-            Kept::Built(r) => KubeletEvent::Record(r),
+            Kept::Built(r) => Err(r),
             Kept::Pending {
                 text,
                 audit_hash,
@@ -596,14 +650,16 @@ impl Kept<'_> {
                 matched_by,
                 unread,
                 pos,
+                fallback,
                 ..
-            } => KubeletEvent::Line(Box::new(PendingLine {
+            } => Ok(Box::new(PendingLine {
                 text: text.into(),
                 audit_hash,
                 stage,
                 matched_by,
                 unread: unread.is_some(),
                 pos,
+                fallback: fallback.and_then(|f| f.into_line().ok()),
             })),
         }
     }
@@ -655,15 +711,41 @@ impl<'a> Candidates<'a> {
         true
     }
 
-    /// The kept event of the request, if it was taken unparsed.
-    fn unread(&self, id_hash: u64, audit_id: &str) -> Option<usize> {
+    /// The kept event of the request, if it was taken unparsed and an event at `stage` would
+    /// not replace it.
+    fn unread_kept_over(
+        &self,
+        id_hash: u64,
+        audit_id: &str,
+        stage: Option<Stage>,
+    ) -> Option<usize> {
         let &i = self.best.get(&id_hash)?;
         match self.kept.get(i) {
             Some(Some(
                 kept @ Kept::Pending {
                     unread: Some(_), ..
                 },
-            )) if kept.audit_id() == audit_id => Some(i),
+            )) if kept.audit_id() == audit_id && preference(stage) <= preference(kept.stage()) => {
+                Some(i)
+            }
+            _ => None,
+        }
+    }
+
+    /// Where the kept event of the request is, when a line of `audit_id` at `stage` taken
+    /// unparsed would replace it and can keep it as its fallback: a `Pending` event of a
+    /// lesser stage that has no fallback of its own. (A line taken unparsed that is no better
+    /// than the kept event is parsed: parsing every line would have checked it before
+    /// dropping it.)
+    fn replaced_unparsed(&self, id_hash: u64, audit_id: &str, stage: Stage) -> Option<usize> {
+        let &i = self.best.get(&id_hash)?;
+        match self.kept.get(i) {
+            Some(Some(kept @ Kept::Pending { fallback: None, .. }))
+                if kept.audit_id() == audit_id
+                    && preference(Some(stage)) > preference(kept.stage()) =>
+            {
+                Some(i)
+            }
             _ => None,
         }
     }
@@ -826,24 +908,35 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                 out.ids.push(audit_id_hash(audit_id));
                 out.time(ctx.prefilter.and_then(|p| p.line_time(line)));
             }
-            Decision::Received { audit_id, time } if !unterminated => {
+            Decision::Unparsed {
+                audit_id,
+                stage,
+                time,
+            } if !unterminated => {
                 let text = std::str::from_utf8(line.trim_ascii());
                 let hash = audit_id_hash(audit_id);
-                match (text, std::str::from_utf8(audit_id)) {
-                    // A request met again in the chunk: the line would be dropped, or replace
-                    // an event; parsing every line would have checked it, so it is parsed.
-                    (Ok(text), Ok(audit_id)) if !cands.has(hash) => {
+                let replaces = match std::str::from_utf8(audit_id) {
+                    Ok(id) if !cands.has(hash) => Some((id, None)),
+                    Ok(id) => cands
+                        .replaced_unparsed(hash, id, stage)
+                        .map(|i| (id, Some(i))),
+                    Err(_) => None,
+                };
+                match (text, replaces) {
+                    (Ok(text), Some((audit_id, replaces))) => {
                         let pos = SourcePos {
                             file: ctx.file,
                             line: rel,
                         };
-                        out.received(text, audit_id, hash, pos, time, &mut cands);
+                        out.unparsed(text, audit_id, hash, stage, pos, time, replaces, &mut cands);
                     }
-                    // The parse also reports where the UTF-8 goes wrong.
+                    // A request met again in the chunk whose kept event the line would not
+                    // replace (parsing every line would have checked it before dropping it),
+                    // or a line that is no UTF-8 (the parse reports where it goes wrong).
                     _ => parse_line(line, rel, unterminated, ctx, &mut out, &mut cands),
                 }
             }
-            Decision::Parse | Decision::Received { .. } => {
+            Decision::Parse | Decision::Unparsed { .. } => {
                 parse_line(line, rel, unterminated, ctx, &mut out, &mut cands)
             }
         }

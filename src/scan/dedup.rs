@@ -15,13 +15,19 @@
 //! them, if smaller) is given up on: its ResponseComplete never came (a watch cut off by an
 //! apiserver restart, a lost event, a policy that omits the stage), so it is emitted then with
 //! its best earlier event, as the end of the input would have emitted it. Pending events
-//! (most are kept as a copy of their line, about a kilobyte, and read into a record only if
-//! they are emitted) are therefore bounded too, even when no ResponseComplete is logged.
+//! (most are kept as a copy of their line, about a kilobyte, or two lines for a line taken
+//! unparsed with its fallback, see below, and read into a record only if they are emitted) are
+//! therefore bounded too, even when no ResponseComplete is logged.
 //!
-//! Some of those lines were never parsed (a kubelet's RequestReceived line the pre-filter took
-//! at its word, [`Decision::Received`](crate::scan::prefilter::Decision::Received)): read only
-//! when emitted, such a line may turn out bad, and is then handed back to the scan as a
-//! [`RefutedLine`] instead of a request.
+//! Some of those lines were never parsed (a kubelet's RequestReceived or ResponseStarted line
+//! the pre-filter took at its word,
+//! [`Decision::Unparsed`](crate::scan::prefilter::Decision::Unparsed)): read only when emitted,
+//! such a line may turn out bad, and is then handed back to the scan as a [`RefutedLine`]
+//! instead of a request. The event of its request such a line replaced in its chunk travels
+//! with it as its fallback ([`KubeletEvent::take_fallback`]), and is the request's if it turns
+//! out bad, as it would have been had every line been parsed. Until it is read, such a line
+//! counts as the event it claims to be: its request's horizon runs from it, not from its
+//! fallback.
 
 /// Kubelet events after which a request without its ResponseComplete is given up on: a few
 /// minutes of kubelet traffic on a thousand-node cluster, about as long as a kubelet's watches
@@ -64,7 +70,7 @@ pub struct Dedup {
     refuted_lines: Vec<RefutedLine>,
 }
 
-/// A line taken unparsed ([`Decision::Received`](crate::scan::prefilter::Decision::Received))
+/// A line taken unparsed ([`Decision::Unparsed`](crate::scan::prefilter::Decision::Unparsed))
 /// that the parse rejected when nothing replaced it: its chunk counted it as a used line, an
 /// event and a request of its auditID.
 #[derive(Debug, PartialEq, Eq)]
@@ -84,21 +90,43 @@ pub struct RefutedLine {
 
 /// An event read into a record, with what [`Dedup`] needs to settle it.
 struct Read {
-    /// Taken unparsed ([`KubeletEvent::is_unread`]).
-    unread: bool,
     hash: u64,
+    /// Where the record comes from (where the event is, when it has none).
     pos: SourcePos,
-    read: Result<Box<KubeletRequest>, UnreadBad>,
+    /// The record: of the event, or of its fallback when the event turned out bad.
+    record: Option<Box<KubeletRequest>>,
+    /// The lines taken unparsed that turned out bad, each with whether its auditID is to be
+    /// uncounted ([`RefutedLine::uncount`]).
+    refuted: Vec<(SourcePos, UnreadBad, bool)>,
 }
 
 impl Read {
+    /// Reads `event`, and its fallback if it turns out bad.
     fn of(event: KubeletEvent) -> Read {
-        Read {
-            unread: event.is_unread(),
+        let mut read = Read {
             hash: event.audit_hash(),
             pos: event.pos(),
-            read: event.into_record(),
+            record: None,
+            refuted: Vec::new(),
+        };
+        let mut next = Some(event);
+        while let Some(mut event) = next {
+            next = event.take_fallback();
+            read.pos = event.pos();
+            let unread = event.is_unread();
+            match event.into_record() {
+                Ok(record) => {
+                    read.record = Some(record);
+                    break;
+                }
+                // A fallback that reads still counts the request.
+                Err(bad) if unread => read.refuted.push((read.pos, bad, next.is_none())),
+                // Only a line taken unparsed can fail to read (see
+                // `KubeletEvent::into_record`).
+                Err(_) => {}
+            }
         }
+        read
     }
 }
 
@@ -172,14 +200,16 @@ impl Dedup {
         if seen {
             return;
         }
-        if preference(r.stage()) <= preference(Some(Stage::RequestReceived)) {
-            // The event pending, taken unparsed, would be kept over this one: read it first
-            // (if it is bad, this one is the request's).
-            if self.pending.get(&h).is_some_and(|(_, p)| p.is_unread()) {
-                if let Some((seq, p)) = self.pending.remove(&h) {
-                    if let Some(read) = self.read_now(p) {
-                        self.pending.insert(h, (seq, read));
-                    }
+        // The event pending, taken unparsed, would be kept over this one: read it first (if
+        // it is bad, its fallback or this one is the request's).
+        if self
+            .pending
+            .get(&h)
+            .is_some_and(|(_, p)| p.is_unread() && preference(r.stage()) <= preference(p.stage()))
+        {
+            if let Some((seq, p)) = self.pending.remove(&h) {
+                if let Some(read) = self.read_now(p) {
+                    self.pending.insert(h, (seq, read));
                 }
             }
         }
@@ -208,16 +238,20 @@ impl Dedup {
     }
 
     /// Reads a line taken unparsed because another event of its request came: its record as
-    /// an event, or, when it is bad, nothing (it is refuted).
+    /// an event, or, when it is bad, its fallback's, or nothing (it is refuted, and so is a
+    /// fallback that turns out bad).
     fn read_now(&mut self, event: KubeletEvent) -> Option<KubeletEvent> {
-        let (pos, audit_hash) = (event.pos(), event.audit_hash());
-        match event.into_record() {
-            Ok(record) => Some(KubeletEvent::Record(record)),
-            Err(bad) => {
-                self.refute(pos, audit_hash, bad, false);
-                None
-            }
+        let Read {
+            hash,
+            record,
+            refuted,
+            ..
+        } = Read::of(event);
+        for (pos, bad, _) in refuted {
+            // The other event counts the request.
+            self.refute(pos, hash, bad, false);
         }
+        record.map(KubeletEvent::Record)
     }
 
     /// Keeps the line at `pos` that turned out `bad` for the scan ([`RefutedLine`]).
@@ -242,34 +276,35 @@ impl Dedup {
             .filter(|(_, (seq, _))| *seq <= last)
             .map(|(h, _)| *h)
             .collect();
-        let mut expired: Vec<Pending> = old.iter().filter_map(|h| self.pending.remove(h)).collect();
-        expired.sort_by_key(|(seq, r)| (r.pos().file, r.pos().line, *seq));
+        let expired: Vec<Pending> = old.iter().filter_map(|h| self.pending.remove(h)).collect();
         // Reading lines into records is the chunks' work done late: on the worker pool, not
         // on the merging thread (under a policy that never logs ResponseComplete, every
-        // kubelet request comes this way).
-        let read: Vec<Read> = expired.into_par_iter().map(|(_, r)| Read::of(r)).collect();
-        self.take_read(read);
+        // kubelet request comes this way). Read before they are put in order: a line that
+        // turns out bad leaves its fallback's record, which is where the fallback is.
+        let mut read: Vec<(u64, Read)> = expired
+            .into_par_iter()
+            .map(|(seq, r)| (seq, Read::of(r)))
+            .collect();
+        read.sort_by_key(|(seq, r)| (r.pos.file, r.pos.line, *seq));
+        self.take_read(read.into_iter().map(|(_, r)| r));
     }
 
     /// Emits the requests of events read into records, in order, and keeps the lines taken
-    /// unparsed (`unread`) that turned out bad.
-    fn take_read(&mut self, read: Vec<Read>) {
+    /// unparsed that turned out bad.
+    fn take_read(&mut self, read: impl Iterator<Item = Read>) {
         for Read {
-            unread,
-            hash: h,
-            pos,
-            read,
+            hash,
+            record,
+            refuted,
+            ..
         } in read
         {
-            match read {
-                Ok(r) => {
-                    self.emitted.insert(h);
-                    self.ready.push(r);
-                }
-                // Only a line taken unparsed can fail to read (see
-                // `KubeletEvent::into_record`).
-                Err(bad) if unread => self.refute(pos, h, bad, true),
-                Err(_) => {}
+            for (pos, bad, uncount) in refuted {
+                self.refute(pos, hash, bad, uncount);
+            }
+            if let Some(r) = record {
+                self.emitted.insert(hash);
+                self.ready.push(r);
             }
         }
     }
