@@ -30,7 +30,7 @@ fn kind(d: &Decision<'_>) -> usize {
     }
 }
 
-const KINDS: [&str; 4] = ["parse", "skip", "received", "other"];
+const KINDS: [&str; 4] = ["parse", "skip", "unparsed", "other"];
 
 fn main() -> std::process::ExitCode {
     let mut args = std::env::args().skip(1);

@@ -833,6 +833,25 @@ fn a_bad_response_started_line_gives_its_request_back_to_the_event_it_replaced()
             1,
         ),
         (
+            "its fallback parsed (keys not in Go's order)",
+            vec![
+                render(&Line::Event {
+                    id: 0,
+                    stage: 0,
+                    user: 0,
+                    imp: false,
+                    agent: 0,
+                    verb: 0,
+                    resource: 0,
+                    code: 200,
+                    escape: 0,
+                })
+                .replace("\"id-0\"", "\"cut-1\""),
+                cut_at_stage(1, 1),
+            ],
+            1,
+        ),
+        (
             "its fallback bad too",
             vec![cut_at_stage(1, 0), cut_at_stage(1, 1)],
             2,

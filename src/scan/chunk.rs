@@ -52,7 +52,7 @@ pub struct ChunkOut {
     /// Lines read.
     pub lines: u64,
     /// Lines read as audit events: parsed, or taken unparsed as a kubelet's
-    /// RequestReceived event ([`Decision::Received`]).
+    /// RequestReceived or ResponseStarted event ([`Decision::Unparsed`]).
     pub used: u64,
     /// Blank lines and lines the pre-filter left unparsed.
     pub skipped: u64,
@@ -374,7 +374,8 @@ impl ChunkOut {
 
     /// [`Candidates::admit`], after reading the request's kept event first when it was taken
     /// unparsed and the new one does not replace it (an equal or lesser stage): parsing every
-    /// line would have checked it, and if it is bad, the new event is the request's.
+    /// line would have checked it, and if it is bad, its fallback or the new event is the
+    /// request's.
     fn admit<'a>(
         &mut self,
         cands: &mut Candidates<'a>,
@@ -659,7 +660,11 @@ impl Kept<'_> {
                 matched_by,
                 unread: unread.is_some(),
                 pos,
-                fallback: fallback.and_then(|f| f.into_line().ok()),
+                fallback: fallback.and_then(|f| {
+                    let line = f.into_line();
+                    debug_assert!(line.is_ok(), "a fallback is a pending line");
+                    line.ok()
+                }),
             })),
         }
     }

@@ -84,14 +84,15 @@ pub struct RefutedLine {
     /// The bad-line reason, as its chunk would have given it.
     pub reason: String,
     /// Whether its auditID is to be uncounted among the requests: not when it was read because
-    /// another event of its request came, which counts it.
+    /// another event of its request came, which counts it, nor when the event it replaced (its
+    /// fallback) reads, which counts it then.
     pub uncount: bool,
 }
 
 /// An event read into a record, with what [`Dedup`] needs to settle it.
 struct Read {
     hash: u64,
-    /// Where the record comes from (where the event is, when it has none).
+    /// Where the record comes from (where the last line read is, when there is none).
     pos: SourcePos,
     /// The record: of the event, or of its fallback when the event turned out bad.
     record: Option<Box<KubeletRequest>>,

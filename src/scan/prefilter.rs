@@ -40,9 +40,10 @@
 //! Like a skipped line, such a line is not checked further when a better event of its request
 //! (ResponseStarted, Panic, ResponseComplete) replaces it: a line the full parse would reject
 //! for what follows its head (malformed JSON further on, a key written twice) goes unreported
-//! then. When it meets any other event of its request, or none, it is parsed after all; found
-//! bad then, it is reported where it is, but the time read from it unparsed stays in its
-//! input's time span.
+//! then. When it meets any other event of its request, or none, it is parsed after all (but a
+//! ResponseStarted line that meets a lesser event of its request in its chunk replaces it,
+//! keeping it as a fallback, see [`crate::scan::chunk`]); found bad then, it is reported where
+//! it is, but the time read from it unparsed stays in its input's time span.
 //!
 //! A scan that wants no kubelet requests (the `graph` command's, which only collects object
 //! events) builds the pre-filter with [`Prefilter::with_options`]: kubelet lines are then
@@ -84,7 +85,7 @@ pub struct Prefilter {
     others: AhoCorasick,
     /// Whether kubelet lines may be [`Decision::Unparsed`] (not under `--strict`, which must
     /// stop at the first bad line as it comes).
-    defer_received: bool,
+    defer_unparsed: bool,
     /// The kubelet needles, whole, when kubelet lines are skipped rather than parsed (their
     /// tails are in `must_parse` otherwise). Substring searches: a multi-pattern automaton of
     /// these three fell back to a slow non-SIMD search.
@@ -212,7 +213,7 @@ impl Prefilter {
             must_parse: build(&tails),
             heads: needles.iter().map(|(head, _)| *head).collect(),
             others: build(&tails[..others]),
-            defer_received: want_requests,
+            defer_unparsed: want_requests,
             kubelet,
             graph: want_object_events,
             verb_key: memmem::Finder::new(b"\"verb\"").into_owned(),
@@ -273,7 +274,7 @@ impl Prefilter {
     /// Never decides [`Decision::Unparsed`] (`--strict`: a bad line must stop the scan where
     /// it is, not when it is found to be one).
     pub fn without_deferral(mut self) -> Prefilter {
-        self.defer_received = false;
+        self.defer_unparsed = false;
         self
     }
 
@@ -281,7 +282,7 @@ impl Prefilter {
     /// reads as a kubelet's RequestReceived or ResponseStarted event without parsing (see the
     /// module documentation) and no other needle is in it.
     fn unparsed<'a>(&self, t: &'a [u8], hit: &Match) -> Option<Decision<'a>> {
-        if !self.defer_received || hit.pattern().as_usize() < self.others.patterns_len() {
+        if !self.defer_unparsed || hit.pattern().as_usize() < self.others.patterns_len() {
             return None;
         }
         if t.first() != Some(&b'{') || t.last() != Some(&b'}') {
