@@ -739,6 +739,31 @@ fn a_bad_request_received_line_replaced_by_its_completion_goes_unreported() {
     );
 }
 
+/// Scans `text` with the pre-filter and without it, in one chunk and in chunks of a line,
+/// and asserts that both read it alike: the same records, bad lines and counts. The bad lines
+/// of each chunk size.
+fn read_as_parsing_every_line_reads(name: &str, text: &str) -> Vec<u64> {
+    let mut lines_bad = Vec::new();
+    for chunk in [ScanOptions::default().chunk_size, 1] {
+        let with = ScanOptions {
+            threads: 1,
+            chunk_size: chunk,
+            ..ScanOptions::default()
+        };
+        let without = ScanOptions {
+            prefilter: false,
+            ..with.clone()
+        };
+        let ((ra, sa), (rb, sb)) = scan_both(text, &with, &without);
+        assert_eq!(ra, rb, "{name}, chunk {chunk}");
+        assert_eq!(sa.bad, sb.bad, "{name}, chunk {chunk}");
+        let counts = |s: &nodeauthz::scan::ScanSummary| (s.lines_bad, request_counts(s));
+        assert_eq!(counts(&sa), counts(&sb), "{name}, chunk {chunk}");
+        lines_bad.push(sa.lines_bad);
+    }
+    lines_bad
+}
+
 #[test]
 fn a_request_received_line_met_again_is_read_then() {
     // A line taken unparsed that meets its request again, in its chunk or later, and is not
@@ -766,33 +791,10 @@ fn a_request_received_line_met_again_is_read_then() {
             .chain(lines)
             .collect::<Vec<_>>()
             .join("\n");
-        for chunk in [ScanOptions::default().chunk_size, 1] {
-            let with = ScanOptions {
-                threads: 1,
-                chunk_size: chunk,
-                ..ScanOptions::default()
-            };
-            let without = ScanOptions {
-                prefilter: false,
-                ..with.clone()
-            };
-            let ((ra, sa), (rb, sb)) = scan_both(&text, &with, &without);
-            assert_eq!(ra, rb, "{name}, chunk {chunk}");
-            assert_eq!(sa.bad, sb.bad, "{name}, chunk {chunk}");
-            let counts = |s: &nodeauthz::scan::ScanSummary| {
-                (
-                    s.lines_used,
-                    s.lines_bad,
-                    s.events,
-                    s.requests,
-                    s.kubelet_events,
-                    s.kubelet_requests,
-                )
-            };
-            assert_eq!(counts(&sa), counts(&sb), "{name}, chunk {chunk}");
-            // Every case has one bad line (the cut one, or both copies of it).
-            let bad = if name == "twice" { 2 } else { 1 };
-            assert_eq!(sa.lines_bad, bad, "{name}, chunk {chunk}");
+        // Every case has one bad line (the cut one, or both copies of it).
+        let bad = if name == "twice" { 2 } else { 1 };
+        for lines_bad in read_as_parsing_every_line_reads(name, &text) {
+            assert_eq!(lines_bad, bad, "{name}");
         }
     }
 }
@@ -879,25 +881,8 @@ fn a_bad_response_started_line_gives_its_request_back_to_the_event_it_replaced()
             .chain(lines)
             .map(|l| l + "\n")
             .collect::<String>();
-        for chunk in [ScanOptions::default().chunk_size, 1] {
-            let with = ScanOptions {
-                threads: 1,
-                chunk_size: chunk,
-                ..ScanOptions::default()
-            };
-            let without = ScanOptions {
-                prefilter: false,
-                ..with.clone()
-            };
-            let ((ra, sa), (rb, sb)) = scan_both(&text, &with, &without);
-            assert_eq!(ra, rb, "{name}, chunk {chunk}");
-            assert_eq!(sa.bad, sb.bad, "{name}, chunk {chunk}");
-            assert_eq!(
-                request_counts(&sa),
-                request_counts(&sb),
-                "{name}, chunk {chunk}"
-            );
-            assert_eq!(sa.lines_bad, bad_lines, "{name}, chunk {chunk}");
+        for lines_bad in read_as_parsing_every_line_reads(name, &text) {
+            assert_eq!(lines_bad, bad_lines, "{name}");
         }
     }
     // The first case, exactly: the request is its RequestReceived event, and the cut line
@@ -937,18 +922,12 @@ fn a_bad_response_started_line_gives_its_request_back_to_the_event_it_replaced()
             ],
             "chunk {chunk}"
         );
-        let bad: Vec<_> = s
-            .bad
-            .examples
-            .iter()
-            .map(|b| (b.kind, b.line, b.reason.as_str()))
-            .collect();
         assert_eq!(
-            bad,
+            bad_lines(&s),
             [(
                 nodeauthz::scan::BadKind::MalformedJson,
                 3,
-                "malformed JSON: EOF while parsing an object at line 1 column 202"
+                "malformed JSON: EOF while parsing an object at line 1 column 202".to_string()
             )],
             "chunk {chunk}"
         );
