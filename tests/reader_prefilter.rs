@@ -587,6 +587,16 @@ fn cut_received(n: u8) -> String {
     format!("{}}}", &whole[..at])
 }
 
+/// The auditID, stage and line of each record.
+fn ids_stages_and_lines(
+    records: &[nodeauthz::record::KubeletRequest],
+) -> Vec<(&str, Option<nodeauthz::record::Stage>, u64)> {
+    records
+        .iter()
+        .map(|r| (r.audit_id.as_str(), r.stage, r.pos.line))
+        .collect()
+}
+
 /// Used lines, events, requests, kubelet events and kubelet requests of a scan.
 fn request_counts(s: &nodeauthz::scan::ScanSummary) -> (u64, u64, u64, u64, u64) {
     (
@@ -676,10 +686,7 @@ fn a_request_received_line_read_late_is_the_request_when_nothing_replaces_it() {
     // is read at the end into the record parsing would have built.
     let text = [go_kubelet(3, 0), go_kubelet(4, 0), go_kubelet(4, 2)].join("\n");
     let ((records, s), (records_without, s_without)) = with_and_without_prefilter(&text);
-    let ids: Vec<_> = records
-        .iter()
-        .map(|r| (r.audit_id.as_str(), r.stage, r.pos.line))
-        .collect();
+    let ids = ids_stages_and_lines(&records);
     use nodeauthz::record::Stage;
     assert_eq!(
         ids,
@@ -910,10 +917,7 @@ fn a_bad_response_started_line_gives_its_request_back_to_the_event_it_replaced()
         let (records, s) =
             scan_collect(&[InputSpec::Path(f.path().to_path_buf())], &options).unwrap();
         use nodeauthz::record::Stage;
-        let ids: Vec<_> = records
-            .iter()
-            .map(|r| (r.audit_id.as_str(), r.stage, r.pos.line))
-            .collect();
+        let ids = ids_stages_and_lines(&records);
         assert_eq!(
             ids,
             [

@@ -724,17 +724,15 @@ impl<'a> Candidates<'a> {
         audit_id: &str,
         stage: Option<Stage>,
     ) -> Option<usize> {
-        let &i = self.best.get(&id_hash)?;
-        match self.kept.get(i) {
-            Some(Some(
-                kept @ Kept::Pending {
-                    unread: Some(_), ..
-                },
-            )) if kept.audit_id() == audit_id && preference(stage) <= preference(kept.stage()) => {
-                Some(i)
+        let (i, kept) = self.kept_of(id_hash, audit_id)?;
+        let unread = matches!(
+            kept,
+            Kept::Pending {
+                unread: Some(_),
+                ..
             }
-            _ => None,
-        }
+        );
+        (unread && preference(stage) <= preference(kept.stage())).then_some(i)
     }
 
     /// Where the kept event of the request is, when a line of `audit_id` at `stage` taken
@@ -743,16 +741,17 @@ impl<'a> Candidates<'a> {
     /// than the kept event is parsed: parsing every line would have checked it before
     /// dropping it.)
     fn replaced_unparsed(&self, id_hash: u64, audit_id: &str, stage: Stage) -> Option<usize> {
+        let (i, kept) = self.kept_of(id_hash, audit_id)?;
+        let pending = matches!(kept, Kept::Pending { fallback: None, .. });
+        (pending && preference(Some(stage)) > preference(kept.stage())).then_some(i)
+    }
+
+    /// Where the event kept for the request of `audit_id` (hashed `id_hash`) is, and that
+    /// event.
+    fn kept_of(&self, id_hash: u64, audit_id: &str) -> Option<(usize, &Kept<'a>)> {
         let &i = self.best.get(&id_hash)?;
-        match self.kept.get(i) {
-            Some(Some(kept @ Kept::Pending { fallback: None, .. }))
-                if kept.audit_id() == audit_id
-                    && preference(Some(stage)) > preference(kept.stage()) =>
-            {
-                Some(i)
-            }
-            _ => None,
-        }
+        let kept = self.kept.get(i)?.as_ref()?;
+        (kept.audit_id() == audit_id).then_some((i, kept))
     }
 
     /// Whether an event of the request with auditID hash `id_hash` was kept (and may still

@@ -352,39 +352,18 @@ impl Prefilter {
             found[k] = Some(end + TIME_KEY_END.len() - TIME_KEYS[k].len());
         }
         // A key between the nested values (a ResponseStarted event's times, which its
-        // `annotations` follow) is the event's own only if it is at its top level, which only
-        // following the line's strings and brackets up to it tells.
-        let mut middle = found.map(|f| f.filter(|&start| start >= nested && start < trailer));
-        let mut top = [false; 3];
-        if middle.iter().any(Option::is_some) {
-            if let Some(before) = before_annotations(t) {
-                for k in 0..3 {
-                    if middle[k].is_some_and(|start| before.contains(&start)) {
-                        top[k] = true;
-                        middle[k] = None;
-                    }
-                }
-            }
-        }
-        if middle.iter().any(Option::is_some) {
-            let more = at_top_level(t, middle)?;
-            for k in 0..3 {
-                top[k] |= more[k];
-            }
-        }
+        // `annotations` follow) is the event's own only if it is at its top level.
+        let middle = found.map(|f| f.filter(|&start| start >= nested && start < trailer));
+        let top = middle_keys_at_top_level(t, middle)?;
         let value = |k: usize| -> Option<Option<&[u8]>> {
             let Some(start) = found[k] else {
                 return Some(None);
             };
-            if start >= nested && start < trailer && !top[k] {
+            if middle[k].is_some() && !top[k] {
                 // The key's only occurrence is in a body or a string: the event has none.
                 return Some(None);
             }
-            let before = t[..start].trim_ascii_end();
-            if !(before.ends_with(b",") || before.ends_with(b"{")) {
-                return None;
-            }
-            match value_at(t, start + TIME_KEYS[k].len()) {
+            match value_at(t, key_end(t, &self.time_keys[k], start)?) {
                 KeyValue::Plain(v) => Some(Some(v)),
                 KeyValue::NotAKey | KeyValue::Other => None,
             }
@@ -429,6 +408,25 @@ impl Prefilter {
 fn key_end(text: &[u8], key: &memmem::Finder<'_>, found: usize) -> Option<usize> {
     let before = text[..found].trim_ascii_end();
     (before.ends_with(b",") || before.ends_with(b"{")).then_some(found + key.needle().len())
+}
+
+/// For each of `middle` (where a time key starts between the nested values of the JSON object
+/// `t`, if it does), whether it is at the object's top level: read from Go's shape
+/// ([`before_annotations`]) where it shows, else by following the line's strings and brackets
+/// ([`at_top_level`]); `None` when the line's JSON goes wrong before a key.
+fn middle_keys_at_top_level(t: &[u8], middle: [Option<usize>; 3]) -> Option<[bool; 3]> {
+    if middle.iter().all(Option::is_none) {
+        return Some([false; 3]);
+    }
+    let go_shape = before_annotations(t).unwrap_or_default();
+    let in_go_shape = middle.map(|m| m.is_some_and(|start| go_shape.contains(&start)));
+    let rest = middle.map(|m| m.filter(|start| !go_shape.contains(start)));
+    let followed = if rest.iter().any(Option::is_some) {
+        at_top_level(t, rest)?
+    } else {
+        [false; 3]
+    };
+    Some([0, 1, 2].map(|k| in_go_shape[k] || followed[k]))
 }
 
 /// Where Go writes the times of a ResponseStarted or ResponseComplete event: the text between
