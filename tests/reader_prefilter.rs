@@ -985,3 +985,55 @@ fn a_response_started_line_replaced_by_its_completion_is_never_read() {
     assert_eq!((s_without.lines_used, s_without.lines_bad), (3, 1));
     assert_eq!(s_without.bad.examples[0].line, 3);
 }
+
+#[test]
+fn a_bad_line_given_up_on_as_its_completion_is_counted_leaves_its_request_counted() {
+    // Request `cut-1` is a bad RequestReceived line taken unparsed (line 2) and, a horizon of
+    // kubelet events later, its good ResponseComplete. Where the chunk that holds the
+    // ResponseComplete is also the one whose merge gives up on the pending line, the line is
+    // read, found bad and uncounted in the same step that counted the ResponseComplete: the
+    // request must stay counted, as it is when every line is parsed. Small windows bring the
+    // horizon (the window, when smaller) within reach; every chunk size puts the boundary
+    // everywhere.
+    let fillers = 12;
+    let mut lines = vec![go_kubelet(5, 2), cut_received(1)];
+    lines.extend(std::iter::repeat_with(|| go_kubelet(6, 2)).take(fillers));
+    lines.push(whole_at_stage(1, 2));
+    let text = lines.join("\n") + "\n";
+    let mut found_bad = 0;
+    for window in 3..=6 {
+        for chunk in (1..text.len()).step_by(97) {
+            let with = ScanOptions {
+                threads: 1,
+                chunk_size: chunk,
+                dedup_window: window,
+                ..ScanOptions::default()
+            };
+            let without = ScanOptions {
+                prefilter: false,
+                ..with.clone()
+            };
+            let ((_, s), (_, s_without)) = scan_both(&text, &with, &without);
+            let case = format!("window {window}, chunk {chunk}");
+            // id-5, id-6 and cut-1; every line but the cut one is an event.
+            assert_eq!(
+                (s_without.events, s_without.requests, s_without.lines_bad),
+                (fillers as u64 + 2, 3, 1),
+                "--no-prefilter, {case}"
+            );
+            assert_eq!(s.requests, 3, "{case}");
+            if s.lines_bad == 1 {
+                found_bad += 1;
+                assert_eq!(s.events, fillers as u64 + 2, "{case}");
+                assert_eq!(s.bad.examples[0].line, 2, "{case}");
+            } else {
+                // Replaced by its ResponseComplete before it was given up on: never read, the
+                // accepted blind spot (see `a_bad_request_received_line_replaced_by_its_completion_goes_unreported`).
+                assert_eq!((s.events, s.lines_bad), (fillers as u64 + 3, 0), "{case}");
+            }
+        }
+    }
+    // The bad line was given up on and read in most cases (the last chunk sizes hold the
+    // request's completion in the chunk that holds the bad line, or in the one after).
+    assert!(found_bad > 100, "{found_bad}");
+}

@@ -83,10 +83,6 @@ pub struct RefutedLine {
     pub kind: BadKind,
     /// The bad-line reason, as its chunk would have given it.
     pub reason: String,
-    /// Whether its auditID is to be uncounted among the requests: not when it was read because
-    /// another event of its request came, which counts it, nor when the event it replaced (its
-    /// fallback) reads, which counts it then.
-    pub uncount: bool,
 }
 
 /// An event read into a record, with what [`Dedup`] needs to settle it.
@@ -96,9 +92,8 @@ struct Read {
     pos: SourcePos,
     /// The record: of the event, or of its fallback when the event turned out bad.
     record: Option<Box<KubeletRequest>>,
-    /// The lines taken unparsed that turned out bad, each with whether its auditID is to be
-    /// uncounted ([`RefutedLine::uncount`]).
-    refuted: Vec<(SourcePos, UnreadBad, bool)>,
+    /// The lines taken unparsed that turned out bad.
+    refuted: Vec<(SourcePos, UnreadBad)>,
 }
 
 impl Read {
@@ -120,8 +115,7 @@ impl Read {
                     read.record = Some(record);
                     break;
                 }
-                // A fallback that reads still counts the request.
-                Err(bad) if unread => read.refuted.push((read.pos, bad, next.is_none())),
+                Err(bad) if unread => read.refuted.push((read.pos, bad)),
                 // Only a line taken unparsed can fail to read (see
                 // `KubeletEvent::into_record`).
                 Err(_) => {}
@@ -248,15 +242,14 @@ impl Dedup {
             refuted,
             ..
         } = Read::of(event);
-        for (pos, bad, _) in refuted {
-            // The other event counts the request.
-            self.refute(pos, hash, bad, false);
+        for (pos, bad) in refuted {
+            self.refute(pos, hash, bad);
         }
         record.map(KubeletEvent::Record)
     }
 
     /// Keeps the line at `pos` that turned out `bad` for the scan ([`RefutedLine`]).
-    fn refute(&mut self, pos: SourcePos, audit_hash: u64, bad: UnreadBad, uncount: bool) {
+    fn refute(&mut self, pos: SourcePos, audit_hash: u64, bad: UnreadBad) {
         let (kind, reason) = bad;
         self.refuted += 1;
         self.refuted_lines.push(RefutedLine {
@@ -264,7 +257,6 @@ impl Dedup {
             audit_hash,
             kind,
             reason,
-            uncount,
         });
     }
 
@@ -300,8 +292,8 @@ impl Dedup {
             ..
         } in read
         {
-            for (pos, bad, uncount) in refuted {
-                self.refute(pos, hash, bad, uncount);
+            for (pos, bad) in refuted {
+                self.refute(pos, hash, bad);
             }
             if let Some(r) = record {
                 self.emitted.insert(hash);

@@ -525,24 +525,20 @@ impl<'a> Run<'a> {
     }
 
     /// Counts the lines taken unparsed that turned out bad as bad lines instead of used lines,
-    /// events and requests. (Uncounting the request assumes no other line gave its auditID,
-    /// which holds unless another client reused it; and a request counted longer ago than the
-    /// window of [`RecentIds`] stays counted.) None are taken unparsed under `--strict`, which
-    /// stops at the first bad line as it comes.
+    /// events and events of their requests (a request no other event counted is uncounted; one
+    /// counted longer ago than the window of [`RecentIds`] stays counted). None are taken
+    /// unparsed under `--strict`, which stops at the first bad line as it comes.
     fn settle(&mut self) {
         for RefutedLine {
             pos,
             audit_hash,
             kind,
             reason,
-            uncount,
         } in self.dedup.take_refuted()
         {
             self.summary.lines_used -= 1;
             self.summary.events -= 1;
-            if uncount {
-                self.ids.forget(audit_hash);
-            }
+            self.ids.forget(audit_hash);
             let inputs = &self.summary.inputs;
             let example = BadLine {
                 kind,
