@@ -35,9 +35,9 @@ fn query_pair(i: &[u8]) -> IResult<&[u8], RawPair<'_>> {
 /// The path of a `requestURI` (up to a `?` or `#`) and, after a `?`, its query: the rest of
 /// the text, fragment included ([`query_pairs`] stops at the `#`).
 fn split_request_uri(uri: &str) -> (&str, Option<&str>) {
-    let path: IResult<&[u8], &[u8]> = take_till(|b| b == b'?' || b == b'#').parse(uri.as_bytes());
-    // `take_till` takes whatever it meets, even nothing: it cannot fail.
-    let path_len = path.map_or(uri.len(), |(_, path)| path.len());
+    // A SIMD search: the path is most of a kubelet's URI, and a byte-at-a-time loop over it
+    // was a tenth of the URI's parse.
+    let path_len = memchr::memchr2(b'?', b'#', uri.as_bytes()).unwrap_or(uri.len());
     let (path, rest) = uri.split_at(path_len);
     (path, rest.strip_prefix('?'))
 }
@@ -71,7 +71,12 @@ fn hex(b: u8) -> Option<u8> {
 /// invalid escape is kept literally: the apiserver would have rejected such a URI, and the
 /// log line is still worth reading.
 pub fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
-    if !s.bytes().any(|b| b == b'%' || (plus_is_space && b == b'+')) {
+    let escaped = if plus_is_space {
+        memchr::memchr2(b'%', b'+', s.as_bytes())
+    } else {
+        memchr::memchr(b'%', s.as_bytes())
+    };
+    if escaped.is_none() {
         return Cow::Borrowed(s);
     }
     let b = s.as_bytes();
@@ -109,25 +114,26 @@ pub fn parse_request_uri(s: &str) -> RequestUri {
     // Parameters whose first value may parse to nothing: a later one must not stand in for it.
     let (mut seen_watch, mut seen_limit) = (false, false);
     for (key, value) in query.into_iter().flat_map(query_pairs) {
-        let value = percent_decode(value.unwrap_or(""), true);
+        // Only the values of the parameters read are decoded (most are `timeout`s).
+        let value = || percent_decode(value.unwrap_or(""), true);
         match &*percent_decode(key, true) {
             "fieldSelector" if uri.field_selector.is_none() => {
-                uri.field_selector = Some(value.into())
+                uri.field_selector = Some(value().into())
             }
             "labelSelector" if uri.label_selector.is_none() => {
-                uri.label_selector = Some(value.into())
+                uri.label_selector = Some(value().into())
             }
             "resourceVersion" if uri.resource_version.is_none() => {
-                uri.resource_version = Some(value.into())
+                uri.resource_version = Some(value().into())
             }
             "limit" if !seen_limit => {
                 seen_limit = true;
-                uri.limit = value.parse().ok();
+                uri.limit = value().parse().ok();
             }
             // Like the request-info resolver: any value but "false" or "0" means watch.
             "watch" if !seen_watch => {
                 seen_watch = true;
-                uri.watch = !matches!(value.to_ascii_lowercase().as_str(), "false" | "0");
+                uri.watch = !matches!(value().to_ascii_lowercase().as_str(), "false" | "0");
             }
             _ => {}
         }

@@ -291,13 +291,7 @@ impl Prefilter {
         // Before the first nested object or array, a key is one of the event's own.
         let nested = memchr::memchr2(b'{', b'[', &t[1..])? + 1;
         let head = &t[..nested];
-        let plain = |key: &memmem::Finder<'_>| {
-            let at = key_end(head, key, key.find(head)?)?;
-            match value_at(head, at) {
-                KeyValue::Plain(v) => Some(v),
-                KeyValue::NotAKey | KeyValue::Other => None,
-            }
-        };
+        let plain = |key: &memmem::Finder<'_>| plain_in_head(head, key);
         if plain(&self.kind_key)? != b"Event" {
             return None;
         }
@@ -408,6 +402,28 @@ impl Prefilter {
 fn key_end(text: &[u8], key: &memmem::Finder<'_>, found: usize) -> Option<usize> {
     let before = text[..found].trim_ascii_end();
     (before.ends_with(b",") || before.ends_with(b"{")).then_some(found + key.needle().len())
+}
+
+/// The text of a line that is a JSON object before its first nested object or array (or the
+/// whole line, if it has none): where Go's encoder writes an event's `kind`, `auditID`,
+/// `stage`, `requestURI` and `verb`. Every key in it is the object's own; a `{` or `[` inside
+/// one of its strings only cuts it shorter.
+fn head_of(t: &[u8]) -> Option<&[u8]> {
+    if t.first() != Some(&b'{') {
+        return None;
+    }
+    let nested = memchr::memchr2(b'{', b'[', &t[1..]).map_or(t.len(), |i| i + 1);
+    Some(&t[..nested])
+}
+
+/// The value of the first occurrence of the quoted `key` in a line's `head` ([`head_of`]),
+/// when that occurrence is a key and its value a string without escapes.
+fn plain_in_head<'a>(head: &'a [u8], key: &memmem::Finder<'_>) -> Option<&'a [u8]> {
+    let at = key_end(head, key, key.find(head)?)?;
+    match value_at(head, at) {
+        KeyValue::Plain(v) => Some(v),
+        KeyValue::NotAKey | KeyValue::Other => None,
+    }
 }
 
 /// For each of `middle` (where a time key starts between the nested values of the JSON object
@@ -569,12 +585,24 @@ impl Prefilter {
     /// search rather than a multi-pattern search for the quoted values, which ran at a
     /// fraction of the speed (every `"` in a line is a candidate start there). A JSON escape
     /// in a value makes the line parsed (here, or by the `\u00..` needles).
+    ///
+    /// The event's own verb, the first `"verb"` key of the line's head (see [`head_of`]), is
+    /// read first: when it is not one of the four, no other `"verb"` in the line (in a body)
+    /// can make the event a change, and the rest of the line is not searched. (A line that
+    /// writes the key again is one the parse rejects; skipped, it goes unchecked, as any
+    /// skipped line does.)
     fn may_change_graph(&self, line: &[u8]) -> bool {
-        any_value(line, &self.verb_key, |v| {
-            matches!(v, b"create" | b"update" | b"patch" | b"delete")
-        }) && any_value(line, &self.resource_key, |v| {
-            GRAPH_RESOURCES.iter().any(|r| r.as_bytes() == v)
-        })
+        let changes = |v: &[u8]| matches!(v, b"create" | b"update" | b"patch" | b"delete");
+        if head_of(line)
+            .and_then(|head| plain_in_head(head, &self.verb_key))
+            .is_some_and(|verb| !changes(verb))
+        {
+            return false;
+        }
+        any_value(line, &self.verb_key, changes)
+            && any_value(line, &self.resource_key, |v| {
+                GRAPH_RESOURCES.iter().any(|r| r.as_bytes() == v)
+            })
     }
 
     /// The time a parsed event would give a line of JSON (`requestReceivedTimestamp`, or
@@ -766,6 +794,31 @@ mod tests {
             p.decide(br#"{"auditID":"a","verb":"create","objectRef":{"resource":7}}"#),
             Decision::Parse
         );
+        // The event's own verb, before anything nested, decides when it changes nothing: a
+        // body's `"verb"` (a SubjectAccessReview's) does not make a `get` a change.
+        let review = |verb: &str| {
+            format!(
+                r#"{{"auditID":"a","verb":"{verb}","objectRef":{{"resource":"pods"}},"requestObject":{{"spec":{{"resourceAttributes":{{"verb":"create","resource":"pods"}}}}}}}}"#
+            )
+        };
+        assert!(matches!(
+            p.decide(review("get").as_bytes()),
+            Decision::Skip { audit_id: b"a" }
+        ));
+        assert_eq!(p.decide(review("delete").as_bytes()), Decision::Parse);
+        // Not readable there (escaped, a value, after the first nested value, or a `{` in a
+        // string before it): the whole line is searched as before, and the body's verb counts.
+        for unread in [
+            review(r#"ge\"t"#),
+            review("get").replace(r#""verb":"get","#, r#""x":"verb","#),
+            review("get").replace(
+                r#""verb":"get","objectRef":{"resource":"pods"}"#,
+                r#""objectRef":{"resource":"pods"},"verb":"get""#,
+            ),
+            review("get").replace(r#""auditID":"a","#, r#""auditID":"a","uri":"/{x}","#),
+        ] {
+            assert_eq!(p.decide(unread.as_bytes()), Decision::Parse, "{unread}");
+        }
     }
 
     /// A kubelet's RequestReceived event as Go's encoder writes it, with `tail` after its
