@@ -236,10 +236,12 @@ impl Prefilter {
         if let Some(hit) = self.find_needle(&self.must_parse, trimmed, 0) {
             return self.unparsed(trimmed, &hit).unwrap_or(Decision::Parse);
         }
-        if self.graph && self.may_change_graph(trimmed) {
+        let go = go_head(trimmed);
+        if self.graph && self.may_change_graph(trimmed, go.as_ref()) {
             return Decision::Parse;
         }
-        let audit_id = match self.cheap_audit_id(trimmed) {
+        let go_id = go.map(|go| go.audit_id).filter(|id| !id.is_empty());
+        let audit_id = match go_id.or_else(|| self.cheap_audit_id(trimmed)) {
             Some(audit_id) => audit_id,
             None => return Decision::Parse,
         };
@@ -288,24 +290,34 @@ impl Prefilter {
         if t.first() != Some(&b'{') || t.last() != Some(&b'}') {
             return None;
         }
-        // Before the first nested object or array, a key is one of the event's own.
-        let nested = memchr::memchr2(b'{', b'[', &t[1..])? + 1;
-        let head = &t[..nested];
-        let plain = |key: &memmem::Finder<'_>| plain_in_head(head, key);
-        if plain(&self.kind_key)? != b"Event" {
-            return None;
-        }
-        let stage = match plain(&self.stage_key)? {
+        let go = go_head(t);
+        // In Go's shape, the user object follows the verb: the first nested value.
+        let go_user = go.as_ref().and_then(|go| {
+            let user = t[go.after_verb..].strip_prefix(b",\"user\":")?;
+            Some((t.len() - user.len(), go.stage, go.audit_id))
+        });
+        let (nested, stage, audit_id) = match go_user {
+            Some(read) => read,
+            None => {
+                // Before the first nested object or array, a key is one of the event's own.
+                let nested = memchr::memchr2(b'{', b'[', &t[1..])? + 1;
+                let plain = |key: &memmem::Finder<'_>| plain_in_head(&t[..nested], key);
+                if plain(&self.kind_key)? != b"Event" {
+                    return None;
+                }
+                (nested, plain(&self.stage_key)?, plain(&self.audit_id_key)?)
+            }
+        };
+        let stage = match stage {
             b"RequestReceived" => Stage::RequestReceived,
             b"ResponseStarted" => Stage::ResponseStarted,
             _ => return None,
         };
-        let audit_id = plain(&self.audit_id_key).filter(|id| !id.is_empty())?;
-        if !node_user_first(head, &t[nested..]) {
+        if audit_id.is_empty() || !node_user_first(&t[..nested], &t[nested..]) {
             return None;
         }
         let time = self.unique_time(t, nested)?;
-        if stage == Stage::ResponseStarted && self.graph && self.may_change_graph(t) {
+        if stage == Stage::ResponseStarted && self.graph && self.may_change_graph(t, go.as_ref()) {
             return None;
         }
         // Any other needle (an escape, an envelope) needs the parse. Searching on from inside
@@ -414,6 +426,65 @@ fn head_of(t: &[u8]) -> Option<&[u8]> {
     }
     let nested = memchr::memchr2(b'{', b'[', &t[1..]).map_or(t.len(), |i| i + 1);
     Some(&t[..nested])
+}
+
+/// The first keys of an event line as Go's encoder writes them, read in one pass: its `kind`
+/// (`Event`), `apiVersion`, `level`, `auditID`, `stage`, `requestURI` and `verb`, in this
+/// order, with nothing between them and no escape in any value but the URI's. Finding each
+/// key with a substring search of its own cost more than reading them all like this.
+///
+/// Every key read this way is the event's own, and the first of its name in the line (no value
+/// before it holds a quote that is not escaped), so it is what [`plain_in_head`] finds, except
+/// when a value holds a `{` or `[` (where that reading stops short and finds nothing).
+struct GoHead<'a> {
+    audit_id: &'a [u8],
+    stage: &'a [u8],
+    verb: &'a [u8],
+    /// Where the text after the verb's closing quote starts.
+    after_verb: usize,
+}
+
+/// Reads a JSON line `t` (`{…}`) as [`GoHead`] describes; `None` when it is written otherwise.
+fn go_head(t: &[u8]) -> Option<GoHead<'_>> {
+    const START: &[u8] = b"{\"kind\":\"Event\",\"apiVersion\":\"";
+    if !t.starts_with(START) || t.last() != Some(&b'}') {
+        return None;
+    }
+    let mut at = START.len();
+    plain_then(t, &mut at, b",\"level\":\"")?;
+    plain_then(t, &mut at, b",\"auditID\":\"")?;
+    let audit_id = plain_then(t, &mut at, b",\"stage\":\"")?;
+    let stage = plain_then(t, &mut at, b",\"requestURI\":\"")?;
+    // The URI may hold escapes (Go writes `&` as `\u0026`): its closing quote is the first
+    // one not escaped.
+    loop {
+        let end = at + memchr::memchr2(b'"', b'\\', t.get(at..)?)?;
+        at = end + 1;
+        if t[end] == b'"' {
+            break;
+        }
+        // Past the escaped character.
+        at += 1;
+    }
+    let verb_value = t.get(at..)?.strip_prefix(b",\"verb\":\"")?;
+    at = t.len() - verb_value.len();
+    let verb = plain_then(t, &mut at, b"")?;
+    Some(GoHead {
+        audit_id,
+        stage,
+        verb,
+        after_verb: at,
+    })
+}
+
+/// The string value of `t` that starts at `at`, when it has no escapes and `next` follows its
+/// closing quote: `at` moves on past both.
+fn plain_then<'a>(t: &'a [u8], at: &mut usize, next: &[u8]) -> Option<&'a [u8]> {
+    let rest = t.get(*at..)?;
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    let after = rest[end..].strip_prefix(b"\"")?.strip_prefix(next)?;
+    *at = t.len() - after.len();
+    Some(&rest[..end])
 }
 
 /// The value of the first occurrence of the quoted `key` in a line's `head` ([`head_of`]),
@@ -591,12 +662,13 @@ impl Prefilter {
     /// can make the event a change, and the rest of the line is not searched. (A line that
     /// writes the key again is one the parse rejects; skipped, it goes unchecked, as any
     /// skipped line does.)
-    fn may_change_graph(&self, line: &[u8]) -> bool {
+    fn may_change_graph(&self, line: &[u8], go: Option<&GoHead<'_>>) -> bool {
         let changes = |v: &[u8]| matches!(v, b"create" | b"update" | b"patch" | b"delete");
-        if head_of(line)
-            .and_then(|head| plain_in_head(head, &self.verb_key))
-            .is_some_and(|verb| !changes(verb))
-        {
+        let verb = match go {
+            Some(go) => Some(go.verb),
+            None => head_of(line).and_then(|head| plain_in_head(head, &self.verb_key)),
+        };
+        if verb.is_some_and(|verb| !changes(verb)) {
             return false;
         }
         any_value(line, &self.verb_key, changes)
@@ -1096,5 +1168,81 @@ mod tests {
     fn hash_distinguishes() {
         assert_ne!(audit_id_hash(b"a"), audit_id_hash(b"b"));
         assert_eq!(audit_id_hash(b"abc"), audit_id_hash(b"abc"));
+    }
+}
+
+#[cfg(test)]
+mod go_head_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const LINE: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a-1","stage":"ResponseStarted","requestURI":"/api/v1/pods?fieldSelector=spec.nodeName%3Dn1\u0026watch=true","verb":"watch","user":{"username":"system:node:n1"},"stageTimestamp":"2020-01-01T00:00:00Z"}"#;
+
+    #[test]
+    fn go_shaped_heads_are_read_in_one_pass() {
+        let go = go_head(LINE.as_bytes()).expect("Go's shape");
+        assert_eq!(
+            (go.audit_id, go.stage, go.verb),
+            (&b"a-1"[..], &b"ResponseStarted"[..], &b"watch"[..])
+        );
+        assert!(LINE[go.after_verb..].starts_with(r#","user":{"#));
+        // Escaped quotes and backslashes in the URI are passed over.
+        let uri = LINE.replace("watch=true", r#"x=\"verb\":\"create\"\\"#);
+        let go = go_head(uri.as_bytes()).expect("escapes in the URI");
+        assert_eq!(go.verb, b"watch");
+        for other in [
+            // An escape in a value, a key out of order or spaced, no closing brace, a URI
+            // whose escape runs off the end, and not an event.
+            LINE.replace("a-1", r#"a\"1"#),
+            LINE.replace(r#""level":"Metadata","auditID":"a-1","#, r#""auditID":"a-1","level":"Metadata","#),
+            LINE.replace(r#","verb":"#, r#", "verb":"#),
+            LINE[..LINE.len() - 1].to_string(),
+            r#"{"kind":"Event","apiVersion":"v","level":"l","auditID":"a","stage":"s","requestURI":"/x\}"#.to_string(),
+            LINE.replace(r#""kind":"Event""#, r#""kind":"EventList""#),
+        ] {
+            assert!(go_head(other.as_bytes()).is_none(), "{other}");
+        }
+    }
+
+    /// Pieces a line's first values are made of: mostly plain text, some escapes, quotes and
+    /// brackets.
+    fn value_piece() -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            6 => prop::sample::select(vec!["a", "get", "-1", "/api", "{", "[", ",", ":", "}"]),
+            1 => prop::sample::select(vec![
+                "\\u0026", "\\\"", "\\\\", "\"", "\"verb\":\"create", "\\\",\\\"verb\\\":\\\"create",
+            ]),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn what_go_head_reads_is_what_the_parse_gives(
+            values in prop::collection::vec(prop::collection::vec(value_piece(), 0..4), 6),
+            tail in prop::sample::select(vec![
+                r#","user":{"username":"system:node:n1"}}"#,
+                r#"}"#,
+                r#","verb":"create"}"#,
+                r#"","x":1}"#,
+                "",
+            ]),
+        ) {
+            let v: Vec<String> = values.iter().map(|v| v.concat()).collect();
+            let line = format!(
+                r#"{{"kind":"Event","apiVersion":"{}","level":"{}","auditID":"{}","stage":"{}","requestURI":"{}","verb":"{}"{tail}"#,
+                v[0], v[1], v[2], v[3], v[4], v[5]
+            );
+            let Some(go) = go_head(line.as_bytes()) else {
+                return Ok(());
+            };
+            // Whenever the line parses, what was read is the event's own.
+            if let Ok(ev) = serde_json::from_str::<crate::input::event::RawEvent<'_>>(&line) {
+                let text = |f: &[u8]| std::str::from_utf8(f).unwrap().to_string();
+                prop_assert_eq!(ev.audit_id.as_deref().map(str::to_string), Some(text(go.audit_id)), "{}", line);
+                prop_assert_eq!(ev.stage.as_deref().map(str::to_string), Some(text(go.stage)), "{}", line);
+                prop_assert_eq!(ev.verb.as_deref().map(str::to_string), Some(text(go.verb)), "{}", line);
+            }
+        }
     }
 }
