@@ -14,8 +14,8 @@
 //! the pre-filter) + bad lines. Events and distinct requests count skipped lines too: a
 //! skipped line is a complete-looking event whose auditID is read without parsing, so those
 //! two counts are exact for well-formed logs and treat a skipped line as valid. Distinct
-//! requests are counted with a window of recent 64-bit auditID hashes ([`recent`]), so that
-//! memory does not grow with the log.
+//! requests are counted with a window of recent auditID hashes ([`recent`]), so that memory
+//! does not grow with the log.
 
 pub mod bad;
 pub mod chunk;
