@@ -1037,3 +1037,100 @@ fn a_bad_line_given_up_on_as_its_completion_is_counted_leaves_its_request_counte
     // request's completion in the chunk that holds the bad line, or in the one after).
     assert!(found_bad > 100, "{found_bad}");
 }
+
+/// A completed `get` of pods by an admin with kubectl, request `id-<id>`, in Go's key order:
+/// skipped by the pre-filter, counted as an event and a request, never a kubelet event.
+fn admin_get(id: u8) -> String {
+    render(&Line::Event {
+        id,
+        stage: 2,
+        user: 2,
+        imp: false,
+        agent: 1,
+        verb: 0,
+        resource: 0,
+        code: 200,
+        escape: 7,
+    })
+}
+
+#[test]
+fn a_bad_line_found_after_its_request_left_the_window_stays_counted() {
+    // The window's limit, as documented: `cut-1`'s bad RequestReceived line, taken unparsed,
+    // counts the request; enough other requests (no kubelet events, so the line stays pending)
+    // then rotate `cut-1` out of a window of two request IDs, and its good RequestReceived
+    // counts it anew and reads the bad line. The first count has left with the window and
+    // cannot be taken back: one request more than parsing every line counts.
+    let mut lines = vec![go_kubelet(5, 2), cut_received(1)];
+    lines.extend((10..20).map(admin_get));
+    lines.push(whole_at_stage(1, 0));
+    lines.push(whole_at_stage(1, 2));
+    let text = lines.join("\n") + "\n";
+    let with = ScanOptions {
+        threads: 1,
+        chunk_size: 1,
+        dedup_window: 2,
+        ..ScanOptions::default()
+    };
+    let without = ScanOptions {
+        prefilter: false,
+        ..with.clone()
+    };
+    let ((records, s), (records_without, s_without)) = scan_both(&text, &with, &without);
+    assert_eq!(records, records_without);
+    // id-5, ten admins, cut-1; cut-1 twice with the pre-filter.
+    assert_eq!((s_without.requests, s.requests), (12, 13));
+    assert_eq!((s.lines_bad, s.bad.examples[0].line), (1, 2));
+}
+
+/// A kubelet line of request `cut-<n>` at `stage`, whole or cut short, or an admin's request.
+#[derive(Debug, Clone)]
+enum CountedLine {
+    Whole { n: u8, stage: u8 },
+    Cut { n: u8, stage: u8 },
+    Admin { id: u8 },
+}
+
+fn counted_line() -> impl Strategy<Value = CountedLine> {
+    prop_oneof![
+        4 => (0u8..4, 0u8..3).prop_map(|(n, stage)| CountedLine::Whole { n, stage }),
+        3 => (0u8..4, 0u8..2).prop_map(|(n, stage)| CountedLine::Cut { n, stage }),
+        2 => (10u8..30).prop_map(|id| CountedLine::Admin { id }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Within the window of request IDs (no more distinct IDs than it holds, so none is
+    /// forgotten), `requests` is what parsing every line gives, however small the horizon
+    /// (the window) and wherever the chunks end. Bad lines read late, in the merge that
+    /// counts another event of their request or later, uncount only their own event.
+    #[test]
+    fn requests_are_counted_as_parsing_every_line_counts_them(
+        lines in prop::collection::vec(counted_line(), 1..30),
+        extra in 0usize..3,
+        chunk in 1usize..3000,
+    ) {
+        let text = std::iter::once(go_kubelet(5, 2))
+            .chain(lines.iter().map(|l| match *l {
+                CountedLine::Whole { n, stage } => whole_at_stage(n, stage),
+                CountedLine::Cut { n, stage } => cut_at_stage(n, stage),
+                CountedLine::Admin { id } => admin_get(id),
+            }))
+            .map(|l| l + "\n")
+            .collect::<String>();
+        let distinct: std::collections::HashSet<String> = lines
+            .iter()
+            .map(|l| match *l {
+                CountedLine::Whole { n, .. } | CountedLine::Cut { n, .. } => format!("cut-{n}"),
+                CountedLine::Admin { id } => format!("id-{id}"),
+            })
+            .collect();
+        let window = distinct.len() + 1 + extra;
+        let with = ScanOptions { threads: 1, chunk_size: chunk, dedup_window: window, ..ScanOptions::default() };
+        let without = ScanOptions { prefilter: false, ..with.clone() };
+        let ((_, s), (_, s_without)) = scan_both(&text, &with, &without);
+        prop_assert_eq!(s.requests, s_without.requests, "window {} chunk {}", window, chunk);
+    }
+}

@@ -6,8 +6,8 @@
 //! 64-bit hashes of their auditIDs (as the count of distinct requests does; a collision
 //! among even a billion requests is unlikely), which saves a copy and a SipHash of every
 //! auditID. Emitted requests are remembered only as those hashes (60 bits of them, see
-//! [`crate::scan::recent`]), in a window of recent ones ([`RecentIds`]), so that memory stays bounded by the window rather than by the log: a
-//! late duplicate (an event written after its ResponseComplete, an overlapping rotated file)
+//! [`crate::scan::recent`]), in a window of recent ones ([`RecentIds`]), so that memory stays
+//! bounded by the window rather than by the log: a late duplicate (an event written after its ResponseComplete, an overlapping rotated file)
 //! is dropped when it comes within the window, and emitted again when it comes later (see
 //! [`crate::scan::recent`] for what that means in practice).
 //!
@@ -72,7 +72,7 @@ pub struct Dedup {
 
 /// A line taken unparsed ([`Decision::Unparsed`](crate::scan::prefilter::Decision::Unparsed))
 /// that the parse rejected when nothing replaced it: its chunk counted it as a used line, an
-/// event and a request of its auditID.
+/// event, and an event of its auditID among the requests.
 #[derive(Debug, PartialEq, Eq)]
 pub struct RefutedLine {
     /// Where it is.

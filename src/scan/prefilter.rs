@@ -28,7 +28,8 @@
 //! parsed and it reads, without parsing, as the parse would read it:
 //! - its head (the text before its first nested object or array, where Go's encoder writes
 //!   `kind`, `auditID` and `stage`) has `"kind":"Event"`, a plain `auditID` and a plain
-//!   `"stage"` of `RequestReceived` or `ResponseStarted`;
+//!   `"stage"` of `RequestReceived` or `ResponseStarted` (a line in Go's key order is read by
+//!   its keys, `GoHead`, so a bracket inside its `requestURI` does not end its head);
 //! - that first nested object is `user`, whose first key is a `username` starting with
 //!   `system:node:` (so the event is a kubelet's, [`KubeletMatch::NodeUser`]);
 //! - each of its time keys appears at most once, with a plain value (so its time is the one
@@ -455,17 +456,8 @@ fn go_head(t: &[u8]) -> Option<GoHead<'_>> {
     plain_then(t, &mut at, b",\"auditID\":\"")?;
     let audit_id = plain_then(t, &mut at, b",\"stage\":\"")?;
     let stage = plain_then(t, &mut at, b",\"requestURI\":\"")?;
-    // The URI may hold escapes (Go writes `&` as `\u0026`): its closing quote is the first
-    // one not escaped.
-    loop {
-        let end = at + memchr::memchr2(b'"', b'\\', t.get(at..)?)?;
-        at = end + 1;
-        if t[end] == b'"' {
-            break;
-        }
-        // Past the escaped character.
-        at += 1;
-    }
+    // The URI may hold escapes (Go writes `&` as `\u0026`).
+    at = past_string(t, at)?;
     let verb_value = t.get(at..)?.strip_prefix(b",\"verb\":\"")?;
     at = t.len() - verb_value.len();
     let verb = plain_then(t, &mut at, b"")?;
@@ -475,6 +467,20 @@ fn go_head(t: &[u8]) -> Option<GoHead<'_>> {
         verb,
         after_verb: at,
     })
+}
+
+/// Where the JSON string of `t` whose text starts at `from` (after its opening quote) ends:
+/// past its closing quote, the first one not escaped.
+fn past_string(t: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    loop {
+        let stop = at + memchr::memchr2(b'"', b'\\', t.get(at..)?)?;
+        if t[stop] == b'"' {
+            return Some(stop + 1);
+        }
+        // Past the escaped character.
+        at = stop + 2;
+    }
 }
 
 /// The string value of `t` that starts at `at`, when it has no escapes and `next` follows its
@@ -563,16 +569,7 @@ fn at_top_level(t: &[u8], starts: [Option<usize>; 3]) -> Option<[bool; 3]> {
                         top[k] |= *s == Some(i);
                     }
                 }
-                // Past the string: its closing quote is the first not escaped.
-                let mut j = i + 1;
-                loop {
-                    let at = j + memchr::memchr2(b'"', b'\\', t.get(j..)?)?;
-                    if t[at] == b'"' {
-                        i = at + 1;
-                        break;
-                    }
-                    j = at + 2;
-                }
+                i = past_string(t, i + 1)?;
             }
             b'{' | b'[' => {
                 depth += 1;
@@ -1186,10 +1183,24 @@ mod go_head_tests {
             (&b"a-1"[..], &b"ResponseStarted"[..], &b"watch"[..])
         );
         assert!(LINE[go.after_verb..].starts_with(r#","user":{"#));
-        // Escaped quotes and backslashes in the URI are passed over.
+        // Escaped quotes and backslashes in the URI are passed over, and brackets in it do not
+        // end the head: such a kubelet line is taken unparsed too.
         let uri = LINE.replace("watch=true", r#"x=\"verb\":\"create\"\\"#);
         let go = go_head(uri.as_bytes()).expect("escapes in the URI");
         assert_eq!(go.verb, b"watch");
+        let brackets = LINE.replace("watch=true", "labelSelector=x+in+[a]{b}");
+        assert_eq!(
+            go_head(brackets.as_bytes()).map(|go| go.verb),
+            Some(&b"watch"[..])
+        );
+        assert_eq!(
+            Prefilter::new(false).decide(brackets.as_bytes()),
+            Decision::Unparsed {
+                audit_id: b"a-1",
+                stage: Stage::ResponseStarted,
+                time: Some(1_577_836_800_000_000),
+            }
+        );
         for other in [
             // An escape in a value, a key out of order or spaced, no closing brace, a URI
             // whose escape runs off the end, and not an event.
@@ -1223,8 +1234,10 @@ mod go_head_tests {
             tail in prop::sample::select(vec![
                 r#","user":{"username":"system:node:n1"}}"#,
                 r#"}"#,
+                r#","objectRef":{"resource":"pods","name":"[{"}}"#,
+                r#","x":"\",\"verb\":\"create"}"#,
+                // Never a line the parse accepts, nor one `go_head` reads: neither may panic.
                 r#","verb":"create"}"#,
-                r#"","x":1}"#,
                 "",
             ]),
         ) {
@@ -1242,6 +1255,9 @@ mod go_head_tests {
                 prop_assert_eq!(ev.audit_id.as_deref().map(str::to_string), Some(text(go.audit_id)), "{}", line);
                 prop_assert_eq!(ev.stage.as_deref().map(str::to_string), Some(text(go.stage)), "{}", line);
                 prop_assert_eq!(ev.verb.as_deref().map(str::to_string), Some(text(go.verb)), "{}", line);
+                // `after_verb` is right past the verb's closing quote.
+                let quoted = [go.verb, b"\""].concat();
+                prop_assert_eq!(&line.as_bytes()[go.after_verb - quoted.len()..go.after_verb], quoted.as_slice());
             }
         }
     }

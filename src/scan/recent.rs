@@ -33,8 +33,10 @@ use crate::scan::prefilter::audit_id_hash;
 /// buckets holds before it doubles.
 pub const DEFAULT_WINDOW: usize = 1_835_008;
 
-/// The high bits of a stored entry that count the events of its ID (saturating: an ID counted
-/// that many times is never uncounted, which would take as many bad lines of one request).
+/// The high bits of a stored entry that count the events of its ID. The count saturates: an ID
+/// counted that many times stays counted, which is exact as long as fewer events of one
+/// request may still turn out bad at once (a scan holds at most a few: a line taken unparsed,
+/// the event it replaced, and those of a chunk being merged).
 pub const COUNT_BITS: u32 = 4;
 /// The bits of a stored entry that tell IDs apart.
 const ID: u64 = u64::MAX >> COUNT_BITS;
@@ -131,7 +133,9 @@ impl RecentIds {
     }
 
     /// Uncounts one event of `h`, counted by mistake (a line found bad after it was counted):
-    /// the request too, if no other event counted it. Nothing, if `h` is no longer remembered.
+    /// the request too, if no other event counted it. Nothing, if `h` is no longer remembered:
+    /// an event counted before its ID left the window stays counted (and one of an ID counted
+    /// anew since then is taken from the new count).
     pub fn forget(&mut self, h: u64) {
         let slot = slot_hash(h);
         for table in [&mut self.current, &mut self.previous] {
@@ -220,6 +224,8 @@ mod tests {
 
     #[test]
     fn a_count_that_reached_its_limit_stays_counted() {
+        // Not a state a scan reaches (it never holds that many events of one request that may
+        // still turn out bad), but the count must not wrap.
         let mut ids = RecentIds::new(4);
         let limit = (1u64 << COUNT_BITS) - 1;
         for _ in 0..limit + 3 {
