@@ -533,19 +533,7 @@ fn a_document_over_the_limit_is_skipped_and_the_rest_read() {
 fn cloud_records_are_parsed_whatever_they_hold() {
     // Records of users' events, without a category: nothing in them is a kubelet's, and the
     // first auditID shows unescaped, yet a batch holds two events, not one.
-    let admin = |id: u8| {
-        event_value(&Line::Event {
-            id,
-            stage: 2,
-            user: 2,
-            imp: false,
-            agent: 1,
-            verb: 0,
-            resource: 4,
-            code: 200,
-            escape: 0,
-        })
-    };
+    let admin = |id: u8| event_value(&admin_event(id, 4, 0));
     let text = [
         json!({"records": [{"properties": {"log": admin(1)}}, {"properties": {"log": admin(2)}}]}),
         json!({"properties": {"log": admin(3)}}),
@@ -1038,20 +1026,26 @@ fn a_bad_line_given_up_on_as_its_completion_is_counted_leaves_its_request_counte
     assert!(found_bad > 100, "{found_bad}");
 }
 
-/// A completed `get` of pods by an admin with kubectl, request `id-<id>`, in Go's key order:
-/// skipped by the pre-filter, counted as an event and a request, never a kubelet event.
-fn admin_get(id: u8) -> String {
-    render(&Line::Event {
+/// A completed `get` by an admin with kubectl, request `id-<id>`, of `resource` (an index into
+/// [`RESOURCES`]), with `escape` (see [`Line::Event`]).
+fn admin_event(id: u8, resource: u8, escape: u8) -> Line {
+    Line::Event {
         id,
         stage: 2,
         user: 2,
         imp: false,
         agent: 1,
         verb: 0,
-        resource: 0,
+        resource,
         code: 200,
-        escape: 7,
-    })
+        escape,
+    }
+}
+
+/// A completed `get` of pods by an admin, request `id-<id>`, in Go's key order: skipped by the
+/// pre-filter, counted as an event and a request, never a kubelet event.
+fn admin_get(id: u8) -> String {
+    render(&admin_event(id, 0, 7))
 }
 
 #[test]

@@ -7,8 +7,9 @@
 //! among even a billion requests is unlikely), which saves a copy and a SipHash of every
 //! auditID. Emitted requests are remembered only as those hashes (60 bits of them, see
 //! [`crate::scan::recent`]), in a window of recent ones ([`RecentIds`]), so that memory stays
-//! bounded by the window rather than by the log: a late duplicate (an event written after its ResponseComplete, an overlapping rotated file)
-//! is dropped when it comes within the window, and emitted again when it comes later (see
+//! bounded by the window rather than by the log: a late duplicate (an event written after its
+//! ResponseComplete, an overlapping rotated file) is dropped when it comes within the window,
+//! and emitted again when it comes later (see
 //! [`crate::scan::recent`] for what that means in practice).
 //!
 //! A request still pending after [`PENDING_HORIZON`] further kubelet events (or a window of
