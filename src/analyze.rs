@@ -324,10 +324,15 @@ pub struct Prepared<'r> {
 impl<'r> Prepared<'r> {
     /// Recomputes the request's attributes; the body is parsed when a check first reads it.
     pub fn new(req: &'r KubeletRequest) -> Self {
+        let attrs = request_attributes(&req.verb, &req.uri, req.effective_user());
         Prepared {
             req,
-            attrs: request_attributes(&req.verb, &req.uri, req.effective_user()),
-            body: RequestBody::raw(req.request_object.as_deref()),
+            body: RequestBody::raw_for(
+                req.request_object.as_deref(),
+                &attrs.api_group,
+                &attrs.resource,
+            ),
+            attrs,
             at: req.time().unwrap_or(0),
         }
     }

@@ -216,26 +216,92 @@ pub enum RequestBody<'a> {
     /// The raw JSON, parsed the first time a check reads it (JSON that does not parse counts
     /// as no body). Most requests that carry a body are admitted without reading it (lease
     /// renewals, above all), and parsing every body was a tenth of a replay's decisions.
-    Raw(&'a str, OnceCell<Option<Value>>),
+    /// With `keep_status` false, an object's top-level `status` is checked but not kept.
+    Raw {
+        text: &'a str,
+        keep_status: bool,
+        parsed: OnceCell<Option<Value>>,
+    },
 }
 
 impl<'a> RequestBody<'a> {
     /// The body of a request whose `requestObject` text is `text`, parsed on first use.
     pub fn raw(text: Option<&'a str>) -> Self {
         match text {
-            Some(t) => RequestBody::Raw(t, OnceCell::new()),
+            Some(text) => RequestBody::Raw {
+                text,
+                keep_status: true,
+                parsed: OnceCell::new(),
+            },
             None => RequestBody::Parsed(None),
         }
+    }
+
+    /// [`RequestBody::raw`] for a request on `resource` of `api_group`: a Node's `status`, which
+    /// no check reads (they read its metadata and spec), is not kept. A kubelet's status patch
+    /// is mostly status (conditions, images: 5-20 KB), and building it as a tree was most of
+    /// the work of admitting it.
+    pub fn raw_for(text: Option<&'a str>, api_group: &str, resource: &str) -> Self {
+        let mut body = RequestBody::raw(text);
+        if let RequestBody::Raw { keep_status, .. } = &mut body {
+            *keep_status = !(api_group.is_empty() && resource == "nodes");
+        }
+        body
     }
 
     /// The parsed body, if there is one and it parses.
     pub fn get(&self) -> Option<&Value> {
         match self {
             RequestBody::Parsed(v) => *v,
-            RequestBody::Raw(text, parsed) => parsed
-                .get_or_init(|| serde_json::from_str(text).ok())
+            RequestBody::Raw {
+                text,
+                keep_status,
+                parsed,
+            } => parsed
+                .get_or_init(|| {
+                    if *keep_status || !text.trim_start().starts_with('{') {
+                        serde_json::from_str(text).ok()
+                    } else {
+                        serde_json::from_str::<WithoutStatus>(text)
+                            .ok()
+                            .map(|WithoutStatus(v)| v)
+                    }
+                })
                 .as_ref(),
         }
+    }
+}
+
+/// A JSON object parsed as a [`Value`] but for its top-level `status`, whose text is only
+/// checked to be JSON: what parses and what is refused are as for a [`Value`].
+struct WithoutStatus(Value);
+
+impl<'de> serde::Deserialize<'de> for WithoutStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = serde_json::Map<String, Value>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut fields = serde_json::Map::new();
+                while let Some(key) = m.next_key::<String>()? {
+                    if key == "status" {
+                        m.next_value::<serde::de::IgnoredAny>()?;
+                    } else {
+                        // A key given twice keeps its last value, as a `Value` does.
+                        fields.insert(key, m.next_value()?);
+                    }
+                }
+                Ok(fields)
+            }
+        }
+        d.deserialize_map(Fields)
+            .map(|m| WithoutStatus(Value::Object(m)))
     }
 }
 
