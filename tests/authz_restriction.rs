@@ -876,8 +876,9 @@ fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
 }
 
 proptest::proptest! {
-    /// A Node's body is read without its top-level `status` (no check reads it): whatever
-    /// parses, or does not, parses or not alike, to the same value but for that key.
+    /// A Node's body is read without its top-level `status` (no check reads it): JSON text
+    /// (whole, cut, padded) parses or not alike, to the same value but for that key. (What a
+    /// `Value` refuses only for the content of a status, see the test after, is read.)
     #[test]
     fn a_node_body_is_read_alike_but_for_its_status(
         value in json_value(),
@@ -944,4 +945,48 @@ fn a_kubelet_status_patch_is_admitted_alike_without_its_status() {
         p.admit_body(&attrs, op, &RequestBody::raw_for(Some(patch), "", "nodes"), &view(), 0, &|_| false),
         Admission::Unknown("the patch sets the restricted labels node-role.kubernetes.io/worker; whether they change the stored values is not known".into())
     );
+}
+
+#[test]
+fn a_node_status_is_checked_as_json_syntax_only() {
+    use nodeauthz::authz::restriction::RequestBody;
+    let meta = r#""metadata":{"name":"node-a"}"#;
+    let deep = |key: &str| {
+        format!(
+            r#"{{{meta},"{key}":{}1{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        )
+    };
+    // JSON a `Value` refuses only for what its status holds: the Node's body is still read
+    // (documented on `WithoutStatus`); elsewhere, or for another resource, it is no body.
+    for text in [
+        format!(r#"{{{meta},"status":1e400}}"#),
+        format!(r#"{{{meta},"status":"\ud800"}}"#),
+        deep("status"),
+    ] {
+        assert_eq!(RequestBody::raw(Some(&text)).get(), None, "{text}");
+        assert_eq!(
+            RequestBody::raw_for(Some(&text), "", "nodes").get(),
+            Some(&json!({"metadata": {"name": "node-a"}})),
+            "{text}"
+        );
+        assert_eq!(RequestBody::raw_for(Some(&text), "", "pods").get(), None);
+    }
+    assert_eq!(
+        RequestBody::raw_for(Some(&deep("spec")), "", "nodes").get(),
+        None
+    );
+    // A status that is no JSON makes no body, as it does for a `Value`.
+    let broken = format!(r#"{{{meta},"status":{{"a":tru}}}}"#);
+    assert_eq!(RequestBody::raw_for(Some(&broken), "", "nodes").get(), None);
+    // Only the core group's Nodes: another group's `nodes` keep their status.
+    let text = format!(r#"{{{meta},"status":{{"phase":"x"}}}}"#);
+    assert_eq!(
+        RequestBody::raw_for(Some(&text), "example.com", "nodes").get(),
+        RequestBody::raw(Some(&text)).get()
+    );
+    assert!(RequestBody::raw_for(Some(&text), "example.com", "nodes")
+        .get()
+        .is_some_and(|b| b.get("status").is_some()));
 }

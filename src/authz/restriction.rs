@@ -238,9 +238,9 @@ impl<'a> RequestBody<'a> {
     }
 
     /// [`RequestBody::raw`] for a request on `resource` of `api_group`: a Node's `status`, which
-    /// no check reads (they read its metadata and spec), is not kept. A kubelet's status patch
-    /// is mostly status (conditions, images: 5-20 KB), and building it as a tree was most of
-    /// the work of admitting it.
+    /// no check reads (they read its metadata and spec), is not kept ([`WithoutStatus`]). A
+    /// kubelet's status patch is mostly status (conditions, images: 5-20 KB), and building it
+    /// as a tree was most of the work of admitting it.
     pub fn raw_for(text: Option<&'a str>, api_group: &str, resource: &str) -> Self {
         let mut body = RequestBody::raw(text);
         if let RequestBody::Raw { keep_status, .. } = &mut body {
@@ -273,7 +273,11 @@ impl<'a> RequestBody<'a> {
 }
 
 /// A JSON object parsed as a [`Value`] but for its top-level `status`, whose text is only
-/// checked to be JSON: what parses and what is refused are as for a [`Value`].
+/// checked to be JSON syntax. What else a [`Value`] refuses it refuses alike; but a `status`
+/// that is JSON and that a [`Value`] refuses only for what it holds (a number beyond `f64`, a
+/// lone surrogate escape, more than 128 levels of nesting) leaves the body readable, where a
+/// [`Value`] would make it no body at all. (serde_json's private raw-value key is read as an
+/// ordinary key here.) Go's encoder writes none of these.
 struct WithoutStatus(Value);
 
 impl<'de> serde::Deserialize<'de> for WithoutStatus {
