@@ -227,14 +227,7 @@ pub enum RequestBody<'a> {
 impl<'a> RequestBody<'a> {
     /// The body of a request whose `requestObject` text is `text`, parsed on first use.
     pub fn raw(text: Option<&'a str>) -> Self {
-        match text {
-            Some(text) => RequestBody::Raw {
-                text,
-                keep_status: true,
-                parsed: OnceCell::new(),
-            },
-            None => RequestBody::Parsed(None),
-        }
+        RequestBody::raw_for(text, "", "")
     }
 
     /// [`RequestBody::raw`] for a request on `resource` of `api_group`: a Node's `status`, which
@@ -242,11 +235,14 @@ impl<'a> RequestBody<'a> {
     /// kubelet's status patch is mostly status (conditions, images: 5-20 KB), and building it
     /// as a tree was most of the work of admitting it.
     pub fn raw_for(text: Option<&'a str>, api_group: &str, resource: &str) -> Self {
-        let mut body = RequestBody::raw(text);
-        if let RequestBody::Raw { keep_status, .. } = &mut body {
-            *keep_status = !(api_group.is_empty() && resource == "nodes");
+        match text {
+            Some(text) => RequestBody::Raw {
+                text,
+                keep_status: !(api_group.is_empty() && resource == "nodes"),
+                parsed: OnceCell::new(),
+            },
+            None => RequestBody::Parsed(None),
         }
-        body
     }
 
     /// The parsed body, if there is one and it parses.

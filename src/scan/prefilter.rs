@@ -390,21 +390,16 @@ impl Prefilter {
     fn cheap_audit_id<'a>(&self, t: &'a [u8]) -> Option<&'a [u8]> {
         if t.first() == Some(&b'{') && t.last() == Some(&b'}') {
             let at = self.audit_id_key.find(t)? + "\"auditID\"".len();
-            let rest = t
-                .get(at..)?
-                .trim_ascii_start()
-                .strip_prefix(b":")?
-                .trim_ascii_start()
-                .strip_prefix(b"\"")?;
-            let end = memchr::memchr2(b'"', b'\\', rest)?;
-            return (end > 0 && rest[end] == b'"').then(|| &rest[..end]);
+            return match value_at(t, at) {
+                KeyValue::Plain(id) if !id.is_empty() => Some(id),
+                _ => None,
+            };
         }
         if looks_legacy(t) {
             let marker = memmem::find(t, AUDIT_MARKER.as_bytes())?;
             let at = marker + AUDIT_MARKER.len() - 1;
             let rest = t.get(at + self.legacy_id.find(&t[at..])? + " id=\"".len()..)?;
-            let end = memchr::memchr2(b'"', b'\\', rest)?;
-            return (end > 0 && rest[end] == b'"').then(|| &rest[..end]);
+            return plain_string(rest).filter(|id| !id.is_empty());
         }
         None
     }
@@ -486,11 +481,17 @@ fn past_string(t: &[u8], from: usize) -> Option<usize> {
 /// The string value of `t` that starts at `at`, when it has no escapes and `next` follows its
 /// closing quote: `at` moves on past both.
 fn plain_then<'a>(t: &'a [u8], at: &mut usize, next: &[u8]) -> Option<&'a [u8]> {
-    let rest = t.get(*at..)?;
-    let end = memchr::memchr2(b'"', b'\\', rest)?;
-    let after = rest[end..].strip_prefix(b"\"")?.strip_prefix(next)?;
+    let value = plain_string(t.get(*at..)?)?;
+    let after = t[*at + value.len() + 1..].strip_prefix(next)?;
     *at = t.len() - after.len();
-    Some(&rest[..end])
+    Some(value)
+}
+
+/// The text of a JSON string that starts `s` (after its opening quote), when it holds no
+/// escape: up to its closing quote.
+fn plain_string(s: &[u8]) -> Option<&[u8]> {
+    let end = memchr::memchr2(b'"', b'\\', s)?;
+    (s[end] == b'"').then(|| &s[..end])
 }
 
 /// The value of the first occurrence of the quoted `key` in a line's `head` ([`head_of`]),
@@ -629,10 +630,7 @@ fn value_at(line: &[u8], at: usize) -> KeyValue<'_> {
     let Some(rest) = rest.trim_ascii_start().strip_prefix(b"\"") else {
         return KeyValue::Other;
     };
-    match memchr::memchr2(b'"', b'\\', rest) {
-        Some(end) if rest[end] == b'"' => KeyValue::Plain(&rest[..end]),
-        _ => KeyValue::Other,
-    }
+    plain_string(rest).map_or(KeyValue::Other, KeyValue::Plain)
 }
 
 /// Whether any occurrence of the quoted `key` has a value that `wanted` accepts; a value that

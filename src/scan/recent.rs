@@ -42,6 +42,8 @@ pub const COUNT_BITS: u32 = 4;
 const ID: u64 = u64::MAX >> COUNT_BITS;
 /// One event, in the count's bits.
 const ONE: u64 = ID + 1;
+/// The count that stays (see [`COUNT_BITS`]).
+const SATURATED: u64 = (1 << COUNT_BITS) - 1;
 
 /// How many events a stored entry counts.
 fn count(entry: u64) -> u64 {
@@ -114,7 +116,7 @@ impl RecentIds {
         let slot = slot_hash(h);
         for table in [&mut self.current, &mut self.previous] {
             if let Some(entry) = table.find_mut(slot, same_id(h)) {
-                if count(*entry) != count(u64::MAX) {
+                if count(*entry) != SATURATED {
                     *entry += ONE;
                 }
                 return false;
@@ -145,7 +147,7 @@ impl RecentIds {
                         entry.remove();
                         self.distinct -= 1;
                     }
-                    n if n == count(u64::MAX) => {}
+                    SATURATED => {}
                     _ => *entry.into_mut() -= ONE,
                 }
                 return;
