@@ -234,6 +234,10 @@ pub fn parse_document(text: &str) -> serde_json::Result<RawEvent<'_>> {
             ..RawEvent::default()
         });
     }
+    // The common shape is read directly; serde reads (and reports on) the rest.
+    if let Some(event) = crate::input::fast_event::read_event(text) {
+        return Ok(event);
+    }
     serde_json::from_str(text)
 }
 

@@ -5,6 +5,7 @@
 //! recomputes authorizer attributes; `time` parses timestamps.
 
 pub mod event;
+pub mod fast_event;
 pub mod legacy;
 pub mod source;
 pub mod time;
