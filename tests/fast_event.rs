@@ -109,19 +109,26 @@ fn gives_up_where_serde_must_read() {
     for case in &cases {
         assert_eq!(read_event(case).map(|e| format!("{e:?}")), None, "{case}");
     }
-    // serde reads a body it keeps as text, or a value it ignores, without a nesting limit:
-    // so does the reader.
+    // serde reads a body it keeps as text, or a value it ignores, without a nesting limit;
+    // the reader skips 64 levels and leaves deeper ones to serde.
     for key in ["requestObject", "x"] {
-        let deep = LEASE.replace(
-            r#""verb":"update""#,
-            &format!(
-                r#""verb":"update","{key}":{}{}"#,
-                "[".repeat(200),
-                "]".repeat(200)
-            ),
-        );
-        assert!(read_checked(&deep).is_some(), "{key}");
+        for depth in [63, 64, 65, 200] {
+            let open = r#"{"a":["#.repeat(depth / 2) + &"[".repeat(depth % 2);
+            let close = "]".repeat(depth % 2) + &"]}".repeat(depth / 2);
+            let deep = LEASE.replace(
+                r#""verb":"update""#,
+                &format!(r#""verb":"update","{key}":{open}1{close}"#),
+            );
+            assert!(by_serde(&deep).is_some(), "{key} {depth}");
+            assert_eq!(read_checked(&deep).is_some(), depth <= 64, "{key} {depth}");
+        }
     }
+    // In a value serde only skips, an escape is checked for its form, not decoded: a lone
+    // surrogate is read, and an unknown escape is not.
+    let lone = LEASE.replace(r#""verb":"update""#, r#""verb":"update","x":["\ud800"]"#);
+    assert!(read_checked(&lone).is_some());
+    let unknown = LEASE.replace(r#""verb":"update""#, r#""verb":"update","x":["\x"]"#);
+    assert!(by_serde(&unknown).is_none() && read_event(&unknown).is_none());
 }
 
 fn plain_logs(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -183,14 +190,46 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Literals, numbers and small containers, well formed or not, as serde's skipping of a value
+/// sees them.
+const LEAVES: &[&str] = &[
+    "true",
+    "false",
+    "null",
+    "nul",
+    "truex",
+    "-0",
+    "0",
+    "-",
+    "01",
+    "-01",
+    "1.",
+    "1.5",
+    "1.5.2",
+    "1e",
+    "1e+",
+    "2E-3",
+    "0.5e+10",
+    "-12.25E7",
+    "1.e3",
+    "\"\\ud800\"",
+    "\"\\x\"",
+    "\"\\u12\"",
+    "\"a\\/b\"",
+    "{ }",
+    "[ ]",
+    "[1 2]",
+    "{\"a\" 1}",
+    "{1:2}",
+    "{\"a\":}",
+    "[,1]",
+];
+
 /// Any value, for keys no field reads and for bodies.
 fn any_value() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
         text(),
-        Just("true".to_string()),
-        Just("-0".to_string()),
-        Just("1.5e9".to_string()),
-        Just("01".to_string()),
+        prop::sample::select(LEAVES).prop_map(str::to_string),
     ];
     leaf.prop_recursive(3, 16, 4, |inner| {
         prop_oneof![

@@ -73,6 +73,30 @@ impl From<&CowStr<'_>> for CompactString {
     }
 }
 
+/// The text of one JSON value, as written, borrowed from the input: what serde_json's
+/// `RawValue` keeps (and is read through), in a type [`crate::input::fast_event`] can build
+/// from text it has checked itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawJson<'a>(&'a str);
+
+impl<'a> RawJson<'a> {
+    /// The value's text.
+    pub fn get(&self) -> &'a str {
+        self.0
+    }
+
+    /// Text already checked to be one JSON value, exactly as serde's `RawValue` checks it.
+    pub(crate) fn checked(text: &'a str) -> Self {
+        RawJson(text)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawJson<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <&'de RawValue>::deserialize(d).map(|raw| RawJson(raw.get()))
+    }
+}
+
 /// `user.extra`: keys to (possibly null) lists of values.
 pub type RawExtra<'a> = BTreeMap<CowStr<'a>, Option<Vec<CowStr<'a>>>>;
 
@@ -185,10 +209,10 @@ pub struct RawEvent<'a> {
     pub response_status: Option<RawStatus<'a>>,
     /// `requestObject`.
     #[serde(borrow, default)]
-    pub request_object: Option<&'a RawValue>,
+    pub request_object: Option<RawJson<'a>>,
     /// `responseObject`.
     #[serde(borrow, default)]
-    pub response_object: Option<&'a RawValue>,
+    pub response_object: Option<RawJson<'a>>,
     /// `requestReceivedTimestamp`.
     #[serde(borrow, default)]
     pub request_received_timestamp: Option<CowStr<'a>>,

@@ -17,12 +17,13 @@
 
 use std::borrow::Cow;
 
-use serde::de::IgnoredAny;
-use serde_json::value::RawValue;
-
 use crate::input::event::{
-    CowStr, RawAnnotations, RawEvent, RawExtra, RawObjectRef, RawStatus, RawUser,
+    CowStr, RawAnnotations, RawEvent, RawExtra, RawJson, RawObjectRef, RawStatus, RawUser,
 };
+
+/// Containers a skipped value may nest (its own included) before the reading gives up and
+/// leaves the line to serde: one bit each of the skipper's stack. Real bodies nest about ten.
+const MAX_SKIP_DEPTH: u32 = 64;
 
 /// The event in `text` (one JSON object, with nothing but white space around it), read
 /// without serde's visitor, or `None` when `text` is not in the shape read here: then serde
@@ -384,38 +385,148 @@ impl<'a> Reader<'a> {
         Some(value)
     }
 
-    /// A value no field reads, checked by serde as it checks it inside the event.
+    /// A value kept as its text (`requestObject`, `responseObject`).
+    fn raw(&mut self) -> Option<RawJson<'a>> {
+        self.ws();
+        let start = self.pos;
+        self.skip()?;
+        Some(RawJson::checked(&self.text[start..self.pos]))
+    }
+
+    /// Skips one value (that no field reads, or that is kept as text), accepting exactly what
+    /// serde_json accepts for a value it ignores or keeps as text (its `ignore_value`): any nesting (within [`MAX_SKIP_DEPTH`]), strings
+    /// whose escapes are well formed (a lone surrogate included, as serde does not decode
+    /// them), numbers in JSON's grammar.
     fn skip(&mut self) -> Option<()> {
-        match self.peek()? {
-            b'"' => self.string().map(drop),
-            // An empty object (`"metadata":{}` of every response status) or array.
-            b'{' | b'['
-                if matches!(
-                    self.bytes().get(self.pos..self.pos + 2),
-                    Some(b"{}" | b"[]")
-                ) =>
-            {
-                self.pos += 2;
-                Some(())
+        // One bit per open container, 1 for an object.
+        let mut objects: u64 = 0;
+        let mut depth = 0;
+        loop {
+            // A value.
+            match self.peek()? {
+                b'"' => self.skip_string()?,
+                open @ (b'{' | b'[') => {
+                    self.pos += 1;
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    if self.peek()? == close {
+                        self.pos += 1;
+                    } else {
+                        if depth == MAX_SKIP_DEPTH {
+                            return None;
+                        }
+                        depth += 1;
+                        objects = objects << 1 | u64::from(open == b'{');
+                        if open == b'{' {
+                            self.skip_key()?;
+                        }
+                        continue;
+                    }
+                }
+                b'n' => self.literal(b"null")?,
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'-' | b'0'..=b'9' => self.skip_number()?,
+                _ => return None,
             }
-            _ => self.by_serde::<IgnoredAny>().map(drop),
+            // After a value: close containers, or go on to the next member.
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                let in_object = objects & 1 == 1;
+                match (self.peek()?, in_object) {
+                    (b',', _) => {
+                        self.pos += 1;
+                        if in_object {
+                            self.skip_key()?;
+                        }
+                        break;
+                    }
+                    (b'}', true) | (b']', false) => {
+                        self.pos += 1;
+                        depth -= 1;
+                        objects >>= 1;
+                    }
+                    _ => return None,
+                }
+            }
         }
     }
 
-    /// A value kept as its text (`requestObject`, `responseObject`).
-    fn raw(&mut self) -> Option<&'a RawValue> {
-        self.by_serde::<&'a RawValue>()
+    /// A key and its colon, inside a skipped object.
+    fn skip_key(&mut self) -> Option<()> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        self.skip_string()?;
+        self.eat(b':')
     }
 
-    /// The next value, read by serde on its own. serde reads a value it ignores or keeps as
-    /// text without counting its nesting (`ignore_value`), so reading it here, outside the
-    /// event's object, accepts exactly what reading it inside does.
-    fn by_serde<T: serde::Deserialize<'a>>(&mut self) -> Option<T> {
-        self.ws();
-        let rest = &self.text[self.pos..];
-        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<T>();
-        let value = values.next()?.ok()?;
-        self.pos += values.byte_offset();
-        Some(value)
+    /// A string, checked as serde checks one it ignores: no control character, and escapes
+    /// of a known character or four hex digits.
+    fn skip_string(&mut self) -> Option<()> {
+        let b = self.bytes();
+        let mut at = self.pos + 1;
+        loop {
+            at = string_stop(b, at);
+            match b.get(at)? {
+                b'"' => {
+                    self.pos = at + 1;
+                    return Some(());
+                }
+                b'\\' => match b.get(at + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
+                    b'u' => {
+                        hex4(b, at + 2)?;
+                        at += 6;
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            }
+        }
+    }
+
+    /// `null`, `true` or `false`.
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.bytes()[self.pos..]
+            .starts_with(word)
+            .then(|| self.pos += word.len())
+    }
+
+    /// A number in JSON's grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    fn skip_number(&mut self) -> Option<()> {
+        let b = self.bytes();
+        let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let mut at = self.pos + usize::from(b[self.pos] == b'-');
+        match b.get(at)? {
+            b'0' => at += 1,
+            b'1'..=b'9' => at += digits(at),
+            _ => return None,
+        }
+        // serde refuses a digit after a leading zero.
+        if b.get(at).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        if b.get(at) == Some(&b'.') {
+            let fraction = digits(at + 1);
+            if fraction == 0 {
+                return None;
+            }
+            at += 1 + fraction;
+        }
+        if matches!(b.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(b.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            let exponent = digits(at);
+            if exponent == 0 {
+                return None;
+            }
+            at += exponent;
+        }
+        self.pos = at;
+        Some(())
     }
 }
