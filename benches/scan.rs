@@ -1,11 +1,14 @@
 //! Scanner throughput over an in-memory generated log (about half kubelet lines, both stages,
 //! lines of 0.5-2 KB, escaped RBAC reasons), in bytes per second: the chunk workers alone
-//! (with and without the pre-filter), and the whole `scan` of a file (mmap, merge, dedup).
-//! Each run checks the count it found, so a fast wrong answer cannot pass.
+//! (with and without the pre-filter), and the whole `scan` of a file (mmap, merge, dedup); and
+//! the parse of its ResponseComplete lines, by serde alone and as `parse_document` reads them
+//! (the direct reader of `input::fast_event` first), so that the ratio of the two is measured
+//! in one run. Each run checks the count it found, so a fast wrong answer cannot pass.
 
 use std::io::Write;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use nodeauthz::input::event::{parse_document, RawEvent};
 use nodeauthz::input::InputSpec;
 use nodeauthz::scan::chunk::{process_lines, ChunkCtx, ChunkOut};
 use nodeauthz::scan::prefilter::Prefilter;
@@ -112,5 +115,41 @@ fn chunks(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, chunks);
+fn parse(c: &mut Criterion) {
+    let (buf, _) = generate(20_000);
+    let text = std::str::from_utf8(&buf).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("ResponseComplete"))
+        .collect();
+    let bytes: usize = lines.iter().map(|l| l.len()).sum();
+    // Every line's auditID is 36 bytes long.
+    let ids = 36 * lines.len();
+    let mut g = c.benchmark_group("parse");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.sample_size(10);
+    g.bench_function("serde", |b| {
+        b.iter(|| {
+            let read: usize = lines
+                .iter()
+                .map(|l| serde_json::from_str::<RawEvent<'_>>(l).unwrap())
+                .map(|e| e.audit_id.map_or(0, |id| id.len()))
+                .sum();
+            assert_eq!(read, ids);
+        })
+    });
+    g.bench_function("parse_document", |b| {
+        b.iter(|| {
+            let read: usize = lines
+                .iter()
+                .map(|l| parse_document(l).unwrap())
+                .map(|e| e.audit_id.map_or(0, |id| id.len()))
+                .sum();
+            assert_eq!(read, ids);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, chunks, parse);
 criterion_main!(benches);

@@ -231,7 +231,7 @@ impl<'a> RequestBody<'a> {
     }
 
     /// [`RequestBody::raw`] for a request on `resource` of `api_group`: a Node's `status`, which
-    /// no check reads (they read its metadata and spec), is not kept ([`WithoutStatus`]). A
+    /// no check reads (they read its metadata and spec), is not kept (`WithoutStatus`). A
     /// kubelet's status patch is mostly status (conditions, images: 5-20 KB), and building it
     /// as a tree was most of the work of admitting it.
     pub fn raw_for(text: Option<&'a str>, api_group: &str, resource: &str) -> Self {
