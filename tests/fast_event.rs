@@ -78,6 +78,19 @@ fn gives_up_where_serde_must_read() {
         LEASE.replace(r#""verb":"update""#, r#""verb":null,"verb":"get""#),
         LEASE.replace(r#""name":"node-2""#, r#""name":"node-2","name":"x""#),
         LEASE.replace(r#""code":200"#, r#""code":200,"code":200"#),
+        LEASE.replace(
+            r#""username":"system:node:node-2""#,
+            r#""username":"a","username":"b""#,
+        ),
+        // A trailing comma in an object the reader reads.
+        format!("{},}}", &LEASE[..LEASE.len() - 1]),
+        LEASE.replace(r#""code":200}"#, r#""code":200,}"#),
+        LEASE.replace(
+            r#""system:authenticated"]}"#,
+            r#""system:authenticated"],}"#,
+        ),
+        // A form feed is no JSON white space.
+        LEASE.replace(r#""verb":"update""#, "\"verb\":\u{c}\"update\""),
         // An escaped key, which serde decodes before matching it.
         LEASE.replace(r#""verb""#, r#""ver\u0062""#),
         // Numbers serde refuses for an i32.
@@ -109,6 +122,15 @@ fn gives_up_where_serde_must_read() {
     for case in &cases {
         assert_eq!(read_event(case).map(|e| format!("{e:?}")), None, "{case}");
     }
+    // A key of `user.extra` written twice keeps its last value, as serde's map does.
+    let twice = LEASE.replace(r#""groups":"#, r#""extra":{"a":["x"],"a":["y"]},"groups":"#);
+    let extra = read_event(&twice).unwrap().user.unwrap().extra.unwrap();
+    assert_eq!(
+        format!("{extra:?}"),
+        r#"{CowStr("a"): Some([CowStr("y")])}"#
+    );
+    read_checked(&twice).unwrap();
+
     // serde reads a body it keeps as text, or a value it ignores, without a nesting limit;
     // the reader skips 64 levels and leaves deeper ones to serde.
     for key in ["requestObject", "x"] {
