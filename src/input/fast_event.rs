@@ -434,9 +434,9 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips one value (that no field reads, or that is kept as text), accepting exactly what
-    /// serde_json accepts for a value it ignores or keeps as text (its `ignore_value`): any nesting (within [`MAX_SKIP_DEPTH`]), strings
-    /// whose escapes are well formed (a lone surrogate included, as serde does not decode
-    /// them), numbers in JSON's grammar.
+    /// serde_json accepts for a value it ignores or keeps as text (its `ignore_value`): any
+    /// nesting (within [`MAX_SKIP_DEPTH`]), strings whose escapes are well formed (a lone
+    /// surrogate included, as serde does not decode them), numbers in JSON's grammar.
     fn skip(&mut self) -> Option<()> {
         // One bit per open container, 1 for an object.
         let mut objects: u64 = 0;
