@@ -23,7 +23,7 @@ use crate::findings::{node_rules_from, Findings, IdentitySightings};
 use crate::graph::{build_graph_with, Graph};
 use crate::input::source::InputSpec;
 use crate::input::uri::request_attributes;
-use crate::inventory::{Inventory, InventoryBuilder};
+use crate::inventory::{Inventory, InventoryBuilder, InventoryEntry};
 use crate::phases::PhaseTracker;
 use crate::record::{KubeletRequest, Micros};
 use crate::scan::{progress_bar, scan, shows_progress, ScanError, ScanOptions, ScanSummary};
@@ -616,18 +616,14 @@ pub fn analyze(
         want_object_events: true,
         ..opts.scan.clone()
     };
+    // Every request is set aside, those that `--node`, `--since` and `--until` leave out too:
+    // they are in the inventory, which is added up from the requests read back.
     let scanned = scan(&opts.inputs, &o, &mut |batch| {
         for r in batch.iter() {
-            inventory.add(r);
-            if opts
-                .filter
-                .keeps(r, node_name(&r.effective_user().username))
-            {
-                if let Err(e) = spill.push(r) {
-                    // A full disk: stop reading rather than read the rest for nothing.
-                    spill_error = Some(e);
-                    return ControlFlow::Break(());
-                }
+            if let Err(e) = spill.push(r) {
+                // A full disk: stop reading rather than read the rest for nothing.
+                spill_error = Some(e);
+                return ControlFlow::Break(());
             }
         }
         ControlFlow::Continue(())
@@ -718,9 +714,15 @@ pub fn analyze(
     });
     let mut write_error: Option<crate::export::ExportError> = None;
 
+    // A request read back: its row of the inventory, and unless the filter leaves it out, its
+    // verdicts.
+    struct Decided {
+        counted: InventoryEntry,
+        verdicts: Option<Verdicts>,
+    }
     // A row under the target, the model's answers under the recorded candidates, and the rows
     // under the compared scenarios.
-    struct Decided {
+    struct Verdicts {
         row: RequestVerdict,
         models: Vec<(Verdict, String, bool)>,
         columns: Vec<RequestVerdict>,
@@ -753,6 +755,14 @@ pub fn analyze(
                             return None;
                         }
                     };
+                    let counted = InventoryEntry::of(&req);
+                    let user = &req.effective_user().username;
+                    if !opts.filter.keeps(&req, node_name(user)) {
+                        return Some(Decided {
+                            counted,
+                            verdicts: None,
+                        });
+                    }
                     let file = file_names
                         .get(req.pos.file as usize)
                         .map(String::as_str)
@@ -783,9 +793,12 @@ pub fn analyze(
                     drop(body);
                     let row = verdict_row(RowParts::moved(req, attrs), target, file);
                     Some(Decided {
-                        row,
-                        models,
-                        columns,
+                        counted,
+                        verdicts: Some(Verdicts {
+                            row,
+                            models,
+                            columns,
+                        }),
                     })
                 })
                 .collect_into_vec(&mut decided)
@@ -796,11 +809,15 @@ pub fn analyze(
         }
     };
     let mut merge = |decided: Vec<Option<Decided>>| {
-        for Decided {
+        for Decided { counted, .. } in decided.iter().flatten() {
+            inventory.count(counted);
+        }
+        let verdicts = || decided.iter().flatten().filter_map(|d| d.verdicts.as_ref());
+        for Verdicts {
             row,
             models,
             columns,
-        } in decided.iter().flatten()
+        } in verdicts()
         {
             if let Some(c) = comparison.as_mut() {
                 c.add(columns);
@@ -841,7 +858,7 @@ pub fn analyze(
         }
         if let Some(w) = writer.as_mut() {
             if write_error.is_none() {
-                if let Err(e) = w.write_batch(decided.iter().flatten().map(|d| &d.row)) {
+                if let Err(e) = w.write_batch(verdicts().map(|v| &v.row)) {
                     write_error = Some(e);
                 }
             }

@@ -1,8 +1,9 @@
 //! The inventory `nodeauthz analyze` prints before any replay: what was read, and the kubelet
 //! requests per node with what the apiserver recorded for them.
 //!
-//! Pure rendering: [`InventoryBuilder`] takes requests as the scanner streams them (so memory
-//! holds counters, not requests) and [`Inventory`] renders as a table or one JSON document.
+//! Pure rendering: [`InventoryBuilder`] takes requests one at a time (`analyze` adds them up as
+//! it reads them back from its spill file, so memory holds counters, not requests) and
+//! [`Inventory`] renders as a table or one JSON document.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -144,25 +145,50 @@ type Rows = BTreeMap<String, BTreeMap<String, Counts>>;
 pub struct InventoryBuilder {
     /// Counts by [`row_key`]. One hash lookup per request: the nested ordered maps the
     /// inventory is rendered from (identity, verb, resource) took three descents with a dozen
-    /// string comparisons, on the thread every scan worker waits on; they are built once, by
+    /// string comparisons, on the thread every worker waits on; they are built once, by
     /// [`InventoryBuilder::finish`]. FxHash: SipHash was most of the lookup's cost.
     counts: FxHashMap<Vec<u8>, Counts>,
-    /// Scratch buffers for the key and the resource key, reused to avoid allocations.
+}
+
+/// One request's row of the inventory and its recorded outcome, taken on the thread that has
+/// the request, so that the one adding up only looks the row up ([`InventoryBuilder::count`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryEntry {
     key: Vec<u8>,
-    resource: String,
+    recorded: Recorded,
+}
+
+impl InventoryEntry {
+    /// The entry of request `r`.
+    pub fn of(r: &KubeletRequest) -> InventoryEntry {
+        // Room for a node's usual key (two lengths, a name, a verb, a resource), so that the
+        // key is one allocation.
+        let mut key = Vec::with_capacity(96);
+        request_key(r, &mut key);
+        InventoryEntry {
+            key,
+            recorded: recorded(r),
+        }
+    }
 }
 
 /// The key of one row of the inventory: whether the identity is a node's, then the identity,
 /// the verb and the resource key, each but the last after its length (so that any bytes may
 /// be in them).
+#[cfg(test)]
 fn row_key(out: &mut Vec<u8>, node: bool, identity: &str, verb: &str, resource: &str) {
+    row_key_head(out, node, identity, verb);
+    out.extend_from_slice(resource.as_bytes());
+}
+
+/// A [`row_key`] up to its resource key.
+fn row_key_head(out: &mut Vec<u8>, node: bool, identity: &str, verb: &str) {
     out.clear();
     out.push(u8::from(node));
     for part in [identity, verb] {
         out.extend_from_slice(&(part.len() as u64).to_le_bytes());
         out.extend_from_slice(part.as_bytes());
     }
-    out.extend_from_slice(resource.as_bytes());
 }
 
 /// The parts of a [`row_key`]: (node, identity, verb, resource key).
@@ -187,42 +213,49 @@ fn row_parts(key: &[u8]) -> (bool, String, String, String) {
     )
 }
 
-/// `resource[/subresource]` with `group/` in front for non-core groups, or the path of a
-/// non-resource request.
-fn resource_key(r: &KubeletRequest, out: &mut String) {
-    out.clear();
+/// The [`row_key`] of request `r`: its effective user (a node's by its name), its verb, and
+/// its resource key: `resource[/subresource]` with `group/` in front for non-core groups, or
+/// the path of a non-resource request.
+fn request_key(r: &KubeletRequest, out: &mut Vec<u8>) {
+    let username = r.effective_user().username.as_str();
+    let (node, identity) = match r.matched_by {
+        Some(KubeletMatch::NodeUser | KubeletMatch::ImpersonatedNode) => (
+            true,
+            username.strip_prefix(NODE_USER_PREFIX).unwrap_or(username),
+        ),
+        _ => (false, username),
+    };
+    row_key_head(out, node, identity, &r.verb);
     let p = resolve_path(&r.uri.path);
     if !p.resource_request {
-        out.push_str(&r.uri.path);
+        out.extend_from_slice(r.uri.path.as_bytes());
         return;
     }
     if !p.api_group.is_empty() {
-        let _ = write!(out, "{}/", p.api_group);
+        out.extend_from_slice(p.api_group.as_bytes());
+        out.push(b'/');
     }
-    out.push_str(p.resource);
+    out.extend_from_slice(p.resource.as_bytes());
     if !p.subresource.is_empty() {
-        let _ = write!(out, "/{}", p.subresource);
+        out.push(b'/');
+        out.extend_from_slice(p.subresource.as_bytes());
     }
 }
 
 impl InventoryBuilder {
     /// Counts one distinct kubelet request.
     pub fn add(&mut self, r: &KubeletRequest) {
-        let username = r.effective_user().username.as_str();
-        let (node, identity) = match r.matched_by {
-            Some(KubeletMatch::NodeUser | KubeletMatch::ImpersonatedNode) => (
-                true,
-                username.strip_prefix(NODE_USER_PREFIX).unwrap_or(username),
-            ),
-            _ => (false, username),
-        };
-        resource_key(r, &mut self.resource);
-        row_key(&mut self.key, node, identity, &r.verb, &self.resource);
-        let counts = match self.counts.get_mut(self.key.as_slice()) {
+        self.count(&InventoryEntry::of(r));
+    }
+
+    /// Counts one distinct kubelet request by its entry.
+    pub fn count(&mut self, entry: &InventoryEntry) {
+        let InventoryEntry { key, recorded } = entry;
+        let counts = match self.counts.get_mut(key.as_slice()) {
             Some(c) => c,
-            None => self.counts.entry(self.key.clone()).or_default(),
+            None => self.counts.entry(key.clone()).or_default(),
         };
-        counts.add(recorded(r));
+        counts.add(*recorded);
     }
 
     /// The inventory of everything added, with the scan's summary.

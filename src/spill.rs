@@ -70,8 +70,7 @@ impl SpillError {
 pub struct SpillWriter {
     dir: PathBuf,
     file: File,
-    /// Records not yet written. Encoded here in place rather than through a `BufWriter`, which
-    /// would take a copy of each record from a scratch buffer.
+    /// Records not yet written, gathered so that the file is written a MiB at a time.
     pending: Vec<u8>,
     records: u64,
     bytes: u64,
@@ -96,18 +95,16 @@ impl SpillWriter {
 
     /// Appends one request. After an error the file is incomplete, and the writer is not
     /// to be used again (what was pending may have been written in part).
-    pub fn push(&mut self, request: &KubeletRequest) -> Result<(), SpillError> {
-        let start = self.pending.len();
-        self.pending.extend_from_slice(&[0; 4]);
-        encode(request, &mut self.pending);
-        let Ok(len) = u32::try_from(self.pending.len() - start - 4) else {
-            self.pending.truncate(start);
+    pub fn push(&mut self, request: &EncodedRequest) -> Result<(), SpillError> {
+        let bytes = &request.bytes;
+        let Ok(len) = u32::try_from(bytes.len()) else {
             let e = io::Error::new(io::ErrorKind::InvalidInput, "a request over 4 GiB");
             return Err(SpillError::io(&self.dir, e));
         };
-        self.pending[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        self.pending.extend_from_slice(&len.to_le_bytes());
+        self.pending.extend_from_slice(bytes);
         self.records += 1;
-        self.bytes += (self.pending.len() - start) as u64;
+        self.bytes += 4 + u64::from(len);
         if self.pending.len() >= WRITE_AT {
             self.write_pending()?;
         }
@@ -282,6 +279,87 @@ impl SpillBatch {
         decode(&self.bytes[range.clone()]).map_err(corrupt)
     }
 }
+
+/// One kubelet request in the encoding the spill file holds (see [`encode`]), made on the
+/// worker thread that read its event.
+///
+/// A record is built on one thread and waits on others: for its request's deduplication, then
+/// for the spill file. As a [`KubeletRequest`] it was some twenty allocations (a box, long
+/// strings, lists), all freed by the thread that wrote the spill file into the heap of the
+/// thread that made them, where a freed block goes back only when that thread next collects
+/// its frees, so that the workers kept taking fresh pages (which the kernel clears first)
+/// meanwhile. Encoded, it is one allocation, and the record it was made from is freed where
+/// it was made, into memory that the next record reuses while it is still in cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedRequest {
+    /// What [`encode`] writes: the text (the auditID first), then the rest (the stage
+    /// first, the position last).
+    bytes: Vec<u8>,
+    /// The auditID's length: it is the text's first string.
+    audit_id_len: usize,
+    stage: Option<Stage>,
+}
+
+/// The bytes of [`SourcePos`] at the end of an encoding (a `u32` file, a `u64` line): it is
+/// the last field.
+const POS_BYTES: usize = 12;
+
+impl EncodedRequest {
+    /// Encodes `r`.
+    pub fn new(r: &KubeletRequest) -> EncodedRequest {
+        let mut bytes = Vec::with_capacity(ENCODED_GUESS);
+        encode(r, &mut bytes);
+        EncodedRequest {
+            bytes,
+            audit_id_len: r.audit_id.len(),
+            stage: r.stage,
+        }
+    }
+
+    /// The request's auditID.
+    pub fn audit_id(&self) -> &str {
+        // The text starts after its length; a checked conversion of a few dozen bytes costs
+        // less than the argument that an unchecked one would need.
+        self.bytes
+            .get(4..4 + self.audit_id_len)
+            .and_then(|id| std::str::from_utf8(id).ok())
+            .unwrap_or_default()
+    }
+
+    /// The stage of the request's kept event.
+    pub fn stage(&self) -> Option<Stage> {
+        self.stage
+    }
+
+    /// Where the request's kept event was read.
+    pub fn pos(&self) -> SourcePos {
+        // `encode` writes the file's number and the line number last.
+        let tail = self.bytes.last_chunk::<POS_BYTES>().copied();
+        let [f0, f1, f2, f3, line @ ..] = tail.unwrap_or([0; POS_BYTES]);
+        SourcePos {
+            file: u32::from_le_bytes([f0, f1, f2, f3]),
+            line: u64::from_le_bytes(line),
+        }
+    }
+
+    /// Moves the position's line number on by `lines` (chunk-relative to input-relative).
+    pub fn shift_line(&mut self, lines: u64) {
+        if let Some(line) = self.bytes.last_chunk_mut::<8>() {
+            *line = u64::from_le_bytes(*line)
+                .saturating_add(lines)
+                .to_le_bytes();
+        }
+    }
+
+    /// The record again.
+    pub fn decode(&self) -> Result<KubeletRequest, String> {
+        decode(&self.bytes)
+    }
+}
+
+/// Room for a typical request's encoding (about 660 bytes on the generated logs), so that
+/// encoding one rarely grows its vector.
+const ENCODED_GUESS: usize = 1024;
 
 /// Appends the encoding of `r` to `out` (the module documentation gives the layout).
 ///
@@ -688,8 +766,8 @@ mod tests {
         // Inside the second record's length, inside its body, one byte short of the end.
         for cut in [first + 2, first + 6, 2 * first - 1] {
             let mut w = SpillWriter::create(dir.path()).unwrap();
-            w.push(&request("a")).unwrap();
-            w.push(&request("b")).unwrap();
+            w.push(&EncodedRequest::new(&request("a"))).unwrap();
+            w.push(&EncodedRequest::new(&request("b"))).unwrap();
             assert_eq!(w.bytes(), 2 * first);
             let mut r = w.finish().unwrap();
             r.file.get_ref().set_len(cut).unwrap();

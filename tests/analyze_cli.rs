@@ -155,6 +155,11 @@ fn node_filter_exact_counts() {
     assert_eq!(rows.len(), 235 + 236);
     let doc = ok_json(&incident(&["--node", "node3", "--format", "json"]));
     assert_eq!(doc["summary"]["totals"]["requests"], 236);
+    // The inventory is of the whole log: the filter chooses what is decided, not what was read.
+    assert_eq!(doc["kubelet_requests"], 706);
+    for (node, requests) in [("node1", 235), ("node2", 235), ("node3", 236)] {
+        assert_eq!(doc["nodes"][node]["requests"], requests, "{node}");
+    }
     let rows = ok_rows(&incident(&["--node", "node9", "--format", "jsonl"]));
     assert_eq!(rows.len(), 0);
 }
@@ -207,6 +212,15 @@ fn since_until_filters_exact_counts() {
     );
     // Offsets other than Z denote the same instant.
     assert_eq!(n(&["--since", "2021-11-23T10:01:00+01:00"]), after);
+    // The inventory still counts every request read.
+    let doc = ok_json(&incident(&[
+        "--since",
+        "2021-11-23T09:01:00Z",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(doc["summary"]["totals"]["requests"], after);
+    assert_eq!(doc["kubelet_requests"], 706);
 }
 
 /// The boundary: a request exactly at `--since` is kept, exactly at `--until` is not.

@@ -5,7 +5,7 @@ use compact_str::CompactString;
 use nodeauthz::record::{
     KubeletMatch, KubeletRequest, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
 };
-use nodeauthz::spill::{decode, encode, SpillError, SpillWriter};
+use nodeauthz::spill::{decode, encode, EncodedRequest, SpillError, SpillWriter};
 use proptest::prelude::*;
 
 fn string() -> impl Strategy<Value = String> {
@@ -119,6 +119,24 @@ proptest! {
         prop_assert_eq!(decode(&bytes), Ok(r));
     }
 
+    /// What the scan reads of a request handed on encoded, without decoding it, is the
+    /// record's; and a line moved on is the only change.
+    #[test]
+    fn an_encoded_request_tells_its_id_stage_and_place(r in request(), shift in 0..u64::MAX / 2) {
+        let mut encoded = EncodedRequest::new(&r);
+        prop_assert_eq!(encoded.audit_id(), r.audit_id.as_str());
+        prop_assert_eq!(encoded.stage(), r.stage);
+        prop_assert_eq!(encoded.pos(), r.pos);
+        prop_assert_eq!(encoded.decode(), Ok(r.clone()));
+        encoded.shift_line(shift);
+        let moved = KubeletRequest {
+            pos: SourcePos { file: r.pos.file, line: r.pos.line.saturating_add(shift) },
+            ..r
+        };
+        prop_assert_eq!(encoded.pos(), moved.pos);
+        prop_assert_eq!(encoded.decode(), Ok(moved));
+    }
+
     #[test]
     fn a_cut_or_lengthened_record_is_an_error(r in request(), cut in any::<prop::sample::Index>()) {
         let mut bytes = Vec::new();
@@ -224,7 +242,7 @@ fn string_lengths_must_cut_the_text_between_characters_and_use_it_all() {
 fn push_all(dir: &std::path::Path, written: &[KubeletRequest]) -> SpillWriter {
     let mut writer = SpillWriter::create(dir).unwrap();
     for r in written {
-        writer.push(r).unwrap();
+        writer.push(&EncodedRequest::new(r)).unwrap();
     }
     writer
 }

@@ -15,11 +15,12 @@ use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::record::{KubeletMatch, KubeletRequest, Micros, ObjectEvent, SourcePos, Stage};
+use crate::record::{KubeletMatch, Micros, ObjectEvent, SourcePos, Stage};
 use crate::scan::bad::BadKind;
 use crate::scan::dedup::preference;
 use crate::scan::documents::DocumentCutter;
 use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, Prefilter};
+use crate::spill::EncodedRequest;
 
 /// What a chunk worker needs to know.
 pub struct ChunkCtx<'p> {
@@ -236,7 +237,7 @@ impl ChunkOut {
             return;
         }
         let kept = if stage == Some(Stage::ResponseComplete) {
-            Kept::Built(Box::new(ev.to_kubelet_request(matched_by, pos)))
+            Kept::Built(EncodedRequest::new(&ev.to_kubelet_request(matched_by, pos)))
         } else {
             Kept::Pending {
                 text,
@@ -312,7 +313,7 @@ impl ChunkOut {
             ev.stage(),
         ) {
             let record = ev.to_kubelet_request(matched_by, pos);
-            cands.keep(id_hash, Kept::Built(Box::new(record)));
+            cands.keep(id_hash, Kept::Built(EncodedRequest::new(&record)));
         }
     }
 
@@ -462,10 +463,10 @@ impl ChunkOut {
 /// ([`crate::scan::dedup`]).
 #[derive(Debug)]
 pub enum KubeletEvent {
-    /// The owned record: a ResponseComplete event (final: it is emitted as it is), or an event
-    /// that cannot be read again from its own text (an EventList item, a legacy line, an
-    /// event an AKS record holds).
-    Record(Box<KubeletRequest>),
+    /// The record, encoded: a ResponseComplete event (final: it is emitted as it is), or an
+    /// event that cannot be read again from its own text (an EventList item, a legacy line,
+    /// an event an AKS record holds).
+    Record(EncodedRequest),
     /// Any other stage of a JSON event on its own: a copy of its text, read into a record
     /// only if no better event of its request comes. Most of these are watches'
     /// ResponseStarted events, whose ResponseComplete comes minutes (many chunks) later;
@@ -501,7 +502,7 @@ impl KubeletEvent {
     /// [`audit_id_hash`] of the event's auditID.
     pub fn audit_hash(&self) -> u64 {
         match self {
-            KubeletEvent::Record(r) => audit_id_hash(r.audit_id.as_bytes()),
+            KubeletEvent::Record(r) => audit_id_hash(r.audit_id().as_bytes()),
             KubeletEvent::Line(l) => l.audit_hash,
         }
     }
@@ -509,7 +510,7 @@ impl KubeletEvent {
     /// The event's stage.
     pub fn stage(&self) -> Option<Stage> {
         match self {
-            KubeletEvent::Record(r) => r.stage,
+            KubeletEvent::Record(r) => r.stage(),
             KubeletEvent::Line(l) => l.stage,
         }
     }
@@ -517,7 +518,7 @@ impl KubeletEvent {
     /// Where the event was read.
     pub fn pos(&self) -> SourcePos {
         match self {
-            KubeletEvent::Record(r) => r.pos,
+            KubeletEvent::Record(r) => r.pos(),
             KubeletEvent::Line(l) => l.pos,
         }
     }
@@ -525,7 +526,7 @@ impl KubeletEvent {
     /// Moves the event's line number on by `lines` (chunk-relative to input-relative).
     pub fn shift_line(&mut self, lines: u64) {
         match self {
-            KubeletEvent::Record(r) => r.pos.line += lines,
+            KubeletEvent::Record(r) => r.shift_line(lines),
             KubeletEvent::Line(l) => {
                 l.pos.line += lines;
                 if let Some(f) = &mut l.fallback {
@@ -550,10 +551,10 @@ impl KubeletEvent {
         }
     }
 
-    /// The owned record. An event its chunk parsed always reads again (it parsed and
+    /// The record, encoded. An event its chunk parsed always reads again (it parsed and
     /// classified as this very event); a line taken unparsed is read as its chunk would have
     /// read it, and may turn out bad.
-    pub fn into_record(self) -> Result<Box<KubeletRequest>, UnreadBad> {
+    pub fn into_record(self) -> Result<EncodedRequest, UnreadBad> {
         let l = match self {
             KubeletEvent::Record(r) => return Ok(r),
             KubeletEvent::Line(l) => l,
@@ -565,7 +566,9 @@ impl KubeletEvent {
             debug_assert!(ev.is_ok(), "a kept kubelet event no longer reads");
             ev.map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))?
         };
-        Ok(Box::new(ev.to_kubelet_request(l.matched_by, l.pos)))
+        Ok(EncodedRequest::new(
+            &ev.to_kubelet_request(l.matched_by, l.pos),
+        ))
     }
 }
 
@@ -595,8 +598,8 @@ fn read_unread(text: &str) -> Result<RawEvent<'_>, UnreadBad> {
 /// A kubelet event that is, so far, the best of its request in the chunk.
 enum Kept<'a> {
     /// A ResponseComplete event (nothing can replace it), or one that cannot be parsed again
-    /// on its own: its owned record.
-    Built(Box<KubeletRequest>),
+    /// on its own: its record, encoded.
+    Built(EncodedRequest),
     /// Any other stage: only its text, handed on as a [`KubeletEvent::Line`] if no better
     /// event of the request turns up. A request's RequestReceived event is usually followed
     /// by its ResponseComplete in the same chunk, and building (and freeing) the record of
@@ -620,14 +623,14 @@ enum Kept<'a> {
 impl Kept<'_> {
     fn audit_id(&self) -> &str {
         match self {
-            Kept::Built(r) => &r.audit_id,
+            Kept::Built(r) => r.audit_id(),
             Kept::Pending { audit_id, .. } => audit_id,
         }
     }
 
     fn stage(&self) -> Option<Stage> {
         match self {
-            Kept::Built(r) => r.stage,
+            Kept::Built(r) => r.stage(),
             Kept::Pending { stage, .. } => *stage,
         }
     }
@@ -641,7 +644,7 @@ impl Kept<'_> {
 
     /// A `Pending` event as the copy of its line it leaves its chunk as (a `Built` one is
     /// its record).
-    fn into_line(self) -> Result<Box<PendingLine>, Box<KubeletRequest>> {
+    fn into_line(self) -> Result<Box<PendingLine>, EncodedRequest> {
         match self {
             Kept::Built(r) => Err(r),
             Kept::Pending {
@@ -1135,13 +1138,16 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::KubeletMatch;
+    use crate::record::{KubeletMatch, KubeletRequest};
 
     /// The chunk's kubelet events read into records.
     fn records(out: ChunkOut) -> Vec<KubeletRequest> {
         out.kubelet
             .into_iter()
-            .map(|k| *k.into_record().expect("a kept event reads again"))
+            .map(|k| {
+                let record = k.into_record().expect("a kept event reads again");
+                record.decode().expect("a record decodes")
+            })
             .collect()
     }
 

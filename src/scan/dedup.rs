@@ -41,11 +41,12 @@ pub const PENDING_HORIZON: u64 = 250_000;
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
-use crate::record::{KubeletRequest, SourcePos, Stage};
+use crate::record::{SourcePos, Stage};
 use crate::scan::bad::BadKind;
 use crate::scan::chunk::{KubeletEvent, UnreadBad};
 use crate::scan::prefilter::IdHash;
 use crate::scan::recent::RecentIds;
+use crate::spill::EncodedRequest;
 use rayon::prelude::*;
 
 /// A pending request: its arrival number (ties of position, as in one EventList line, keep
@@ -57,10 +58,7 @@ type Pending = (u64, KubeletEvent);
 pub struct Dedup {
     pending: HashMap<u64, Pending, IdHash>,
     emitted: RecentIds,
-    // Boxed because a record is about 800 bytes and moves from the worker to this list to the
-    // caller's batch: moving pointers, not records, took a tenth off the second pass.
-    #[expect(clippy::vec_box, reason = "records are large and moved several times")]
-    ready: Vec<Box<KubeletRequest>>,
+    ready: Vec<EncodedRequest>,
     /// Kubelet events seen (pushed, or dropped by a chunk's own deduplication).
     events: u64,
     /// The event count at which pending requests are next looked at.
@@ -92,7 +90,7 @@ struct Read {
     /// Where the record comes from (where the last line read is, when there is none).
     pos: SourcePos,
     /// The record: of the event, or of its fallback when the event turned out bad.
-    record: Option<Box<KubeletRequest>>,
+    record: Option<EncodedRequest>,
     /// The lines taken unparsed that turned out bad.
     refuted: Vec<(SourcePos, UnreadBad)>,
 }
@@ -305,7 +303,7 @@ impl Dedup {
 
     /// Requests ready since the last call: completed ones in the order their ResponseComplete
     /// was seen, and those given up on (see the module documentation) in input order.
-    pub fn take_ready(&mut self) -> Vec<Box<KubeletRequest>> {
+    pub fn take_ready(&mut self) -> Vec<EncodedRequest> {
         let capacity = self.ready.len();
         std::mem::replace(&mut self.ready, Vec::with_capacity(capacity))
     }
@@ -317,7 +315,7 @@ impl Dedup {
 
     /// Ends the stream: the ready requests, then the still-pending ones (never completed) in
     /// input order.
-    pub fn finish(&mut self) -> Vec<Box<KubeletRequest>> {
+    pub fn finish(&mut self) -> Vec<EncodedRequest> {
         self.expire(u64::MAX);
         self.take_ready()
     }
@@ -326,15 +324,22 @@ impl Dedup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::SourcePos;
+    use crate::record::{KubeletRequest, SourcePos};
 
     fn ev(id: &str, stage: Stage, line: u64) -> KubeletEvent {
-        KubeletEvent::Record(Box::new(KubeletRequest {
+        KubeletEvent::Record(EncodedRequest::new(&KubeletRequest {
             audit_id: id.into(),
             stage: Some(stage),
             pos: SourcePos { file: 0, line },
             ..KubeletRequest::default()
         }))
+    }
+
+    fn decoded(requests: Vec<EncodedRequest>) -> Vec<KubeletRequest> {
+        requests
+            .iter()
+            .map(|r| r.decode().expect("a request decodes"))
+            .collect()
     }
 
     #[test]
@@ -350,12 +355,12 @@ mod tests {
         d.push(ev("a", Stage::ResponseComplete, 8));
         d.push(ev("a", Stage::RequestReceived, 9));
         assert_eq!(d.distinct(), 3);
-        let ready = d.take_ready();
+        let ready = decoded(d.take_ready());
         assert_eq!(
             ready.iter().map(|r| r.pos.line).collect::<Vec<_>>(),
             vec![7]
         );
-        let rest = d.finish();
+        let rest = decoded(d.finish());
         assert_eq!(
             rest.iter()
                 .map(|r| (r.audit_id.as_str(), r.stage, r.pos.line))
@@ -379,7 +384,7 @@ mod tests {
         // The fourth event ends the second window: the watch (event 1) has waited a whole one.
         d.push(ev("b", Stage::ResponseComplete, 4));
         d.push(ev("c", Stage::RequestReceived, 5));
-        let ready = d.take_ready();
+        let ready = decoded(d.take_ready());
         assert_eq!(
             ready
                 .iter()
@@ -393,7 +398,7 @@ mod tests {
         // Its late ResponseComplete is a duplicate now; "c" is still within its window.
         d.push(ev("watch", Stage::ResponseComplete, 6));
         assert!(d.take_ready().is_empty());
-        let rest = d.finish();
+        let rest = decoded(d.finish());
         assert_eq!(
             rest.iter().map(|r| r.audit_id.as_str()).collect::<Vec<_>>(),
             vec!["c"]
@@ -428,7 +433,7 @@ mod tests {
         }
         // The watch's ResponseComplete replaces its ResponseStarted line.
         d.push(ev("w", Stage::ResponseComplete, 9));
-        let ready = d.take_ready();
+        let ready = decoded(d.take_ready());
         assert_eq!(
             ready
                 .iter()
@@ -437,7 +442,7 @@ mod tests {
             vec![("w", 9)]
         );
         // The request that never completed is read from its line at the end.
-        let rest = d.finish();
+        let rest = decoded(d.finish());
         assert_eq!(rest.len(), 1);
         let x = &rest[0];
         assert_eq!(
@@ -456,7 +461,7 @@ mod tests {
         // A chunk's own deduplication drops 11 events: the count jumps over the horizon (10)
         // and the watch, pending since event 1, is given up on there and then.
         d.count_dropped(11);
-        let ready = d.take_ready();
+        let ready = decoded(d.take_ready());
         assert_eq!(
             ready
                 .iter()
@@ -469,7 +474,7 @@ mod tests {
         // 20: "a" (event 13) has waited only 7 events.
         d.push(ev("b", Stage::ResponseComplete, 3));
         assert_eq!(
-            d.take_ready()
+            decoded(d.take_ready())
                 .iter()
                 .map(|r| r.audit_id.as_str())
                 .collect::<Vec<_>>(),

@@ -44,7 +44,8 @@ use crate::input::source::{
     decoder, expand, map_file, open_stream, Block, BlockReader, FileBytes, InputSpec, Source,
     SourceKind, SourceProblem,
 };
-use crate::record::{KubeletRequest, Micros, ObjectEvent};
+use crate::record::{KubeletRequest, Micros, ObjectEvent, SourcePos};
+use crate::spill::EncodedRequest;
 use chunk::{
     process_documents, process_lines, process_not_a_log, sniff, ChunkBad, ChunkCtx, ChunkOut, Shape,
 };
@@ -193,14 +194,25 @@ pub enum ScanError {
     /// The worker pool could not be started.
     #[error("cannot start the worker threads: {0}")]
     Threads(String),
+    /// A request did not decode from the encoding it was handed on in: a bug of nodeauthz,
+    /// not of the input.
+    #[error("{file}:{line}: the kubelet request read here did not decode again: {reason}")]
+    Undecodable {
+        /// The input.
+        file: String,
+        /// The line of its kept event.
+        line: u64,
+        /// What did not decode.
+        reason: String,
+    },
 }
 
-/// Where a scan hands its requests, in batches; [`ControlFlow::Break`] stops the scan (with
-/// [`ScanError::Stopped`]). The sink may take the records it keeps out of the batch; the scan
-/// frees the rest on its worker pool, where they were built: freeing them on the merging
-/// thread (a score of allocations per record, each going back to another thread's heap) was a
-/// sixth of its work, and that thread is the one every worker waits on.
-pub type Sink<'a> = dyn FnMut(&mut Vec<Box<KubeletRequest>>) -> ControlFlow<()> + 'a;
+/// Where a scan hands its requests, encoded as the spill file holds them
+/// ([`EncodedRequest::decode`] gives the record), in batches; [`ControlFlow::Break`] stops the
+/// scan (with [`ScanError::Stopped`]). The sink may take the requests it keeps out of the
+/// batch; the scan frees the rest on its worker pool, off the merging thread that every worker
+/// waits on.
+pub type Sink<'a> = dyn FnMut(&mut Vec<EncodedRequest>) -> ControlFlow<()> + 'a;
 
 /// Whether a run over `total` bytes of input draws progress bars (see
 /// [`ScanOptions::progress`]).
@@ -344,11 +356,25 @@ pub fn scan_collect(
     inputs: &[InputSpec],
     opts: &ScanOptions,
 ) -> Result<(Vec<KubeletRequest>, ScanSummary), ScanError> {
-    let mut all = Vec::new();
+    let mut encoded = Vec::new();
     let summary = scan(inputs, opts, &mut |batch| {
-        all.extend(batch.drain(..).map(|r| *r));
+        encoded.append(batch);
         ControlFlow::Continue(())
     })?;
+    let all = encoded
+        .iter()
+        .map(|e| {
+            e.decode().map_err(|reason| {
+                let SourcePos { file, line } = e.pos();
+                let file = summary.inputs.get(file as usize).map(|i| i.path.clone());
+                ScanError::Undecodable {
+                    file: file.unwrap_or_default(),
+                    line,
+                    reason,
+                }
+            })
+        })
+        .collect::<Result<_, _>>()?;
     Ok((all, summary))
 }
 
@@ -564,8 +590,7 @@ impl<'a> Run<'a> {
     }
 
     /// Hands a batch to the sink, then frees what it left on the pool (see [`Sink`]).
-    #[expect(clippy::vec_box, reason = "the records are built and freed as boxes")]
-    fn hand_on(&mut self, mut batch: Vec<Box<KubeletRequest>>) -> Result<(), ScanError> {
+    fn hand_on(&mut self, mut batch: Vec<EncodedRequest>) -> Result<(), ScanError> {
         if batch.is_empty() {
             return Ok(());
         }
