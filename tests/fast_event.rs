@@ -390,3 +390,98 @@ fn generated_members_mostly_read_directly() {
     assert!(parsed > 200, "only {parsed} of 2000 parse");
     assert!(read * 10 >= parsed * 9, "read {read} of {parsed}");
 }
+
+/// The names serde's derive reads for `T`: what it passes to `deserialize_struct`, noted by
+/// a deserializer that reads nothing.
+fn serde_fields<T: serde::Deserialize<'static>>() -> &'static [&'static str] {
+    struct Noter<'a>(&'a mut &'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for Noter<'_> {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(serde::de::Error::custom("noted"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Noter(&mut fields));
+    fields
+}
+
+/// Every field serde reads, the reader reads too (or, for the envelope keys, gives up on): an
+/// event that sets only that field reads as serde reads it. A field added to the structs
+/// serde reads, and not to the reader, fails here whether or not a fixture holds it.
+#[test]
+fn every_field_serde_reads_is_read_directly() {
+    use nodeauthz::input::event::{RawAnnotations, RawObjectRef, RawStatus, RawUser};
+    // Values of every shape a field may take; the first that serde reads into the field is
+    // the one tried. Objects before lists: serde's derive also reads a struct from a list of
+    // its fields' values, a form the reader leaves to serde.
+    const VALUES: [&str; 7] = [
+        r#""x""#,
+        "7",
+        r#"{"a":["x"]}"#,
+        "{}",
+        r#"["x"]"#,
+        "[{}]",
+        "true",
+    ];
+    // What the reader leaves to serde: lists and cloud envelopes.
+    const LEFT_TO_SERDE: [&str; 5] = ["items", "protoPayload", "category", "properties", "records"];
+    // Where each struct is: the event itself, or the object under a key of the event.
+    let places: [(&str, &[&str]); 6] = [
+        ("", serde_fields::<RawEvent<'static>>()),
+        ("user", serde_fields::<RawUser<'static>>()),
+        ("impersonatedUser", serde_fields::<RawUser<'static>>()),
+        ("objectRef", serde_fields::<RawObjectRef<'static>>()),
+        ("responseStatus", serde_fields::<RawStatus<'static>>()),
+        ("annotations", serde_fields::<RawAnnotations<'static>>()),
+    ];
+    let wrap = |place: &str, member: &str| match place {
+        "" => format!("{{{member}}}"),
+        _ => format!(r#"{{"{place}":{{{member}}}}}"#),
+    };
+    let mut checked = 0;
+    for (place, fields) in places {
+        assert!(!fields.is_empty(), "serde named no field of {place:?}");
+        let unset = by_serde(&wrap(place, ""));
+        for field in fields {
+            let set = VALUES
+                .iter()
+                .map(|v| {
+                    wrap(
+                        place,
+                        &format!("{}:{v}", serde_json::to_string(field).unwrap()),
+                    )
+                })
+                .find(|text| by_serde(text).is_some_and(|e| Some(&e) != unset.as_ref()));
+            let Some(text) = set else {
+                panic!("no value of {VALUES:?} sets {place}.{field}");
+            };
+            let read = read_checked(&text);
+            if place.is_empty() && LEFT_TO_SERDE.contains(field) {
+                assert_eq!(read, None, "{text}");
+            } else {
+                assert!(read.is_some(), "the reader gives up on {text}");
+            }
+            checked += 1;
+        }
+    }
+    // RawEvent's 24, RawUser's 3 twice, RawObjectRef's 6, RawStatus's 3, RawAnnotations's 2.
+    assert_eq!(checked, 41);
+}
