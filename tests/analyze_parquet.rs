@@ -3,6 +3,9 @@
 //! value is checked against the jsonl output of the same run; summary.json, report.md and
 //! report.html are checked too, and no temporary file may remain in DIR.
 
+#[path = "support/files.rs"]
+mod files;
+use files::relative_files_under;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -96,25 +99,6 @@ fn check_parquet(table: &str, partition: &str, parquet: &Path, jsonl: &Path) {
     );
 }
 
-/// Every file under `dir`, relative, sorted.
-fn files_under(dir: &Path) -> Vec<String> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        for e in std::fs::read_dir(dir).expect("read_dir") {
-            let p = e.expect("dir entry").path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else {
-                let rel = p.strip_prefix(base).expect("under base");
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
-
 /// The directory holds exactly the documented outputs: no temporary or hidden file remains.
 fn assert_only_outputs(dir: &Path, requests: &[String]) {
     let mut want: Vec<String> = [
@@ -128,7 +112,7 @@ fn assert_only_outputs(dir: &Path, requests: &[String]) {
     .chain(requests.iter().cloned())
     .collect();
     want.sort();
-    assert_eq!(files_under(dir), want);
+    assert_eq!(relative_files_under(dir), want);
 }
 
 fn count_by(rows: &[Value], f: impl Fn(&Value) -> String) -> BTreeMap<String, u64> {
@@ -329,7 +313,7 @@ fn incident_partition_by_node() {
 fn generated_partition_by_node_and_date() {
     let run = analyze_out(&GENERATED, &["--partition-by", "node"]);
     check_parquet("requests", "node", &run.out.join("requests"), &run.jsonl);
-    let nodes: Vec<String> = files_under(&run.out.join("requests"));
+    let nodes: Vec<String> = relative_files_under(&run.out.join("requests"));
     assert_eq!(
         nodes,
         [

@@ -2,10 +2,13 @@
 //! (pyarrow and DuckDB through scripts/check_parquet.py) and by parquet's own arrow reader.
 //! Needs `pip install pyarrow duckdb`.
 
+#[path = "support/files.rs"]
+mod files;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Int32Type;
 use arrow_array::Array;
 use compact_str::{format_compact, CompactString};
+use files::relative_files_under;
 use nodeauthz::export::parquet::{
     request_schema, write_findings, PartitionBy, RequestWriter, WriterOptions, SCHEMA_VERSION_KEY,
 };
@@ -166,27 +169,6 @@ fn check(parquet: &Path, jsonl: &Path, table: &str, partition: &str) {
     assert!(ok, "check_parquet.py failed:\n{stderr}");
 }
 
-/// Every file name under `dir`, recursively, relative to it, sorted.
-fn tree(dir: &Path) -> Vec<String> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(base, &p, out);
-            } else if let Ok(rel) = p.strip_prefix(base) {
-                out.push(rel.to_string_lossy().into_owned());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
-
 fn small_groups() -> WriterOptions {
     WriterOptions {
         row_group_rows: 1000,
@@ -286,14 +268,17 @@ fn nothing_under_the_final_name_until_finish() {
     let mut w = RequestWriter::create(&path).expect("create");
     w.write_batch(&rows(10)).expect("write");
     assert!(!path.exists());
-    let names = tree(dir.path());
+    let names = relative_files_under(dir.path());
     assert_eq!(names.len(), 1, "{names:?}");
     assert!(
         names[0].starts_with(".requests.parquet.") && names[0].ends_with(".tmp"),
         "{names:?}"
     );
     w.finish().expect("finish");
-    assert_eq!(tree(dir.path()), vec!["requests.parquet".to_owned()]);
+    assert_eq!(
+        relative_files_under(dir.path()),
+        vec!["requests.parquet".to_owned()]
+    );
 }
 
 #[test]
@@ -303,14 +288,22 @@ fn dropped_unfinished_writer_leaves_nothing() {
     let mut w = RequestWriter::create(&path).expect("create");
     w.write_batch(&rows(100)).expect("write");
     drop(w);
-    assert!(tree(dir.path()).is_empty(), "{:?}", tree(dir.path()));
+    assert!(
+        relative_files_under(dir.path()).is_empty(),
+        "{:?}",
+        relative_files_under(dir.path())
+    );
 
     let part = dir.path().join("requests");
     let mut w = RequestWriter::create_with(&part, PartitionBy::Node, WriterOptions::default())
         .expect("create");
     w.write_batch(&rows(100)).expect("write");
     drop(w);
-    assert!(tree(dir.path()).is_empty(), "{:?}", tree(dir.path()));
+    assert!(
+        relative_files_under(dir.path()).is_empty(),
+        "{:?}",
+        relative_files_under(dir.path())
+    );
     assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 0);
 }
 
@@ -327,7 +320,7 @@ fn date_partitions_match_jsonl() {
     let stats = w.finish().expect("finish");
     assert_eq!(stats.rows, 1200);
     assert_eq!(
-        tree(&out),
+        relative_files_under(&out),
         vec![
             "date=2026-11-01/part-0.parquet",
             "date=2026-11-02/part-0.parquet",
@@ -357,7 +350,7 @@ fn node_partitions_with_bounded_open_writers_match_jsonl() {
     }
     let stats = w.finish().expect("finish");
     assert_eq!(stats.rows, 200);
-    let files = tree(&out);
+    let files = relative_files_under(&out);
     assert!(files.iter().all(|f| f.starts_with("node=")), "{files:?}");
     assert!(
         files.contains(&"node=node4/part-1.parquet".to_owned()),
@@ -374,10 +367,10 @@ fn node_partitions_with_bounded_open_writers_match_jsonl() {
         .expect("create");
     w.write_batch(&rows[..10]).expect("write");
     w.finish().expect("finish");
-    let again = tree(&out);
+    let again = relative_files_under(&out);
     assert_eq!(again.len(), 6, "{again:?}");
     assert_eq!(
-        tree(dir.path())
+        relative_files_under(dir.path())
             .iter()
             .filter(|f| f.contains(".tmp"))
             .count(),
@@ -423,7 +416,10 @@ fn findings_table_matches_jsonl() {
     let jsonl = dir.path().join("findings.jsonl");
     write_jsonl(&jsonl, &findings.items);
     check(&path, &jsonl, "findings", "none");
-    assert_eq!(tree(dir.path()), vec!["findings.jsonl", "findings.parquet"]);
+    assert_eq!(
+        relative_files_under(dir.path()),
+        vec!["findings.jsonl", "findings.parquet"]
+    );
 }
 
 #[test]
@@ -517,7 +513,7 @@ fn empty_partitioned_tables_have_one_schema_only_file_that_duckdb_reads() {
         let stats = w.finish().expect("finish");
         assert_eq!(stats.rows, 0);
         assert_eq!(
-            tree(&out),
+            relative_files_under(&out),
             vec![format!("{key}=__HIVE_DEFAULT_PARTITION__/part-0.parquet")]
         );
         // The query docs/schema.md shows, filtering on the partition key: no rows, and

@@ -1,11 +1,14 @@
 //! The direct event reader (`input::fast_event`) against serde: whenever it reads an event,
 //! serde reads an equal one from the same text, and it reads the lines real logs hold.
 
+#[path = "support/files.rs"]
+mod files;
+use files::files_under;
 use nodeauthz::input::event::RawEvent;
 use nodeauthz::input::fast_event::read_event;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// serde's reading of `text`, as the reader's must be.
 fn by_serde(text: &str) -> Option<String> {
@@ -153,32 +156,21 @@ fn gives_up_where_serde_must_read() {
     assert!(by_serde(&unknown).is_none() && read_event(&unknown).is_none());
 }
 
-fn plain_logs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            plain_logs(&p, out);
-        } else if !matches!(
-            p.extension().and_then(|x| x.to_str()),
-            Some("gz" | "zst" | "yaml" | "yml" | "md" | "txt")
-        ) {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn every_line_of_the_fixtures_and_real_logs_reads_as_serde_reads_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    plain_logs(&root.join("fixtures"), &mut files);
-    plain_logs(&root.join("../shared/real-logs"), &mut files);
+    let files = [root.join("fixtures"), root.join("../shared/real-logs")]
+        .into_iter()
+        .flat_map(|dir| files_under(&dir))
+        .filter(|p| {
+            !matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("gz" | "zst" | "yaml" | "yml" | "md" | "txt")
+            )
+        });
     let (mut read, mut events) = (0, 0);
-    for f in &files {
-        let Ok(text) = std::fs::read_to_string(f) else {
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else {
             continue;
         };
         for line in text.lines() {

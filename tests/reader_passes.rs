@@ -5,34 +5,25 @@
 //! every skipped line: a bad kubelet line counts as an event there, and only the full scan
 //! reports it.)
 
+#[path = "support/files.rs"]
+mod files;
+use files::files_under;
 use std::path::{Path, PathBuf};
 
 use nodeauthz::input::InputSpec;
 use nodeauthz::scan::{scan, scan_collect, ScanOptions};
 
-fn logs(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            logs(&p, out);
-        } else if nodeauthz::input::source::is_log_name(
-            &p.file_name().unwrap_or_default().to_string_lossy(),
-        ) {
-            out.push(p);
-        }
-    }
-}
-
 #[test]
 fn objects_only_pass_matches_a_full_scan() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files = Vec::new();
-    logs(&root.join("fixtures"), &mut files);
-    logs(&root.join("../shared/real-logs"), &mut files);
+    let files: Vec<PathBuf> = [root.join("fixtures"), root.join("../shared/real-logs")]
+        .into_iter()
+        .flat_map(|dir| files_under(&dir))
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            nodeauthz::input::source::is_log_name(&name)
+        })
+        .collect();
     assert!(files.len() >= 10, "found only {} logs", files.len());
     let (mut with_objects, mut with_sightings, mut clean) = (0, 0, 0);
     for f in &files {

@@ -15,6 +15,9 @@
 //! Everything else is real and must be read: falco events without `apiVersion`, the
 //! pretty-printed `kbx/single-event.json`, audit2rbac's impersonated requests.
 
+#[path = "support/files.rs"]
+mod files;
+use files::files_under;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -457,17 +460,6 @@ fn analyze(path: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
     (out.status.code().unwrap_or(-1), json)
 }
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).expect("read fixtures") {
-        let p = e.expect("entry").path();
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.file_name().is_some_and(|n| n != "README.md") {
-            out.push(p);
-        }
-    }
-}
-
 fn check(
     path: &Path,
     lines: u64,
@@ -502,9 +494,10 @@ fn check(
 #[test]
 fn every_real_log_gives_its_exact_counts() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/real-logs");
-    let mut all = Vec::new();
-    files(&root, &mut all);
-    all.sort();
+    let all: Vec<PathBuf> = files_under(&root)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n != "README.md"))
+        .collect();
     assert_eq!(
         all.len(),
         EXPECTED.len(),
