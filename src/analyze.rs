@@ -606,8 +606,8 @@ pub fn analyze(
     opts.target.scenario(policy.clone())?;
     let recorded_flags = opts.recorded.clone();
 
-    // One read of the logs: the object events build the graph, and the kubelet requests
-    // (inventoried as they come) are set aside in the spill file until it is built.
+    // One read of the logs: the object events build the graph, and the kubelet requests are
+    // set aside in the spill file until it is built (and inventoried as they are read back).
     let mut inventory = InventoryBuilder::default();
     let spill_dir = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let mut spill = SpillWriter::create(&spill_dir)?;
@@ -732,8 +732,9 @@ pub fn analyze(
         .num_threads(opts.scan.threads)
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
-    // A batch's rows stay where the workers put them until they are freed: every request
-    // decided (`Some`), or the batch's first record that did not decode. Gathering them into
+    // A batch's rows stay where the workers put them until they are freed: every request read
+    // back (`Some`, decided unless the filter leaves it out), or the batch's first record that
+    // did not decode. Gathering them into
     // a `Result` of rows and splitting off the answers moved each row twice more, into
     // fresh memory.
     let decide = |batch: &SpillBatch| -> Result<Vec<Option<Decided>>, SpillError> {
@@ -873,7 +874,7 @@ pub fn analyze(
     let bar = shows_progress(&opts.scan, input_bytes).then(|| {
         progress_bar(
             spill.records(),
-            "{bar:40} {pos}/{len} requests decided, eta {eta}",
+            "{bar:40} {pos}/{len} requests read back and decided, eta {eta}",
         )
     });
     // Batches are read back and decided on the pool while this thread merges the previous

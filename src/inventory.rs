@@ -140,7 +140,8 @@ pub struct BadSection {
 /// verb → resource key → counts, for one identity.
 type Rows = BTreeMap<String, BTreeMap<String, Counts>>;
 
-/// Accumulates requests as they stream out of the scanner.
+/// Adds up requests one at a time (`analyze` adds them as it reads them back from its spill
+/// file).
 #[derive(Debug, Default)]
 pub struct InventoryBuilder {
     /// Counts by [`row_key`]. One hash lookup per request: the nested ordered maps the
@@ -243,8 +244,10 @@ fn request_key(r: &KubeletRequest, out: &mut Vec<u8>) {
 }
 
 impl InventoryBuilder {
-    /// Counts one distinct kubelet request.
-    pub fn add(&mut self, r: &KubeletRequest) {
+    /// Counts one distinct kubelet request (for the tests: `analyze` counts entries made
+    /// where the request is decoded).
+    #[cfg(test)]
+    fn add(&mut self, r: &KubeletRequest) {
         self.count(&InventoryEntry::of(r));
     }
 

@@ -2,13 +2,16 @@
 //!
 //! The scanner parses audit lines into borrowed structs on the hot path; what survives the
 //! pre-filter and deduplication is turned into these owned, compact records. Two kinds leave
-//! the scanner: [`KubeletRequest`] (one per distinct kubelet request) and [`ObjectEvent`] (an
-//! object change that can add or remove edges in the Node authorizer's graph).
+//! the scanner: [`KubeletRequest`] (one per distinct kubelet request; handed on encoded as the
+//! spill file holds it, [`crate::spill::EncodedRequest`], and decoded where it is decided) and
+//! [`ObjectEvent`] (an object change that can add or remove edges in the Node authorizer's
+//! graph).
 //!
 //! All of a request's strings but its raw `requestObject` are [`CompactString`]s: on 64-bit
 //! targets most of them (verb, group, resource, namespace, object names, groups, source IPs)
 //! fit in its 24 bytes and need no allocation of their own, which matters because a request's
-//! record is built on one thread, spilled, decoded and freed on others. Object events (creates,
+//! record is built twice (by the worker that reads its event, and again where it is decoded
+//! to be decided) and its row is freed on another thread than the one that built it. Object events (creates,
 //! updates, patches and deletes of graph resources) keep plain strings, which the graph's maps
 //! are keyed by.
 

@@ -309,11 +309,15 @@ impl EncodedRequest {
     pub fn new(r: &KubeletRequest) -> EncodedRequest {
         let mut bytes = Vec::with_capacity(ENCODED_GUESS);
         encode(r, &mut bytes);
-        EncodedRequest {
+        let encoded = EncodedRequest {
             bytes,
             audit_id_len: r.audit_id.len(),
             stage: r.stage,
-        }
+        };
+        // What the layout is read for, read back (see `pos` and `audit_id`).
+        debug_assert_eq!(encoded.pos(), r.pos);
+        debug_assert_eq!(encoded.audit_id(), r.audit_id);
+        encoded
     }
 
     /// The request's auditID.
@@ -414,6 +418,7 @@ fn encode_fields(r: &KubeletRequest, w: &mut Encoder<'_>) {
         matched_by,
         pos,
     } = r;
+    // First, where `EncodedRequest::audit_id` finds it.
     w.str(audit_id);
     w.u8(match stage {
         None => 0,
@@ -477,6 +482,7 @@ fn encode_fields(r: &KubeletRequest, w: &mut Encoder<'_>) {
         Some(KubeletMatch::ImpersonatedNode) => 2,
         Some(KubeletMatch::KubeletUserAgent) => 3,
     });
+    // Last, where `EncodedRequest::pos` and `EncodedRequest::shift_line` find it.
     let SourcePos { file, line } = pos;
     w.u32(*file);
     w.u64(*line);

@@ -3,7 +3,7 @@
 
 #[path = "support/files.rs"]
 mod files;
-use files::files_under;
+use files::fixtures_and_real_logs;
 use nodeauthz::input::event::RawEvent;
 use nodeauthz::input::fast_event::read_event;
 use proptest::prelude::*;
@@ -159,15 +159,12 @@ fn gives_up_where_serde_must_read() {
 #[test]
 fn every_line_of_the_fixtures_and_real_logs_reads_as_serde_reads_it() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let files = [root.join("fixtures"), root.join("../shared/real-logs")]
-        .into_iter()
-        .flat_map(|dir| files_under(&dir))
-        .filter(|p| {
-            !matches!(
-                p.extension().and_then(|x| x.to_str()),
-                Some("gz" | "zst" | "yaml" | "yml" | "md" | "txt")
-            )
-        });
+    let files = fixtures_and_real_logs(root).into_iter().filter(|p| {
+        !matches!(
+            p.extension().and_then(|x| x.to_str()),
+            Some("gz" | "zst" | "yaml" | "yml" | "md" | "txt")
+        )
+    });
     let (mut read, mut events) = (0, 0);
     for f in files {
         let Ok(text) = std::fs::read_to_string(&f) else {
@@ -435,7 +432,8 @@ fn every_field_serde_reads_is_read_directly() {
     ];
     // What the reader leaves to serde: lists and cloud envelopes.
     const LEFT_TO_SERDE: [&str; 5] = ["items", "protoPayload", "category", "properties", "records"];
-    // Where each struct is: the event itself, or the object under a key of the event.
+    // Where each struct is: the event itself, or the object under a key of the event. A new
+    // struct-typed field of the event needs its own entry here.
     let places: [(&str, &[&str]); 6] = [
         ("", serde_fields::<RawEvent<'static>>()),
         ("user", serde_fields::<RawUser<'static>>()),

@@ -7,7 +7,7 @@
 
 #[path = "support/files.rs"]
 mod files;
-use files::files_under;
+use files::fixtures_and_real_logs;
 use std::path::{Path, PathBuf};
 
 use nodeauthz::input::InputSpec;
@@ -16,9 +16,8 @@ use nodeauthz::scan::{scan, scan_collect, ScanOptions};
 #[test]
 fn objects_only_pass_matches_a_full_scan() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let files: Vec<PathBuf> = [root.join("fixtures"), root.join("../shared/real-logs")]
+    let files: Vec<PathBuf> = fixtures_and_real_logs(root)
         .into_iter()
-        .flat_map(|dir| files_under(&dir))
         .filter(|p| {
             let name = p.file_name().unwrap_or_default().to_string_lossy();
             nodeauthz::input::source::is_log_name(&name)

@@ -361,14 +361,15 @@ pub fn scan_collect(
         encoded.append(batch);
         ControlFlow::Continue(())
     })?;
+    // Each encoding is let go of as it is decoded.
     let all = encoded
-        .iter()
+        .into_iter()
         .map(|e| {
             e.decode().map_err(|reason| {
                 let SourcePos { file, line } = e.pos();
-                let file = summary.inputs.get(file as usize).map(|i| i.path.clone());
+                let input = summary.inputs.get(file as usize).map(|i| i.path.clone());
                 ScanError::Undecodable {
-                    file: file.unwrap_or_default(),
+                    file: input.unwrap_or_else(|| format!("input {file}")),
                     line,
                     reason,
                 }
