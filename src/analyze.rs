@@ -607,7 +607,7 @@ pub fn analyze(
     let recorded_flags = opts.recorded.clone();
 
     // One read of the logs: the object events build the graph, and the kubelet requests are
-    // set aside in the spill file until it is built (and inventoried as they are read back).
+    // set aside in the spill file until it is built.
     let mut inventory = InventoryBuilder::default();
     let spill_dir = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let mut spill = SpillWriter::create(&spill_dir)?;
@@ -734,9 +734,8 @@ pub fn analyze(
         .map_err(|e| ScanError::Threads(e.to_string()))?;
     // A batch's rows stay where the workers put them until they are freed: every request read
     // back (`Some`, decided unless the filter leaves it out), or the batch's first record that
-    // did not decode. Gathering them into
-    // a `Result` of rows and splitting off the answers moved each row twice more, into
-    // fresh memory.
+    // did not decode. Gathering them into a `Result` of rows and splitting off the answers
+    // moved each row twice more, into fresh memory.
     let decide = |batch: &SpillBatch| -> Result<Vec<Option<Decided>>, SpillError> {
         let mut decided = Vec::with_capacity(batch.len());
         let undecodable: Mutex<Option<(usize, SpillError)>> = Mutex::new(None);

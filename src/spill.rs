@@ -280,20 +280,18 @@ impl SpillBatch {
     }
 }
 
-/// One kubelet request in the encoding the spill file holds (see [`encode`]), made on the
+/// One kubelet request in the encoding the spill file holds (see [`encode`]), made by the
 /// worker thread that read its event.
 ///
-/// A record is built on one thread and waits on others: for its request's deduplication, then
-/// for the spill file. As a [`KubeletRequest`] it was some twenty allocations (a box, long
-/// strings, lists), all freed by the thread that wrote the spill file into the heap of the
-/// thread that made them, where a freed block goes back only when that thread next collects
-/// its frees, so that the workers kept taking fresh pages (which the kernel clears first)
-/// meanwhile. Encoded, it is one allocation, and the record it was made from is freed where
-/// it was made, into memory that the next record reuses while it is still in cache.
+/// A request waits on other threads (for its deduplication, then for the spill file) as this
+/// one allocation. As a [`KubeletRequest`] it was some twenty (a box, long strings, lists),
+/// freed by another thread than the one that made them: mimalloc takes such blocks back late,
+/// and the workers kept taking fresh pages, which the kernel clears first. The record is now
+/// freed where it was made, into memory that the next record reuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedRequest {
-    /// What [`encode`] writes: the text (the auditID first), then the rest (the stage
-    /// first, the position last).
+    /// What [`encode`] writes: the text (the auditID first), then the rest (the position
+    /// last).
     bytes: Vec<u8>,
     /// The auditID's length: it is the text's first string.
     audit_id_len: usize,
