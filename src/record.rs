@@ -11,9 +11,9 @@
 //! targets most of them (verb, group, resource, namespace, object names, groups, source IPs)
 //! fit in its 24 bytes and need no allocation of their own, which matters because a request's
 //! record is built twice (by the worker that reads its event, and again where it is decoded
-//! to be decided) and its row is freed on another thread than the one that built it. Object events (creates,
-//! updates, patches and deletes of graph resources) keep plain strings, which the graph's maps
-//! are keyed by.
+//! to be decided) and its row is freed on another thread than the one that built it. Object
+//! events (creates, updates, patches and deletes of graph resources) keep plain strings, which
+//! the graph's maps are keyed by.
 
 use compact_str::CompactString;
 use serde::Serialize;
