@@ -17,7 +17,10 @@
 //! `u32`), its text, and the rest. The text is the bytes of all its strings, one after the
 //! other; the rest is the fields of [`KubeletRequest`] in declaration order, where a string is
 //! its `u32` length, an option a `0`/`1` tag, a list a `u32` count. [`encode`] destructures
-//! the record, so a field added to it does not compile until the encoding learns it.
+//! the record, so a field added to it does not compile until the encoding learns it. The scan
+//! encodes straight from the event ([`EncodedRequest::from_event`]), in the same order; debug
+//! builds check each such encoding against the record built field by field, so the tests
+//! fail when the two orders part.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
@@ -26,8 +29,10 @@ use std::path::{Path, PathBuf};
 
 use compact_str::CompactString;
 
+use crate::input::event::{CowStr, RawEvent, RawUser, MUTATING_VERBS};
+use crate::input::uri::{request_uri_parts, RequestUriParts};
 use crate::record::{
-    KubeletMatch, KubeletRequest, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
+    KubeletMatch, KubeletRequest, Micros, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
 };
 
 /// Why the spill file could not be written or read.
@@ -305,17 +310,46 @@ const POS_BYTES: usize = 12;
 impl EncodedRequest {
     /// Encodes `r`.
     pub fn new(r: &KubeletRequest) -> EncodedRequest {
-        let mut bytes = Vec::with_capacity(ENCODED_GUESS);
-        encode(r, &mut bytes);
-        let encoded = EncodedRequest {
-            bytes,
-            audit_id_len: r.audit_id.len(),
-            stage: r.stage,
-        };
+        let encoded = EncodedRequest::written(r.audit_id.len(), r.stage, |w| encode_fields(r, w));
         // What the layout is read for, read back (see `pos` and `audit_id`).
         debug_assert_eq!(encoded.pos(), r.pos);
         debug_assert_eq!(encoded.audit_id(), r.audit_id);
         encoded
+    }
+
+    /// Encodes the kubelet request `ev` records, as [`EncodedRequest::new`] encodes its
+    /// record (`ev.to_kubelet_request(matched_by, pos)`), without building the record: its
+    /// twenty-odd strings and lists were a tenth of a scan worker's allocations, each freed
+    /// right after the copy into the encoding.
+    pub fn from_event(ev: &RawEvent<'_>, matched_by: KubeletMatch, pos: SourcePos) -> Self {
+        let request = EventRequest::of(ev, matched_by, pos);
+        let encoded = EncodedRequest::written(request.audit_id.len(), request.stage, |w| {
+            request.encode_fields(w)
+        });
+        debug_assert_eq!(encoded.pos(), pos);
+        debug_assert_eq!(encoded.audit_id(), request.audit_id);
+        // The record built field by field, which is the tests' own reading of the event.
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(
+            encoded.decode().as_ref(),
+            Ok(&ev.to_kubelet_request(matched_by, pos))
+        );
+        encoded
+    }
+
+    /// The encoding `fields` writes (in both of [`encode`]'s passes).
+    fn written(
+        audit_id_len: usize,
+        stage: Option<Stage>,
+        fields: impl Fn(&mut Encoder<'_>),
+    ) -> EncodedRequest {
+        let mut bytes = Vec::with_capacity(ENCODED_GUESS);
+        encode_with(&mut bytes, fields);
+        EncodedRequest {
+            bytes,
+            audit_id_len,
+            stage,
+        }
     }
 
     /// The request's auditID.
@@ -369,26 +403,25 @@ const ENCODED_GUESS: usize = 1024;
 /// in one pass: one check per string was a third of decoding. The fields are walked twice,
 /// once for each part.
 pub fn encode(r: &KubeletRequest, out: &mut Vec<u8>) {
+    encode_with(out, |w| encode_fields(r, w));
+}
+
+/// Appends the encoding that `fields` writes, in the text pass and then in the other.
+fn encode_with(out: &mut Vec<u8>, fields: impl Fn(&mut Encoder<'_>)) {
     let start = out.len();
     out.extend_from_slice(&[0; 4]);
-    encode_fields(
-        r,
-        &mut Encoder {
-            out,
-            text_pass: true,
-        },
-    );
+    fields(&mut Encoder {
+        out,
+        text_pass: true,
+    });
     // Saturated, a length no longer describes the record: but the text is part of the record,
     // and `SpillWriter::push` refuses a record over 4 GiB.
     let text_len = u32::try_from(out.len() - start - 4).unwrap_or(u32::MAX);
     out[start..start + 4].copy_from_slice(&text_len.to_le_bytes());
-    encode_fields(
-        r,
-        &mut Encoder {
-            out,
-            text_pass: false,
-        },
-    );
+    fields(&mut Encoder {
+        out,
+        text_pass: false,
+    });
 }
 
 /// Writes the fields of `r` in declaration order, in the part of the encoding `w` writes.
@@ -418,32 +451,13 @@ fn encode_fields(r: &KubeletRequest, w: &mut Encoder<'_>) {
     } = r;
     // First, where `EncodedRequest::audit_id` finds it.
     w.str(audit_id);
-    w.u8(match stage {
-        None => 0,
-        Some(Stage::RequestReceived) => 1,
-        Some(Stage::ResponseStarted) => 2,
-        Some(Stage::Panic) => 3,
-        Some(Stage::ResponseComplete) => 4,
-    });
+    w.stage(*stage);
     w.str(level);
     w.opt(request_received.as_ref(), |w, t| w.i64(*t));
     w.opt(stage_timestamp.as_ref(), |w, t| w.i64(*t));
     w.str(verb);
     w.str(request_uri);
-    let RequestUri {
-        path,
-        field_selector,
-        label_selector,
-        watch,
-        resource_version,
-        limit,
-    } = uri;
-    w.str(path);
-    w.opt_str(field_selector);
-    w.opt_str(label_selector);
-    w.u8(u8::from(*watch));
-    w.opt_str(resource_version);
-    w.opt(limit.as_ref(), |w, l| w.u64(*l));
+    w.uri(&uri.parts());
     w.opt(object_ref.as_ref(), |w, o| {
         let ObjectRef {
             api_group,
@@ -453,16 +467,14 @@ fn encode_fields(r: &KubeletRequest, w: &mut Encoder<'_>) {
             namespace,
             name,
         } = o;
-        for s in [
+        w.object_ref([
             api_group,
             api_version,
             resource,
             subresource,
             namespace,
             name,
-        ] {
-            w.str(s);
-        }
+        ]);
     });
     w.user(user);
     w.opt(impersonated_user.as_ref(), Encoder::user);
@@ -474,16 +486,92 @@ fn encode_fields(r: &KubeletRequest, w: &mut Encoder<'_>) {
     w.opt_str(decision);
     w.opt_str(reason);
     w.opt_str(request_object);
-    w.u8(match matched_by {
-        None => 0,
-        Some(KubeletMatch::NodeUser) => 1,
-        Some(KubeletMatch::ImpersonatedNode) => 2,
-        Some(KubeletMatch::KubeletUserAgent) => 3,
-    });
+    w.matched_by(*matched_by);
     // Last, where `EncodedRequest::pos` and `EncodedRequest::shift_line` find it.
-    let SourcePos { file, line } = pos;
-    w.u32(*file);
-    w.u64(*line);
+    w.pos(*pos);
+}
+
+/// A kubelet request as its event tells it, borrowed from the event: the fields of
+/// [`RawEvent::to_kubelet_request`]'s record that take more than a copy (parsed timestamps
+/// and URI, defaults for what is absent), worked out once for both of [`encode`]'s passes.
+struct EventRequest<'e, 'a> {
+    ev: &'e RawEvent<'a>,
+    audit_id: &'e str,
+    stage: Option<Stage>,
+    request_received: Option<Micros>,
+    stage_timestamp: Option<Micros>,
+    verb: &'e str,
+    request_uri: &'e str,
+    uri: RequestUriParts<'e>,
+    request_object: Option<&'a str>,
+    matched_by: KubeletMatch,
+    pos: SourcePos,
+}
+
+impl<'e, 'a> EventRequest<'e, 'a> {
+    fn of(ev: &'e RawEvent<'a>, matched_by: KubeletMatch, pos: SourcePos) -> Self {
+        let verb = ev.verb.as_deref().unwrap_or("");
+        let request_uri = ev.request_uri.as_deref().unwrap_or("");
+        EventRequest {
+            ev,
+            audit_id: ev.audit_id.as_deref().unwrap_or(""),
+            stage: ev.stage(),
+            request_received: ev.request_received(),
+            stage_timestamp: ev.stage_time(),
+            verb,
+            request_uri,
+            uri: request_uri_parts(request_uri),
+            // NodeRestriction reads the bodies of writes only.
+            request_object: ev
+                .request_object
+                .filter(|_| MUTATING_VERBS.contains(&verb))
+                .map(|body| body.get()),
+            matched_by,
+            pos,
+        }
+    }
+
+    /// Writes the fields in the order of [`encode_fields`].
+    fn encode_fields(&self, w: &mut Encoder<'_>) {
+        let ev = self.ev;
+        let status = ev.response_status.as_ref();
+        let annotations = ev.annotations.as_ref();
+        w.str(self.audit_id);
+        w.stage(self.stage);
+        w.str(text(&ev.level));
+        w.opt(self.request_received.as_ref(), |w, t| w.i64(*t));
+        w.opt(self.stage_timestamp.as_ref(), |w, t| w.i64(*t));
+        w.str(self.verb);
+        w.str(self.request_uri);
+        w.uri(&self.uri);
+        w.opt(ev.object_ref.as_ref(), |w, o| {
+            w.object_ref([
+                text(&o.api_group),
+                text(&o.api_version),
+                text(&o.resource),
+                text(&o.subresource),
+                text(&o.namespace),
+                text(&o.name),
+            ]);
+        });
+        match &ev.user {
+            Some(u) => w.raw_user(u),
+            None => w.user(&UserInfo::default()),
+        }
+        w.opt(ev.impersonated_user.as_ref(), Encoder::raw_user);
+        w.strs(ev.source_ips.as_deref().unwrap_or_default());
+        w.str(text(&ev.user_agent));
+        w.opt(status.and_then(|s| s.code).as_ref(), |w, c| {
+            w.u32(*c as u32)
+        });
+        w.str(status.map_or("", |s| text(&s.reason)));
+        w.str(status.map_or("", |s| text(&s.message)));
+        w.opt_str(&annotations.and_then(|a| a.decision.as_deref()));
+        w.opt_str(&annotations.and_then(|a| a.reason.as_deref()));
+        w.opt_str(&self.request_object);
+        w.matched_by(Some(self.matched_by));
+        w.pos(self.pos);
+    }
 }
 
 /// Writes one part of a record's encoding (see [`encode`]): in the text pass, the strings'
@@ -536,9 +624,40 @@ impl Encoder<'_> {
     fn opt_str(&mut self, v: &Option<impl AsRef<str>>) {
         self.opt(v.as_ref(), |w, s| w.str(s.as_ref()));
     }
-    fn strs(&mut self, v: &[CompactString]) {
+    fn strs(&mut self, v: &[impl AsRef<str>]) {
         self.len(v.len());
         for s in v {
+            self.str(s.as_ref());
+        }
+    }
+    fn stage(&mut self, stage: Option<Stage>) {
+        self.u8(match stage {
+            None => 0,
+            Some(Stage::RequestReceived) => 1,
+            Some(Stage::ResponseStarted) => 2,
+            Some(Stage::Panic) => 3,
+            Some(Stage::ResponseComplete) => 4,
+        });
+    }
+    fn uri(&mut self, uri: &RequestUriParts<'_>) {
+        let RequestUriParts {
+            path,
+            field_selector,
+            label_selector,
+            watch,
+            resource_version,
+            limit,
+        } = uri;
+        self.str(path);
+        self.opt_str(field_selector);
+        self.opt_str(label_selector);
+        self.u8(u8::from(*watch));
+        self.opt_str(resource_version);
+        self.opt(limit.as_ref(), |w, l| w.u64(*l));
+    }
+    /// An `objectRef`'s group, version, resource, subresource, namespace and name.
+    fn object_ref(&mut self, parts: [&str; 6]) {
+        for s in parts {
             self.str(s);
         }
     }
@@ -548,13 +667,53 @@ impl Encoder<'_> {
             groups,
             extra,
         } = u;
+        self.user_parts(
+            username,
+            groups,
+            extra.len(),
+            extra
+                .iter()
+                .map(|(key, values)| (key.as_str(), values.as_slice())),
+        );
+    }
+    /// A user as its event gives it, encoded as [`Encoder::user`] encodes the
+    /// [`UserInfo`] made of it (`extra` is sorted by key in both).
+    fn raw_user(&mut self, u: &RawUser<'_>) {
+        let extra = u.extra.iter().flatten();
+        self.user_parts(
+            u.username.as_deref().unwrap_or(""),
+            u.groups.as_deref().unwrap_or_default(),
+            u.extra.as_ref().map_or(0, |e| e.len()),
+            extra.map(|(key, values)| (&**key, values.as_deref().unwrap_or_default())),
+        );
+    }
+    fn user_parts<'v, V: AsRef<str> + 'v>(
+        &mut self,
+        username: &str,
+        groups: &[impl AsRef<str>],
+        extra_len: usize,
+        extra: impl Iterator<Item = (&'v str, &'v [V])>,
+    ) {
         self.str(username);
         self.strs(groups);
-        self.len(extra.len());
+        self.len(extra_len);
         for (key, values) in extra {
             self.str(key);
             self.strs(values);
         }
+    }
+    fn matched_by(&mut self, matched_by: Option<KubeletMatch>) {
+        self.u8(match matched_by {
+            None => 0,
+            Some(KubeletMatch::NodeUser) => 1,
+            Some(KubeletMatch::ImpersonatedNode) => 2,
+            Some(KubeletMatch::KubeletUserAgent) => 3,
+        });
+    }
+    fn pos(&mut self, pos: SourcePos) {
+        let SourcePos { file, line } = pos;
+        self.u32(file);
+        self.u64(line);
     }
 }
 
@@ -660,6 +819,11 @@ pub fn decode(bytes: &[u8]) -> Result<KubeletRequest, String> {
         matched_by,
         pos,
     })
+}
+
+/// The text of a string field of an event; an absent field is empty.
+fn text<'s>(s: &'s Option<CowStr<'_>>) -> &'s str {
+    s.as_deref().unwrap_or("")
 }
 
 /// Reads a record's encoding (see [`encode`]): its strings from `text`, the rest from `bin`.

@@ -16,10 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::input::time::parse_rfc3339_micros;
-use crate::input::uri::parse_request_uri;
-use crate::record::{
-    KubeletMatch, KubeletRequest, ObjectEvent, ObjectRef, SourcePos, Stage, UserInfo,
-};
+use crate::record::{KubeletMatch, ObjectEvent, SourcePos, Stage};
 
 /// The username prefix of node identities.
 pub const NODE_USER_PREFIX: &str = "system:node:";
@@ -51,6 +48,12 @@ pub struct CowStr<'a>(#[serde(borrow)] pub Cow<'a, str>);
 impl std::ops::Deref for CowStr<'_> {
     type Target = str;
     fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for CowStr<'_> {
+    fn as_ref(&self) -> &str {
         &self.0
     }
 }
@@ -646,45 +649,6 @@ impl<'a> RawEvent<'a> {
         self.verb.as_deref().unwrap_or("")
     }
 
-    /// The owned kubelet record of this event.
-    pub fn to_kubelet_request(&self, matched_by: KubeletMatch, pos: SourcePos) -> KubeletRequest {
-        let verb = self.verb();
-        let request_uri = self.request_uri.as_deref().unwrap_or("");
-        let status = self.response_status.as_ref();
-        let annotations = self.annotations.as_ref();
-        KubeletRequest {
-            audit_id: compact(&self.audit_id),
-            stage: self.stage(),
-            level: compact(&self.level),
-            request_received: self.request_received(),
-            stage_timestamp: self.stage_time(),
-            verb: verb.into(),
-            request_uri: request_uri.into(),
-            uri: parse_request_uri(request_uri),
-            object_ref: self.object_ref.as_ref().map(object_ref),
-            user: self.user.as_ref().map(user_info).unwrap_or_default(),
-            impersonated_user: self.impersonated_user.as_ref().map(user_info),
-            source_ips: self.source_ips.iter().flatten().map(|s| s.into()).collect(),
-            user_agent: compact(&self.user_agent),
-            response_code: status.and_then(|s| s.code),
-            response_reason: status.map(|s| compact(&s.reason)).unwrap_or_default(),
-            response_message: status.map(|s| compact(&s.message)).unwrap_or_default(),
-            decision: annotations
-                .and_then(|a| a.decision.as_ref())
-                .map(|d| d.into()),
-            reason: annotations
-                .and_then(|a| a.reason.as_ref())
-                .map(|r| r.into()),
-            request_object: if MUTATING_VERBS.contains(&verb) {
-                self.request_object.map(|r| r.get().to_string())
-            } else {
-                None
-            },
-            matched_by: Some(matched_by),
-            pos,
-        }
-    }
-
     /// The graph-relevant object change this event records, if any: a successful (2xx)
     /// create/update/patch/delete of a graph resource, at ResponseComplete or ResponseStarted.
     pub fn to_object_event(&self, pos: SourcePos) -> Option<ObjectEvent> {
@@ -744,31 +708,89 @@ fn owned(s: &Option<CowStr<'_>>) -> String {
     s.as_deref().unwrap_or("").to_string()
 }
 
-fn compact(s: &Option<CowStr<'_>>) -> CompactString {
-    CompactString::from(s.as_deref().unwrap_or(""))
-}
+/// The owned record of a kubelet event, built field by field: what
+/// [`EncodedRequest::from_event`](crate::spill::EncodedRequest::from_event) encodes without
+/// building it, what debug builds check each of its encodings against, and what the unit
+/// tests read events into.
+#[cfg(any(test, debug_assertions))]
+mod owned_record {
+    use super::*;
+    use crate::input::uri::parse_request_uri;
+    use crate::record::{KubeletRequest, ObjectRef, UserInfo};
 
-fn object_ref(r: &RawObjectRef<'_>) -> ObjectRef {
-    ObjectRef {
-        api_group: compact(&r.api_group),
-        api_version: compact(&r.api_version),
-        resource: compact(&r.resource),
-        subresource: compact(&r.subresource),
-        namespace: compact(&r.namespace),
-        name: compact(&r.name),
+    impl RawEvent<'_> {
+        /// The owned kubelet record of this event, built field by field: what
+        /// [`EncodedRequest::from_event`](crate::spill::EncodedRequest::from_event) encodes
+        /// without building it, and what debug builds check its encoding against.
+        pub fn to_kubelet_request(
+            &self,
+            matched_by: KubeletMatch,
+            pos: SourcePos,
+        ) -> KubeletRequest {
+            let verb = self.verb();
+            let request_uri = self.request_uri.as_deref().unwrap_or("");
+            let status = self.response_status.as_ref();
+            let annotations = self.annotations.as_ref();
+            KubeletRequest {
+                audit_id: compact(&self.audit_id),
+                stage: self.stage(),
+                level: compact(&self.level),
+                request_received: self.request_received(),
+                stage_timestamp: self.stage_time(),
+                verb: verb.into(),
+                request_uri: request_uri.into(),
+                uri: parse_request_uri(request_uri),
+                object_ref: self.object_ref.as_ref().map(object_ref),
+                user: self.user.as_ref().map(user_info).unwrap_or_default(),
+                impersonated_user: self.impersonated_user.as_ref().map(user_info),
+                source_ips: self.source_ips.iter().flatten().map(|s| s.into()).collect(),
+                user_agent: compact(&self.user_agent),
+                response_code: status.and_then(|s| s.code),
+                response_reason: status.map(|s| compact(&s.reason)).unwrap_or_default(),
+                response_message: status.map(|s| compact(&s.message)).unwrap_or_default(),
+                decision: annotations
+                    .and_then(|a| a.decision.as_ref())
+                    .map(|d| d.into()),
+                reason: annotations
+                    .and_then(|a| a.reason.as_ref())
+                    .map(|r| r.into()),
+                request_object: if MUTATING_VERBS.contains(&verb) {
+                    self.request_object.map(|r| r.get().to_string())
+                } else {
+                    None
+                },
+                matched_by: Some(matched_by),
+                pos,
+            }
+        }
     }
-}
 
-fn user_info(u: &RawUser<'_>) -> UserInfo {
-    UserInfo {
-        username: compact(&u.username),
-        groups: u.groups.iter().flatten().map(|g| g.into()).collect(),
-        extra: u
-            .extra
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.into(), v.iter().flatten().map(|s| s.into()).collect()))
-            .collect(),
+    fn compact(s: &Option<CowStr<'_>>) -> CompactString {
+        CompactString::from(s.as_deref().unwrap_or(""))
+    }
+
+    fn object_ref(r: &RawObjectRef<'_>) -> ObjectRef {
+        ObjectRef {
+            api_group: compact(&r.api_group),
+            api_version: compact(&r.api_version),
+            resource: compact(&r.resource),
+            subresource: compact(&r.subresource),
+            namespace: compact(&r.namespace),
+            name: compact(&r.name),
+        }
+    }
+
+    fn user_info(u: &RawUser<'_>) -> UserInfo {
+        UserInfo {
+            username: compact(&u.username),
+            groups: u.groups.iter().flatten().map(|g| g.into()).collect(),
+            extra: u
+                .extra
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.into(), v.iter().flatten().map(|s| s.into()).collect()))
+                .collect(),
+        }
     }
 }
 

@@ -106,10 +106,59 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
 /// Parses a `requestURI` (path plus query). Never fails: unknown parameters are ignored and
 /// the first occurrence of a repeated parameter wins, as Go's `url.Values.Get` does.
 pub fn parse_request_uri(s: &str) -> RequestUri {
+    let parts = request_uri_parts(s);
+    let owned = |v: Option<Cow<'_, str>>| v.map(|v| CompactString::from(&*v));
+    RequestUri {
+        path: CompactString::from(&*parts.path),
+        field_selector: owned(parts.field_selector),
+        label_selector: owned(parts.label_selector),
+        watch: parts.watch,
+        resource_version: owned(parts.resource_version),
+        limit: parts.limit,
+    }
+}
+
+/// A [`RequestUri`] that borrows what needed no decoding from the URI it was parsed from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestUriParts<'a> {
+    /// See [`RequestUri::path`].
+    pub path: Cow<'a, str>,
+    /// See [`RequestUri::field_selector`].
+    pub field_selector: Option<Cow<'a, str>>,
+    /// See [`RequestUri::label_selector`].
+    pub label_selector: Option<Cow<'a, str>>,
+    /// See [`RequestUri::watch`].
+    pub watch: bool,
+    /// See [`RequestUri::resource_version`].
+    pub resource_version: Option<Cow<'a, str>>,
+    /// See [`RequestUri::limit`].
+    pub limit: Option<u64>,
+}
+
+impl RequestUri {
+    /// The parts, borrowed.
+    pub fn parts(&self) -> RequestUriParts<'_> {
+        fn borrowed(v: &Option<CompactString>) -> Option<Cow<'_, str>> {
+            v.as_deref().map(Cow::Borrowed)
+        }
+        RequestUriParts {
+            path: Cow::Borrowed(&self.path),
+            field_selector: borrowed(&self.field_selector),
+            label_selector: borrowed(&self.label_selector),
+            watch: self.watch,
+            resource_version: borrowed(&self.resource_version),
+            limit: self.limit,
+        }
+    }
+}
+
+/// [`parse_request_uri`], borrowing from `s` (a kubelet request encoded straight from its
+/// event needs no owned copy).
+pub fn request_uri_parts(s: &str) -> RequestUriParts<'_> {
     let (path, query) = split_request_uri(s);
-    let mut uri = RequestUri {
-        path: percent_decode(path, false).into(),
-        ..RequestUri::default()
+    let mut uri = RequestUriParts {
+        path: percent_decode(path, false),
+        ..RequestUriParts::default()
     };
     // Parameters whose first value may parse to nothing: a later one must not stand in for it.
     let (mut seen_watch, mut seen_limit) = (false, false);
@@ -117,14 +166,10 @@ pub fn parse_request_uri(s: &str) -> RequestUri {
         // Only the values of the parameters read are decoded (most are `timeout`s).
         let value = || percent_decode(value.unwrap_or(""), true);
         match &*percent_decode(key, true) {
-            "fieldSelector" if uri.field_selector.is_none() => {
-                uri.field_selector = Some(value().into())
-            }
-            "labelSelector" if uri.label_selector.is_none() => {
-                uri.label_selector = Some(value().into())
-            }
+            "fieldSelector" if uri.field_selector.is_none() => uri.field_selector = Some(value()),
+            "labelSelector" if uri.label_selector.is_none() => uri.label_selector = Some(value()),
             "resourceVersion" if uri.resource_version.is_none() => {
-                uri.resource_version = Some(value().into())
+                uri.resource_version = Some(value())
             }
             "limit" if !seen_limit => {
                 seen_limit = true;

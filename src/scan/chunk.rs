@@ -237,7 +237,7 @@ impl ChunkOut {
             return;
         }
         let kept = if stage == Some(Stage::ResponseComplete) {
-            Kept::Built(EncodedRequest::new(&ev.to_kubelet_request(matched_by, pos)))
+            Kept::Built(EncodedRequest::from_event(&ev, matched_by, pos))
         } else {
             Kept::Pending {
                 text,
@@ -312,8 +312,8 @@ impl ChunkOut {
             ev.audit_id.as_deref().unwrap_or(""),
             ev.stage(),
         ) {
-            let record = ev.to_kubelet_request(matched_by, pos);
-            cands.keep(id_hash, Kept::Built(EncodedRequest::new(&record)));
+            let record = EncodedRequest::from_event(&ev, matched_by, pos);
+            cands.keep(id_hash, Kept::Built(record));
         }
     }
 
@@ -566,9 +566,7 @@ impl KubeletEvent {
             debug_assert!(ev.is_ok(), "a kept kubelet event no longer reads");
             ev.map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))?
         };
-        Ok(EncodedRequest::new(
-            &ev.to_kubelet_request(l.matched_by, l.pos),
-        ))
+        Ok(EncodedRequest::from_event(&ev, l.matched_by, l.pos))
     }
 }
 
