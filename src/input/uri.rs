@@ -72,11 +72,11 @@ fn hex(b: u8) -> Option<u8> {
 /// log line is still worth reading.
 pub fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     let escaped = if plus_is_space {
-        memchr::memchr2(b'%', b'+', s.as_bytes())
+        has_either(s.as_bytes(), b'%', b'+')
     } else {
-        memchr::memchr(b'%', s.as_bytes())
+        has_either(s.as_bytes(), b'%', b'%')
     };
-    if escaped.is_none() {
+    if !escaped {
         return Cow::Borrowed(s);
     }
     let b = s.as_bytes();
@@ -100,7 +100,23 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
         }
         i += 1;
     }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+    // Decoded bytes that are not UTF-8 are replaced, as Go's strings would print them; valid
+    // ones (nearly all) are taken as they are, without a second copy.
+    Cow::Owned(
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    )
+}
+
+/// Whether `b` holds the byte `x` or `y`. Most strings asked about are a query's short keys
+/// and values, where setting up a SIMD search cost more than a plain loop; long ones (paths,
+/// selectors) get the SIMD search.
+fn has_either(b: &[u8], x: u8, y: u8) -> bool {
+    if b.len() < 32 {
+        b.iter().any(|&c| c == x || c == y)
+    } else {
+        memchr::memchr2(x, y, b).is_some()
+    }
 }
 
 /// Parses a `requestURI` (path plus query). Never fails: unknown parameters are ignored and
@@ -188,6 +204,10 @@ pub fn request_uri_parts(s: &str) -> RequestUriParts<'_> {
 
 /// Splits a field selector on unescaped commas (`k8s.io/apimachinery/pkg/fields.splitTerms`).
 fn split_terms(selector: &str) -> Vec<&str> {
+    // Most selectors are one plain term (`metadata.name=<node>`).
+    if !has_either(selector.as_bytes(), b',', b'\\') {
+        return vec![selector];
+    }
     let mut terms = Vec::new();
     let mut start = 0;
     let mut in_slash = false;
@@ -208,6 +228,9 @@ fn split_terms(selector: &str) -> Vec<&str> {
 /// Removes the `\\`, `\,` and `\=` escapes of a selector value; any other escape, a trailing
 /// backslash or an unescaped `,`/`=` is an error, as upstream.
 fn unescape_value(s: &str) -> Option<CompactString> {
+    if !has_either(s.as_bytes(), b'\\', b',') && !s.contains('=') {
+        return Some(s.into());
+    }
     let mut out = CompactString::with_capacity(s.len());
     let mut in_slash = false;
     for c in s.chars() {
@@ -238,12 +261,7 @@ pub fn parse_field_selector(selector: &str) -> Option<Vec<FieldRequirement>> {
     terms.sort_unstable();
     let mut reqs = Vec::with_capacity(terms.len());
     for term in terms.into_iter().filter(|t| !t.is_empty()) {
-        let (i, op) = term.char_indices().find_map(|(i, _)| {
-            ["!=", "==", "="]
-                .into_iter()
-                .find(|op| term[i..].starts_with(op))
-                .map(|op| (i, op))
-        })?;
+        let (i, op) = split_term(term)?;
         reqs.push(FieldRequirement {
             field: term[..i].into(),
             equals: op != "!=",
@@ -251,6 +269,19 @@ pub fn parse_field_selector(selector: &str) -> Option<Vec<FieldRequirement>> {
         });
     }
     Some(reqs)
+}
+
+/// Where `term` splits (`fields.splitTerm`): at the first place one of `!=`, `==` and `=`
+/// starts, trying them in that order. The operators are ASCII, so a byte search finds the
+/// same place as upstream's walk over runes.
+fn split_term(term: &str) -> Option<(usize, &'static str)> {
+    let b = term.as_bytes();
+    let i = (0..b.len()).find(|&i| b[i] == b'=' || b[i..].starts_with(b"!="))?;
+    Some(match &b[i..] {
+        [b'!', ..] => (i, "!="),
+        [b'=', b'=', ..] => (i, "=="),
+        _ => (i, "="),
+    })
 }
 
 /// `path.IsValidPathSegmentName`: the name could have been a path segment.
@@ -474,6 +505,52 @@ mod tests {
         assert_eq!(parse_field_selector("a=b=c"), None);
         assert_eq!(parse_field_selector(r"a=b\x"), None);
         assert_eq!(parse_field_selector(r"a=b\"), None);
+        // A `!` that starts no `!=` is part of the field; the first operator found wins, and
+        // `!=` is tried before `==` and `=` at each place.
+        assert_eq!(
+            parse_field_selector("a!b=c"),
+            Some(vec![req("a!b", true, "c")])
+        );
+        assert_eq!(
+            parse_field_selector("é!==x"),
+            None,
+            "`!=` then a value `=x` with an unescaped `=`"
+        );
+        assert_eq!(
+            parse_field_selector("é!=x"),
+            Some(vec![req("é", false, "x")])
+        );
+        assert_eq!(parse_field_selector("=x"), Some(vec![req("", true, "x")]));
+        assert_eq!(parse_field_selector("a!"), None);
+    }
+
+    #[test]
+    fn percent_decoding_of_short_and_long_strings() {
+        // Both sides of the length at which the search for escapes changes.
+        for pad in [0, 40] {
+            let p = "x".repeat(pad);
+            assert_eq!(
+                percent_decode(&format!("{p}a%2Fb+c"), true),
+                format!("{p}a/b c")
+            );
+            assert_eq!(
+                percent_decode(&format!("{p}a%2Fb+c"), false),
+                format!("{p}a/b+c")
+            );
+            assert!(matches!(
+                percent_decode(&format!("{p}ab+c"), false),
+                Cow::Borrowed(_)
+            ));
+            assert!(matches!(
+                percent_decode(&format!("{p}abc"), true),
+                Cow::Borrowed(_)
+            ));
+            // Decoded bytes that are not UTF-8 are replaced.
+            assert_eq!(
+                percent_decode(&format!("{p}%FF"), false),
+                format!("{p}\u{fffd}")
+            );
+        }
     }
 
     #[test]
