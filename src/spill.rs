@@ -18,9 +18,10 @@
 //! other; the rest is the fields of [`KubeletRequest`] in declaration order, where a string is
 //! its `u32` length, an option a `0`/`1` tag, a list a `u32` count. [`encode`] destructures
 //! the record, so a field added to it does not compile until the encoding learns it. The scan
-//! encodes straight from the event ([`EncodedRequest::from_event`]), in the same order; debug
-//! builds check each such encoding against the record built field by field, so the tests
-//! fail when the two orders part.
+//! encodes straight from the event ([`EncodedRequest::from_event`]), in the same order, which
+//! no compiler checks: debug builds compare each such encoding with the record built field by
+//! field, so the tests fail when the two part on any event they read, and a unit test reads
+//! events that leave fields out or give them in the forms the record maps specially.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
@@ -491,9 +492,10 @@ fn encode_fields(r: &KubeletRequest, w: &mut Encoder<'_>) {
     w.pos(*pos);
 }
 
-/// A kubelet request as its event tells it, borrowed from the event: the fields of
-/// [`RawEvent::to_kubelet_request`]'s record that take more than a copy (parsed timestamps
-/// and URI, defaults for what is absent), worked out once for both of [`encode`]'s passes.
+/// A kubelet request as its event tells it, borrowed from the event: the fields of its record
+/// (`RawEvent::to_kubelet_request`, in test and debug builds) that take more than a copy
+/// (parsed timestamps and URI, defaults for what is absent), worked out once for both of
+/// [`encode`]'s passes.
 struct EventRequest<'e, 'a> {
     ev: &'e RawEvent<'a>,
     audit_id: &'e str,
@@ -921,6 +923,65 @@ mod tests {
             verb: "get".into(),
             ..KubeletRequest::default()
         }
+    }
+
+    /// Events that leave fields out, or give them in the forms the record maps specially,
+    /// encode straight from the event as their record built field by field encodes.
+    #[test]
+    fn an_event_encodes_as_its_record() {
+        let pos = SourcePos { file: 3, line: 99 };
+        let read = |line: &'static str, matched_by| {
+            let ev: RawEvent<'_> = serde_json::from_str(line).unwrap();
+            let encoded = EncodedRequest::from_event(&ev, matched_by, pos);
+            let record = ev.to_kubelet_request(matched_by, pos);
+            assert_eq!(encoded.decode().as_ref(), Ok(&record), "{line}");
+            assert_eq!(encoded, EncodedRequest::new(&record), "{line}");
+            record
+        };
+        // Only the bodies of writes are kept.
+        let get = read(
+            r#"{"auditID":"a","verb":"get","requestObject":{"x":1}}"#,
+            KubeletMatch::NodeUser,
+        );
+        assert_eq!(get.request_object, None);
+        let patch = read(
+            r#"{"auditID":"a","verb":"patch","requestObject":{"x":1},"requestURI":"/api/v1/pods?fieldSelector=spec.nodeName%3Dn%2Cx!%3Dy&watch=1&limit=5&resourceVersion=%FF+a"}"#,
+            KubeletMatch::NodeUser,
+        );
+        assert_eq!(patch.request_object.as_deref(), Some(r#"{"x":1}"#));
+        assert_eq!(
+            patch.uri.field_selector.as_deref(),
+            Some("spec.nodeName=n,x!=y")
+        );
+        assert_eq!(patch.uri.resource_version.as_deref(), Some("\u{fffd} a"));
+        // `v1beta1`'s time; `extra` values that are null or empty; a user without groups.
+        let impersonated = read(
+            r#"{"timestamp":"2020-09-01T10:00:00Z","user":{"extra":{"b":null,"a":["1","2"],"c":[]}},"impersonatedUser":{"username":"system:node:x","groups":null,"extra":{"z":null}}}"#,
+            KubeletMatch::ImpersonatedNode,
+        );
+        assert_eq!(impersonated.request_received, Some(1_598_954_400_000_000));
+        let extra: Vec<(&str, usize)> = impersonated
+            .user
+            .extra
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.len()))
+            .collect();
+        assert_eq!(extra, [("a", 2), ("b", 0), ("c", 0)]);
+        // A status without a code, an empty objectRef, no source IPs, non-ASCII text.
+        let status = read(
+            r#"{"responseStatus":{"reason":"r","message":"é"},"annotations":{"authorization.k8s.io/reason":"q"},"objectRef":{},"sourceIPs":null,"user":{"username":"é"},"stage":"Panic"}"#,
+            KubeletMatch::KubeletUserAgent,
+        );
+        assert_eq!(status.response_code, None);
+        assert_eq!(status.response_message, "é");
+        assert_eq!(status.object_ref, Some(ObjectRef::default()));
+        assert_eq!(
+            (status.decision, status.reason.as_deref()),
+            (None, Some("q"))
+        );
+        // Nothing at all but what makes it an event.
+        let bare = read(r#"{"auditID":"b"}"#, KubeletMatch::KubeletUserAgent);
+        assert_eq!((bare.user, bare.object_ref), (UserInfo::default(), None));
     }
 
     /// A file cut inside a record is corrupt (not a directory to change), and says which.

@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
                         // Encoded straight from its event, it decodes (and, built with debug
                         // assertions, `cargo fuzz -a`, decodes to the record built field by
                         // field).
-                        Ok(record) => assert!(record.decode().is_ok()),
+                        Ok(encoded) => assert!(encoded.decode().is_ok()),
                         Err(_) => assert!(unread),
                     }
                 }

@@ -1,5 +1,6 @@
 //! Borrowed views of audit `Event`s and `EventList`s (`audit.k8s.io/v1` and `v1beta1`), and
-//! their conversion into the owned records that leave the scanner.
+//! what the scanner hands on of them: owned object events for the graph (kubelet requests
+//! leave encoded, see [`crate::spill::EncodedRequest::from_event`]).
 //!
 //! Every field is optional at this level: events without `apiVersion` (older writers) are real,
 //! and the decision whether a document is an audit event at all is made in [`classify`], so

@@ -100,8 +100,8 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
         }
         i += 1;
     }
-    // Decoded bytes that are not UTF-8 are replaced, as Go's strings would print them; valid
-    // ones (nearly all) are taken as they are, without a second copy.
+    // Decoded bytes that are not UTF-8 are replaced (U+FFFD); valid ones (nearly all) are
+    // taken as they are, without a second copy.
     Cow::Owned(
         String::from_utf8(out)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
@@ -136,7 +136,7 @@ pub fn parse_request_uri(s: &str) -> RequestUri {
 
 /// A [`RequestUri`] that borrows what needed no decoding from the URI it was parsed from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RequestUriParts<'a> {
+pub(crate) struct RequestUriParts<'a> {
     /// See [`RequestUri::path`].
     pub path: Cow<'a, str>,
     /// See [`RequestUri::field_selector`].
@@ -153,7 +153,7 @@ pub struct RequestUriParts<'a> {
 
 impl RequestUri {
     /// The parts, borrowed.
-    pub fn parts(&self) -> RequestUriParts<'_> {
+    pub(crate) fn parts(&self) -> RequestUriParts<'_> {
         fn borrowed(v: &Option<CompactString>) -> Option<Cow<'_, str>> {
             v.as_deref().map(Cow::Borrowed)
         }
@@ -170,7 +170,7 @@ impl RequestUri {
 
 /// [`parse_request_uri`], borrowing from `s` (a kubelet request encoded straight from its
 /// event needs no owned copy).
-pub fn request_uri_parts(s: &str) -> RequestUriParts<'_> {
+pub(crate) fn request_uri_parts(s: &str) -> RequestUriParts<'_> {
     let (path, query) = split_request_uri(s);
     let mut uri = RequestUriParts {
         path: percent_decode(path, false),
@@ -204,8 +204,8 @@ pub fn request_uri_parts(s: &str) -> RequestUriParts<'_> {
 
 /// Splits a field selector on unescaped commas (`k8s.io/apimachinery/pkg/fields.splitTerms`).
 fn split_terms(selector: &str) -> Vec<&str> {
-    // Most selectors are one plain term (`metadata.name=<node>`).
-    if !has_either(selector.as_bytes(), b',', b'\\') {
+    // Most selectors are one term (`metadata.name=<node>`).
+    if !selector.as_bytes().contains(&b',') {
         return vec![selector];
     }
     let mut terms = Vec::new();
@@ -545,6 +545,8 @@ mod tests {
                 percent_decode(&format!("{p}abc"), true),
                 Cow::Borrowed(_)
             ));
+            // `+` alone, in a short and a long string.
+            assert_eq!(percent_decode(&format!("{p}a+b"), true), format!("{p}a b"));
             // Decoded bytes that are not UTF-8 are replaced.
             assert_eq!(
                 percent_decode(&format!("{p}%FF"), false),
