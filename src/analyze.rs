@@ -755,11 +755,10 @@ pub fn analyze(
                             return None;
                         }
                     };
-                    let counted = InventoryEntry::of(&req);
                     let user = &req.effective_user().username;
                     if !opts.filter.keeps(&req, node_name(user)) {
                         return Some(Decided {
-                            counted,
+                            counted: InventoryEntry::of(&req),
                             verdicts: None,
                         });
                     }
@@ -768,6 +767,7 @@ pub fn analyze(
                         .map(String::as_str)
                         .unwrap_or("");
                     let prepared = Prepared::new(&req);
+                    let counted = InventoryEntry::with_attributes(&req, &prepared.attrs);
                     let mut outcomes = prepared.outcomes(&scenarios, &graph, shared);
                     // The candidates need only the verdict, straight from the chain's answer.
                     let models: Vec<(Verdict, String, bool)> = recorded_at
