@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::scan::documents::LineEffect;
 use flate2::read::MultiGzDecoder;
@@ -183,13 +184,21 @@ pub fn expand(specs: &[InputSpec]) -> (Vec<Source>, Vec<SourceProblem>) {
 /// 64 KiB by default).
 pub const FAULT_AROUND_BYTES: usize = 64 << 10;
 
+/// The largest unit in which Linux maps a file's cached pages at one fault: a 2 MiB page-cache
+/// folio (the PMD size on x86-64 and arm64 with 4 KiB pages), which a fault may map whole.
+pub const LARGEST_FOLIO_BYTES: usize = 2 << 20;
+
 /// The bytes of a plain file, memory-mapped.
-pub struct FileBytes(Mmap);
+pub struct FileBytes {
+    map: Mmap,
+    /// Everything before this offset was released by [`FileBytes::release_read`].
+    swept: AtomicUsize,
+}
 
 impl Deref for FileBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.0
+        &self.map
     }
 }
 
@@ -215,13 +224,41 @@ impl FileBytes {
         );
     }
 
+    /// Tells the kernel that everything before the end of `part`, a slice of these bytes
+    /// (anything else is ignored), need not stay mapped, down to a whole
+    /// [`LARGEST_FOLIO_BYTES`] unit: for a caller that reads the parts in any order and
+    /// calls this in input order, once every part up to `part` has been read.
+    ///
+    /// [`FileBytes::release_part`] misses pages that a fault maps after it: a fault may map a
+    /// whole large folio of cached pages, past the margin, and a part read late maps the start
+    /// of the next one, which may have been released already. With transparent huge pages
+    /// off for the process (`src/main.rs`), such folios are mapped page by page and stayed
+    /// mapped until the file's end: 480 MiB of a 4 GB log. Only parts after `part` may still
+    /// be read, and a fault for one of them maps no unit that starts before the one holding
+    /// `part`'s end, so nothing released here is mapped again.
+    pub fn release_read(&self, part: &[u8]) {
+        let Some(at) = span_within(
+            self.as_ptr() as usize,
+            self.len(),
+            part.as_ptr() as usize,
+            part.len(),
+        ) else {
+            return;
+        };
+        let end = at.end / LARGEST_FOLIO_BYTES * LARGEST_FOLIO_BYTES;
+        let start = self.swept.fetch_max(end, Ordering::Relaxed);
+        if start < end {
+            self.release(start..end);
+        }
+    }
+
     /// Tells the kernel that the bytes in `range` need not stay mapped, so that the pages of
     /// a mapped file already scanned leave the process's resident set (they stay in the page
     /// cache, and a later read faults them back in). Without it a scan's peak RSS grows with
     /// the size of the file. The range is shrunk to whole pages; out-of-range parts are
     /// ignored.
     fn release(&self, range: std::ops::Range<usize>) {
-        let map = &self.0;
+        let map = &self.map;
         const PAGE: usize = 4096;
         let start = range.start.next_multiple_of(PAGE);
         let end = range.end.min(map.len()) / PAGE * PAGE;
@@ -274,7 +311,10 @@ pub fn map_file(file: &File, len: u64) -> Option<FileBytes> {
     let map = unsafe { Mmap::map(file) }.ok()?;
     // Advice is a hint; failing to give it changes nothing but speed.
     let _ = map.advise(Advice::Sequential);
-    Some(FileBytes(map))
+    Some(FileBytes {
+        map,
+        swept: AtomicUsize::new(0),
+    })
 }
 
 /// Opens a streamed input (gzip, zstd, stdin, or a plain file not mapped) as a reader of
@@ -520,6 +560,45 @@ mod tests {
         );
         // The bytes still read the same.
         assert!(bytes[4 * MIB..8 * MIB].iter().all(|&b| b == b'x'));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn release_read_drops_everything_before_the_parts_end_in_whole_units() {
+        const MIB: usize = 1 << 20;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        std::fs::write(&path, vec![b'x'; 16 * MIB]).unwrap();
+        let bytes = open_plain(&path)
+            .unwrap()
+            .expect("a regular file can be mapped");
+        let sum: u64 = bytes.iter().step_by(4096).map(|&b| u64::from(b)).sum();
+        assert_eq!(sum, 4096 * u64::from(b'x'));
+        assert_eq!(mapped_rss_kib(&path), 16 * 1024);
+        // A part ending at 9 MiB: the four whole 2 MiB units before it go, the one it ends in
+        // stays (the next part's reader may map it).
+        bytes.release_read(&bytes[4 * MIB..9 * MIB]);
+        assert_eq!(mapped_rss_kib(&path), 8 * 1024);
+        // Each sweep starts where the last one ended: a unit mapped again behind it (which a
+        // scan never does) stays.
+        let sum: u64 = bytes[..2 * MIB]
+            .iter()
+            .step_by(4096)
+            .map(|&b| u64::from(b))
+            .sum();
+        assert_eq!(sum, 512 * u64::from(b'x'));
+        bytes.release_read(&bytes[MIB..2 * MIB]);
+        assert_eq!(mapped_rss_kib(&path), 10 * 1024);
+        bytes.release_read(&bytes[9 * MIB..12 * MIB]);
+        assert_eq!(mapped_rss_kib(&path), 6 * 1024);
+        // Not part of the bytes: nothing.
+        let elsewhere = vec![b'x'; 16 * MIB];
+        bytes.release_read(&elsewhere);
+        assert_eq!(mapped_rss_kib(&path), 6 * 1024);
+        // The last part, to the end: all of it after the last sweep.
+        bytes.release_read(&bytes[12 * MIB..]);
+        assert_eq!(mapped_rss_kib(&path), 2 * 1024);
+        assert!(bytes.iter().all(|&b| b == b'x'));
     }
 
     #[test]

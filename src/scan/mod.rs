@@ -749,6 +749,9 @@ impl<'a> Run<'a> {
         let (tx, rx) = channel::<Parsed>();
         pool.in_place_scope(|scope| {
             let mut waiting: BTreeMap<usize, (usize, ChunkOut)> = BTreeMap::new();
+            // The mapped parts started, by number: released again in input order as they are
+            // merged (`FileBytes::release_read`), for what their readers mapped past them.
+            let mut mapped: BTreeMap<usize, (&FileBytes, &[u8])> = BTreeMap::new();
             let (mut in_flight, mut next, mut exhausted) = (0, 0, false);
             let mut result = Ok(());
             loop {
@@ -764,6 +767,9 @@ impl<'a> Run<'a> {
                         continue;
                     }
                     in_flight += 1;
+                    if let Piece::Mapped { file, part } = &piece {
+                        mapped.insert(at, (*file, *part));
+                    }
                     let tx = tx.clone();
                     scope.spawn(move |_| {
                         let bytes: &[u8] = match &piece {
@@ -797,6 +803,9 @@ impl<'a> Run<'a> {
                     let Some((len, out)) = waiting.remove(&next) else {
                         break;
                     };
+                    if let Some((file, part)) = mapped.remove(&next) {
+                        file.release_read(part);
+                    }
                     next += 1;
                     let n = out.lines;
                     // A --strict stop, or a sink that wants no more: the pieces already
