@@ -532,19 +532,28 @@ mod tests {
     }
 
     #[cfg(target_os = "linux")]
-    #[test]
-    fn release_part_drops_the_part_and_a_margin_from_the_resident_set() {
-        const MIB: usize = 1 << 20;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("audit.log");
+    const MIB: usize = 1 << 20;
+
+    /// A mapped file of 16 MiB in `dir`, every page of it read (so all of it is mapped), and
+    /// its path.
+    #[cfg(target_os = "linux")]
+    fn resident_file(dir: &Path) -> (PathBuf, FileBytes) {
+        let path = dir.join("audit.log");
         std::fs::write(&path, vec![b'x'; 16 * MIB]).unwrap();
         let bytes = open_plain(&path)
             .unwrap()
             .expect("a regular file can be mapped");
-        // Read every page, so that all of the file is mapped.
         let sum: u64 = bytes.iter().step_by(4096).map(|&b| u64::from(b)).sum();
         assert_eq!(sum, 4096 * u64::from(b'x'));
         assert_eq!(mapped_rss_kib(&path), 16 * 1024);
+        (path, bytes)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn release_part_drops_the_part_and_a_margin_from_the_resident_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, bytes) = resident_file(dir.path());
         // A slice that is not part of the bytes changes nothing.
         let elsewhere = vec![b'x'; 8 * MIB];
         bytes.release_part(&elsewhere[MIB..2 * MIB]);
@@ -565,16 +574,8 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn release_read_drops_everything_before_the_parts_end_in_whole_units() {
-        const MIB: usize = 1 << 20;
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("audit.log");
-        std::fs::write(&path, vec![b'x'; 16 * MIB]).unwrap();
-        let bytes = open_plain(&path)
-            .unwrap()
-            .expect("a regular file can be mapped");
-        let sum: u64 = bytes.iter().step_by(4096).map(|&b| u64::from(b)).sum();
-        assert_eq!(sum, 4096 * u64::from(b'x'));
-        assert_eq!(mapped_rss_kib(&path), 16 * 1024);
+        let (path, bytes) = resident_file(dir.path());
         // A part ending at 9 MiB: the four whole 2 MiB units before it go, the one it ends in
         // stays (the next part's reader may map it).
         bytes.release_read(&bytes[4 * MIB..9 * MIB]);
