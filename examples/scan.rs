@@ -12,12 +12,13 @@
 
 use nodeauthz::input::InputSpec;
 
-// The allocator of the `nodeauthz` binary, so that the numbers compare.
+// The allocator of the `nodeauthz` binary, set up as it does, so that the numbers compare.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use nodeauthz::scan::{scan, ScanOptions};
 
 fn main() -> std::process::ExitCode {
+    nodeauthz::cli::without_transparent_huge_pages();
     let mut opts = ScanOptions::default();
     let mut inputs = Vec::new();
     let mut args = std::env::args().skip(1);

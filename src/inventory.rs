@@ -482,7 +482,7 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::uri::parse_request_uri;
+    use crate::input::uri::{parse_request_uri, request_attributes};
     use crate::record::{Stage, UserInfo};
 
     fn req(
@@ -509,6 +509,47 @@ mod tests {
                 KubeletMatch::KubeletUserAgent
             }),
             ..KubeletRequest::default()
+        }
+    }
+
+    /// The deciding worker keys a row by the request's attributes: the same key as from its
+    /// path, for resource and non-resource paths, the legacy prefixes, and impersonation.
+    #[test]
+    fn the_key_from_the_attributes_is_the_key_from_the_path() {
+        let paths = [
+            "/api/v1/nodes/n1",
+            "/api/v1/namespaces/ns/pods/p/status",
+            "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1",
+            "/api/v1/watch/namespaces/ns/secrets/s",
+            "/api/v1/proxy/nodes/n1/stats",
+            "/api/v1/pods?fieldSelector=spec.nodeName%3Dn1",
+            "//api//v1//pods",
+            "/healthz",
+            "/apis",
+        ];
+        for path in paths {
+            for verb in ["get", "list", "watch", "patch"] {
+                for (user, impersonated) in [
+                    ("system:node:n1", None),
+                    ("admin", Some("system:node:n2")),
+                    ("someone", None),
+                ] {
+                    let mut r = req(user, verb, path, Stage::ResponseComplete, Some(200), None);
+                    if let Some(i) = impersonated {
+                        r.impersonated_user = Some(UserInfo {
+                            username: i.into(),
+                            ..UserInfo::default()
+                        });
+                        r.matched_by = Some(KubeletMatch::ImpersonatedNode);
+                    }
+                    let attrs = request_attributes(&r.verb, &r.uri, r.effective_user());
+                    assert_eq!(
+                        InventoryEntry::with_attributes(&r, &attrs),
+                        InventoryEntry::of(&r),
+                        "{verb} {path} as {user}"
+                    );
+                }
+            }
         }
     }
 

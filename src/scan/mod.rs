@@ -1215,7 +1215,8 @@ fn push_tail(tail: &mut Vec<u8>, block: &[u8]) {
 
 /// A piece of an input (lines, or whole documents), for [`Run::parse_in_order`].
 enum Piece<'b> {
-    /// Newline-aligned bytes of a mapped file, released from the resident set once parsed.
+    /// Newline-aligned bytes of a mapped file, released from the resident set once parsed,
+    /// and again, in whole 2 MiB units, once merged (`FileBytes::release_read`).
     Mapped {
         /// The file.
         file: &'b FileBytes,
