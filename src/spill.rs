@@ -320,8 +320,8 @@ impl EncodedRequest {
 
     /// Encodes the kubelet request `ev` records, as [`EncodedRequest::new`] encodes its
     /// record (`ev.to_kubelet_request(matched_by, pos)`), without building the record: its
-    /// twenty-odd strings and lists were a tenth of a scan worker's allocations, each freed
-    /// right after the copy into the encoding.
+    /// strings and lists were made only to be copied into the encoding and freed, 3.5% of the
+    /// instructions of `analyze` on the 100 MB benchmark log.
     pub fn from_event(ev: &RawEvent<'_>, matched_by: KubeletMatch, pos: SourcePos) -> Self {
         let request = EventRequest::of(ev, matched_by, pos);
         let encoded = EncodedRequest::written(request.audit_id.len(), request.stage, |w| {

@@ -720,9 +720,7 @@ mod owned_record {
     use crate::record::{KubeletRequest, ObjectRef, UserInfo};
 
     impl RawEvent<'_> {
-        /// The owned kubelet record of this event, built field by field: what
-        /// [`EncodedRequest::from_event`](crate::spill::EncodedRequest::from_event) encodes
-        /// without building it, and what debug builds check its encoding against.
+        /// The owned kubelet record of this event (see the module's documentation).
         pub fn to_kubelet_request(
             &self,
             matched_by: KubeletMatch,
