@@ -212,12 +212,7 @@ impl FileBytes {
     /// GB of log read in 4 MiB parts. Releasing bytes a neighbour is still reading is harmless:
     /// it faults them back in.
     pub fn release_part(&self, part: &[u8]) {
-        let Some(at) = span_within(
-            self.as_ptr() as usize,
-            self.len(),
-            part.as_ptr() as usize,
-            part.len(),
-        ) else {
+        let Some(at) = self.span_of(part) else {
             return;
         };
         self.release(
@@ -240,12 +235,7 @@ impl FileBytes {
     /// its fault-around window (where the map is not 2 MiB-aligned) reaches back at most
     /// [`FAULT_AROUND_BYTES`], which that part's own [`FileBytes::release_part`] clears.
     pub fn release_read(&self, part: &[u8]) {
-        let Some(at) = span_within(
-            self.as_ptr() as usize,
-            self.len(),
-            part.as_ptr() as usize,
-            part.len(),
-        ) else {
+        let Some(at) = self.span_of(part) else {
             return;
         };
         let end = at.end / LARGEST_FOLIO_BYTES * LARGEST_FOLIO_BYTES;
@@ -253,6 +243,16 @@ impl FileBytes {
         if start < end {
             self.release(start..end);
         }
+    }
+
+    /// Where `part` lies in these bytes, if it is a slice of them.
+    fn span_of(&self, part: &[u8]) -> Option<std::ops::Range<usize>> {
+        span_within(
+            self.as_ptr() as usize,
+            self.len(),
+            part.as_ptr() as usize,
+            part.len(),
+        )
     }
 
     /// Tells the kernel that the bytes in `range` need not stay mapped, so that the pages of
