@@ -1,19 +1,18 @@
 //! The records that flow from the scanner to the rest of the tool.
 //!
 //! The scanner parses audit lines into borrowed structs on the hot path; what survives the
-//! pre-filter and deduplication is turned into these owned, compact records. Two kinds leave
-//! the scanner: [`KubeletRequest`] (one per distinct kubelet request; handed on encoded as the
-//! spill file holds it, [`crate::spill::EncodedRequest`], and decoded where it is decided) and
+//! pre-filter and deduplication leaves it in one of two kinds: [`KubeletRequest`] (one per
+//! distinct kubelet request; encoded straight from its event as the spill file holds it,
+//! [`crate::spill::EncodedRequest`], and decoded into this record where it is decided) and
 //! [`ObjectEvent`] (an object change that can add or remove edges in the Node authorizer's
 //! graph).
 //!
 //! All of a request's strings but its raw `requestObject` are [`CompactString`]s: on 64-bit
 //! targets most of them (verb, group, resource, namespace, object names, groups, source IPs)
 //! fit in its 24 bytes and need no allocation of their own, which matters because a request's
-//! record is built twice (by the worker that reads its event, and again where it is decoded
-//! to be decided) and its row is freed on another thread than the one that built it. Object
-//! events (creates, updates, patches and deletes of graph resources) keep plain strings, which
-//! the graph's maps are keyed by.
+//! record is decoded on one thread and its row freed on another. Object events (creates,
+//! updates, patches and deletes of graph resources) keep plain strings, which the graph's maps
+//! are keyed by.
 
 use compact_str::CompactString;
 use serde::Serialize;

@@ -601,7 +601,7 @@ enum Kept<'a> {
     /// Any other stage: only its text, handed on as a [`KubeletEvent::Line`] if no better
     /// event of the request turns up. A request's RequestReceived event is usually followed
     /// by its ResponseComplete in the same chunk, and building (and freeing) the record of
-    /// the loser was most of the allocation work of the scan.
+    /// the loser, when records were built here, was most of the allocation work of the scan.
     Pending {
         text: &'a str,
         audit_id: Cow<'a, str>,
