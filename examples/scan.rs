@@ -14,7 +14,7 @@ use nodeauthz::input::InputSpec;
 
 // The allocator of the `nodeauthz` binary, set up as it does, so that the numbers compare.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: nodeauthz::allocator::MiMalloc = nodeauthz::allocator::MiMalloc;
 use nodeauthz::scan::{scan, ScanOptions};
 
 fn main() -> std::process::ExitCode {

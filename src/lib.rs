@@ -5,6 +5,7 @@
 //! pre-filter, borrowed parse, dedup by auditID) → `graph` (the Node authorizer's graph with
 //! time) → `authz` (pure decisions) → `export` (Parquet, summary, reports).
 
+pub mod allocator;
 pub mod analyze;
 pub mod apiserver;
 pub mod authz;
