@@ -1,14 +1,20 @@
 //! The allocator of the `nodeauthz` binary: mimalloc, asked the way the standard library asks
 //! the C library's `malloc`.
 //!
-//! The `mimalloc` crate's allocator passes every request to `mi_malloc_aligned`, which checks
-//! the alignment and looks for a block that happens to be aligned before it falls back to
-//! the ordinary path. Nearly every allocation here (strings, vectors of them, boxed records)
-//! asks for no more alignment than every `mi_malloc` block has, and that path took about
-//! three times the instructions of `mi_malloc`'s: a run on the 100 MB benchmark log made
-//! 992 thousand allocations, and asking `mi_malloc` for those cut its instructions by 2.1%.
-//! So does the standard library with the C library's allocator (`System` on Unix), and so did
-//! the `mimalloc` crate itself before it sent everything to the aligned path.
+//! The `mimalloc` crate's allocator passes every request to `mi_malloc_aligned`. That checks
+//! the alignment, takes a small block only if the free one it finds happens to be aligned,
+//! and otherwise goes a longer way (for a size that is no power of two, over-allocating by the
+//! alignment). Nearly every allocation here (strings, vectors of them, boxed records) asks
+//! for no more alignment than every `mi_malloc` block has, and the aligned path took about
+//! three times the instructions: a run on the 100 MB benchmark log made 992 thousand
+//! allocations, and asking `mi_malloc` for those cut its instructions by 2.1%.
+//!
+//! `mi_malloc` is asked only when C's `malloc` contract already gives the alignment, which
+//! mimalloc, a `malloc` replacement, keeps: at most 16, and at most the size (the rule the
+//! standard library's `System` allocator uses on Unix). The `mimalloc` crate once had a
+//! second rule, an alignment equal to the size up to a page, and dropped its shortcut when
+//! that rule turned out to give under-aligned blocks once mimalloc pads them
+//! (RUSTSEC-2022-0094): that rule is deliberately not here.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::c_void;
@@ -19,9 +25,11 @@ use libmimalloc_sys::{
 };
 
 /// The largest alignment every `mi_malloc` block of at least that size has: mimalloc's
-/// `MI_MAX_ALIGN_SIZE`, C's `alignof(max_align_t)` on 64-bit targets. Its size classes are
-/// multiples of 16 bytes above 8 bytes (on 64-bit targets it defines `MI_ALIGN2W`), and a
-/// block of at most 8 bytes is 8-aligned.
+/// `MI_MAX_ALIGN_SIZE`, C's `alignof(max_align_t)` on 64-bit targets. Above 8 bytes its size
+/// classes are multiples of 16 bytes (it defines `MI_ALIGN2W` there), a page's first block
+/// starts 16-aligned, and so does a huge block; a block of at most 8 bytes is 8-aligned.
+/// Built without libmimalloc-sys's `debug` features: their guarded blocks, when sampling is
+/// turned on, sit right before a guard page and are aligned only to 8.
 const MALLOC_ALIGN: usize = 16;
 
 /// Whether `mi_malloc(size)` (or `mi_realloc(_, size)`) already gives `align`: as C's `malloc`,

@@ -71,18 +71,43 @@ struct Tally {
     by_recorded: [u64; Recorded::ALL.len()],
 }
 
-/// Where `value` is in `all` (every variant of its enum is: the `ALL` lists are complete).
-fn place<T: PartialEq + Copy>(all: &[T], value: T) -> usize {
-    all.iter().position(|a| *a == value).unwrap_or(0)
+/// Where each verdict, recorded outcome and change is in its `ALL` (a unit test checks
+/// that): by exhaustive matches, so that a new variant does not compile until it has a place,
+/// rather than being counted under another's name.
+fn verdict_place(v: Verdict) -> usize {
+    match v {
+        Verdict::AllowedByNode => 0,
+        Verdict::ReliesOnRbac => 1,
+        Verdict::Forbidden => 2,
+        Verdict::Indeterminate => 3,
+    }
+}
+
+/// See [`verdict_place`].
+fn recorded_place(r: Recorded) -> usize {
+    match r {
+        Recorded::Allowed => 0,
+        Recorded::Forbidden => 1,
+        Recorded::NoResponse => 2,
+    }
+}
+
+/// See [`verdict_place`].
+fn change_place(c: Change) -> usize {
+    match c {
+        Change::WouldBreak => 0,
+        Change::FixedByTarget => 1,
+        Change::Unchanged => 2,
+    }
 }
 
 impl Tally {
     /// Counts one row, as [`Totals::add`] does.
     fn add(&mut self, row: &RequestVerdict) {
         self.requests += 1;
-        self.by_verdict[place(&Verdict::ALL, row.verdict)] += 1;
-        self.by_change[place(&Change::ALL, row.change)] += 1;
-        self.by_recorded[place(&Recorded::ALL, row.recorded.decision)] += 1;
+        self.by_verdict[verdict_place(row.verdict)] += 1;
+        self.by_change[change_place(row.change)] += 1;
+        self.by_recorded[recorded_place(row.recorded.decision)] += 1;
     }
 
     /// The counts by name, every name present.
@@ -782,6 +807,19 @@ mod tests {
             evidence: Evidence::NotConsulted,
             source_file: CompactString::default(),
             source_line: 0,
+        }
+    }
+
+    #[test]
+    fn every_name_has_its_place_in_all() {
+        for (i, v) in Verdict::ALL.into_iter().enumerate() {
+            assert_eq!(verdict_place(v), i, "{v:?}");
+        }
+        for (i, r) in Recorded::ALL.into_iter().enumerate() {
+            assert_eq!(recorded_place(r), i, "{r:?}");
+        }
+        for (i, c) in Change::ALL.into_iter().enumerate() {
+            assert_eq!(change_place(c), i, "{c:?}");
         }
     }
 

@@ -772,8 +772,9 @@ mod tests {
             r#"{"auditID":"a","user":{"username":"\u0053YSTEM:NODE:N1"}}"#,
             r#"{"auditID":"a","user":{"username":"\u004bube"}}"#,
             r#"{"auditID":"a","user":{"username":"system:nod\u0065:n1"}}"#,
-            r#"{"auditID":"a","user":{"username":"system:node:\u006e1"}}"#,
-            r#"{"auditID":"a","user":{"username":"system:node:n\u007a"}}"#,
+            r#"{"auditID":"a","user":{"username":"\u006eode"}}"#,
+            r#"{"auditID":"a","userAgent":"kubele\u0074/v1"}"#,
+            r#"{"auditID":"a","user":{"username":"n\u007a"}}"#,
             r#"{"auditID":"a","user":{"username":"system\u003anode:n1"}}"#,
             r#"{"auditID":"a","userAgent":"kubelet\u002Fv1"}"#,
             r#"{"kind":"EventList","items":[]}"#,
@@ -801,6 +802,8 @@ mod tests {
             r#"{"auditID":"a","message":"accords"}"#,
             r#"{"auditID":"a","message":"u0073 u0041 u005f u007e"}"#,
             r#"{"auditID":"a","message":"x003a x003A 0x002f 002F"}"#,
+            // The two bytes of a `\u` head are both needed.
+            r#"{"auditID":"a","message":"u003a u002F \\003a"}"#,
         ] {
             assert_eq!(skip(tail_only).as_deref(), Some("a"), "{tail_only}");
             let needle_after = format!(
@@ -1024,6 +1027,10 @@ mod tests {
             received_line(
                 "system:node:n1",
                 &format!(r#","requestObject":{{"name":"\u0041"}}{times}"#),
+            ),
+            received_line(
+                "system:node:n1",
+                &format!(r#","requestObject":{{"name":"a\u003ab"}}{times}"#),
             ),
             received_line(
                 "system:node:n1",
