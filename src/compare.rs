@@ -220,48 +220,11 @@ fn node_label(node: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use compact_str::{format_compact, CompactString};
 
     fn row(node: &str, verdict: Verdict) -> RequestVerdict {
-        use crate::verdict::*;
-        let no_opinion = AuthzDecision::NoOpinion;
-        RequestVerdict {
-            audit_id: CompactString::default(),
-            timestamp: None,
-            node: node.into(),
-            username: format_compact!("system:node:{node}"),
-            groups: vec!["system:nodes".into()],
-            user_agent: CompactString::default(),
-            source_ips: Vec::new(),
-            verb: "get".into(),
-            api_group: CompactString::default(),
-            resource: "nodes".into(),
-            subresource: CompactString::default(),
-            namespace: CompactString::default(),
-            name: node.into(),
-            request_uri: CompactString::default(),
-            recorded: RecordedOutcome::from_log(Some("forbid"), Some(""), Some(403)),
-            node_authorizer: NodeAuthorizerResult {
-                decision: no_opinion,
-                reason: String::new(),
-            },
-            node_restriction: NodeRestrictionResult {
-                decision: AdmissionDecision::NotApplicable,
-                reason: String::new(),
-            },
-            rbac: RbacResult {
-                decision: no_opinion,
-                reason: String::new(),
-                binding: None,
-                role: None,
-            },
-            verdict,
-            verdict_reason: CompactString::default(),
-            change: change(Recorded::Forbidden, verdict),
-            evidence: Evidence::NotConsulted,
-            source_file: CompactString::default(),
-            source_line: 0,
-        }
+        let forbidden =
+            crate::verdict::RecordedOutcome::from_log(Some("forbid"), Some(""), Some(403));
+        crate::verdict::counted_row(node, verdict, forbidden)
     }
 
     #[test]

@@ -582,6 +582,53 @@ impl Serialize for RequestVerdict {
     }
 }
 
+/// A `get` of the Node `node` by its kubelet that no authorizer had an opinion on, with the
+/// given verdict and recorded outcome: a row for tests of what counts rows.
+#[cfg(test)]
+pub(crate) fn counted_row(
+    node: &str,
+    verdict: Verdict,
+    recorded: RecordedOutcome,
+) -> RequestVerdict {
+    RequestVerdict {
+        audit_id: CompactString::default(),
+        timestamp: None,
+        node: node.into(),
+        username: compact_str::format_compact!("system:node:{node}"),
+        groups: vec!["system:nodes".into()],
+        user_agent: CompactString::default(),
+        source_ips: Vec::new(),
+        verb: "get".into(),
+        api_group: CompactString::default(),
+        resource: "nodes".into(),
+        subresource: CompactString::default(),
+        namespace: CompactString::default(),
+        name: node.into(),
+        request_uri: CompactString::default(),
+        change: change(recorded.decision, verdict),
+        recorded,
+        node_authorizer: NodeAuthorizerResult {
+            decision: AuthzDecision::NoOpinion,
+            reason: String::new(),
+        },
+        node_restriction: NodeRestrictionResult {
+            decision: AdmissionDecision::NotApplicable,
+            reason: String::new(),
+        },
+        rbac: RbacResult {
+            decision: AuthzDecision::NoOpinion,
+            reason: String::new(),
+            binding: None,
+            role: None,
+        },
+        verdict,
+        verdict_reason: CompactString::default(),
+        evidence: Evidence::NotConsulted,
+        source_file: CompactString::default(),
+        source_line: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

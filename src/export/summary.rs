@@ -764,51 +764,7 @@ impl FailOn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::{
-        change, AdmissionDecision, AuthzDecision, Evidence, NodeAuthorizerResult,
-        NodeRestrictionResult, RbacResult, RecordedOutcome,
-    };
-    use compact_str::CompactString;
-
-    fn row(node: &str, verdict: Verdict, recorded: RecordedOutcome) -> RequestVerdict {
-        RequestVerdict {
-            audit_id: CompactString::default(),
-            timestamp: None,
-            node: node.into(),
-            username: CompactString::default(),
-            groups: Vec::new(),
-            user_agent: CompactString::default(),
-            source_ips: Vec::new(),
-            verb: "get".into(),
-            api_group: CompactString::default(),
-            resource: "nodes".into(),
-            subresource: CompactString::default(),
-            namespace: CompactString::default(),
-            name: CompactString::default(),
-            request_uri: CompactString::default(),
-            change: change(recorded.decision, verdict),
-            recorded,
-            node_authorizer: NodeAuthorizerResult {
-                decision: AuthzDecision::NoOpinion,
-                reason: String::new(),
-            },
-            node_restriction: NodeRestrictionResult {
-                decision: AdmissionDecision::NotApplicable,
-                reason: String::new(),
-            },
-            rbac: RbacResult {
-                decision: AuthzDecision::NoOpinion,
-                reason: String::new(),
-                binding: None,
-                role: None,
-            },
-            verdict,
-            verdict_reason: CompactString::default(),
-            evidence: Evidence::NotConsulted,
-            source_file: CompactString::default(),
-            source_line: 0,
-        }
-    }
+    use crate::verdict::{counted_row, RecordedOutcome};
 
     #[test]
     fn every_name_has_its_place_in_all() {
@@ -840,7 +796,7 @@ mod tests {
             for (r, outcome) in recorded.iter().enumerate() {
                 let node = ["node1", "node2", ""][(v + r) % 3];
                 for _ in 0..=(v * 3 + r) {
-                    let row = row(node, verdict, outcome.clone());
+                    let row = counted_row(node, verdict, outcome.clone());
                     builder.add(&row);
                     expected.add(&row);
                     expected_per_node.entry(node.into()).or_default().add(&row);
