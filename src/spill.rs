@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use compact_str::CompactString;
 
-use crate::input::event::{CowStr, RawEvent, RawUser, MUTATING_VERBS};
+use crate::input::event::{text, RawEvent, RawUser};
 use crate::input::uri::{request_uri_parts, RequestUriParts};
 use crate::record::{
     KubeletMatch, KubeletRequest, Micros, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
@@ -528,22 +528,17 @@ struct EventRequest<'e, 'a> {
 
 impl<'e, 'a> EventRequest<'e, 'a> {
     fn of(ev: &'e RawEvent<'a>, matched_by: KubeletMatch, pos: SourcePos) -> Self {
-        let verb = ev.verb.as_deref().unwrap_or("");
-        let request_uri = ev.request_uri.as_deref().unwrap_or("");
+        let request_uri = text(&ev.request_uri);
         EventRequest {
             ev,
-            audit_id: ev.audit_id.as_deref().unwrap_or(""),
+            audit_id: text(&ev.audit_id),
             stage: ev.stage(),
             request_received: ev.request_received(),
             stage_timestamp: ev.stage_time(),
-            verb,
+            verb: ev.verb(),
             request_uri,
             uri: request_uri_parts(request_uri),
-            // NodeRestriction reads the bodies of writes only.
-            request_object: ev
-                .request_object
-                .filter(|_| MUTATING_VERBS.contains(&verb))
-                .map(|body| body.get()),
+            request_object: ev.write_body(),
             matched_by,
             pos,
         }
@@ -699,7 +694,7 @@ impl Encoder<'_> {
     fn raw_user(&mut self, u: &RawUser<'_>) {
         let extra = u.extra.iter().flatten();
         self.user_parts(
-            u.username.as_deref().unwrap_or(""),
+            text(&u.username),
             u.groups.as_deref().unwrap_or_default(),
             u.extra.as_ref().map_or(0, |e| e.len()),
             extra.map(|(key, values)| (&**key, values.as_deref().unwrap_or_default())),
@@ -837,11 +832,6 @@ pub fn decode(bytes: &[u8]) -> Result<KubeletRequest, String> {
         matched_by,
         pos,
     })
-}
-
-/// The text of a string field of an event; an absent field is empty.
-fn text<'s>(s: &'s Option<CowStr<'_>>) -> &'s str {
-    s.as_deref().unwrap_or("")
 }
 
 /// Reads a record's encoding (see [`encode`]): its strings from `text`, the rest from `bin`.

@@ -646,8 +646,17 @@ impl<'a> RawEvent<'a> {
         }
     }
 
-    fn verb(&self) -> &str {
-        self.verb.as_deref().unwrap_or("")
+    /// The verb; an absent one is empty.
+    pub(crate) fn verb(&self) -> &str {
+        text(&self.verb)
+    }
+
+    /// The `requestObject` that NodeRestriction reads: a write's (a [`MUTATING_VERBS`] one)
+    /// only.
+    pub(crate) fn write_body(&self) -> Option<&'a str> {
+        self.request_object
+            .filter(|_| MUTATING_VERBS.contains(&self.verb()))
+            .map(|body| body.get())
     }
 
     /// The graph-relevant object change this event records, if any: a successful (2xx)
@@ -666,7 +675,7 @@ impl<'a> RawEvent<'a> {
             return None;
         }
         let r = self.object_ref.as_ref()?;
-        let resource = r.resource.as_deref().unwrap_or("");
+        let resource = text(&r.resource);
         if !GRAPH_RESOURCES.contains(&resource) {
             return None;
         }
@@ -705,8 +714,13 @@ impl<'a> RawEvent<'a> {
     }
 }
 
+/// The text of a string field of an event; an absent field is empty.
+pub(crate) fn text<'s>(s: &'s Option<CowStr<'_>>) -> &'s str {
+    s.as_deref().unwrap_or("")
+}
+
 fn owned(s: &Option<CowStr<'_>>) -> String {
-    s.as_deref().unwrap_or("").to_string()
+    text(s).to_string()
 }
 
 /// The owned record of a kubelet event, built field by field: what
@@ -727,7 +741,7 @@ mod owned_record {
             pos: SourcePos,
         ) -> KubeletRequest {
             let verb = self.verb();
-            let request_uri = self.request_uri.as_deref().unwrap_or("");
+            let request_uri = text(&self.request_uri);
             let status = self.response_status.as_ref();
             let annotations = self.annotations.as_ref();
             KubeletRequest {
@@ -753,11 +767,7 @@ mod owned_record {
                 reason: annotations
                     .and_then(|a| a.reason.as_ref())
                     .map(|r| r.into()),
-                request_object: if MUTATING_VERBS.contains(&verb) {
-                    self.request_object.map(|r| r.get().to_string())
-                } else {
-                    None
-                },
+                request_object: self.write_body().map(str::to_string),
                 matched_by: Some(matched_by),
                 pos,
             }
@@ -765,7 +775,7 @@ mod owned_record {
     }
 
     fn compact(s: &Option<CowStr<'_>>) -> CompactString {
-        CompactString::from(s.as_deref().unwrap_or(""))
+        CompactString::from(text(s))
     }
 
     fn object_ref(r: &RawObjectRef<'_>) -> ObjectRef {

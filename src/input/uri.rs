@@ -228,7 +228,7 @@ fn split_terms(selector: &str) -> Vec<&str> {
 /// Removes the `\\`, `\,` and `\=` escapes of a selector value; any other escape, a trailing
 /// backslash or an unescaped `,`/`=` is an error, as upstream.
 fn unescape_value(s: &str) -> Option<CompactString> {
-    if !has_either(s.as_bytes(), b'\\', b',') && !s.contains('=') {
+    if !s.bytes().any(|c| matches!(c, b'\\' | b',' | b'=')) {
         return Some(s.into());
     }
     let mut out = CompactString::with_capacity(s.len());
