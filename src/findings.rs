@@ -35,6 +35,7 @@ use crate::authz::goquote::go_quote;
 use crate::authz::node::node_identity;
 use crate::authz::rbac::{describe_subject, rule_grants, RbacAuthorizer};
 use crate::cluster::rbac_types::{Binding, PolicyRule, RbacPolicy, Subject};
+use crate::graph::intern::FxHashMap;
 use crate::input::event::KUBELET_AGENT_PREFIX;
 use crate::verdict::{BindingKey, BindingKind};
 use serde::Serialize;
@@ -507,7 +508,10 @@ fn insert_capped(set: &mut BTreeSet<String>, value: &str) {
 /// findings at the end. Memory grows with distinct usernames, not with requests.
 #[derive(Debug, Clone, Default)]
 pub struct IdentitySightings {
-    by_user: BTreeMap<String, Sighting>,
+    /// Hashed, not ordered: the merging thread looks a user up once per request decided
+    /// (a tree of a few hundred node names cost a dozen string comparisons a request), and
+    /// [`IdentitySightings::findings`] sorts the users once.
+    by_user: FxHashMap<String, Sighting>,
 }
 
 impl IdentitySightings {
@@ -527,13 +531,10 @@ impl IdentitySightings {
         if !node_user && !kubelet_non_bootstrap {
             return;
         }
-        if !self.by_user.contains_key(username) {
-            // Allocate the key only for a new user: most requests repeat one.
-            self.by_user
-                .insert(username.to_owned(), Sighting::default());
-        }
-        let Some(s) = self.by_user.get_mut(username) else {
-            return;
+        // Allocate the key only for a new user: most requests repeat one.
+        let s = match self.by_user.get_mut(username) {
+            Some(s) => s,
+            None => self.by_user.entry(username.to_owned()).or_default(),
         };
         s.requests += 1;
         insert_capped(&mut s.user_agents, user_agent);
@@ -556,7 +557,9 @@ impl IdentitySightings {
     /// every node would be flagged).
     pub fn findings(&self, known_nodes: Option<&HashSet<String>>) -> Vec<Finding> {
         let mut out = Vec::new();
-        for (user, s) in &self.by_user {
+        let mut users: Vec<(&String, &Sighting)> = self.by_user.iter().collect();
+        users.sort_unstable_by_key(|(user, _)| *user);
+        for (user, s) in users {
             let make = |kind: FindingKind, severity, observed: Vec<String>, requests| Finding {
                 id: format!("{}:{user}", kind.as_str()),
                 severity,
