@@ -18,7 +18,7 @@ use crate::compare::{CompareBuilder, Comparison};
 use crate::export::html::timeline::{troubled_first, TimelineBuilder};
 use crate::export::html::{FindingRow, HtmlReport, ScenarioColumn};
 use crate::export::parquet::{PartitionBy, RequestWriter, WriterOptions};
-use crate::export::summary::{ModelAnswer, Summary, SummaryBuilder};
+use crate::export::summary::{RecordedFacts, Settled, Summary, SummaryBuilder};
 use crate::findings::{node_rules_from, Findings, IdentitySightings};
 use crate::graph::{build_graph_with, Graph};
 use crate::input::source::InputSpec;
@@ -29,9 +29,8 @@ use crate::record::{KubeletRequest, Micros};
 use crate::scan::{progress_bar, scan, shows_progress, ScanError, ScanOptions, ScanSummary};
 use crate::spill::{SpillBatch, SpillError, SpillWriter};
 use crate::verdict::{
-    change, classify, classify_facts, AdmissionDecision, AuthzDecision, DecisionFacts, Decisions,
-    Evidence, NodeAuthorizerResult, NodeRestrictionResult, RbacResult, RecordedOutcome,
-    RequestVerdict, Verdict,
+    change, classify, judge, AdmissionDecision, AuthzDecision, DecisionFacts, Decisions, Evidence,
+    NodeAuthorizerResult, NodeRestrictionResult, RbacResult, RecordedOutcome, RequestVerdict,
 };
 use compact_str::CompactString;
 use rayon::prelude::*;
@@ -720,11 +719,11 @@ pub fn analyze(
         counted: InventoryEntry,
         verdicts: Option<Verdicts>,
     }
-    // A row under the target, the model's answers under the recorded candidates, and the rows
-    // under the compared scenarios.
+    // A row under the target, the model's answers under the recorded candidates (compared with
+    // what was recorded), and the rows under the compared scenarios.
     struct Verdicts {
         row: RequestVerdict,
-        models: Vec<(Verdict, String, bool)>,
+        models: Vec<Settled>,
         columns: Vec<RequestVerdict>,
     }
     // Deciding uses as many workers as the read did (`--threads`).
@@ -769,15 +768,24 @@ pub fn analyze(
                     let prepared = Prepared::new(&req);
                     let counted = InventoryEntry::with_attributes(&req, &prepared.attrs);
                     let mut outcomes = prepared.outcomes(&scenarios, &graph, shared);
-                    // The candidates need only the verdict, straight from the chain's answer.
-                    let models: Vec<(Verdict, String, bool)> = recorded_at
+                    // The candidates' answers, straight from the chain's, compared here with
+                    // what was recorded.
+                    let recorded = RecordedFacts::from_log(
+                        req.decision.as_deref(),
+                        req.reason.as_deref(),
+                        req.response_code,
+                    );
+                    let models: Vec<Settled> = recorded_at
                         .iter()
                         .map(|&i| {
                             let o = &outcomes[i];
-                            let c = classify_facts(&facts_of(o));
-                            debug_assert_eq!(c, classify(&decisions_of(o)));
+                            let judged = judge(&facts_of(o));
+                            debug_assert_eq!((judged.verdict, judged.reason.joined()), {
+                                let c = classify(&decisions_of(o));
+                                (c.verdict, c.reason)
+                            });
                             let by_admission = matches!(o.admission, Admission::Deny { .. });
-                            (c.verdict, c.reason, by_admission)
+                            Settled::settle(recorded, judged.verdict, by_admission, judged.reason)
                         })
                         .collect();
                     let columns: Vec<RequestVerdict> = compare_at
@@ -823,19 +831,11 @@ pub fn analyze(
                 c.add(columns);
             }
             builder.add(row);
-            let answers: Vec<ModelAnswer> = models
-                .iter()
-                .map(|(verdict, reason, by_admission)| ModelAnswer {
-                    verdict: *verdict,
-                    reason,
-                    by_admission: *by_admission,
-                })
-                .collect();
             match phases.as_mut() {
-                Some(tracker) => tracker.observe(row, &answers),
+                Some(tracker) => tracker.observe(row, models),
                 None => {
-                    if let Some(answer) = answers.first() {
-                        builder.compare_recorded(row, *answer);
+                    if let Some(settled) = models.first() {
+                        builder.compare_settled(row, settled);
                     }
                 }
             }

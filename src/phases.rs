@@ -9,7 +9,7 @@
 //! tell the candidates apart never starts a phase of its own.
 
 use crate::export::html::timeline::Grid;
-use crate::export::summary::{agreement_of, disagreement, Agreement, Disagreement, ModelAnswer};
+use crate::export::summary::{disagreement, Agreement, Disagreement, Settled};
 use crate::record::Micros;
 use crate::verdict::RequestVerdict;
 use serde::Serialize;
@@ -66,8 +66,9 @@ impl PhaseTracker {
         }
     }
 
-    /// Records one request: its row and the model's answer under each candidate, in order.
-    pub fn observe(&mut self, row: &RequestVerdict, answers: &[ModelAnswer<'_>]) {
+    /// Records one request: its row and the model's answer under each candidate, in order,
+    /// compared with what was recorded.
+    pub fn observe(&mut self, row: &RequestVerdict, answers: &[Settled]) {
         let Some(bucket) = row
             .timestamp
             .and_then(|t| self.grid.index(t))
@@ -78,16 +79,17 @@ impl PhaseTracker {
         };
         let mut compared_any = false;
         for (cell, answer) in bucket.iter_mut().zip(answers) {
-            let Some(result) = agreement_of(row, *answer) else {
-                continue;
-            };
+            match answer {
+                Settled::NotCompared => continue,
+                Settled::Agreed => cell.agreed += 1,
+                Settled::Disagreed(answer) => {
+                    if cell.examples.len() < EXAMPLES_PER_BUCKET {
+                        cell.examples.push(disagreement(row, answer.answer()));
+                    }
+                }
+            }
             compared_any = true;
             cell.compared += 1;
-            if result {
-                cell.agreed += 1;
-            } else if cell.examples.len() < EXAMPLES_PER_BUCKET {
-                cell.examples.push(disagreement(row, *answer));
-            }
         }
         if !compared_any {
             self.not_compared += 1;

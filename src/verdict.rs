@@ -400,9 +400,64 @@ pub struct DecisionFacts<'a> {
 
 /// [`classify`] on borrowed facts.
 pub fn classify_facts(f: &DecisionFacts<'_>) -> Classified {
-    let verdict = |verdict, reason: &str| Classified {
+    let judged = judge(f);
+    Classified {
+        verdict: judged.verdict,
+        reason: judged.reason.joined(),
+    }
+}
+
+/// A verdict with its reason still in the parts it is joined from, so that it can be compared
+/// with a recorded reason without being built (see [`judge`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judged<'a> {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Its reason, as [`Classified::reason`] would hold it once joined.
+    pub reason: ReasonParts<'a>,
+}
+
+/// A reason as [`join_reasons`] builds it from (at most) two parts: the non-empty ones, joined
+/// by a newline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReasonParts<'a>([&'a str; 2]);
+
+impl<'a> ReasonParts<'a> {
+    /// A reason of one part.
+    pub fn one(reason: &'a str) -> Self {
+        ReasonParts([reason, ""])
+    }
+
+    /// A reason of two parts (either may be empty), as the union authorizer joins the reasons
+    /// of the Node authorizer and RBAC.
+    pub fn of(parts: [&'a str; 2]) -> Self {
+        ReasonParts(parts)
+    }
+
+    /// The reason, built.
+    pub fn joined(&self) -> String {
+        join_reasons(self.0)
+    }
+
+    /// Whether the reason, once built, would be `text`.
+    pub fn is(&self, text: &str) -> bool {
+        match self.0 {
+            [only, ""] | ["", only] => text == only,
+            [first, second] => {
+                text.len() == first.len() + 1 + second.len()
+                    && text.starts_with(first)
+                    && text.as_bytes()[first.len()] == b'\n'
+                    && text.ends_with(second)
+            }
+        }
+    }
+}
+
+/// [`classify_facts`] without building the reason.
+pub fn judge<'a>(f: &DecisionFacts<'a>) -> Judged<'a> {
+    let verdict = |verdict, reason| Judged {
         verdict,
-        reason: reason.to_string(),
+        reason: ReasonParts::one(reason),
     };
     if f.node_allows || f.rbac_allows {
         match f.admission {
@@ -421,9 +476,9 @@ pub fn classify_facts(f: &DecisionFacts<'_>) -> Classified {
     if let Some(why) = f.incomplete {
         return verdict(Verdict::Indeterminate, why);
     }
-    Classified {
+    Judged {
         verdict: Verdict::Forbidden,
-        reason: join_reasons([f.node_reason, f.rbac_reason]),
+        reason: ReasonParts::of([f.node_reason, f.rbac_reason]),
     }
 }
 
@@ -997,5 +1052,98 @@ mod tests {
             "source": {"file": "audit.log", "line": 7}
         });
         assert_eq!(v, expect);
+    }
+
+    /// `ReasonParts::is` says exactly whether the joined reason is the text, for parts empty
+    /// or not, texts that are one part, both, both in the other order, with another separator,
+    /// or cut short, and parts that hold newlines themselves.
+    #[test]
+    fn a_reason_in_parts_is_the_text_it_joins_to() {
+        let parts = ["", "a", "ab", "a\nb", "b", "\n", "no path to secret"];
+        let mut texts: Vec<String> = vec![String::new(), "\n\n".into(), "a b".into()];
+        for p in parts {
+            for q in parts {
+                texts.push(join_reasons([p, q]));
+                texts.push(format!("{p}\n{q}"));
+                texts.push(format!("{p} {q}"));
+                texts.push(format!("{p}{q}"));
+            }
+        }
+        let mut compared = 0;
+        for p in parts {
+            for q in parts {
+                let reason = ReasonParts([p, q]);
+                for t in &texts {
+                    assert_eq!(reason.is(t), reason.joined() == *t, "{p:?} {q:?} {t:?}");
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 49 * (3 + 49 * 4));
+        assert!(ReasonParts(["a", "b"]).is("a\nb"));
+        assert!(!ReasonParts(["a", "b"]).is("b\na"));
+        assert!(ReasonParts::one("x").is("x"));
+        assert!(ReasonParts(["", ""]).is(""));
+    }
+
+    /// `judge` gives `classify_facts`' verdict, and its reason joins to `classify_facts`'.
+    #[test]
+    fn judged_is_classified_without_the_reason_built() {
+        let admissions = [
+            AdmissionDecision::Admit,
+            AdmissionDecision::Deny,
+            AdmissionDecision::Unknown,
+            AdmissionDecision::NotApplicable,
+        ];
+        let mut judged = 0;
+        for node_allows in [false, true] {
+            for rbac_allows in [false, true] {
+                for admission in admissions {
+                    for incomplete in [None, Some("pod ns/p not seen")] {
+                        for (node_reason, rbac_reason) in
+                            [("", ""), ("no path", ""), ("", "rbac"), ("no path", "rbac")]
+                        {
+                            let facts = DecisionFacts {
+                                node_allows,
+                                rbac_allows,
+                                admission,
+                                admission_reason: "admission says",
+                                incomplete,
+                                node_reason,
+                                rbac_reason,
+                            };
+                            let j = judge(&facts);
+                            let c = classify_facts(&facts);
+                            assert_eq!(
+                                (j.verdict, j.reason.joined()),
+                                (c.verdict, c.reason.clone())
+                            );
+                            assert!(j.reason.is(&c.reason));
+                            judged += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(judged, 2 * 2 * 4 * 2 * 4);
+        let forbidden = DecisionFacts {
+            node_allows: false,
+            rbac_allows: false,
+            admission: AdmissionDecision::NotApplicable,
+            admission_reason: "",
+            incomplete: None,
+            node_reason: "no relationship found between node 'n1' and this object",
+            rbac_reason: "",
+        };
+        assert_eq!(
+            judge(&forbidden),
+            Judged {
+                verdict: Verdict::Forbidden,
+                reason: ReasonParts([
+                    "no relationship found between node 'n1' and this object",
+                    ""
+                ]),
+            }
+        );
     }
 }

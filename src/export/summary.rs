@@ -3,7 +3,9 @@
 //! reports (`report.rs`) render the same [`Summary`].
 
 use crate::findings::{Finding, Findings, Severity};
-use crate::verdict::{BindingKey, Change, Recorded, RequestVerdict, Verdict};
+use crate::verdict::{
+    BindingKey, Change, ReasonParts, Recorded, RecordedOutcome, RequestVerdict, Verdict,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -362,20 +364,131 @@ struct AgreementBuilder {
 /// the same recorded reason where the log has one. Cheap: called for every request under every
 /// candidate configuration; build the [`Disagreement`] only when it is kept.
 pub fn agreement_of(row: &RequestVerdict, model: ModelAnswer<'_>) -> Option<bool> {
-    if row.recorded.decision == Recorded::NoResponse || model.verdict == Verdict::Indeterminate {
+    agreement(
+        RecordedFacts::of(&row.recorded),
+        model.verdict,
+        model.by_admission,
+        ReasonParts::one(model.reason),
+    )
+}
+
+/// [`agreement_of`] on what it reads of the recorded outcome, and on the model's reason in the
+/// parts it is built from (most requests were recorded allowed, and their reasons are never
+/// compared, so never built).
+fn agreement(
+    recorded: RecordedFacts<'_>,
+    verdict: Verdict,
+    by_admission: bool,
+    reason: ReasonParts<'_>,
+) -> Option<bool> {
+    if recorded.decision == Recorded::NoResponse || verdict == Verdict::Indeterminate {
         return None;
     }
-    let recorded_allowed = row.recorded.decision == Recorded::Allowed;
-    let same_outcome = recorded_allowed == model.verdict.is_allowed();
-    let same_source = recorded_allowed || row.recorded.by_admission == model.by_admission;
-    let reason_comparable = recorded_allowed || !row.recorded.by_admission;
-    let same_reason = !reason_comparable
-        || row
-            .recorded
-            .reason
-            .as_deref()
-            .is_none_or(|r| r == model.reason);
+    let recorded_allowed = recorded.decision == Recorded::Allowed;
+    let same_outcome = recorded_allowed == verdict.is_allowed();
+    let same_source = recorded_allowed || recorded.by_admission == by_admission;
+    let reason_comparable = recorded_allowed || !recorded.by_admission;
+    let same_reason = !reason_comparable || recorded.reason.is_none_or(|r| reason.is(r));
     Some(same_outcome && same_source && same_reason)
+}
+
+/// What [`agreement_of`] reads of a recorded outcome ([`RecordedOutcome`]), borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedFacts<'a> {
+    /// The classified outcome.
+    pub decision: Recorded,
+    /// Refused by admission.
+    pub by_admission: bool,
+    /// The `authorization.k8s.io/reason` annotation, if logged.
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> RecordedFacts<'a> {
+    /// The facts of a row's recorded outcome.
+    pub fn of(recorded: &'a RecordedOutcome) -> Self {
+        RecordedFacts {
+            decision: recorded.decision,
+            by_admission: recorded.by_admission,
+            reason: recorded.reason.as_deref(),
+        }
+    }
+
+    /// The facts of a request's logged annotations and code, classified as
+    /// [`RecordedOutcome::from_log`] classifies them.
+    pub fn from_log(annotation: Option<&str>, reason: Option<&'a str>, code: Option<i32>) -> Self {
+        let (decision, by_admission) = RecordedOutcome::classify(annotation, reason, code);
+        RecordedFacts {
+            decision,
+            by_admission,
+            reason,
+        }
+    }
+}
+
+/// A model's answer compared with what was recorded. The deciding workers settle each
+/// candidate configuration's answer where the request is decided, so that the one thread that
+/// merges their results neither builds nor compares reasons; only a disagreement (rare, and
+/// shown only as an example) keeps its answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settled {
+    /// Not comparable (see [`agreement_of`]).
+    NotCompared,
+    /// The answer reproduces what was recorded.
+    Agreed,
+    /// It does not: the answer.
+    Disagreed(OwnedAnswer),
+}
+
+/// A [`ModelAnswer`] that owns its reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedAnswer {
+    /// Verdict under the recorded configuration.
+    pub verdict: Verdict,
+    /// Its reason.
+    pub reason: String,
+    /// True when the model's refusal comes from admission.
+    pub by_admission: bool,
+}
+
+impl OwnedAnswer {
+    /// The answer, borrowed.
+    pub fn answer(&self) -> ModelAnswer<'_> {
+        ModelAnswer {
+            verdict: self.verdict,
+            reason: &self.reason,
+            by_admission: self.by_admission,
+        }
+    }
+}
+
+impl Settled {
+    /// `model` compared with `row`'s recorded outcome.
+    pub fn of(row: &RequestVerdict, model: ModelAnswer<'_>) -> Settled {
+        Settled::settle(
+            RecordedFacts::of(&row.recorded),
+            model.verdict,
+            model.by_admission,
+            ReasonParts::one(model.reason),
+        )
+    }
+
+    /// An answer (`verdict`, refused `by_admission`, with `reason`) compared with `recorded`.
+    pub fn settle(
+        recorded: RecordedFacts<'_>,
+        verdict: Verdict,
+        by_admission: bool,
+        reason: ReasonParts<'_>,
+    ) -> Settled {
+        match agreement(recorded, verdict, by_admission, reason) {
+            None => Settled::NotCompared,
+            Some(true) => Settled::Agreed,
+            Some(false) => Settled::Disagreed(OwnedAnswer {
+                verdict,
+                reason: reason.joined(),
+                by_admission,
+            }),
+        }
+    }
 }
 
 /// The report line of a request on which the model and the recorded apiserver disagree.
@@ -627,18 +740,23 @@ impl SummaryBuilder {
     /// (authorization or admission), and, where the log has an authorization reason that the
     /// model also produces (allow reasons, authorization refusals), the same reason string.
     pub fn compare_recorded(&mut self, row: &RequestVerdict, model: ModelAnswer<'_>) {
+        self.compare_settled(row, &Settled::of(row, model));
+    }
+
+    /// [`SummaryBuilder::compare_recorded`] on an answer already compared.
+    pub fn compare_settled(&mut self, row: &RequestVerdict, settled: &Settled) {
         let a = self.agreement.get_or_insert_with(AgreementBuilder::default);
-        match agreement_of(row, model) {
-            None => a.not_compared += 1,
-            Some(true) => {
+        match settled {
+            Settled::NotCompared => a.not_compared += 1,
+            Settled::Agreed => {
                 a.compared += 1;
                 a.agreed += 1;
             }
-            Some(false) => {
+            Settled::Disagreed(answer) => {
                 a.compared += 1;
                 a.disagreements_total += 1;
                 if a.disagreements.len() < MAX_DISAGREEMENTS {
-                    a.disagreements.push(disagreement(row, model));
+                    a.disagreements.push(disagreement(row, answer.answer()));
                 }
             }
         }
@@ -764,7 +882,7 @@ impl FailOn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verdict::{counted_row, RecordedOutcome};
+    use crate::verdict::counted_row;
 
     #[test]
     fn every_name_has_its_place_in_all() {
@@ -820,5 +938,80 @@ mod tests {
             .collect();
         assert_eq!(per_node, expected_per_node);
         assert_eq!(per_node.keys().collect::<Vec<_>>(), ["", "node1", "node2"]);
+    }
+
+    /// An answer settled where it is decided, from the request's logged facts and the reason's
+    /// parts, is what `agreement_of` and the row give: agreed, not compared, or disagreed with
+    /// the answer kept whole.
+    #[test]
+    fn an_answer_settled_from_its_parts_is_the_one_compared_with_the_row() {
+        let logged: [(Option<&str>, Option<&str>, Option<i32>); 7] = [
+            (Some("allow"), Some("RBAC: allowed by x"), Some(200)),
+            (Some("forbid"), Some("no path\nRBAC: none"), Some(403)),
+            (Some("forbid"), Some("no path"), Some(403)),
+            (Some("forbid"), None, Some(403)),
+            (Some("allow"), Some(""), Some(403)),
+            (None, None, Some(403)),
+            (None, None, None),
+        ];
+        let answers = [
+            (Verdict::AllowedByNode, ["", ""], false),
+            (Verdict::ReliesOnRbac, ["RBAC: allowed by x", ""], false),
+            (Verdict::Forbidden, ["no path", "RBAC: none"], false),
+            (Verdict::Forbidden, ["no path", ""], false),
+            (Verdict::Forbidden, ["node may not", ""], true),
+            (Verdict::Indeterminate, ["pod not seen", ""], false),
+        ];
+        let mut counts = [0; 3];
+        for (annotation, reason, code) in logged {
+            let recorded = RecordedOutcome::from_log(annotation, reason, code);
+            let facts = RecordedFacts::from_log(annotation, reason, code);
+            assert_eq!(facts, RecordedFacts::of(&recorded));
+            let row = counted_row("n1", Verdict::AllowedByNode, recorded);
+            for (verdict, parts, by_admission) in answers {
+                let parts = ReasonParts::of(parts);
+                let joined = parts.joined();
+                let model = ModelAnswer {
+                    verdict,
+                    reason: &joined,
+                    by_admission,
+                };
+                let settled = Settled::settle(facts, verdict, by_admission, parts);
+                assert_eq!(settled, Settled::of(&row, model));
+                match (agreement_of(&row, model), &settled) {
+                    (None, Settled::NotCompared) => counts[0] += 1,
+                    (Some(true), Settled::Agreed) => counts[1] += 1,
+                    (Some(false), Settled::Disagreed(kept)) => {
+                        assert_eq!(kept.answer(), model);
+                        counts[2] += 1;
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        // Not compared: the request with no response under every answer, and the indeterminate
+        // answer on every other request. Agreed: the allowed request with the answer of its
+        // logged reason (not with the Node authorizer's empty one), each authorization refusal
+        // with the answers of its reason (both refusals when it logged none), and the
+        // admission refusal with admission's answer, whatever its reason.
+        assert_eq!(counts, [6 + 6, 1 + 1 + 1 + 2 + 1 + 2, 42 - 12 - 8]);
+        let refused = counted_row(
+            "n1",
+            Verdict::Forbidden,
+            RecordedOutcome::from_log(Some("forbid"), Some("no path\nRBAC: none"), Some(403)),
+        );
+        let other = ModelAnswer {
+            verdict: Verdict::Forbidden,
+            reason: "no path\nRBAC: other",
+            by_admission: false,
+        };
+        assert_eq!(
+            Settled::of(&refused, other),
+            Settled::Disagreed(OwnedAnswer {
+                verdict: Verdict::Forbidden,
+                reason: "no path\nRBAC: other".into(),
+                by_admission: false,
+            })
+        );
     }
 }
