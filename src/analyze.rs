@@ -686,6 +686,7 @@ pub fn analyze(
                 .collect(),
         )
     });
+    let examples = phases.as_ref().map(PhaseTracker::demand);
     // Every configuration a request is decided under, each once: the target is usually also
     // one of the recorded candidates, and often a compared column.
     let mut configs = Configurations::default();
@@ -775,9 +776,11 @@ pub fn analyze(
                         req.reason.as_deref(),
                         req.response_code,
                     );
+                    let wanted = examples.as_ref().map(|d| d.at(req.time()));
                     let models: Vec<Settled> = recorded_at
                         .iter()
-                        .map(|&i| {
+                        .enumerate()
+                        .map(|(candidate, &i)| {
                             let o = &outcomes[i];
                             let judged = judge(&facts_of(o));
                             debug_assert_eq!((judged.verdict, judged.reason.joined()), {
@@ -785,7 +788,16 @@ pub fn analyze(
                                 (c.verdict, c.reason)
                             });
                             let by_admission = matches!(o.admission, Admission::Deny { .. });
-                            Settled::settle(recorded, judged.verdict, by_admission, judged.reason)
+                            // Without phases (the recorded configuration given), the
+                            // summary keeps the first disagreements of the whole log.
+                            let keep = wanted.is_none_or(|w| w.wants(candidate));
+                            Settled::settle(
+                                recorded,
+                                judged.verdict,
+                                by_admission,
+                                judged.reason,
+                                keep,
+                            )
                         })
                         .collect();
                     let columns: Vec<RequestVerdict> = compare_at

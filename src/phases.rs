@@ -13,6 +13,8 @@ use crate::export::summary::{disagreement, Agreement, Disagreement, Settled};
 use crate::record::Micros;
 use crate::verdict::RequestVerdict;
 use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Disagreement examples kept per bucket and candidate (memory stays bounded by
 /// buckets × candidates × this).
@@ -43,7 +45,7 @@ struct Cell {
 }
 
 /// Accumulates per-bucket agreement of every candidate configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PhaseTracker {
     grid: Grid,
     candidates: Vec<String>,
@@ -51,6 +53,47 @@ pub struct PhaseTracker {
     cells: Vec<Vec<Cell>>,
     /// Requests with no recorded outcome or an indeterminate model answer.
     not_compared: u64,
+    demand: ExampleDemand,
+}
+
+/// Which cells of a [`PhaseTracker`] (a time bucket and a candidate) still want examples of
+/// disagreements, shared with the threads that decide the requests, so that they keep a
+/// disagreeing answer, and build its reason, only where the tracker may still show it: under
+/// most candidates most requests disagree with the log, and each cell shows only its first
+/// few. A cell is marked full once it has its examples, and never unmarked, so an answer left
+/// out is one the tracker would not have kept, however late a deciding thread sees the mark:
+/// the report does not depend on it.
+#[derive(Debug, Clone)]
+pub struct ExampleDemand {
+    grid: Grid,
+    candidates: usize,
+    /// `full[bucket * candidates + candidate]`.
+    full: Arc<[AtomicBool]>,
+}
+
+impl ExampleDemand {
+    /// Which candidates' answers on a request received `at` may still be shown.
+    pub fn at(&self, at: Option<Micros>) -> WantedExamples<'_> {
+        let bucket = at.and_then(|t| self.grid.index(t)).and_then(|bucket| {
+            let first = bucket * self.candidates;
+            self.full.get(first..first + self.candidates)
+        });
+        WantedExamples(bucket.unwrap_or_default())
+    }
+}
+
+/// The cells of one time bucket, by candidate (none when the request is on no bucket, and its
+/// answers are not compared).
+#[derive(Debug, Clone, Copy)]
+pub struct WantedExamples<'a>(&'a [AtomicBool]);
+
+impl WantedExamples<'_> {
+    /// Whether an answer of `candidate` that disagrees with the log may still be shown.
+    pub fn wants(&self, candidate: usize) -> bool {
+        self.0
+            .get(candidate)
+            .is_some_and(|full| !full.load(Ordering::Relaxed))
+    }
 }
 
 impl PhaseTracker {
@@ -58,33 +101,53 @@ impl PhaseTracker {
     pub fn new(window: (Micros, Micros), candidates: Vec<String>) -> Self {
         let grid = Grid::for_span(window.0, window.1);
         let cells = vec![vec![Cell::default(); candidates.len()]; grid.len];
+        let demand = ExampleDemand {
+            grid,
+            candidates: candidates.len(),
+            full: (0..grid.len * candidates.len())
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+        };
         PhaseTracker {
             grid,
             candidates,
             cells,
             not_compared: 0,
+            demand,
         }
+    }
+
+    /// The cells that still want examples, for the threads that decide the requests.
+    pub fn demand(&self) -> ExampleDemand {
+        self.demand.clone()
     }
 
     /// Records one request: its row and the model's answer under each candidate, in order,
     /// compared with what was recorded.
     pub fn observe(&mut self, row: &RequestVerdict, answers: &[Settled]) {
-        let Some(bucket) = row
+        let Some((i, bucket)) = row
             .timestamp
             .and_then(|t| self.grid.index(t))
-            .and_then(|i| self.cells.get_mut(i))
+            .and_then(|i| Some((i, self.cells.get_mut(i)?)))
         else {
             self.not_compared += 1;
             return;
         };
         let mut compared_any = false;
-        for (cell, answer) in bucket.iter_mut().zip(answers) {
+        for (candidate, (cell, answer)) in bucket.iter_mut().zip(answers).enumerate() {
             match answer {
                 Settled::NotCompared => continue,
                 Settled::Agreed => cell.agreed += 1,
                 Settled::Disagreed(answer) => {
                     if cell.examples.len() < EXAMPLES_PER_BUCKET {
-                        cell.examples.push(disagreement(row, answer.answer()));
+                        debug_assert!(answer.is_some(), "a disagreement wanted was not kept");
+                        if let Some(answer) = answer {
+                            cell.examples.push(disagreement(row, answer.answer()));
+                        }
+                        if cell.examples.len() == EXAMPLES_PER_BUCKET {
+                            let full = &self.demand.full[i * self.demand.candidates + candidate];
+                            full.store(true, Ordering::Relaxed);
+                        }
                     }
                 }
             }
@@ -160,5 +223,87 @@ impl PhaseTracker {
             disagreements: examples,
         };
         (out, Some(agreement))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::summary::OwnedAnswer;
+    use crate::verdict::{counted_row, RecordedOutcome, Verdict};
+
+    fn row_at(at: Micros) -> RequestVerdict {
+        let mut row = counted_row(
+            "n1",
+            Verdict::AllowedByNode,
+            RecordedOutcome::from_log(Some("forbid"), Some("no path"), Some(403)),
+        );
+        row.timestamp = Some(at);
+        row
+    }
+
+    fn disagreeing(reason: &str) -> Settled {
+        Settled::Disagreed(Some(OwnedAnswer {
+            verdict: Verdict::AllowedByNode,
+            reason: reason.into(),
+            by_admission: false,
+        }))
+    }
+
+    /// A cell (bucket and candidate) stops wanting answers once it holds its examples, and
+    /// only that cell; the report is the same whether later disagreements there carry their
+    /// answers or not.
+    #[test]
+    fn a_cell_with_its_examples_wants_no_more_answers() {
+        let end = 600_000_000;
+        let late = end;
+        let report = |unkept_after_full: bool| {
+            let mut tracker = PhaseTracker::new((0, end), vec!["a".into(), "b".into()]);
+            let demand = tracker.demand();
+            let mut wanted_before = Vec::new();
+            for i in 0..5 {
+                wanted_before.push((demand.at(Some(0)).wants(0), demand.at(Some(0)).wants(1)));
+                let answer = if unkept_after_full && i >= EXAMPLES_PER_BUCKET {
+                    Settled::Disagreed(None)
+                } else {
+                    disagreeing(&format!("reason {i}"))
+                };
+                tracker.observe(&row_at(0), &[answer, disagreeing("b")]);
+            }
+            // Candidate b's cell fills as a's does.
+            assert_eq!(
+                wanted_before,
+                [
+                    (true, true),
+                    (true, true),
+                    (true, true),
+                    (false, false),
+                    (false, false)
+                ]
+            );
+            assert!(demand.at(Some(late)).wants(0), "another bucket still wants");
+            assert!(
+                !demand.at(Some(end + 3_600_000_000)).wants(0),
+                "off the grid"
+            );
+            assert!(!demand.at(None).wants(0));
+            assert!(!demand.at(Some(0)).wants(2), "no such candidate");
+            tracker.observe(&row_at(late), &[disagreeing("late"), disagreeing("b")]);
+            tracker.finish()
+        };
+        let (phases, agreement) = report(false);
+        assert_eq!(report(true), (phases.clone(), agreement.clone()));
+        // Neither candidate agrees anywhere: the tie goes to the first, whose examples are
+        // the first three of each bucket.
+        assert_eq!(phases.len(), 1);
+        assert_eq!(phases[0].configuration, "a");
+        let agreement = agreement.unwrap_or_else(|| panic!("no agreement"));
+        assert_eq!((agreement.compared, agreement.agreed), (6, 0));
+        let reasons: Vec<&str> = agreement
+            .disagreements
+            .iter()
+            .map(|d| d.model_reason.as_str())
+            .collect();
+        assert_eq!(reasons, ["reason 0", "reason 1", "reason 2", "late"]);
     }
 }

@@ -183,6 +183,30 @@ fn bucket_width_is_the_first_nice_width_with_at_most_300_buckets() {
 }
 
 proptest! {
+    /// `Grid::index` is the bucket of the time's offset from the origin, whole widths of it,
+    /// computed without overflow, for any grid and time, absurd ones included.
+    #[test]
+    fn the_bucket_of_a_time_is_its_offset_in_whole_widths(
+        start in prop_oneof![Just(i64::MIN), any::<i64>(), -4_000_000_000i64 * S..4_000_000_000i64 * S],
+        end in prop_oneof![Just(i64::MAX), any::<i64>(), -4_000_000_000i64 * S..4_000_000_000i64 * S],
+        at in prop_oneof![Just(i64::MIN), Just(i64::MAX), any::<i64>(), -4_000_000_000i64 * S..4_000_000_000i64 * S],
+    ) {
+        let g = Grid::for_span(start, end);
+        let offset = i128::from(at) - i128::from(g.origin);
+        let expected = (offset >= 0)
+            .then(|| offset / i128::from(g.width))
+            .and_then(|i| usize::try_from(i).ok())
+            .filter(|&i| i < g.len);
+        prop_assert_eq!(g.index(at), expected);
+        let inside = g.start_of(g.len / 2);
+        prop_assert_eq!(g.index(inside), Some(g.len / 2));
+        // Just before the origin, less than a width away, is before the grid.
+        prop_assert_eq!(g.index(g.origin), Some(0));
+        if let Some(before) = g.origin.checked_sub(1) {
+            prop_assert_eq!(g.index(before), None);
+        }
+    }
+
     #[test]
     fn every_time_of_the_span_has_a_bucket_and_the_width_is_minimal(
         start in -4_000_000_000i64 * S..4_000_000_000i64 * S,

@@ -435,8 +435,9 @@ pub enum Settled {
     NotCompared,
     /// The answer reproduces what was recorded.
     Agreed,
-    /// It does not: the answer.
-    Disagreed(OwnedAnswer),
+    /// It does not: the answer, unless no example of it was wanted (see
+    /// [`crate::phases::ExampleDemand`]).
+    Disagreed(Option<OwnedAnswer>),
 }
 
 /// A [`ModelAnswer`] that owns its reason.
@@ -469,24 +470,27 @@ impl Settled {
             model.verdict,
             model.by_admission,
             ReasonParts::one(model.reason),
+            true,
         )
     }
 
-    /// An answer (`verdict`, refused `by_admission`, with `reason`) compared with `recorded`.
+    /// An answer (`verdict`, refused `by_admission`, with `reason`) compared with `recorded`;
+    /// a disagreeing answer is kept (and its reason built) only if `keep`.
     pub fn settle(
         recorded: RecordedFacts<'_>,
         verdict: Verdict,
         by_admission: bool,
         reason: ReasonParts<'_>,
+        keep: bool,
     ) -> Settled {
         match agreement(recorded, verdict, by_admission, reason) {
             None => Settled::NotCompared,
             Some(true) => Settled::Agreed,
-            Some(false) => Settled::Disagreed(OwnedAnswer {
+            Some(false) => Settled::Disagreed(keep.then(|| OwnedAnswer {
                 verdict,
                 reason: reason.joined(),
                 by_admission,
-            }),
+            })),
         }
     }
 }
@@ -756,7 +760,10 @@ impl SummaryBuilder {
                 a.compared += 1;
                 a.disagreements_total += 1;
                 if a.disagreements.len() < MAX_DISAGREEMENTS {
-                    a.disagreements.push(disagreement(row, answer.answer()));
+                    debug_assert!(answer.is_some(), "a disagreement wanted was not kept");
+                    if let Some(answer) = answer {
+                        a.disagreements.push(disagreement(row, answer.answer()));
+                    }
                 }
             }
         }
@@ -976,12 +983,17 @@ mod tests {
                     reason: &joined,
                     by_admission,
                 };
-                let settled = Settled::settle(facts, verdict, by_admission, parts);
+                let settled = Settled::settle(facts, verdict, by_admission, parts, true);
                 assert_eq!(settled, Settled::of(&row, model));
+                let unkept = Settled::settle(facts, verdict, by_admission, parts, false);
+                match &settled {
+                    Settled::Disagreed(_) => assert_eq!(unkept, Settled::Disagreed(None)),
+                    _ => assert_eq!(unkept, settled),
+                }
                 match (agreement_of(&row, model), &settled) {
                     (None, Settled::NotCompared) => counts[0] += 1,
                     (Some(true), Settled::Agreed) => counts[1] += 1,
-                    (Some(false), Settled::Disagreed(kept)) => {
+                    (Some(false), Settled::Disagreed(Some(kept))) => {
                         assert_eq!(kept.answer(), model);
                         counts[2] += 1;
                     }
@@ -1007,11 +1019,11 @@ mod tests {
         };
         assert_eq!(
             Settled::of(&refused, other),
-            Settled::Disagreed(OwnedAnswer {
+            Settled::Disagreed(Some(OwnedAnswer {
                 verdict: Verdict::Forbidden,
                 reason: "no path\nRBAC: other".into(),
                 by_admission: false,
-            })
+            }))
         );
     }
 }
