@@ -3,6 +3,7 @@
 //! reports (`report.rs`) render the same [`Summary`].
 
 use crate::findings::{Finding, Findings, Severity};
+use crate::graph::intern::FxHashMap;
 use crate::verdict::{
     BindingKey, Change, ReasonParts, Recorded, RecordedOutcome, RequestVerdict, Verdict,
 };
@@ -521,7 +522,8 @@ pub struct SummaryBuilder {
     target: String,
     top: usize,
     totals: Tally,
-    per_node: BTreeMap<String, Tally>,
+    /// Hashed, looked up once a row on the merging thread; sorted by node when finished.
+    per_node: FxHashMap<String, Tally>,
     would_break: HashMap<TopKey, u64>,
     forbidden: HashMap<TopKey, u64>,
     relied: HashMap<BindingKey, BindingUseCounts>,
@@ -684,7 +686,7 @@ impl SummaryBuilder {
             target: target.to_owned(),
             top: DEFAULT_TOP,
             totals: Tally::default(),
-            per_node: BTreeMap::new(),
+            per_node: FxHashMap::default(),
             would_break: HashMap::new(),
             forbidden: HashMap::new(),
             relied: HashMap::new(),
@@ -822,14 +824,17 @@ impl SummaryBuilder {
             schema_version: super::parquet::SCHEMA_VERSION.to_owned(),
             target: self.target,
             totals: self.totals.totals(),
-            per_node: self
-                .per_node
-                .into_iter()
-                .map(|(node, tally)| NodeSummary {
-                    node,
-                    totals: tally.totals(),
-                })
-                .collect(),
+            per_node: {
+                let mut nodes: Vec<(String, Tally)> = self.per_node.into_iter().collect();
+                nodes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                nodes
+                    .into_iter()
+                    .map(|(node, tally)| NodeSummary {
+                        node,
+                        totals: tally.totals(),
+                    })
+                    .collect()
+            },
             top_would_break: top_list(self.would_break, self.top),
             top_forbidden: top_list(self.forbidden, self.top),
             bindings_relied_on,
