@@ -554,6 +554,33 @@ fn shared_answers_give_the_outcomes_each_scenario_gives_alone() {
     }
 }
 
+/// What RBAC keeps for a user from one request to the next (the cluster bindings that apply
+/// to it) is for the groups it was found with: the same username in other groups is looked
+/// up anew, and a user's answers stay those of its groups of the moment.
+#[test]
+fn rbac_answers_follow_a_users_groups_from_request_to_request() {
+    use nodeauthz::authz::chain::{share_answers, SharedAnswers};
+    use nodeauthz::authz::restriction::RequestBody;
+    let mut scenarios = vec![scenario("RBAC", &[], None, true, &[])];
+    share_answers(&mut scenarios);
+    let s = &scenarios[0];
+    let in_nodes = node_req("node-a", "get", "", "secrets", "ns", "db");
+    let mut outside = in_nodes.clone();
+    outside.groups = vec!["system:authenticated".into()];
+    let view = view();
+    let body = RequestBody::raw(None);
+    let mut shared = SharedAnswers::default();
+    let mut allowed = Vec::new();
+    for attrs in [&in_nodes, &outside, &in_nodes, &outside] {
+        shared.clear();
+        let with = s.decide_with(attrs, &body, &view, 0, &mut shared);
+        assert_eq!(with, s.decide(attrs, &body, &view, 0), "{:?}", attrs.groups);
+        allowed.push(with.authorized());
+    }
+    // The legacy binding grants the group system:nodes every secret.
+    assert_eq!(allowed, [true, false, true, false]);
+}
+
 #[test]
 fn a_mode_named_twice_is_consulted_once() {
     use nodeauthz::authz::version::{FeatureGates, KubeVersion};

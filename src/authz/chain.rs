@@ -12,15 +12,18 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use serde_json::Value;
 
 use super::forbidden::authorization_forbidden;
 use super::node::{Decision, NodeAuthorizer, NodeDecision};
-use super::rbac::{BindingKind, BindingRef, RbacAuthorizer, RbacDecision};
+use super::rbac::{Applicable, BindingKind, BindingRef, RbacAuthorizer, RbacDecision};
 use super::restriction::{Admission, NodeRestriction, Operation, RequestBody};
 use super::version::{FeatureGates, KubeVersion, VersionError};
 use super::{Attributes, ClusterView};
 use crate::cluster::rbac_types::RbacPolicy;
+use crate::graph::intern::FxHashMap;
 use crate::record::Micros;
 
 /// One entry of `--authorization-mode`.
@@ -105,13 +108,62 @@ pub struct Shares {
 
 /// The authorizers' answers for one request, kept for the scenarios that share them
 /// ([`Shares`]). Empty it before the next request. Reusing one for many requests saves a few
-/// allocations per request, out of about fifty.
+/// allocations per request, out of about fifty, and keeps what RBAC found for each user (see
+/// [`ApplicableByUser`]): use one with one slice of scenarios only, as that is keyed by a
+/// scenario's place in it.
 #[derive(Debug, Default)]
 pub struct SharedAnswers {
     node: Vec<(usize, Arc<NodeDecision>)>,
     rbac: Vec<(usize, Arc<RbacDecision>)>,
     /// RBAC's working list of candidate bindings ([`RbacAuthorizer::authorize_with`]).
     candidates: Vec<usize>,
+    /// The cluster bindings that apply to each user met, by RBAC authorizer (its key in
+    /// [`Shares`]), kept from one request to the next, unlike the answers.
+    applicable: Vec<(usize, ApplicableByUser)>,
+}
+
+/// The cluster bindings that apply to each user met by one RBAC authorizer, with the groups
+/// they were found for. They are the same for every request of a kubelet, and finding them
+/// (the subject index, then each candidate binding's subjects) was most of RBAC's work.
+type ApplicableByUser = FxHashMap<CompactString, (Vec<CompactString>, Applicable)>;
+
+/// The users whose bindings one worker keeps at most: nodes of a large cluster, and a few
+/// other identities. Past it the memory is let go and the users met again are looked up anew.
+const APPLICABLE_USERS: usize = 1 << 14;
+
+/// RBAC's answer for `attrs` under `rbac` (kept under `key` in `shared`), from the cluster
+/// bindings that apply to its user, found once per user.
+fn rbac_with_applicable(
+    rbac: &RbacAuthorizer,
+    key: usize,
+    attrs: &Attributes,
+    applicable: &mut Vec<(usize, ApplicableByUser)>,
+    candidates: &mut Vec<usize>,
+) -> RbacDecision {
+    let at = match applicable.iter().position(|(k, _)| *k == key) {
+        Some(at) => at,
+        None => {
+            applicable.push((key, FxHashMap::default()));
+            applicable.len() - 1
+        }
+    };
+    let by_user = &mut applicable[at].1;
+    let known = by_user
+        .get(attrs.username.as_str())
+        .is_some_and(|(groups, _)| *groups == attrs.groups);
+    if !known {
+        if by_user.len() >= APPLICABLE_USERS {
+            *by_user = FxHashMap::default();
+        }
+        let found = rbac.cluster_applicable(&attrs.username, &attrs.groups, candidates);
+        by_user.insert(attrs.username.clone(), (attrs.groups.clone(), found));
+    }
+    let Some((_, found)) = by_user.get(attrs.username.as_str()) else {
+        return rbac.authorize_with(attrs, candidates);
+    };
+    let decision = rbac.authorize_applicable(attrs, found, candidates);
+    debug_assert_eq!(decision, rbac.authorize(attrs), "{attrs:?}");
+    decision
 }
 
 impl SharedAnswers {
@@ -464,7 +516,16 @@ impl Scenario {
                 Mode::Rbac => {
                     let d = match shared.as_deref_mut() {
                         Some(s) => answer(self.shares.rbac, Some(&mut s.rbac), || {
-                            self.rbac.authorize_with(attrs, &mut s.candidates)
+                            match self.shares.rbac {
+                                Some(key) => rbac_with_applicable(
+                                    &self.rbac,
+                                    key,
+                                    attrs,
+                                    &mut s.applicable,
+                                    &mut s.candidates,
+                                ),
+                                None => self.rbac.authorize_with(attrs, &mut s.candidates),
+                            }
                         }),
                         None => Arc::new(self.rbac.authorize(attrs)),
                     };

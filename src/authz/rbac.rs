@@ -670,16 +670,42 @@ impl RbacAuthorizer {
     /// [`RbacAuthorizer::authorize`], listing the candidate bindings in `candidates` (whatever
     /// it holds is replaced), so that a caller deciding many requests reuses one list.
     pub fn authorize_with(&self, attrs: &Attributes, candidates: &mut Vec<usize>) -> RbacDecision {
+        let applicable = self.cluster_applicable(&attrs.username, &attrs.groups, candidates);
+        self.authorize_applicable(attrs, &applicable, candidates)
+    }
+
+    /// The cluster bindings that apply to the user `username` in `groups`: what
+    /// [`RbacAuthorizer::authorize_applicable`] starts from for every request of that user.
+    /// `candidates` as in [`RbacAuthorizer::authorize_with`].
+    pub fn cluster_applicable(
+        &self,
+        username: &str,
+        groups: &[CompactString],
+        candidates: &mut Vec<usize>,
+    ) -> Applicable {
+        self.cluster_index.candidates(username, groups, candidates);
+        Applicable(applying(&self.cluster_bindings, candidates, username, groups).collect())
+    }
+
+    /// [`RbacAuthorizer::authorize_with`] for a request whose user's cluster bindings are
+    /// known (`applicable`, from [`RbacAuthorizer::cluster_applicable`] for the same user and
+    /// groups).
+    pub fn authorize_applicable(
+        &self,
+        attrs: &Attributes,
+        applicable: &Applicable,
+        candidates: &mut Vec<usize>,
+    ) -> RbacDecision {
         let mut errors: Vec<&str> = Vec::new();
-        self.cluster_index
-            .candidates(&attrs.username, &attrs.groups, candidates);
-        if let Some(d) = visit(&self.cluster_bindings, candidates, attrs, &mut errors) {
+        let cluster = applicable.0.iter().copied();
+        if let Some(d) = visit(&self.cluster_bindings, cluster, attrs, &mut errors) {
             return d;
         }
         if !attrs.namespace.is_empty() {
             if let Some((bindings, index)) = self.role_bindings.get(attrs.namespace.as_str()) {
                 index.candidates(&attrs.username, &attrs.groups, candidates);
-                if let Some(d) = visit(bindings, candidates, attrs, &mut errors) {
+                let namespaced = applying(bindings, candidates, &attrs.username, &attrs.groups);
+                if let Some(d) = visit(bindings, namespaced, attrs, &mut errors) {
                     return d;
                 }
             }
@@ -692,20 +718,35 @@ impl RbacAuthorizer {
     }
 }
 
-/// Visits the candidate bindings in order; returns the allow decision of the first matching rule.
+/// The cluster bindings that apply to one user, in the order they are visited, each with the
+/// place of the subject it applies by (see [`RbacAuthorizer::cluster_applicable`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applicable(Vec<(usize, usize)>);
+
+/// Of the `candidates` among `bindings`, those with a subject that applies to the user, with
+/// that subject's place.
+fn applying<'a>(
+    bindings: &'a [CompiledBinding],
+    candidates: &'a [usize],
+    username: &'a str,
+    groups: &'a [CompactString],
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    candidates.iter().filter_map(move |&i| {
+        let b = bindings.get(i)?;
+        applies_to(&b.subjects, username, groups, &b.namespace).map(|subject| (i, subject))
+    })
+}
+
+/// Visits the bindings that apply (by index, with the subject each applies by) in order;
+/// returns the allow decision of the first matching rule.
 fn visit<'a>(
     bindings: &'a [CompiledBinding],
-    candidates: &[usize],
+    applying: impl Iterator<Item = (usize, usize)>,
     attrs: &Attributes,
     errors: &mut Vec<&'a str>,
 ) -> Option<RbacDecision> {
-    for &i in candidates {
+    for (i, subject_idx) in applying {
         let Some(b) = bindings.get(i) else { continue };
-        let Some(subject_idx) =
-            applies_to(&b.subjects, &attrs.username, &attrs.groups, &b.namespace)
-        else {
-            continue;
-        };
         let rules = match &b.rules {
             Ok(r) => r,
             Err(e) => {
