@@ -194,7 +194,8 @@ pub(crate) fn request_uri_parts(s: &str) -> RequestUriParts<'_> {
             // Like the request-info resolver: any value but "false" or "0" means watch.
             "watch" if !seen_watch => {
                 seen_watch = true;
-                uri.watch = !matches!(value().to_ascii_lowercase().as_str(), "false" | "0");
+                let value = value();
+                uri.watch = !(value.eq_ignore_ascii_case("false") || value == "0");
             }
             _ => {}
         }
@@ -470,6 +471,19 @@ mod tests {
         assert!(u.watch);
         let u = parse_request_uri("/api/v1/pods?watch=0&watch=1");
         assert!(!u.watch);
+        // "false" in any case is no watch; any other value is one.
+        for (value, watch) in [
+            ("FALSE", false),
+            ("False", false),
+            ("false", false),
+            ("fals", true),
+            ("00", true),
+            ("", true),
+            ("F%41LSE", false),
+        ] {
+            let uri = format!("/api/v1/pods?watch={value}");
+            assert_eq!(parse_request_uri(&uri).watch, watch, "{uri}");
+        }
         let u = parse_request_uri("/api/v1/na%6Des%2Fx?bad=%zz");
         assert_eq!(u.path, "/api/v1/names/x");
         assert_eq!(parse_request_uri("/healthz").path, "/healthz");
