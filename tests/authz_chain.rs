@@ -581,6 +581,30 @@ fn rbac_answers_follow_a_users_groups_from_request_to_request() {
     assert_eq!(allowed, [true, false, true, false]);
 }
 
+/// What RBAC keeps from one request to the next is its own: one `SharedAnswers` used with
+/// scenarios of other policies, at the same places in their slices, gives each its answers.
+#[test]
+fn rbac_answers_are_those_of_each_scenarios_own_policy() {
+    use nodeauthz::authz::chain::{share_answers, SharedAnswers};
+    use nodeauthz::authz::restriction::RequestBody;
+    let mut with_binding = vec![scenario("RBAC", &[], None, true, &[])];
+    let mut without = vec![scenario("RBAC", &[], None, false, &[])];
+    share_answers(&mut with_binding);
+    share_answers(&mut without);
+    let attrs = node_req("node-a", "get", "", "secrets", "ns", "db");
+    let view = view();
+    let body = RequestBody::raw(None);
+    let mut shared = SharedAnswers::default();
+    let mut allowed = Vec::new();
+    for s in [&with_binding[0], &without[0], &with_binding[0], &without[0]] {
+        shared.clear();
+        let with = s.decide_with(&attrs, &body, &view, 0, &mut shared);
+        assert_eq!(with, s.decide(&attrs, &body, &view, 0));
+        allowed.push(with.authorized());
+    }
+    assert_eq!(allowed, [true, false, true, false]);
+}
+
 #[test]
 fn a_mode_named_twice_is_consulted_once() {
     use nodeauthz::authz::version::{FeatureGates, KubeVersion};

@@ -109,17 +109,16 @@ pub struct Shares {
 /// The authorizers' answers for one request, kept for the scenarios that share them
 /// ([`Shares`]). Empty it before the next request. Reusing one for many requests saves a few
 /// allocations per request, out of about fifty, and keeps what RBAC found for each user (see
-/// [`ApplicableByUser`]): use one with one slice of scenarios only, as that is keyed by a
-/// scenario's place in it.
+/// [`ApplicableByUser`]).
 #[derive(Debug, Default)]
 pub struct SharedAnswers {
     node: Vec<(usize, Arc<NodeDecision>)>,
     rbac: Vec<(usize, Arc<RbacDecision>)>,
     /// RBAC's working list of candidate bindings ([`RbacAuthorizer::authorize_with`]).
     candidates: Vec<usize>,
-    /// The cluster bindings that apply to each user met, by RBAC authorizer (its key in
-    /// [`Shares`]), kept from one request to the next, unlike the answers.
-    applicable: Vec<(usize, ApplicableByUser)>,
+    /// The cluster bindings that apply to each user met, by RBAC authorizer
+    /// ([`RbacAuthorizer::id`]), kept from one request to the next, unlike the answers.
+    applicable: Vec<(u64, ApplicableByUser)>,
 }
 
 /// The cluster bindings that apply to each user met by one RBAC authorizer, with the groups
@@ -131,19 +130,18 @@ type ApplicableByUser = FxHashMap<CompactString, (Vec<CompactString>, Applicable
 /// other identities. Past it the memory is let go and the users met again are looked up anew.
 const APPLICABLE_USERS: usize = 1 << 14;
 
-/// RBAC's answer for `attrs` under `rbac` (kept under `key` in `shared`), from the cluster
-/// bindings that apply to its user, found once per user.
+/// RBAC's answer for `attrs` under `rbac`, from the cluster bindings that apply to its user,
+/// found once per user and kept in `applicable`.
 fn rbac_with_applicable(
     rbac: &RbacAuthorizer,
-    key: usize,
     attrs: &Attributes,
-    applicable: &mut Vec<(usize, ApplicableByUser)>,
+    applicable: &mut Vec<(u64, ApplicableByUser)>,
     candidates: &mut Vec<usize>,
 ) -> RbacDecision {
-    let at = match applicable.iter().position(|(k, _)| *k == key) {
+    let at = match applicable.iter().position(|(id, _)| *id == rbac.id()) {
         Some(at) => at,
         None => {
-            applicable.push((key, FxHashMap::default()));
+            applicable.push((rbac.id(), FxHashMap::default()));
             applicable.len() - 1
         }
     };
@@ -516,16 +514,12 @@ impl Scenario {
                 Mode::Rbac => {
                     let d = match shared.as_deref_mut() {
                         Some(s) => answer(self.shares.rbac, Some(&mut s.rbac), || {
-                            match self.shares.rbac {
-                                Some(key) => rbac_with_applicable(
-                                    &self.rbac,
-                                    key,
-                                    attrs,
-                                    &mut s.applicable,
-                                    &mut s.candidates,
-                                ),
-                                None => self.rbac.authorize_with(attrs, &mut s.candidates),
-                            }
+                            rbac_with_applicable(
+                                &self.rbac,
+                                attrs,
+                                &mut s.applicable,
+                                &mut s.candidates,
+                            )
                         }),
                         None => Arc::new(self.rbac.authorize(attrs)),
                     };

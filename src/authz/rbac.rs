@@ -16,6 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use super::goquote::{go_quote, push_go_quoted};
@@ -548,13 +549,35 @@ pub fn describe_subject(s: &Subject, binding_ns: &str) -> String {
 }
 
 /// The compiled RBAC authorizer of one scenario. Equal authorizers give equal answers.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct RbacAuthorizer {
+    /// See [`RbacAuthorizer::id`].
+    id: u64,
     cluster_bindings: Vec<CompiledBinding>,
     cluster_index: SubjectIndex,
     role_bindings: FxHashMap<String, (Vec<CompiledBinding>, SubjectIndex)>,
     cluster_roles: HashMap<String, Rules>,
 }
+
+impl PartialEq for RbacAuthorizer {
+    /// The same policy, compiled alike; not the same [`RbacAuthorizer::id`].
+    fn eq(&self, other: &Self) -> bool {
+        let RbacAuthorizer {
+            id: _,
+            cluster_bindings,
+            cluster_index,
+            role_bindings,
+            cluster_roles,
+        } = self;
+        *cluster_bindings == other.cluster_bindings
+            && *cluster_index == other.cluster_index
+            && *role_bindings == other.role_bindings
+            && *cluster_roles == other.cluster_roles
+    }
+}
+
+/// The [`RbacAuthorizer::id`] of the next authorizer built.
+static NEXT_AUTHORIZER_ID: AtomicU64 = AtomicU64::new(0);
 
 impl RbacAuthorizer {
     /// Compiles `policy`, leaving out the bindings listed in `dropped`.
@@ -650,11 +673,20 @@ impl RbacAuthorizer {
         }
 
         RbacAuthorizer {
+            id: NEXT_AUTHORIZER_ID.fetch_add(1, Ordering::Relaxed),
             cluster_bindings,
             cluster_index,
             role_bindings,
             cluster_roles,
         }
+    }
+
+    /// A number no other authorizer built by this process has: what is kept about it from
+    /// one request to the next (the bindings that apply to each user, see
+    /// [`RbacAuthorizer::cluster_applicable`]) is kept under it, so that it is never taken for
+    /// another's.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The effective (aggregated) rules of a ClusterRole, if it exists.

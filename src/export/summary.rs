@@ -952,9 +952,29 @@ mod tests {
         assert_eq!(per_node.keys().collect::<Vec<_>>(), ["", "node1", "node2"]);
     }
 
+    /// `agreement_of` as it was written before it was built on the facts and the reason's
+    /// parts.
+    fn agreement_as_written(row: &RequestVerdict, model: ModelAnswer<'_>) -> Option<bool> {
+        if row.recorded.decision == Recorded::NoResponse || model.verdict == Verdict::Indeterminate
+        {
+            return None;
+        }
+        let recorded_allowed = row.recorded.decision == Recorded::Allowed;
+        let same_outcome = recorded_allowed == model.verdict.is_allowed();
+        let same_source = recorded_allowed || row.recorded.by_admission == model.by_admission;
+        let reason_comparable = recorded_allowed || !row.recorded.by_admission;
+        let same_reason = !reason_comparable
+            || row
+                .recorded
+                .reason
+                .as_deref()
+                .is_none_or(|r| r == model.reason);
+        Some(same_outcome && same_source && same_reason)
+    }
+
     /// An answer settled where it is decided, from the request's logged facts and the reason's
-    /// parts, is what `agreement_of` and the row give: agreed, not compared, or disagreed with
-    /// the answer kept whole.
+    /// parts, is what `agreement_of` gave the row before: agreed, not compared, or disagreed
+    /// with the answer kept whole.
     #[test]
     fn an_answer_settled_from_its_parts_is_the_one_compared_with_the_row() {
         let logged: [(Option<&str>, Option<&str>, Option<i32>); 7] = [
@@ -995,7 +1015,8 @@ mod tests {
                     Settled::Disagreed(_) => assert_eq!(unkept, Settled::Disagreed(None)),
                     _ => assert_eq!(unkept, settled),
                 }
-                match (agreement_of(&row, model), &settled) {
+                assert_eq!(agreement_of(&row, model), agreement_as_written(&row, model));
+                match (agreement_as_written(&row, model), &settled) {
                     (None, Settled::NotCompared) => counts[0] += 1,
                     (Some(true), Settled::Agreed) => counts[1] += 1,
                     (Some(false), Settled::Disagreed(Some(kept))) => {
