@@ -448,7 +448,8 @@ thread_local! {
     static REST: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Writes the fields of `r` in declaration order, in the part of the encoding `w` writes.
+/// Writes the fields of `r` in declaration order, each to its part of the encoding (see
+/// [`Encoder`]).
 fn encode_fields(r: &KubeletRequest, w: &mut Encoder<'_>) {
     let KubeletRequest {
         audit_id,

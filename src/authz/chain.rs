@@ -108,8 +108,8 @@ pub struct Shares {
 
 /// The authorizers' answers for one request, kept for the scenarios that share them
 /// ([`Shares`]). Empty it before the next request. Reusing one for many requests saves a few
-/// allocations per request, out of about fifty, and keeps what RBAC found for each user (see
-/// [`ApplicableByUser`]).
+/// allocations per request, out of about fifty, and keeps the cluster bindings that apply to
+/// each user met ([`RbacAuthorizer::cluster_applicable`]) from one request to the next.
 #[derive(Debug, Default)]
 pub struct SharedAnswers {
     node: Vec<(usize, Arc<NodeDecision>)>,
