@@ -146,21 +146,22 @@ fn rbac_with_applicable(
         }
     };
     let by_user = &mut applicable[at].1;
-    let known = by_user
-        .get(attrs.username.as_str())
-        .is_some_and(|(groups, _)| *groups == attrs.groups);
-    if !known {
-        if by_user.len() >= APPLICABLE_USERS {
-            *by_user = FxHashMap::default();
-        }
-        let found = rbac.cluster_applicable(&attrs.username, &attrs.groups, candidates);
-        by_user.insert(attrs.username.clone(), (attrs.groups.clone(), found));
-    }
-    let Some((_, found)) = by_user.get(attrs.username.as_str()) else {
-        return rbac.authorize_with(attrs, candidates);
+    let decide = |found: &Applicable, candidates: &mut Vec<usize>| {
+        let decision = rbac.authorize_applicable(attrs, found, candidates);
+        debug_assert_eq!(decision, rbac.authorize(attrs), "{attrs:?}");
+        decision
     };
-    let decision = rbac.authorize_applicable(attrs, found, candidates);
-    debug_assert_eq!(decision, rbac.authorize(attrs), "{attrs:?}");
+    if let Some((groups, found)) = by_user.get(attrs.username.as_str()) {
+        if *groups == attrs.groups {
+            return decide(found, candidates);
+        }
+    }
+    let found = rbac.cluster_applicable(&attrs.username, &attrs.groups, candidates);
+    let decision = decide(&found, candidates);
+    if by_user.len() >= APPLICABLE_USERS {
+        *by_user = FxHashMap::default();
+    }
+    by_user.insert(attrs.username.clone(), (attrs.groups.clone(), found));
     decision
 }
 

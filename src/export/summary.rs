@@ -359,23 +359,11 @@ struct AgreementBuilder {
     disagreements: Vec<Disagreement>,
 }
 
-/// Does the model's answer reproduce what the apiserver recorded for `row`? `None` when the two
-/// cannot be compared (no recorded outcome, or an indeterminate model answer); otherwise
-/// whether they agree: the same outcome, from the same stage (authorization or admission), with
-/// the same recorded reason where the log has one. Cheap: called for every request under every
-/// candidate configuration; build the [`Disagreement`] only when it is kept.
-pub fn agreement_of(row: &RequestVerdict, model: ModelAnswer<'_>) -> Option<bool> {
-    agreement(
-        RecordedFacts::of(&row.recorded),
-        model.verdict,
-        model.by_admission,
-        ReasonParts::one(model.reason),
-    )
-}
-
-/// [`agreement_of`] on what it reads of the recorded outcome, and on the model's reason in the
-/// parts it is built from (most requests were recorded allowed, and their reasons are never
-/// compared, so never built).
+/// Does the model's answer (`verdict`, refused `by_admission`, with `reason`) reproduce what
+/// the apiserver recorded? `None` when the two cannot be compared (no recorded outcome, or an
+/// indeterminate model answer); otherwise whether they agree: the same outcome, from the same
+/// stage (authorization or admission), with the same recorded reason where the log has one.
+/// The reason is taken in the parts it is built from, and compared without being built.
 fn agreement(
     recorded: RecordedFacts<'_>,
     verdict: Verdict,
@@ -393,7 +381,8 @@ fn agreement(
     Some(same_outcome && same_source && same_reason)
 }
 
-/// What [`agreement_of`] reads of a recorded outcome ([`RecordedOutcome`]), borrowed.
+/// What the comparison with the model ([`Settled::settle`]) reads of a recorded outcome
+/// ([`RecordedOutcome`]), borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordedFacts<'a> {
     /// The classified outcome.
@@ -428,11 +417,11 @@ impl<'a> RecordedFacts<'a> {
 
 /// A model's answer compared with what was recorded. The deciding workers settle each
 /// candidate configuration's answer where the request is decided, so that the one thread that
-/// merges their results neither builds nor compares reasons; only a disagreement (rare, and
-/// shown only as an example) keeps its answer.
+/// merges their results neither builds nor compares reasons; only a disagreement that may be
+/// shown as an example keeps its answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settled {
-    /// Not comparable (see [`agreement_of`]).
+    /// Not comparable: no outcome was recorded, or the model cannot tell.
     NotCompared,
     /// The answer reproduces what was recorded.
     Agreed,
@@ -952,8 +941,8 @@ mod tests {
         assert_eq!(per_node.keys().collect::<Vec<_>>(), ["", "node1", "node2"]);
     }
 
-    /// `agreement_of` as it was written before it was built on the facts and the reason's
-    /// parts.
+    /// The agreement of a model's answer with a row, as it was written before it was built on
+    /// the facts and the reason's parts.
     fn agreement_as_written(row: &RequestVerdict, model: ModelAnswer<'_>) -> Option<bool> {
         if row.recorded.decision == Recorded::NoResponse || model.verdict == Verdict::Indeterminate
         {
@@ -973,7 +962,7 @@ mod tests {
     }
 
     /// An answer settled where it is decided, from the request's logged facts and the reason's
-    /// parts, is what `agreement_of` gave the row before: agreed, not compared, or disagreed
+    /// parts, is what the comparison with the row gave before: agreed, not compared, or disagreed
     /// with the answer kept whole.
     #[test]
     fn an_answer_settled_from_its_parts_is_the_one_compared_with_the_row() {
@@ -1015,7 +1004,8 @@ mod tests {
                     Settled::Disagreed(_) => assert_eq!(unkept, Settled::Disagreed(None)),
                     _ => assert_eq!(unkept, settled),
                 }
-                assert_eq!(agreement_of(&row, model), agreement_as_written(&row, model));
+                let compared = agreement(facts, verdict, by_admission, ReasonParts::one(&joined));
+                assert_eq!(compared, agreement_as_written(&row, model));
                 match (agreement_as_written(&row, model), &settled) {
                     (None, Settled::NotCompared) => counts[0] += 1,
                     (Some(true), Settled::Agreed) => counts[1] += 1,
