@@ -15,6 +15,7 @@ pub mod compare;
 pub mod explain;
 pub mod export;
 pub mod findings;
+pub mod free;
 pub mod graph;
 pub mod input;
 pub mod inventory;
