@@ -590,8 +590,11 @@ impl Configurations {
 }
 
 /// Requests read back from the spill file and decided together: enough to keep the workers
-/// busy, few enough that a batch's rows stay a few MiB.
-const DECIDE_BATCH: usize = 8192;
+/// busy, few enough that a batch's rows (a couple of MiB) are still in the cache when the
+/// merging thread reads them, and when their builders free them and allocate the next batch's
+/// from the same blocks ([`free_where_built`]). With 8192 the rows of the batches in flight
+/// outgrew the caches; a batch of 1024 took 5-8% less CPU on the 1 GB benchmark log.
+const DECIDE_BATCH: usize = 1024;
 
 /// Runs the analysis. `on_row` sees every row in the order the requests completed in the log
 /// (for `--format jsonl`).
