@@ -339,12 +339,13 @@ fn node_partitions_with_bounded_open_writers_match_jsonl() {
     let mut rows = rows(200);
     rows[3].node = CompactString::default(); // a kubelet agent that is not a node identity
     let out = dir.path().join("requests");
+    // Rows are held until ten have come, then written a partition at a time: six partitions
+    // (five nodes and the null one) in each write, with two files open, force evictions.
     let opts = WriterOptions {
-        row_group_rows: 1000,
+        row_group_rows: 10,
         max_open_writers: 2,
     };
     let mut w = RequestWriter::create_with(&out, PartitionBy::Node, opts).expect("create");
-    // Batches of one node at a time, cycling over five nodes, force evictions.
     for chunk in rows.chunks(1) {
         w.write_batch(chunk).expect("write");
     }
@@ -376,6 +377,39 @@ fn node_partitions_with_bounded_open_writers_match_jsonl() {
             .count(),
         0
     );
+}
+
+/// `analyze` writes a batch per thousand requests or so. With more partitions than files
+/// open, writing each batch as it came finished and reopened every partition's file for every
+/// batch; the rows are now held until a row group's worth has come.
+#[test]
+fn more_partitions_than_open_files_in_small_batches_make_one_file_each() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rows = rows(400);
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.node = format!("node{}", i % 40).into();
+    }
+    let out = dir.path().join("requests");
+    let opts = WriterOptions {
+        row_group_rows: 1000,
+        max_open_writers: 4,
+    };
+    let mut w = RequestWriter::create_with(&out, PartitionBy::Node, opts).expect("create");
+    for chunk in rows.chunks(10) {
+        w.write_batch(chunk).expect("write");
+    }
+    let stats = w.finish().expect("finish");
+    assert_eq!(stats.rows, 400);
+    let mut files = relative_files_under(&out);
+    files.sort();
+    let mut expected: Vec<String> = (0..40)
+        .map(|i| format!("node=node{i}/part-0.parquet"))
+        .collect();
+    expected.sort();
+    assert_eq!(files, expected);
+    let jsonl = dir.path().join("requests.jsonl");
+    write_jsonl(&jsonl, &rows);
+    check(&out, &jsonl, "requests", "node");
 }
 
 #[test]

@@ -149,9 +149,11 @@ pub fn findings_schema() -> SchemaRef {
 pub struct WriterOptions {
     /// Rows per row group; also the unit of buffering of each open file.
     pub row_group_rows: usize,
-    /// Partitioned output: most files open at once. Memory is bounded by about
-    /// `max_open_writers` in-progress row groups; when more partitions are interleaved, the least
-    /// recently used file is finished and the partition continues in a new `part-<n>` file.
+    /// Partitioned output: most files open at once. Rows are held, across partitions, until
+    /// `row_group_rows` of them have come, then written partition by partition; when more
+    /// partitions than this are written, the least recently used file is finished and its
+    /// partition continues in a new `part-<n>` file. Memory is bounded by about
+    /// `max_open_writers` in-progress row groups and the rows held.
     pub max_open_writers: usize,
 }
 
@@ -241,6 +243,9 @@ pub enum PartitionBy {
     Node,
 }
 
+/// Room for rows a partition's held columns start with; they grow as rows come.
+const HELD_ROWS_AT_FIRST: usize = 64;
+
 /// A partitioned table being written inside a hidden temporary directory.
 struct Partitioned {
     by: PartitionBy,
@@ -249,6 +254,12 @@ struct Partitioned {
     /// Column indices written to the files (all but `node` for node partitions).
     projection: Option<Vec<usize>>,
     open: HashMap<String, (ParquetFile, u64)>,
+    /// Rows not yet written, in columns by partition folder (see
+    /// [`WriterOptions::max_open_writers`]). Writing each batch as it came, with more
+    /// partitions than files open, cycled through every partition and started a new file in
+    /// each for every batch.
+    held: BTreeMap<String, RequestColumns>,
+    held_rows: usize,
     next_part: HashMap<String, u32>,
     tick: u64,
     files: Vec<PathBuf>,
@@ -320,6 +331,8 @@ impl RequestWriter {
                     temp_dir,
                     projection,
                     open: HashMap::new(),
+                    held: BTreeMap::new(),
+                    held_rows: 0,
                     next_part: HashMap::new(),
                     tick: 0,
                     files: Vec::new(),
@@ -352,17 +365,15 @@ impl RequestWriter {
                 }
             }
             Sink::Partitioned(p) => {
-                let mut groups: BTreeMap<String, Vec<&RequestVerdict>> = BTreeMap::new();
                 for r in rows {
-                    groups.entry(partition_dir(p.by, r)).or_default().push(r);
+                    p.held
+                        .entry(partition_dir(p.by, r))
+                        .or_insert_with(|| RequestColumns::with_capacity(HELD_ROWS_AT_FIRST))
+                        .append(r);
+                    p.held_rows += 1;
                 }
-                for (dir, group) in groups {
-                    let batch = request_batch(group.into_iter())?;
-                    let batch = match &p.projection {
-                        Some(cols) => batch.project(cols)?,
-                        None => batch,
-                    };
-                    p.write(&dir, &batch, &self.opts)?;
+                if p.held_rows >= self.opts.row_group_rows.max(1) {
+                    p.write_held(&self.opts)?;
                 }
                 Ok(())
             }
@@ -391,6 +402,20 @@ impl RequestWriter {
 }
 
 impl Partitioned {
+    /// Writes the rows held, a partition at a time.
+    fn write_held(&mut self, opts: &WriterOptions) -> Result<(), ExportError> {
+        for (dir, mut columns) in std::mem::take(&mut self.held) {
+            let batch = columns.finish()?;
+            let batch = match &self.projection {
+                Some(cols) => batch.project(cols)?,
+                None => batch,
+            };
+            self.write(&dir, &batch, opts)?;
+        }
+        self.held_rows = 0;
+        Ok(())
+    }
+
     fn write(
         &mut self,
         dir: &str,
@@ -440,6 +465,7 @@ impl Partitioned {
     }
 
     fn finish(&mut self, opts: &WriterOptions) -> Result<WriteStats, ExportError> {
+        self.write_held(opts)?;
         let mut open: Vec<(String, (ParquetFile, u64))> = self.open.drain().collect();
         open.sort_by(|a, b| a.0.cmp(&b.0));
         for (_, (file, _)) in open {
@@ -532,124 +558,183 @@ fn append_list(b: &mut ListBuilder<StringBuilder>, values: &[impl AsRef<str>]) {
     b.append(true);
 }
 
-/// Builds one `requests` batch; the column order is the one of `REQUEST_COLUMNS`, which
-/// `RecordBatch::try_new` checks type by type.
+/// The `requests` columns being built, a row at a time; [`RequestColumns::finish`] gives the
+/// batch (in the column order of `REQUEST_COLUMNS`, which `RecordBatch::try_new` checks type
+/// by type) and leaves the builders empty for the next rows.
+struct RequestColumns {
+    audit_id: StringBuilder,
+    timestamp: TimestampMicrosecondBuilder,
+    node: StringDictionaryBuilder<Int32Type>,
+    username: StringDictionaryBuilder<Int32Type>,
+    groups: ListBuilder<StringBuilder>,
+    user_agent: StringDictionaryBuilder<Int32Type>,
+    source_ips: ListBuilder<StringBuilder>,
+    verb: StringDictionaryBuilder<Int32Type>,
+    api_group: StringDictionaryBuilder<Int32Type>,
+    resource: StringDictionaryBuilder<Int32Type>,
+    subresource: StringDictionaryBuilder<Int32Type>,
+    namespace: StringDictionaryBuilder<Int32Type>,
+    name: StringBuilder,
+    request_uri: StringBuilder,
+    rec_decision: StringDictionaryBuilder<Int32Type>,
+    rec_annotation: StringDictionaryBuilder<Int32Type>,
+    rec_reason: StringBuilder,
+    rec_code: Int32Builder,
+    rec_admission: BooleanBuilder,
+    na_decision: StringDictionaryBuilder<Int32Type>,
+    na_reason: StringDictionaryBuilder<Int32Type>,
+    nr_decision: StringDictionaryBuilder<Int32Type>,
+    nr_reason: StringBuilder,
+    rbac_decision: StringDictionaryBuilder<Int32Type>,
+    rbac_reason: StringDictionaryBuilder<Int32Type>,
+    rbac_binding: StringDictionaryBuilder<Int32Type>,
+    rbac_role: StringDictionaryBuilder<Int32Type>,
+    verdict: StringDictionaryBuilder<Int32Type>,
+    verdict_reason: StringBuilder,
+    change: StringDictionaryBuilder<Int32Type>,
+    evidence: StringDictionaryBuilder<Int32Type>,
+    evidence_path: ListBuilder<StringBuilder>,
+    evidence_detail: StringBuilder,
+    source_file: StringDictionaryBuilder<Int32Type>,
+    source_line: Int64Builder,
+}
+
+impl RequestColumns {
+    /// Builders with room for `n` rows.
+    fn with_capacity(n: usize) -> Self {
+        RequestColumns {
+            audit_id: StringBuilder::with_capacity(n, n * 36),
+            timestamp: TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC"),
+            node: dict(n),
+            username: dict(n),
+            groups: list(n),
+            user_agent: dict(n),
+            source_ips: list(n),
+            verb: dict(n),
+            api_group: dict(n),
+            resource: dict(n),
+            subresource: dict(n),
+            namespace: dict(n),
+            name: StringBuilder::new(),
+            request_uri: StringBuilder::new(),
+            rec_decision: dict(n),
+            rec_annotation: dict(n),
+            rec_reason: StringBuilder::new(),
+            rec_code: Int32Builder::with_capacity(n),
+            rec_admission: BooleanBuilder::with_capacity(n),
+            na_decision: dict(n),
+            na_reason: dict(n),
+            nr_decision: dict(n),
+            nr_reason: StringBuilder::new(),
+            rbac_decision: dict(n),
+            rbac_reason: dict(n),
+            rbac_binding: dict(n),
+            rbac_role: dict(n),
+            verdict: dict(n),
+            verdict_reason: StringBuilder::new(),
+            change: dict(n),
+            evidence: dict(n),
+            evidence_path: list(n),
+            evidence_detail: StringBuilder::new(),
+            source_file: dict(n),
+            source_line: Int64Builder::with_capacity(n),
+        }
+    }
+
+    fn append(&mut self, r: &RequestVerdict) {
+        self.audit_id.append_value(&r.audit_id);
+        self.timestamp.append_option(r.timestamp);
+        self.node.append_value(&r.node);
+        self.username.append_value(&r.username);
+        append_list(&mut self.groups, &r.groups);
+        self.user_agent.append_value(&r.user_agent);
+        append_list(&mut self.source_ips, &r.source_ips);
+        self.verb.append_value(&r.verb);
+        self.api_group.append_value(&r.api_group);
+        self.resource.append_value(&r.resource);
+        self.subresource.append_value(&r.subresource);
+        self.namespace.append_value(&r.namespace);
+        self.name.append_value(&r.name);
+        self.request_uri.append_value(&r.request_uri);
+        self.rec_decision.append_value(r.recorded.decision.as_str());
+        self.rec_annotation
+            .append_option(r.recorded.annotation.as_deref());
+        self.rec_reason.append_option(r.recorded.reason.as_deref());
+        self.rec_code.append_option(r.recorded.code);
+        self.rec_admission.append_value(r.recorded.by_admission);
+        self.na_decision
+            .append_value(r.node_authorizer.decision.as_str());
+        self.na_reason.append_value(&r.node_authorizer.reason);
+        self.nr_decision
+            .append_value(r.node_restriction.decision.as_str());
+        self.nr_reason.append_value(&r.node_restriction.reason);
+        self.rbac_decision.append_value(r.rbac.decision.as_str());
+        self.rbac_reason.append_value(&r.rbac.reason);
+        self.rbac_binding
+            .append_option(r.rbac.binding.as_ref().map(|b| b.to_string()));
+        self.rbac_role.append_option(r.rbac.role.as_deref());
+        self.verdict.append_value(r.verdict.as_str());
+        self.verdict_reason.append_value(&r.verdict_reason);
+        self.change.append_value(r.change.as_str());
+        self.evidence.append_value(r.evidence.kind());
+        append_list(&mut self.evidence_path, r.evidence.path());
+        self.evidence_detail.append_option(r.evidence.detail());
+        self.source_file.append_value(&r.source_file);
+        self.source_line
+            .append_value(i64::try_from(r.source_line).unwrap_or(i64::MAX));
+    }
+
+    fn finish(&mut self) -> Result<RecordBatch, ExportError> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.audit_id.finish()),
+            Arc::new(self.timestamp.finish()),
+            Arc::new(self.node.finish()),
+            Arc::new(self.username.finish()),
+            Arc::new(self.groups.finish()),
+            Arc::new(self.user_agent.finish()),
+            Arc::new(self.source_ips.finish()),
+            Arc::new(self.verb.finish()),
+            Arc::new(self.api_group.finish()),
+            Arc::new(self.resource.finish()),
+            Arc::new(self.subresource.finish()),
+            Arc::new(self.namespace.finish()),
+            Arc::new(self.name.finish()),
+            Arc::new(self.request_uri.finish()),
+            Arc::new(self.rec_decision.finish()),
+            Arc::new(self.rec_annotation.finish()),
+            Arc::new(self.rec_reason.finish()),
+            Arc::new(self.rec_code.finish()),
+            Arc::new(self.rec_admission.finish()),
+            Arc::new(self.na_decision.finish()),
+            Arc::new(self.na_reason.finish()),
+            Arc::new(self.nr_decision.finish()),
+            Arc::new(self.nr_reason.finish()),
+            Arc::new(self.rbac_decision.finish()),
+            Arc::new(self.rbac_reason.finish()),
+            Arc::new(self.rbac_binding.finish()),
+            Arc::new(self.rbac_role.finish()),
+            Arc::new(self.verdict.finish()),
+            Arc::new(self.verdict_reason.finish()),
+            Arc::new(self.change.finish()),
+            Arc::new(self.evidence.finish()),
+            Arc::new(self.evidence_path.finish()),
+            Arc::new(self.evidence_detail.finish()),
+            Arc::new(self.source_file.finish()),
+            Arc::new(self.source_line.finish()),
+        ];
+        Ok(RecordBatch::try_new(request_schema(), columns)?)
+    }
+}
+
+/// Builds one `requests` batch.
 pub fn request_batch<'a>(
     rows: impl ExactSizeIterator<Item = &'a RequestVerdict>,
 ) -> Result<RecordBatch, ExportError> {
-    let n = rows.len();
-    let mut audit_id = StringBuilder::with_capacity(n, n * 36);
-    let mut timestamp = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
-    let mut node = dict(n);
-    let mut username = dict(n);
-    let mut groups = list(n);
-    let mut user_agent = dict(n);
-    let mut source_ips = list(n);
-    let mut verb = dict(n);
-    let mut api_group = dict(n);
-    let mut resource = dict(n);
-    let mut subresource = dict(n);
-    let mut namespace = dict(n);
-    let mut name = StringBuilder::new();
-    let mut request_uri = StringBuilder::new();
-    let mut rec_decision = dict(n);
-    let mut rec_annotation = dict(n);
-    let mut rec_reason = StringBuilder::new();
-    let mut rec_code = Int32Builder::with_capacity(n);
-    let mut rec_admission = BooleanBuilder::with_capacity(n);
-    let mut na_decision = dict(n);
-    let mut na_reason = dict(n);
-    let mut nr_decision = dict(n);
-    let mut nr_reason = StringBuilder::new();
-    let mut rbac_decision = dict(n);
-    let mut rbac_reason = dict(n);
-    let mut rbac_binding = dict(n);
-    let mut rbac_role = dict(n);
-    let mut verdict = dict(n);
-    let mut verdict_reason = StringBuilder::new();
-    let mut change = dict(n);
-    let mut evidence = dict(n);
-    let mut evidence_path = list(n);
-    let mut evidence_detail = StringBuilder::new();
-    let mut source_file = dict(n);
-    let mut source_line = Int64Builder::with_capacity(n);
-
+    let mut columns = RequestColumns::with_capacity(rows.len());
     for r in rows {
-        audit_id.append_value(&r.audit_id);
-        timestamp.append_option(r.timestamp);
-        node.append_value(&r.node);
-        username.append_value(&r.username);
-        append_list(&mut groups, &r.groups);
-        user_agent.append_value(&r.user_agent);
-        append_list(&mut source_ips, &r.source_ips);
-        verb.append_value(&r.verb);
-        api_group.append_value(&r.api_group);
-        resource.append_value(&r.resource);
-        subresource.append_value(&r.subresource);
-        namespace.append_value(&r.namespace);
-        name.append_value(&r.name);
-        request_uri.append_value(&r.request_uri);
-        rec_decision.append_value(r.recorded.decision.as_str());
-        rec_annotation.append_option(r.recorded.annotation.as_deref());
-        rec_reason.append_option(r.recorded.reason.as_deref());
-        rec_code.append_option(r.recorded.code);
-        rec_admission.append_value(r.recorded.by_admission);
-        na_decision.append_value(r.node_authorizer.decision.as_str());
-        na_reason.append_value(&r.node_authorizer.reason);
-        nr_decision.append_value(r.node_restriction.decision.as_str());
-        nr_reason.append_value(&r.node_restriction.reason);
-        rbac_decision.append_value(r.rbac.decision.as_str());
-        rbac_reason.append_value(&r.rbac.reason);
-        rbac_binding.append_option(r.rbac.binding.as_ref().map(|b| b.to_string()));
-        rbac_role.append_option(r.rbac.role.as_deref());
-        verdict.append_value(r.verdict.as_str());
-        verdict_reason.append_value(&r.verdict_reason);
-        change.append_value(r.change.as_str());
-        evidence.append_value(r.evidence.kind());
-        append_list(&mut evidence_path, r.evidence.path());
-        evidence_detail.append_option(r.evidence.detail());
-        source_file.append_value(&r.source_file);
-        source_line.append_value(i64::try_from(r.source_line).unwrap_or(i64::MAX));
+        columns.append(r);
     }
-
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(audit_id.finish()),
-        Arc::new(timestamp.finish()),
-        Arc::new(node.finish()),
-        Arc::new(username.finish()),
-        Arc::new(groups.finish()),
-        Arc::new(user_agent.finish()),
-        Arc::new(source_ips.finish()),
-        Arc::new(verb.finish()),
-        Arc::new(api_group.finish()),
-        Arc::new(resource.finish()),
-        Arc::new(subresource.finish()),
-        Arc::new(namespace.finish()),
-        Arc::new(name.finish()),
-        Arc::new(request_uri.finish()),
-        Arc::new(rec_decision.finish()),
-        Arc::new(rec_annotation.finish()),
-        Arc::new(rec_reason.finish()),
-        Arc::new(rec_code.finish()),
-        Arc::new(rec_admission.finish()),
-        Arc::new(na_decision.finish()),
-        Arc::new(na_reason.finish()),
-        Arc::new(nr_decision.finish()),
-        Arc::new(nr_reason.finish()),
-        Arc::new(rbac_decision.finish()),
-        Arc::new(rbac_reason.finish()),
-        Arc::new(rbac_binding.finish()),
-        Arc::new(rbac_role.finish()),
-        Arc::new(verdict.finish()),
-        Arc::new(verdict_reason.finish()),
-        Arc::new(change.finish()),
-        Arc::new(evidence.finish()),
-        Arc::new(evidence_path.finish()),
-        Arc::new(evidence_detail.finish()),
-        Arc::new(source_file.finish()),
-        Arc::new(source_line.finish()),
-    ];
-    Ok(RecordBatch::try_new(request_schema(), columns)?)
+    columns.finish()
 }
 
 /// Builds the `findings` batch.
