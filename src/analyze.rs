@@ -593,7 +593,8 @@ impl Configurations {
 /// busy, few enough that a batch's rows (a couple of MiB) are still in the cache when the
 /// merging thread reads them, and when their builders free them and allocate the next batch's
 /// from the same blocks ([`free_where_built`]). With 8192 the rows of the batches in flight
-/// outgrew the caches; a batch of 1024 took 5-8% less CPU on the 1 GB benchmark log.
+/// outgrew the caches; a batch of 1024 took 5-12% less CPU by the minimum of alternated runs
+/// on the 1 GB benchmark log, 1-9% by the median.
 const DECIDE_BATCH: usize = 1024;
 
 /// Runs the analysis. `on_row` sees every row in the order the requests completed in the log
@@ -766,7 +767,7 @@ pub fn analyze(
                         return Some(Decided {
                             counted: InventoryEntry::of(&req),
                             verdicts: None,
-                            built_on: rayon::current_thread_index().unwrap_or(0),
+                            built_on: pool.current_thread_index().unwrap_or(0),
                         });
                     }
                     let file = file_names
@@ -826,7 +827,7 @@ pub fn analyze(
                             models,
                             columns,
                         }),
-                        built_on: rayon::current_thread_index().unwrap_or(0),
+                        built_on: pool.current_thread_index().unwrap_or(0),
                     })
                 })
                 .collect_into_vec(&mut decided)

@@ -3,36 +3,41 @@
 //! mimalloc gives every thread its own pages. A block freed by another thread than the one
 //! that allocated it is pushed onto its page's shared list, which the owner takes back later,
 //! and the owner's next allocations from those blocks miss the cache: the freeing core wrote
-//! them last. `analyze` built each request's row (some fifteen strings and lists) on one
-//! deciding worker, read it on the merging thread, and freed the whole batch on whichever
-//! worker picked up the job, so about half the blocks went back across cores. In the profile
-//! of the 1 GB benchmark log, mimalloc's allocation fast path was then the largest leaf of the
-//! deciding phase (17% of its samples), nearly all of it on the load of a free block's link.
+//! them last. `analyze` built each request's row (its strings and lists) on one deciding
+//! worker, read it on the merging thread, and freed the whole batch on whichever worker picked
+//! up the job, so about half the blocks went back across cores. In the profile of the 1 GB
+//! benchmark log, mimalloc's allocation fast path was then the largest leaf of the deciding
+//! phase (17% of its samples), nearly all of it on the load of a free block's link.
 //! [`free_where_built`] sends each item back to its builder instead.
 
+use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use rayon::ThreadPool;
 
 /// Drops each of `items` on the thread of `pool` that built it, as `built_on` tells (an index
-/// of `pool`'s threads, as [`rayon::current_thread_index`] gave it there; any other value is
-/// taken modulo the pool's size). Returns at once: the threads drop their items when they next
-/// look for work, as `pool.spawn` would.
+/// of `pool`'s threads, as [`ThreadPool::current_thread_index`] gave it there; any other value
+/// is taken modulo the pool's size). Returns at once: each thread drops its items the next time
+/// it looks for work, before it steals any or takes jobs sent to the pool from outside.
+///
+/// A panic in an item's `Drop` leaves the rest of that thread's items undropped (their memory
+/// is still freed), where dropping the vector would have gone on; rayon then aborts the
+/// process unless the pool has a panic handler.
 pub fn free_where_built<T: Send + 'static>(
     pool: &ThreadPool,
     items: Vec<T>,
     built_on: impl Fn(&T) -> usize,
 ) {
     let threads = pool.current_num_threads().max(1);
-    let builders = items.iter().map(|t| built_on(t) % threads).collect();
-    let items = Arc::new(Builds::new(items, builders, threads));
+    let items = Builds::new(items, threads, built_on);
+    // rayon shares the closure, and so `items`, between the threads, and drops it after the
+    // last of them has run it.
     pool.spawn_broadcast(move |ctx| items.drop_built_on(ctx.index()));
 }
 
 /// Items waiting to be dropped by their builders. Each thread drops only the items it built,
-/// once ([`Builds::drop_built_on`]); the vector's memory is freed with the last reference.
+/// once ([`Builds::drop_built_on`]); the vector's memory is freed when `Builds` is dropped.
 struct Builds<T> {
     /// The items' memory, taken from their vector, whose length is that of `builders`.
     items: *mut T,
@@ -41,25 +46,32 @@ struct Builds<T> {
     builders: Vec<usize>,
     /// Whether each thread has dropped its items.
     done: Vec<AtomicBool>,
+    /// `Builds` owns the items.
+    owns: PhantomData<T>,
 }
 
 // SAFETY: the items are only ever touched by `drop_built_on`, which drops each of them on the
 // one thread whose index is its builder's, at most once (`done`); `T: Send` lets an item be
-// dropped on that thread. Threads share nothing else but the immutable `builders`.
+// dropped on that thread. Threads share nothing else but the immutable `builders`, and no
+// reference to an item is ever handed out.
 unsafe impl<T: Send> Send for Builds<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for Builds<T> {}
 
 impl<T> Builds<T> {
-    fn new(items: Vec<T>, builders: Vec<usize>, threads: usize) -> Self {
-        debug_assert_eq!(items.len(), builders.len());
-        debug_assert!(builders.iter().all(|&b| b < threads));
+    /// Takes `items`, each to be dropped by thread `built_on(item) % threads`.
+    fn new(items: Vec<T>, threads: usize, built_on: impl Fn(&T) -> usize) -> Self {
+        let threads = threads.max(1);
+        // Worked out here, so that every builder is a thread's and there is one per item,
+        // which `drop_built_on` relies on.
+        let builders = items.iter().map(|t| built_on(t) % threads).collect();
         let mut items = ManuallyDrop::new(items);
         Builds {
             items: items.as_mut_ptr(),
             capacity: items.capacity(),
             builders,
             done: (0..threads).map(|_| AtomicBool::new(false)).collect(),
+            owns: PhantomData,
         }
     }
 
@@ -84,12 +96,11 @@ impl<T> Builds<T> {
 
 impl<T> Drop for Builds<T> {
     fn drop(&mut self) {
-        // Threads that never ran their part (the pool torn down first) leave their items to
-        // this one, so that nothing leaks.
-        for (thread, done) in self.done.iter().enumerate() {
-            if !done.load(Ordering::Acquire) {
-                self.drop_built_on(thread);
-            }
+        // Only a defence: rayon runs a broadcast on every thread of the pool before the
+        // thread may exit, so each thread has dropped its items by now. Should a thread not
+        // have, its items are dropped here rather than leaked.
+        for thread in 0..self.done.len() {
+            self.drop_built_on(thread);
         }
         // SAFETY: the pointer and capacity are the vector's own; with a length of 0, only its
         // memory is freed, its items having been dropped above or by their builders.
@@ -100,8 +111,10 @@ impl<T> Drop for Builds<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
     use std::sync::atomic::AtomicUsize;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
 
     /// Each dropped item's builder, with the pool thread it was dropped on.
     type DroppedOn = Arc<Mutex<Vec<(usize, Option<usize>)>>>;
@@ -115,57 +128,76 @@ mod tests {
 
     impl Drop for Tracked {
         fn drop(&mut self) {
-            self.drops.fetch_add(1, Ordering::SeqCst);
             self.dropped_on
                 .lock()
                 .unwrap()
                 .push((self.built_on, rayon::current_thread_index()));
+            self.drops.fetch_add(1, Ordering::SeqCst);
         }
     }
 
-    /// Returns once every thread of `pool` has run the broadcasts spawned before: a thread
-    /// takes its broadcast jobs in the order they came.
-    fn wait_for_broadcasts(pool: &rayon::ThreadPool) {
-        pool.broadcast(|_| ());
+    /// Waits (at most ten seconds) until `n` items were dropped.
+    fn wait_for_drops(drops: &AtomicUsize, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while drops.load(Ordering::SeqCst) < n {
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {n} items dropped",
+                drops.load(Ordering::SeqCst)
+            );
+            std::thread::yield_now();
+        }
+    }
+
+    fn pool(threads: usize) -> ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
     }
 
     #[test]
     fn each_item_is_dropped_once_on_the_thread_that_built_it() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(3)
-            .build()
-            .unwrap();
-        let dropped_on = Arc::new(Mutex::new(Vec::new()));
+        let pool = pool(3);
+        let dropped_on: DroppedOn = Arc::default();
         let drops = Arc::new(AtomicUsize::new(0));
-        let items: Vec<Tracked> = pool.install(|| {
-            use rayon::prelude::*;
-            (0..1000)
-                .into_par_iter()
+        // Built on every thread for certain (a parallel iterator over a few cheap items may
+        // run on one), then interleaved as a batch's rows are.
+        let per_thread: Vec<Vec<Tracked>> = pool.broadcast(|ctx| {
+            (0..100)
                 .map(|_| Tracked {
-                    built_on: rayon::current_thread_index().unwrap(),
+                    built_on: ctx.index(),
                     dropped_on: Arc::clone(&dropped_on),
                     drops: Arc::clone(&drops),
                 })
                 .collect()
         });
+        let mut per_thread: Vec<_> = per_thread.into_iter().map(Vec::into_iter).collect();
+        let items: Vec<Tracked> = (0..100)
+            .flat_map(|_| {
+                per_thread
+                    .iter_mut()
+                    .filter_map(Iterator::next)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(items.len(), 300);
         free_where_built(&pool, items, |t| t.built_on);
-        wait_for_broadcasts(&pool);
+        wait_for_drops(&drops, 300);
         let dropped_on = dropped_on.lock().unwrap();
-        assert_eq!(dropped_on.len(), 1000);
-        assert_eq!(drops.load(Ordering::SeqCst), 1000);
+        assert_eq!(dropped_on.len(), 300);
         for &(built, dropped) in dropped_on.iter() {
             assert_eq!(Some(built), dropped);
         }
+        let droppers: HashSet<_> = dropped_on.iter().map(|&(_, on)| on).collect();
+        assert_eq!(droppers.len(), 3);
     }
 
     #[test]
     fn builders_out_of_range_are_taken_modulo_the_pool_and_nothing_leaks() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
+        let pool = pool(2);
         let drops = Arc::new(AtomicUsize::new(0));
-        let dropped_on = Arc::new(Mutex::new(Vec::new()));
+        let dropped_on: DroppedOn = Arc::default();
         let items: Vec<Tracked> = (0..10)
             .map(|i| Tracked {
                 built_on: i,
@@ -174,27 +206,50 @@ mod tests {
             })
             .collect();
         free_where_built(&pool, items, |t| t.built_on);
-        wait_for_broadcasts(&pool);
-        assert_eq!(drops.load(Ordering::SeqCst), 10);
+        wait_for_drops(&drops, 10);
         for &(built, dropped) in dropped_on.lock().unwrap().iter() {
             assert_eq!(Some(built % 2), dropped);
         }
     }
 
     #[test]
-    fn an_empty_batch_frees_nothing_and_does_not_block() {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap();
-        free_where_built(&pool, Vec::<String>::new(), |_| 0);
-        wait_for_broadcasts(&pool);
+    fn a_pool_dropped_at_once_still_frees_each_item_on_its_builder() {
+        let dropped_on: DroppedOn = Arc::default();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let items: Vec<Tracked> = (0..100)
+            .map(|i| Tracked {
+                built_on: i % 2,
+                dropped_on: Arc::clone(&dropped_on),
+                drops: Arc::clone(&drops),
+            })
+            .collect();
+        free_where_built(&pool(2), items, |t| t.built_on);
+        wait_for_drops(&drops, 100);
+        for &(built, dropped) in dropped_on.lock().unwrap().iter() {
+            assert_eq!(Some(built), dropped);
+        }
     }
 
     #[test]
-    fn items_left_by_threads_that_never_ran_are_dropped_with_the_last_reference() {
+    fn empty_batches_and_zero_sized_items_are_freed() {
+        static UNITS: AtomicUsize = AtomicUsize::new(0);
+        struct Unit;
+        impl Drop for Unit {
+            fn drop(&mut self) {
+                UNITS.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let pool = pool(2);
+        free_where_built(&pool, Vec::<String>::with_capacity(100), |_| 7);
+        free_where_built(&pool, Vec::<String>::new(), |_| 0);
+        free_where_built(&pool, (0..1000).map(|_| Unit).collect(), |_| 1);
+        wait_for_drops(&UNITS, 1000);
+    }
+
+    #[test]
+    fn items_left_by_threads_that_never_ran_are_dropped_with_their_memory() {
         let drops = Arc::new(AtomicUsize::new(0));
-        let dropped_on = Arc::new(Mutex::new(Vec::new()));
+        let dropped_on: DroppedOn = Arc::default();
         let items: Vec<Tracked> = (0..5)
             .map(|i| Tracked {
                 built_on: i % 2,
@@ -202,8 +257,7 @@ mod tests {
                 drops: Arc::clone(&drops),
             })
             .collect();
-        let builders = items.iter().map(|t| t.built_on).collect();
-        let builds = Builds::new(items, builders, 2);
+        let builds = Builds::new(items, 2, |t| t.built_on);
         builds.drop_built_on(1);
         builds.drop_built_on(1);
         assert_eq!(drops.load(Ordering::SeqCst), 2);
