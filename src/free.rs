@@ -136,6 +136,24 @@ mod tests {
         }
     }
 
+    /// `n` items, the `i`th marked as built on thread `builder(i)`, with where they will be
+    /// dropped and how many were.
+    fn tracked(
+        n: usize,
+        builder: impl Fn(usize) -> usize,
+    ) -> (Vec<Tracked>, DroppedOn, Arc<AtomicUsize>) {
+        let dropped_on: DroppedOn = Arc::default();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let items = (0..n)
+            .map(|i| Tracked {
+                built_on: builder(i),
+                dropped_on: Arc::clone(&dropped_on),
+                drops: Arc::clone(&drops),
+            })
+            .collect();
+        (items, dropped_on, drops)
+    }
+
     /// Waits (at most ten seconds) until `n` items were dropped.
     fn wait_for_drops(drops: &AtomicUsize, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -196,15 +214,7 @@ mod tests {
     #[test]
     fn builders_out_of_range_are_taken_modulo_the_pool_and_nothing_leaks() {
         let pool = pool(2);
-        let drops = Arc::new(AtomicUsize::new(0));
-        let dropped_on: DroppedOn = Arc::default();
-        let items: Vec<Tracked> = (0..10)
-            .map(|i| Tracked {
-                built_on: i,
-                dropped_on: Arc::clone(&dropped_on),
-                drops: Arc::clone(&drops),
-            })
-            .collect();
+        let (items, dropped_on, drops) = tracked(10, |i| i);
         free_where_built(&pool, items, |t| t.built_on);
         wait_for_drops(&drops, 10);
         for &(built, dropped) in dropped_on.lock().unwrap().iter() {
@@ -214,15 +224,7 @@ mod tests {
 
     #[test]
     fn a_pool_dropped_at_once_still_frees_each_item_on_its_builder() {
-        let dropped_on: DroppedOn = Arc::default();
-        let drops = Arc::new(AtomicUsize::new(0));
-        let items: Vec<Tracked> = (0..100)
-            .map(|i| Tracked {
-                built_on: i % 2,
-                dropped_on: Arc::clone(&dropped_on),
-                drops: Arc::clone(&drops),
-            })
-            .collect();
+        let (items, dropped_on, drops) = tracked(100, |i| i % 2);
         free_where_built(&pool(2), items, |t| t.built_on);
         wait_for_drops(&drops, 100);
         for &(built, dropped) in dropped_on.lock().unwrap().iter() {
@@ -248,15 +250,7 @@ mod tests {
 
     #[test]
     fn items_left_by_threads_that_never_ran_are_dropped_with_their_memory() {
-        let drops = Arc::new(AtomicUsize::new(0));
-        let dropped_on: DroppedOn = Arc::default();
-        let items: Vec<Tracked> = (0..5)
-            .map(|i| Tracked {
-                built_on: i % 2,
-                dropped_on: Arc::clone(&dropped_on),
-                drops: Arc::clone(&drops),
-            })
-            .collect();
+        let (items, _, drops) = tracked(5, |i| i % 2);
         let builds = Builds::new(items, 2, |t| t.built_on);
         builds.drop_built_on(1);
         builds.drop_built_on(1);
