@@ -339,13 +339,12 @@ fn node_partitions_with_bounded_open_writers_match_jsonl() {
     let mut rows = rows(200);
     rows[3].node = CompactString::default(); // a kubelet agent that is not a node identity
     let out = dir.path().join("requests");
-    // Rows are held until ten have come, then written a partition at a time: six partitions
-    // (five nodes and the null one) in each write, with two files open, force evictions.
     let opts = WriterOptions {
-        row_group_rows: 10,
+        row_group_rows: 1000,
         max_open_writers: 2,
     };
     let mut w = RequestWriter::create_with(&out, PartitionBy::Node, opts).expect("create");
+    // Batches of one node at a time, cycling over five nodes, force evictions.
     for chunk in rows.chunks(1) {
         w.write_batch(chunk).expect("write");
     }
@@ -379,9 +378,9 @@ fn node_partitions_with_bounded_open_writers_match_jsonl() {
     );
 }
 
-/// `analyze` writes a batch per thousand requests or so. With more partitions than files
-/// open, writing each batch as it came finished and reopened every partition's file for every
-/// batch; the rows are now held until a row group's worth has come.
+/// `analyze` writes a batch per thousand requests or so. When a batch held more partitions
+/// than files may be open, writing it as it came finished and reopened every partition's file
+/// for every batch; such rows are now held until a row group's worth has come.
 #[test]
 fn more_partitions_than_open_files_in_small_batches_make_one_file_each() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -149,11 +149,11 @@ pub fn findings_schema() -> SchemaRef {
 pub struct WriterOptions {
     /// Rows per row group; also the unit of buffering of each open file.
     pub row_group_rows: usize,
-    /// Partitioned output: most files open at once. Rows are held, across partitions, until
-    /// `row_group_rows` of them have come, then written partition by partition; when more
-    /// partitions than this are written, the least recently used file is finished and its
-    /// partition continues in a new `part-<n>` file. Memory is bounded by about
-    /// `max_open_writers` in-progress row groups and the rows held.
+    /// Partitioned output: most files open at once. Rows of more partitions than this are
+    /// held, across partitions, until `row_group_rows` of them have come, then written a
+    /// partition at a time; when a write needs a file that is not open, the least recently used
+    /// one is finished and its partition continues in a new `part-<n>` file. Memory is bounded
+    /// by about `max_open_writers` in-progress row groups and the rows held.
     pub max_open_writers: usize,
 }
 
@@ -255,9 +255,9 @@ struct Partitioned {
     projection: Option<Vec<usize>>,
     open: HashMap<String, (ParquetFile, u64)>,
     /// Rows not yet written, in columns by partition folder (see
-    /// [`WriterOptions::max_open_writers`]). Writing each batch as it came, with more
-    /// partitions than files open, cycled through every partition and started a new file in
-    /// each for every batch.
+    /// [`WriterOptions::max_open_writers`]). Writing each batch as it came, when it held more
+    /// partitions than files may be open, cycled through every partition and started a new
+    /// file in each for every batch.
     held: BTreeMap<String, RequestColumns>,
     held_rows: usize,
     next_part: HashMap<String, u32>,
@@ -372,7 +372,10 @@ impl RequestWriter {
                         .append(r);
                     p.held_rows += 1;
                 }
-                if p.held_rows >= self.opts.row_group_rows.max(1) {
+                // Rows of no more partitions than files may be open are written at once.
+                if p.held.len() <= self.opts.max_open_writers.max(1)
+                    || p.held_rows >= self.opts.row_group_rows.max(1)
+                {
                     p.write_held(&self.opts)?;
                 }
                 Ok(())
