@@ -340,11 +340,12 @@ fn node_partitions_with_bounded_open_writers_match_jsonl() {
     rows[3].node = CompactString::default(); // a kubelet agent that is not a node identity
     let out = dir.path().join("requests");
     let opts = WriterOptions {
-        row_group_rows: 1000,
+        row_group_rows: 20,
         max_open_writers: 2,
     };
     let mut w = RequestWriter::create_with(&out, PartitionBy::Node, opts).expect("create");
-    // Batches of one node at a time, cycling over five nodes, force evictions.
+    // Batches of one node at a time, cycling over five nodes: held, 20 rows at a time, and
+    // each 20 written over two open files, evicting.
     for chunk in rows.chunks(1) {
         w.write_batch(chunk).expect("write");
     }
@@ -568,5 +569,165 @@ fn empty_partitioned_tables_have_one_schema_only_file_that_duckdb_reads() {
             String::from_utf8_lossy(&run.stderr)
         );
         assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "0 1 True");
+    }
+}
+
+/// The audit ids of every partition of a node-partitioned table, file by file in `part-<n>`
+/// order; checks on the way that no file holds a `node` column.
+fn audit_ids_by_partition(table: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut files: Vec<(String, u32, String)> = relative_files_under(table)
+        .into_iter()
+        .map(|f| {
+            let (dir, name) = f.split_once('/').expect("dir/part-n.parquet");
+            let n: u32 = name
+                .strip_prefix("part-")
+                .and_then(|s| s.strip_suffix(".parquet"))
+                .and_then(|s| s.parse().ok())
+                .expect("part-<n>.parquet");
+            (dir.to_owned(), n, f.clone())
+        })
+        .collect();
+    files.sort();
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (dir, _, f) in files {
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(File::open(table.join(&f)).expect("open"))
+                .expect("reader");
+        assert!(
+            reader.schema().field_with_name("node").is_err(),
+            "{f} has a node column"
+        );
+        for b in reader.build().expect("build") {
+            let b = b.expect("read");
+            let ids = b
+                .column_by_name("audit_id")
+                .expect("audit_id")
+                .as_string::<i32>();
+            let ids = (0..ids.len()).map(|i| ids.value(i).to_owned());
+            out.entry(dir.clone()).or_default().extend(ids);
+        }
+    }
+    out
+}
+
+/// The expected audit ids of every node partition, in input order.
+fn expected_by_partition(
+    rows: &[RequestVerdict],
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for r in rows {
+        out.entry(nodeauthz::export::parquet::partition_dir(
+            PartitionBy::Node,
+            r,
+        ))
+        .or_default()
+        .push(r.audit_id.to_string());
+    }
+    out
+}
+
+/// Batches of few partitions (written at once), then of many (held, written a row group's
+/// worth at a time, evicting), then of few again while rows are still held: every row once,
+/// in its partition, in input order there, across `part-<n>` files.
+#[test]
+fn mixed_held_and_direct_writes_keep_each_partition_in_input_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rows = rows(1000);
+    for (i, r) in rows.iter_mut().enumerate() {
+        let node = match i {
+            0..=99 => i % 3,     // 3 partitions: written at once
+            100..=749 => i % 12, // 12 partitions: held, flushed every 100 rows
+            _ => i % 2,          // 2 partitions, appended to what is held
+        };
+        r.node = format!("node{node}").into();
+    }
+    let out = dir.path().join("requests");
+    let opts = WriterOptions {
+        row_group_rows: 100,
+        max_open_writers: 4,
+    };
+    let mut w = RequestWriter::create_with(&out, PartitionBy::Node, opts).expect("create");
+    w.write_batch(std::iter::empty()).expect("empty write");
+    for chunk in rows[..100].chunks(10) {
+        w.write_batch(chunk).expect("write");
+    }
+    for chunk in rows[100..750].chunks(10) {
+        w.write_batch(chunk).expect("write");
+    }
+    w.write_batch(std::iter::empty()).expect("empty write");
+    for chunk in rows[750..].chunks(7) {
+        w.write_batch(chunk).expect("write");
+    }
+    let stats = w.finish().expect("finish");
+    assert_eq!(stats.rows, 1000);
+    assert_eq!(audit_ids_by_partition(&out), expected_by_partition(&rows));
+    let jsonl = dir.path().join("requests.jsonl");
+    write_jsonl(&jsonl, &rows);
+    check(&out, &jsonl, "requests", "node");
+}
+
+/// Every batch spans no more partitions than files may be open, but consecutive batches
+/// span different ones: each batch is written at once and evicts the previous batch's files.
+/// 8 partitions, 400 rows (less than a row group): should be about one file each, not one
+/// per partition per batch.
+#[test]
+fn alternating_small_batches_do_not_make_a_file_per_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rows = rows(400);
+    for (i, r) in rows.iter_mut().enumerate() {
+        let set = (i / 8) % 2; // batches of 8 rows: nodes 0-3, then 4-7, then 0-3, ...
+        r.node = format!("node{}", set * 4 + i % 4).into();
+    }
+    let out = dir.path().join("requests");
+    let opts = WriterOptions {
+        row_group_rows: 1000,
+        max_open_writers: 4,
+    };
+    let mut w = RequestWriter::create_with(&out, PartitionBy::Node, opts).expect("create");
+    for chunk in rows.chunks(8) {
+        w.write_batch(chunk).expect("write");
+    }
+    let stats = w.finish().expect("finish");
+    assert_eq!(stats.rows, 400);
+    assert_eq!(audit_ids_by_partition(&out), expected_by_partition(&rows));
+    let files = relative_files_under(&out);
+    assert!(files.len() <= 8, "{} files: {files:?}", files.len());
+}
+
+/// A write that failed may have dropped rows that were held; the writer must not then
+/// finish a table without them.
+#[test]
+fn a_failed_write_does_not_finish_a_table_with_rows_missing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rows = rows(100);
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.node = format!("node{}", i % 10).into();
+    }
+    let out = dir.path().join("requests");
+    let opts = WriterOptions {
+        row_group_rows: 50,
+        max_open_writers: 4,
+    };
+    let mut w = RequestWriter::create_with(&out, PartitionBy::Node, opts).expect("create");
+    // 10 partitions, more than files may be open: held.
+    w.write_batch(&rows[..20]).expect("write");
+    // The writer's hidden directory: a file where node=node3's folder would go.
+    let temp = std::fs::read_dir(dir.path())
+        .expect("ls")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".requests."))
+        })
+        .expect("temp dir");
+    std::fs::write(temp.join("node=node3"), b"in the way").expect("block");
+    // 60 rows held: the flush fails at node3, after node0..node2 were written.
+    assert!(w.write_batch(&rows[20..60]).is_err());
+    std::fs::remove_file(temp.join("node=node3")).expect("unblock");
+    w.write_batch(&rows[60..]).ok();
+    match w.finish() {
+        Err(_) => {}
+        Ok(stats) => assert_eq!(stats.rows, 100, "finished a table without the rows held"),
     }
 }

@@ -147,13 +147,17 @@ pub fn findings_schema() -> SchemaRef {
 /// Writer settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriterOptions {
-    /// Rows per row group; also the unit of buffering of each open file.
+    /// Rows per row group; also the unit of buffering of each open file, and, in partitioned
+    /// output, the most rows held before they are written (plus those of the last write).
     pub row_group_rows: usize,
-    /// Partitioned output: most files open at once. Rows of more partitions than this are
-    /// held, across partitions, until `row_group_rows` of them have come, then written a
-    /// partition at a time; when a write needs a file that is not open, the least recently used
-    /// one is finished and its partition continues in a new `part-<n>` file. Memory is bounded
-    /// by about `max_open_writers` in-progress row groups and the rows held.
+    /// Partitioned output: most files open at once. Rows whose writing would finish an open
+    /// file are held (one set of columns for all partitions, a row index per row) until
+    /// `row_group_rows` of them have come, then written a partition at a time, the open
+    /// ones first; a write that needs a file not open finishes the least recently used one,
+    /// and its partition continues in a new `part-<n>` file. So a file is finished early at
+    /// most once per `row_group_rows` rows written. Memory is bounded by about
+    /// `max_open_writers` in-progress row groups and one row group held, whatever the number
+    /// of partitions.
     pub max_open_writers: usize,
 }
 
@@ -243,8 +247,8 @@ pub enum PartitionBy {
     Node,
 }
 
-/// Room for rows a partition's held columns start with; they grow as rows come.
-const HELD_ROWS_AT_FIRST: usize = 64;
+/// Room for rows the held columns start with; they grow as rows come.
+const HELD_ROWS_AT_FIRST: usize = 1024;
 
 /// A partitioned table being written inside a hidden temporary directory.
 struct Partitioned {
@@ -254,12 +258,17 @@ struct Partitioned {
     /// Column indices written to the files (all but `node` for node partitions).
     projection: Option<Vec<usize>>,
     open: HashMap<String, (ParquetFile, u64)>,
-    /// Rows not yet written, in columns by partition folder (see
+    /// Rows not yet written, of every partition, in input order (see
     /// [`WriterOptions::max_open_writers`]). Writing each batch as it came, when it held more
     /// partitions than files may be open, cycled through every partition and started a new
     /// file in each for every batch.
-    held: BTreeMap<String, RequestColumns>,
-    held_rows: usize,
+    held: RequestColumns,
+    /// The held rows of each partition folder: their indices in `held`, in input order.
+    held_rows: BTreeMap<String, Vec<u32>>,
+    /// Rows in `held`.
+    held_count: usize,
+    /// A write failed: rows held may have been dropped, so the table must not be finished.
+    failed: bool,
     next_part: HashMap<String, u32>,
     tick: u64,
     files: Vec<PathBuf>,
@@ -331,8 +340,10 @@ impl RequestWriter {
                     temp_dir,
                     projection,
                     open: HashMap::new(),
-                    held: BTreeMap::new(),
-                    held_rows: 0,
+                    held: RequestColumns::with_capacity(HELD_ROWS_AT_FIRST),
+                    held_rows: BTreeMap::new(),
+                    held_count: 0,
+                    failed: false,
                     next_part: HashMap::new(),
                     tick: 0,
                     files: Vec::new(),
@@ -365,16 +376,31 @@ impl RequestWriter {
                 }
             }
             Sink::Partitioned(p) => {
+                p.check_not_failed()?;
                 for r in rows {
-                    p.held
+                    // Rows are told apart by a `u32` index while held.
+                    if p.held_count >= u32::MAX as usize {
+                        p.write_held(&self.opts)?;
+                    }
+                    let index = u32::try_from(p.held_count).unwrap_or(u32::MAX);
+                    p.held.append(r);
+                    p.held_rows
                         .entry(partition_dir(p.by, r))
-                        .or_insert_with(|| RequestColumns::with_capacity(HELD_ROWS_AT_FIRST))
-                        .append(r);
-                    p.held_rows += 1;
+                        .or_default()
+                        .push(index);
+                    p.held_count += 1;
                 }
-                // Rows of no more partitions than files may be open are written at once.
-                if p.held.len() <= self.opts.max_open_writers.max(1)
-                    || p.held_rows >= self.opts.row_group_rows.max(1)
+                // Rows are written at once when that finishes no open file; otherwise they are
+                // held until a row group's worth has come, so that a file is finished (and
+                // its partition continued in a new one) at most once per row group.
+                let max_open = self.opts.max_open_writers.max(1);
+                let not_open = p
+                    .held_rows
+                    .keys()
+                    .filter(|d| !p.open.contains_key(*d))
+                    .count();
+                if p.open.len() + not_open <= max_open
+                    || p.held_count >= self.opts.row_group_rows.max(1)
                 {
                     p.write_held(&self.opts)?;
                 }
@@ -405,17 +431,47 @@ impl RequestWriter {
 }
 
 impl Partitioned {
-    /// Writes the rows held, a partition at a time.
-    fn write_held(&mut self, opts: &WriterOptions) -> Result<(), ExportError> {
-        for (dir, mut columns) in std::mem::take(&mut self.held) {
-            let batch = columns.finish()?;
-            let batch = match &self.projection {
-                Some(cols) => batch.project(cols)?,
-                None => batch,
-            };
-            self.write(&dir, &batch, opts)?;
+    fn check_not_failed(&self) -> Result<(), ExportError> {
+        if self.failed {
+            return Err(ExportError::io(
+                &self.target,
+                std::io::Error::other("an earlier write failed; rows were lost"),
+            ));
         }
-        self.held_rows = 0;
+        Ok(())
+    }
+
+    /// Writes the rows held, a partition at a time (the ones whose file is open first, so
+    /// that they are not evicted before their turn).
+    fn write_held(&mut self, opts: &WriterOptions) -> Result<(), ExportError> {
+        self.check_not_failed()?;
+        if self.held_count == 0 {
+            return Ok(());
+        }
+        self.failed = true;
+        let batch = self.held.finish()?;
+        let batch = match &self.projection {
+            Some(cols) => batch.project(cols)?,
+            None => batch,
+        };
+        let (mut order, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.held_rows)
+            .into_iter()
+            .partition(|(dir, _)| self.open.contains_key(dir));
+        order.extend(rest);
+        self.held_count = 0;
+        for (dir, rows) in order {
+            if rows.len() == batch.num_rows() {
+                // One partition: its rows are the batch, in order.
+                self.write(&dir, &batch, opts)?;
+                continue;
+            }
+            let part = arrow_select::take::take_record_batch(
+                &batch,
+                &arrow_array::UInt32Array::from(rows),
+            )?;
+            self.write(&dir, &part, opts)?;
+        }
+        self.failed = false;
         Ok(())
     }
 
