@@ -431,6 +431,8 @@ impl RequestWriter {
 }
 
 impl Partitioned {
+    /// An error once a write has failed: the rows it held may be gone, and a table finished
+    /// without them would look whole.
     fn check_not_failed(&self) -> Result<(), ExportError> {
         if self.failed {
             return Err(ExportError::io(
