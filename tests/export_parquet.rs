@@ -138,6 +138,15 @@ fn rows(n: usize) -> Vec<RequestVerdict> {
         .collect()
 }
 
+/// [`rows`], the `i`th on node `node<node_of(i)>`.
+fn rows_on_nodes(n: usize, node_of: impl Fn(usize) -> usize) -> Vec<RequestVerdict> {
+    let mut rows = rows(n);
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.node = format!("node{}", node_of(i)).into();
+    }
+    rows
+}
+
 fn write_jsonl(path: &Path, rows: &[impl serde::Serialize]) {
     let mut f = File::create(path).expect("create jsonl");
     for r in rows {
@@ -385,10 +394,7 @@ fn node_partitions_with_bounded_open_writers_match_jsonl() {
 #[test]
 fn more_partitions_than_open_files_in_small_batches_make_one_file_each() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut rows = rows(400);
-    for (i, r) in rows.iter_mut().enumerate() {
-        r.node = format!("node{}", i % 40).into();
-    }
+    let rows = rows_on_nodes(400, |i| i % 40);
     let out = dir.path().join("requests");
     let opts = WriterOptions {
         row_group_rows: 1000,
@@ -632,15 +638,11 @@ fn expected_by_partition(
 #[test]
 fn mixed_held_and_direct_writes_keep_each_partition_in_input_order() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut rows = rows(1000);
-    for (i, r) in rows.iter_mut().enumerate() {
-        let node = match i {
-            0..=99 => i % 3,     // 3 partitions: written at once
-            100..=749 => i % 12, // 12 partitions: held, flushed every 100 rows
-            _ => i % 2,          // 2 partitions, appended to what is held
-        };
-        r.node = format!("node{node}").into();
-    }
+    let rows = rows_on_nodes(1000, |i| match i {
+        0..=99 => i % 3,     // 3 partitions: written at once
+        100..=749 => i % 12, // 12 partitions: held, flushed every 100 rows
+        _ => i % 2,          // 2 partitions, appended to what is held
+    });
     let out = dir.path().join("requests");
     let opts = WriterOptions {
         row_group_rows: 100,
@@ -673,11 +675,8 @@ fn mixed_held_and_direct_writes_keep_each_partition_in_input_order() {
 #[test]
 fn alternating_small_batches_do_not_make_a_file_per_batch() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut rows = rows(400);
-    for (i, r) in rows.iter_mut().enumerate() {
-        let set = (i / 8) % 2; // batches of 8 rows: nodes 0-3, then 4-7, then 0-3, ...
-        r.node = format!("node{}", set * 4 + i % 4).into();
-    }
+    // Batches of 8 rows: nodes 0-3, then 4-7, then 0-3, ...
+    let rows = rows_on_nodes(400, |i| (i / 8) % 2 * 4 + i % 4);
     let out = dir.path().join("requests");
     let opts = WriterOptions {
         row_group_rows: 1000,
@@ -699,10 +698,7 @@ fn alternating_small_batches_do_not_make_a_file_per_batch() {
 #[test]
 fn a_failed_write_does_not_finish_a_table_with_rows_missing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut rows = rows(100);
-    for (i, r) in rows.iter_mut().enumerate() {
-        r.node = format!("node{}", i % 10).into();
-    }
+    let rows = rows_on_nodes(100, |i| i % 10);
     let out = dir.path().join("requests");
     let opts = WriterOptions {
         row_group_rows: 50,
