@@ -43,10 +43,17 @@ pub fn fail_on_code(value: &str) -> Option<u8> {
     })
 }
 
+/// `--version`, with the gzip decoder the build found (see `build.rs`).
+#[cfg(nodeauthz_isal)]
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\ngzip inputs: ISA-L (igzip)");
+#[cfg(not(nodeauthz_isal))]
+const LONG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\ngzip inputs: flate2 (zlib-rs)");
+
 #[derive(Parser)]
 #[command(
     name = "nodeauthz",
     version,
+    long_version = LONG_VERSION,
     about = "Replays kubelet requests from Kubernetes audit logs through a model of the Node authorizer, NodeRestriction and RBAC"
 )]
 struct Cli {

@@ -6,6 +6,8 @@
 
 pub mod event;
 pub mod fast_event;
+#[cfg(nodeauthz_isal)]
+pub mod isal;
 pub mod legacy;
 pub mod source;
 pub mod time;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::scan::documents::LineEffect;
+#[cfg(not(nodeauthz_isal))]
 use flate2::read::MultiGzDecoder;
 use memmap2::{Advice, Mmap};
 
@@ -338,9 +339,7 @@ pub fn decoder<'a, R: Read + Send + 'a>(
     file: R,
 ) -> io::Result<Box<dyn Read + Send + 'a>> {
     Ok(match kind {
-        SourceKind::Gzip(_) => {
-            Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)))
-        }
+        SourceKind::Gzip(_) => gzip_decoder(file)?,
         // Reads frame after frame, as `zstd -d` does with concatenated files.
         SourceKind::Zstd(_) => Box::new(zstd::stream::read::Decoder::with_buffer(
             BufReader::with_capacity(1 << 20, file),
@@ -348,6 +347,19 @@ pub fn decoder<'a, R: Read + Send + 'a>(
         SourceKind::Stdin => Box::new(io::stdin()),
         SourceKind::Plain(_) => Box::new(file),
     })
+}
+
+/// A reader of the decompressed bytes of concatenated gzip members: ISA-L's decoder when
+/// `build.rs` found the library, or flate2's (zlib-rs), which reads the same bytes at about
+/// half the speed (`crate::input::isal`; `nodeauthz --version` says which).
+pub fn gzip_decoder<'a, R: Read + Send + 'a>(input: R) -> io::Result<Box<dyn Read + Send + 'a>> {
+    #[cfg(nodeauthz_isal)]
+    return Ok(Box::new(crate::input::isal::IsalGzDecoder::new(input)?));
+    #[cfg(not(nodeauthz_isal))]
+    Ok(Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+        1 << 20,
+        input,
+    ))))
 }
 
 /// What a [`BlockReader`] yields.
