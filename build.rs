@@ -4,7 +4,8 @@
 //! (`scripts/README.md`), and inflate is what paces a gzip input. It is a system library
 //! (Debian: `libisal-dev`), so it is used when its header compiles and links here, the way
 //! `libz-sys` picks a system zlib, and flate2 otherwise. `NODEAUTHZ_NO_ISAL=1` builds without
-//! it. Which one a binary uses is in `nodeauthz --version`.
+//! it. Which one a binary uses is in `nodeauthz --version`. The library is linked dynamically
+//! (Debian ships no static one): a binary built with it needs `libisal2` where it runs.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(nodeauthz_isal)");
@@ -13,12 +14,16 @@ fn main() {
     if std::env::var_os("NODEAUTHZ_NO_ISAL").is_some_and(|v| !v.is_empty() && v != "0") {
         return;
     }
-    let built = cc::Build::new()
-        .file("src/input/isal_shim.c")
-        .warnings(true)
-        .cargo_warnings(false)
-        .try_compile("nodeauthz_isal_shim");
-    if built.is_ok() && links_isal() {
+    // The library first: a compiled shim is linked in (its `rustc-link-lib` printed) even
+    // when nothing uses it.
+    if links_isal()
+        && cc::Build::new()
+            .file("src/input/isal_shim.c")
+            .warnings(true)
+            .cargo_warnings(false)
+            .try_compile("nodeauthz_isal_shim")
+            .is_ok()
+    {
         println!("cargo::rustc-link-lib=dylib=isal");
         println!("cargo::rustc-cfg=nodeauthz_isal");
     }

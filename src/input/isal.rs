@@ -59,10 +59,15 @@ enum Position {
 
 /// How many bytes of compressed input are read at a time.
 const INPUT_BUFFER: usize = 1 << 20;
-/// How many bytes already inflated are kept before the next ones: at a member's end, ISA-L
-/// gives back the bytes it read ahead (at most 8, its bit buffer) past the member, which may
-/// have come in an earlier call (see `nodeauthz_isal_inflate`).
+/// How many bytes already handed to ISA-L are kept before the next ones. ISA-L 2.30 stops
+/// exactly at a member's end, but its stateless inflate gives back read-ahead bytes (at most
+/// 8, its bit buffer) by moving `next_in` back, and a version whose streaming inflate did so
+/// at a member's end could move it before the current call's input: those bytes are kept.
 const GIVEN_BACK_MAX: usize = 16;
+/// How many bytes a member's first call is given at once when the input has them: ISA-L
+/// checks a header's CRC-16 (FHCRC) over the bytes of one call only, so a header split across
+/// calls would fail its check. Headers are tens of bytes; this holds any but an absurd one.
+const HEADER_WINDOW: usize = 256 << 10;
 
 /// A reader of the decompressed bytes of concatenated gzip members, inflated by ISA-L.
 pub struct IsalGzDecoder<R> {
@@ -108,23 +113,28 @@ impl<R: Read> IsalGzDecoder<R> {
         })
     }
 
-    /// Makes `input[pos..end]` the compressed bytes not yet handed to ISA-L, reading more
-    /// when none are left (none at the end of the input), with the last ones handed kept
-    /// before them.
-    fn fill(&mut self) -> io::Result<()> {
-        if self.pos == self.end && !self.at_eof {
-            let kept = self.pos.min(GIVEN_BACK_MAX);
-            self.input.copy_within(self.pos - kept..self.pos, 0);
-            self.pos = kept;
-            self.end = kept;
-            let read = loop {
-                match self.inner.read(&mut self.input[kept..]) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    r => break r?,
-                }
+    /// Makes `input[pos..end]` the compressed bytes not yet handed to ISA-L, at least `want`
+    /// of them (at least one) unless the input ends first, reading more as needed, with the
+    /// last ones handed kept before them.
+    fn fill(&mut self, want: usize) -> io::Result<()> {
+        let want = want.clamp(1, INPUT_BUFFER - GIVEN_BACK_MAX);
+        if self.end - self.pos >= want || self.at_eof {
+            return Ok(());
+        }
+        let kept = self.pos.min(GIVEN_BACK_MAX);
+        self.input.copy_within(self.pos - kept..self.end, 0);
+        self.end -= self.pos - kept;
+        self.pos = kept;
+        while self.end - self.pos < want {
+            let read = match self.inner.read(&mut self.input[self.end..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => r?,
             };
+            if read == 0 {
+                self.at_eof = true;
+                break;
+            }
             self.end += read;
-            self.at_eof = read == 0;
         }
         Ok(())
     }
@@ -168,7 +178,8 @@ impl<R: Read> Read for IsalGzDecoder<R> {
             if self.position == Position::Done {
                 return Ok(0);
             }
-            self.fill()?;
+            let starting = matches!(self.position, Position::Start | Position::BetweenMembers);
+            self.fill(if starting { HEADER_WINDOW } else { 1 })?;
             let input = &self.input[self.pos..self.end];
             let at_eof = input.is_empty();
             match self.position {
@@ -197,10 +208,11 @@ impl<R: Read> Read for IsalGzDecoder<R> {
                     self.flags = flags;
                 }
                 if self.header_seen + input.len() >= FIXED_HEADER && self.flags & RESERVED != 0 {
-                    return Err(self.fail(
-                        io::ErrorKind::InvalidInput,
-                        "corrupt gzip stream: reserved header flags set".into(),
-                    ));
+                    // Checked before ISA-L sees the magic bytes, so worded as flate2 words
+                    // any bad header (trailing garbage gets here first).
+                    return Err(
+                        self.fail(io::ErrorKind::InvalidInput, "invalid gzip header".into())
+                    );
                 }
             }
             let in_len = input.len().min(u32::MAX as usize) as u32;
@@ -248,6 +260,13 @@ impl<R: Read> Read for IsalGzDecoder<R> {
                     format!("ISA-L inflate moved its input by {consumed} bytes"),
                 ));
             };
+            if consumed < 0 && member_end == 0 {
+                // Bytes given back mid-member would be read again: never seen either.
+                return Err(self.fail(
+                    io::ErrorKind::InvalidData,
+                    format!("ISA-L inflate moved its input back {consumed} bytes mid-member"),
+                ));
+            }
             self.pos = pos;
             self.header_seen = self.header_seen.saturating_add_signed(consumed as isize);
             if member_end != 0 {
@@ -411,7 +430,7 @@ mod tests {
 
     #[test]
     fn a_header_with_every_optional_field_is_read() {
-        // FTEXT | FHCRC | FEXTRA | FNAME | FCOMMENT, as `gzip` and other writers may set them.
+        // FEXTRA | FNAME | FCOMMENT, as `gzip` and other writers may set them (FHCRC: below).
         let mut e = flate2::GzBuilder::new()
             .extra(b"ex".to_vec())
             .filename("audit.log")
@@ -423,6 +442,36 @@ mod tests {
         let [flate2, isal] = both(&[&member[..], &member[..]].concat(), 4096, 4096);
         assert_eq!(isal, flate2);
         assert_eq!(isal.0, b"{\"kind\":\"Event\"}\n{\"kind\":\"Event\"}\n");
+    }
+
+    #[test]
+    fn a_header_with_its_own_crc_split_across_reads_is_read() {
+        // flate2's GzBuilder never writes FHCRC: set it, and the header's CRC-16, by hand.
+        let body = gz(b"{\"kind\":\"Event\"}\n", 6);
+        let mut header = body[..10].to_vec();
+        header[3] |= 0x02;
+        let mut crc = flate2::Crc::new();
+        crc.update(&header);
+        let mut member = header;
+        member.extend_from_slice(&((crc.sum() & 0xffff) as u16).to_le_bytes());
+        member.extend_from_slice(&body[10..]);
+        for capacity in [4096, 1, 5, 11] {
+            let [flate2, isal] = both(&[&member[..], &member[..]].concat(), 4096, capacity);
+            assert_eq!(flate2.1, None);
+            assert_eq!(isal, flate2, "reads of at most {capacity}");
+        }
+    }
+
+    #[test]
+    fn reserved_header_flags_are_refused_as_flate2_refuses_them() {
+        // ISA-L alone would read this member.
+        let mut member = gz(b"x", 6);
+        member[3] |= 0x20;
+        for capacity in [4096, 1, 2, 4] {
+            let [flate2, isal] = both(&member, 4096, capacity);
+            assert_eq!(isal, flate2);
+            assert_eq!(isal, (vec![], Some(io::ErrorKind::InvalidInput)));
+        }
     }
 
     proptest! {

@@ -35,10 +35,10 @@ void nodeauthz_isal_next_member(struct inflate_state *state)
 /*
  * Inflates from `in` into `out`: returns isal_inflate's code (negative for corrupt data) and
  * sets how many bytes of `in` were consumed, how many of `out` written, and whether the member
- * ended (its trailer read and checked). Bytes past the member's end are left unconsumed: when
- * it finishes, ISA-L gives back the bytes it had read ahead into its bit buffer (up to 8),
- * moving `next_in` back, past the start of `in` when they came in an earlier call. `consumed`
- * is then negative: the caller must still hold those bytes before `in`.
+ * ended (its trailer read and checked). Bytes past the member's end are left unconsumed (ISA-L
+ * 2.30 stops at the trailer's end). Were a version to give back bytes it had read ahead into
+ * its bit buffer (up to 8) by moving `next_in` back, past the start of `in` when they came in
+ * an earlier call, `consumed` would be negative: the caller keeps those bytes before `in`.
  */
 int nodeauthz_isal_inflate(struct inflate_state *state, const uint8_t *in, uint32_t in_len,
 			   uint8_t *out, uint32_t out_len, int64_t *consumed,
