@@ -173,7 +173,7 @@ row() {  # row NAME INPUT_DESC BYTES "seconds rss status" NOTE
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "== measuring (best of $RUNS); load average $LOAD_BEFORE" >&2
+echo "== measuring (best of $RUNS); load average $LOAD_BEFORE; $("$BIN" --version | tail -1)" >&2
 row "wc -l" "plain" "$SIZE" "$(measure wc -l "$LOG")" ""
 if command -v jq > /dev/null; then
   note=""
@@ -197,6 +197,12 @@ row "scan only, kubelet requests" "plain" "$SIZE" "$(measure "$SCAN" --requests-
 row "scan only, both" "plain" "$SIZE" "$(measure "$SCAN" "$LOG")" "the read of analyze"
 row "scan only, both" "gzip" "$SIZE" "$(measure "$SCAN" "$LOG.gz")" \
   "one gzip stream; MB/s of uncompressed bytes"
+# Inflate alone, for reference: GNU gzip's, and ISA-L's (what `analyze` uses when its build
+# found the library: `nodeauthz --version`).
+row "gzip -t (inflate only)" "gzip" "$SIZE" "$(measure gzip -t "$LOG.gz")" "GNU gzip $(gzip --version | head -1 | awk '{print $2}')"
+if command -v igzip > /dev/null; then
+  row "igzip -t (inflate only)" "gzip" "$SIZE" "$(measure igzip -t "$LOG.gz")" "ISA-L's CLI"
+fi
 row "nodeauthz analyze --format json" "plain" "$SIZE" "$(measure "$BIN" analyze "$LOG" --format json)" "one read + spill file + decisions"
 cp "$DATA/.last.out" "$DATA/.na-plain.out"; NA_ERR=$(cat "$DATA/.last.err")
 MEM+=("$BYTES_SPEC log: $(rss_split "$BIN" analyze "$LOG" --format json)")
