@@ -350,8 +350,9 @@ pub fn decoder<'a, R: Read + Send + 'a>(
 }
 
 /// A reader of the decompressed bytes of concatenated gzip members: ISA-L's decoder when
-/// `build.rs` found the library, or flate2's (zlib-rs), which reads the same bytes at about
-/// half the speed (`crate::input::isal`; `nodeauthz --version` says which).
+/// `build.rs` found the library, or flate2's (zlib-rs), at about half the speed. Both read
+/// whole members to the same bytes and end an input alike; only inside a damaged member may
+/// they differ (`crate::input::isal`; `nodeauthz --version` says which decoder a build has).
 pub fn gzip_decoder<'a, R: Read + Send + 'a>(input: R) -> io::Result<Box<dyn Read + Send + 'a>> {
     #[cfg(nodeauthz_isal)]
     return Ok(Box::new(crate::input::isal::IsalGzDecoder::new(input)?));
