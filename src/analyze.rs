@@ -762,12 +762,13 @@ pub fn analyze(
                             return None;
                         }
                     };
+                    let built_on = pool.current_thread_index().unwrap_or(0);
                     let user = &req.effective_user().username;
                     if !opts.filter.keeps(&req, node_name(user)) {
                         return Some(Decided {
                             counted: InventoryEntry::of(&req),
                             verdicts: None,
-                            built_on: pool.current_thread_index().unwrap_or(0),
+                            built_on,
                         });
                     }
                     let file = file_names
@@ -827,7 +828,7 @@ pub fn analyze(
                             models,
                             columns,
                         }),
-                        built_on: pool.current_thread_index().unwrap_or(0),
+                        built_on,
                     })
                 })
                 .collect_into_vec(&mut decided)
