@@ -699,9 +699,7 @@ impl<'a> Run<'a> {
         s.lines_used += used;
         s.lines_skipped += skipped;
         s.events += events;
-        for h in ids {
-            self.ids.insert(h);
-        }
+        self.ids.insert_all(&ids);
         self.dedup.count_dropped(kubelet_dropped);
         for mut k in kubelet {
             k.shift_line(base);

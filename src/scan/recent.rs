@@ -14,9 +14,15 @@
 //! [`DEFAULT_WINDOW`] requests that means a request that lived through 1.8 million others
 //! (half an hour of a cluster serving a thousand requests per second), or a whole copy of a
 //! log given next to the original and more than a window long. `--dedup-window` moves the
-//! line. Memory is bounded by the window: two hash tables of 2^21 buckets (9 bytes each) at
-//! the default, 36 MiB; a scan holds two such sets (all requests, and emitted kubelet
-//! requests), 72 MiB.
+//! line. Memory is bounded by the window: two tables of 2^21 slots (8 bytes each) at the
+//! default, 32 MiB; a scan holds two such sets (all requests, and emitted kubelet requests),
+//! 64 MiB.
+//!
+//! The tables are this module's own rather than a general-purpose map: a scan looks up every
+//! line's auditID, and at the default window a table is far larger than the caches, so each
+//! lookup waited for memory (an eleventh of the CPU time on a log of mostly non-kubelet
+//! lines). Here an ID's slots are one cache line, which [`RecentIds::insert_all`] asks the
+//! processor to fetch a few IDs ahead, so that those waits overlap.
 //!
 //! Each remembered ID also counts the events that carried it, so that a line counted as an
 //! event and found bad later ([`RecentIds::forget`]) uncounts its request only when no other
@@ -24,13 +30,14 @@
 //! other may be merged in the same step, before the bad line is found). The count takes the
 //! high [`COUNT_BITS`] bits of the stored hash, so IDs are told apart by the other 60.
 
-use hashbrown::HashTable;
+use std::alloc::Layout;
+use std::collections::TryReserveError;
 
 #[cfg(doc)]
 use crate::scan::prefilter::audit_id_hash;
 
-/// The default window, in distinct requests: 7/8 of 2^21, the most a hash table of 2^21
-/// buckets holds before it doubles.
+/// The default window, in distinct requests: 7/8 of 2^21, the most a table of 2^21 slots
+/// holds (at most 7/8 of its slots are taken).
 pub const DEFAULT_WINDOW: usize = 1_835_008;
 
 /// The high bits of a stored entry that count the events of its ID. The count saturates: an ID
@@ -44,6 +51,22 @@ const ID: u64 = u64::MAX >> COUNT_BITS;
 const ONE: u64 = ID + 1;
 /// The count that stays (see [`COUNT_BITS`]).
 const SATURATED: u64 = (1 << COUNT_BITS) - 1;
+/// A slot whose ID was forgotten: it ends no search (IDs stored past it stay found), and is
+/// never an ID's, whose count is at least one.
+const TOMBSTONE: u64 = 1;
+/// An empty slot: it ends a search.
+const EMPTY: u64 = 0;
+
+/// Slots per bucket: one 64-byte cache line.
+const SLOTS: usize = 8;
+/// The share of a table's slots that may be taken (IDs and tombstones) before it grows:
+/// 7/8, with which a search rarely reads a second bucket.
+const MAX_LOAD: (usize, usize) = (7, 8);
+/// The fewest buckets a table that holds anything has.
+const MIN_BUCKETS: usize = 4;
+/// How many IDs ahead [`RecentIds::insert_all`] fetches the buckets of: enough for memory to
+/// answer in time, few enough that the lines fetched are still cached when they are read.
+const PREFETCH_AHEAD: usize = 12;
 
 /// How many events a stored entry counts.
 fn count(entry: u64) -> u64 {
@@ -51,23 +74,188 @@ fn count(entry: u64) -> u64 {
 }
 
 /// The table's hash of an entry or an [`audit_id_hash`]: of the bits that tell IDs apart,
-/// mixed again so that the table's tags (its hashes' high bits) see all of them.
+/// mixed again so that a table's position (the product's high bits) sees all of them.
 fn slot_hash(entry: u64) -> u64 {
     (entry & ID).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// Whether a stored entry is that of the ID hash `h`.
-fn same_id(h: u64) -> impl Fn(&u64) -> bool {
-    move |entry| (entry ^ h) & ID == 0
+/// Whether a stored entry is that of the ID hash `h` (an empty slot or a tombstone is none's).
+fn same_id(entry: u64, h: u64) -> bool {
+    entry >= ONE && (entry ^ h) & ID == 0
+}
+
+/// The slots of one cache line.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct Bucket([u64; SLOTS]);
+
+/// Where a search for an ID ended, as a slot number (bucket × [`SLOTS`] + slot).
+enum Probe {
+    /// The ID's slot.
+    Found(usize),
+    /// The ID is not stored; this is where it would go (the first tombstone or empty slot
+    /// of its search).
+    Vacant(usize),
+}
+
+/// One generation: an open-addressing set of entries (an ID's bits and its count), searched
+/// from the ID's bucket onwards, bucket after bucket, to the first empty slot.
+#[derive(Debug, Default)]
+struct Table {
+    /// A power of two of them, or none before the first insert.
+    buckets: Vec<Bucket>,
+    /// 64 − log2(buckets): the product's bits that pick a bucket.
+    shift: u32,
+    /// Slots holding an ID.
+    live: usize,
+    /// Slots holding a [`TOMBSTONE`].
+    tombstones: usize,
+}
+
+impl Table {
+    /// The bucket a search for `h` starts at (the table holds some).
+    fn home(&self, h: u64) -> usize {
+        (slot_hash(h) >> self.shift) as usize
+    }
+
+    fn find(&self, h: u64) -> Probe {
+        let mask = self.buckets.len() - 1;
+        let mut b = self.home(h);
+        let mut vacant = None;
+        // The table is never full (MAX_LOAD), so an empty slot ends every search.
+        loop {
+            for (i, &e) in self.buckets[b].0.iter().enumerate() {
+                let at = b * SLOTS + i;
+                if e == EMPTY {
+                    return Probe::Vacant(vacant.unwrap_or(at));
+                }
+                if e == TOMBSTONE {
+                    vacant.get_or_insert(at);
+                } else if same_id(e, h) {
+                    return Probe::Found(at);
+                }
+            }
+            b = (b + 1) & mask;
+        }
+    }
+
+    /// Where a search for `h` ends, in a table that has buckets.
+    fn search(&self, h: u64) -> Option<Probe> {
+        (!self.buckets.is_empty()).then(|| self.find(h))
+    }
+
+    /// The slot of `h`, if it is stored.
+    fn get(&self, h: u64) -> Option<usize> {
+        if self.live == 0 {
+            return None;
+        }
+        match self.find(h) {
+            Probe::Found(at) => Some(at),
+            Probe::Vacant(_) => None,
+        }
+    }
+
+    fn slot(&mut self, at: usize) -> &mut u64 {
+        &mut self.buckets[at / SLOTS].0[at % SLOTS]
+    }
+
+    /// Asks the processor to fetch the bucket a search for `h` starts at, without waiting.
+    fn prefetch(&self, h: u64) {
+        if self.live == 0 {
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(bucket) = self.buckets.get(self.home(h)) {
+            let bucket: *const Bucket = bucket;
+            // SAFETY: a prefetch reads nothing into the program and cannot fault; the address
+            // is that of a bucket of this table besides.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>(bucket.cast());
+            }
+        }
+    }
+
+    /// Whether one more entry fits in `buckets` buckets, `taken` slots being taken.
+    fn fits(taken: usize, buckets: usize) -> bool {
+        (taken + 1) * MAX_LOAD.1 <= buckets * SLOTS * MAX_LOAD.0
+    }
+
+    /// Stores a new entry for `h` (not stored), at `vacant` (where its search ended,
+    /// [`Probe::Vacant`]) if the table has room for one more. Otherwise the table is rebuilt
+    /// first: doubled, up to `max_buckets`, unless dropping its tombstones leaves it at most
+    /// half full.
+    fn add(&mut self, h: u64, vacant: Option<usize>, max_buckets: usize) {
+        let at = match vacant {
+            Some(at) if Self::fits(self.live + self.tombstones, self.buckets.len()) => at,
+            _ => {
+                let mut buckets = self.buckets.len().max(MIN_BUCKETS);
+                // At `max_buckets` the live IDs fit: the window fills a generation at most.
+                while buckets < max_buckets && !Self::fits(2 * self.live, buckets) {
+                    buckets *= 2;
+                }
+                if self.rebuild(buckets).is_err() {
+                    // What a collection that cannot grow does.
+                    std::alloc::handle_alloc_error(
+                        Layout::array::<Bucket>(buckets).unwrap_or(Layout::new::<Bucket>()),
+                    );
+                }
+                match self.find(h) {
+                    Probe::Vacant(at) => at,
+                    Probe::Found(_) => unreachable!("a new ID is not stored"),
+                }
+            }
+        };
+        let slot = self.slot(at);
+        let reused = *slot == TOMBSTONE;
+        *slot = (h & ID) + ONE;
+        self.tombstones -= usize::from(reused);
+        self.live += 1;
+    }
+
+    /// Moves the entries into a table of `buckets` buckets (a power of two, at least
+    /// [`MIN_BUCKETS`]), without the tombstones; nothing changes if the memory cannot be had.
+    fn rebuild(&mut self, buckets: usize) -> Result<(), TryReserveError> {
+        let mut fresh = Vec::new();
+        fresh.try_reserve_exact(buckets)?;
+        fresh.resize(buckets, Bucket::default());
+        let old = std::mem::replace(&mut self.buckets, fresh);
+        self.shift = 64 - buckets.trailing_zeros();
+        self.tombstones = 0;
+        for e in old.iter().flat_map(|b| b.0) {
+            if e >= ONE {
+                match self.find(e) {
+                    Probe::Vacant(at) => *self.slot(at) = e,
+                    Probe::Found(_) => unreachable!("stored entries are distinct"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// How many entries the table holds before it grows.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.buckets.len() * SLOTS * MAX_LOAD.0 / MAX_LOAD.1
+    }
+
+    /// Forgets every entry, keeping the memory.
+    fn clear(&mut self) {
+        self.buckets.fill(Bucket::default());
+        self.live = 0;
+        self.tombstones = 0;
+    }
 }
 
 /// A window of recently seen 64-bit auditID hashes ([`audit_id_hash`]), in two generations,
 /// each with the number of events that carried it.
 #[derive(Debug)]
 pub struct RecentIds {
-    current: HashTable<u64>,
-    previous: HashTable<u64>,
+    current: Table,
+    previous: Table,
     window: usize,
+    /// The most buckets a generation needs: room for the window at [`MAX_LOAD`].
+    max_buckets: usize,
     distinct: u64,
     generation: u64,
 }
@@ -81,10 +269,20 @@ impl Default for RecentIds {
 impl RecentIds {
     /// A set remembering at least the last `window` distinct hashes (at least one).
     pub fn new(window: usize) -> Self {
+        let window = window.max(1);
+        // A window no table can hold (the command line takes any number) grows its tables
+        // until memory runs out, as one that big would.
+        let slots = window.saturating_mul(MAX_LOAD.1) / MAX_LOAD.0 + 1;
+        let max_buckets = slots
+            .div_ceil(SLOTS)
+            .checked_next_power_of_two()
+            .unwrap_or(1 << (usize::BITS - 1))
+            .max(MIN_BUCKETS);
         RecentIds {
-            current: HashTable::new(),
-            previous: HashTable::new(),
-            window: window.max(1),
+            current: Table::default(),
+            previous: Table::default(),
+            window,
+            max_buckets,
             distinct: 0,
             generation: 0,
         }
@@ -96,42 +294,65 @@ impl RecentIds {
     }
 
     /// Makes room for about `more` new hashes at once, no more than the window holds: a table
-    /// grown by doubling from empty rehashes every ID into new memory, which the kernel clears
+    /// grown by doubling from empty moves every ID into new memory, which the kernel clears
     /// first, at each step. Only a hint: nothing is reserved if the memory cannot be had.
     pub fn reserve(&mut self, more: usize) {
-        let room = self.window.saturating_sub(self.current.len());
-        let _ = self.current.try_reserve(more.min(room), |&e| slot_hash(e));
+        let room = self.window.saturating_sub(self.current.live);
+        let wanted = self.current.live + self.current.tombstones + more.min(room);
+        let mut buckets = self.current.buckets.len().max(MIN_BUCKETS);
+        while buckets < self.max_buckets && !Table::fits(wanted, buckets) {
+            buckets *= 2;
+        }
+        if buckets > self.current.buckets.len() {
+            let _ = self.current.rebuild(buckets);
+        }
     }
 
     /// Whether `h` is still remembered.
     pub fn contains(&self, h: u64) -> bool {
-        let slot = slot_hash(h);
-        self.current.find(slot, same_id(h)).is_some()
-            || self.previous.find(slot, same_id(h)).is_some()
+        self.current.get(h).is_some() || self.previous.get(h).is_some()
     }
 
     /// Counts an event of `h`; true if `h` was not remembered (and so is counted as a new
     /// request).
     pub fn insert(&mut self, h: u64) -> bool {
-        let slot = slot_hash(h);
-        for table in [&mut self.current, &mut self.previous] {
-            if let Some(entry) = table.find_mut(slot, same_id(h)) {
-                if count(*entry) != SATURATED {
-                    *entry += ONE;
-                }
+        let vacant = match self.current.search(h) {
+            Some(Probe::Found(at)) => {
+                count_one_more(self.current.slot(at));
                 return false;
             }
+            Some(Probe::Vacant(at)) => Some(at),
+            None => None,
+        };
+        if let Some(at) = self.previous.get(h) {
+            count_one_more(self.previous.slot(at));
+            return false;
         }
-        if self.current.len() >= self.window {
+        let vacant = if self.current.live >= self.window {
             // The older generation is forgotten; its table is reused for the next one.
             std::mem::swap(&mut self.current, &mut self.previous);
             self.current.clear();
             self.generation += 1;
-        }
-        self.current
-            .insert_unique(slot, (h & ID) + ONE, |&e| slot_hash(e));
+            None
+        } else {
+            vacant
+        };
+        self.current.add(h, vacant, self.max_buckets);
         self.distinct += 1;
         true
+    }
+
+    /// [`RecentIds::insert`] of each hash in turn, with the buckets of those a few places on
+    /// fetched ahead: the same counts, with the memory waits of one ID overlapping the next
+    /// ones' searches.
+    pub fn insert_all(&mut self, hashes: &[u64]) {
+        for (i, &h) in hashes.iter().enumerate() {
+            if let Some(&ahead) = hashes.get(i + PREFETCH_AHEAD) {
+                self.current.prefetch(ahead);
+                self.previous.prefetch(ahead);
+            }
+            self.insert(h);
+        }
     }
 
     /// Uncounts one event of `h`, counted by mistake (a line found bad after it was counted):
@@ -139,16 +360,18 @@ impl RecentIds {
     /// an event counted before its ID left the window stays counted (and one of an ID counted
     /// anew since then is taken from the new count).
     pub fn forget(&mut self, h: u64) {
-        let slot = slot_hash(h);
         for table in [&mut self.current, &mut self.previous] {
-            if let Ok(entry) = table.find_entry(slot, same_id(h)) {
-                match count(*entry.get()) {
+            if let Some(at) = table.get(h) {
+                let entry = table.slot(at);
+                match count(*entry) {
                     1 => {
-                        entry.remove();
+                        *entry = TOMBSTONE;
+                        table.live -= 1;
+                        table.tombstones += 1;
                         self.distinct -= 1;
                     }
                     SATURATED => {}
-                    _ => *entry.into_mut() -= ONE,
+                    _ => *entry -= ONE,
                 }
                 return;
             }
@@ -164,6 +387,13 @@ impl RecentIds {
     /// remembered at least until generation `g + 1` ends.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+}
+
+/// Counts one more event in a stored entry, up to [`SATURATED`].
+fn count_one_more(entry: &mut u64) {
+    if count(*entry) != SATURATED {
+        *entry += ONE;
     }
 }
 
@@ -268,5 +498,145 @@ mod tests {
         assert!(ids.insert(1000));
         assert_eq!((ids.generation(), ids.distinct()), (1, 1001));
         assert!(ids.contains(0) && ids.contains(1000));
+    }
+
+    /// What [`RecentIds`] must answer, written the obvious way: two generations of maps from
+    /// an ID's bits to its count.
+    #[derive(Default)]
+    struct Model {
+        current: std::collections::HashMap<u64, u64>,
+        previous: std::collections::HashMap<u64, u64>,
+        window: usize,
+        distinct: u64,
+        generation: u64,
+    }
+
+    impl Model {
+        fn insert(&mut self, h: u64) -> bool {
+            for table in [&mut self.current, &mut self.previous] {
+                if let Some(n) = table.get_mut(&(h & ID)) {
+                    *n = (*n + 1).min(SATURATED);
+                    return false;
+                }
+            }
+            if self.current.len() >= self.window {
+                self.previous = std::mem::take(&mut self.current);
+                self.generation += 1;
+            }
+            self.current.insert(h & ID, 1);
+            self.distinct += 1;
+            true
+        }
+
+        fn forget(&mut self, h: u64) {
+            for table in [&mut self.current, &mut self.previous] {
+                if let Some(n) = table.get_mut(&(h & ID)) {
+                    match *n {
+                        1 => {
+                            table.remove(&(h & ID));
+                            self.distinct -= 1;
+                        }
+                        SATURATED => {}
+                        _ => *n -= 1,
+                    }
+                    return;
+                }
+            }
+        }
+
+        fn contains(&self, h: u64) -> bool {
+            self.current.contains_key(&(h & ID)) || self.previous.contains_key(&(h & ID))
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u64),
+        InsertAll(Vec<u64>),
+        Forget(u64),
+        Contains(u64),
+        Reserve(usize),
+    }
+
+    /// IDs from a small set, so that they meet again (and, in tables of a few buckets, share
+    /// buckets and run on into the next), with the count's bits set at random: they must not
+    /// tell IDs apart.
+    fn id() -> impl proptest::strategy::Strategy<Value = u64> {
+        use proptest::prelude::*;
+        (0u64..48, 0u64..16, prop::bool::ANY).prop_map(|(i, count_bits, far)| {
+            let id = if far { i << 40 } else { i };
+            id | count_bits << (64 - COUNT_BITS)
+        })
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => id().prop_map(Op::Insert),
+            1 => prop::collection::vec(id(), 0..40).prop_map(Op::InsertAll),
+            2 => id().prop_map(Op::Forget),
+            2 => id().prop_map(Op::Contains),
+            1 => (0usize..100).prop_map(Op::Reserve),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn answers_as_two_generations_of_maps(
+            window in 1usize..60,
+            ops in proptest::collection::vec(op(), 0..400),
+        ) {
+            let mut ids = RecentIds::new(window);
+            let mut model = Model { window, ..Model::default() };
+            for op in ops {
+                match op {
+                    Op::Insert(h) => proptest::prop_assert_eq!(ids.insert(h), model.insert(h), "insert {:#x}", h),
+                    Op::InsertAll(hs) => {
+                        ids.insert_all(&hs);
+                        for h in hs {
+                            model.insert(h);
+                        }
+                    }
+                    Op::Forget(h) => {
+                        ids.forget(h);
+                        model.forget(h);
+                    }
+                    Op::Contains(h) => proptest::prop_assert_eq!(ids.contains(h), model.contains(h), "contains {:#x}", h),
+                    Op::Reserve(n) => ids.reserve(n),
+                }
+                proptest::prop_assert_eq!(ids.distinct(), model.distinct);
+                proptest::prop_assert_eq!(ids.generation(), model.generation);
+                for (table, expected) in [(&ids.current, &model.current), (&ids.previous, &model.previous)] {
+                    proptest::prop_assert_eq!(table.live, expected.len());
+                    // Never full: an empty slot ends every search.
+                    proptest::prop_assert!(table.buckets.is_empty() || table.live + table.tombstones < table.buckets.len() * SLOTS);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tombstones_are_reused_and_dropped_without_growing_past_the_window() {
+        let window = 100;
+        let mut ids = RecentIds::new(window);
+        let most = ids.max_buckets;
+        // Fill and forget, over and over, in one generation: tombstones pile up, and the table
+        // must make room by dropping them, not by growing without end.
+        for round in 0..50u64 {
+            for h in 0..60 {
+                assert!(ids.insert(round << 32 | h));
+            }
+            for h in 0..60 {
+                ids.forget(round << 32 | h);
+            }
+            assert_eq!(ids.distinct(), 0);
+            assert!(
+                ids.current.buckets.len() <= most,
+                "{}",
+                ids.current.buckets.len()
+            );
+        }
+        assert_eq!(ids.generation(), 0, "forgotten IDs do not fill the window");
+        assert!(ids.current.tombstones < ids.current.buckets.len() * SLOTS);
     }
 }
