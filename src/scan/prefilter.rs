@@ -701,15 +701,31 @@ fn event_time<'a>(
     received.and_then(parse).or_else(|| stage().and_then(parse))
 }
 
-/// A 64-bit hash of an auditID (FNV-1a folded through a mixer; auditIDs are short and random
-/// enough that a collision among even a billion requests is unlikely).
+/// A 64-bit hash of an auditID (auditIDs are short and random enough that a collision among
+/// even a billion requests is unlikely).
+///
+/// Read eight bytes at a time: every line's auditID is hashed, and FNV-1a's byte-by-byte
+/// chain of multiplications was a twentieth of the scan on a log of mostly non-kubelet lines.
+/// Each step is a bijection of the state for a given word, so two IDs of one length that
+/// differ in a single word never collide; the length goes in first, so that the zero bytes
+/// padding the last word tell no IDs apart.
 pub fn audit_id_hash(id: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in id {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    let mut h = 0x9e37_79b9_7f4a_7c15 ^ id.len() as u64;
+    let mut step = |word: u64| {
+        h = (h ^ word).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h ^= h >> 31;
+    };
+    let mut words = id.chunks_exact(8);
+    for w in &mut words {
+        step(u64::from_le_bytes(w.try_into().unwrap_or_default()));
     }
-    // splitmix64 finaliser: spreads FNV's weak low bits for the hash set.
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        step(u64::from_le_bytes(last));
+    }
+    // splitmix64's finaliser: every bit of the state reaches the high bits the hash sets use.
     h ^= h >> 30;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 27;
@@ -1184,6 +1200,45 @@ mod tests {
     fn hash_distinguishes() {
         assert_ne!(audit_id_hash(b"a"), audit_id_hash(b"b"));
         assert_eq!(audit_id_hash(b"abc"), audit_id_hash(b"abc"));
+        // Padding and length: a short last word is not the same as one ending in zero bytes.
+        assert_ne!(audit_id_hash(b"abc"), audit_id_hash(b"abc\0"));
+        assert_ne!(audit_id_hash(b""), audit_id_hash(b"\0"));
+        assert_ne!(audit_id_hash(b"12345678"), audit_id_hash(b"12345678\0"));
+    }
+
+    #[test]
+    fn hash_has_no_collision_among_a_million_uuids_or_counters() {
+        // Random UUIDs as the apiserver writes them, and IDs that differ in a digit or two
+        // (a test cluster's or another writer's): all distinct, also in the 60 bits the
+        // window of recent IDs compares.
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..500_000u64 {
+            let (a, b) = (next(), next());
+            let uuid = format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                a >> 32,
+                a >> 16 & 0xffff,
+                a & 0xfff,
+                b >> 48 & 0x3fff | 0x8000,
+                b & 0xffff_ffff_ffff
+            );
+            assert!(
+                seen.insert(audit_id_hash(uuid.as_bytes()) & (u64::MAX >> 4)),
+                "{uuid}"
+            );
+            let counter = format!("request-{i:012}");
+            assert!(
+                seen.insert(audit_id_hash(counter.as_bytes()) & (u64::MAX >> 4)),
+                "{counter}"
+            );
+        }
     }
 }
 
