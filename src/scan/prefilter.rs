@@ -706,14 +706,21 @@ fn event_time<'a>(
 ///
 /// Read eight bytes at a time: every line's auditID is hashed, and FNV-1a's byte-by-byte
 /// chain of multiplications was a twentieth of the scan on a log of mostly non-kubelet lines.
+/// Each word goes through two multiplications, each followed by a shift that brings its high
+/// bits down, so that a difference in one word has spread over the whole state before the
+/// next word is mixed in (with one, a difference in a word's high byte could be cancelled by
+/// a difference in two bytes of the next word: IDs one letter's case apart in each collided).
 /// Each step is a bijection of the state for a given word, so two IDs of one length that
-/// differ in a single word never collide; the length goes in first, so that the zero bytes
+/// differ in a single word differ in all 64 bits (not necessarily in the 60 that
+/// [`crate::scan::recent`] compares); the length goes in first, so that the zero bytes
 /// padding the last word tell no IDs apart.
 pub fn audit_id_hash(id: &[u8]) -> u64 {
     let mut h = 0x9e37_79b9_7f4a_7c15 ^ id.len() as u64;
     let mut step = |word: u64| {
         h = (h ^ word).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h ^= h >> 31;
+        h ^= h >> 32;
+        h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^= h >> 29;
     };
     let mut words = id.chunks_exact(8);
     for w in &mut words {
@@ -1204,6 +1211,48 @@ mod tests {
         assert_ne!(audit_id_hash(b"abc"), audit_id_hash(b"abc\0"));
         assert_ne!(audit_id_hash(b""), audit_id_hash(b"\0"));
         assert_ne!(audit_id_hash(b"12345678"), audit_id_hash(b"12345678\0"));
+    }
+
+    #[test]
+    fn hash_tells_apart_ids_a_few_bits_apart_and_words_swapped() {
+        let mask = u64::MAX >> 4;
+        let base = b"caa1956e-8650-8f32-4c1b-0d9e2a7f3b61";
+        let mut seen = std::collections::HashMap::new();
+        let mut add = |id: Vec<u8>| {
+            if let Some(other) = seen.insert(audit_id_hash(&id) & mask, id.clone()) {
+                assert_eq!(
+                    other,
+                    id,
+                    "{} and {}",
+                    String::from_utf8_lossy(&other),
+                    String::from_utf8_lossy(&id)
+                );
+            }
+        };
+        // Every ID one or two bytes apart from `base`, by a letter's case (0x20), 0x40 or the
+        // lowest bit: with one multiplication per word, a case flip in a word's last byte and
+        // two in the next word's collided half the time.
+        for i in 0..base.len() {
+            for a in [0x20u8, 0x40, 0x01] {
+                let mut one = base.to_vec();
+                one[i] ^= a;
+                add(one.clone());
+                for j in i + 1..base.len() {
+                    for b in [0x20u8, 0x40, 0x01] {
+                        let mut two = one.clone();
+                        two[j] ^= b;
+                        add(two);
+                    }
+                }
+            }
+        }
+        // The words of an ID in another order.
+        for w in 1..base.len() / 8 {
+            let mut swapped = base.to_vec();
+            let (head, tail) = swapped.split_at_mut(8 * w);
+            head[..8].swap_with_slice(&mut tail[..8]);
+            add(swapped);
+        }
     }
 
     #[test]

@@ -59,9 +59,16 @@ const EMPTY: u64 = 0;
 
 /// Slots per bucket: one 64-byte cache line.
 const SLOTS: usize = 8;
-/// The share of a table's slots that may be taken (IDs and tombstones) before it grows:
-/// 7/8, with which a search rarely reads a second bucket.
+/// The share of a table's slots that may be taken (IDs and tombstones) before it grows: 7/8,
+/// with which a search rarely reads a second bucket. It is also the most the window's IDs
+/// take of a table at its largest size.
 const MAX_LOAD: (usize, usize) = (7, 8);
+/// The share of its slots a table at its largest size may have taken, IDs and tombstones:
+/// there it cannot grow, and only dropping its tombstones makes room. As the window's IDs take
+/// 7/8 at most, a sixteenth of the slots at least are tombstones when it is rebuilt, so each
+/// rebuild is paid for by that many forgotten IDs (at 7/8, a table whose IDs filled it
+/// nearly was rebuilt, all 16 MiB of it, every few forgotten IDs).
+const MAX_LOAD_AT_LARGEST: (usize, usize) = (15, 16);
 /// The fewest buckets a table that holds anything has.
 const MIN_BUCKETS: usize = 4;
 /// How many IDs ahead [`RecentIds::insert_all`] fetches the buckets of: enough for memory to
@@ -110,6 +117,9 @@ struct Table {
     live: usize,
     /// Slots holding a [`TOMBSTONE`].
     tombstones: usize,
+    /// How many times the table was rebuilt.
+    #[cfg(test)]
+    rebuilds: usize,
 }
 
 impl Table {
@@ -122,7 +132,8 @@ impl Table {
         let mask = self.buckets.len() - 1;
         let mut b = self.home(h);
         let mut vacant = None;
-        // The table is never full (MAX_LOAD), so an empty slot ends every search.
+        // The table is never full (MAX_LOAD_AT_LARGEST at most), so an empty slot ends every
+        // search.
         loop {
             for (i, &e) in self.buckets[b].0.iter().enumerate() {
                 let at = b * SLOTS + i;
@@ -164,11 +175,14 @@ impl Table {
         if self.live == 0 {
             return;
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = h;
         #[cfg(target_arch = "x86_64")]
         if let Some(bucket) = self.buckets.get(self.home(h)) {
             let bucket: *const Bucket = bucket;
-            // SAFETY: a prefetch reads nothing into the program and cannot fault; the address
-            // is that of a bucket of this table besides.
+            // SAFETY: `_mm_prefetch` needs only SSE, which every x86-64 processor has. A
+            // prefetch loads nothing into the program and cannot fault; the address is that
+            // of a bucket of this table besides.
             unsafe {
                 use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
                 _mm_prefetch::<_MM_HINT_T0>(bucket.cast());
@@ -176,24 +190,35 @@ impl Table {
         }
     }
 
-    /// Whether one more entry fits in `buckets` buckets, `taken` slots being taken.
-    fn fits(taken: usize, buckets: usize) -> bool {
-        (taken + 1) * MAX_LOAD.1 <= buckets * SLOTS * MAX_LOAD.0
+    /// Whether `taken` slots and one more are at most the share `load` of `buckets` buckets'
+    /// slots.
+    fn fits(taken: usize, buckets: usize, load: (usize, usize)) -> bool {
+        taken.saturating_add(1).saturating_mul(load.1)
+            <= buckets.saturating_mul(SLOTS).saturating_mul(load.0)
     }
 
     /// Stores a new entry for `h` (not stored), at `vacant` (where its search ended,
-    /// [`Probe::Vacant`]) if the table has room for one more. Otherwise the table is rebuilt
-    /// first: doubled, up to `max_buckets`, unless dropping its tombstones leaves it at most
-    /// half full.
+    /// [`Probe::Vacant`]) if the table has room for one more: [`MAX_LOAD`], or
+    /// [`MAX_LOAD_AT_LARGEST`] at `max_buckets`. Otherwise the table is rebuilt first: doubled,
+    /// below `max_buckets`, unless its IDs take half that room at most (then, as at
+    /// `max_buckets`, dropping its tombstones makes the room).
     fn add(&mut self, h: u64, vacant: Option<usize>, max_buckets: usize) {
+        let size = self.buckets.len();
+        let load = if size >= max_buckets {
+            MAX_LOAD_AT_LARGEST
+        } else {
+            MAX_LOAD
+        };
         let at = match vacant {
-            Some(at) if Self::fits(self.live + self.tombstones, self.buckets.len()) => at,
+            Some(at) if Self::fits(self.live + self.tombstones, size, load) => at,
             _ => {
-                let mut buckets = self.buckets.len().max(MIN_BUCKETS);
-                // At `max_buckets` the live IDs fit: the window fills a generation at most.
-                while buckets < max_buckets && !Self::fits(2 * self.live, buckets) {
-                    buckets *= 2;
-                }
+                let buckets = if size == 0 {
+                    MIN_BUCKETS
+                } else if size < max_buckets && !Self::fits(2 * self.live, size, MAX_LOAD) {
+                    2 * size
+                } else {
+                    size
+                };
                 if self.rebuild(buckets).is_err() {
                     // What a collection that cannot grow does.
                     std::alloc::handle_alloc_error(
@@ -211,6 +236,18 @@ impl Table {
         *slot = (h & ID) + ONE;
         self.tombstones -= usize::from(reused);
         self.live += 1;
+        // What keeps an empty slot at the end of every search.
+        debug_assert!(
+            Self::fits(
+                self.live + self.tombstones - 1,
+                self.buckets.len(),
+                MAX_LOAD_AT_LARGEST
+            ),
+            "{} IDs and {} tombstones in {} buckets",
+            self.live,
+            self.tombstones,
+            self.buckets.len()
+        );
     }
 
     /// Moves the entries into a table of `buckets` buckets (a power of two, at least
@@ -222,6 +259,10 @@ impl Table {
         let old = std::mem::replace(&mut self.buckets, fresh);
         self.shift = 64 - buckets.trailing_zeros();
         self.tombstones = 0;
+        #[cfg(test)]
+        {
+            self.rebuilds += 1;
+        }
         for e in old.iter().flat_map(|b| b.0) {
             if e >= ONE {
                 match self.find(e) {
@@ -254,7 +295,7 @@ pub struct RecentIds {
     current: Table,
     previous: Table,
     window: usize,
-    /// The most buckets a generation needs: room for the window at [`MAX_LOAD`].
+    /// The most buckets a generation needs: the window takes [`MAX_LOAD`] of them at most.
     max_buckets: usize,
     distinct: u64,
     generation: u64,
@@ -272,9 +313,8 @@ impl RecentIds {
         let window = window.max(1);
         // A window no table can hold (the command line takes any number) grows its tables
         // until memory runs out, as one that big would.
-        let slots = window.saturating_mul(MAX_LOAD.1) / MAX_LOAD.0 + 1;
-        let max_buckets = slots
-            .div_ceil(SLOTS)
+        let max_buckets = window
+            .div_ceil(SLOTS * MAX_LOAD.0 / MAX_LOAD.1)
             .checked_next_power_of_two()
             .unwrap_or(1 << (usize::BITS - 1))
             .max(MIN_BUCKETS);
@@ -298,9 +338,9 @@ impl RecentIds {
     /// first, at each step. Only a hint: nothing is reserved if the memory cannot be had.
     pub fn reserve(&mut self, more: usize) {
         let room = self.window.saturating_sub(self.current.live);
-        let wanted = self.current.live + self.current.tombstones + more.min(room);
+        let wanted = self.current.live.saturating_add(more.min(room));
         let mut buckets = self.current.buckets.len().max(MIN_BUCKETS);
-        while buckets < self.max_buckets && !Table::fits(wanted, buckets) {
+        while buckets < self.max_buckets && !Table::fits(wanted, buckets, MAX_LOAD) {
             buckets *= 2;
         }
         if buckets > self.current.buckets.len() {
@@ -333,7 +373,10 @@ impl RecentIds {
             std::mem::swap(&mut self.current, &mut self.previous);
             self.current.clear();
             self.generation += 1;
-            None
+            match self.current.search(h) {
+                Some(Probe::Vacant(at)) => Some(at),
+                _ => None,
+            }
         } else {
             vacant
         };
@@ -607,21 +650,79 @@ mod tests {
                 proptest::prop_assert_eq!(ids.distinct(), model.distinct);
                 proptest::prop_assert_eq!(ids.generation(), model.generation);
                 for (table, expected) in [(&ids.current, &model.current), (&ids.previous, &model.previous)] {
-                    proptest::prop_assert_eq!(table.live, expected.len());
+                    // The counts are the slots', counted here rather than trusted.
+                    let slots = || table.buckets.iter().flat_map(|b| b.0);
+                    let live = slots().filter(|&e| e >= ONE).count();
+                    let tombstones = slots().filter(|&e| e == TOMBSTONE).count();
+                    proptest::prop_assert_eq!((table.live, table.tombstones), (live, tombstones));
+                    proptest::prop_assert_eq!(live, expected.len());
                     // Never full: an empty slot ends every search.
-                    proptest::prop_assert!(table.buckets.is_empty() || table.live + table.tombstones < table.buckets.len() * SLOTS);
+                    proptest::prop_assert!(table.buckets.is_empty() || slots().any(|e| e == EMPTY));
+                    proptest::prop_assert!(table.buckets.len() <= ids.max_buckets);
                 }
             }
         }
     }
 
     #[test]
+    fn a_forgotten_ids_slot_is_taken_again() {
+        let mut ids = RecentIds::new(100);
+        for h in 0..20 {
+            ids.insert(h);
+        }
+        ids.forget(7);
+        assert_eq!((ids.current.live, ids.current.tombstones), (19, 1));
+        // Its search passes its own tombstone first, and takes it.
+        assert!(ids.insert(7));
+        assert_eq!((ids.current.live, ids.current.tombstones), (20, 0));
+    }
+
+    #[test]
+    fn tables_double_as_they_fill_up_to_what_the_window_needs() {
+        let mut ids = RecentIds::new(1000);
+        // The window takes 7/8 of 2048 slots at most: 256 buckets.
+        assert_eq!(ids.max_buckets, 256);
+        let mut sizes = vec![];
+        for h in 0..1000 {
+            ids.insert(h);
+            if sizes.last() != Some(&ids.current.buckets.len()) {
+                sizes.push(ids.current.buckets.len());
+            }
+        }
+        assert_eq!(sizes, [4, 8, 16, 32, 64, 128, 256]);
+        // The default window takes a table of 2^18 buckets (16 MiB), not more.
+        assert_eq!(RecentIds::default().max_buckets, 1 << 18);
+    }
+
+    #[test]
+    fn forgetting_at_the_largest_size_rebuilds_once_per_sixteenth_of_the_slots() {
+        // A window of nearly 7/8 of the largest table: its IDs leave it little room, which
+        // tombstones must not eat into one rebuild at a time.
+        let window = 7 * 64 - 1;
+        let mut ids = RecentIds::new(window);
+        assert_eq!(ids.max_buckets, 64);
+        for h in 0..window as u64 - 1 {
+            ids.insert(h);
+        }
+        let before = ids.current.rebuilds;
+        let churn = 10_000u64;
+        for h in 0..churn {
+            assert!(ids.insert(1 << 40 | h));
+            ids.forget(1 << 40 | h);
+        }
+        assert_eq!(ids.current.buckets.len(), 64);
+        assert_eq!(ids.distinct(), window as u64 - 1);
+        let rebuilds = ids.current.rebuilds - before;
+        // Each rebuild drops at least 512/16 = 32 tombstones.
+        assert!(rebuilds <= churn as usize / 32, "{rebuilds} rebuilds");
+    }
+
+    #[test]
     fn tombstones_are_reused_and_dropped_without_growing_past_the_window() {
         let window = 100;
         let mut ids = RecentIds::new(window);
-        let most = ids.max_buckets;
         // Fill and forget, over and over, in one generation: tombstones pile up, and the table
-        // must make room by dropping them, not by growing without end.
+        // must make room by dropping them, not by growing.
         for round in 0..50u64 {
             for h in 0..60 {
                 assert!(ids.insert(round << 32 | h));
@@ -630,13 +731,19 @@ mod tests {
                 ids.forget(round << 32 | h);
             }
             assert_eq!(ids.distinct(), 0);
+            // Room for 60 IDs at 7/8, twice over: 128 slots.
             assert!(
-                ids.current.buckets.len() <= most,
+                ids.current.buckets.len() <= 16,
                 "{}",
                 ids.current.buckets.len()
             );
         }
         assert_eq!(ids.generation(), 0, "forgotten IDs do not fill the window");
-        assert!(ids.current.tombstones < ids.current.buckets.len() * SLOTS);
+        // 3000 IDs forgotten, and the tombstones left within the table's largest load.
+        assert!(
+            ids.current.tombstones <= 128 * 15 / 16,
+            "{}",
+            ids.current.tombstones
+        );
     }
 }
