@@ -78,6 +78,17 @@ print("generator: %.1f MB in %.1f s = %.1f MB/s" % (b/1e6, t, b/1e6/t))' "$LOG" 
   gzip -6 -c "$LOG" > "$LOG.gz.tmp" && mv "$LOG.gz.tmp" "$LOG.gz"
   echo "$STAMP" > "$LOG.stamp"
 fi
+# cached_log FILE LABEL ARGS...: generates FILE with the generator's ARGS, unless it exists and
+# its stamp holds the same ARGS.
+cached_log() {
+  local file=$1 label=$2
+  shift 2
+  if [[ ! -s $file ]] || ! stamp_ok "$file" "$*"; then
+    echo "== generating $file ($label)" >&2
+    python3 scripts/gen_audit_log.py "$@" --out "$file"
+    echo "$*" > "$file.stamp"
+  fi
+}
 [[ scripts/gen_audit_log.py -nt $LOG ]] && echo "note: $LOG is older than the generator (BENCH_REGEN=1 to regenerate)" >&2
 SIZE=$(stat -c %s "$LOG")
 GZSIZE=$(stat -c %s "$LOG.gz")
@@ -234,12 +245,7 @@ if [[ $FEW_SHARE != 0 ]]; then
     [[ ${FEW_ARGS[$i]} == --kubelet-share ]] && FEW_ARGS[$((i + 1))]=$FEW_SHARE
   done
   FEW=$DATA/audit-$BYTES_SPEC-kubelet-$FEW_SHARE.log
-  FEW_STAMP="${FEW_ARGS[*]}"
-  if [[ ! -s $FEW ]] || ! stamp_ok "$FEW" "$FEW_STAMP"; then
-    echo "== generating $FEW (kubelet share $FEW_SHARE)" >&2
-    python3 scripts/gen_audit_log.py "${FEW_ARGS[@]}" --out "$FEW"
-    echo "$FEW_STAMP" > "$FEW.stamp"
-  fi
+  cached_log "$FEW" "kubelet share $FEW_SHARE" "${FEW_ARGS[@]}"
   FEW_SIZE=$(stat -c %s "$FEW")
   FEW_INPUT="plain, $FEW_SHARE kubelet"
   cat "$FEW" > /dev/null
@@ -281,12 +287,7 @@ if [[ $BIG_SPEC != 0 ]]; then
   BIG=$DATA/audit-$BIG_SPEC.log
   BIG_ARGS=(--nodes 150 --pods-per-node 30 --duration 0 --target-bytes "$BIG_BYTES" --seed 1
             --kubelet-share 0.5 --bad-share 0.02 --churn-per-hour 60 --quiet)
-  BIG_STAMP="${BIG_ARGS[*]}"
-  if [[ ! -s $BIG ]] || ! stamp_ok "$BIG" "$BIG_STAMP"; then
-    echo "== generating $BIG ($BIG_SPEC)" >&2
-    python3 scripts/gen_audit_log.py "${BIG_ARGS[@]}" --out "$BIG"
-    echo "$BIG_STAMP" > "$BIG.stamp"
-  fi
+  cached_log "$BIG" "$BIG_SPEC" "${BIG_ARGS[@]}"
   BIG_SIZE=$(stat -c %s "$BIG")
   cat "$BIG" > /dev/null
   SAVED_RUNS=$RUNS; RUNS=${BENCH_BIG_RUNS:-1}
