@@ -93,9 +93,8 @@ pub(crate) struct ReadArgs {
     #[arg(long, default_value_t = crate::scan::MAX_LINE_BYTES, value_name = "BYTES", hide = true)]
     max_line_bytes: usize,
     /// How many recent distinct requests are remembered (at least) to count each request once:
-    /// two events of one request further apart may be counted twice. Memory: about 37 bytes per
-    /// request of the window when it is 7/8 of a power of two, as the default is (64 MiB), up
-    /// to twice that otherwise.
+    /// two events of one request further apart may be counted twice. Memory: about 43 bytes per
+    /// request of the window (75 MiB at the default).
     #[arg(
         long,
         default_value_t = crate::scan::recent::DEFAULT_WINDOW as u64,

@@ -707,12 +707,12 @@ fn event_time<'a>(
 /// Read eight bytes at a time: every line's auditID is hashed, and FNV-1a's byte-by-byte
 /// chain of multiplications was a twentieth of the scan on a log of mostly non-kubelet lines.
 /// Each word goes through two multiplications, each followed by a shift that brings its high
-/// bits down, so that a difference in one word has spread over the whole state before the
+/// bits down, so that a difference in one word has spread over most of the state before the
 /// next word is mixed in (with one, a difference in a word's high byte could be cancelled by
 /// a difference in two bytes of the next word: IDs one letter's case apart in each collided).
 /// Each step is a bijection of the state for a given word, so two IDs of one length that
-/// differ in a single word differ in all 64 bits (not necessarily in the 60 that
-/// [`crate::scan::recent`] compares); the length goes in first, so that the zero bytes
+/// differ in a single word have different 64-bit hashes (not necessarily different in the 60
+/// bits that [`crate::scan::recent`] compares); the length goes in first, so that the zero bytes
 /// padding the last word tell no IDs apart.
 pub fn audit_id_hash(id: &[u8]) -> u64 {
     let mut h = 0x9e37_79b9_7f4a_7c15 ^ id.len() as u64;

@@ -14,9 +14,9 @@
 //! [`DEFAULT_WINDOW`] requests that means a request that lived through 1.8 million others
 //! (half an hour of a cluster serving a thousand requests per second), or a whole copy of a
 //! log given next to the original and more than a window long. `--dedup-window` moves the
-//! line. Memory is bounded by the window: two tables of 2^21 slots (8 bytes each) at the
-//! default, 32 MiB; a scan holds two such sets (all requests, and emitted kubelet requests),
-//! 64 MiB.
+//! line. Memory is bounded by the window: two tables of a third more slots (8 bytes each) than
+//! the window, 37 MiB at the default; a scan holds two such sets (all requests, and emitted
+//! kubelet requests), 75 MiB.
 //!
 //! The tables are this module's own rather than a general-purpose map: a scan looks up every
 //! line's auditID, and at the default window a table is far larger than the caches, so each
@@ -36,8 +36,8 @@ use std::collections::TryReserveError;
 #[cfg(doc)]
 use crate::scan::prefilter::audit_id_hash;
 
-/// The default window, in distinct requests: 7/8 of 2^21, the most a table of 2^21 slots
-/// holds (at most 7/8 of its slots are taken).
+/// The default window, in distinct requests (7/8 of 2^21, the most the hash table this set
+/// was first built on held in 2^21 slots).
 pub const DEFAULT_WINDOW: usize = 1_835_008;
 
 /// The high bits of a stored entry that count the events of its ID. The count saturates: an ID
@@ -59,15 +59,18 @@ const EMPTY: u64 = 0;
 
 /// Slots per bucket: one 64-byte cache line.
 const SLOTS: usize = 8;
-/// The share of a table's slots that may be taken (IDs and tombstones) before it grows: 7/8,
-/// with which a search rarely reads a second bucket. It is also the most the window's IDs
-/// take of a table at its largest size.
-const MAX_LOAD: (usize, usize) = (7, 8);
+/// The share of a table's slots that may be taken (IDs and tombstones) before it grows, and
+/// the most the window's IDs take of a table at its largest size: 3/4. A search for an ID
+/// that is not there (every new ID is looked for in both generations) reads its home bucket
+/// and the ones after it up to an empty slot: at 3/4 about 1.7 buckets on average, at 7/8
+/// about 5 (a simulation of random fills), where the older generation of a full window sat
+/// when tables were powers of two.
+const MAX_LOAD: (usize, usize) = (3, 4);
 /// The share of its slots a table at its largest size may have taken, IDs and tombstones:
 /// there it cannot grow, and only dropping its tombstones makes room. As the window's IDs take
-/// 7/8 at most, a sixteenth of the slots at least are tombstones when it is rebuilt, so each
-/// rebuild is paid for by that many forgotten IDs (at 7/8, a table whose IDs filled it
-/// nearly was rebuilt, all 16 MiB of it, every few forgotten IDs).
+/// 3/4 at most, three sixteenths of the slots at least are tombstones when it is rebuilt, so
+/// each rebuild is paid for by that many forgotten IDs (with no more room than the IDs', a
+/// table whose IDs nearly filled it was rebuilt, all of it, every few forgotten IDs).
 const MAX_LOAD_AT_LARGEST: (usize, usize) = (15, 16);
 /// The fewest buckets a table that holds anything has.
 const MIN_BUCKETS: usize = 4;
@@ -109,10 +112,8 @@ enum Probe {
 /// from the ID's bucket onwards, bucket after bucket, to the first empty slot.
 #[derive(Debug, Default)]
 struct Table {
-    /// A power of two of them, or none before the first insert.
+    /// None before the first insert.
     buckets: Vec<Bucket>,
-    /// 64 − log2(buckets): the product's bits that pick a bucket.
-    shift: u32,
     /// Slots holding an ID.
     live: usize,
     /// Slots holding a [`TOMBSTONE`].
@@ -123,13 +124,15 @@ struct Table {
 }
 
 impl Table {
-    /// The bucket a search for `h` starts at (the table holds some).
+    /// The bucket a search for `h` starts at: the high bits of the product of its hash and the
+    /// number of buckets, which need not be a power of two (the table at its largest size is
+    /// as large as the window needs, no larger).
     fn home(&self, h: u64) -> usize {
-        (slot_hash(h) >> self.shift) as usize
+        ((u128::from(slot_hash(h)) * self.buckets.len() as u128) >> 64) as usize
     }
 
+    /// Searches for `h`, in a table that has buckets.
     fn find(&self, h: u64) -> Probe {
-        let mask = self.buckets.len() - 1;
         let mut b = self.home(h);
         let mut vacant = None;
         // The table is never full (MAX_LOAD_AT_LARGEST at most), so an empty slot ends every
@@ -146,7 +149,10 @@ impl Table {
                     return Probe::Found(at);
                 }
             }
-            b = (b + 1) & mask;
+            b += 1;
+            if b == self.buckets.len() {
+                b = 0;
+            }
         }
     }
 
@@ -199,9 +205,9 @@ impl Table {
 
     /// Stores a new entry for `h` (not stored), at `vacant` (where its search ended,
     /// [`Probe::Vacant`]) if the table has room for one more: [`MAX_LOAD`], or
-    /// [`MAX_LOAD_AT_LARGEST`] at `max_buckets`. Otherwise the table is rebuilt first: doubled,
-    /// below `max_buckets`, unless its IDs take half that room at most (then, as at
-    /// `max_buckets`, dropping its tombstones makes the room).
+    /// [`MAX_LOAD_AT_LARGEST`] at `max_buckets`. Otherwise the table is rebuilt first: doubled
+    /// (up to `max_buckets`) below `max_buckets`, unless its IDs take half that room at most
+    /// (then, as at `max_buckets`, dropping its tombstones makes the room).
     fn add(&mut self, h: u64, vacant: Option<usize>, max_buckets: usize) {
         let size = self.buckets.len();
         let load = if size >= max_buckets {
@@ -215,7 +221,7 @@ impl Table {
                 let buckets = if size == 0 {
                     MIN_BUCKETS
                 } else if size < max_buckets && !Self::fits(2 * self.live, size, MAX_LOAD) {
-                    2 * size
+                    size.saturating_mul(2).min(max_buckets)
                 } else {
                     size
                 };
@@ -250,14 +256,13 @@ impl Table {
         );
     }
 
-    /// Moves the entries into a table of `buckets` buckets (a power of two, at least
-    /// [`MIN_BUCKETS`]), without the tombstones; nothing changes if the memory cannot be had.
+    /// Moves the entries into a table of `buckets` buckets (at least [`MIN_BUCKETS`]), without
+    /// the tombstones; nothing changes if the memory cannot be had.
     fn rebuild(&mut self, buckets: usize) -> Result<(), TryReserveError> {
         let mut fresh = Vec::new();
         fresh.try_reserve_exact(buckets)?;
         fresh.resize(buckets, Bucket::default());
         let old = std::mem::replace(&mut self.buckets, fresh);
-        self.shift = 64 - buckets.trailing_zeros();
         self.tombstones = 0;
         #[cfg(test)]
         {
@@ -315,8 +320,6 @@ impl RecentIds {
         // until memory runs out, as one that big would.
         let max_buckets = window
             .div_ceil(SLOTS * MAX_LOAD.0 / MAX_LOAD.1)
-            .checked_next_power_of_two()
-            .unwrap_or(1 << (usize::BITS - 1))
             .max(MIN_BUCKETS);
         RecentIds {
             current: Table::default(),
@@ -341,7 +344,7 @@ impl RecentIds {
         let wanted = self.current.live.saturating_add(more.min(room));
         let mut buckets = self.current.buckets.len().max(MIN_BUCKETS);
         while buckets < self.max_buckets && !Table::fits(wanted, buckets, MAX_LOAD) {
-            buckets *= 2;
+            buckets = buckets.saturating_mul(2).min(self.max_buckets);
         }
         if buckets > self.current.buckets.len() {
             let _ = self.current.rebuild(buckets);
@@ -670,18 +673,62 @@ mod tests {
         for h in 0..20 {
             ids.insert(h);
         }
+        let slot = ids.current.get(7);
+        let rebuilds = ids.current.rebuilds;
         ids.forget(7);
         assert_eq!((ids.current.live, ids.current.tombstones), (19, 1));
-        // Its search passes its own tombstone first, and takes it.
+        // Its search passes its own tombstone first, and takes it, without a rebuild.
         assert!(ids.insert(7));
         assert_eq!((ids.current.live, ids.current.tombstones), (20, 0));
+        assert_eq!(ids.current.get(7), slot);
+        assert_eq!(ids.current.rebuilds, rebuilds);
+    }
+
+    #[test]
+    fn tombstones_count_against_the_room_for_one_more_id() {
+        // A largest table (4 buckets) with 30 of its 32 slots tombstones: its search for a
+        // new ID ends at an empty slot, which taking would leave one empty slot in all.
+        let mut table = Table::default();
+        assert!(table.rebuild(4).is_ok());
+        for at in (0..32).filter(|&at| at != 0 && at != 16) {
+            *table.slot(at) = TOMBSTONE;
+        }
+        table.tombstones = 30;
+        let h = (0u64..).find(|&h| table.home(h) == 0).unwrap_or_default();
+        let vacant = match table.find(h) {
+            Probe::Vacant(at) => at,
+            Probe::Found(_) => panic!("nothing is stored"),
+        };
+        assert_eq!(vacant, 0);
+        table.add(h, Some(vacant), 4);
+        // 31 of 32 taken is past 15/16: the tombstones went first.
+        assert_eq!((table.live, table.tombstones), (1, 0));
+    }
+
+    #[test]
+    fn rotating_reuses_the_older_table_without_rebuilding_it() {
+        let mut ids = RecentIds::new(1000);
+        for h in 0..2000 {
+            ids.insert(h);
+        }
+        // The first rotation found no older table; the second takes the first's.
+        assert_eq!(ids.generation(), 1);
+        let older = ids.previous.rebuilds;
+        let size = ids.previous.buckets.len();
+        assert!(ids.insert(2000));
+        assert_eq!(ids.generation(), 2);
+        assert_eq!(
+            (ids.current.rebuilds, ids.current.buckets.len()),
+            (older, size)
+        );
+        assert_eq!(ids.current.live, 1);
     }
 
     #[test]
     fn tables_double_as_they_fill_up_to_what_the_window_needs() {
         let mut ids = RecentIds::new(1000);
-        // The window takes 7/8 of 2048 slots at most: 256 buckets.
-        assert_eq!(ids.max_buckets, 256);
+        // The window takes 3/4 of the largest table's slots at most: 1000 / 6 buckets.
+        assert_eq!(ids.max_buckets, 167);
         let mut sizes = vec![];
         for h in 0..1000 {
             ids.insert(h);
@@ -689,16 +736,16 @@ mod tests {
                 sizes.push(ids.current.buckets.len());
             }
         }
-        assert_eq!(sizes, [4, 8, 16, 32, 64, 128, 256]);
-        // The default window takes a table of 2^18 buckets (16 MiB), not more.
-        assert_eq!(RecentIds::default().max_buckets, 1 << 18);
+        assert_eq!(sizes, [4, 8, 16, 32, 64, 128, 167]);
+        // The default window takes a table of 305,835 buckets (18.7 MiB), not more.
+        assert_eq!(RecentIds::default().max_buckets, 305_835);
     }
 
     #[test]
-    fn forgetting_at_the_largest_size_rebuilds_once_per_sixteenth_of_the_slots() {
-        // A window of nearly 7/8 of the largest table: its IDs leave it little room, which
-        // tombstones must not eat into one rebuild at a time.
-        let window = 7 * 64 - 1;
+    fn forgetting_at_the_largest_size_rebuilds_once_per_three_sixteenths_of_the_slots() {
+        // A window that fills 3/4 of its largest table but for one ID: its IDs leave it little
+        // room, which tombstones must not eat into one rebuild at a time.
+        let window = 6 * 64 - 1;
         let mut ids = RecentIds::new(window);
         assert_eq!(ids.max_buckets, 64);
         for h in 0..window as u64 - 1 {
@@ -713,8 +760,8 @@ mod tests {
         assert_eq!(ids.current.buckets.len(), 64);
         assert_eq!(ids.distinct(), window as u64 - 1);
         let rebuilds = ids.current.rebuilds - before;
-        // Each rebuild drops at least 512/16 = 32 tombstones.
-        assert!(rebuilds <= churn as usize / 32, "{rebuilds} rebuilds");
+        // Each rebuild drops at least 512 * 3/16 = 96 tombstones.
+        assert!(rebuilds <= churn as usize / 96, "{rebuilds} rebuilds");
     }
 
     #[test]
@@ -722,7 +769,7 @@ mod tests {
         let window = 100;
         let mut ids = RecentIds::new(window);
         // Fill and forget, over and over, in one generation: tombstones pile up, and the table
-        // must make room by dropping them, not by growing.
+        // must make room by reusing or dropping them.
         for round in 0..50u64 {
             for h in 0..60 {
                 assert!(ids.insert(round << 32 | h));
@@ -731,19 +778,13 @@ mod tests {
                 ids.forget(round << 32 | h);
             }
             assert_eq!(ids.distinct(), 0);
-            // Room for 60 IDs at 7/8, twice over: 128 slots.
-            assert!(
-                ids.current.buckets.len() <= 16,
-                "{}",
-                ids.current.buckets.len()
-            );
         }
         assert_eq!(ids.generation(), 0, "forgotten IDs do not fill the window");
-        // 3000 IDs forgotten, and the tombstones left within the table's largest load.
-        assert!(
-            ids.current.tombstones <= 128 * 15 / 16,
-            "{}",
-            ids.current.tombstones
-        );
+        // 3000 IDs forgotten. 60 IDs fit in 16 buckets (3/4 of 128 slots: 96), grown to in
+        // three rebuilds; past that, a rebuild drops a table's tombstones only when its IDs
+        // take half its room at most, so at least 48 of them.
+        assert_eq!(ids.current.buckets.len(), 16);
+        let rebuilds = ids.current.rebuilds;
+        assert!(rebuilds <= 3 + 3000 / 48, "{rebuilds}");
     }
 }
