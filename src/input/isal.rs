@@ -184,14 +184,13 @@ impl<R: Read> Read for IsalGzDecoder<R> {
                     self.position = Position::Done;
                     return Ok(0);
                 }
-                Position::BetweenMembers | Position::Start => {
-                    if self.position == Position::BetweenMembers {
-                        // SAFETY: the state is ours and valid (see `new`).
-                        unsafe { nodeauthz_isal_next_member(self.state.as_ptr()) };
-                    }
+                Position::BetweenMembers => {
+                    // SAFETY: the state is ours and valid (see `new`).
+                    unsafe { nodeauthz_isal_next_member(self.state.as_ptr()) };
                     self.position = Position::InMember;
                 }
-                _ => {}
+                Position::Start => self.position = Position::InMember,
+                Position::InMember | Position::Done => {}
             }
             // ISA-L ignores the flags' reserved bits; RFC 1952 (2.3.1.2) and flate2 take them
             // for a bad header, once its fixed part has come whole. A member's first call has
