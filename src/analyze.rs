@@ -39,7 +39,7 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::mpsc::sync_channel;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// One apiserver configuration as given on the command line (see [`Scenario::from_flags`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -589,6 +589,57 @@ impl Configurations {
     }
 }
 
+/// Each deciding worker's [`SharedAnswers`], kept from one batch to the next. rayon makes
+/// `map_init`'s value afresh for every job (a few hundred requests), and with it went the
+/// cluster bindings found for each user: on the 1 GB benchmark log they were found 172
+/// thousand times for 243 thousand requests of 150 nodes.
+struct WorkerAnswers {
+    slots: Vec<Mutex<SharedAnswers>>,
+}
+
+/// A worker's [`SharedAnswers`] for one job, or fresh ones when it has none of its own.
+enum LentAnswers<'a> {
+    Kept(MutexGuard<'a, SharedAnswers>),
+    Fresh(SharedAnswers),
+}
+
+impl WorkerAnswers {
+    fn new(threads: usize) -> Self {
+        WorkerAnswers {
+            slots: (0..threads).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    /// The answers kept for the pool thread `thread`. A thread runs one job's items at a
+    /// time, so its slot is free; if it is not (a job nested in another, a poisoned lock, a
+    /// thread outside the pool), fresh answers do the same work, only slower.
+    fn lend(&self, thread: Option<usize>) -> LentAnswers<'_> {
+        match thread.and_then(|t| self.slots.get(t)?.try_lock().ok()) {
+            Some(kept) => LentAnswers::Kept(kept),
+            None => LentAnswers::Fresh(SharedAnswers::default()),
+        }
+    }
+}
+
+impl std::ops::Deref for LentAnswers<'_> {
+    type Target = SharedAnswers;
+    fn deref(&self) -> &SharedAnswers {
+        match self {
+            LentAnswers::Kept(kept) => kept,
+            LentAnswers::Fresh(fresh) => fresh,
+        }
+    }
+}
+
+impl std::ops::DerefMut for LentAnswers<'_> {
+    fn deref_mut(&mut self) -> &mut SharedAnswers {
+        match self {
+            LentAnswers::Kept(kept) => kept,
+            LentAnswers::Fresh(fresh) => fresh,
+        }
+    }
+}
+
 /// Requests read back from the spill file and decided together: enough to keep the workers
 /// busy, few enough that a batch's rows (a couple of MiB) are still in the cache when the
 /// merging thread reads them, and when their builders free them and allocate the next batch's
@@ -739,6 +790,7 @@ pub fn analyze(
         .num_threads(opts.scan.threads)
         .build()
         .map_err(|e| ScanError::Threads(e.to_string()))?;
+    let answers = WorkerAnswers::new(pool.current_num_threads());
     // A batch's rows stay where the workers put them until they are freed: every request read
     // back (`Some`, decided unless the filter leaves it out), or the batch's first record that
     // did not decode. Gathering them into a `Result` of rows and splitting off the answers
@@ -751,86 +803,90 @@ pub fn analyze(
             // appended (and moved) afterwards.
             (0..batch.len())
                 .into_par_iter()
-                .map_init(SharedAnswers::default, |shared, i| {
-                    let req = match batch.decode(i) {
-                        Ok(req) => req,
-                        Err(e) => {
-                            let mut first = undecodable.lock().unwrap_or_else(|p| p.into_inner());
-                            if first.as_ref().is_none_or(|(at, _)| i < *at) {
-                                *first = Some((i, e));
+                .map_init(
+                    || answers.lend(pool.current_thread_index()),
+                    |shared, i| {
+                        let req = match batch.decode(i) {
+                            Ok(req) => req,
+                            Err(e) => {
+                                let mut first =
+                                    undecodable.lock().unwrap_or_else(|p| p.into_inner());
+                                if first.as_ref().is_none_or(|(at, _)| i < *at) {
+                                    *first = Some((i, e));
+                                }
+                                return None;
                             }
-                            return None;
-                        }
-                    };
-                    let built_on = pool.current_thread_index().unwrap_or(0);
-                    let user = &req.effective_user().username;
-                    if !opts.filter.keeps(&req, node_name(user)) {
-                        return Some(Decided {
-                            counted: InventoryEntry::of(&req),
-                            verdicts: None,
-                            built_on,
-                        });
-                    }
-                    let file = file_names
-                        .get(req.pos.file as usize)
-                        .map(String::as_str)
-                        .unwrap_or("");
-                    let prepared = Prepared::new(&req);
-                    let counted = InventoryEntry::with_attributes(&req, &prepared.attrs);
-                    let mut outcomes = prepared.outcomes(&scenarios, &graph, shared);
-                    // The candidates' answers, straight from the chain's, compared here with
-                    // what was recorded.
-                    let recorded = RecordedFacts::from_log(
-                        req.decision.as_deref(),
-                        req.reason.as_deref(),
-                        req.response_code,
-                    );
-                    let wanted = examples.as_ref().map(|d| d.at(req.time()));
-                    let models: Vec<Settled> = recorded_at
-                        .iter()
-                        .enumerate()
-                        .map(|(candidate, &i)| {
-                            let o = &outcomes[i];
-                            let judged = judge(&facts_of(o));
-                            debug_assert_eq!((judged.verdict, judged.reason.joined()), {
-                                let c = classify(&decisions_of(o));
-                                (c.verdict, c.reason)
+                        };
+                        let built_on = pool.current_thread_index().unwrap_or(0);
+                        let user = &req.effective_user().username;
+                        if !opts.filter.keeps(&req, node_name(user)) {
+                            return Some(Decided {
+                                counted: InventoryEntry::of(&req),
+                                verdicts: None,
+                                built_on,
                             });
-                            let by_admission = matches!(o.admission, Admission::Deny { .. });
-                            // Without phases (the recorded configuration given), the
-                            // summary keeps the first disagreements of the whole log.
-                            let keep = wanted.is_none_or(|w| w.wants(candidate));
-                            Settled::settle(
-                                recorded,
-                                judged.verdict,
-                                by_admission,
-                                judged.reason,
-                                keep,
-                            )
+                        }
+                        let file = file_names
+                            .get(req.pos.file as usize)
+                            .map(String::as_str)
+                            .unwrap_or("");
+                        let prepared = Prepared::new(&req);
+                        let counted = InventoryEntry::with_attributes(&req, &prepared.attrs);
+                        let mut outcomes = prepared.outcomes(&scenarios, &graph, shared);
+                        // The candidates' answers, straight from the chain's, compared here with
+                        // what was recorded.
+                        let recorded = RecordedFacts::from_log(
+                            req.decision.as_deref(),
+                            req.reason.as_deref(),
+                            req.response_code,
+                        );
+                        let wanted = examples.as_ref().map(|d| d.at(req.time()));
+                        let models: Vec<Settled> = recorded_at
+                            .iter()
+                            .enumerate()
+                            .map(|(candidate, &i)| {
+                                let o = &outcomes[i];
+                                let judged = judge(&facts_of(o));
+                                debug_assert_eq!((judged.verdict, judged.reason.joined()), {
+                                    let c = classify(&decisions_of(o));
+                                    (c.verdict, c.reason)
+                                });
+                                let by_admission = matches!(o.admission, Admission::Deny { .. });
+                                // Without phases (the recorded configuration given), the
+                                // summary keeps the first disagreements of the whole log.
+                                let keep = wanted.is_none_or(|w| w.wants(candidate));
+                                Settled::settle(
+                                    recorded,
+                                    judged.verdict,
+                                    by_admission,
+                                    judged.reason,
+                                    keep,
+                                )
+                            })
+                            .collect();
+                        let columns: Vec<RequestVerdict> = compare_at
+                            .iter()
+                            .map(|&i| prepared.row(decisions_of(&outcomes[i]), file))
+                            .collect();
+                        // The target's row is built last, from the request's own strings, and
+                        // from its answers, which the other outcomes no longer share then.
+                        let target = outcomes.swap_remove(target_at);
+                        drop(outcomes);
+                        let target = decisions_from(target);
+                        let Prepared { attrs, body, .. } = prepared;
+                        drop(body);
+                        let row = verdict_row(RowParts::moved(req, attrs), target, file);
+                        Some(Decided {
+                            counted,
+                            verdicts: Some(Verdicts {
+                                row,
+                                models,
+                                columns,
+                            }),
+                            built_on,
                         })
-                        .collect();
-                    let columns: Vec<RequestVerdict> = compare_at
-                        .iter()
-                        .map(|&i| prepared.row(decisions_of(&outcomes[i]), file))
-                        .collect();
-                    // The target's row is built last, from the request's own strings, and
-                    // from its answers, which the other outcomes no longer share then.
-                    let target = outcomes.swap_remove(target_at);
-                    drop(outcomes);
-                    let target = decisions_from(target);
-                    let Prepared { attrs, body, .. } = prepared;
-                    drop(body);
-                    let row = verdict_row(RowParts::moved(req, attrs), target, file);
-                    Some(Decided {
-                        counted,
-                        verdicts: Some(Verdicts {
-                            row,
-                            models,
-                            columns,
-                        }),
-                        built_on,
-                    })
-                })
+                    },
+                )
                 .collect_into_vec(&mut decided)
         });
         match undecodable.into_inner().unwrap_or_else(|p| p.into_inner()) {
