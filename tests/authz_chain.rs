@@ -505,22 +505,24 @@ fn shared_answers_give_the_outcomes_each_scenario_gives_alone() {
     ]);
     share_answers(&mut scenarios);
     let shares: Vec<Shares> = scenarios.iter().map(|s| s.shares).collect();
-    let some = |node, rbac| Shares {
+    let some = |node, rbac, restriction| Shares {
         node: Some(node),
         rbac: Some(rbac),
+        restriction: Some(restriction),
     };
-    // Node authorizers differ only by release; RBAC by the legacy binding. Dropping the
-    // legacy binding leaves no `system:node` binding at all, where the bootstrap policy has
-    // one without subjects: the compiled authorizers differ, so nothing is shared with it.
+    // Node authorizers and NodeRestriction plugins differ only by release; RBAC by the legacy
+    // binding. Dropping the legacy binding leaves no `system:node` binding at all, where the
+    // bootstrap policy has one without subjects: the compiled authorizers differ, so nothing
+    // is shared with it.
     assert_eq!(
         shares,
         [
-            some(0, 0),
-            some(0, 1),
-            some(0, 0),
-            some(0, 1),
-            some(4, 0),
-            some(0, 5)
+            some(0, 0, 0),
+            some(0, 1, 0),
+            some(0, 0, 0),
+            some(0, 1, 0),
+            some(4, 0, 4),
+            some(0, 5, 0)
         ]
     );
     let requests = [
@@ -543,6 +545,7 @@ fn shared_answers_give_the_outcomes_each_scenario_gives_alone() {
     ];
     let view = view();
     let mut shared = SharedAnswers::default();
+    let mut admissions = std::collections::BTreeSet::new();
     for attrs in &requests {
         shared.clear();
         for s in &scenarios {
@@ -550,7 +553,69 @@ fn shared_answers_give_the_outcomes_each_scenario_gives_alone() {
             let alone = s.decide(attrs, &body, &view, 0);
             let with = s.decide_with(attrs, &body, &view, 0, &mut shared);
             assert_eq!(with, alone, "{attrs:?} under {:?}", s.modes);
+            admissions.insert(format!("{:?}", alone.admission));
         }
+    }
+    // Admission was decided, both ways, under scenarios that share it.
+    assert_eq!(
+        admissions.into_iter().collect::<Vec<_>>(),
+        [
+            "Admit",
+            "Deny { code: 403, message: \"pods \\\"web-2\\\" is forbidden: node \\\"node-a\\\" can only delete pods with spec.nodeName set to itself\" }",
+            "NotApplicable",
+            "Unknown(\"the log has no requestObject (the audit level is below Request, or the request was refused before its body was read); needed for the taint and label checks of a Node update\")",
+        ]
+    );
+}
+
+/// NodeRestriction's answer is shared between scenarios with the same plugin, except when it
+/// asked the scenario's own chain (an audience a pod does not project): there each scenario's
+/// authorizers answer for themselves, whichever scenario comes first.
+#[test]
+fn admission_that_asks_the_chain_is_not_shared() {
+    use nodeauthz::authz::chain::{share_answers, SharedAnswers};
+    use nodeauthz::authz::restriction::RequestBody;
+    let granted = || {
+        scenario(
+            "AlwaysAllow",
+            &["NodeRestriction"],
+            Some("1.33"),
+            false,
+            &[],
+        )
+    };
+    let refused = || scenario("RBAC", &["NodeRestriction"], Some("1.33"), true, &[]);
+    let unknown = Admission::Unknown("audience \"aws\" is not referenced by a projected serviceAccountToken of the pod and the node is not authorized for it; a CSI driver's spec.tokenRequests may still reference it (not modelled)".into());
+    let view = view();
+    let token = node_req(
+        "node-a",
+        "create",
+        "",
+        "serviceaccounts/token",
+        "ns",
+        "default",
+    );
+    let body = r#"{"spec": {"audiences": ["aws"], "boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": "web-1", "uid": "uid-1"}}}"#;
+    for mut scenarios in [vec![granted(), refused()], vec![refused(), granted()]] {
+        share_answers(&mut scenarios);
+        assert_eq!(scenarios[1].shares.restriction, Some(0));
+        let mut shared = SharedAnswers::default();
+        let admissions: Vec<Admission> = scenarios
+            .iter()
+            .map(|s| {
+                let body = RequestBody::raw(Some(body));
+                let with = s.decide_with(&token, &body, &view, 0, &mut shared);
+                assert_eq!(with, s.decide(&token, &body, &view, 0));
+                assert!(with.authorized(), "{:?}", s.modes);
+                with.admission
+            })
+            .collect();
+        let want = if scenarios[0].modes == [Mode::AlwaysAllow] {
+            [Admission::Admit, unknown.clone()]
+        } else {
+            [unknown.clone(), Admission::Admit]
+        };
+        assert_eq!(admissions, want);
     }
 }
 

@@ -10,6 +10,7 @@
 //! not). Callers that want the recommended target configuration pass it explicitly.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -93,17 +94,20 @@ pub struct Scenario {
     pub shares: Shares,
 }
 
-/// Keys under which a scenario's authorizers share their answers with the other scenarios a
-/// request is decided under: scenarios whose Node authorizers (RBAC authorizers) are equal
-/// have the same key, so a request's Node (RBAC) answer is worked out once for all of them.
-/// `None` shares nothing. Keys are positions in the slice [`share_answers`] was given: only
-/// scenarios of that one slice may decide a request with the same [`SharedAnswers`].
+/// Keys under which a scenario's authorizers and admission share their answers with the other
+/// scenarios a request is decided under: scenarios whose Node authorizers (RBAC authorizers,
+/// NodeRestriction plugins) are equal have the same key, so a request's Node (RBAC,
+/// NodeRestriction) answer is worked out once for all of them. `None` shares nothing. Keys
+/// are positions in the slice [`share_answers`] was given: only scenarios of that one slice
+/// may decide a request with the same [`SharedAnswers`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shares {
     /// The first scenario of the slice with an equal Node authorizer.
     pub node: Option<usize>,
     /// The first scenario of the slice with an equal RBAC authorizer.
     pub rbac: Option<usize>,
+    /// The first scenario of the slice with an equal NodeRestriction plugin.
+    pub restriction: Option<usize>,
 }
 
 /// The authorizers' answers for one request, kept for the scenarios that share them
@@ -114,6 +118,9 @@ pub struct Shares {
 pub struct SharedAnswers {
     node: Vec<(usize, Arc<NodeDecision>)>,
     rbac: Vec<(usize, Arc<RbacDecision>)>,
+    /// NodeRestriction's answers that did not depend on the scenario's authorizers (see
+    /// [`Scenario::admit`]).
+    admission: Vec<(usize, Admission)>,
     /// RBAC's working list of candidate bindings ([`RbacAuthorizer::authorize_with`]).
     candidates: Vec<usize>,
     /// The cluster bindings that apply to each user met, by RBAC authorizer
@@ -171,6 +178,7 @@ impl SharedAnswers {
     pub fn clear(&mut self) {
         self.node.clear();
         self.rbac.clear();
+        self.admission.clear();
     }
 }
 
@@ -205,7 +213,12 @@ pub fn share_answers(scenarios: &mut [Scenario]) {
     for i in 0..scenarios.len() {
         let node = (0..=i).find(|&j| scenarios[j].node == scenarios[i].node);
         let rbac = (0..=i).find(|&j| scenarios[j].rbac == scenarios[i].rbac);
-        scenarios[i].shares = Shares { node, rbac };
+        let restriction = (0..=i).find(|&j| scenarios[j].restriction == scenarios[i].restriction);
+        scenarios[i].shares = Shares {
+            node,
+            rbac,
+            restriction,
+        };
     }
 }
 
@@ -601,10 +614,10 @@ impl Scenario {
         cluster: &dyn ClusterView,
         at: Micros,
         with_refusal: bool,
-        shared: Option<&mut SharedAnswers>,
+        mut shared: Option<&mut SharedAnswers>,
     ) -> ChainOutcome {
         let mut out = empty_outcome();
-        self.authorize(attrs, cluster, at, &mut out, shared);
+        self.authorize(attrs, cluster, at, &mut out, shared.as_deref_mut());
         if !out.authorized() {
             out.indeterminate = out.node.as_ref().and_then(|n| n.indeterminate.clone());
             if with_refusal {
@@ -621,10 +634,7 @@ impl Scenario {
         let Some(op) = Operation::from_verb(&attrs.verb) else {
             return out;
         };
-        let authorize = |a: &Attributes| self.authorized(a, cluster, at);
-        out.admission = self
-            .restriction
-            .admit_body(attrs, op, body, cluster, at, &authorize);
+        out.admission = self.admit(attrs, op, body, cluster, at, shared);
         match &out.admission {
             Admission::Deny { code, message } => {
                 if with_refusal {
@@ -638,6 +648,43 @@ impl Scenario {
             Admission::Admit | Admission::NotApplicable => {}
         }
         out
+    }
+}
+
+impl Scenario {
+    /// NodeRestriction's answer for a request the chain allowed, taken from `shared` when a
+    /// scenario with the same [`Shares::restriction`] key has already found it for this
+    /// request. Admission depends on the scenario only through its plugin, except where it
+    /// asks the scenario's own authorizers (a service account token's audience): such an
+    /// answer is not kept for the others. (Admitting each request under every scenario of a
+    /// default run was about a fifth of the cost of its chains.)
+    fn admit(
+        &self,
+        attrs: &Attributes,
+        op: Operation,
+        body: &RequestBody<'_>,
+        cluster: &dyn ClusterView,
+        at: Micros,
+        shared: Option<&mut SharedAnswers>,
+    ) -> Admission {
+        let kept = shared.zip(self.shares.restriction);
+        if let Some((shared, key)) = &kept {
+            if let Some((_, a)) = shared.admission.iter().find(|(k, _)| k == key) {
+                return a.clone();
+            }
+        }
+        let asked_authorizers = Cell::new(false);
+        let authorize = |a: &Attributes| {
+            asked_authorizers.set(true);
+            self.authorized(a, cluster, at)
+        };
+        let admission = self
+            .restriction
+            .admit_body(attrs, op, body, cluster, at, &authorize);
+        if let (Some((shared, key)), false) = (kept, asked_authorizers.get()) {
+            shared.admission.push((key, admission.clone()));
+        }
+        admission
     }
 }
 

@@ -202,7 +202,7 @@ fn present(v: Option<&Value>) -> bool {
 }
 
 /// The NodeRestriction plugin of one scenario.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeRestriction {
     version: KubeVersion,
     gates: FeatureGates,
