@@ -473,7 +473,7 @@ fn go_head(t: &[u8]) -> Option<GoHead<'_>> {
 fn past_string(t: &[u8], from: usize) -> Option<usize> {
     let mut at = from;
     loop {
-        let stop = at + memchr::memchr2(b'"', b'\\', t.get(at..)?)?;
+        let stop = at + quote_or_backslash(t.get(at..)?)?;
         if t[stop] == b'"' {
             return Some(stop + 1);
         }
@@ -484,6 +484,7 @@ fn past_string(t: &[u8], from: usize) -> Option<usize> {
 
 /// The string value of `t` that starts at `at`, when it has no escapes and `next` follows its
 /// closing quote: `at` moves on past both.
+#[inline]
 fn plain_then<'a>(t: &'a [u8], at: &mut usize, next: &[u8]) -> Option<&'a [u8]> {
     let value = plain_string(t.get(*at..)?)?;
     let after = t[*at + value.len() + 1..].strip_prefix(next)?;
@@ -491,10 +492,54 @@ fn plain_then<'a>(t: &'a [u8], at: &mut usize, next: &[u8]) -> Option<&'a [u8]> 
     Some(value)
 }
 
+/// Where the first `"` or `\\` of `s` is: `memchr2(b'"', b'\\', s)`, for the short strings of an
+/// event's head (its kind, level, auditID, stage and verb, a few dozen bytes each), where
+/// memchr2's setup took more instructions than the search: reading the head of every line
+/// that way was a sixth of the pre-filter's instructions. Sixteen bytes at a time with SSE2
+/// (every x86-64 processor has it).
+#[inline]
+fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of the x86-64 baseline: every processor this runs on has it.
+        unsafe { quote_or_backslash_sse2(s) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    memchr::memchr2(b'"', b'\\', s)
+}
+
+/// [`quote_or_backslash`] by 16-byte blocks, then byte by byte.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn quote_or_backslash_sse2(s: &[u8]) -> Option<usize> {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
+    };
+    let mut blocks = s.chunks_exact(16);
+    let mut at = 0;
+    for block in &mut blocks {
+        let (low, high) = block.split_at(8);
+        let word = |half: &[u8]| i64::from_le_bytes(half.try_into().unwrap_or_default());
+        let v = _mm_set_epi64x(word(high), word(low));
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        let stops = _mm_movemask_epi8(_mm_or_si128(quote, backslash));
+        if stops != 0 {
+            return Some(at + stops.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    let tail = blocks.remainder();
+    tail.iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|i| at + i)
+}
+
 /// The text of a JSON string that starts `s` (after its opening quote), when it holds no
 /// escape: up to its closing quote.
+#[inline]
 fn plain_string(s: &[u8]) -> Option<&[u8]> {
-    let end = memchr::memchr2(b'"', b'\\', s)?;
+    let end = quote_or_backslash(s)?;
     (s[end] == b'"').then(|| &s[..end])
 }
 
@@ -1347,6 +1392,23 @@ mod go_head_tests {
                 "\\u0026", "\\\"", "\\\\", "\"", "\"verb\":\"create", "\\\",\\\"verb\\\":\\\"create",
             ]),
         ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 5000, failure_persistence: None, ..ProptestConfig::default() })]
+        /// The block scan finds what memchr2 finds, at any length and position, bytes above
+        /// 0x7f included (which a signed compare could confuse with the quote).
+        #[test]
+        fn quote_or_backslash_finds_what_memchr2_finds(
+            bytes in prop::collection::vec(
+                prop_oneof![30 => any::<u8>(), 1 => Just(b'"'), 1 => Just(b'\\')],
+                0..80,
+            ),
+            from in 0usize..80,
+        ) {
+            let s = &bytes[from.min(bytes.len())..];
+            prop_assert_eq!(quote_or_backslash(s), memchr::memchr2(b'"', b'\\', s));
+        }
     }
 
     proptest! {
