@@ -15,12 +15,14 @@ use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use crate::input::source::FileBytes;
 use crate::record::{KubeletMatch, Micros, ObjectEvent, SourcePos, Stage};
 use crate::scan::bad::BadKind;
 use crate::scan::dedup::preference;
 use crate::scan::documents::DocumentCutter;
 use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, Prefilter};
 use crate::spill::EncodedRequest;
+use std::sync::Arc;
 
 /// What a chunk worker needs to know.
 pub struct ChunkCtx<'p> {
@@ -32,6 +34,10 @@ pub struct ChunkCtx<'p> {
     pub max_line: usize,
     /// Index of the input in the run's input list.
     pub file: u32,
+    /// The mapped file the bytes read are part of, if they are: a kubelet event that leaves
+    /// its chunk as a line then refers to the map instead of copying its text
+    /// ([`LineText::Mapped`]).
+    pub mapped: Option<&'p Arc<FileBytes>>,
 }
 
 /// One bad line, chunk-relative.
@@ -444,7 +450,7 @@ impl ChunkOut {
     /// Hands on the chunk's surviving kubelet events: ResponseComplete events (and events
     /// that cannot be read again from their own text) as records, the others as copies of
     /// their lines.
-    fn finish(&mut self, cands: Candidates<'_>) {
+    fn finish(&mut self, cands: Candidates<'_>, mapped: Option<&Arc<FileBytes>>) {
         // Removed from the last, so that each removal keeps the others' places. (A line read
         // before the fallback it kept is refuted first, so the slots come in any order.)
         let mut refuted = std::mem::take(&mut self.refuted_ids);
@@ -454,7 +460,13 @@ impl ChunkOut {
         }
         self.kubelet_dropped = cands.dropped;
         let mut kubelet = Vec::with_capacity(cands.kept.len());
-        kubelet.extend(cands.kept.into_iter().flatten().map(Kept::into_event));
+        kubelet.extend(
+            cands
+                .kept
+                .into_iter()
+                .flatten()
+                .map(|kept| kept.into_event(mapped)),
+        );
         self.kubelet = kubelet;
     }
 }
@@ -481,11 +493,52 @@ pub enum KubeletEvent {
 /// and reason, as its chunk would have reported them.
 pub type UnreadBad = (BadKind, String);
 
+/// The JSON text of a [`PendingLine`].
+///
+/// A kubelet's watch is logged as a RequestReceived and a ResponseStarted line, side by side,
+/// and a ResponseComplete line minutes later: the first two leave their chunk as lines
+/// waiting for the third, which replaces them, so their text is nearly never read again.
+/// Copying it (two copies of about a kilobyte per watch, freed on another thread) was
+/// about a twentieth of the scan of a kubelet-heavy log.
+#[derive(Debug)]
+pub enum LineText {
+    /// A copy, for bytes that are not a map's (a decompressed or streamed input).
+    Copied(Box<str>),
+    /// Where the text is in a mapped file, which this keeps mapped. The text was UTF-8
+    /// when it was read: under the map's contract ([`crate::input::source::map_file`]) the
+    /// file does not change, and if it did anyway, reading it finds it bad.
+    Mapped {
+        file: Arc<FileBytes>,
+        span: std::ops::Range<usize>,
+    },
+}
+
+impl LineText {
+    /// The text, or the bad-line kind and reason of bytes that are no longer UTF-8.
+    fn as_str(&self) -> Result<&str, UnreadBad> {
+        match self {
+            LineText::Copied(text) => Ok(text),
+            LineText::Mapped { file, span } => {
+                let bytes = file.get(span.clone()).unwrap_or_default();
+                std::str::from_utf8(bytes).map_err(|e| {
+                    (
+                        BadKind::InvalidUtf8,
+                        format!(
+                            "invalid UTF-8 at byte {} (the file changed while it was read)",
+                            e.valid_up_to()
+                        ),
+                    )
+                })
+            }
+        }
+    }
+}
+
 /// See [`KubeletEvent::Line`].
 #[derive(Debug)]
 pub struct PendingLine {
     /// The event's JSON text.
-    text: Box<str>,
+    text: LineText,
     /// [`audit_id_hash`] of its auditID.
     audit_hash: u64,
     stage: Option<Stage>,
@@ -559,10 +612,11 @@ impl KubeletEvent {
             KubeletEvent::Record(r) => return Ok(r),
             KubeletEvent::Line(l) => l,
         };
+        let text = l.text.as_str()?;
         let ev = if l.unread {
-            read_unread(&l.text)?
+            read_unread(text)?
         } else {
-            let ev = serde_json::from_str::<RawEvent<'_>>(&l.text);
+            let ev = serde_json::from_str::<RawEvent<'_>>(text);
             debug_assert!(ev.is_ok(), "a kept kubelet event no longer reads");
             ev.map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))?
         };
@@ -633,16 +687,19 @@ impl Kept<'_> {
         }
     }
 
-    fn into_event(self) -> KubeletEvent {
-        match self.into_line() {
+    fn into_event(self, mapped: Option<&Arc<FileBytes>>) -> KubeletEvent {
+        match self.into_line(mapped) {
             Ok(line) => KubeletEvent::Line(line),
             Err(record) => KubeletEvent::Record(record),
         }
     }
 
-    /// A `Pending` event as the copy of its line it leaves its chunk as (a `Built` one is
-    /// its record).
-    fn into_line(self) -> Result<Box<PendingLine>, EncodedRequest> {
+    /// A `Pending` event as the line it leaves its chunk as (a `Built` one is its record):
+    /// where it is in `mapped`, when its text is part of that map, else a copy.
+    fn into_line(
+        self,
+        mapped: Option<&Arc<FileBytes>>,
+    ) -> Result<Box<PendingLine>, EncodedRequest> {
         match self {
             Kept::Built(r) => Err(r),
             Kept::Pending {
@@ -655,14 +712,20 @@ impl Kept<'_> {
                 fallback,
                 ..
             } => Ok(Box::new(PendingLine {
-                text: text.into(),
+                text: match mapped.and_then(|m| Some((m, m.span_of(text.as_bytes())?))) {
+                    Some((file, span)) => LineText::Mapped {
+                        file: Arc::clone(file),
+                        span,
+                    },
+                    None => LineText::Copied(text.into()),
+                },
                 audit_hash,
                 stage,
                 matched_by,
                 unread: unread.is_some(),
                 pos,
                 fallback: fallback.and_then(|f| {
-                    let line = f.into_line();
+                    let line = f.into_line(mapped);
                     debug_assert!(line.is_ok(), "a fallback is a pending line");
                     line.ok()
                 }),
@@ -946,7 +1009,7 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
             }
         }
     }
-    out.finish(cands);
+    out.finish(cands, ctx.mapped);
     out
 }
 
@@ -1129,7 +1192,7 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
         region = end;
     }
     out.skipped = total.saturating_sub(accounted);
-    out.finish(cands);
+    out.finish(cands, ctx.mapped);
     out
 }
 
@@ -1155,6 +1218,7 @@ mod tests {
             want_object_events: true,
             max_line: 1000,
             file: 0,
+            mapped: None,
         }
     }
 
@@ -1344,6 +1408,66 @@ mod tests {
                 ("c".into(), Some(Stage::Panic), 7)
             ]
         );
+    }
+
+    /// A watch's RequestReceived and ResponseStarted lines leave a chunk of a mapped file as
+    /// places in the map, read as their copies are; and if the file changes under the map,
+    /// the line that no longer reads is bad, and its fallback is still the request's.
+    #[test]
+    #[cfg(unix)]
+    fn kubelet_lines_of_a_mapped_file_wait_as_places_in_it() {
+        use std::io::Write;
+        use std::os::unix::fs::FileExt;
+        let watch = |stage: &str| {
+            format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"w1","stage":"{stage}","requestURI":"/api/v1/pods?watch=true","verb":"watch","user":{{"username":"system:node:n1","groups":["system:nodes"]}},"sourceIPs":["10.0.0.1"],"userAgent":"kubelet/v1.30.0","requestReceivedTimestamp":"2020-01-01T00:00:00.000000Z","stageTimestamp":"2020-01-01T00:00:00.100000Z"}}"#
+            )
+        };
+        let (received, started) = (watch("RequestReceived"), watch("ResponseStarted"));
+        let text = format!("{received}\n{started}\n");
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        let map = Arc::new(crate::input::source::map_file(&file, text.len() as u64).unwrap());
+        let prefilter = Prefilter::new(true);
+        let mapped_ctx = ChunkCtx {
+            mapped: Some(&map),
+            ..ctx(Some(&prefilter))
+        };
+        let copied = process_lines(text.as_bytes(), &ctx(Some(&prefilter)));
+        let mapped = process_lines(&map, &mapped_ctx);
+        let spans = |out: &ChunkOut| -> Vec<Option<std::ops::Range<usize>>> {
+            let [KubeletEvent::Line(line)] = &out.kubelet[..] else {
+                panic!("one line: {:?}", out.kubelet);
+            };
+            let fallback = line.fallback.as_deref().expect("a fallback");
+            [&line.text, &fallback.text]
+                .map(|t| match t {
+                    LineText::Mapped { span, .. } => Some(span.clone()),
+                    LineText::Copied(_) => None,
+                })
+                .to_vec()
+        };
+        let start = received.len() + 1;
+        assert_eq!(
+            spans(&mapped),
+            [Some(start..start + started.len()), Some(0..received.len())]
+        );
+        assert_eq!(spans(&copied), [None, None]);
+        assert_eq!(records(mapped), records(copied));
+
+        let mut out = process_lines(&map, &mapped_ctx);
+        let mut event = out.kubelet.pop().unwrap();
+        let fallback = event.take_fallback().unwrap();
+        file.write_all_at(&[0xff], start as u64 + 20).unwrap();
+        assert_eq!(
+            event.into_record().map(|r| r.audit_id().to_string()),
+            Err((
+                BadKind::InvalidUtf8,
+                "invalid UTF-8 at byte 20 (the file changed while it was read)".to_string()
+            ))
+        );
+        let record = fallback.into_record().unwrap().decode().unwrap();
+        assert_eq!(record.stage, Some(Stage::RequestReceived));
     }
 
     #[test]

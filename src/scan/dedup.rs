@@ -421,6 +421,7 @@ mod tests {
             want_object_events: false,
             max_line: 1 << 20,
             file: 0,
+            mapped: None,
         };
         let out = process_lines(chunk.as_bytes(), &ctx);
         assert!(out
