@@ -34,9 +34,9 @@ pub struct ChunkCtx<'p> {
     pub max_line: usize,
     /// Index of the input in the run's input list.
     pub file: u32,
-    /// The mapped file the bytes read are part of, if they are: a kubelet event that leaves
-    /// its chunk as a line then refers to the map instead of copying its text
-    /// ([`LineText::Mapped`]).
+    /// The mapped file the bytes read are part of, if they are: the fallback of a kubelet
+    /// line that leaves its chunk then refers to the map instead of copying its text
+    /// ([`LineText`]).
     pub mapped: Option<&'p Arc<FileBytes>>,
 }
 
@@ -448,8 +448,8 @@ impl ChunkOut {
     }
 
     /// Hands on the chunk's surviving kubelet events: ResponseComplete events (and events
-    /// that cannot be read again from their own text) as records, the others as copies of
-    /// their lines.
+    /// that cannot be read again from their own text) as records, the others as their lines
+    /// (places in `mapped` when the chunk is part of it, else copies).
     fn finish(&mut self, cands: Candidates<'_>, mapped: Option<&Arc<FileBytes>>) {
         // Removed from the last, so that each removal keeps the others' places. (A line read
         // before the fallback it kept is refuted first, so the slots come in any order.)
@@ -496,10 +496,15 @@ pub type UnreadBad = (BadKind, String);
 /// The JSON text of a [`PendingLine`].
 ///
 /// A kubelet's watch is logged as a RequestReceived and a ResponseStarted line, side by side,
-/// and a ResponseComplete line minutes later: the first two leave their chunk as lines
-/// waiting for the third, which replaces them, so their text is nearly never read again.
-/// Copying it (two copies of about a kilobyte per watch, freed on another thread) was
-/// about a twentieth of the scan of a kubelet-heavy log.
+/// and a ResponseComplete line minutes later. The ResponseStarted line leaves its chunk with
+/// the RequestReceived line as its fallback, read only if the first turns out bad: nearly
+/// never. That fallback is kept as its place in the mapped file rather than as a copy of
+/// about a kilobyte, allocated on a worker and freed on the merging thread (4-5% of the CPU
+/// time of `analyze` on the 1 GB benchmark log, at two threads). The line itself is still
+/// copied: many are read again (watches the log ends before: 15 thousand of the 50 thousand
+/// kubelet requests of the benchmark log with a tenth of kubelet lines, which covers a few
+/// minutes), and reading a mapped line faults its page back in, with the cached pages around
+/// it, which cost far more than the copies saved (45% more CPU time on that log).
 #[derive(Debug)]
 pub enum LineText {
     /// A copy, for bytes that are not a map's (a decompressed or streamed input).
@@ -514,6 +519,29 @@ pub enum LineText {
 }
 
 impl LineText {
+    /// `text`, as its place in `map` when it is part of it, else as a copy.
+    fn of(text: &str, map: Option<&Arc<FileBytes>>) -> LineText {
+        match map.and_then(|m| Some((m, m.span_of(text.as_bytes())?))) {
+            Some((file, span)) => LineText::Mapped {
+                file: Arc::clone(file),
+                span,
+            },
+            None => LineText::Copied(text.into()),
+        }
+    }
+
+    /// Lets the pages of a mapped text leave the resident set again once it has been read
+    /// ([`FileBytes::release_part`]): reading it faulted them back in, with the cached pages
+    /// around them, after the scan had released that part of the file, and they would stay
+    /// until the map is let go.
+    fn release(&self) {
+        if let LineText::Mapped { file, span } = self {
+            if let Some(text) = file.get(span.clone()) {
+                file.release_part(text);
+            }
+        }
+    }
+
     /// The text, or the bad-line kind and reason of bytes that are no longer UTF-8.
     fn as_str(&self) -> Result<&str, UnreadBad> {
         match self {
@@ -612,15 +640,20 @@ impl KubeletEvent {
             KubeletEvent::Record(r) => return Ok(r),
             KubeletEvent::Line(l) => l,
         };
-        let text = l.text.as_str()?;
-        let ev = if l.unread {
-            read_unread(text)?
-        } else {
-            let ev = serde_json::from_str::<RawEvent<'_>>(text);
-            debug_assert!(ev.is_ok(), "a kept kubelet event no longer reads");
-            ev.map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))?
+        let read = || {
+            let text = l.text.as_str()?;
+            let ev = if l.unread {
+                read_unread(text)?
+            } else {
+                let ev = serde_json::from_str::<RawEvent<'_>>(text);
+                debug_assert!(ev.is_ok(), "a kept kubelet event no longer reads");
+                ev.map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))?
+            };
+            Ok(EncodedRequest::from_event(&ev, l.matched_by, l.pos))
         };
-        Ok(EncodedRequest::from_event(&ev, l.matched_by, l.pos))
+        let record = read();
+        l.text.release();
+        record
     }
 }
 
@@ -694,11 +727,22 @@ impl Kept<'_> {
         }
     }
 
-    /// A `Pending` event as the line it leaves its chunk as (a `Built` one is its record):
-    /// where it is in `mapped`, when its text is part of that map, else a copy.
+    /// A `Pending` event as the line it leaves its chunk as (a `Built` one is its record): a
+    /// copy of its text, and its fallback's text as its place in `mapped`, when the chunk is
+    /// part of that map (see [`LineText`]).
     fn into_line(
         self,
         mapped: Option<&Arc<FileBytes>>,
+    ) -> Result<Box<PendingLine>, EncodedRequest> {
+        self.into_pending(None, mapped)
+    }
+
+    /// [`Kept::into_line`], its text as its place in `text_in` when it is part of that map,
+    /// its fallback's in `fallback_in`.
+    fn into_pending(
+        self,
+        text_in: Option<&Arc<FileBytes>>,
+        fallback_in: Option<&Arc<FileBytes>>,
     ) -> Result<Box<PendingLine>, EncodedRequest> {
         match self {
             Kept::Built(r) => Err(r),
@@ -712,20 +756,14 @@ impl Kept<'_> {
                 fallback,
                 ..
             } => Ok(Box::new(PendingLine {
-                text: match mapped.and_then(|m| Some((m, m.span_of(text.as_bytes())?))) {
-                    Some((file, span)) => LineText::Mapped {
-                        file: Arc::clone(file),
-                        span,
-                    },
-                    None => LineText::Copied(text.into()),
-                },
+                text: LineText::of(text, text_in),
                 audit_hash,
                 stage,
                 matched_by,
                 unread: unread.is_some(),
                 pos,
                 fallback: fallback.and_then(|f| {
-                    let line = f.into_line(mapped);
+                    let line = f.into_pending(fallback_in, None);
                     debug_assert!(line.is_ok(), "a fallback is a pending line");
                     line.ok()
                 }),
@@ -1410,9 +1448,9 @@ mod tests {
         );
     }
 
-    /// A watch's RequestReceived and ResponseStarted lines leave a chunk of a mapped file as
-    /// places in the map, read as their copies are; and if the file changes under the map,
-    /// the line that no longer reads is bad, and its fallback is still the request's.
+    /// A watch's ResponseStarted line leaves a chunk of a mapped file as a copy, with its
+    /// RequestReceived line as its fallback's place in the map, read as a copy is; and if the
+    /// file changes under the map, the fallback that no longer reads is bad.
     #[test]
     #[cfg(unix)]
     fn kubelet_lines_of_a_mapped_file_wait_as_places_in_it() {
@@ -1447,27 +1485,32 @@ mod tests {
                 })
                 .to_vec()
         };
-        let start = received.len() + 1;
-        assert_eq!(
-            spans(&mapped),
-            [Some(start..start + started.len()), Some(0..received.len())]
-        );
+        assert_eq!(spans(&mapped), [None, Some(0..received.len())]);
         assert_eq!(spans(&copied), [None, None]);
-        assert_eq!(records(mapped), records(copied));
-
-        let mut out = process_lines(&map, &mapped_ctx);
-        let mut event = out.kubelet.pop().unwrap();
-        let fallback = event.take_fallback().unwrap();
-        file.write_all_at(&[0xff], start as u64 + 20).unwrap();
+        let read_both = |mut out: ChunkOut| {
+            let mut event = out.kubelet.pop().unwrap();
+            let fallback = event.take_fallback().unwrap();
+            (event.into_record(), fallback.into_record())
+        };
+        let (line, fallback) = read_both(process_lines(&map, &mapped_ctx));
+        let (copied_line, copied_fallback) = read_both(copied);
+        assert_eq!((&line, &fallback), (&copied_line, &copied_fallback));
         assert_eq!(
-            event.into_record().map(|r| r.audit_id().to_string()),
+            fallback.unwrap().decode().unwrap().stage,
+            Some(Stage::RequestReceived)
+        );
+
+        let out = process_lines(&map, &mapped_ctx);
+        file.write_all_at(&[0xff], 20).unwrap();
+        let (line, fallback) = read_both(out);
+        assert_eq!(line, copied_line);
+        assert_eq!(
+            fallback.map(|r| r.audit_id().to_string()),
             Err((
                 BadKind::InvalidUtf8,
                 "invalid UTF-8 at byte 20 (the file changed while it was read)".to_string()
             ))
         );
-        let record = fallback.into_record().unwrap().decode().unwrap();
-        assert_eq!(record.stage, Some(Stage::RequestReceived));
     }
 
     #[test]
