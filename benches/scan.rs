@@ -65,7 +65,6 @@ fn chunks(c: &mut Criterion) {
             want_object_events: true,
             max_line: 64 << 20,
             file: 0,
-            mapped: None,
         };
         g.bench_function(name, |b| {
             b.iter(|| {

@@ -41,7 +41,6 @@ fuzz_target!(|data: &[u8]| {
         want_object_events: true,
         max_line: limit,
         file: 0,
-        mapped: None,
     };
     let whole = reading(&[process_documents(input, &ctx)]);
 

@@ -17,7 +17,6 @@ fuzz_target!(|data: &[u8]| {
             want_object_events: true,
             max_line: 1 << 16,
             file: 0,
-            mapped: None,
         };
         for out in [process_lines(data, &ctx), process_documents(data, &ctx)] {
             let bad: u64 = out.bad.iter().map(|b| b.lines).sum();

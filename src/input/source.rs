@@ -196,14 +196,6 @@ pub struct FileBytes {
     swept: AtomicUsize,
 }
 
-impl std::fmt::Debug for FileBytes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileBytes")
-            .field("len", &self.len())
-            .finish_non_exhaustive()
-    }
-}
-
 impl Deref for FileBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
@@ -255,7 +247,7 @@ impl FileBytes {
     }
 
     /// Where `part` lies in these bytes, if it is a slice of them.
-    pub fn span_of(&self, part: &[u8]) -> Option<std::ops::Range<usize>> {
+    fn span_of(&self, part: &[u8]) -> Option<std::ops::Range<usize>> {
         span_within(
             self.as_ptr() as usize,
             self.len(),

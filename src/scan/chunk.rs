@@ -15,14 +15,12 @@ use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::input::source::FileBytes;
 use crate::record::{KubeletMatch, Micros, ObjectEvent, SourcePos, Stage};
 use crate::scan::bad::BadKind;
 use crate::scan::dedup::preference;
 use crate::scan::documents::DocumentCutter;
 use crate::scan::prefilter::{audit_id_hash, Decision, IdHash, Prefilter};
 use crate::spill::EncodedRequest;
-use std::sync::Arc;
 
 /// What a chunk worker needs to know.
 pub struct ChunkCtx<'p> {
@@ -34,10 +32,6 @@ pub struct ChunkCtx<'p> {
     pub max_line: usize,
     /// Index of the input in the run's input list.
     pub file: u32,
-    /// The mapped file the bytes read are part of, if they are: the fallback of a kubelet
-    /// line that leaves its chunk then refers to the map instead of copying its text
-    /// ([`LineText`]).
-    pub mapped: Option<&'p Arc<FileBytes>>,
 }
 
 /// One bad line, chunk-relative.
@@ -448,9 +442,9 @@ impl ChunkOut {
     }
 
     /// Hands on the chunk's surviving kubelet events: ResponseComplete events (and events
-    /// that cannot be read again from their own text) as records, the others as their lines
-    /// (places in `mapped` when the chunk is part of it, else copies).
-    fn finish(&mut self, cands: Candidates<'_>, mapped: Option<&Arc<FileBytes>>) {
+    /// that cannot be read again from their own text) as records, the others as copies of
+    /// their lines.
+    fn finish(&mut self, cands: Candidates<'_>) {
         // Removed from the last, so that each removal keeps the others' places. (A line read
         // before the fallback it kept is refuted first, so the slots come in any order.)
         let mut refuted = std::mem::take(&mut self.refuted_ids);
@@ -460,13 +454,7 @@ impl ChunkOut {
         }
         self.kubelet_dropped = cands.dropped;
         let mut kubelet = Vec::with_capacity(cands.kept.len());
-        kubelet.extend(
-            cands
-                .kept
-                .into_iter()
-                .flatten()
-                .map(|kept| kept.into_event(mapped)),
-        );
+        kubelet.extend(cands.kept.into_iter().flatten().map(Kept::into_event));
         self.kubelet = kubelet;
     }
 }
@@ -493,80 +481,11 @@ pub enum KubeletEvent {
 /// and reason, as its chunk would have reported them.
 pub type UnreadBad = (BadKind, String);
 
-/// The JSON text of a [`PendingLine`].
-///
-/// A kubelet's watch is logged as a RequestReceived and a ResponseStarted line, side by side,
-/// and a ResponseComplete line minutes later. The ResponseStarted line leaves its chunk with
-/// the RequestReceived line as its fallback, read only if the first turns out bad: nearly
-/// never. That fallback is kept as its place in the mapped file rather than as a copy of
-/// about a kilobyte, allocated on a worker and freed on the merging thread (4-5% of the CPU
-/// time of `analyze` on the 1 GB benchmark log, at two threads). The line itself is still
-/// copied: many are read again (watches the log ends before: 15 thousand of the 50 thousand
-/// kubelet requests of the benchmark log with a tenth of kubelet lines, which covers a few
-/// minutes), and reading a mapped line faults its page back in, with the cached pages around
-/// it, which cost far more than the copies saved (45% more CPU time on that log).
-#[derive(Debug)]
-pub enum LineText {
-    /// A copy, for bytes that are not a map's (a decompressed or streamed input).
-    Copied(Box<str>),
-    /// Where the text is in a mapped file, which this keeps mapped. The text was UTF-8
-    /// when it was read: under the map's contract ([`crate::input::source::map_file`]) the
-    /// file does not change, and if it did anyway, reading it finds it bad.
-    Mapped {
-        file: Arc<FileBytes>,
-        span: std::ops::Range<usize>,
-    },
-}
-
-impl LineText {
-    /// `text`, as its place in `map` when it is part of it, else as a copy.
-    fn of(text: &str, map: Option<&Arc<FileBytes>>) -> LineText {
-        match map.and_then(|m| Some((m, m.span_of(text.as_bytes())?))) {
-            Some((file, span)) => LineText::Mapped {
-                file: Arc::clone(file),
-                span,
-            },
-            None => LineText::Copied(text.into()),
-        }
-    }
-
-    /// Lets the pages of a mapped text leave the resident set again once it has been read
-    /// ([`FileBytes::release_part`]): reading it faulted them back in, with the cached pages
-    /// around them, after the scan had released that part of the file, and they would stay
-    /// until the map is let go.
-    fn release(&self) {
-        if let LineText::Mapped { file, span } = self {
-            if let Some(text) = file.get(span.clone()) {
-                file.release_part(text);
-            }
-        }
-    }
-
-    /// The text, or the bad-line kind and reason of bytes that are no longer UTF-8.
-    fn as_str(&self) -> Result<&str, UnreadBad> {
-        match self {
-            LineText::Copied(text) => Ok(text),
-            LineText::Mapped { file, span } => {
-                let bytes = file.get(span.clone()).unwrap_or_default();
-                std::str::from_utf8(bytes).map_err(|e| {
-                    (
-                        BadKind::InvalidUtf8,
-                        format!(
-                            "invalid UTF-8 at byte {} (the file changed while it was read)",
-                            e.valid_up_to()
-                        ),
-                    )
-                })
-            }
-        }
-    }
-}
-
 /// See [`KubeletEvent::Line`].
 #[derive(Debug)]
 pub struct PendingLine {
     /// The event's JSON text.
-    text: LineText,
+    text: Box<str>,
     /// [`audit_id_hash`] of its auditID.
     audit_hash: u64,
     stage: Option<Stage>,
@@ -640,20 +559,14 @@ impl KubeletEvent {
             KubeletEvent::Record(r) => return Ok(r),
             KubeletEvent::Line(l) => l,
         };
-        let read = || {
-            let text = l.text.as_str()?;
-            let ev = if l.unread {
-                read_unread(text)?
-            } else {
-                let ev = serde_json::from_str::<RawEvent<'_>>(text);
-                debug_assert!(ev.is_ok(), "a kept kubelet event no longer reads");
-                ev.map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))?
-            };
-            Ok(EncodedRequest::from_event(&ev, l.matched_by, l.pos))
+        let ev = if l.unread {
+            read_unread(&l.text)?
+        } else {
+            let ev = serde_json::from_str::<RawEvent<'_>>(&l.text);
+            debug_assert!(ev.is_ok(), "a kept kubelet event no longer reads");
+            ev.map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))?
         };
-        let record = read();
-        l.text.release();
-        record
+        Ok(EncodedRequest::from_event(&ev, l.matched_by, l.pos))
     }
 }
 
@@ -720,30 +633,16 @@ impl Kept<'_> {
         }
     }
 
-    fn into_event(self, mapped: Option<&Arc<FileBytes>>) -> KubeletEvent {
-        match self.into_line(mapped) {
+    fn into_event(self) -> KubeletEvent {
+        match self.into_line() {
             Ok(line) => KubeletEvent::Line(line),
             Err(record) => KubeletEvent::Record(record),
         }
     }
 
-    /// A `Pending` event as the line it leaves its chunk as (a `Built` one is its record): a
-    /// copy of its text, and its fallback's text as its place in `mapped`, when the chunk is
-    /// part of that map (see [`LineText`]).
-    fn into_line(
-        self,
-        mapped: Option<&Arc<FileBytes>>,
-    ) -> Result<Box<PendingLine>, EncodedRequest> {
-        self.into_pending(None, mapped)
-    }
-
-    /// [`Kept::into_line`], its text as its place in `text_in` when it is part of that map,
-    /// its fallback's in `fallback_in`.
-    fn into_pending(
-        self,
-        text_in: Option<&Arc<FileBytes>>,
-        fallback_in: Option<&Arc<FileBytes>>,
-    ) -> Result<Box<PendingLine>, EncodedRequest> {
+    /// A `Pending` event as the copy of its line it leaves its chunk as (a `Built` one is
+    /// its record).
+    fn into_line(self) -> Result<Box<PendingLine>, EncodedRequest> {
         match self {
             Kept::Built(r) => Err(r),
             Kept::Pending {
@@ -756,14 +655,14 @@ impl Kept<'_> {
                 fallback,
                 ..
             } => Ok(Box::new(PendingLine {
-                text: LineText::of(text, text_in),
+                text: text.into(),
                 audit_hash,
                 stage,
                 matched_by,
                 unread: unread.is_some(),
                 pos,
                 fallback: fallback.and_then(|f| {
-                    let line = f.into_pending(fallback_in, None);
+                    let line = f.into_line();
                     debug_assert!(line.is_ok(), "a fallback is a pending line");
                     line.ok()
                 }),
@@ -1047,7 +946,7 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
             }
         }
     }
-    out.finish(cands, ctx.mapped);
+    out.finish(cands);
     out
 }
 
@@ -1230,7 +1129,7 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
         region = end;
     }
     out.skipped = total.saturating_sub(accounted);
-    out.finish(cands, ctx.mapped);
+    out.finish(cands);
     out
 }
 
@@ -1256,7 +1155,6 @@ mod tests {
             want_object_events: true,
             max_line: 1000,
             file: 0,
-            mapped: None,
         }
     }
 
@@ -1445,71 +1343,6 @@ mod tests {
                 ("a".into(), Some(Stage::ResponseComplete), 3),
                 ("c".into(), Some(Stage::Panic), 7)
             ]
-        );
-    }
-
-    /// A watch's ResponseStarted line leaves a chunk of a mapped file as a copy, with its
-    /// RequestReceived line as its fallback's place in the map, read as a copy is; and if the
-    /// file changes under the map, the fallback that no longer reads is bad.
-    #[test]
-    #[cfg(unix)]
-    fn kubelet_lines_of_a_mapped_file_wait_as_places_in_it() {
-        use std::io::Write;
-        use std::os::unix::fs::FileExt;
-        let watch = |stage: &str| {
-            format!(
-                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"w1","stage":"{stage}","requestURI":"/api/v1/pods?watch=true","verb":"watch","user":{{"username":"system:node:n1","groups":["system:nodes"]}},"sourceIPs":["10.0.0.1"],"userAgent":"kubelet/v1.30.0","requestReceivedTimestamp":"2020-01-01T00:00:00.000000Z","stageTimestamp":"2020-01-01T00:00:00.100000Z"}}"#
-            )
-        };
-        let (received, started) = (watch("RequestReceived"), watch("ResponseStarted"));
-        let text = format!("{received}\n{started}\n");
-        let mut file = tempfile::tempfile().unwrap();
-        file.write_all(text.as_bytes()).unwrap();
-        let map = Arc::new(crate::input::source::map_file(&file, text.len() as u64).unwrap());
-        let prefilter = Prefilter::new(true);
-        let mapped_ctx = ChunkCtx {
-            mapped: Some(&map),
-            ..ctx(Some(&prefilter))
-        };
-        let copied = process_lines(text.as_bytes(), &ctx(Some(&prefilter)));
-        let mapped = process_lines(&map, &mapped_ctx);
-        let spans = |out: &ChunkOut| -> Vec<Option<std::ops::Range<usize>>> {
-            let [KubeletEvent::Line(line)] = &out.kubelet[..] else {
-                panic!("one line: {:?}", out.kubelet);
-            };
-            let fallback = line.fallback.as_deref().expect("a fallback");
-            [&line.text, &fallback.text]
-                .map(|t| match t {
-                    LineText::Mapped { span, .. } => Some(span.clone()),
-                    LineText::Copied(_) => None,
-                })
-                .to_vec()
-        };
-        assert_eq!(spans(&mapped), [None, Some(0..received.len())]);
-        assert_eq!(spans(&copied), [None, None]);
-        let read_both = |mut out: ChunkOut| {
-            let mut event = out.kubelet.pop().unwrap();
-            let fallback = event.take_fallback().unwrap();
-            (event.into_record(), fallback.into_record())
-        };
-        let (line, fallback) = read_both(process_lines(&map, &mapped_ctx));
-        let (copied_line, copied_fallback) = read_both(copied);
-        assert_eq!((&line, &fallback), (&copied_line, &copied_fallback));
-        assert_eq!(
-            fallback.unwrap().decode().unwrap().stage,
-            Some(Stage::RequestReceived)
-        );
-
-        let out = process_lines(&map, &mapped_ctx);
-        file.write_all_at(&[0xff], 20).unwrap();
-        let (line, fallback) = read_both(out);
-        assert_eq!(line, copied_line);
-        assert_eq!(
-            fallback.map(|r| r.audit_id().to_string()),
-            Err((
-                BadKind::InvalidUtf8,
-                "invalid UTF-8 at byte 20 (the file changed while it was read)".to_string()
-            ))
         );
     }
 

@@ -16,10 +16,9 @@
 //! them, if smaller) is given up on: its ResponseComplete never came (a watch cut off by an
 //! apiserver restart, a lost event, a policy that omits the stage), so it is emitted then with
 //! its best earlier event, as the end of the input would have emitted it. Pending events
-//! (most are kept as their line: its place in a mapped file, or a copy of about a kilobyte
-//! from any other input; two lines for a line taken unparsed with its fallback, see below;
-//! read into a record only if they are emitted) are therefore bounded too, even when no
-//! ResponseComplete is logged.
+//! (most are kept as a copy of their line, about a kilobyte, or two lines for a line taken
+//! unparsed with its fallback, see below, and read into a record only if they are emitted) are
+//! therefore bounded too, even when no ResponseComplete is logged.
 //!
 //! Some of those lines were never parsed (a kubelet's RequestReceived or ResponseStarted line
 //! the pre-filter took at its word,
@@ -422,7 +421,6 @@ mod tests {
             want_object_events: false,
             max_line: 1 << 20,
             file: 0,
-            mapped: None,
         };
         let out = process_lines(chunk.as_bytes(), &ctx);
         assert!(out

@@ -752,7 +752,6 @@ mod tests {
             want_object_events: true,
             max_line: 1 << 16,
             file: 0,
-            mapped: None,
         };
         let (mut lines, mut used, mut skipped, mut events, mut bad) = (0, 0, 0, 0, Vec::new());
         for p in pieces {

@@ -31,7 +31,6 @@ use std::io::{self, IsTerminal, Read};
 use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{channel, sync_channel, Receiver};
-use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -444,8 +443,8 @@ fn look_limit(max_line: usize) -> usize {
 /// An input, opened: mapped, or open to be streamed (stdin: neither).
 struct OpenedInput {
     size: u64,
-    /// The bytes of a mapped plain file (shared with the kubelet lines that wait in it).
-    bytes: Option<Arc<FileBytes>>,
+    /// The bytes of a mapped plain file.
+    bytes: Option<FileBytes>,
     /// A file to be streamed (plain or compressed), open since it was peeked at: a log
     /// renamed (rotated) or replaced while earlier inputs are read is still the file that was
     /// ordered and peeked at, as a map would be.
@@ -464,7 +463,7 @@ fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<Op
             let first_ts = first_event_time(&bytes, opts.max_line_bytes);
             return Ok(OpenedInput {
                 size,
-                bytes: Some(Arc::new(bytes)),
+                bytes: Some(bytes),
                 file: None,
                 first_ts,
             });
@@ -536,7 +535,6 @@ impl<'a> Run<'a> {
             want_object_events: self.opts.want_object_events,
             max_line: self.opts.max_line_bytes,
             file: u32::try_from(file).unwrap_or(u32::MAX),
-            mapped: None,
         }
     }
 
@@ -734,27 +732,11 @@ impl<'a> Run<'a> {
         parse: Parser,
         base: &mut u64,
     ) -> Result<(), ScanError> {
-        self.parse_in_order_of(file, None, pieces, parse, base)
-    }
-
-    /// [`Run::parse_in_order`] of the parts of `mapped`, whose kubelet lines leave their
-    /// chunks as places in it ([`crate::scan::chunk::LineText::Mapped`]).
-    fn parse_in_order_of<'b>(
-        &mut self,
-        file: usize,
-        mapped: Option<&Arc<FileBytes>>,
-        pieces: impl Iterator<Item = Piece<'b>>,
-        parse: Parser,
-        base: &mut u64,
-    ) -> Result<(), ScanError> {
         type Parsed = (usize, usize, std::thread::Result<ChunkOut>);
         let mut pieces = pieces.enumerate();
         let window = self.batch();
         let pool = self.pool;
-        let ctx = ChunkCtx {
-            mapped,
-            ..self.ctx(file)
-        };
+        let ctx = self.ctx(file);
         let ctx = &ctx;
         // Streamed bytes move the progress bar as they are merged; gzip inputs move it by
         // their compressed size once read.
@@ -866,7 +848,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn scan_plain(&mut self, file: usize, file_bytes: &Arc<FileBytes>) -> Result<(), ScanError> {
+    fn scan_plain(&mut self, file: usize, file_bytes: &FileBytes) -> Result<(), ScanError> {
         self.summary.inputs[file].bytes = file_bytes.len() as u64;
         let bytes = without_bom(file_bytes);
         if bytes.is_empty() {
@@ -883,7 +865,7 @@ impl<'a> Run<'a> {
                     file: file_bytes,
                     part,
                 });
-                self.parse_in_order_of(file, Some(file_bytes), pieces, process_lines, &mut 0)?;
+                self.parse_in_order(file, pieces, process_lines, &mut 0)?;
                 let last = last_event_time(bytes, self.opts.max_line_bytes);
                 self.merge(
                     ChunkOut {
@@ -900,7 +882,7 @@ impl<'a> Run<'a> {
                     file: file_bytes,
                     part,
                 });
-                self.parse_in_order_of(file, Some(file_bytes), pieces, process_documents, &mut 0)?;
+                self.parse_in_order(file, pieces, process_documents, &mut 0)?;
             }
             Shape::NotALog(reason) => self.merge(process_not_a_log(bytes, &reason), file, 0)?,
         }
