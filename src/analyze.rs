@@ -1084,6 +1084,30 @@ fn known_node_names(objects: &ObjectSet, graph: &Graph) -> Option<HashSet<String
 mod tests {
     use super::*;
 
+    /// A worker's kept answers are lent to one job at a time; a second job on the same thread
+    /// (nested), a thread outside the pool or past the slots, and a slot a panic poisoned all
+    /// get fresh answers, never a wait.
+    #[test]
+    fn a_worker_lends_its_kept_answers_to_one_job_at_a_time() {
+        let kept = |lent: &LentAnswers<'_>| matches!(lent, LentAnswers::Kept(_));
+        let answers = WorkerAnswers::new(2);
+        let first = answers.lend(Some(0));
+        assert!(kept(&first));
+        assert!(!kept(&answers.lend(Some(0))));
+        assert!(!kept(&answers.lend(None)));
+        assert!(!kept(&answers.lend(Some(2))));
+        assert!(kept(&answers.lend(Some(1))));
+        drop(first);
+        assert!(kept(&answers.lend(Some(0))));
+        let poisoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _lent = answers.lend(Some(1));
+            panic!("a job panics with the answers lent");
+        }));
+        assert!(poisoned.is_err());
+        assert!(!kept(&answers.lend(Some(1))));
+        assert!(kept(&answers.lend(Some(0))));
+    }
+
     #[test]
     fn compare_columns_parse_modifiers_and_keep_names_whole() {
         let base = ScenarioFlags::default();

@@ -106,12 +106,14 @@ pub struct Shares {
     pub node: Option<usize>,
     /// The first scenario of the slice with an equal RBAC authorizer.
     pub rbac: Option<usize>,
-    /// The first scenario of the slice with an equal NodeRestriction plugin.
+    /// The first scenario of the slice with an equal NodeRestriction plugin. (Node
+    /// authorizers and NodeRestriction plugins both differ only by release and feature gates,
+    /// so today this is `node`; it is a key of its own because that is a coincidence.)
     pub restriction: Option<usize>,
 }
 
-/// The authorizers' answers for one request, kept for the scenarios that share them
-/// ([`Shares`]). Empty it before the next request. Reusing one for many requests saves a few
+/// The authorizers' and NodeRestriction's answers for one request, kept for the scenarios
+/// that share them ([`Shares`]). Empty it before the next request. Reusing one for many requests saves a few
 /// allocations per request, out of about fifty, and keeps the cluster bindings that apply to
 /// each user met ([`RbacAuthorizer::cluster_applicable`]) from one request to the next.
 #[derive(Debug, Default)]
@@ -593,9 +595,10 @@ impl Scenario {
         self.run(attrs, body, cluster, at, false, None)
     }
 
-    /// [`Scenario::decide`], taking the Node and RBAC answers from `shared` when a scenario
-    /// with the same [`Shares`] key has already found them for this request, and leaving its
-    /// own there for the next. The outcome is the one [`Scenario::decide`] gives.
+    /// [`Scenario::decide`], taking the Node, RBAC and NodeRestriction answers from `shared`
+    /// when a scenario with the same [`Shares`] key has already found them for this request,
+    /// and leaving its own there for the next. The outcome is the one [`Scenario::decide`]
+    /// gives.
     pub fn decide_with(
         &self,
         attrs: &Attributes,
@@ -657,7 +660,8 @@ impl Scenario {
     /// request. Admission depends on the scenario only through its plugin, except where it
     /// asks the scenario's own authorizers (a service account token's audience): such an
     /// answer is not kept for the others. (Admitting each request under every scenario of a
-    /// default run was about a fifth of the cost of its chains.)
+    /// default run was about a fifth of the instructions of its chains, on the 1 GB benchmark
+    /// log; the body, parsed once for them all already, was most of it.)
     fn admit(
         &self,
         attrs: &Attributes,

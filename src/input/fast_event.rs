@@ -89,35 +89,19 @@ impl Seen {
 /// Sixteen bytes at a time with SSE2 (every x86-64 processor has it), eight elsewhere: most
 /// strings of an event are short, and a `memchr2` call costs more than the scan for them.
 fn string_stop(b: &[u8], from: usize) -> usize {
-    block_stop::<true>(b, from)
-}
-
-/// Where the first `"` or `\\` of `s` is, as `memchr2(b'"', b'\\', s)` finds it, for the
-/// short strings of an event's head that the pre-filter reads ([`string_stop`] without the
-/// control characters): memchr2's setup cost more than the search there.
-#[inline]
-pub fn quote_or_backslash(s: &[u8]) -> Option<usize> {
-    let stop = block_stop::<false>(s, 0);
-    (stop < s.len()).then_some(stop)
-}
-
-/// Where, from `from` on, the first quote, backslash or (with `CONTROL`) control character of
-/// `b` is, or `b.len()`.
-#[inline]
-fn block_stop<const CONTROL: bool>(b: &[u8], from: usize) -> usize {
     // SAFETY: SSE2 is part of the x86-64 baseline: every processor this runs on has it.
     #[cfg(target_arch = "x86_64")]
-    let (from, found) = unsafe { sse2_stop::<CONTROL>(b, from) };
+    let (from, found) = unsafe { sse2_stop(b, from) };
     #[cfg(not(target_arch = "x86_64"))]
     let (from, found) = (from, None);
-    found.unwrap_or_else(|| word_stop::<CONTROL>(b, from))
+    found.unwrap_or_else(|| word_stop(b, from))
 }
 
-/// [`block_stop`] by whole 16-byte blocks: the stop if one is found, else where the blocks
+/// [`string_stop`] by whole 16-byte blocks: the stop if one is found, else where the blocks
 /// end.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
-fn sse2_stop<const CONTROL: bool>(b: &[u8], from: usize) -> (usize, Option<usize>) {
+fn sse2_stop(b: &[u8], from: usize) -> (usize, Option<usize>) {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
         _mm_set_epi64x,
@@ -131,13 +115,9 @@ fn sse2_stop<const CONTROL: bool>(b: &[u8], from: usize) -> (usize, Option<usize
         let v = _mm_set_epi64x(word(high), word(low));
         let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
         let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-        let mut found = _mm_or_si128(quote, backslash);
-        if CONTROL {
-            // A byte at most 0x1f equals its minimum with 0x1f (unsigned).
-            let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
-            found = _mm_or_si128(found, control);
-        }
-        let stops = _mm_movemask_epi8(found);
+        // A byte at most 0x1f equals its minimum with 0x1f (unsigned).
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        let stops = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control));
         if stops != 0 {
             return (at, Some(at + stops.trailing_zeros() as usize));
         }
@@ -146,8 +126,8 @@ fn sse2_stop<const CONTROL: bool>(b: &[u8], from: usize) -> (usize, Option<usize
     (at, None)
 }
 
-/// [`block_stop`] eight bytes at a time, as serde_json's own string scan does.
-fn word_stop<const CONTROL: bool>(b: &[u8], from: usize) -> usize {
+/// [`string_stop`] eight bytes at a time, as serde_json's own string scan does.
+fn word_stop(b: &[u8], from: usize) -> usize {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     // The high bit of each byte of `w` below `n` (exact for the lowest such byte, which is
@@ -158,11 +138,9 @@ fn word_stop<const CONTROL: bool>(b: &[u8], from: usize) -> usize {
     let mut at = from;
     for chunk in &mut chunks {
         let w = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        let mut stops =
-            below(w ^ (ONES * u64::from(b'"')), 1) | below(w ^ (ONES * u64::from(b'\\')), 1);
-        if CONTROL {
-            stops |= below(w, 0x20);
-        }
+        let stops = below(w ^ (ONES * u64::from(b'"')), 1)
+            | below(w ^ (ONES * u64::from(b'\\')), 1)
+            | below(w, 0x20);
         if stops != 0 {
             return at + (stops.trailing_zeros() / 8) as usize;
         }
@@ -171,7 +149,7 @@ fn word_stop<const CONTROL: bool>(b: &[u8], from: usize) -> usize {
     let tail = chunks.remainder();
     at + tail
         .iter()
-        .position(|&c| matches!(c, b'"' | b'\\') || (CONTROL && c < 0x20))
+        .position(|&c| matches!(c, b'"' | b'\\' | 0..=0x1f))
         .unwrap_or(tail.len())
 }
 
@@ -628,12 +606,7 @@ mod tests {
             let from = from.min(bytes.len());
             let expected = byte_by_byte(&bytes, from);
             prop_assert_eq!(string_stop(&bytes, from), expected);
-            prop_assert_eq!(word_stop::<true>(&bytes, from), expected);
-            // Without control characters, as the pre-filter searches.
-            let quote = bytes[from..].iter().position(|&c| matches!(c, b'"' | b'\\'));
-            let expected = from + quote.unwrap_or(bytes.len() - from);
-            prop_assert_eq!(block_stop::<false>(&bytes, from), expected);
-            prop_assert_eq!(word_stop::<false>(&bytes, from), expected);
+            prop_assert_eq!(word_stop(&bytes, from), expected);
         }
     }
 }
