@@ -113,9 +113,10 @@ pub struct Shares {
 }
 
 /// The authorizers' and NodeRestriction's answers for one request, kept for the scenarios
-/// that share them ([`Shares`]). Empty it before the next request. Reusing one for many requests saves a few
-/// allocations per request, out of about fifty, and keeps the cluster bindings that apply to
-/// each user met ([`RbacAuthorizer::cluster_applicable`]) from one request to the next.
+/// that share them ([`Shares`]). Empty it before the next request. Reusing one for many
+/// requests saves a few allocations per request, out of about fifty, and keeps the cluster
+/// bindings that apply to each user met ([`RbacAuthorizer::cluster_applicable`]) from one
+/// request to the next.
 #[derive(Debug, Default)]
 pub struct SharedAnswers {
     node: Vec<(usize, Arc<NodeDecision>)>,
@@ -652,9 +653,7 @@ impl Scenario {
         }
         out
     }
-}
 
-impl Scenario {
     /// NodeRestriction's answer for a request the chain allowed, taken from `shared` when a
     /// scenario with the same [`Shares::restriction`] key has already found it for this
     /// request. Admission depends on the scenario only through its plugin, except where it
