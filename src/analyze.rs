@@ -12,7 +12,7 @@ use crate::authz::chain::{share_answers, ChainOutcome, Scenario, ScenarioError, 
 use crate::authz::node::Decision;
 use crate::authz::rbac::RbacMatch;
 use crate::authz::restriction::{Admission, RequestBody};
-use crate::authz::{Attributes, ClusterView};
+use crate::authz::{Attributes, ClusterView, Known, PathAnswer, PodFacts, VertexKind};
 use crate::cluster::{bootstrap_policy, load_objects, merge_policy, ObjectSet, RbacPolicy};
 use crate::compare::{CompareBuilder, Comparison};
 use crate::export::html::timeline::{troubled_first, TimelineBuilder};
@@ -21,6 +21,7 @@ use crate::export::parquet::{PartitionBy, RequestWriter, WriterOptions};
 use crate::export::summary::{RecordedFacts, Settled, Summary, SummaryBuilder};
 use crate::findings::{node_rules_from, Findings, IdentitySightings};
 use crate::free::free_where_built;
+use crate::graph::intern::FxHashMap;
 use crate::graph::{build_graph_with, Graph};
 use crate::input::source::InputSpec;
 use crate::input::uri::request_attributes;
@@ -35,6 +36,7 @@ use crate::verdict::{
 };
 use compact_str::CompactString;
 use rayon::prelude::*;
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -594,13 +596,108 @@ impl Configurations {
 /// cluster bindings found for each user: on the 1 GB benchmark log they were found 172
 /// thousand times for 243 thousand requests of 150 nodes.
 struct WorkerAnswers {
-    slots: Vec<Mutex<SharedAnswers>>,
+    slots: Vec<Mutex<WorkerState>>,
 }
 
-/// A worker's [`SharedAnswers`] for one job, or fresh ones when it has none of its own.
+/// What a deciding worker keeps from one request to the next.
+#[derive(Default)]
+struct WorkerState {
+    /// The scenarios' answers for the request at hand, and each user's cluster bindings.
+    answers: SharedAnswers,
+    /// Whole outcomes of requests decided from their attributes alone.
+    outcomes: OutcomeMemo,
+}
+
+/// A worker's [`WorkerState`] for one job, or a fresh one when it has none of its own.
 enum LentAnswers<'a> {
-    Kept(MutexGuard<'a, SharedAnswers>),
-    Fresh(SharedAnswers),
+    Kept(MutexGuard<'a, WorkerState>),
+    Fresh(WorkerState),
+}
+
+/// The outcomes under every scenario of requests that no scenario decided by asking the
+/// cluster or reading the body, by their attributes. Nothing else goes into an outcome (the
+/// instant `at` only goes to the cluster), so a request with equal attributes has equal
+/// outcomes, whatever its time and body. A kubelet renews its lease and reads its Node every
+/// few seconds: on the 1 GB benchmark log, 40% of the kubelet requests are such repeats.
+/// One memo serves one run's scenarios, in order.
+#[derive(Default)]
+struct OutcomeMemo {
+    by_attributes: FxHashMap<Attributes, Vec<ChainOutcome>>,
+}
+
+/// The distinct attributes one worker keeps outcomes for at most (a few per node of a large
+/// cluster); past it they are forgotten and found again.
+const MEMO_REQUESTS: usize = 1 << 12;
+
+impl OutcomeMemo {
+    /// [`Prepared::outcomes`], taken from the memo when the request's attributes are in it,
+    /// and kept there when the scenarios decided them without the cluster or the body.
+    fn outcomes(
+        &mut self,
+        prepared: &Prepared<'_>,
+        scenarios: &[Scenario],
+        cluster: &dyn ClusterView,
+        shared: &mut SharedAnswers,
+    ) -> Vec<ChainOutcome> {
+        if let Some(known) = self.by_attributes.get(&prepared.attrs) {
+            debug_assert_eq!(known, &prepared.outcomes(scenarios, cluster, shared));
+            return known.clone();
+        }
+        let watched = Watched::new(cluster);
+        let outcomes = prepared.outcomes(scenarios, &watched, shared);
+        if !watched.asked.get() && !prepared.body.was_read() {
+            if self.by_attributes.len() >= MEMO_REQUESTS {
+                self.by_attributes.clear();
+            }
+            self.by_attributes
+                .insert(prepared.attrs.clone(), outcomes.clone());
+        }
+        outcomes
+    }
+}
+
+/// A [`ClusterView`] that notes whether it was asked anything.
+struct Watched<'c> {
+    cluster: &'c dyn ClusterView,
+    asked: Cell<bool>,
+}
+
+impl<'c> Watched<'c> {
+    fn new(cluster: &'c dyn ClusterView) -> Self {
+        Watched {
+            cluster,
+            asked: Cell::new(false),
+        }
+    }
+}
+
+impl ClusterView for Watched<'_> {
+    fn path(
+        &self,
+        kind: VertexKind,
+        namespace: &str,
+        name: &str,
+        node: &str,
+        at: Micros,
+    ) -> PathAnswer {
+        self.asked.set(true);
+        self.cluster.path(kind, namespace, name, node, at)
+    }
+
+    fn pod(&self, namespace: &str, name: &str, at: Micros) -> Known<PodFacts> {
+        self.asked.set(true);
+        self.cluster.pod(namespace, name, at)
+    }
+
+    fn node_uid(&self, name: &str, at: Micros) -> Known<String> {
+        self.asked.set(true);
+        self.cluster.node_uid(name, at)
+    }
+
+    fn resource_slice_node(&self, name: &str, at: Micros) -> Known<String> {
+        self.asked.set(true);
+        self.cluster.resource_slice_node(name, at)
+    }
 }
 
 impl WorkerAnswers {
@@ -616,14 +713,14 @@ impl WorkerAnswers {
     fn lend(&self, thread: Option<usize>) -> LentAnswers<'_> {
         match thread.and_then(|t| self.slots.get(t)?.try_lock().ok()) {
             Some(kept) => LentAnswers::Kept(kept),
-            None => LentAnswers::Fresh(SharedAnswers::default()),
+            None => LentAnswers::Fresh(WorkerState::default()),
         }
     }
 }
 
 impl std::ops::Deref for LentAnswers<'_> {
-    type Target = SharedAnswers;
-    fn deref(&self) -> &SharedAnswers {
+    type Target = WorkerState;
+    fn deref(&self) -> &WorkerState {
         match self {
             LentAnswers::Kept(kept) => kept,
             LentAnswers::Fresh(fresh) => fresh,
@@ -632,7 +729,7 @@ impl std::ops::Deref for LentAnswers<'_> {
 }
 
 impl std::ops::DerefMut for LentAnswers<'_> {
-    fn deref_mut(&mut self) -> &mut SharedAnswers {
+    fn deref_mut(&mut self) -> &mut WorkerState {
         match self {
             LentAnswers::Kept(kept) => kept,
             LentAnswers::Fresh(fresh) => fresh,
@@ -832,7 +929,13 @@ pub fn analyze(
                             .unwrap_or("");
                         let prepared = Prepared::new(&req);
                         let counted = InventoryEntry::with_attributes(&req, &prepared.attrs);
-                        let mut outcomes = prepared.outcomes(&scenarios, &graph, shared);
+                        let kept = &mut **shared;
+                        let mut outcomes = kept.outcomes.outcomes(
+                            &prepared,
+                            &scenarios,
+                            &graph,
+                            &mut kept.answers,
+                        );
                         // The candidates' answers, straight from the chain's, compared here with
                         // what was recorded.
                         let recorded = RecordedFacts::from_log(
@@ -1083,6 +1186,153 @@ fn known_node_names(objects: &ObjectSet, graph: &Graph) -> Option<HashSet<String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::uri::parse_request_uri;
+    use crate::record::UserInfo;
+
+    /// A cluster with no objects, counting the questions it is asked.
+    #[derive(Default)]
+    struct Counting {
+        asked: Cell<usize>,
+    }
+
+    impl ClusterView for Counting {
+        fn path(&self, _: VertexKind, _: &str, _: &str, _: &str, _: Micros) -> PathAnswer {
+            self.asked.set(self.asked.get() + 1);
+            PathAnswer::NoPath
+        }
+        fn pod(&self, _: &str, _: &str, _: Micros) -> Known<PodFacts> {
+            self.asked.set(self.asked.get() + 1);
+            Known::Absent
+        }
+        fn node_uid(&self, _: &str, _: Micros) -> Known<String> {
+            self.asked.set(self.asked.get() + 1);
+            Known::Absent
+        }
+        fn resource_slice_node(&self, _: &str, _: Micros) -> Known<String> {
+            self.asked.set(self.asked.get() + 1);
+            Known::Absent
+        }
+    }
+
+    /// A request of node-1's at `at`.
+    fn node_request(verb: &str, uri: &str, body: Option<&str>, at: Micros) -> KubeletRequest {
+        KubeletRequest {
+            audit_id: format!("{verb} {uri} {at}").into(),
+            verb: verb.into(),
+            request_uri: uri.into(),
+            uri: parse_request_uri(uri),
+            user: UserInfo {
+                username: "system:node:node-1".into(),
+                groups: vec!["system:nodes".into(), "system:authenticated".into()],
+                extra: Vec::new(),
+            },
+            request_object: body.map(str::to_string),
+            request_received: Some(at),
+            ..KubeletRequest::default()
+        }
+    }
+
+    /// The default run's scenarios: the target and the recorded candidates.
+    fn default_scenarios() -> Vec<Scenario> {
+        let target = ScenarioFlags::default();
+        let policy = effective_policy(&ObjectSet::default(), false);
+        let mut flags = recorded_candidates(&target);
+        flags.push(target);
+        let mut scenarios: Vec<Scenario> = flags
+            .iter()
+            .map(|f| f.scenario(policy.clone()).expect("a valid scenario"))
+            .collect();
+        share_answers(&mut scenarios);
+        scenarios
+    }
+
+    /// Outcomes decided from the attributes alone are kept and given again for a request
+    /// with equal attributes, at another time and with another body; outcomes that asked
+    /// the cluster or read the body are not kept. Every outcome is the one deciding afresh
+    /// gives.
+    #[test]
+    fn the_memo_keeps_only_outcomes_decided_from_the_attributes() {
+        let scenarios = default_scenarios();
+        let cluster = Counting::default();
+        let mut memo = OutcomeMemo::default();
+        let mut shared = SharedAnswers::default();
+        let lease = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-1";
+        let lease_body = |renewed: &str| {
+            format!(
+                r#"{{"kind":"Lease","apiVersion":"coordination.k8s.io/v1","metadata":{{"name":"node-1","namespace":"kube-node-lease"}},"spec":{{"renewTime":"{renewed}"}}}}"#
+            )
+        };
+        let mut decide = |req: &KubeletRequest| {
+            let prepared = Prepared::new(req);
+            let remembered = memo.outcomes(&prepared, &scenarios, &cluster, &mut shared);
+            let fresh = Prepared::new(req).outcomes(&scenarios, &cluster, &mut shared);
+            assert_eq!(remembered, fresh, "{} {}", req.verb, req.request_uri);
+            (remembered, memo.by_attributes.len())
+        };
+        let first_body = lease_body("2026-12-02T04:00:00.000000Z");
+        let second_body = lease_body("2026-12-02T04:00:10.000000Z");
+        let (renewal, kept) = decide(&node_request("update", lease, Some(&first_body), 1));
+        assert_eq!(kept, 1);
+        // RBAC alone (without the legacy binding) refuses it: admission does not run then.
+        let admissions: Vec<&Admission> = renewal.iter().map(|o| &o.admission).collect();
+        assert_eq!(
+            admissions,
+            [
+                &Admission::NotApplicable,
+                &Admission::Admit,
+                &Admission::Admit,
+                &Admission::Admit,
+                &Admission::Admit
+            ]
+        );
+        let asked = cluster.asked.get();
+        let (again, kept) = decide(&node_request("update", lease, Some(&second_body), 2));
+        assert_eq!((again, kept), (renewal, 1));
+        // Only the fresh decision (the test's own) went through the scenarios again.
+        assert_eq!(cluster.asked.get(), asked);
+
+        let (_, kept) = decide(&node_request("get", "/api/v1/nodes/node-1", None, 3));
+        assert_eq!(kept, 2);
+        // A secret is read through the graph: asked of the cluster, not kept.
+        let before = cluster.asked.get();
+        let (_, kept) = decide(&node_request(
+            "get",
+            "/api/v1/namespaces/default/secrets/s",
+            None,
+            4,
+        ));
+        assert_eq!(kept, 2);
+        assert!(cluster.asked.get() > before);
+        // A Node's status patch is admitted by what it changes: its body is read, not kept.
+        let status = r#"{"status":{"conditions":[]}}"#;
+        let patch = node_request("patch", "/api/v1/nodes/node-1/status", Some(status), 5);
+        let prepared = Prepared::new(&patch);
+        memo.outcomes(&prepared, &scenarios, &cluster, &mut shared);
+        assert!(prepared.body.was_read());
+        assert_eq!(memo.by_attributes.len(), 2);
+        // Nor when it was logged without one: admission asked for it and found none, which
+        // another patch of the same attributes may have.
+        let unlogged = node_request("patch", "/api/v1/nodes/node-1/status", None, 6);
+        let prepared = Prepared::new(&unlogged);
+        memo.outcomes(&prepared, &scenarios, &cluster, &mut shared);
+        assert!(prepared.body.was_read());
+        assert_eq!(memo.by_attributes.len(), 2);
+    }
+
+    /// A memo that holds [`MEMO_REQUESTS`] attributes forgets them all before keeping more.
+    #[test]
+    fn a_full_memo_starts_again() {
+        let scenarios = default_scenarios();
+        let cluster = Counting::default();
+        let mut memo = OutcomeMemo::default();
+        let mut shared = SharedAnswers::default();
+        for i in 0..=MEMO_REQUESTS {
+            let req = node_request("get", &format!("/api/v1/nodes/node-{i}"), None, 0);
+            memo.outcomes(&Prepared::new(&req), &scenarios, &cluster, &mut shared);
+        }
+        assert_eq!(memo.by_attributes.len(), 1);
+        assert_eq!(cluster.asked.get(), 0);
+    }
 
     /// A worker's kept answers are lent to one job at a time; a second job on the same thread
     /// (nested), a thread outside the pool or past the slots, and a slot a panic poisoned all

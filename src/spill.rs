@@ -109,7 +109,7 @@ impl SpillWriter {
             return Err(SpillError::io(&self.dir, e));
         };
         self.pending.extend_from_slice(&len.to_le_bytes());
-        self.pending.extend_from_slice(bytes);
+        request.write_to(&mut self.pending);
         self.records += 1;
         self.bytes += 4 + u64::from(len);
         if self.pending.len() >= WRITE_AT {
@@ -295,7 +295,7 @@ impl SpillBatch {
 /// freed by another thread than the one that made them: mimalloc takes such blocks back late,
 /// and the workers kept taking fresh pages, which the kernel clears first. The record is now
 /// freed where it was made, into memory that the next record reuses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct EncodedRequest {
     /// What [`encode`] writes: the text (the auditID first), then the rest (the position
     /// last).
@@ -303,7 +303,26 @@ pub struct EncodedRequest {
     /// The auditID's length: it is the text's first string.
     audit_id_len: usize,
     stage: Option<Stage>,
+    /// Lines to add to the line number written in `bytes` ([`EncodedRequest::shift_line`]).
+    /// Adding them where the record is written out, rather than where its chunk is merged,
+    /// spares the merging thread a read of the record's last bytes, which another thread
+    /// wrote: such a cache miss per request was a tenth of that thread's work.
+    line_shift: u64,
 }
+
+/// Equal when they decode to equal records: a line number may be written in the bytes or
+/// still to be added.
+impl PartialEq for EncodedRequest {
+    fn eq(&self, other: &Self) -> bool {
+        let text = |r: &EncodedRequest| r.bytes.len().saturating_sub(8);
+        self.audit_id_len == other.audit_id_len
+            && self.stage == other.stage
+            && self.pos() == other.pos()
+            && self.bytes[..text(self)] == other.bytes[..text(other)]
+    }
+}
+
+impl Eq for EncodedRequest {}
 
 /// The bytes of [`SourcePos`] at the end of an encoding (a `u32` file, a `u64` line): it is
 /// the last field.
@@ -358,6 +377,7 @@ impl EncodedRequest {
             bytes,
             audit_id_len,
             stage,
+            line_shift: 0,
         }
     }
 
@@ -383,22 +403,38 @@ impl EncodedRequest {
         let [f0, f1, f2, f3, line @ ..] = tail.unwrap_or([0; POS_BYTES]);
         SourcePos {
             file: u32::from_le_bytes([f0, f1, f2, f3]),
-            line: u64::from_le_bytes(line),
+            line: u64::from_le_bytes(line).saturating_add(self.line_shift),
         }
     }
 
     /// Moves the position's line number on by `lines` (chunk-relative to input-relative).
+    /// Saturating adds compose, so adding them up first gives the same line.
     pub fn shift_line(&mut self, lines: u64) {
-        if let Some(line) = self.bytes.last_chunk_mut::<8>() {
-            *line = u64::from_le_bytes(*line)
-                .saturating_add(lines)
-                .to_le_bytes();
+        self.line_shift = self.line_shift.saturating_add(lines);
+    }
+
+    /// Appends the encoding to `out`, with its line number shifted.
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.bytes);
+        if self.line_shift != 0 && self.bytes.len() >= 8 {
+            shift_last_line(out, self.line_shift);
         }
     }
 
     /// The record again.
     pub fn decode(&self) -> Result<KubeletRequest, String> {
-        decode(&self.bytes)
+        let mut record = decode(&self.bytes)?;
+        record.pos.line = record.pos.line.saturating_add(self.line_shift);
+        Ok(record)
+    }
+}
+
+/// Adds `lines` to the line number that ends `encoded` (see [`EncodedRequest::pos`]).
+fn shift_last_line(encoded: &mut [u8], lines: u64) {
+    if let Some(line) = encoded.last_chunk_mut::<8>() {
+        *line = u64::from_le_bytes(*line)
+            .saturating_add(lines)
+            .to_le_bytes();
     }
 }
 

@@ -134,7 +134,32 @@ proptest! {
             ..r
         };
         prop_assert_eq!(encoded.pos(), moved.pos);
-        prop_assert_eq!(encoded.decode(), Ok(moved));
+        prop_assert_eq!(encoded.decode(), Ok(moved.clone()));
+        // A record moved on equals the record encoded where it was moved to.
+        prop_assert_eq!(&encoded, &EncodedRequest::new(&moved));
+    }
+
+    /// A line moved on in steps is the line moved on by their sum, and the spill file holds
+    /// the moved line.
+    #[test]
+    fn a_moved_record_is_written_where_it_was_moved_to(
+        r in request(),
+        shifts in prop::collection::vec(0..u64::MAX / 2, 0..4),
+    ) {
+        let mut encoded = EncodedRequest::new(&r);
+        for &s in &shifts {
+            encoded.shift_line(s);
+        }
+        let line = shifts.iter().fold(r.pos.line, |l, &s| l.saturating_add(s));
+        let moved = KubeletRequest { pos: SourcePos { file: r.pos.file, line }, ..r };
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = SpillWriter::create(dir.path()).unwrap();
+        writer.push(&encoded).unwrap();
+        writer.push(&EncodedRequest::new(&moved)).unwrap();
+        let mut reader = writer.finish().unwrap();
+        let batch = reader.next_batch(2).unwrap().unwrap();
+        prop_assert_eq!(batch.decode(0).unwrap(), moved.clone());
+        prop_assert_eq!(batch.decode(1).unwrap(), moved);
     }
 
     #[test]

@@ -576,7 +576,7 @@ impl Scenario {
         cluster: &dyn ClusterView,
         at: Micros,
     ) -> ChainOutcome {
-        let body = RequestBody::Parsed(request_object);
+        let body = RequestBody::parsed(request_object);
         self.run(attrs, &body, cluster, at, true, None)
     }
 

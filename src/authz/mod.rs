@@ -32,6 +32,16 @@ pub struct Attributes {
     pub legacy_prefix: bool,
 }
 
+/// Hashes the user, the verb and the path only: they tell a kubelet's requests apart (the
+/// path holds the resource, namespace and name), and equal attributes have equal ones.
+/// Hashing every attribute cost more than the lookups it keys (the memo of decided requests
+/// in [`crate::analyze`]).
+impl std::hash::Hash for Attributes {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (&self.username, &self.verb, &self.path).hash(state);
+    }
+}
+
 /// The kind of a vertex in the Node authorizer's graph. Names as upstream's `vertexTypes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum VertexKind {

@@ -20,7 +20,7 @@
 
 use compact_str::CompactString;
 use serde_json::Value;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 
 use super::csr::{csr_common_name, CsrError, CSR_NOT_PEM};
 use super::forbidden::{not_found, wrap_forbidden};
@@ -211,8 +211,12 @@ pub struct NodeRestriction {
 /// A request's logged body (`requestObject`), as admission sees it.
 #[derive(Debug)]
 pub enum RequestBody<'a> {
-    /// Already parsed, or absent.
-    Parsed(Option<&'a Value>),
+    /// Already parsed, or absent; `read` is set once a check asks for it (see
+    /// [`RequestBody::was_read`]).
+    Parsed {
+        value: Option<&'a Value>,
+        read: Cell<bool>,
+    },
     /// The raw JSON, parsed the first time a check reads it (JSON that does not parse counts
     /// as no body). Most requests that carry a body are admitted without reading it (lease
     /// renewals, above all), and parsing every body was a tenth of a replay's decisions.
@@ -225,6 +229,23 @@ pub enum RequestBody<'a> {
 }
 
 impl<'a> RequestBody<'a> {
+    /// A body already parsed (`None`: the request has none).
+    pub fn parsed(value: Option<&'a Value>) -> Self {
+        RequestBody::Parsed {
+            value,
+            read: Cell::new(false),
+        }
+    }
+
+    /// Whether a check has asked for the body ([`RequestBody::get`]), present or not. An
+    /// answer reached without asking holds for any body, or none.
+    pub fn was_read(&self) -> bool {
+        match self {
+            RequestBody::Parsed { read, .. } => read.get(),
+            RequestBody::Raw { parsed, .. } => parsed.get().is_some(),
+        }
+    }
+
     /// The body of a request whose `requestObject` text is `text`, parsed on first use.
     pub fn raw(text: Option<&'a str>) -> Self {
         RequestBody::raw_for(text, "", "")
@@ -241,14 +262,17 @@ impl<'a> RequestBody<'a> {
                 keep_status: !(api_group.is_empty() && resource == "nodes"),
                 parsed: OnceCell::new(),
             },
-            None => RequestBody::Parsed(None),
+            None => RequestBody::parsed(None),
         }
     }
 
     /// The parsed body, if there is one and it parses.
     pub fn get(&self) -> Option<&Value> {
         match self {
-            RequestBody::Parsed(v) => *v,
+            RequestBody::Parsed { value, read } => {
+                read.set(true);
+                *value
+            }
             RequestBody::Raw {
                 text,
                 keep_status,
@@ -487,7 +511,7 @@ impl NodeRestriction {
         at: Micros,
         authorize: &dyn Fn(&Attributes) -> bool,
     ) -> Admission {
-        let body = RequestBody::Parsed(request_object);
+        let body = RequestBody::parsed(request_object);
         self.admit_body(attrs, op, &body, cluster, at, authorize)
     }
 

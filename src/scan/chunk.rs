@@ -237,7 +237,10 @@ impl ChunkOut {
             return;
         }
         let kept = if stage == Some(Stage::ResponseComplete) {
-            Kept::Built(EncodedRequest::from_event(&ev, matched_by, pos))
+            Kept::Built {
+                request: EncodedRequest::from_event(&ev, matched_by, pos),
+                audit_hash: id_hash,
+            }
         } else {
             Kept::Pending {
                 text,
@@ -313,7 +316,11 @@ impl ChunkOut {
             ev.stage(),
         ) {
             let record = EncodedRequest::from_event(&ev, matched_by, pos);
-            cands.keep(id_hash, Kept::Built(record));
+            let built = Kept::Built {
+                request: record,
+                audit_hash: id_hash,
+            };
+            cands.keep(id_hash, built);
         }
     }
 
@@ -466,7 +473,13 @@ pub enum KubeletEvent {
     /// The record, encoded: a ResponseComplete event (final: it is emitted as it is), or an
     /// event that cannot be read again from its own text (an EventList item, a legacy line,
     /// an event an AKS record holds).
-    Record(EncodedRequest),
+    Record {
+        /// The record.
+        request: EncodedRequest,
+        /// [`audit_id_hash`] of its auditID, found where the record was made: the thread
+        /// that deduplicates would otherwise read the record's text only for it.
+        audit_hash: u64,
+    },
     /// Any other stage of a JSON event on its own: a copy of its text, read into a record
     /// only if no better event of its request comes. Most of these are watches'
     /// ResponseStarted events, whose ResponseComplete comes minutes (many chunks) later;
@@ -499,10 +512,24 @@ pub struct PendingLine {
 }
 
 impl KubeletEvent {
+    /// An encoded record, as [`KubeletEvent::Record`].
+    pub fn record(request: EncodedRequest) -> KubeletEvent {
+        KubeletEvent::Record {
+            audit_hash: audit_id_hash(request.audit_id().as_bytes()),
+            request,
+        }
+    }
+
     /// [`audit_id_hash`] of the event's auditID.
     pub fn audit_hash(&self) -> u64 {
         match self {
-            KubeletEvent::Record(r) => audit_id_hash(r.audit_id().as_bytes()),
+            KubeletEvent::Record {
+                request,
+                audit_hash,
+            } => {
+                debug_assert_eq!(*audit_hash, audit_id_hash(request.audit_id().as_bytes()));
+                *audit_hash
+            }
             KubeletEvent::Line(l) => l.audit_hash,
         }
     }
@@ -510,7 +537,7 @@ impl KubeletEvent {
     /// The event's stage.
     pub fn stage(&self) -> Option<Stage> {
         match self {
-            KubeletEvent::Record(r) => r.stage(),
+            KubeletEvent::Record { request, .. } => request.stage(),
             KubeletEvent::Line(l) => l.stage,
         }
     }
@@ -518,7 +545,7 @@ impl KubeletEvent {
     /// Where the event was read.
     pub fn pos(&self) -> SourcePos {
         match self {
-            KubeletEvent::Record(r) => r.pos(),
+            KubeletEvent::Record { request, .. } => request.pos(),
             KubeletEvent::Line(l) => l.pos,
         }
     }
@@ -526,7 +553,7 @@ impl KubeletEvent {
     /// Moves the event's line number on by `lines` (chunk-relative to input-relative).
     pub fn shift_line(&mut self, lines: u64) {
         match self {
-            KubeletEvent::Record(r) => r.shift_line(lines),
+            KubeletEvent::Record { request, .. } => request.shift_line(lines),
             KubeletEvent::Line(l) => {
                 l.pos.line += lines;
                 if let Some(f) = &mut l.fallback {
@@ -547,7 +574,7 @@ impl KubeletEvent {
     pub fn take_fallback(&mut self) -> Option<KubeletEvent> {
         match self {
             KubeletEvent::Line(l) => l.fallback.take().map(KubeletEvent::Line),
-            KubeletEvent::Record(_) => None,
+            KubeletEvent::Record { .. } => None,
         }
     }
 
@@ -556,7 +583,7 @@ impl KubeletEvent {
     /// read it, and may turn out bad.
     pub fn into_record(self) -> Result<EncodedRequest, UnreadBad> {
         let l = match self {
-            KubeletEvent::Record(r) => return Ok(r),
+            KubeletEvent::Record { request, .. } => return Ok(request),
             KubeletEvent::Line(l) => l,
         };
         let ev = if l.unread {
@@ -597,7 +624,11 @@ fn read_unread(text: &str) -> Result<RawEvent<'_>, UnreadBad> {
 enum Kept<'a> {
     /// A ResponseComplete event (nothing can replace it), or one that cannot be parsed again
     /// on its own: its record, encoded.
-    Built(EncodedRequest),
+    Built {
+        request: EncodedRequest,
+        /// [`audit_id_hash`] of its auditID.
+        audit_hash: u64,
+    },
     /// Any other stage: only its text, handed on as a [`KubeletEvent::Line`] if no better
     /// event of the request turns up. A request's RequestReceived event is usually followed
     /// by its ResponseComplete in the same chunk, and building (and freeing) the record of
@@ -621,14 +652,14 @@ enum Kept<'a> {
 impl Kept<'_> {
     fn audit_id(&self) -> &str {
         match self {
-            Kept::Built(r) => r.audit_id(),
+            Kept::Built { request, .. } => request.audit_id(),
             Kept::Pending { audit_id, .. } => audit_id,
         }
     }
 
     fn stage(&self) -> Option<Stage> {
         match self {
-            Kept::Built(r) => r.stage(),
+            Kept::Built { request, .. } => request.stage(),
             Kept::Pending { stage, .. } => *stage,
         }
     }
@@ -636,15 +667,21 @@ impl Kept<'_> {
     fn into_event(self) -> KubeletEvent {
         match self.into_line() {
             Ok(line) => KubeletEvent::Line(line),
-            Err(record) => KubeletEvent::Record(record),
+            Err(record) => record,
         }
     }
 
-    /// A `Pending` event as the copy of its line it leaves its chunk as (a `Built` one is
-    /// its record).
-    fn into_line(self) -> Result<Box<PendingLine>, EncodedRequest> {
+    /// A `Pending` event as the copy of its line it leaves its chunk as (a `Built` one
+    /// leaves as its record, the `Err`).
+    fn into_line(self) -> Result<Box<PendingLine>, KubeletEvent> {
         match self {
-            Kept::Built(r) => Err(r),
+            Kept::Built {
+                request,
+                audit_hash,
+            } => Err(KubeletEvent::Record {
+                request,
+                audit_hash,
+            }),
             Kept::Pending {
                 text,
                 audit_hash,
@@ -1329,7 +1366,7 @@ mod tests {
         let built: Vec<bool> = out
             .kubelet
             .iter()
-            .map(|k| matches!(k, KubeletEvent::Record(_)))
+            .map(|k| matches!(k, KubeletEvent::Record { .. }))
             .collect();
         assert_eq!(built, vec![false, true, false]);
         let kept: Vec<_> = records(out)

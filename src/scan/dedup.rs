@@ -45,7 +45,7 @@ use crate::record::{SourcePos, Stage};
 use crate::scan::bad::BadKind;
 use crate::scan::chunk::{KubeletEvent, UnreadBad};
 use crate::scan::prefilter::IdHash;
-use crate::scan::recent::RecentIds;
+use crate::scan::recent::{RecentIds, PREFETCH_AHEAD};
 use crate::spill::EncodedRequest;
 use rayon::prelude::*;
 
@@ -178,6 +178,24 @@ impl Dedup {
         }
     }
 
+    /// Adds the kubelet events of a chunk, in order, their line numbers shifted by `lines`
+    /// ([`KubeletEvent::shift_line`]), with the buckets of the emitted IDs that those a few
+    /// places on will search fetched ahead (see [`RecentIds::insert_all`]).
+    pub fn push_all(&mut self, events: Vec<KubeletEvent>, lines: u64) {
+        let ahead: Vec<u64> = events
+            .iter()
+            .skip(PREFETCH_AHEAD)
+            .map(KubeletEvent::audit_hash)
+            .collect();
+        for (i, mut event) in events.into_iter().enumerate() {
+            if let Some(&h) = ahead.get(i) {
+                self.emitted.prefetch(h);
+            }
+            event.shift_line(lines);
+            self.push(event);
+        }
+    }
+
     /// Adds one kubelet event.
     pub fn push(&mut self, mut r: KubeletEvent) {
         self.advance(1);
@@ -244,7 +262,7 @@ impl Dedup {
         for (pos, bad) in refuted {
             self.refute(pos, hash, bad);
         }
-        record.map(KubeletEvent::Record)
+        record.map(KubeletEvent::record)
     }
 
     /// Keeps the line at `pos` that turned out `bad` for the scan ([`RefutedLine`]).
@@ -327,7 +345,7 @@ mod tests {
     use crate::record::{KubeletRequest, SourcePos};
 
     fn ev(id: &str, stage: Stage, line: u64) -> KubeletEvent {
-        KubeletEvent::Record(EncodedRequest::new(&KubeletRequest {
+        KubeletEvent::record(EncodedRequest::new(&KubeletRequest {
             audit_id: id.into(),
             stage: Some(stage),
             pos: SourcePos { file: 0, line },

@@ -701,10 +701,7 @@ impl<'a> Run<'a> {
         s.events += events;
         self.ids.insert_all(&ids);
         self.dedup.count_dropped(kubelet_dropped);
-        for mut k in kubelet {
-            k.shift_line(base);
-            self.dedup.push(k);
-        }
+        self.dedup.push_all(kubelet, base);
         for mut o in objects {
             o.pos.line += base;
             s.pod_sightings.add(o, &mut s.object_events);

@@ -74,9 +74,9 @@ const MAX_LOAD: (usize, usize) = (3, 4);
 const MAX_LOAD_AT_LARGEST: (usize, usize) = (15, 16);
 /// The fewest buckets a table that holds anything has.
 const MIN_BUCKETS: usize = 4;
-/// How many IDs ahead [`RecentIds::insert_all`] fetches the buckets of: enough for memory to
+/// How many IDs ahead [`RecentIds::insert_all`] (and the deduplication) fetches the buckets of: enough for memory to
 /// answer in time, few enough that the lines fetched are still cached when they are read.
-const PREFETCH_AHEAD: usize = 12;
+pub(crate) const PREFETCH_AHEAD: usize = 12;
 
 /// How many events a stored entry counts.
 fn count(entry: u64) -> u64 {
@@ -388,14 +388,20 @@ impl RecentIds {
         true
     }
 
+    /// Starts loading the buckets where `h` would be, ahead of a search for it: the tables
+    /// are larger than the caches, and a search otherwise waits for memory at every step.
+    pub fn prefetch(&self, h: u64) {
+        self.current.prefetch(h);
+        self.previous.prefetch(h);
+    }
+
     /// [`RecentIds::insert`] of each hash in turn, with the buckets of those a few places on
     /// fetched ahead: the same counts, with the memory waits of one ID overlapping the next
     /// ones' searches.
     pub fn insert_all(&mut self, hashes: &[u64]) {
         for (i, &h) in hashes.iter().enumerate() {
             if let Some(&ahead) = hashes.get(i + PREFETCH_AHEAD) {
-                self.current.prefetch(ahead);
-                self.previous.prefetch(ahead);
+                self.prefetch(ahead);
             }
             self.insert(h);
         }
