@@ -358,7 +358,8 @@ impl<'r> Prepared<'r> {
             .map(|s| s.decide_with(&self.attrs, &self.body, cluster, self.at, shared))
             .collect();
         // Let go of the answers, so that the last row built from them can take them out of
-        // their Arcs instead of copying them.
+        // their Arcs instead of copying them (unless the memo of a deciding worker keeps
+        // them, see `OutcomeMemo`).
         shared.clear();
         outcomes
     }
@@ -619,14 +620,18 @@ enum LentAnswers<'a> {
 /// instant `at` only goes to the cluster), so a request with equal attributes has equal
 /// outcomes, whatever its time and body. A kubelet renews its lease and reads its Node every
 /// few seconds: on the 1 GB benchmark log, 40% of the kubelet requests are such repeats.
-/// One memo serves one run's scenarios, in order.
+/// A memo holds the outcomes of one list of scenarios, in order: asked with another, it starts
+/// again.
 #[derive(Default)]
 struct OutcomeMemo {
     by_attributes: FxHashMap<Attributes, Vec<ChainOutcome>>,
+    /// Where the scenarios it holds outcomes of are.
+    scenarios: usize,
 }
 
-/// The distinct attributes one worker keeps outcomes for at most (a few per node of a large
-/// cluster); past it they are forgotten and found again.
+/// The distinct attributes one worker keeps outcomes for at most: the lease and the Node that
+/// each of two thousand nodes reads over and over. Past it the memo is emptied and filled
+/// again, and with the requests of more nodes than that in turn, it is seldom of use.
 const MEMO_REQUESTS: usize = 1 << 12;
 
 impl OutcomeMemo {
@@ -639,6 +644,11 @@ impl OutcomeMemo {
         cluster: &dyn ClusterView,
         shared: &mut SharedAnswers,
     ) -> Vec<ChainOutcome> {
+        let asked_of = scenarios.as_ptr() as usize;
+        if self.scenarios != asked_of {
+            self.by_attributes.clear();
+            self.scenarios = asked_of;
+        }
         if let Some(known) = self.by_attributes.get(&prepared.attrs) {
             debug_assert_eq!(known, &prepared.outcomes(scenarios, cluster, shared));
             return known.clone();
@@ -972,7 +982,8 @@ pub fn analyze(
                             .map(|&i| prepared.row(decisions_of(&outcomes[i]), file))
                             .collect();
                         // The target's row is built last, from the request's own strings, and
-                        // from its answers, which the other outcomes no longer share then.
+                        // from its answers, which the other outcomes no longer share then
+                        // (only the memo may: its answers are copied into the row).
                         let target = outcomes.swap_remove(target_at);
                         drop(outcomes);
                         let target = decisions_from(target);
@@ -1287,8 +1298,17 @@ mod tests {
         );
         let asked = cluster.asked.get();
         let (again, kept) = decide(&node_request("update", lease, Some(&second_body), 2));
-        assert_eq!((again, kept), (renewal, 1));
-        // Only the fresh decision (the test's own) went through the scenarios again.
+        assert_eq!(kept, 1);
+        assert_eq!(again, renewal);
+        // The memo's answers, not answers found again: the same Arcs.
+        fn same<T>(a: Option<&Arc<T>>, b: Option<&Arc<T>>) -> bool {
+            matches!((a, b), (Some(a), Some(b)) if Arc::ptr_eq(a, b))
+        }
+        for (a, b) in again.iter().zip(&renewal) {
+            assert!(same(a.rbac.as_ref(), b.rbac.as_ref()) || a.rbac.is_none());
+            assert!(same(a.node.as_ref(), b.node.as_ref()) || a.node.is_none());
+        }
+        assert!(again.iter().any(|o| o.rbac.is_some()) && again.iter().any(|o| o.node.is_some()));
         assert_eq!(cluster.asked.get(), asked);
 
         let (_, kept) = decide(&node_request("get", "/api/v1/nodes/node-1", None, 3));
@@ -1317,6 +1337,22 @@ mod tests {
         memo.outcomes(&prepared, &scenarios, &cluster, &mut shared);
         assert!(prepared.body.was_read());
         assert_eq!(memo.by_attributes.len(), 2);
+    }
+
+    /// A memo asked about another list of scenarios forgets what it holds.
+    #[test]
+    fn a_memo_holds_outcomes_of_one_list_of_scenarios() {
+        let scenarios = default_scenarios();
+        let mut fewer = default_scenarios();
+        fewer.truncate(1);
+        let cluster = Counting::default();
+        let mut memo = OutcomeMemo::default();
+        let mut shared = SharedAnswers::default();
+        let req = node_request("get", "/api/v1/nodes/node-1", None, 0);
+        let all = memo.outcomes(&Prepared::new(&req), &scenarios, &cluster, &mut shared);
+        let one = memo.outcomes(&Prepared::new(&req), &fewer, &cluster, &mut shared);
+        assert_eq!((all.len(), one.len()), (scenarios.len(), 1));
+        assert_eq!(memo.by_attributes.len(), 1);
     }
 
     /// A memo that holds [`MEMO_REQUESTS`] attributes forgets them all before keeping more.

@@ -131,12 +131,16 @@ proptest! {
         encoded.shift_line(shift);
         let moved = KubeletRequest {
             pos: SourcePos { file: r.pos.file, line: r.pos.line.saturating_add(shift) },
-            ..r
+            ..r.clone()
         };
         prop_assert_eq!(encoded.pos(), moved.pos);
         prop_assert_eq!(encoded.decode(), Ok(moved.clone()));
-        // A record moved on equals the record encoded where it was moved to.
+        // A record moved on equals the record encoded where it was moved to, and no longer
+        // the one it was.
         prop_assert_eq!(&encoded, &EncodedRequest::new(&moved));
+        if moved.pos.line != r.pos.line {
+            prop_assert_ne!(&encoded, &EncodedRequest::new(&r));
+        }
     }
 
     /// A line moved on in steps is the line moved on by their sum, and the spill file holds

@@ -472,7 +472,8 @@ impl ChunkOut {
 pub enum KubeletEvent {
     /// The record, encoded: a ResponseComplete event (final: it is emitted as it is), or an
     /// event that cannot be read again from its own text (an EventList item, a legacy line,
-    /// an event an AKS record holds).
+    /// an event an AKS record holds). Made with [`KubeletEvent::record`] where the hash is not
+    /// at hand already.
     Record {
         /// The record.
         request: EncodedRequest,
@@ -487,7 +488,7 @@ pub enum KubeletEvent {
     /// kubelet's RequestReceived or ResponseStarted line that the pre-filter took unparsed
     /// ([`Decision::Unparsed`]) comes this way too, when its chunk holds nothing that
     /// replaces it.
-    Line(Box<PendingLine>),
+    Line(PendingLine),
 }
 
 /// A line taken unparsed ([`Decision::Unparsed`]) that the parse rejects: the bad-line kind
@@ -573,7 +574,7 @@ impl KubeletEvent {
     /// before keeping it.
     pub fn take_fallback(&mut self) -> Option<KubeletEvent> {
         match self {
-            KubeletEvent::Line(l) => l.fallback.take().map(KubeletEvent::Line),
+            KubeletEvent::Line(l) => l.fallback.take().map(|f| KubeletEvent::Line(*f)),
             KubeletEvent::Record { .. } => None,
         }
     }
@@ -673,7 +674,7 @@ impl Kept<'_> {
 
     /// A `Pending` event as the copy of its line it leaves its chunk as (a `Built` one
     /// leaves as its record, the `Err`).
-    fn into_line(self) -> Result<Box<PendingLine>, KubeletEvent> {
+    fn into_line(self) -> Result<PendingLine, KubeletEvent> {
         match self {
             Kept::Built {
                 request,
@@ -691,7 +692,7 @@ impl Kept<'_> {
                 pos,
                 fallback,
                 ..
-            } => Ok(Box::new(PendingLine {
+            } => Ok(PendingLine {
                 text: text.into(),
                 audit_hash,
                 stage,
@@ -701,9 +702,9 @@ impl Kept<'_> {
                 fallback: fallback.and_then(|f| {
                     let line = f.into_line();
                     debug_assert!(line.is_ok(), "a fallback is a pending line");
-                    line.ok()
+                    line.ok().map(Box::new)
                 }),
-            })),
+            }),
         }
     }
 }

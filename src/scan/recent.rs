@@ -74,8 +74,9 @@ const MAX_LOAD: (usize, usize) = (3, 4);
 const MAX_LOAD_AT_LARGEST: (usize, usize) = (15, 16);
 /// The fewest buckets a table that holds anything has.
 const MIN_BUCKETS: usize = 4;
-/// How many IDs ahead [`RecentIds::insert_all`] (and the deduplication) fetches the buckets of: enough for memory to
-/// answer in time, few enough that the lines fetched are still cached when they are read.
+/// How many IDs ahead [`RecentIds::insert_all`] (and the deduplication) fetches the buckets
+/// of: enough for memory to answer in time, few enough that the lines fetched are still cached
+/// when they are read.
 pub(crate) const PREFETCH_AHEAD: usize = 12;
 
 /// How many events a stored entry counts.
