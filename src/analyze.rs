@@ -36,6 +36,7 @@ use crate::verdict::{
 };
 use compact_str::CompactString;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
@@ -612,7 +613,7 @@ struct WorkerState {
 /// A worker's [`WorkerState`] for one job, or a fresh one when it has none of its own.
 enum LentAnswers<'a> {
     Kept(MutexGuard<'a, WorkerState>),
-    Fresh(WorkerState),
+    Fresh(Box<WorkerState>),
 }
 
 /// The outcomes under every scenario of requests that no scenario decided by asking the
@@ -625,6 +626,9 @@ enum LentAnswers<'a> {
 #[derive(Default)]
 struct OutcomeMemo {
     by_attributes: FxHashMap<Attributes, Vec<ChainOutcome>>,
+    /// The outcomes last found, to be kept at the next call: a repeat is lent from the map,
+    /// not copied, and the map cannot take more while it lends.
+    fresh: Option<(Attributes, Vec<ChainOutcome>)>,
     /// Where the scenarios it holds outcomes of are.
     scenarios: usize,
 }
@@ -635,34 +639,43 @@ struct OutcomeMemo {
 const MEMO_REQUESTS: usize = 1 << 12;
 
 impl OutcomeMemo {
-    /// [`Prepared::outcomes`], taken from the memo when the request's attributes are in it,
-    /// and kept there when the scenarios decided them without the cluster or the body.
+    /// The attributes it holds outcomes for.
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.by_attributes.len() + usize::from(self.fresh.is_some())
+    }
+
+    /// [`Prepared::outcomes`], lent by the memo when the request's attributes are in it, and
+    /// kept there when the scenarios decided them without the cluster or the body.
     fn outcomes(
         &mut self,
         prepared: &Prepared<'_>,
         scenarios: &[Scenario],
         cluster: &dyn ClusterView,
         shared: &mut SharedAnswers,
-    ) -> Vec<ChainOutcome> {
+    ) -> Cow<'_, [ChainOutcome]> {
         let asked_of = scenarios.as_ptr() as usize;
         if self.scenarios != asked_of {
             self.by_attributes.clear();
+            self.fresh = None;
             self.scenarios = asked_of;
+        }
+        if let Some((attrs, outcomes)) = self.fresh.take() {
+            if self.by_attributes.len() >= MEMO_REQUESTS {
+                self.by_attributes.clear();
+            }
+            self.by_attributes.insert(attrs, outcomes);
         }
         if let Some(known) = self.by_attributes.get(&prepared.attrs) {
             debug_assert_eq!(known, &prepared.outcomes(scenarios, cluster, shared));
-            return known.clone();
+            return Cow::Borrowed(known);
         }
         let watched = Watched::new(cluster);
         let outcomes = prepared.outcomes(scenarios, &watched, shared);
         if !watched.asked.get() && !prepared.body.was_read() {
-            if self.by_attributes.len() >= MEMO_REQUESTS {
-                self.by_attributes.clear();
-            }
-            self.by_attributes
-                .insert(prepared.attrs.clone(), outcomes.clone());
+            self.fresh = Some((prepared.attrs.clone(), outcomes.clone()));
         }
-        outcomes
+        Cow::Owned(outcomes)
     }
 }
 
@@ -723,7 +736,7 @@ impl WorkerAnswers {
     fn lend(&self, thread: Option<usize>) -> LentAnswers<'_> {
         match thread.and_then(|t| self.slots.get(t)?.try_lock().ok()) {
             Some(kept) => LentAnswers::Kept(kept),
-            None => LentAnswers::Fresh(WorkerState::default()),
+            None => LentAnswers::Fresh(Box::default()),
         }
     }
 }
@@ -940,7 +953,7 @@ pub fn analyze(
                         let prepared = Prepared::new(&req);
                         let counted = InventoryEntry::with_attributes(&req, &prepared.attrs);
                         let kept = &mut **shared;
-                        let mut outcomes = kept.outcomes.outcomes(
+                        let outcomes = kept.outcomes.outcomes(
                             &prepared,
                             &scenarios,
                             &graph,
@@ -984,9 +997,10 @@ pub fn analyze(
                         // The target's row is built last, from the request's own strings, and
                         // from its answers, which the other outcomes no longer share then
                         // (only the memo may: its answers are copied into the row).
-                        let target = outcomes.swap_remove(target_at);
-                        drop(outcomes);
-                        let target = decisions_from(target);
+                        let target = match outcomes {
+                            Cow::Owned(mut all) => decisions_from(all.swap_remove(target_at)),
+                            Cow::Borrowed(all) => decisions_of(&all[target_at]),
+                        };
                         let Prepared { attrs, body, .. } = prepared;
                         drop(body);
                         let row = verdict_row(RowParts::moved(req, attrs), target, file);
@@ -1275,10 +1289,12 @@ mod tests {
         };
         let mut decide = |req: &KubeletRequest| {
             let prepared = Prepared::new(req);
-            let remembered = memo.outcomes(&prepared, &scenarios, &cluster, &mut shared);
+            let remembered = memo
+                .outcomes(&prepared, &scenarios, &cluster, &mut shared)
+                .into_owned();
             let fresh = Prepared::new(req).outcomes(&scenarios, &cluster, &mut shared);
             assert_eq!(remembered, fresh, "{} {}", req.verb, req.request_uri);
-            (remembered, memo.by_attributes.len())
+            (remembered, memo.held())
         };
         let first_body = lease_body("2026-12-02T04:00:00.000000Z");
         let second_body = lease_body("2026-12-02T04:00:10.000000Z");
@@ -1329,14 +1345,14 @@ mod tests {
         let prepared = Prepared::new(&patch);
         memo.outcomes(&prepared, &scenarios, &cluster, &mut shared);
         assert!(prepared.body.was_read());
-        assert_eq!(memo.by_attributes.len(), 2);
+        assert_eq!(memo.held(), 2);
         // Nor when it was logged without one: admission asked for it and found none, which
         // another patch of the same attributes may have.
         let unlogged = node_request("patch", "/api/v1/nodes/node-1/status", None, 6);
         let prepared = Prepared::new(&unlogged);
         memo.outcomes(&prepared, &scenarios, &cluster, &mut shared);
         assert!(prepared.body.was_read());
-        assert_eq!(memo.by_attributes.len(), 2);
+        assert_eq!(memo.held(), 2);
     }
 
     /// A memo asked about another list of scenarios forgets what it holds.
@@ -1349,24 +1365,34 @@ mod tests {
         let mut memo = OutcomeMemo::default();
         let mut shared = SharedAnswers::default();
         let req = node_request("get", "/api/v1/nodes/node-1", None, 0);
-        let all = memo.outcomes(&Prepared::new(&req), &scenarios, &cluster, &mut shared);
-        let one = memo.outcomes(&Prepared::new(&req), &fewer, &cluster, &mut shared);
-        assert_eq!((all.len(), one.len()), (scenarios.len(), 1));
-        assert_eq!(memo.by_attributes.len(), 1);
+        let all = memo
+            .outcomes(&Prepared::new(&req), &scenarios, &cluster, &mut shared)
+            .len();
+        let one = memo
+            .outcomes(&Prepared::new(&req), &fewer, &cluster, &mut shared)
+            .len();
+        assert_eq!((all, one), (scenarios.len(), 1));
+        assert_eq!(memo.held(), 1);
     }
 
-    /// A memo that holds [`MEMO_REQUESTS`] attributes forgets them all before keeping more.
+    /// A memo that holds [`MEMO_REQUESTS`] attributes forgets them all before keeping more,
+    /// and never holds more than one besides.
     #[test]
     fn a_full_memo_starts_again() {
         let scenarios = default_scenarios();
         let cluster = Counting::default();
         let mut memo = OutcomeMemo::default();
         let mut shared = SharedAnswers::default();
-        for i in 0..=MEMO_REQUESTS {
-            let req = node_request("get", &format!("/api/v1/nodes/node-{i}"), None, 0);
-            memo.outcomes(&Prepared::new(&req), &scenarios, &cluster, &mut shared);
+        let node = |i: usize| node_request("get", &format!("/api/v1/nodes/node-{i}"), None, 0);
+        for i in 0..MEMO_REQUESTS + 2 {
+            memo.outcomes(&Prepared::new(&node(i)), &scenarios, &cluster, &mut shared);
+            assert!(memo.held() <= MEMO_REQUESTS + 1);
         }
-        assert_eq!(memo.by_attributes.len(), 1);
+        assert_eq!(memo.held(), 2);
+        let first = node(0);
+        assert!(!memo
+            .by_attributes
+            .contains_key(&Prepared::new(&first).attrs));
         assert_eq!(cluster.asked.get(), 0);
     }
 
