@@ -9,8 +9,8 @@
 //! batches, not by the size of the logs (stdin included).
 
 use crate::authz::chain::{share_answers, ChainOutcome, Scenario, ScenarioError, SharedAnswers};
-use crate::authz::node::Decision;
-use crate::authz::rbac::RbacMatch;
+use crate::authz::node::{Decision, NodeDecision};
+use crate::authz::rbac::{RbacDecision, RbacMatch};
 use crate::authz::restriction::{Admission, RequestBody};
 use crate::authz::{Attributes, ClusterView, Known, PathAnswer, PodFacts, VertexKind};
 use crate::cluster::{bootstrap_policy, load_objects, merge_policy, ObjectSet, RbacPolicy};
@@ -429,13 +429,27 @@ impl RowParts {
 
 /// Maps the chain's outcome onto the per-authorizer results a row stores.
 pub fn decisions_of(outcome: &ChainOutcome) -> Decisions {
-    decisions_from(outcome.clone())
+    decisions_with(
+        outcome.node.clone(),
+        outcome.rbac.clone(),
+        &outcome.admission,
+    )
 }
 
 /// [`decisions_of`], taking the outcome's strings instead of copying them where no other
 /// outcome shares them.
 pub fn decisions_from(outcome: ChainOutcome) -> Decisions {
-    let (node_authorizer, evidence) = match outcome.node.map(Arc::unwrap_or_clone) {
+    decisions_with(outcome.node, outcome.rbac, &outcome.admission)
+}
+
+/// The results a row stores, from the parts of an outcome they are made of: the answers are
+/// taken out of their Arcs where nothing else holds them, and copied otherwise.
+fn decisions_with(
+    node: Option<Arc<NodeDecision>>,
+    rbac: Option<Arc<RbacDecision>>,
+    admission: &Admission,
+) -> Decisions {
+    let (node_authorizer, evidence) = match node.map(Arc::unwrap_or_clone) {
         Some(n) => {
             let evidence = match (n.path, n.indeterminate) {
                 (Some(path), _) => Evidence::Path(path),
@@ -458,7 +472,7 @@ pub fn decisions_from(outcome: ChainOutcome) -> Decisions {
             Evidence::NotConsulted,
         ),
     };
-    let rbac = match outcome.rbac.map(Arc::unwrap_or_clone) {
+    let rbac = match rbac.map(Arc::unwrap_or_clone) {
         Some(r) => RbacResult {
             decision: if r.allowed {
                 AuthzDecision::Allow
@@ -483,8 +497,8 @@ pub fn decisions_from(outcome: ChainOutcome) -> Decisions {
         },
     };
     let node_restriction = NodeRestrictionResult {
-        decision: admission_decision(&outcome.admission),
-        reason: outcome.admission.reason().to_string(),
+        decision: admission_decision(admission),
+        reason: admission.reason().to_string(),
     };
     Decisions {
         node_authorizer,
@@ -593,7 +607,8 @@ impl Configurations {
     }
 }
 
-/// Each deciding worker's [`SharedAnswers`], kept from one batch to the next. rayon makes
+/// Each deciding worker's [`WorkerState`] (its answers and its memo), kept from one batch to
+/// the next. rayon makes
 /// `map_init`'s value afresh for every job (a few hundred requests), and with it went the
 /// cluster bindings found for each user: on the 1 GB benchmark log they were found 172
 /// thousand times for 243 thousand requests of 150 nodes.
@@ -610,7 +625,8 @@ struct WorkerState {
     outcomes: OutcomeMemo,
 }
 
-/// A worker's [`WorkerState`] for one job, or a fresh one when it has none of its own.
+/// A worker's [`WorkerState`] for one job, or a fresh one when it has none of its own (boxed:
+/// the memo made the state large, and a kept one is the usual case).
 enum LentAnswers<'a> {
     Kept(MutexGuard<'a, WorkerState>),
     Fresh(Box<WorkerState>),
@@ -629,17 +645,19 @@ struct OutcomeMemo {
     /// The outcomes last found, to be kept at the next call: a repeat is lent from the map,
     /// not copied, and the map cannot take more while it lends.
     fresh: Option<(Attributes, Vec<ChainOutcome>)>,
-    /// Where the scenarios it holds outcomes of are.
-    scenarios: usize,
+    /// The address and length of the list of scenarios it holds outcomes of (as numbers, so
+    /// that the memo can move between threads).
+    scenarios: (usize, usize),
 }
 
-/// The distinct attributes one worker keeps outcomes for at most: the lease and the Node that
-/// each of two thousand nodes reads over and over. Past it the memo is emptied and filled
-/// again, and with the requests of more nodes than that in turn, it is seldom of use.
+/// The distinct attributes one worker keeps outcomes for at most (and one more, still to be
+/// kept): the lease and the Node that each of two thousand nodes reads over and over. Past it
+/// the memo is emptied and filled again, and with the requests of more nodes than that in
+/// turn, it is seldom of use.
 const MEMO_REQUESTS: usize = 1 << 12;
 
 impl OutcomeMemo {
-    /// The attributes it holds outcomes for.
+    /// How many attributes it holds outcomes for, the one still to be kept included.
     #[cfg(test)]
     fn held(&self) -> usize {
         self.by_attributes.len() + usize::from(self.fresh.is_some())
@@ -654,7 +672,7 @@ impl OutcomeMemo {
         cluster: &dyn ClusterView,
         shared: &mut SharedAnswers,
     ) -> Cow<'_, [ChainOutcome]> {
-        let asked_of = scenarios.as_ptr() as usize;
+        let asked_of = (scenarios.as_ptr() as usize, scenarios.len());
         if self.scenarios != asked_of {
             self.by_attributes.clear();
             self.fresh = None;
@@ -730,9 +748,9 @@ impl WorkerAnswers {
         }
     }
 
-    /// The answers kept for the pool thread `thread`. A thread runs one job's items at a
-    /// time, so its slot is free; if it is not (a job nested in another, a poisoned lock, a
-    /// thread outside the pool), fresh answers do the same work, only slower.
+    /// The state kept for the pool thread `thread`. A thread runs one job's items at a time,
+    /// so its slot is free; if it is not (a job nested in another, a poisoned lock, a thread
+    /// outside the pool), a fresh state does the same work, only slower.
     fn lend(&self, thread: Option<usize>) -> LentAnswers<'_> {
         match thread.and_then(|t| self.slots.get(t)?.try_lock().ok()) {
             Some(kept) => LentAnswers::Kept(kept),
@@ -998,7 +1016,11 @@ pub fn analyze(
                         // from its answers, which the other outcomes no longer share then
                         // (only the memo may: its answers are copied into the row).
                         let target = match outcomes {
-                            Cow::Owned(mut all) => decisions_from(all.swap_remove(target_at)),
+                            Cow::Owned(mut all) => {
+                                let target = all.swap_remove(target_at);
+                                drop(all);
+                                decisions_from(target)
+                            }
                             Cow::Borrowed(all) => decisions_of(&all[target_at]),
                         };
                         let Prepared { attrs, body, .. } = prepared;
@@ -1365,13 +1387,16 @@ mod tests {
         let mut memo = OutcomeMemo::default();
         let mut shared = SharedAnswers::default();
         let req = node_request("get", "/api/v1/nodes/node-1", None, 0);
-        let all = memo
-            .outcomes(&Prepared::new(&req), &scenarios, &cluster, &mut shared)
-            .len();
-        let one = memo
-            .outcomes(&Prepared::new(&req), &fewer, &cluster, &mut shared)
-            .len();
-        assert_eq!((all, one), (scenarios.len(), 1));
+        let mut ask = |scenarios: &[Scenario]| {
+            memo.outcomes(&Prepared::new(&req), scenarios, &cluster, &mut shared)
+                .len()
+        };
+        // Asked twice, the first answer is in the memo's map.
+        let all = [ask(&scenarios), ask(&scenarios)];
+        // A shorter list at the same address is another list.
+        let one = [ask(&scenarios[..1]), ask(&fewer)];
+        assert_eq!(all, [scenarios.len(); 2]);
+        assert_eq!(one, [1, 1]);
         assert_eq!(memo.held(), 1);
     }
 
