@@ -308,8 +308,6 @@ pub struct EncodedRequest {
     /// spares the merging thread a read of the record's last bytes, which another thread
     /// wrote: such a cache miss per request was a tenth of that thread's work.
     line_shift: u64,
-    /// The index of the pool thread that made it ([`EncodedRequest::built_on`]).
-    built_on: u16,
 }
 
 /// Equal when they decode to equal records: a line number may be written in the bytes or
@@ -380,16 +378,7 @@ impl EncodedRequest {
             audit_id_len,
             stage,
             line_shift: 0,
-            built_on: rayon::current_thread_index()
-                .and_then(|i| u16::try_from(i).ok())
-                .unwrap_or(u16::MAX),
         }
-    }
-
-    /// The index of the thread of its rayon pool that made it, for freeing it there
-    /// ([`crate::free::free_where_built`]); `u16::MAX` when made outside a pool.
-    pub fn built_on(&self) -> usize {
-        usize::from(self.built_on)
     }
 
     /// The request's auditID.

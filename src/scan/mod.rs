@@ -37,7 +37,6 @@ use serde::Serialize;
 
 pub use bad::{BadKind, BadLine, BadReport};
 
-use crate::free::free_where_built;
 use crate::graph::sightings::PodSightings;
 use crate::input::event::{classify, for_each_held_event, parse_document, Document};
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
@@ -212,8 +211,7 @@ pub enum ScanError {
 /// ([`EncodedRequest::decode`] gives the record), in batches; [`ControlFlow::Break`] stops the
 /// scan (with [`ScanError::Stopped`]). The sink may take the requests it keeps out of the
 /// batch; the scan frees the rest on its worker pool, off the merging thread that every worker
-/// waits on, each request on the worker that made it (its allocator takes the memory back at
-/// once there, where a block freed by another thread comes back late and cold).
+/// waits on.
 pub type Sink<'a> = dyn FnMut(&mut Vec<EncodedRequest>) -> ControlFlow<()> + 'a;
 
 /// Whether a run over `total` bytes of input draws progress bars (see
@@ -592,15 +590,14 @@ impl<'a> Run<'a> {
         self.hand_on(ready)
     }
 
-    /// Hands a batch to the sink, then frees what it left on the pool, each request where it
-    /// was made (see [`Sink`]).
+    /// Hands a batch to the sink, then frees what it left on the pool (see [`Sink`]).
     fn hand_on(&mut self, mut batch: Vec<EncodedRequest>) -> Result<(), ScanError> {
         if batch.is_empty() {
             return Ok(());
         }
         let flow = (self.sink)(&mut batch);
         if !batch.is_empty() {
-            free_where_built(self.pool, batch, EncodedRequest::built_on);
+            self.pool.spawn(move || drop(batch));
         }
         if flow.is_break() {
             return Err(ScanError::Stopped);
