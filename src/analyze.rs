@@ -366,7 +366,7 @@ impl<'r> Prepared<'r> {
     }
 
     /// The row of this request for one scenario's decisions.
-    pub fn row(&self, decisions: Decisions, source_file: &str) -> RequestVerdict {
+    pub fn row(&self, decisions: Decisions, source_file: &Arc<str>) -> RequestVerdict {
         verdict_row(
             RowParts::cloned(self.req, &self.attrs),
             decisions,
@@ -536,7 +536,7 @@ fn admission_decision(admission: &Admission) -> AdmissionDecision {
 }
 
 /// Builds the row of one request from its parts and one scenario's decisions.
-fn verdict_row(parts: RowParts, decisions: Decisions, source_file: &str) -> RequestVerdict {
+fn verdict_row(parts: RowParts, decisions: Decisions, source_file: &Arc<str>) -> RequestVerdict {
     let classified = classify(&decisions);
     RequestVerdict {
         audit_id: parts.audit_id,
@@ -561,7 +561,7 @@ fn verdict_row(parts: RowParts, decisions: Decisions, source_file: &str) -> Requ
         verdict: classified.verdict,
         verdict_reason: classified.reason.into(),
         evidence: decisions.evidence,
-        source_file: source_file.into(),
+        source_file: Arc::clone(source_file),
         source_line: parts.source_line,
     }
 }
@@ -860,7 +860,13 @@ pub fn analyze(
         }
         None => None,
     };
-    let file_names: Vec<String> = scan_summary.inputs.iter().map(|i| i.path.clone()).collect();
+    // Shared by the rows read from each file.
+    let file_names: Vec<Arc<str>> = scan_summary
+        .inputs
+        .iter()
+        .map(|i| Arc::from(i.path.as_str()))
+        .collect();
+    let no_file: Arc<str> = Arc::from("");
 
     // The recorded configuration: given (one model for the whole log), or inferred phase by
     // phase from the candidates that best reproduce what was recorded.
@@ -896,7 +902,11 @@ pub fn analyze(
         .map(|f| f.scenario(policy.clone()))
         .collect::<Result<_, _>>()?;
     share_answers(&mut scenarios);
-    let mut timeline = TimelineBuilder::new(window.0, window.1.saturating_add(1));
+    // The outcomes over time are drawn only in the report written with `--out`.
+    let mut timeline = opts
+        .out
+        .is_some()
+        .then(|| TimelineBuilder::new(window.0, window.1.saturating_add(1)));
     let mut comparison = (!compare_at.is_empty()).then(|| {
         CompareBuilder::new(
             &opts
@@ -964,10 +974,7 @@ pub fn analyze(
                                 built_on,
                             });
                         }
-                        let file = file_names
-                            .get(req.pos.file as usize)
-                            .map(String::as_str)
-                            .unwrap_or("");
+                        let file = file_names.get(req.pos.file as usize).unwrap_or(&no_file);
                         let prepared = Prepared::new(&req);
                         let counted = InventoryEntry::with_attributes(&req, &prepared.attrs);
                         let kept = &mut **shared;
@@ -1079,7 +1086,7 @@ pub fn analyze(
                     .map(CompactString::as_str)
                     .unwrap_or(""),
             );
-            if let Some(t) = row.timestamp {
+            if let (Some(timeline), Some(t)) = (timeline.as_mut(), row.timestamp) {
                 timeline.add(&row.node, t, row.recorded.decision.into());
             }
             on_row(row);
@@ -1152,7 +1159,7 @@ pub fn analyze(
         summary.agreement = agreement;
         summary.recorded_phases = phases;
     }
-    if let (Some(dir), Some(w)) = (&opts.out, writer) {
+    if let (Some(dir), Some(w), Some(timeline)) = (&opts.out, writer, timeline) {
         w.finish()?;
         crate::export::write_reports(dir, &summary, &findings)?;
         let report = html_report(
@@ -1179,7 +1186,7 @@ pub fn analyze(
 /// scenario, and the findings.
 fn html_report(
     target: &str,
-    files: Vec<String>,
+    files: Vec<Arc<str>>,
     window: (Micros, Micros),
     timeline: TimelineBuilder,
     summary: &Summary,
@@ -1205,7 +1212,7 @@ fn html_report(
     }
     HtmlReport {
         title: "nodeauthz: kubelet requests".to_string(),
-        generated_from: files,
+        generated_from: files.iter().map(|f| f.to_string()).collect(),
         span: window,
         nodes,
         outside_span,

@@ -8,6 +8,7 @@ use crate::input::time::format_micros;
 use crate::record::Micros;
 use compact_str::CompactString;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// The verdict of one kubelet request under the target scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -531,8 +532,10 @@ pub struct RequestVerdict {
     pub change: Change,
     /// Graph evidence.
     pub evidence: Evidence,
-    /// Input file the request was read from.
-    pub source_file: CompactString,
+    /// Input file the request was read from: one string shared by its rows (most paths are
+    /// longer than a `CompactString` holds inline, and a copy per row was one more
+    /// allocation, made on one thread and freed on another).
+    pub source_file: Arc<str>,
     /// 1-based line in that file.
     pub source_line: u64,
 }
@@ -679,7 +682,7 @@ pub(crate) fn counted_row(
         verdict,
         verdict_reason: CompactString::default(),
         evidence: Evidence::NotConsulted,
-        source_file: CompactString::default(),
+        source_file: Arc::from(""),
         source_line: 0,
     }
 }

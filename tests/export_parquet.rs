@@ -131,7 +131,7 @@ fn rows(n: usize) -> Vec<RequestVerdict> {
                 },
                 change: nodeauthz::verdict::change(recorded_decision, verdict),
                 evidence,
-                source_file: format_compact!("/var/log/audit-{}.log", i % 2),
+                source_file: format!("/var/log/audit-{}.log", i % 2).into(),
                 source_line: i as u64 + 1,
             }
         })
