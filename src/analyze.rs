@@ -954,7 +954,7 @@ pub fn analyze(
                 .map_init(
                     || answers.lend(pool.current_thread_index()),
                     |shared, i| {
-                        let req = match batch.decode(i) {
+                        let req = match batch.decode_for_deciding(i) {
                             Ok(req) => req,
                             Err(e) => {
                                 let mut first =

@@ -274,6 +274,18 @@ impl SpillBatch {
 
     /// Decodes the `i`th request of the batch.
     pub fn decode(&self, i: usize) -> Result<KubeletRequest, SpillError> {
+        self.decode_as(i, Fields::All)
+    }
+
+    /// Decodes the `i`th request of the batch as [`SpillBatch::decode`] does, without the
+    /// fields that deciding a request does not read ([`Fields::ForDeciding`]): they are checked
+    /// and skipped instead of copied into strings (an allocation each for a long object name
+    /// or response message) and freed unread.
+    pub fn decode_for_deciding(&self, i: usize) -> Result<KubeletRequest, SpillError> {
+        self.decode_as(i, Fields::ForDeciding)
+    }
+
+    fn decode_as(&self, i: usize, fields: Fields) -> Result<KubeletRequest, SpillError> {
         let corrupt = |reason: String| SpillError::Corrupt {
             dir: self.dir.clone(),
             record: self.first + i as u64,
@@ -283,8 +295,20 @@ impl SpillBatch {
             .records
             .get(i)
             .ok_or_else(|| corrupt(format!("no record {i} in a batch of {}", self.len())))?;
-        decode(&self.bytes[range.clone()]).map_err(corrupt)
+        decode_fields(&self.bytes[range.clone()], fields).map_err(corrupt)
     }
+}
+
+/// Which fields of a record a decode fills in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fields {
+    /// All of them: the record as it was encoded.
+    All,
+    /// All but `level`, `object_ref`, `response_reason` and `response_message`, which are
+    /// left empty: the request's path, not its `objectRef`, gives the authorizers its
+    /// attributes (as the apiserver's request-info resolver does), and no row, summary or
+    /// inventory reads the others.
+    ForDeciding,
 }
 
 /// One kubelet request in the encoding the spill file holds (see [`encode`]), made by the
@@ -771,6 +795,12 @@ impl Encoder<'_> {
 
 /// Decodes one record written by [`encode`]; `Err` says what did not decode.
 pub fn decode(bytes: &[u8]) -> Result<KubeletRequest, String> {
+    decode_fields(bytes, Fields::All)
+}
+
+/// [`decode`], filling in only `fields`; the others are still checked.
+pub fn decode_fields(bytes: &[u8], fields: Fields) -> Result<KubeletRequest, String> {
+    let all = fields == Fields::All;
     let mut d = Decoder {
         bin: bytes,
         text: "",
@@ -794,7 +824,7 @@ pub fn decode(bytes: &[u8]) -> Result<KubeletRequest, String> {
         4 => Some(Stage::ResponseComplete),
         s => return Err(format!("stage {s}")),
     };
-    let level = d.str()?;
+    let level = d.str_if(all)?;
     let request_received = d.opt(Decoder::i64)?;
     let stage_timestamp = d.opt(Decoder::i64)?;
     let verb = d.str()?;
@@ -811,23 +841,25 @@ pub fn decode(bytes: &[u8]) -> Result<KubeletRequest, String> {
         resource_version: d.opt(Decoder::str)?,
         limit: d.opt(Decoder::u64)?,
     };
-    let object_ref = d.opt(|d| {
-        Ok(ObjectRef {
-            api_group: d.str()?,
-            api_version: d.str()?,
-            resource: d.str()?,
-            subresource: d.str()?,
-            namespace: d.str()?,
-            name: d.str()?,
-        })
-    })?;
+    let object_ref = d
+        .opt(|d| {
+            Ok(ObjectRef {
+                api_group: d.str_if(all)?,
+                api_version: d.str_if(all)?,
+                resource: d.str_if(all)?,
+                subresource: d.str_if(all)?,
+                namespace: d.str_if(all)?,
+                name: d.str_if(all)?,
+            })
+        })?
+        .filter(|_| all);
     let user = d.user()?;
     let impersonated_user = d.opt(Decoder::user)?;
     let source_ips = d.strs()?;
     let user_agent = d.str()?;
     let response_code = d.opt(|d| d.u32().map(|c| c as i32))?;
-    let response_reason = d.str()?;
-    let response_message = d.str()?;
+    let response_reason = d.str_if(all)?;
+    let response_message = d.str_if(all)?;
     let decision = d.opt(Decoder::str)?;
     let reason = d.opt(Decoder::str)?;
     let request_object = d.opt(Decoder::string)?;
@@ -902,6 +934,16 @@ impl<'a> Decoder<'a> {
     }
     fn str(&mut self) -> Result<CompactString, String> {
         self.next_text().map(CompactString::from)
+    }
+    /// The next string if `wanted`, else an empty one (the string is still checked, and
+    /// skipped).
+    fn str_if(&mut self, wanted: bool) -> Result<CompactString, String> {
+        let text = self.next_text()?;
+        Ok(if wanted {
+            CompactString::from(text)
+        } else {
+            CompactString::default()
+        })
     }
     fn string(&mut self) -> Result<String, String> {
         self.next_text().map(str::to_string)

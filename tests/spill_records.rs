@@ -5,7 +5,9 @@ use compact_str::CompactString;
 use nodeauthz::record::{
     KubeletMatch, KubeletRequest, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
 };
-use nodeauthz::spill::{decode, encode, EncodedRequest, SpillError, SpillWriter};
+use nodeauthz::spill::{
+    decode, decode_fields, encode, EncodedRequest, Fields, SpillError, SpillWriter,
+};
 use proptest::prelude::*;
 
 fn string() -> impl Strategy<Value = String> {
@@ -117,6 +119,35 @@ proptest! {
         let mut bytes = Vec::new();
         encode(&r, &mut bytes);
         prop_assert_eq!(decode(&bytes), Ok(r));
+    }
+
+    /// Decoded for deciding, a record is the record without its level, objectRef and
+    /// response reason and message, read from a batch of the spill file as from its bytes;
+    /// and a record cut short is an error either way.
+    #[test]
+    fn a_record_decoded_for_deciding_leaves_out_what_deciding_does_not_read(
+        r in request(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let lean = KubeletRequest {
+            level: CompactString::default(),
+            object_ref: None,
+            response_reason: CompactString::default(),
+            response_message: CompactString::default(),
+            ..r.clone()
+        };
+        let mut bytes = Vec::new();
+        encode(&r, &mut bytes);
+        prop_assert_eq!(decode_fields(&bytes, Fields::All), Ok(r.clone()));
+        prop_assert_eq!(decode_fields(&bytes, Fields::ForDeciding), Ok(lean.clone()));
+        let short = &bytes[..cut.index(bytes.len())];
+        prop_assert!(decode_fields(short, Fields::ForDeciding).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = SpillWriter::create(dir.path()).unwrap();
+        writer.push(&EncodedRequest::new(&r)).unwrap();
+        let batch = writer.finish().unwrap().next_batch(1).unwrap().unwrap();
+        prop_assert_eq!(batch.decode_for_deciding(0).unwrap(), lean);
+        prop_assert_eq!(batch.decode(0).unwrap(), r);
     }
 
     /// What the scan reads of a request handed on encoded, without decoding it, is the

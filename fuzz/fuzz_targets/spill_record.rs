@@ -1,13 +1,26 @@
 //! Arbitrary bytes as a spill record: decoding never panics, whatever decodes encodes back to
-//! the same bytes (the encoding has one form per record), and the request handed on encoded
-//! tells the record's auditID, stage and place without decoding.
+//! the same bytes (the encoding has one form per record), a decode for deciding accepts the
+//! same bytes and gives the same record without the fields it leaves out, and the request
+//! handed on encoded tells the record's auditID, stage and place without decoding.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nodeauthz::spill::{decode, encode, EncodedRequest};
+use nodeauthz::record::KubeletRequest;
+use nodeauthz::spill::{decode, decode_fields, encode, EncodedRequest, Fields};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(r) = decode(data) {
+    let lean = decode_fields(data, Fields::ForDeciding);
+    let full = decode(data);
+    assert_eq!(lean.is_ok(), full.is_ok());
+    if let Ok(r) = full {
+        let without = KubeletRequest {
+            level: Default::default(),
+            object_ref: None,
+            response_reason: Default::default(),
+            response_message: Default::default(),
+            ..r.clone()
+        };
+        assert_eq!(lean, Ok(without));
         let mut again = Vec::new();
         encode(&r, &mut again);
         assert_eq!(again, data);
