@@ -61,6 +61,7 @@ fn chunks(c: &mut Criterion) {
         ("chunks_no_prefilter", None),
     ] {
         let ctx = ChunkCtx {
+            in_file: None,
             prefilter: pf,
             want_object_events: true,
             max_line: 64 << 20,

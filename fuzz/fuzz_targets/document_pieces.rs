@@ -37,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
     let block = usize::from((knobs >> 3) & 0x07) * 5 + 1;
     let limit = if knobs & 0x40 != 0 { 40 } else { 1 << 16 };
     let ctx = ChunkCtx {
+        in_file: None,
         prefilter: None,
         want_object_events: true,
         max_line: limit,

@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let p = Prefilter::new(true);
     for prefilter in [Some(&p), None] {
         let ctx = ChunkCtx {
+            in_file: None,
             prefilter,
             want_object_events: true,
             max_line: 1 << 16,

@@ -14,6 +14,8 @@ use crate::input::event::{
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fs::File;
+use std::sync::Arc;
 
 use crate::record::{KubeletMatch, Micros, ObjectEvent, SourcePos, Stage};
 use crate::scan::bad::BadKind;
@@ -24,6 +26,9 @@ use crate::spill::EncodedRequest;
 
 /// What a chunk worker needs to know.
 pub struct ChunkCtx<'p> {
+    /// A mapped input that can be read again: the pending lines of its chunks stay in it
+    /// instead of being copied out ([`KubeletEvent::Line`]).
+    pub in_file: Option<InFile<'p>>,
     /// `None` parses every line (`--no-prefilter`).
     pub prefilter: Option<&'p Prefilter>,
     /// Collect graph-relevant object events.
@@ -32,6 +37,17 @@ pub struct ChunkCtx<'p> {
     pub max_line: usize,
     /// Index of the input in the run's input list.
     pub file: u32,
+}
+
+/// A mapped input whose chunks' pending lines stay in it, to be read again from the file
+/// only if they are emitted ([`KubeletEvent::Line`]).
+#[derive(Debug, Clone, Copy)]
+pub struct InFile<'p> {
+    /// The input, open to be read again.
+    pub file: &'p Arc<File>,
+    /// Its mapped bytes, from the file's start: a pending line within them is read again at
+    /// its offset in them.
+    pub bytes: &'p [u8],
 }
 
 /// One bad line, chunk-relative.
@@ -451,7 +467,7 @@ impl ChunkOut {
     /// Hands on the chunk's surviving kubelet events: ResponseComplete events (and events
     /// that cannot be read again from their own text) as records, the others as copies of
     /// their lines.
-    fn finish(&mut self, cands: Candidates<'_>) {
+    fn finish(&mut self, cands: Candidates<'_>, in_file: Option<InFile<'_>>) {
         // Removed from the last, so that each removal keeps the others' places. (A line read
         // before the fallback it kept is refuted first, so the slots come in any order.)
         let mut refuted = std::mem::take(&mut self.refuted_ids);
@@ -461,7 +477,13 @@ impl ChunkOut {
         }
         self.kubelet_dropped = cands.dropped;
         let mut kubelet = Vec::with_capacity(cands.kept.len());
-        kubelet.extend(cands.kept.into_iter().flatten().map(Kept::into_event));
+        kubelet.extend(
+            cands
+                .kept
+                .into_iter()
+                .flatten()
+                .map(|k| k.into_event(in_file)),
+        );
         self.kubelet = kubelet;
     }
 }
@@ -481,8 +503,9 @@ pub enum KubeletEvent {
         /// that deduplicates would otherwise read the record's text only for it.
         audit_hash: u64,
     },
-    /// Any other stage of a JSON event on its own: a copy of its text, read into a record
-    /// only if no better event of its request comes. Most of these are watches'
+    /// Any other stage of a JSON event on its own: its text (where it is in a mapped input,
+    /// else a copy), read into a record only if no better event of its request comes. Most
+    /// of these are watches'
     /// ResponseStarted events, whose ResponseComplete comes minutes (many chunks) later;
     /// building their records, only to free them then, was a tenth of the second pass. A
     /// kubelet's RequestReceived or ResponseStarted line that the pre-filter took unparsed
@@ -499,7 +522,7 @@ pub type UnreadBad = (BadKind, String);
 #[derive(Debug)]
 pub struct PendingLine {
     /// The event's JSON text.
-    text: Box<str>,
+    text: LineText,
     /// [`audit_id_hash`] of its auditID.
     audit_hash: u64,
     stage: Option<Stage>,
@@ -510,6 +533,85 @@ pub struct PendingLine {
     /// The line taken unparsed replaced this event of its request, which is the request's
     /// again if the line turns out bad ([`KubeletEvent::take_fallback`]).
     fallback: Option<Box<PendingLine>>,
+}
+
+/// Where a pending line's text is.
+///
+/// Nearly every pending line is replaced by its request's ResponseComplete event minutes of
+/// log later, and dropped unread. A copy of each (about a kilobyte, made by a chunk's worker
+/// and freed by the thread that deduplicates) held about 20 of the 91 MiB peak of `analyze` on
+/// the 1 GB benchmark log, and 211 of 481 MiB on that log without its ResponseComplete events,
+/// where every request waits out the horizon. Left in a mapped file, a waiting line takes a
+/// few dozen bytes, and the few that are emitted (watches the log ends before) are read back
+/// with one `pread` each. (Reading them back through the map instead faulted their pages back
+/// in, with the cached pages around them: more resident memory and more CPU time than the
+/// copies.)
+#[derive(Debug)]
+enum LineText {
+    /// Copied out of its chunk: a streamed input's, or one from an input that cannot be kept
+    /// open to be read again.
+    Copied(Box<str>),
+    /// Still in its input, a mapped file: `len` bytes at `offset`.
+    #[cfg(unix)]
+    InFile {
+        file: Arc<File>,
+        offset: u64,
+        len: usize,
+    },
+}
+
+impl LineText {
+    /// `text`, a line of a chunk: where it is in `in_file`, if that holds it, else copied.
+    fn of(text: &str, in_file: Option<InFile<'_>>) -> LineText {
+        #[cfg(unix)]
+        if let Some(at) = in_file.and_then(|f| span_in(f.bytes, text.as_bytes()).map(|at| (f, at)))
+        {
+            let (f, offset) = at;
+            return LineText::InFile {
+                file: Arc::clone(f.file),
+                offset: offset as u64,
+                len: text.len(),
+            };
+        }
+        #[cfg(not(unix))]
+        let _ = in_file;
+        LineText::Copied(text.into())
+    }
+
+    fn is_in_file(&self) -> bool {
+        !matches!(self, LineText::Copied(_))
+    }
+
+    /// The text: a file read again that fails, or no longer holds UTF-8 there, is an error.
+    fn read(&self) -> Result<Cow<'_, str>, UnreadBad> {
+        match self {
+            LineText::Copied(text) => Ok(Cow::Borrowed(text)),
+            #[cfg(unix)]
+            LineText::InFile { file, offset, len } => {
+                use std::os::unix::fs::FileExt;
+                let mut bytes = vec![0; *len];
+                file.read_exact_at(&mut bytes, *offset).map_err(|e| {
+                    (
+                        BadKind::Unreadable,
+                        format!("the line could not be read again: {e}"),
+                    )
+                })?;
+                String::from_utf8(bytes).map(Cow::Owned).map_err(|e| {
+                    (
+                        BadKind::InvalidUtf8,
+                        format!("the line read again is not UTF-8: {e}"),
+                    )
+                })
+            }
+        }
+    }
+}
+
+/// Where `part` starts in `whole`, if it lies within it.
+#[cfg(unix)]
+fn span_in(whole: &[u8], part: &[u8]) -> Option<usize> {
+    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
+    (start <= whole.len() && part.len() <= whole.len() - start).then_some(start)
 }
 
 impl KubeletEvent {
@@ -569,6 +671,12 @@ impl KubeletEvent {
         matches!(self, KubeletEvent::Line(l) if l.unread)
     }
 
+    /// Whether reading the event into a record may fail ([`KubeletEvent::into_record`]): it
+    /// was taken unparsed, or its text is to be read again from its file.
+    pub fn may_turn_out_bad(&self) -> bool {
+        matches!(self, KubeletEvent::Line(l) if l.unread || l.text.is_in_file())
+    }
+
     /// The event of its request that this one, taken unparsed, replaced in its chunk: the
     /// request's event if this one turns out bad, which parsing every line would have found
     /// before keeping it.
@@ -579,21 +687,35 @@ impl KubeletEvent {
         }
     }
 
-    /// The record, encoded. An event its chunk parsed always reads again (it parsed and
-    /// classified as this very event); a line taken unparsed is read as its chunk would have
-    /// read it, and may turn out bad.
+    /// The record, encoded. An event its chunk parsed always reads again from a copy (it
+    /// parsed and classified as this very event); a line taken unparsed is read as its chunk
+    /// would have read it, and may turn out bad. So may a line read again from its file, if
+    /// the file no longer holds it (it was changed while read, against the contract of
+    /// [`crate::input::source::map_file`]): it must still read as an event of the same
+    /// auditID.
     pub fn into_record(self) -> Result<EncodedRequest, UnreadBad> {
         let l = match self {
             KubeletEvent::Record { request, .. } => return Ok(request),
             KubeletEvent::Line(l) => l,
         };
+        let text = l.text.read()?;
         let ev = if l.unread {
-            read_unread(&l.text)?
+            read_unread(&text)?
         } else {
-            let ev = serde_json::from_str::<RawEvent<'_>>(&l.text);
-            debug_assert!(ev.is_ok(), "a kept kubelet event no longer reads");
+            let ev = serde_json::from_str::<RawEvent<'_>>(&text);
+            debug_assert!(
+                ev.is_ok() || l.text.is_in_file(),
+                "a kept kubelet event no longer reads"
+            );
             ev.map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))?
         };
+        let id = ev.audit_id.as_deref().unwrap_or("");
+        if l.text.is_in_file() && audit_id_hash(id.as_bytes()) != l.audit_hash {
+            return Err((
+                BadKind::Unreadable,
+                "the line read again is another event: the file changed while it was read".into(),
+            ));
+        }
         Ok(EncodedRequest::from_event(&ev, l.matched_by, l.pos))
     }
 }
@@ -665,16 +787,16 @@ impl Kept<'_> {
         }
     }
 
-    fn into_event(self) -> KubeletEvent {
-        match self.into_line() {
+    fn into_event(self, in_file: Option<InFile<'_>>) -> KubeletEvent {
+        match self.into_line(in_file) {
             Ok(line) => KubeletEvent::Line(line),
             Err(record) => record,
         }
     }
 
-    /// A `Pending` event as the copy of its line it leaves its chunk as (a `Built` one
-    /// leaves as its record, the `Err`).
-    fn into_line(self) -> Result<PendingLine, KubeletEvent> {
+    /// A `Pending` event as the line it leaves its chunk as, where it is in `in_file` or
+    /// copied (a `Built` one leaves as its record, the `Err`).
+    fn into_line(self, in_file: Option<InFile<'_>>) -> Result<PendingLine, KubeletEvent> {
         match self {
             Kept::Built {
                 request,
@@ -693,14 +815,14 @@ impl Kept<'_> {
                 fallback,
                 ..
             } => Ok(PendingLine {
-                text: text.into(),
+                text: LineText::of(text, in_file),
                 audit_hash,
                 stage,
                 matched_by,
                 unread: unread.is_some(),
                 pos,
                 fallback: fallback.and_then(|f| {
-                    let line = f.into_line();
+                    let line = f.into_line(in_file);
                     debug_assert!(line.is_ok(), "a fallback is a pending line");
                     line.ok().map(Box::new)
                 }),
@@ -984,7 +1106,7 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
             }
         }
     }
-    out.finish(cands);
+    out.finish(cands, ctx.in_file);
     out
 }
 
@@ -1167,7 +1289,7 @@ pub fn process_documents(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
         region = end;
     }
     out.skipped = total.saturating_sub(accounted);
-    out.finish(cands);
+    out.finish(cands, ctx.in_file);
     out
 }
 
@@ -1189,6 +1311,7 @@ mod tests {
 
     fn ctx(p: Option<&Prefilter>) -> ChunkCtx<'_> {
         ChunkCtx {
+            in_file: None,
             prefilter: p,
             want_object_events: true,
             max_line: 1000,

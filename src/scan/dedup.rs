@@ -16,9 +16,10 @@
 //! them, if smaller) is given up on: its ResponseComplete never came (a watch cut off by an
 //! apiserver restart, a lost event, a policy that omits the stage), so it is emitted then with
 //! its best earlier event, as the end of the input would have emitted it. Pending events
-//! (most are kept as a copy of their line, about a kilobyte, or two lines for a line taken
-//! unparsed with its fallback, see below, and read into a record only if they are emitted) are
-//! therefore bounded too, even when no ResponseComplete is logged.
+//! (most are kept as their line, or two lines for a line taken unparsed with its fallback, see
+//! below, and read into a record only if they are emitted: a copy of about a kilobyte each,
+//! or, from a mapped file, only where the line is in it) are therefore bounded too, even when
+//! no ResponseComplete is logged.
 //!
 //! Some of those lines were never parsed (a kubelet's RequestReceived or ResponseStarted line
 //! the pre-filter took at its word,
@@ -34,8 +35,9 @@
 /// minutes of kubelet traffic on a thousand-node cluster, about as long as a kubelet's watches
 /// last (a watch given up on is reported with its ResponseStarted event, which already carries
 /// the authorization decision and the response code). Requests are looked at every horizon,
-/// so at most two horizons of events wait: about 500 MB when a policy omits ResponseComplete
-/// altogether, a few thousand events otherwise.
+/// so at most two horizons of events wait: when a policy omits ResponseComplete altogether,
+/// about 500 MB of copied lines from streamed inputs, a few dozen MB from mapped files; a few
+/// thousand events otherwise.
 pub const PENDING_HORIZON: u64 = 250_000;
 
 use std::collections::hash_map::Entry;
@@ -70,8 +72,9 @@ pub struct Dedup {
 }
 
 /// A line taken unparsed ([`Decision::Unparsed`](crate::scan::prefilter::Decision::Unparsed))
-/// that the parse rejected when nothing replaced it: its chunk counted it as a used line, an
-/// event, and an event of its auditID among the requests.
+/// that the parse rejected when nothing replaced it, or a line read again from its file that
+/// the file no longer holds (see [`KubeletEvent::into_record`]): its chunk counted it as a
+/// used line, an event, and an event of its auditID among the requests.
 #[derive(Debug, PartialEq, Eq)]
 pub struct RefutedLine {
     /// Where it is.
@@ -108,15 +111,15 @@ impl Read {
         while let Some(mut event) = next {
             next = event.take_fallback();
             read.pos = event.pos();
-            let unread = event.is_unread();
+            let may_turn_out_bad = event.may_turn_out_bad();
             match event.into_record() {
                 Ok(record) => {
                     read.record = Some(record);
                     break;
                 }
-                Err(bad) if unread => read.refuted.push((read.pos, bad)),
-                // Only a line taken unparsed can fail to read (see
-                // `KubeletEvent::into_record`).
+                Err(bad) if may_turn_out_bad => read.refuted.push((read.pos, bad)),
+                // Only a line taken unparsed, or read again from its file, can fail to read
+                // (see `KubeletEvent::into_record`).
                 Err(_) => {}
             }
         }
@@ -435,6 +438,7 @@ mod tests {
         };
         let chunk = [line("w", "ResponseStarted"), line("x", "RequestReceived")].join("\n");
         let ctx = ChunkCtx {
+            in_file: None,
             prefilter: None,
             want_object_events: false,
             max_line: 1 << 20,
@@ -470,6 +474,104 @@ mod tests {
         assert!(x.uri.watch);
         assert_eq!(x.user.username, "system:node:n1");
         assert_eq!(d.distinct(), 2);
+    }
+
+    /// The kubelet lines of a chunk of a mapped file, read from that file again when emitted:
+    /// as from a copy while the file holds them; refuted (as a line taken unparsed that turns
+    /// out bad is) when the file no longer does, with another event or none in their place.
+    #[test]
+    fn lines_left_in_their_file_are_read_from_it_when_emitted() {
+        use crate::scan::chunk::{process_lines, ChunkCtx, InFile};
+        use std::io::{Seek, SeekFrom, Write};
+        use std::sync::Arc;
+        let line = |id: &str, stage: &str| {
+            format!(
+                r#"{{"auditID":"{id}","stage":"{stage}","verb":"watch","requestURI":"/api/v1/secrets?watch=true","user":{{"username":"system:node:n1"}}}}"#
+            )
+        };
+        let text = [line("w", "ResponseStarted"), line("x", "RequestReceived")].join("\n");
+        // What happens to the file after its chunk is read: nothing, another event of the same
+        // length in the place of "x", or no bytes at all.
+        let cases: [(&str, Option<&str>); 3] = [
+            ("kept", None),
+            (
+                "replaced",
+                Some("the line read again is another event: the file changed while it was read"),
+            ),
+            (
+                "truncated",
+                Some("the line could not be read again: failed to fill whole buffer"),
+            ),
+        ];
+        for (change, refuted) in cases {
+            let mut file = tempfile::tempfile().unwrap();
+            file.write_all(text.as_bytes()).unwrap();
+            let file = Arc::new(file);
+            // SAFETY: a private temporary file, changed below only after its chunk is read.
+            let map = unsafe { memmap2::Mmap::map(&*file) }.unwrap();
+            let ctx = ChunkCtx {
+                in_file: Some(InFile {
+                    file: &file,
+                    bytes: &map,
+                }),
+                prefilter: None,
+                want_object_events: false,
+                max_line: 1 << 20,
+                file: 0,
+            };
+            let out = process_lines(&map, &ctx);
+            // Parsed lines whose reading may fail: they were left in the file.
+            assert_eq!(out.kubelet.len(), 2, "{change}");
+            assert!(out
+                .kubelet
+                .iter()
+                .all(|k| matches!(k, KubeletEvent::Line(_))
+                    && !k.is_unread()
+                    && k.may_turn_out_bad()));
+            drop(map);
+            match change {
+                "replaced" => {
+                    let at = text.find(r#""x""#).unwrap() as u64;
+                    (&*file).seek(SeekFrom::Start(at)).unwrap();
+                    (&*file).write_all(br#""y""#).unwrap();
+                }
+                "truncated" => file.set_len(0).unwrap(),
+                _ => {}
+            }
+            let mut d = Dedup::default();
+            for k in out.kubelet {
+                d.push(k);
+            }
+            d.push(ev("w", Stage::ResponseComplete, 9));
+            assert_eq!(decoded(d.take_ready()).len(), 1, "{change}");
+            let rest = decoded(d.finish());
+            let refutations = d.take_refuted();
+            match refuted {
+                None => {
+                    assert_eq!(rest.len(), 1);
+                    let x = &rest[0];
+                    assert_eq!(
+                        (x.audit_id.as_str(), x.stage, x.verb.as_str(), x.pos.line),
+                        ("x", Some(Stage::RequestReceived), "watch", 2)
+                    );
+                    assert_eq!(x.user.username, "system:node:n1");
+                    assert!(refutations.is_empty());
+                }
+                Some(reason) => {
+                    assert!(rest.is_empty(), "{change}");
+                    assert_eq!(
+                        refutations,
+                        vec![RefutedLine {
+                            pos: SourcePos { file: 0, line: 2 },
+                            audit_hash: crate::scan::prefilter::audit_id_hash(b"x"),
+                            kind: BadKind::Unreadable,
+                            reason: reason.into(),
+                        }],
+                        "{change}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

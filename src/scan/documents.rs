@@ -748,6 +748,7 @@ mod tests {
 
     fn reading(pieces: &[&[u8]]) -> Reading {
         let ctx = crate::scan::chunk::ChunkCtx {
+            in_file: None,
             prefilter: None,
             want_object_events: true,
             max_line: 1 << 16,

@@ -31,6 +31,7 @@ use std::io::{self, IsTerminal, Read};
 use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{channel, sync_channel, Receiver};
+use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -47,7 +48,8 @@ use crate::input::source::{
 use crate::record::{KubeletRequest, Micros, ObjectEvent, SourcePos};
 use crate::spill::EncodedRequest;
 use chunk::{
-    process_documents, process_lines, process_not_a_log, sniff, ChunkBad, ChunkCtx, ChunkOut, Shape,
+    process_documents, process_lines, process_not_a_log, sniff, ChunkBad, ChunkCtx, ChunkOut,
+    InFile, Shape,
 };
 use dedup::{Dedup, RefutedLine};
 use documents::{documents_of, DocumentPiece, DocumentStream};
@@ -320,7 +322,7 @@ pub fn scan(
             ..InputSummary::default()
         });
         match input.bytes {
-            Some(bytes) => run.scan_plain(idx, &bytes)?,
+            Some(bytes) => run.scan_plain(idx, &bytes, input.reread.map(Arc::new))?,
             None => {
                 let decoder = decoders.remove(&idx).unwrap_or_else(|| {
                     start_decoder(&source.kind, take_file(idx), opts, run.batch())
@@ -449,6 +451,10 @@ struct OpenedInput {
     /// renamed (rotated) or replaced while earlier inputs are read is still the file that was
     /// ordered and peeked at, as a map would be.
     file: Option<File>,
+    /// A mapped file, kept open so that the pending kubelet lines of its chunks are read
+    /// again from it, not copied (see [`crate::scan::chunk::InFile`]); past
+    /// [`held_files_budget`], they are copied.
+    reread: Option<File>,
     first_ts: Option<Micros>,
 }
 
@@ -465,6 +471,7 @@ fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<Op
                 size,
                 bytes: Some(bytes),
                 file: None,
+                reread: Some(file),
                 first_ts,
             });
         }
@@ -479,6 +486,7 @@ fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<Op
         size,
         bytes: None,
         file: Some(file),
+        reread: None,
         first_ts,
     })
 }
@@ -531,6 +539,7 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     fn ctx(&self, file: usize) -> ChunkCtx<'a> {
         ChunkCtx {
+            in_file: None,
             prefilter: self.prefilter,
             want_object_events: self.opts.want_object_events,
             max_line: self.opts.max_line_bytes,
@@ -551,10 +560,11 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Counts the lines taken unparsed that turned out bad as bad lines instead of used lines,
-    /// events and events of their requests (a request no other event counted is uncounted; one
-    /// counted longer ago than the window of [`RecentIds`] stays counted). None are taken
-    /// unparsed under `--strict`, which stops at the first bad line as it comes.
+    /// Counts the lines taken unparsed that turned out bad (and the lines read again from a
+    /// file that no longer holds them) as bad lines instead of used lines, events and events
+    /// of their requests (a request no other event counted is uncounted; one counted longer
+    /// ago than the window of [`RecentIds`] stays counted). None are taken unparsed, or left
+    /// in their file, under `--strict`, which stops at the first bad line as it comes.
     fn settle(&mut self) {
         for RefutedLine {
             pos,
@@ -621,6 +631,7 @@ impl<'a> Run<'a> {
                     size: 0,
                     bytes: None,
                     file: None,
+                    reread: None,
                     first_ts: None,
                 }),
             };
@@ -629,6 +640,10 @@ impl<'a> Run<'a> {
                     // Only a regular file whose identity is known is closed: a pipe would lose
                     // its writer, and a file without one could not be checked when reopened.
                     let mut identity = None;
+                    if held >= budget {
+                        input.reread = None;
+                    }
+                    held += usize::from(input.reread.is_some());
                     if held >= budget {
                         let meta = input.file.as_ref().and_then(|f| f.metadata().ok());
                         if let Some(meta) = meta.filter(std::fs::Metadata::is_file) {
@@ -728,12 +743,16 @@ impl<'a> Run<'a> {
         pieces: impl Iterator<Item = Piece<'b>>,
         parse: Parser,
         base: &mut u64,
+        in_file: Option<InFile<'_>>,
     ) -> Result<(), ScanError> {
         type Parsed = (usize, usize, std::thread::Result<ChunkOut>);
         let mut pieces = pieces.enumerate();
         let window = self.batch();
         let pool = self.pool;
-        let ctx = self.ctx(file);
+        let ctx = ChunkCtx {
+            in_file,
+            ..self.ctx(file)
+        };
         let ctx = &ctx;
         // Streamed bytes move the progress bar as they are merged; gzip inputs move it by
         // their compressed size once read.
@@ -845,7 +864,23 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn scan_plain(&mut self, file: usize, file_bytes: &FileBytes) -> Result<(), ScanError> {
+    /// Scans a mapped input; `reread` is the file, open to read its pending lines again
+    /// (see [`InFile`]), unless it could not be kept open.
+    fn scan_plain(
+        &mut self,
+        file: usize,
+        file_bytes: &FileBytes,
+        reread: Option<Arc<File>>,
+    ) -> Result<(), ScanError> {
+        // Under --strict a bad line stops the scan where it is: a pending line that could
+        // turn out bad when read again is copied instead.
+        let in_file = reread
+            .as_ref()
+            .filter(|_| !self.opts.strict)
+            .map(|f| InFile {
+                file: f,
+                bytes: file_bytes,
+            });
         self.summary.inputs[file].bytes = file_bytes.len() as u64;
         let bytes = without_bom(file_bytes);
         if bytes.is_empty() {
@@ -862,7 +897,7 @@ impl<'a> Run<'a> {
                     file: file_bytes,
                     part,
                 });
-                self.parse_in_order(file, pieces, process_lines, &mut 0)?;
+                self.parse_in_order(file, pieces, process_lines, &mut 0, in_file)?;
                 let last = last_event_time(bytes, self.opts.max_line_bytes);
                 self.merge(
                     ChunkOut {
@@ -879,7 +914,7 @@ impl<'a> Run<'a> {
                     file: file_bytes,
                     part,
                 });
-                self.parse_in_order(file, pieces, process_documents, &mut 0)?;
+                self.parse_in_order(file, pieces, process_documents, &mut 0, in_file)?;
             }
             Shape::NotALog(reason) => self.merge(process_not_a_log(bytes, &reason), file, 0)?,
         }
@@ -1017,7 +1052,7 @@ impl<'a> Run<'a> {
                                 }
                             });
                             let pieces = std::iter::once(Piece::Decoded(v)).chain(rest);
-                            self.parse_in_order(file, pieces, process_lines, &mut st.base)?;
+                            self.parse_in_order(file, pieces, process_lines, &mut st.base, None)?;
                             break;
                         }
                         Shape::Documents => {
@@ -1067,7 +1102,13 @@ impl<'a> Run<'a> {
                             })
                             .flatten();
                             let pieces = pieces_of(first).into_iter().chain(rest);
-                            self.parse_in_order(file, pieces, process_documents, &mut st.base)?;
+                            self.parse_in_order(
+                                file,
+                                pieces,
+                                process_documents,
+                                &mut st.base,
+                                None,
+                            )?;
                             break;
                         }
                         Shape::NotALog(_) => st.not_a_log_lines += chunk::count_lines(&v),
@@ -1391,6 +1432,7 @@ fn open_compressed_input(
         size,
         bytes: None,
         file: Some(file),
+        reread: None,
         first_ts,
     })
 }
