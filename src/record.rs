@@ -137,6 +137,8 @@ pub struct KubeletRequest {
     pub audit_id: CompactString,
     /// Stage of the kept event (see [`Stage::preference`]).
     pub stage: Option<Stage>,
+    /// Empty when decoded for deciding ([`crate::spill::Fields::ForDeciding`]), as are
+    /// `object_ref`, `response_reason` and `response_message`.
     pub level: CompactString,
     pub request_received: Option<Micros>,
     pub stage_timestamp: Option<Micros>,

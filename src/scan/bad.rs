@@ -39,6 +39,10 @@ pub enum BadKind {
     Unreadable,
     /// A directory in which no log file was found.
     NoLogsInDirectory,
+    /// A kubelet line left in its mapped file until its request was settled (see
+    /// [`crate::scan::chunk::KubeletEvent::Line`]) that the file no longer held when it was
+    /// read again: the file was changed or cut while the run read it.
+    ChangedWhileRead,
 }
 
 impl BadKind {
@@ -58,6 +62,7 @@ impl BadKind {
             BadKind::BadBatchItem => "bad_batch_item",
             BadKind::Unreadable => "unreadable",
             BadKind::NoLogsInDirectory => "no_logs_in_directory",
+            BadKind::ChangedWhileRead => "changed_while_read",
         }
     }
 
@@ -71,6 +76,7 @@ impl BadKind {
                 | BadKind::InvalidUtf8
                 | BadKind::LineTooLong
                 | BadKind::TruncatedLastLine
+                | BadKind::ChangedWhileRead
         )
     }
 }

@@ -465,8 +465,8 @@ impl ChunkOut {
     }
 
     /// Hands on the chunk's surviving kubelet events: ResponseComplete events (and events
-    /// that cannot be read again from their own text) as records, the others as copies of
-    /// their lines.
+    /// that cannot be read again from their own text) as records, the others as their lines
+    /// (where they are in `in_file`, else copies).
     fn finish(&mut self, cands: Candidates<'_>, in_file: Option<InFile<'_>>) {
         // Removed from the last, so that each removal keeps the others' places. (A line read
         // before the fallback it kept is refuted first, so the slots come in any order.)
@@ -514,8 +514,9 @@ pub enum KubeletEvent {
     Line(PendingLine),
 }
 
-/// A line taken unparsed ([`Decision::Unparsed`]) that the parse rejects: the bad-line kind
-/// and reason, as its chunk would have reported them.
+/// A line taken unparsed ([`Decision::Unparsed`]) that the parse rejects, or a line that its
+/// file no longer held when it was read again: the bad-line kind and reason (for the first, as
+/// its chunk would have reported them).
 pub type UnreadBad = (BadKind, String);
 
 /// See [`KubeletEvent::Line`].
@@ -556,7 +557,7 @@ enum LineText {
     InFile {
         file: Arc<File>,
         offset: u64,
-        len: usize,
+        len: u32,
     },
 }
 
@@ -564,47 +565,48 @@ impl LineText {
     /// `text`, a line of a chunk: where it is in `in_file`, if that holds it, else copied.
     fn of(text: &str, in_file: Option<InFile<'_>>) -> LineText {
         #[cfg(unix)]
-        if let Some(at) = in_file.and_then(|f| span_in(f.bytes, text.as_bytes()).map(|at| (f, at)))
-        {
-            let (f, offset) = at;
-            return LineText::InFile {
-                file: Arc::clone(f.file),
-                offset: offset as u64,
-                len: text.len(),
-            };
+        if let Some(f) = in_file {
+            let at = span_in(f.bytes, text.as_bytes());
+            if let (Some(offset), Ok(len)) = (at, u32::try_from(text.len())) {
+                return LineText::InFile {
+                    file: Arc::clone(f.file),
+                    offset: offset as u64,
+                    len,
+                };
+            }
         }
         #[cfg(not(unix))]
         let _ = in_file;
         LineText::Copied(text.into())
     }
 
+    /// Whether the text is to be read again from its file.
     fn is_in_file(&self) -> bool {
         !matches!(self, LineText::Copied(_))
     }
 
-    /// The text: a file read again that fails, or no longer holds UTF-8 there, is an error.
+    /// The text. A file that cannot be read there again, or no longer holds UTF-8 there, was
+    /// changed while the run read it ([`BadKind::ChangedWhileRead`]).
     fn read(&self) -> Result<Cow<'_, str>, UnreadBad> {
         match self {
             LineText::Copied(text) => Ok(Cow::Borrowed(text)),
             #[cfg(unix)]
             LineText::InFile { file, offset, len } => {
                 use std::os::unix::fs::FileExt;
-                let mut bytes = vec![0; *len];
-                file.read_exact_at(&mut bytes, *offset).map_err(|e| {
-                    (
-                        BadKind::Unreadable,
-                        format!("the line could not be read again: {e}"),
-                    )
-                })?;
-                String::from_utf8(bytes).map(Cow::Owned).map_err(|e| {
-                    (
-                        BadKind::InvalidUtf8,
-                        format!("the line read again is not UTF-8: {e}"),
-                    )
-                })
+                let mut bytes = vec![0; *len as usize];
+                file.read_exact_at(&mut bytes, *offset)
+                    .map_err(|e| changed(format!("the line could not be read again: {e}")))?;
+                String::from_utf8(bytes)
+                    .map(Cow::Owned)
+                    .map_err(|e| changed(format!("the line read again is not UTF-8: {e}")))
             }
         }
     }
+}
+
+/// The report of a line that its file no longer held when it was read again.
+fn changed(reason: String) -> UnreadBad {
+    (BadKind::ChangedWhileRead, reason)
 }
 
 /// Where `part` starts in `whole`, if it lies within it.
@@ -690,9 +692,11 @@ impl KubeletEvent {
     /// The record, encoded. An event its chunk parsed always reads again from a copy (it
     /// parsed and classified as this very event); a line taken unparsed is read as its chunk
     /// would have read it, and may turn out bad. So may a line read again from its file, if
-    /// the file no longer holds it (it was changed while read, against the contract of
-    /// [`crate::input::source::map_file`]): it must still read as an event of the same
-    /// auditID.
+    /// the file no longer holds it ([`BadKind::ChangedWhileRead`]: it was changed before the
+    /// run ended, against the contract of [`crate::input::source::map_file`], which for these
+    /// lines lasts until then): it must still read as an event of the same auditID. The
+    /// changed line's own contributions to the scan, made when its chunk read it (its times,
+    /// an object event of a ResponseStarted write), stay.
     pub fn into_record(self) -> Result<EncodedRequest, UnreadBad> {
         let l = match self {
             KubeletEvent::Record { request, .. } => return Ok(request),
@@ -707,14 +711,11 @@ impl KubeletEvent {
                 ev.is_ok() || l.text.is_in_file(),
                 "a kept kubelet event no longer reads"
             );
-            ev.map_err(|e| (BadKind::MalformedJson, format!("malformed JSON: {e}")))?
+            ev.map_err(|e| changed(format!("the line read again is no longer JSON: {e}")))?
         };
         let id = ev.audit_id.as_deref().unwrap_or("");
         if l.text.is_in_file() && audit_id_hash(id.as_bytes()) != l.audit_hash {
-            return Err((
-                BadKind::Unreadable,
-                "the line read again is another event: the file changed while it was read".into(),
-            ));
+            return Err(changed("the line read again is another event".into()));
         }
         Ok(EncodedRequest::from_event(&ev, l.matched_by, l.pos))
     }

@@ -411,9 +411,10 @@ impl FileIdentity {
 }
 
 /// How many inputs to be streamed may stay open from when they are ordered until they are
-/// read: the limit of open files (raised to the hard one by the binary), less the files open
-/// now and room for the outputs, the spill file, the maps being made and the inputs opened
-/// again. Past it, inputs are opened again by name.
+/// read (and then mapped files, kept open to read their pending lines again while those wait,
+/// see [`OpenedInput::reread`]): the limit of open files (raised to the hard one by the
+/// binary), less the files open now and room for the outputs, the spill file, the maps being
+/// made and the inputs opened again. Past it, inputs are opened again by name.
 fn held_files_budget() -> usize {
     #[cfg(target_os = "linux")]
     if let Some(limit) = open_files_limit() {
@@ -452,8 +453,9 @@ struct OpenedInput {
     /// ordered and peeked at, as a map would be.
     file: Option<File>,
     /// A mapped file, kept open so that the pending kubelet lines of its chunks are read
-    /// again from it, not copied (see [`crate::scan::chunk::InFile`]); past
-    /// [`held_files_budget`], they are copied.
+    /// again from it, not copied (see [`crate::scan::chunk::InFile`]): on Unix, for a scan that
+    /// keeps kubelet requests, not under `--strict`, and within what [`held_files_budget`]
+    /// leaves after the files to be streamed (else its lines are copied).
     reread: Option<File>,
     first_ts: Option<Micros>,
 }
@@ -467,11 +469,15 @@ fn open_plain_input(path: &std::path::Path, opts: &ScanOptions) -> io::Result<Op
     if opts.mmap && meta.is_file() {
         if let Some(bytes) = map_file(&file, size) {
             let first_ts = first_event_time(&bytes, opts.max_line_bytes);
+            // Under --strict a bad line stops the scan where it is: a pending line that could
+            // turn out bad when read again is copied instead. The graph command's scan keeps
+            // no kubelet lines.
+            let keep = cfg!(unix) && opts.want_requests && !opts.strict;
             return Ok(OpenedInput {
                 size,
                 bytes: Some(bytes),
                 file: None,
-                reread: Some(file),
+                reread: keep.then_some(file),
                 first_ts,
             });
         }
@@ -641,10 +647,6 @@ impl<'a> Run<'a> {
                     // its writer, and a file without one could not be checked when reopened.
                     let mut identity = None;
                     if held >= budget {
-                        input.reread = None;
-                    }
-                    held += usize::from(input.reread.is_some());
-                    if held >= budget {
                         let meta = input.file.as_ref().and_then(|f| f.metadata().ok());
                         if let Some(meta) = meta.filter(std::fs::Metadata::is_file) {
                             identity = Some(FileIdentity::of(&meta));
@@ -668,6 +670,15 @@ impl<'a> Run<'a> {
                     self.report(bad, 1)?;
                 }
             }
+        }
+        // Files to be streamed are held first: closed, one is opened again by name and read
+        // only if it is still the same file, while a mapped file not held only has its
+        // pending lines copied.
+        for o in &mut opened {
+            if held >= budget {
+                o.input.reread = None;
+            }
+            held += usize::from(o.input.reread.is_some());
         }
         opened.sort_by_key(|o| (o.input.first_ts.is_none(), o.input.first_ts));
         Ok(opened)
@@ -864,23 +875,18 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Scans a mapped input; `reread` is the file, open to read its pending lines again
-    /// (see [`InFile`]), unless it could not be kept open.
+    /// Scans a mapped input; `reread` is the file, open to read the pending lines of its
+    /// lines again (see [`InFile`]), unless it is not kept open (see [`OpenedInput::reread`]).
     fn scan_plain(
         &mut self,
         file: usize,
         file_bytes: &FileBytes,
         reread: Option<Arc<File>>,
     ) -> Result<(), ScanError> {
-        // Under --strict a bad line stops the scan where it is: a pending line that could
-        // turn out bad when read again is copied instead.
-        let in_file = reread
-            .as_ref()
-            .filter(|_| !self.opts.strict)
-            .map(|f| InFile {
-                file: f,
-                bytes: file_bytes,
-            });
+        let in_file = reread.as_ref().map(|f| InFile {
+            file: f,
+            bytes: file_bytes,
+        });
         self.summary.inputs[file].bytes = file_bytes.len() as u64;
         let bytes = without_bom(file_bytes);
         if bytes.is_empty() {
@@ -914,7 +920,9 @@ impl<'a> Run<'a> {
                     file: file_bytes,
                     part,
                 });
-                self.parse_in_order(file, pieces, process_documents, &mut 0, in_file)?;
+                // A document's lines would be refuted as one line, were it changed: its pending
+                // events are copied (pretty-printed logs are rare).
+                self.parse_in_order(file, pieces, process_documents, &mut 0, None)?;
             }
             Shape::NotALog(reason) => self.merge(process_not_a_log(bytes, &reason), file, 0)?,
         }
