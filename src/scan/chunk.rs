@@ -505,12 +505,11 @@ pub enum KubeletEvent {
     },
     /// Any other stage of a JSON event on its own: its text (where it is in a mapped input,
     /// else a copy), read into a record only if no better event of its request comes. Most
-    /// of these are watches'
-    /// ResponseStarted events, whose ResponseComplete comes minutes (many chunks) later;
-    /// building their records, only to free them then, was a tenth of the second pass. A
-    /// kubelet's RequestReceived or ResponseStarted line that the pre-filter took unparsed
-    /// ([`Decision::Unparsed`]) comes this way too, when its chunk holds nothing that
-    /// replaces it.
+    /// of these are watches' ResponseStarted events, whose ResponseComplete comes minutes
+    /// (many chunks) later; building their records, only to free them then, was a tenth of
+    /// the second pass. A kubelet's RequestReceived or ResponseStarted line that the
+    /// pre-filter took unparsed ([`Decision::Unparsed`]) comes this way too, when its chunk
+    /// holds nothing that replaces it.
     Line(PendingLine),
 }
 
