@@ -284,7 +284,12 @@ impl FileBytes {
 
 /// Where the `len` bytes at address `at` lie within the `total` bytes at address `base`, if
 /// they all do.
-fn span_within(base: usize, total: usize, at: usize, len: usize) -> Option<std::ops::Range<usize>> {
+pub(crate) fn span_within(
+    base: usize,
+    total: usize,
+    at: usize,
+    len: usize,
+) -> Option<std::ops::Range<usize>> {
     let start = at.checked_sub(base)?;
     (start <= total && len <= total - start).then(|| start..start + len)
 }

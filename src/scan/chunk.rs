@@ -12,6 +12,8 @@ use crate::input::event::{
     RawEvent,
 };
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
+#[cfg(unix)]
+use crate::input::source::span_within;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
@@ -565,11 +567,16 @@ impl LineText {
     fn of(text: &str, in_file: Option<InFile<'_>>) -> LineText {
         #[cfg(unix)]
         if let Some(f) = in_file {
-            let at = span_in(f.bytes, text.as_bytes());
-            if let (Some(offset), Ok(len)) = (at, u32::try_from(text.len())) {
+            let at = span_within(
+                f.bytes.as_ptr() as usize,
+                f.bytes.len(),
+                text.as_ptr() as usize,
+                text.len(),
+            );
+            if let (Some(at), Ok(len)) = (at, u32::try_from(text.len())) {
                 return LineText::InFile {
                     file: Arc::clone(f.file),
-                    offset: offset as u64,
+                    offset: at.start as u64,
                     len,
                 };
             }
@@ -606,13 +613,6 @@ impl LineText {
 /// The report of a line that its file no longer held when it was read again.
 fn changed(reason: String) -> UnreadBad {
     (BadKind::ChangedWhileRead, reason)
-}
-
-/// Where `part` starts in `whole`, if it lies within it.
-#[cfg(unix)]
-fn span_in(whole: &[u8], part: &[u8]) -> Option<usize> {
-    let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
-    (start <= whole.len() && part.len() <= whole.len() - start).then_some(start)
 }
 
 impl KubeletEvent {
