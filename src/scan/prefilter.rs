@@ -593,11 +593,9 @@ fn same_bytes<const N: usize>(a: &[u8; N], b: &[u8; N]) -> bool {
 /// event's head (its kind, level, auditID, stage and verb, a few dozen bytes each), where
 /// memchr2's setup took more instructions than the search: reading the head of every line
 /// that way was a sixth of the pre-filter's instructions. Sixteen bytes at a time with SSE2
-/// (every x86-64 processor has it). `fast_event` once searched alike (and for control
-/// characters too); sharing one search between them cost 2% more instructions of a whole
-/// `analyze` run (callgrind), which one more copy of a dozen lines did not. It now finds the
-/// stops of a whole 64-byte block at once (`fast_event::Stops`), for the many strings of a
-/// parsed line; a head is read once, from its start.
+/// (every x86-64 processor has it). Not `fast_event::Stops`, which finds the stops of whole
+/// 64-byte blocks for the many strings of a parsed line: a head's few strings are read once,
+/// from its start, where a search from each string's start costs less.
 #[inline]
 fn quote_or_backslash(s: &[u8]) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
