@@ -2,13 +2,14 @@
 //!
 //! Parsing the kubelet events that must be read is the largest single cost of a scan: serde's
 //! derived visitor takes about 17 instructions per byte of a kubelet's ResponseComplete line.
-//! [`read_event`] reads the same fields by hand in about 11 (the `parse` group of
+//! [`read_event`] reads the same fields by hand in about 10 (the `parse` group of
 //! `benches/scan.rs` times both): keys are matched as bytes, the ends of strings are found
 //! by 64-byte blocks (each block's stops found once), plain strings are borrowed and escaped
-//! ones decoded in place, and the values no field reads are skipped by a checker of their own. Whatever it does not know how
-//! to read exactly (an escaped key, a field written twice, a number that is no plain integer,
-//! a list or a cloud envelope, anything malformed) makes it give up, and serde reads the text
-//! as before, reporting what is wrong with it in its own words.
+//! ones decoded in place, and the values no field reads are skipped by a checker of their
+//! own. Whatever it does not know how to read exactly (an escaped key, a field written twice,
+//! a number that is no plain integer, a list or a cloud envelope, anything malformed) makes it
+//! give up, and serde reads the text as before, reporting what is wrong with it in its own
+//! words.
 //!
 //! The contract, which `tests/fast_event.rs` and the `fast_event` fuzz target check against
 //! serde: when [`read_event`] returns an event, `serde_json::from_str::<RawEvent>` of the same
