@@ -57,7 +57,13 @@ proptest! {
     fn line_and_document_readers_never_panic(bytes in input(), max_line in 1usize..200) {
         let p = Prefilter::new(true);
         for prefilter in [Some(&p), None] {
-            let ctx = ChunkCtx { in_file: None, prefilter, want_object_events: true, max_line, file: 0 };
+            let ctx = ChunkCtx {
+                in_file: None,
+                prefilter,
+                want_object_events: true,
+                max_line,
+                file: 0,
+            };
             let out = process_lines(&bytes, &ctx);
             let bad: u64 = out.bad.iter().map(|b| b.lines).sum();
             prop_assert_eq!(out.used + out.skipped + bad, out.lines);

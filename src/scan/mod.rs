@@ -875,8 +875,8 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Scans a mapped input; `reread` is the file, open to read the pending lines of its
-    /// lines again (see [`InFile`]), unless it is not kept open (see [`OpenedInput::reread`]).
+    /// Scans a mapped input; `reread` is its file, open to read its pending lines again (see
+    /// [`InFile`]), unless it is not kept open (see [`OpenedInput::reread`]).
     fn scan_plain(
         &mut self,
         file: usize,
