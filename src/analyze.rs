@@ -780,13 +780,15 @@ impl std::ops::DerefMut for LentAnswers<'_> {
 /// Requests read back from the spill file and decided together: enough to keep the workers
 /// busy, few enough that a batch's rows (about half a MiB) are still in the cache when the
 /// merging thread reads them, and when their builders free them and allocate the next batch's
-/// from the same blocks ([`free_where_built`]). Three batches are alive at a time (one
-/// decided, one merged, one freed), and each core's second-level cache here holds 1 MiB. With
-/// 8192 the rows of the batches in flight outgrew the caches; 1024 took 5-12% less CPU by the
-/// minimum of alternated runs on the 1 GB benchmark log, 1-9% by the median, and 256 took
-/// 4-10% less than 1024 by the median in five sets of 12-30 alternated rounds (512 fell
-/// between the two, and 128 lost what 256 gained: each batch has its own read, jobs and
-/// broadcast of frees).
+/// from the same blocks ([`free_where_built`]). Three or four batches are alive at once (one
+/// being decided, at times one waiting in the channel, one being merged, one being freed), and
+/// the benchmark machine has 1 MiB of second-level cache per core. With 8192 the rows of the
+/// batches in flight outgrew the caches; 1024 took 5-12% less CPU by the minimum of alternated
+/// runs on the 1 GB benchmark log, 1-9% by the median, and 256 took 4-10% less than 1024 by the
+/// median in five sets of 12-30 alternated rounds on a later machine (an earlier one had shown
+/// no difference). 512, in the one set that tried it, did nearly as well as 256; 128, in two,
+/// gave back half the gain or more, as each batch has its own read, its own jobs and its own
+/// broadcast of frees.
 const DECIDE_BATCH: usize = 256;
 
 /// Runs the analysis. `on_row` sees every row in the order the requests completed in the log

@@ -164,8 +164,8 @@ pub struct SpillReader {
     remaining: u64,
     read: u64,
     /// The size of the last batch read: the next one's is about the same, and a fresh
-    /// batch's buffer grown from nothing was copied a dozen times on the way to its few MiB
-    /// (a refilled batch has that room already).
+    /// batch's buffer grown from nothing was copied a dozen times on the way to its size (a
+    /// refilled batch has that room already).
     last_batch_bytes: usize,
 }
 
@@ -197,9 +197,10 @@ impl SpillReader {
     }
 
     /// Replaces the requests of `batch` with the next up to `max_records`, in the memory the
-    /// batch already has (a batch's few MiB, taken afresh for every batch, were faulted in and
-    /// cleared by the kernel each time); false at the end, the batch then empty. After an
-    /// error the batch holds part of the requests and the reader is not to be used again.
+    /// batch already has (a batch's buffer, a few MiB when batches held 8192 requests, was
+    /// faulted in and cleared by the kernel each time it was taken afresh); false at the end,
+    /// the batch then empty. After an error the batch holds part of the requests and the
+    /// reader is not to be used again.
     pub fn refill(
         &mut self,
         batch: &mut SpillBatch,
