@@ -783,10 +783,10 @@ impl std::ops::DerefMut for LentAnswers<'_> {
 /// from the same blocks ([`free_where_built`]). Three or four batches are alive at once (one
 /// being decided, at times one waiting in the channel, one being merged, one being freed), and
 /// the benchmark machine has 1 MiB of second-level cache per core. With 8192 the rows of the
-/// batches in flight outgrew the caches; 1024 took 5-12% less CPU by the minimum of alternated
-/// runs on the 1 GB benchmark log, 1-9% by the median, and 256 took 4-10% less than 1024 by the
-/// median in five sets of 12-30 alternated rounds on a later machine (an earlier one had shown
-/// no difference). 512, in the one set that tried it, did nearly as well as 256; 128, in two,
+/// batches in flight outgrew the caches; 1024 took 5-12% less CPU than 8192 by the minimum of
+/// alternated runs on the 1 GB benchmark log, 1-9% by the median, and 256 took 4-10% less than
+/// 1024 by the median in five sets of 12-30 alternated rounds on a later machine (an earlier
+/// one had shown no difference). 512, in the one set that tried it, did nearly as well as 256; 128, in two,
 /// gave back half the gain or more, as each batch has its own read, its own jobs and its own
 /// broadcast of frees.
 const DECIDE_BATCH: usize = 256;

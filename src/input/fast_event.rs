@@ -148,12 +148,12 @@ impl Stops {
 /// The stops of the 64 bytes of `b` from `start`, one bit each, bytes past the end of `b`
 /// counting as stops.
 fn stop_mask(b: &[u8], start: usize) -> u64 {
-    match b.get(start..).and_then(<[u8]>::first_chunk::<BLOCK>) {
+    let rest = b.get(start..).unwrap_or_default();
+    match rest.first_chunk::<BLOCK>() {
         Some(block) => full_block_mask(block),
         None => {
             // The last, short block: padded with NULs, which are stops.
             let mut padded = [0u8; BLOCK];
-            let rest = b.get(start..).unwrap_or_default();
             padded[..rest.len()].copy_from_slice(rest);
             full_block_mask(&padded)
         }
