@@ -25,7 +25,7 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -148,7 +148,8 @@ impl SpillWriter {
         file.seek(SeekFrom::Start(0))
             .map_err(|e| SpillError::io(&dir, e))?;
         Ok(SpillReader {
-            file: BufReader::with_capacity(1 << 20, file),
+            file,
+            carried: Vec::new(),
             remaining: records,
             read: 0,
             last_batch_bytes: 0,
@@ -160,7 +161,12 @@ impl SpillWriter {
 /// Reads the requests back, in the order they were written, a batch at a time.
 pub struct SpillReader {
     dir: PathBuf,
-    file: BufReader<File>,
+    /// Read straight into the batches, without a buffer of its own: a `BufReader` copied
+    /// every byte once more, its buffer to the batch's (1.2% of the samples of `analyze` on
+    /// the 1 GB benchmark log).
+    file: File,
+    /// The bytes read past the last batch's last record: the start of the next batch's.
+    carried: Vec<u8>,
     remaining: u64,
     read: u64,
     /// The size of the last batch read: the next one's is about the same, and a fresh
@@ -168,6 +174,11 @@ pub struct SpillReader {
     /// refilled batch has that room already).
     last_batch_bytes: usize,
 }
+
+/// How much a batch reads at least at once when its first read did not take in all its
+/// records: small, as what a read takes past the batch's last record is copied into the next
+/// batch, large enough that a batch needs few reads.
+const TOP_UP_BYTES: usize = 16 << 10;
 
 /// Encoded requests read back together; [`SpillBatch::decode`] turns one into a record, so
 /// that a batch can be decoded in parallel.
@@ -215,37 +226,61 @@ impl SpillReader {
         let n = usize::try_from(self.remaining)
             .unwrap_or(usize::MAX)
             .min(max_records.max(1));
-        batch
-            .bytes
-            .reserve(self.last_batch_bytes + self.last_batch_bytes / 8);
+        batch.bytes.append(&mut self.carried);
         batch.records.reserve(n);
+        // The first read asks for about the last batch's size, so that most batches take
+        // one read and a top-up.
+        let mut ask = self.last_batch_bytes.max(TOP_UP_BYTES);
+        let mut at = 0;
         for i in 0..n {
             let record = self.read + i as u64;
+            let start = at + 4;
+            self.fill(&mut batch.bytes, start, &mut ask, record)?;
             let mut len = [0u8; 4];
-            self.file
-                .read_exact(&mut len)
-                .map_err(|e| self.error(record, e))?;
-            let len = u32::from_le_bytes(len) as usize;
-            let start = batch.bytes.len();
-            // Read straight into the batch (no zero-filling first, and no allocation of a
-            // length that the file does not hold).
-            let got = (&mut self.file)
-                .take(len as u64)
-                .read_to_end(&mut batch.bytes)
-                .map_err(|e| self.error(record, e))?;
-            if got != len {
-                let e = io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("{got} of {len} bytes"),
-                );
-                return Err(self.error(record, e));
-            }
-            batch.records.push(start..start + len);
+            len.copy_from_slice(&batch.bytes[at..start]);
+            let end = start.saturating_add(u32::from_le_bytes(len) as usize);
+            self.fill(&mut batch.bytes, end, &mut ask, record)?;
+            batch.records.push(start..end);
+            at = end;
         }
+        self.carried.extend_from_slice(&batch.bytes[at..]);
+        batch.bytes.truncate(at);
         self.remaining -= n as u64;
         self.read += n as u64;
         self.last_batch_bytes = batch.bytes.len();
         Ok(true)
+    }
+
+    /// Reads into `bytes` until it holds `need` bytes, `ask` bytes or more at a time (then
+    /// [`TOP_UP_BYTES`] for the next reads); the file ending first means `record` was cut.
+    fn fill(
+        &mut self,
+        bytes: &mut Vec<u8>,
+        need: usize,
+        ask: &mut usize,
+        record: u64,
+    ) -> Result<(), SpillError> {
+        while bytes.len() < need {
+            // A corrupt length asks for up to 4 GiB: the room grows a MiB at a time, as the
+            // file's bytes come, until it ends.
+            let want = (need - bytes.len()).min(1 << 20).max(*ask);
+            *ask = TOP_UP_BYTES;
+            bytes.reserve(want);
+            // Read straight into the spare room (no zero-filling first); `take` stops at `want`
+            // or the end of the file.
+            let got = (&mut self.file)
+                .take(want as u64)
+                .read_to_end(bytes)
+                .map_err(|e| self.error(record, e))?;
+            if got == 0 {
+                let e = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("{} of {need} bytes", bytes.len()),
+                );
+                return Err(self.error(record, e));
+            }
+        }
+        Ok(())
     }
 
     /// A read of `record` failed: the file ending early means it changed under us.
@@ -1105,7 +1140,7 @@ mod tests {
             w.push(&EncodedRequest::new(&request("b"))).unwrap();
             assert_eq!(w.bytes(), 2 * first);
             let mut r = w.finish().unwrap();
-            r.file.get_ref().set_len(cut).unwrap();
+            r.file.set_len(cut).unwrap();
             let Err(err) = r.next_batch(10) else {
                 panic!("read a file cut at {cut}");
             };

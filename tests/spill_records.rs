@@ -413,6 +413,46 @@ fn a_refilled_batch_reads_the_records_in_order() {
     assert!(!reader.refill(&mut batch, 3).unwrap());
 }
 
+/// The reader reads ahead of a batch's last record and hands those bytes to the next batch,
+/// refilled or fresh: records smaller and larger than one read, in batches taken either way,
+/// read back whole and in order.
+#[test]
+fn bytes_read_past_a_batch_start_the_next_whether_refilled_or_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let written: Vec<KubeletRequest> = (0..40)
+        .map(|i| KubeletRequest {
+            audit_id: format!("id-{i}").into(),
+            request_object: Some("z".repeat(1500 * ((i * 7) % 40))),
+            ..KubeletRequest::default()
+        })
+        .collect();
+    let writer = push_all(dir.path(), &written);
+    let mut reader = writer.finish().unwrap();
+    let mut batch = reader.empty_batch();
+    let mut read = Vec::new();
+    for round in 0.. {
+        let got = if round % 2 == 0 {
+            reader.refill(&mut batch, 5).unwrap()
+        } else {
+            match reader.next_batch(5).unwrap() {
+                Some(fresh) => {
+                    batch = fresh;
+                    true
+                }
+                None => false,
+            }
+        };
+        if !got {
+            break;
+        }
+        assert_eq!(batch.len(), 5);
+        for i in 0..batch.len() {
+            read.push(batch.decode(i).unwrap());
+        }
+    }
+    assert!(read == written);
+}
+
 #[test]
 fn an_unusable_directory_is_an_error_that_names_it_and_the_option() {
     let dir = tempfile::tempdir().unwrap();
