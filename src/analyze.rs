@@ -817,12 +817,10 @@ pub fn analyze(
     // Every request is set aside, those that `--node`, `--since` and `--until` leave out too:
     // they are in the inventory, which is added up from the requests read back.
     let scanned = scan(&opts.inputs, &o, &mut |batch| {
-        for r in batch.iter() {
-            if let Err(e) = spill.push(r) {
-                // A full disk: stop reading rather than read the rest for nothing.
-                spill_error = Some(e);
-                return ControlFlow::Break(());
-            }
+        if let Err(e) = spill.push_all(batch) {
+            // A full disk: stop reading rather than read the rest for nothing.
+            spill_error = Some(e);
+            return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
     });

@@ -144,7 +144,7 @@ proptest! {
         prop_assert!(decode_fields(short, Fields::ForDeciding).is_err());
         let dir = tempfile::tempdir().unwrap();
         let mut writer = SpillWriter::create(dir.path()).unwrap();
-        writer.push(&EncodedRequest::new(&r)).unwrap();
+        writer.push_all(&mut [EncodedRequest::new(&r)]).unwrap();
         let batch = writer.finish().unwrap().next_batch(1).unwrap().unwrap();
         prop_assert_eq!(batch.decode_for_deciding(0).unwrap(), lean);
         prop_assert_eq!(batch.decode(0).unwrap(), r);
@@ -189,8 +189,7 @@ proptest! {
         let moved = KubeletRequest { pos: SourcePos { file: r.pos.file, line }, ..r };
         let dir = tempfile::tempdir().unwrap();
         let mut writer = SpillWriter::create(dir.path()).unwrap();
-        writer.push(&encoded).unwrap();
-        writer.push(&EncodedRequest::new(&moved)).unwrap();
+        writer.push_all(&mut [encoded, EncodedRequest::new(&moved)]).unwrap();
         let mut reader = writer.finish().unwrap();
         let batch = reader.next_batch(2).unwrap().unwrap();
         prop_assert_eq!(batch.decode(0).unwrap(), moved.clone());
@@ -298,13 +297,63 @@ fn string_lengths_must_cut_the_text_between_characters_and_use_it_all() {
     assert_eq!(decode(&more), Err("2 bytes of text left over".to_string()));
 }
 
-/// A spill writer in `dir` that has been handed `written`, in order.
+/// A spill writer in `dir` that has been handed `written`, in order, all at once.
 fn push_all(dir: &std::path::Path, written: &[KubeletRequest]) -> SpillWriter {
     let mut writer = SpillWriter::create(dir).unwrap();
-    for r in written {
-        writer.push(&EncodedRequest::new(r)).unwrap();
-    }
+    let mut encoded: Vec<EncodedRequest> = written.iter().map(EncodedRequest::new).collect();
+    writer.push_all(&mut encoded).unwrap();
     writer
+}
+
+/// Requests handed over together are written with few vectored writes of at most the
+/// system's limit of slices (two per request): more requests than that, some with lines
+/// still to shift, and handed over in parts of changing sizes, read back whole and in order.
+#[test]
+fn many_requests_handed_over_together_read_back_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let written: Vec<KubeletRequest> = (0..3000)
+        .map(|i| KubeletRequest {
+            audit_id: format!("id-{i}").into(),
+            request_object: (i % 5 == 0).then(|| "w".repeat(i)),
+            pos: SourcePos {
+                file: 1,
+                line: 10 * i as u64 + 7,
+            },
+            ..KubeletRequest::default()
+        })
+        .collect();
+    let mut writer = SpillWriter::create(dir.path()).unwrap();
+    let mut bytes = 0;
+    for part in written.chunks(1700).chain([&[][..]]) {
+        let mut encoded: Vec<EncodedRequest> = part
+            .iter()
+            .map(|r| {
+                // Written at line 7 of its chunk, which starts 10 * i lines into the input.
+                let mut e = EncodedRequest::new(&KubeletRequest {
+                    pos: SourcePos { file: 1, line: 7 },
+                    ..r.clone()
+                });
+                e.shift_line(r.pos.line - 7);
+                bytes += 4 + {
+                    let mut one = Vec::new();
+                    nodeauthz::spill::encode(r, &mut one);
+                    one.len() as u64
+                };
+                e
+            })
+            .collect();
+        writer.push_all(&mut encoded).unwrap();
+    }
+    assert_eq!(writer.records(), 3000);
+    assert_eq!(writer.bytes(), bytes);
+    let mut reader = writer.finish().unwrap();
+    let mut read = Vec::new();
+    while let Some(batch) = reader.next_batch(256).unwrap() {
+        for i in 0..batch.len() {
+            read.push(batch.decode(i).unwrap());
+        }
+    }
+    assert!(read == written);
 }
 
 #[test]

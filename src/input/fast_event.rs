@@ -370,8 +370,13 @@ impl<'a> Reader<'a> {
             return Some(CowStr(Cow::Borrowed(plain)));
         }
         let b = self.bytes();
-        let mut decoded = String::new();
         let mut run = self.pos + 1;
+        // Room for the text up to the next quote, which ends the string unless it is escaped
+        // itself: no escape decodes longer than it is written, so a string with no escaped
+        // quote (a requestURI with its `\u0026`s) fits, where growing from nothing
+        // reallocated it twice or three times over.
+        let room = memchr::memchr(b'"', b.get(run..)?).unwrap_or(0);
+        let mut decoded = String::with_capacity(room);
         loop {
             let stop = self.stops.find(b, run);
             decoded.push_str(self.text.get(run..stop)?);
