@@ -102,6 +102,7 @@ impl SpillWriter {
     /// requests may have been written in part).
     pub fn push_all(&mut self, requests: &mut [EncodedRequest]) -> Result<(), SpillError> {
         let mut lengths = Vec::with_capacity(requests.len());
+        let mut bytes = 0;
         for request in requests.iter_mut() {
             let Ok(len) = u32::try_from(request.bytes.len()) else {
                 let e = io::Error::new(io::ErrorKind::InvalidInput, "a request over 4 GiB");
@@ -109,6 +110,7 @@ impl SpillWriter {
             };
             request.settle_line();
             lengths.push(len.to_le_bytes());
+            bytes += 4 + u64::from(len);
         }
         let mut slices: Vec<IoSlice<'_>> = lengths
             .iter()
@@ -118,7 +120,7 @@ impl SpillWriter {
         write_all_vectored(&mut self.file, &mut slices)
             .map_err(|e| SpillError::io(&self.dir, e))?;
         self.records += requests.len() as u64;
-        self.bytes += slices_len(&lengths, requests);
+        self.bytes += bytes;
         Ok(())
     }
 
@@ -153,19 +155,13 @@ impl SpillWriter {
     }
 }
 
-/// The bytes [`SpillWriter::push_all`] writes for `requests`: each one's length, then its
-/// encoding.
-fn slices_len(lengths: &[[u8; 4]], requests: &[EncodedRequest]) -> u64 {
-    (lengths.len() * 4) as u64 + requests.iter().map(|r| r.bytes.len() as u64).sum::<u64>()
-}
-
-/// Writes all of `slices` to `file` (`Write::write_all_vectored` is not stable yet). Each
-/// call writes at most the system's limit of slices (std asks for no more), and a write that
-/// stops inside a slice goes on from there.
-fn write_all_vectored(file: &mut File, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
-    IoSlice::advance_slices(&mut slices, 0);
+/// Writes all of `slices` to `out` (`Write::write_all_vectored` is not stable yet). A write
+/// may take fewer bytes than given: std's `File::write_vectored` passes the system at most
+/// its limit of slices a call (`IOV_MAX`, 1024 on Linux), and a write may stop inside a slice;
+/// the next one goes on from there.
+fn write_all_vectored(out: &mut impl Write, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
     while !slices.is_empty() {
-        match file.write_vectored(slices) {
+        match out.write_vectored(slices) {
             Ok(0) => {
                 return Err(io::Error::new(
                     io::ErrorKind::WriteZero,
@@ -191,9 +187,8 @@ pub struct SpillReader {
     carried: Vec<u8>,
     remaining: u64,
     read: u64,
-    /// The size of the last batch read: the next one's is about the same, and a fresh
-    /// batch's buffer grown from nothing was copied a dozen times on the way to its size (a
-    /// refilled batch has that room already).
+    /// The size of the last batch's records: the next one's is about the same, so its first
+    /// read asks for about that much, and most batches take one read and a top-up.
     last_batch_bytes: usize,
 }
 
@@ -260,19 +255,22 @@ impl SpillReader {
         self.carried.clear();
         // The first read asks for about the last batch's size, less what was carried over,
         // so that most batches take one read and a top-up, and little is carried over again.
+        // At most a MiB: after a batch with a record of many MiB, asking for as much again
+        // would carry most of it over from batch to batch.
         let mut ask = self
             .last_batch_bytes
+            .min(1 << 20)
             .saturating_sub(filled)
             .max(TOP_UP_BYTES);
         let mut at = 0;
         for i in 0..n {
             let record = self.read + i as u64;
             let start = at + 4;
-            self.fill(&mut batch.bytes, &mut filled, start, &mut ask, record)?;
+            self.fill(&mut batch.bytes, &mut filled, at..start, &mut ask, record)?;
             let mut len = [0u8; 4];
             len.copy_from_slice(&batch.bytes[at..start]);
             let end = start.saturating_add(u32::from_le_bytes(len) as usize);
-            self.fill(&mut batch.bytes, &mut filled, end, &mut ask, record)?;
+            self.fill(&mut batch.bytes, &mut filled, at..end, &mut ask, record)?;
             batch.records.push(start..end);
             at = end;
         }
@@ -284,17 +282,18 @@ impl SpillReader {
         Ok(true)
     }
 
-    /// Reads into `bytes` past its first `filled` until `need` are filled, `ask` bytes or
-    /// more at a time (then [`TOP_UP_BYTES`] for the next reads); the file ending first means
-    /// `record` was cut.
+    /// Reads into `bytes` past its first `filled` until the end of `record_part` (a part of
+    /// `record`, from its start) is filled, `ask` bytes or more at a time (then
+    /// [`TOP_UP_BYTES`] for the next reads); the file ending first means `record` was cut.
     fn fill(
         &mut self,
         bytes: &mut Vec<u8>,
         filled: &mut usize,
-        need: usize,
+        record_part: Range<usize>,
         ask: &mut usize,
         record: u64,
     ) -> Result<(), SpillError> {
+        let need = record_part.end;
         while *filled < need {
             // A corrupt length asks for up to 4 GiB: the room grows a MiB at a time, as the
             // file's bytes come, until it ends.
@@ -312,9 +311,14 @@ impl SpillReader {
             }
             .map_err(|e| self.error(record, e))?;
             if got == 0 {
+                // Counted from the record's start, its 4-byte length included.
                 let e = io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!("{filled} of {need} bytes"),
+                    format!(
+                        "{} of {} bytes",
+                        *filled - record_part.start,
+                        need - record_part.start
+                    ),
                 );
                 return Err(self.error(record, e));
             }
@@ -514,9 +518,11 @@ impl EncodedRequest {
     }
 
     /// Adds the lines still to be added ([`EncodedRequest::shift_line`]) to the line number
-    /// written in the encoding, which is then what the spill file holds.
+    /// written in the encoding, which is then what the spill file holds, and forgets them, so
+    /// that [`EncodedRequest::pos`] gives the same line and a second write does not add them
+    /// again.
     fn settle_line(&mut self) {
-        if self.line_shift != 0 && self.bytes.len() >= 8 {
+        if self.line_shift != 0 && self.bytes.len() >= POS_BYTES {
             shift_last_line(&mut self.bytes, self.line_shift);
             self.line_shift = 0;
         }
@@ -569,7 +575,7 @@ fn encode_with(out: &mut Vec<u8>, fields: impl FnOnce(&mut Encoder<'_>)) {
         out.extend_from_slice(&[0; 4]);
         fields(&mut Encoder { text: out, rest });
         // Saturated, a length no longer describes the record: but the text is part of the
-        // record, and `SpillWriter::push` refuses a record over 4 GiB.
+        // record, and `SpillWriter::push_all` refuses a record over 4 GiB.
         let text_len = u32::try_from(out.len() - start - 4).unwrap_or(u32::MAX);
         out[start..start + 4].copy_from_slice(&text_len.to_le_bytes());
         out.extend_from_slice(rest);
@@ -1166,6 +1172,42 @@ mod tests {
         assert_eq!(large.decode().map(|r| r.audit_id), Ok("b".into()));
     }
 
+    /// A writer that takes at most three bytes a call, and is interrupted every other call.
+    struct Trickle {
+        written: Vec<u8>,
+        calls: usize,
+    }
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.calls += 1;
+            if self.calls.is_multiple_of(2) {
+                return Err(io::Error::from(io::ErrorKind::Interrupted));
+            }
+            let n = buf.len().min(3);
+            self.written.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Writes that stop inside a slice, and interrupted ones, go on where they stopped, and
+    /// every byte is written once, in order.
+    #[test]
+    fn a_vectored_write_goes_on_where_a_short_one_stopped() {
+        let parts: [&[u8]; 5] = [b"abcd", b"", b"efghijk", b"l", b"mnopqrstuvwxyz"];
+        let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+        let mut out = Trickle {
+            written: Vec::new(),
+            calls: 0,
+        };
+        write_all_vectored(&mut out, &mut slices).unwrap();
+        assert_eq!(out.written, b"abcdefghijklmnopqrstuvwxyz");
+        assert!(out.calls > 16, "{} calls", out.calls);
+    }
+
     /// A file cut inside a record is corrupt (not a directory to change), and says which.
     #[test]
     fn a_file_that_ends_inside_a_record_is_corrupt() {
@@ -1174,8 +1216,13 @@ mod tests {
         let mut one = Vec::new();
         encode(&request("a"), &mut one);
         let first = 4 + one.len() as u64;
-        // Inside the second record's length, inside its body, one byte short of the end.
-        for cut in [first + 2, first + 6, 2 * first - 1] {
+        // Inside the second record's length, inside its body, one byte short of the end, with
+        // what the record had of its bytes (its length's included).
+        for (cut, had) in [
+            (first + 2, "2 of 4 bytes".to_string()),
+            (first + 6, format!("6 of {first} bytes")),
+            (2 * first - 1, format!("{} of {first} bytes", first - 1)),
+        ] {
             let mut w = SpillWriter::create(dir.path()).unwrap();
             w.push_all(&mut [
                 EncodedRequest::new(&request("a")),
@@ -1193,10 +1240,103 @@ mod tests {
                 "{err}"
             );
             assert!(
-                err.to_string()
-                    .contains("record 1 is corrupt: the file ends inside it"),
+                err.to_string().contains(&format!(
+                    "record 1 is corrupt: the file ends inside it ({had})"
+                )),
                 "{err}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// A spill file changed under the reader (cut anywhere, or a byte overwritten) never
+        /// makes it panic: batches of a few sizes, fresh or refilled, read the records before
+        /// the damage as written; a cut file fails at the batch that holds the cut record.
+        #[test]
+        fn a_damaged_file_reads_back_what_is_intact_then_fails(
+            sizes in proptest::collection::vec(0usize..40_000, 1..12),
+            cut in proptest::option::of(0u64..400_000),
+            overwrite in proptest::option::of((0u64..400_000, proptest::prelude::any::<u8>())),
+            batch_sizes in proptest::collection::vec(1usize..5, 1..6),
+            fresh in proptest::prelude::any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let written: Vec<KubeletRequest> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| KubeletRequest {
+                    request_object: Some("r".repeat(n)),
+                    ..request(&format!("id-{i}"))
+                })
+                .collect();
+            let mut w = SpillWriter::create(dir.path()).unwrap();
+            let mut encoded: Vec<EncodedRequest> = written.iter().map(EncodedRequest::new).collect();
+            w.push_all(&mut encoded).unwrap();
+            let total = w.bytes();
+            let mut r = w.finish().unwrap();
+            // The first byte the damage touches: records that end before it are intact.
+            let mut damaged_at = total;
+            if let Some(cut) = cut.filter(|&c| c < total) {
+                r.file.set_len(cut).unwrap();
+                damaged_at = cut;
+            }
+            if let Some((at, byte)) = overwrite.filter(|&(at, _)| at < damaged_at) {
+                use std::os::unix::fs::FileExt;
+                r.file.write_at(&[byte], at).unwrap();
+                damaged_at = at;
+            }
+            let mut intact = 0;
+            let mut end = 0;
+            for s in &encoded {
+                end += 4 + s.bytes.len() as u64;
+                if end > damaged_at {
+                    break;
+                }
+                intact += 1;
+            }
+            let mut batch = r.empty_batch();
+            let mut read = Vec::new();
+            let mut failed = false;
+            for round in 0.. {
+                let size = batch_sizes[round % batch_sizes.len()];
+                let got = if fresh && round % 2 == 1 {
+                    r.next_batch(size).map(|b| b.map(|b| batch = b).is_some())
+                } else {
+                    r.refill(&mut batch, size)
+                };
+                match got {
+                    Ok(true) => {
+                        for i in 0..batch.len() {
+                            match batch.decode(i) {
+                                Ok(req) => read.push(req),
+                                Err(_) => failed = true,
+                            }
+                        }
+                    }
+                    Ok(false) => break,
+                    Err(SpillError::Corrupt { .. }) => {
+                        failed = true;
+                        break;
+                    }
+                    Err(e) => panic!("{e}"),
+                }
+                if failed {
+                    break;
+                }
+            }
+            let before_damage = intact.min(read.len());
+            proptest::prop_assert_eq!(&read[..before_damage], &written[..before_damage]);
+            if damaged_at == total {
+                proptest::prop_assert!(!failed);
+                proptest::prop_assert!(read == written);
+            } else if overwrite.is_none() {
+                // Only cut: the batch that holds the cut record fails, after the batches
+                // before it read back whole.
+                proptest::prop_assert!(failed);
+                proptest::prop_assert!(read.len() <= intact && intact < read.len() + 5);
+            }
         }
     }
 }

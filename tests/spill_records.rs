@@ -189,7 +189,10 @@ proptest! {
         let moved = KubeletRequest { pos: SourcePos { file: r.pos.file, line }, ..r };
         let dir = tempfile::tempdir().unwrap();
         let mut writer = SpillWriter::create(dir.path()).unwrap();
-        writer.push_all(&mut [encoded, EncodedRequest::new(&moved)]).unwrap();
+        let mut both = [encoded, EncodedRequest::new(&moved)];
+        writer.push_all(&mut both).unwrap();
+        // The shift is in the encoding now, and counted once.
+        prop_assert_eq!(both[0].pos(), moved.pos);
         let mut reader = writer.finish().unwrap();
         let batch = reader.next_batch(2).unwrap().unwrap();
         prop_assert_eq!(batch.decode(0).unwrap(), moved.clone());
@@ -305,9 +308,9 @@ fn push_all(dir: &std::path::Path, written: &[KubeletRequest]) -> SpillWriter {
     writer
 }
 
-/// Requests handed over together are written with few vectored writes of at most the
-/// system's limit of slices (two per request): more requests than that, some with lines
-/// still to shift, and handed over in parts of changing sizes, read back whole and in order.
+/// Requests handed over together: more than the system's limit of slices a write (two per
+/// request) in one call, some with lines still to shift, in parts of changing sizes, read
+/// back whole and in order.
 #[test]
 fn many_requests_handed_over_together_read_back_in_order() {
     let dir = tempfile::tempdir().unwrap();
@@ -396,10 +399,10 @@ fn the_file_reads_back_in_order_in_batches() {
     assert!(reader.next_batch(4).unwrap().is_none());
 }
 
-/// The writer gathers about 1 MiB before it writes: records that cross that mark, and one
-/// larger than it, read back whole and in order.
+/// Records of 10 KB, so that reads end inside them, and one larger than the MiB the reader
+/// reads at most at once, read back whole and in order.
 #[test]
-fn records_across_and_over_the_write_mark_read_back_whole() {
+fn records_larger_than_a_read_read_back_whole() {
     let dir = tempfile::tempdir().unwrap();
     let written: Vec<KubeletRequest> = (0..300)
         .map(|i| KubeletRequest {
