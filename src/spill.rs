@@ -197,6 +197,11 @@ pub struct SpillReader {
 /// batch, large enough that a batch needs few reads.
 const TOP_UP_BYTES: usize = 16 << 10;
 
+/// The most one read asks for: a corrupt length (up to 4 GiB) then grows the buffer only as
+/// the file's bytes come, and one record of many MiB does not make the next batches read as
+/// much ahead of their records.
+const READ_AT_MOST: usize = 1 << 20;
+
 /// Encoded requests read back together; [`SpillBatch::decode`] turns one into a record, so
 /// that a batch can be decoded in parallel.
 pub struct SpillBatch {
@@ -255,11 +260,9 @@ impl SpillReader {
         self.carried.clear();
         // The first read asks for about the last batch's size, less what was carried over,
         // so that most batches take one read and a top-up, and little is carried over again.
-        // At most a MiB: after a batch with a record of many MiB, asking for as much again
-        // would carry most of it over from batch to batch.
         let mut ask = self
             .last_batch_bytes
-            .min(1 << 20)
+            .min(READ_AT_MOST)
             .saturating_sub(filled)
             .max(TOP_UP_BYTES);
         let mut at = 0;
@@ -295,9 +298,7 @@ impl SpillReader {
     ) -> Result<(), SpillError> {
         let need = record_part.end;
         while *filled < need {
-            // A corrupt length asks for up to 4 GiB: the room grows a MiB at a time, as the
-            // file's bytes come, until it ends.
-            let want = (need - *filled).min(1 << 20).max(*ask);
+            let want = (need - *filled).min(READ_AT_MOST).max(*ask);
             *ask = TOP_UP_BYTES;
             let end = *filled + want;
             if bytes.len() < end {
