@@ -786,9 +786,9 @@ impl std::ops::DerefMut for LentAnswers<'_> {
 /// batches in flight outgrew the caches; 1024 took 5-12% less CPU than 8192 by the minimum of
 /// alternated runs on the 1 GB benchmark log, 1-9% by the median, and 256 took 4-10% less than
 /// 1024 by the median in five sets of 12-30 alternated rounds on a later machine (an earlier
-/// one had shown no difference). 512, in the one set that tried it, did nearly as well as 256; 128, in two,
-/// gave back half the gain or more, as each batch has its own read, its own jobs and its own
-/// broadcast of frees.
+/// one had shown no difference). 512, in the one set that tried it, did nearly as well as
+/// 256; 128, in two, gave back half the gain or more, as each batch has its own read, its own
+/// jobs and its own broadcast of frees.
 const DECIDE_BATCH: usize = 256;
 
 /// Runs the analysis. `on_row` sees every row in the order the requests completed in the log

@@ -375,7 +375,8 @@ impl<'a> Reader<'a> {
         // itself: no escape decodes longer than it is written, so a string with no escaped
         // quote (a requestURI with its `\u0026`s) fits, where growing from nothing
         // reallocated it twice or three times over.
-        let room = memchr::memchr(b'"', b.get(run..)?).unwrap_or(0);
+        // (`run` is within the text: the opening quote was just peeked at.)
+        let room = memchr::memchr(b'"', b.get(run..).unwrap_or_default()).unwrap_or(0);
         let mut decoded = String::with_capacity(room);
         loop {
             let stop = self.stops.find(b, run);
