@@ -18,6 +18,10 @@
 #   BENCH_BIG_RUNS  runs on the big log (default 1)
 #   BENCH_PRETTY    size of the log's prefix pretty-printed (one JSON document per event over
 #                   many lines), timed mapped, peak RSS on stdin (default 100M; 0 to skip)
+#   BENCH_ALTERNATE rounds of DuckDB and `analyze` run in turn on the main log (default 10; 0
+#                   to skip): the table's rows are each measured in a block of their own, so the
+#                   host's load drifting between blocks moves their ratio; in turn, both see
+#                   the same host, and the ratio of their medians is the one to quote
 #   BENCH_FEW       kubelet share of a second log of BENCH_BYTES (same cluster and seed), timed
 #                   with DuckDB and `analyze` (default 0.1: a large cluster's log, where
 #                   controllers and users write most lines; 0 to skip). The main log's half
@@ -299,6 +303,30 @@ if [[ $BIG_SPEC != 0 ]]; then
   MEM+=("$BIG_SPEC log on stdin: $(rss_split bash -c 'exec "$0" analyze - --format json < "$1"' "$BIN" "$BIG")")
   RUNS=$SAVED_RUNS
 fi
+# ---- DuckDB and analyze in turn ---------------------------------------------------------------
+ALTERNATE=${BENCH_ALTERNATE:-10}
+ALTERNATED=""
+if (( ALTERNATE > 0 )); then
+  echo "== $ALTERNATE rounds of DuckDB and analyze in turn" >&2
+  ALTERNATED=$(for ((i = 0; i < ALTERNATE; i++)); do
+    t0=$(date +%s.%N)
+    "$PY" -c "import duckdb,sys; duckdb.sql(sys.argv[1]).fetchall()" "$DUCK_SQL" > /dev/null
+    t1=$(date +%s.%N)
+    "$BIN" analyze "$LOG" --format json > /dev/null
+    t2=$(date +%s.%N)
+    echo "$t0 $t1 $t2"
+  done | python3 -c 'import statistics, sys
+size = int(sys.argv[1])
+duck, ours = [], []
+for line in sys.stdin:
+    t0, t1, t2 = map(float, line.split())
+    duck.append(t1 - t0)
+    ours.append(t2 - t1)
+md, mo = statistics.median(duck), statistics.median(ours)
+print("%d rounds in turn on the main log, wall s min / median: DuckDB %.3f / %.3f (%.0f MB/s at the median), "
+      "nodeauthz analyze %.3f / %.3f (%.0f MB/s); analyze / DuckDB by the medians: %.2fx, by the minima: %.2fx"
+      % (len(duck), min(duck), md, size / 1e6 / md, min(ours), mo, size / 1e6 / mo, md / mo, min(duck) / min(ours)))' "$SIZE")
+fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report -----------------------------------------------------------------------------------
@@ -362,6 +390,7 @@ except ValueError:
 if nagz_err.strip():
     print("nodeauthz .gz stderr (tail): %r" % nagz_err[-300:])
 EOF
+[[ -n $ALTERNATED ]] && echo && echo "$ALTERNATED"
 echo
 echo "Peak RssAnon / RssFile MiB of nodeauthz analyze (one run each, sampled every 20 ms):"
 for m in "${MEM[@]}"; do

@@ -897,7 +897,7 @@ pub fn decode_fields(bytes: &[u8], fields: Fields) -> Result<KubeletRequest, Str
         ));
     }
     let (text, bin) = d.bin.split_at(text_len);
-    d.text = std::str::from_utf8(text).map_err(|e| format!("text that is not UTF-8: {e}"))?;
+    d.text = crate::input::utf8(text).map_err(|e| format!("text that is not UTF-8: {e}"))?;
     d.bin = bin;
     let audit_id = d.str()?;
     let stage = match d.u8()? {

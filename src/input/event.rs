@@ -452,9 +452,23 @@ pub enum Document<'a> {
 /// The categories of AKS diagnostic records that hold audit events.
 const AKS_AUDIT_CATEGORIES: [&str; 2] = ["kube-audit", "kube-audit-admin"];
 
+/// Whether [`classify`] takes `ev` for the one audit event it is, as it takes nearly every
+/// line of a log: a caller can then go on with the event where it is. An event is about a
+/// kilobyte, and moving it into `classify` and out again in a [`Document`] was 0.5% of the
+/// instructions of `analyze`.
+pub fn is_plain_event(ev: &RawEvent<'_>) -> bool {
+    ev.array.is_none()
+        && matches!(ev.kind.as_deref(), Some("Event") | None)
+        && ev.proto_payload.is_none()
+        && ev.audit_id.as_deref().is_some_and(|id| !id.is_empty())
+}
+
 /// Decides whether a parsed document is an audit event, a list of them, a cloud record that
 /// holds one, or neither; the error is the one-line reason for a "not an audit event" report.
 pub fn classify(mut ev: RawEvent<'_>) -> Result<Document<'_>, String> {
+    if is_plain_event(&ev) {
+        return Ok(Document::Event(ev));
+    }
     if let Some(items) = ev.array.take() {
         if items.iter().all(|i| i.0.is_none()) {
             return Err("a JSON array without an object in it".into());
@@ -474,9 +488,7 @@ pub fn classify(mut ev: RawEvent<'_>) -> Result<Document<'_>, String> {
             "GKE Cloud Logging record (protoPayload); this envelope is not supported".into(),
         );
     }
-    if ev.audit_id.as_deref().is_some_and(|id| !id.is_empty()) {
-        return Ok(Document::Event(ev));
-    }
+    // An event of its own with an auditID was taken above (`is_plain_event`).
     if let Some(records) = ev.records.0.take() {
         return Ok(Document::List(records.into_iter().map(|r| r.0).collect()));
     }
@@ -1074,5 +1086,29 @@ mod tests {
                 assert_eq!(oe.time, 1_577_836_800_000_000);
             }
         }
+    }
+
+    /// `is_plain_event` holds exactly for the documents `classify` takes as one event of their
+    /// own: lists, other kinds, GKE records, and events without an auditID are not.
+    #[test]
+    fn a_plain_event_is_what_classify_takes_as_an_event() {
+        let cases = [
+            (r#"{"kind":"Event","auditID":"a","verb":"get"}"#, true),
+            (r#"{"auditID":"a"}"#, true),
+            (r#"{"kind":"Event","auditID":""}"#, false),
+            (r#"{"kind":"Event"}"#, false),
+            (r#"{"kind":"EventList","auditID":"a","items":[]}"#, false),
+            (r#"{"kind":"Pod","auditID":"a"}"#, false),
+            (r#"{"auditID":"a","protoPayload":{}}"#, false),
+            (r#"{"records":[{"auditID":"a"}]}"#, false),
+        ];
+        for (text, plain) in cases {
+            let ev = serde_json::from_str::<RawEvent<'_>>(text).unwrap();
+            assert_eq!(is_plain_event(&ev), plain, "{text}");
+            let event = matches!(classify(ev), Ok(Document::Event(_)));
+            assert_eq!(event, plain, "{text}");
+        }
+        let array = parse_document(r#"[{"auditID":"a"}]"#).unwrap();
+        assert!(!is_plain_event(&array));
     }
 }

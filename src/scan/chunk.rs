@@ -8,8 +8,8 @@ use serde_json::error::Category;
 use serde_json::value::RawValue;
 
 use crate::input::event::{
-    classify, for_each_held_event, json_error_message, parse_document, Document, EmbeddedError,
-    RawEvent,
+    classify, for_each_held_event, is_plain_event, json_error_message, parse_document, Document,
+    EmbeddedError, RawEvent,
 };
 use crate::input::legacy::{looks_legacy, parse_legacy_line};
 #[cfg(unix)]
@@ -354,6 +354,10 @@ impl ChunkOut {
         cands: &mut Candidates<'a>,
         text: &'a str,
     ) -> Result<(), (BadKind, String)> {
+        if is_plain_event(&doc) {
+            self.event(doc, line, ctx, cands, text);
+            return Ok(());
+        }
         let doc = classify(doc).map_err(|reason| {
             (
                 BadKind::NotAuditEvent,
@@ -978,7 +982,7 @@ fn parse_line<'a>(
         out.skipped += 1;
         return;
     }
-    let text = match std::str::from_utf8(t) {
+    let text = match crate::input::utf8(t) {
         Ok(s) => s,
         Err(e) => {
             return out.bad(
@@ -1078,7 +1082,7 @@ pub fn process_lines(buf: &[u8], ctx: &ChunkCtx<'_>) -> ChunkOut {
                 stage,
                 time,
             } if !unterminated => {
-                let text = std::str::from_utf8(line.trim_ascii());
+                let text = crate::input::utf8(line.trim_ascii());
                 let hash = audit_id_hash(audit_id);
                 let replaces = match std::str::from_utf8(audit_id) {
                     Ok(id) if !cands.has(hash) => Some((id, None)),
