@@ -308,24 +308,36 @@ ALTERNATE=${BENCH_ALTERNATE:-10}
 ALTERNATED=""
 if (( ALTERNATE > 0 )); then
   echo "== $ALTERNATE rounds of DuckDB and analyze in turn" >&2
+  # Each run's exit status goes with its times: a failed run (which may end early) is left
+  # out of the medians and counted, as `measure` reports a failed row.
   ALTERNATED=$(for ((i = 0; i < ALTERNATE; i++)); do
     t0=$(date +%s.%N)
-    "$PY" -c "import duckdb,sys; duckdb.sql(sys.argv[1]).fetchall()" "$DUCK_SQL" > /dev/null
+    s1=0
+    "$PY" -c "import duckdb,sys; duckdb.sql(sys.argv[1]).fetchall()" "$DUCK_SQL" > /dev/null || s1=$?
     t1=$(date +%s.%N)
-    "$BIN" analyze "$LOG" --format json > /dev/null
+    s2=0
+    "$BIN" analyze "$LOG" --format json > /dev/null 2>&1 || s2=$?
     t2=$(date +%s.%N)
-    echo "$t0 $t1 $t2"
+    echo "$t0 $t1 $t2 $s1 $s2"
   done | python3 -c 'import statistics, sys
 size = int(sys.argv[1])
-duck, ours = [], []
+duck, ours, failed = [], [], 0
 for line in sys.stdin:
-    t0, t1, t2 = map(float, line.split())
-    duck.append(t1 - t0)
-    ours.append(t2 - t1)
+    t0, t1, t2, s1, s2 = line.split()
+    if s1 != "0" or s2 != "0":
+        failed += 1
+        continue
+    duck.append(float(t1) - float(t0))
+    ours.append(float(t2) - float(t1))
+if not duck:
+    print("DuckDB and analyze in turn: every round failed (%d)" % failed)
+    sys.exit()
 md, mo = statistics.median(duck), statistics.median(ours)
-print("%d rounds in turn on the main log, wall s min / median: DuckDB %.3f / %.3f (%.0f MB/s at the median), "
-      "nodeauthz analyze %.3f / %.3f (%.0f MB/s); analyze / DuckDB by the medians: %.2fx, by the minima: %.2fx"
-      % (len(duck), min(duck), md, size / 1e6 / md, min(ours), mo, size / 1e6 / mo, md / mo, min(duck) / min(ours)))' "$SIZE")
+print("%d rounds in turn on the main log%s, wall s min / median: DuckDB %.3f / %.3f (%.0f MB/s at the "
+      "median), nodeauthz analyze %.3f / %.3f (%.0f MB/s); the speed of analyze over that of DuckDB by "
+      "the medians: %.2fx, by the minima: %.2fx"
+      % (len(duck), " (and %d that failed, left out)" % failed if failed else "", min(duck), md,
+         size / 1e6 / md, min(ours), mo, size / 1e6 / mo, md / mo, min(duck) / min(ours)))' "$SIZE")
 fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -1088,27 +1088,64 @@ mod tests {
         }
     }
 
-    /// `is_plain_event` holds exactly for the documents `classify` takes as one event of their
-    /// own: lists, other kinds, GKE records, and events without an auditID are not.
+    /// `is_plain_event` holds for the documents `classify` takes as one event of their own,
+    /// and for no other: each of its conditions fails in one case, and each case is
+    /// classified as it was before `classify` asked `is_plain_event` first.
     #[test]
     fn a_plain_event_is_what_classify_takes_as_an_event() {
-        let cases = [
-            (r#"{"kind":"Event","auditID":"a","verb":"get"}"#, true),
-            (r#"{"auditID":"a"}"#, true),
-            (r#"{"kind":"Event","auditID":""}"#, false),
-            (r#"{"kind":"Event"}"#, false),
-            (r#"{"kind":"EventList","auditID":"a","items":[]}"#, false),
-            (r#"{"kind":"Pod","auditID":"a"}"#, false),
-            (r#"{"auditID":"a","protoPayload":{}}"#, false),
-            (r#"{"records":[{"auditID":"a"}]}"#, false),
-        ];
-        for (text, plain) in cases {
-            let ev = serde_json::from_str::<RawEvent<'_>>(text).unwrap();
-            assert_eq!(is_plain_event(&ev), plain, "{text}");
-            let event = matches!(classify(ev), Ok(Document::Event(_)));
-            assert_eq!(event, plain, "{text}");
+        // What `classify` makes of a document: the auditIDs of the events it holds, or why
+        // it holds none.
+        fn outcome(
+            doc: Result<Document<'_>, String>,
+        ) -> Result<(&'static str, Vec<String>), String> {
+            let id = |ev: &RawEvent<'_>| ev.audit_id.as_deref().unwrap_or("").to_string();
+            match doc? {
+                Document::Event(ev) => Ok(("event", vec![id(&ev)])),
+                Document::List(items) => Ok(("list", items.iter().flatten().map(id).collect())),
+                Document::Enveloped(ev) => Ok(("enveloped", vec![id(&ev)])),
+                Document::Embedded(text) => Ok(("embedded", vec![text.into_owned()])),
+            }
         }
-        let array = parse_document(r#"[{"auditID":"a"}]"#).unwrap();
+        let event = |id: &str| Ok(("event", vec![id.to_string()]));
+        let list = |ids: &[&str]| Ok(("list", ids.iter().map(|i| i.to_string()).collect()));
+        let cases = [
+            (r#"{"kind":"Event","auditID":"a","verb":"get"}"#, event("a")),
+            (r#"{"auditID":"a"}"#, event("a")),
+            (r#"{"kind":null,"auditID":"a"}"#, event("a")),
+            // An auditID of its own makes an event, whatever else the document holds.
+            (r#"{"auditID":"a","records":[{"auditID":"b"}]}"#, event("a")),
+            (r#"{"auditID":"a","properties":{"log":"x"}}"#, event("a")),
+            (
+                r#"{"kind":"Event","auditID":""}"#,
+                Err("no auditID".to_string()),
+            ),
+            (r#"{"kind":"Event"}"#, Err("no auditID".to_string())),
+            (r#"{"records":[{"auditID":"b"}]}"#, list(&["b"])),
+            (
+                r#"{"kind":"EventList","auditID":"a","items":[{"auditID":"c"}]}"#,
+                list(&["c"]),
+            ),
+            (
+                r#"{"kind":"Pod","auditID":"a"}"#,
+                Err(r#"kind is "Pod", not "Event" or "EventList""#.to_string()),
+            ),
+            (
+                r#"{"auditID":"a","protoPayload":{}}"#,
+                Err(
+                    "GKE Cloud Logging record (protoPayload); this envelope is not supported"
+                        .to_string(),
+                ),
+            ),
+        ];
+        for (text, expected) in cases {
+            let ev = serde_json::from_str::<RawEvent<'_>>(text).unwrap();
+            let plain = is_plain_event(&ev);
+            let classified = outcome(classify(ev));
+            assert_eq!(classified, expected, "{text}");
+            assert_eq!(plain, matches!(expected, Ok(("event", _))), "{text}");
+        }
+        let array = parse_document(r#"[{"auditID":"a"},{"auditID":"b"}]"#).unwrap();
         assert!(!is_plain_event(&array));
+        assert_eq!(outcome(classify(array)), list(&["a", "b"]));
     }
 }
