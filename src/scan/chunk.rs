@@ -354,6 +354,8 @@ impl ChunkOut {
         cands: &mut Candidates<'a>,
         text: &'a str,
     ) -> Result<(), (BadKind, String)> {
+        // An event of its own, nearly every line, goes on where it is: `classify` takes no
+        // other document for one event.
         if is_plain_event(&doc) {
             self.event(doc, line, ctx, cands, text);
             return Ok(());
@@ -364,10 +366,6 @@ impl ChunkOut {
                 format!("not an audit event: {reason}"),
             )
         })?;
-        if let Document::Event(ev) = doc {
-            self.event(ev, line, ctx, cands, text);
-            return Ok(());
-        }
         let mut whole = None;
         let mut items = Vec::new();
         for_each_held_event(
