@@ -118,6 +118,8 @@ if ! $PY -c 'import duckdb' 2>/dev/null; then
   fi
   PY=target/bench-venv/bin/python
 fi
+# DUCKDB SQL: runs one query and prints its rows (every DuckDB timing runs this).
+DUCKDB=("$PY" -c "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())")
 
 # Page cache: every tool reads a cached file.
 cat "$LOG" "$LOG.gz" "$JQ_IN" > /dev/null
@@ -205,7 +207,7 @@ else
 fi
 DUCK_SQL="select count(*) from read_json('$LOG', format='newline_delimited', columns={'auditID': 'VARCHAR', 'verb': 'VARCHAR', 'user': 'STRUCT(username VARCHAR)'}) where starts_with(\"user\".username, 'system:node:')"
 row "duckdb read_json (3 columns)" "plain" "$SIZE" \
-  "$(measure "$PY" -c "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())" "$DUCK_SQL")" \
+  "$(measure "${DUCKDB[@]}" "$DUCK_SQL")" \
   "duckdb $($PY -c 'import duckdb; print(duckdb.__version__)')"
 DUCK_OUT=$(cat "$DATA/.last.out")
 if command -v hyperfine > /dev/null; then
@@ -255,7 +257,7 @@ if [[ $FEW_SHARE != 0 ]]; then
   cat "$FEW" > /dev/null
   FEW_SQL=${DUCK_SQL//$LOG/$FEW}
   row "duckdb read_json (3 columns)" "$FEW_INPUT" "$FEW_SIZE" \
-    "$(measure "$PY" -c "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())" "$FEW_SQL")" ""
+    "$(measure "${DUCKDB[@]}" "$FEW_SQL")" ""
   row "nodeauthz analyze --format json" "$FEW_INPUT" "$FEW_SIZE" "$(measure "$BIN" analyze "$FEW" --format json)" \
     "the same cluster, $FEW_SHARE of the lines kubelets'"
   cp "$DATA/.last.out" "$DATA/.na-few.out"
@@ -313,7 +315,7 @@ if (( ALTERNATE > 0 )); then
   ALTERNATED=$(for ((i = 0; i < ALTERNATE; i++)); do
     t0=$(date +%s.%N)
     s1=0
-    "$PY" -c "import duckdb,sys; duckdb.sql(sys.argv[1]).fetchall()" "$DUCK_SQL" > /dev/null || s1=$?
+    "${DUCKDB[@]}" "$DUCK_SQL" > /dev/null || s1=$?
     t1=$(date +%s.%N)
     s2=0
     "$BIN" analyze "$LOG" --format json > /dev/null 2>&1 || s2=$?
