@@ -25,7 +25,7 @@ use crate::graph::intern::FxHashMap;
 use crate::graph::{build_graph_with, Graph};
 use crate::input::source::InputSpec;
 use crate::input::uri::request_attributes;
-use crate::inventory::{Inventory, InventoryBuilder, InventoryEntry};
+use crate::inventory::{Inventory, InventoryBuilder};
 use crate::phases::PhaseTracker;
 use crate::record::{KubeletRequest, Micros};
 use crate::scan::{progress_bar, scan, shows_progress, ScanError, ScanOptions, ScanSummary};
@@ -613,6 +613,8 @@ impl Configurations {
 /// found 172 thousand times for 243 thousand requests of 150 nodes.
 struct WorkerAnswers {
     slots: Vec<Mutex<WorkerState>>,
+    /// What the fresh states lent when a slot was not free counted (see [`LentAnswers`]).
+    unkept: Mutex<InventoryBuilder>,
 }
 
 /// What a deciding worker keeps from one request to the next.
@@ -622,13 +624,29 @@ struct WorkerState {
     answers: SharedAnswers,
     /// Whole outcomes of requests decided from their attributes alone.
     outcomes: OutcomeMemo,
+    /// The requests this worker read back, counted.
+    inventory: InventoryBuilder,
 }
 
 /// A worker's [`WorkerState`] for one job, or a fresh one when it has none of its own (boxed:
-/// the memo made the state large, and a kept one is the usual case).
+/// the memo made the state large, and a kept one is the usual case). A fresh state's counts
+/// go to its lender's `unkept` when it is dropped.
 enum LentAnswers<'a> {
     Kept(MutexGuard<'a, WorkerState>),
-    Fresh(Box<WorkerState>),
+    Fresh(Box<WorkerState>, &'a WorkerAnswers),
+}
+
+impl Drop for LentAnswers<'_> {
+    fn drop(&mut self) {
+        if let LentAnswers::Fresh(state, lender) = self {
+            let counted = std::mem::take(&mut state.inventory);
+            lender
+                .unkept
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .merge(counted);
+        }
+    }
 }
 
 /// The outcomes under every scenario of requests that no scenario decided by asking the
@@ -744,7 +762,21 @@ impl WorkerAnswers {
     fn new(threads: usize) -> Self {
         WorkerAnswers {
             slots: (0..threads).map(|_| Mutex::default()).collect(),
+            unkept: Mutex::default(),
         }
+    }
+
+    /// Every request the workers counted.
+    fn inventory(self) -> InventoryBuilder {
+        let mut all = self.unkept.into_inner().unwrap_or_else(|p| p.into_inner());
+        for slot in self.slots {
+            all.merge(
+                slot.into_inner()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .inventory,
+            );
+        }
+        all
     }
 
     /// The state kept for the pool thread `thread`. A thread runs one job's items at a time,
@@ -753,7 +785,7 @@ impl WorkerAnswers {
     fn lend(&self, thread: Option<usize>) -> LentAnswers<'_> {
         match thread.and_then(|t| self.slots.get(t)?.try_lock().ok()) {
             Some(kept) => LentAnswers::Kept(kept),
-            None => LentAnswers::Fresh(Box::default()),
+            None => LentAnswers::Fresh(Box::default(), self),
         }
     }
 }
@@ -763,7 +795,7 @@ impl std::ops::Deref for LentAnswers<'_> {
     fn deref(&self) -> &WorkerState {
         match self {
             LentAnswers::Kept(kept) => kept,
-            LentAnswers::Fresh(fresh) => fresh,
+            LentAnswers::Fresh(fresh, _) => fresh,
         }
     }
 }
@@ -772,7 +804,7 @@ impl std::ops::DerefMut for LentAnswers<'_> {
     fn deref_mut(&mut self) -> &mut WorkerState {
         match self {
             LentAnswers::Kept(kept) => kept,
-            LentAnswers::Fresh(fresh) => fresh,
+            LentAnswers::Fresh(fresh, _) => fresh,
         }
     }
 }
@@ -806,7 +838,6 @@ pub fn analyze(
 
     // One read of the logs: the object events build the graph, and the kubelet requests are
     // set aside in the spill file until it is built.
-    let mut inventory = InventoryBuilder::default();
     let spill_dir = opts.spill_dir.clone().unwrap_or_else(std::env::temp_dir);
     let mut spill = SpillWriter::create(&spill_dir)?;
     let mut spill_error: Option<SpillError> = None;
@@ -921,10 +952,9 @@ pub fn analyze(
     });
     let mut write_error: Option<crate::export::ExportError> = None;
 
-    // A request read back: its row of the inventory, and unless the filter leaves it out, its
-    // verdicts.
+    // A request read back (counted in its worker's inventory) and, unless the filter leaves it
+    // out, its verdicts.
     struct Decided {
-        counted: InventoryEntry,
         verdicts: Option<Verdicts>,
         /// The deciding worker that built it, which frees it ([`free_where_built`]).
         built_on: usize,
@@ -971,16 +1001,16 @@ pub fn analyze(
                         let built_on = pool.current_thread_index().unwrap_or(0);
                         let user = &req.effective_user().username;
                         if !opts.filter.keeps(&req, node_name(user)) {
+                            shared.inventory.add(&req);
                             return Some(Decided {
-                                counted: InventoryEntry::of(&req),
                                 verdicts: None,
                                 built_on,
                             });
                         }
                         let file = file_names.get(req.pos.file as usize).unwrap_or(&no_file);
                         let prepared = Prepared::new(&req);
-                        let counted = InventoryEntry::with_attributes(&req, &prepared.attrs);
                         let kept = &mut **shared;
+                        kept.inventory.add_with_attributes(&req, &prepared.attrs);
                         let outcomes = kept.outcomes.outcomes(
                             &prepared,
                             &scenarios,
@@ -1037,7 +1067,6 @@ pub fn analyze(
                         drop(body);
                         let row = verdict_row(RowParts::moved(req, attrs), target, file);
                         Some(Decided {
-                            counted,
                             verdicts: Some(Verdicts {
                                 row,
                                 models,
@@ -1055,9 +1084,6 @@ pub fn analyze(
         }
     };
     let mut merge = |decided: Vec<Option<Decided>>| {
-        for Decided { counted, .. } in decided.iter().flatten() {
-            inventory.count(counted);
-        }
         let verdicts = || decided.iter().flatten().filter_map(|d| d.verdicts.as_ref());
         for Verdicts {
             row,
@@ -1177,7 +1203,7 @@ pub fn analyze(
         crate::export::html::write_report(dir, &report)?;
     }
     Ok(Analysis {
-        inventory: inventory.finish(&scan_summary),
+        inventory: answers.inventory().finish(&scan_summary),
         scan: scan_summary,
         summary,
         findings,
@@ -1453,6 +1479,41 @@ mod tests {
         assert!(poisoned.is_err());
         assert!(!kept(&answers.lend(Some(1))));
         assert!(kept(&answers.lend(Some(0))));
+    }
+
+    /// Every request a worker counts is in the inventory at the end: counted with its kept
+    /// answers, with fresh ones (a busy slot, a thread outside the pool), or with the answers a
+    /// panic poisoned.
+    #[test]
+    fn the_inventory_keeps_what_every_lent_state_counted() {
+        let answers = WorkerAnswers::new(2);
+        let count = |lent: &mut LentAnswers<'_>, n: usize| {
+            for i in 0..n {
+                let r = KubeletRequest {
+                    matched_by: Some(crate::record::KubeletMatch::NodeUser),
+                    ..node_request("get", "/api/v1/nodes/node-1", None, i as Micros)
+                };
+                lent.inventory.add(&r);
+            }
+        };
+        let mut kept = answers.lend(Some(0));
+        count(&mut kept, 1);
+        // The slot is busy: a fresh state, dropped before the kept one.
+        count(&mut answers.lend(Some(0)), 2);
+        count(&mut answers.lend(None), 4);
+        drop(kept);
+        let poisoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut lent = answers.lend(Some(1));
+            count(&mut lent, 8);
+            panic!("a job panics with the answers lent");
+        }));
+        assert!(poisoned.is_err());
+        count(&mut answers.lend(Some(1)), 16);
+        count(&mut answers.lend(Some(0)), 32);
+        let inventory = answers.inventory().finish(&ScanSummary::default());
+        assert_eq!(inventory.nodes.len(), 1);
+        assert_eq!(inventory.nodes["node-1"].counts.requests, 63);
+        assert_eq!(inventory.nodes["node-1"].counts.no_response, 63);
     }
 
     #[test]

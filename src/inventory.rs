@@ -141,68 +141,20 @@ pub struct BadSection {
 /// verb → resource key → counts, for one identity.
 type Rows = BTreeMap<String, BTreeMap<String, Counts>>;
 
-/// Adds up requests one at a time (`analyze` adds them as it reads them back from its spill
-/// file).
+/// Adds up requests one at a time. `analyze` has each deciding worker add up the requests it
+/// reads back from its spill file into a builder of its own, and merges the builders at the
+/// end ([`InventoryBuilder::merge`]): counting on the thread that merged the workers' results
+/// made every request's key cross from one core's cache to the other's, and its lookup was a
+/// fifth of that thread's work, which every worker waits on.
 #[derive(Debug, Default)]
 pub struct InventoryBuilder {
     /// Counts by [`row_key`]. One hash lookup per request: the nested ordered maps the
     /// inventory is rendered from (identity, verb, resource) took three descents with a dozen
-    /// string comparisons, on the thread every worker waits on; they are built once, by
-    /// [`InventoryBuilder::finish`]. FxHash: SipHash was most of the lookup's cost.
+    /// string comparisons; they are built once, by [`InventoryBuilder::finish`]. FxHash:
+    /// SipHash was most of the lookup's cost.
     counts: FxHashMap<Vec<u8>, Counts>,
-}
-
-/// One request's row of the inventory and its recorded outcome, taken on the thread that has
-/// the request, so that the one adding up only looks the row up ([`InventoryBuilder::count`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InventoryEntry {
+    /// The key of the request at hand, kept so that only a new row allocates one.
     key: Vec<u8>,
-    recorded: Recorded,
-}
-
-impl InventoryEntry {
-    /// The entry of request `r`.
-    pub fn of(r: &KubeletRequest) -> InventoryEntry {
-        let p = resolve_path(&r.uri.path);
-        InventoryEntry::keyed(
-            r,
-            RowResource {
-                resource_request: p.resource_request,
-                api_group: p.api_group,
-                resource: p.resource,
-                subresource: p.subresource,
-            },
-        )
-    }
-
-    /// The entry of request `r`, whose attributes `attrs` are already worked out (see
-    /// [`request_attributes`](crate::input::uri::request_attributes)): they hold its path's
-    /// resource as [`InventoryEntry::of`] reads it, and reading the path again was a tenth of
-    /// the deciding worker's own work on a request.
-    pub fn with_attributes(r: &KubeletRequest, attrs: &Attributes) -> InventoryEntry {
-        let entry = InventoryEntry::keyed(
-            r,
-            RowResource {
-                resource_request: attrs.resource_request,
-                api_group: &attrs.api_group,
-                resource: &attrs.resource,
-                subresource: &attrs.subresource,
-            },
-        );
-        debug_assert_eq!(entry, InventoryEntry::of(r));
-        entry
-    }
-
-    fn keyed(r: &KubeletRequest, resource: RowResource<'_>) -> InventoryEntry {
-        // Room for a node's usual key (two lengths, a name, a verb, a resource), so that the
-        // key is one allocation.
-        let mut key = Vec::with_capacity(96);
-        request_key(r, resource, &mut key);
-        InventoryEntry {
-            key,
-            recorded: recorded(r),
-        }
-    }
 }
 
 /// What a request's row of the inventory is keyed by from its path.
@@ -283,21 +235,58 @@ fn request_key(r: &KubeletRequest, p: RowResource<'_>, out: &mut Vec<u8>) {
 }
 
 impl InventoryBuilder {
-    /// Counts one distinct kubelet request (for the tests: `analyze` counts entries made
-    /// where the request is decoded).
-    #[cfg(test)]
-    fn add(&mut self, r: &KubeletRequest) {
-        self.count(&InventoryEntry::of(r));
+    /// Counts one distinct kubelet request.
+    pub fn add(&mut self, r: &KubeletRequest) {
+        let p = resolve_path(&r.uri.path);
+        self.add_keyed(
+            r,
+            RowResource {
+                resource_request: p.resource_request,
+                api_group: p.api_group,
+                resource: p.resource,
+                subresource: p.subresource,
+            },
+        );
     }
 
-    /// Counts one distinct kubelet request by its entry.
-    pub fn count(&mut self, entry: &InventoryEntry) {
-        let InventoryEntry { key, recorded } = entry;
-        let counts = match self.counts.get_mut(key.as_slice()) {
-            Some(c) => c,
-            None => self.counts.entry(key.clone()).or_default(),
-        };
-        counts.add(*recorded);
+    /// [`InventoryBuilder::add`] for a request whose attributes `attrs` are already worked out
+    /// (see [`request_attributes`](crate::input::uri::request_attributes)): they hold its
+    /// path's resource as `add` reads it, and reading the path again was a tenth of the
+    /// deciding worker's own work on a request.
+    pub fn add_with_attributes(&mut self, r: &KubeletRequest, attrs: &Attributes) {
+        self.add_keyed(
+            r,
+            RowResource {
+                resource_request: attrs.resource_request,
+                api_group: &attrs.api_group,
+                resource: &attrs.resource,
+                subresource: &attrs.subresource,
+            },
+        );
+    }
+
+    fn add_keyed(&mut self, r: &KubeletRequest, resource: RowResource<'_>) {
+        request_key(r, resource, &mut self.key);
+        let recorded = recorded(r);
+        match self.counts.get_mut(self.key.as_slice()) {
+            Some(c) => c.add(recorded),
+            None => self
+                .counts
+                .entry(self.key.clone())
+                .or_default()
+                .add(recorded),
+        }
+    }
+
+    /// Adds the counts of `other`, as if its requests had been added here.
+    pub fn merge(&mut self, other: InventoryBuilder) {
+        for (key, c) in other.counts {
+            let sum = self.counts.entry(key).or_default();
+            sum.requests += c.requests;
+            sum.allowed += c.allowed;
+            sum.forbidden += c.forbidden;
+            sum.no_response += c.no_response;
+        }
     }
 
     /// The inventory of everything added, with the scan's summary.
@@ -543,9 +532,13 @@ mod tests {
                         r.matched_by = Some(KubeletMatch::ImpersonatedNode);
                     }
                     let attrs = request_attributes(&r.verb, &r.uri, r.effective_user());
+                    let (mut from_attrs, mut from_path) =
+                        (InventoryBuilder::default(), InventoryBuilder::default());
+                    from_attrs.add_with_attributes(&r, &attrs);
+                    from_path.add(&r);
+                    assert_eq!(from_attrs.counts.len(), 1);
                     assert_eq!(
-                        InventoryEntry::with_attributes(&r, &attrs),
-                        InventoryEntry::of(&r),
+                        from_attrs.counts, from_path.counts,
                         "{verb} {path} as {user}"
                     );
                 }
@@ -620,6 +613,78 @@ mod tests {
         assert_eq!(json["nodes"]["n1"]["forbidden"], 1);
         assert_eq!(json["nodes"]["n1"]["no_response"], 1);
         assert!(inv.to_table().contains("patch nodes/status"));
+    }
+
+    /// Builders that each added some of the requests, merged, give the inventory of one that
+    /// added them all: rows in both are summed, rows in one are kept.
+    #[test]
+    fn merged_builders_count_as_one() {
+        let rc = Stage::ResponseComplete;
+        let requests = [
+            req(
+                "system:node:n1",
+                "get",
+                "/api/v1/nodes/n1",
+                rc,
+                Some(403),
+                None,
+            ),
+            req(
+                "system:node:n1",
+                "get",
+                "/api/v1/nodes/n1",
+                rc,
+                Some(200),
+                Some("allow"),
+            ),
+            req(
+                "system:node:n1",
+                "get",
+                "/api/v1/nodes/n1",
+                Stage::RequestReceived,
+                None,
+                None,
+            ),
+            req(
+                "system:node:n2",
+                "get",
+                "/api/v1/nodes/n2",
+                rc,
+                Some(200),
+                None,
+            ),
+            req("bootstrap", "get", "/healthz", rc, Some(200), None),
+        ];
+        let mut all = InventoryBuilder::default();
+        for r in &requests {
+            all.add(r);
+        }
+        let (mut first, mut second) = (InventoryBuilder::default(), InventoryBuilder::default());
+        for (i, r) in requests.iter().enumerate() {
+            if i % 2 == 0 {
+                first.add(r)
+            } else {
+                second.add(r)
+            }
+        }
+        first.merge(second);
+        let summary = ScanSummary::default();
+        let (merged, whole) = (first.finish(&summary), all.finish(&summary));
+        assert_eq!(merged.to_json(), whole.to_json());
+        assert_eq!(
+            merged.nodes["n1"].counts,
+            Counts {
+                requests: 3,
+                allowed: 1,
+                forbidden: 1,
+                no_response: 1
+            }
+        );
+        assert_eq!(merged.nodes["n2"].counts.requests, 1);
+        assert_eq!(
+            merged.other_kubelet_identities["bootstrap"].counts.requests,
+            1
+        );
     }
 
     #[test]
