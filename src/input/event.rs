@@ -262,11 +262,15 @@ pub fn parse_document(text: &str) -> serde_json::Result<RawEvent<'_>> {
             ..RawEvent::default()
         });
     }
-    // The common shape is read directly; serde reads (and reports on) the rest.
-    if let Some(event) = crate::input::fast_event::read_event(text) {
-        return Ok(event);
+    // The common shape is read directly, into the value returned; serde reads (and reports
+    // on) the rest.
+    let mut read = Ok(RawEvent::default());
+    if let Ok(event) = &mut read {
+        if !crate::input::fast_event::read_event_into(text, event) {
+            read = serde_json::from_str(text);
+        }
     }
-    serde_json::from_str(text)
+    read
 }
 
 /// `properties` of an AKS diagnostic record.

@@ -31,14 +31,21 @@ const MAX_SKIP_DEPTH: u32 = 64;
 /// without serde's visitor, or `None` when `text` is not in the shape read here: then serde
 /// must read it (and may find it bad).
 pub fn read_event(text: &str) -> Option<RawEvent<'_>> {
+    let mut event = RawEvent::default();
+    read_event_into(text, &mut event).then_some(event)
+}
+
+/// [`read_event`] into `event`, a default one, which holds the event read when this returns
+/// true, and anything when it returns false. The caller keeps the event where it wants it:
+/// an event is most of a kilobyte, and returning it copied it out once more at each level.
+pub fn read_event_into<'a>(text: &'a str, event: &mut RawEvent<'a>) -> bool {
     let mut r = Reader {
         text,
         pos: 0,
         stops: Stops::new(),
     };
-    let mut event = RawEvent::default();
     let mut seen = Seen::default();
-    r.object(|r, key| {
+    let whole = r.object(|r, key| {
         match key {
             "kind" => seen.set(0, &mut event.kind, r.opt_string()?),
             "apiVersion" => seen.set(1, &mut event.api_version, r.opt_string()?),
@@ -65,9 +72,9 @@ pub fn read_event(text: &str) -> Option<RawEvent<'_>> {
             "items" | "protoPayload" | "category" | "properties" | "records" => None,
             _ => r.skip(),
         }
-    })?;
+    });
     r.ws();
-    (r.pos == text.len()).then_some(event)
+    whole.is_some() && r.pos == text.len()
 }
 
 /// The fields of one object read so far, by bit: serde's derive refuses a field written twice
@@ -340,7 +347,17 @@ impl<'a> Reader<'a> {
         read(self).map(Some)
     }
 
+    /// `opt(Reader::string)`, with a string without escapes right at `pos` (as Go writes every
+    /// value, right after its colon) read first: this is the reading's most common value,
+    /// and `opt` looked past white space for `null` and then again for the quote.
+    #[inline]
     fn opt_string(&mut self) -> Option<Option<CowStr<'a>>> {
+        if self.bytes().get(self.pos) == Some(&b'"') {
+            if let Some(plain) = self.plain() {
+                return Some(Some(CowStr(Cow::Borrowed(plain))));
+            }
+            return self.string().map(Some);
+        }
         self.opt(Reader::string)
     }
 
