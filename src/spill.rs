@@ -772,6 +772,7 @@ impl Encoder<'_> {
         self.text.extend_from_slice(s.as_bytes());
         self.len(s.len());
     }
+    #[inline(always)]
     fn opt<T>(&mut self, v: Option<&T>, f: impl FnOnce(&mut Self, &T)) {
         match v {
             None => self.u8(0),
@@ -990,12 +991,16 @@ pub fn decode_fields(bytes: &[u8], fields: Fields) -> Result<KubeletRequest, Str
 }
 
 /// Reads a record's encoding (see [`encode`]): its strings from `text`, the rest from `bin`.
+/// Its small readers are always inlined: the compiler called them apart, and the calls were
+/// 1.7% of `analyze`'s instructions on the 100 MB benchmark log (callgrind); so is the
+/// encoder's `opt` (0.4%).
 struct Decoder<'a> {
     bin: &'a [u8],
     text: &'a str,
 }
 
 impl<'a> Decoder<'a> {
+    #[inline(always)]
     fn take<const N: usize>(&mut self) -> Result<[u8; N], String> {
         let (head, rest) = self
             .bin
@@ -1004,23 +1009,29 @@ impl<'a> Decoder<'a> {
         self.bin = rest;
         Ok(*head)
     }
+    #[inline(always)]
     fn u8(&mut self) -> Result<u8, String> {
         Ok(self.take::<1>()?[0])
     }
+    #[inline(always)]
     fn u32(&mut self) -> Result<u32, String> {
         self.take().map(u32::from_le_bytes)
     }
+    #[inline(always)]
     fn u64(&mut self) -> Result<u64, String> {
         self.take().map(u64::from_le_bytes)
     }
+    #[inline(always)]
     fn i64(&mut self) -> Result<i64, String> {
         self.take().map(i64::from_le_bytes)
     }
+    #[inline(always)]
     fn str(&mut self) -> Result<CompactString, String> {
         self.next_text().map(CompactString::from)
     }
     /// The next string if `wanted`, else an empty one (the string is still checked, and
     /// skipped).
+    #[inline(always)]
     fn str_if(&mut self, wanted: bool) -> Result<CompactString, String> {
         let text = self.next_text()?;
         Ok(if wanted {
@@ -1032,6 +1043,7 @@ impl<'a> Decoder<'a> {
     fn string(&mut self) -> Result<String, String> {
         self.next_text().map(str::to_string)
     }
+    #[inline(always)]
     fn next_text(&mut self) -> Result<&'a str, String> {
         let n = self.u32()? as usize;
         if n > self.text.len() {
@@ -1048,6 +1060,7 @@ impl<'a> Decoder<'a> {
         self.text = rest;
         Ok(s)
     }
+    #[inline(always)]
     fn opt<T>(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<T, String>,
