@@ -43,7 +43,14 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 /// beyond microseconds are truncated. Returns `None` for anything that is not a valid
 /// timestamp (including out-of-range fields such as month 13 or second 61).
 pub fn parse_rfc3339_micros(s: &str) -> Option<Micros> {
-    let b = s.as_bytes();
+    parse_rfc3339_micros_bytes(s.as_bytes())
+}
+
+/// [`parse_rfc3339_micros`] of bytes that may not be UTF-8, as the pre-filter reads a time
+/// from a line it does not parse. Every byte a timestamp is read from must be a given ASCII
+/// character, so bytes it takes are UTF-8, and bytes that are not UTF-8 give `None`, as
+/// checking them first did (at 150 instructions a time, 0.4% of `analyze`'s).
+pub fn parse_rfc3339_micros_bytes(b: &[u8]) -> Option<Micros> {
     // Fast path: the exact shape the apiserver writes in JSON events.
     if b.len() == 27 && b[26] == b'Z' && b[19] == b'.' {
         if let Some(frac) = digits(&b[20..26]) {
@@ -285,6 +292,33 @@ mod tests {
                 prop_assert_eq!(parse_rfc3339_micros(&s), general(&s), "{}", s);
             }
         });
+    }
+
+    proptest::proptest! {
+        /// Bytes, UTF-8 or not, near a timestamp's shape or far from it, read as bytes give
+        /// what checking them as UTF-8 first and reading the text gives.
+        #[test]
+        fn bytes_read_as_their_text_is_read(
+            stamp in proptest::sample::select(vec![
+                "2023-09-01T15:37:02.744516Z",
+                "2023-09-01T15:37:02Z",
+                "2023-09-01t15:37:02.7+01:30",
+                "2023-09-01 15:37:02.123456789-05:00",
+            ]),
+            at in 0usize..40,
+            inserted in proptest::collection::vec(proptest::num::u8::ANY, 0..3),
+            replace in proptest::bool::ANY,
+        ) {
+            let mut b = stamp.as_bytes().to_vec();
+            let at = at.min(b.len());
+            if replace && at < b.len() {
+                b.splice(at..at + 1, inserted);
+            } else {
+                b.splice(at..at, inserted);
+            }
+            let as_text = std::str::from_utf8(&b).ok().and_then(parse_rfc3339_micros);
+            proptest::prop_assert_eq!(parse_rfc3339_micros_bytes(&b), as_text);
+        }
     }
 
     #[test]

@@ -58,7 +58,7 @@ use memchr::memmem;
 use crate::input::event::RawEvent;
 use crate::input::event::{GRAPH_RESOURCES, KUBELET_AGENT_PREFIX, NODE_USER_PREFIX};
 use crate::input::legacy::{looks_legacy, AUDIT_MARKER};
-use crate::input::time::parse_rfc3339_micros;
+use crate::input::time::parse_rfc3339_micros_bytes;
 #[cfg(doc)]
 use crate::record::KubeletMatch;
 use crate::record::Stage;
@@ -841,8 +841,9 @@ fn event_time<'a>(
     received: Option<&'a [u8]>,
     stage: impl FnOnce() -> Option<&'a [u8]>,
 ) -> Option<i64> {
-    let parse = |v: &[u8]| std::str::from_utf8(v).ok().and_then(parse_rfc3339_micros);
-    received.and_then(parse).or_else(|| stage().and_then(parse))
+    received
+        .and_then(parse_rfc3339_micros_bytes)
+        .or_else(|| stage().and_then(parse_rfc3339_micros_bytes))
 }
 
 /// A 64-bit hash of an auditID (auditIDs are short and random enough that a collision among
