@@ -607,10 +607,10 @@ impl Configurations {
     }
 }
 
-/// Each deciding worker's [`WorkerState`] (its answers and its memo), kept from one batch to
-/// the next. rayon makes `map_init`'s value afresh for every job (a few hundred requests), and
-/// with it went the cluster bindings found for each user: on the 1 GB benchmark log they were
-/// found 172 thousand times for 243 thousand requests of 150 nodes.
+/// Each deciding worker's [`WorkerState`] (its answers, its memo and its inventory), kept
+/// from one batch to the next. rayon makes `map_init`'s value afresh for every job (a few
+/// hundred requests), and with it went the cluster bindings found for each user: on the 1 GB
+/// benchmark log they were found 172 thousand times for 243 thousand requests of 150 nodes.
 struct WorkerAnswers {
     slots: Vec<Mutex<WorkerState>>,
     /// What the fresh states lent when a slot was not free counted (see [`LentAnswers`]).

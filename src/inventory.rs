@@ -263,6 +263,24 @@ impl InventoryBuilder {
                 subresource: &attrs.subresource,
             },
         );
+        #[cfg(debug_assertions)]
+        {
+            // The attributes must give the key the path gives: else a request would be
+            // counted under one row here and another where `add` counts it.
+            let p = resolve_path(&r.uri.path);
+            let mut from_path = Vec::new();
+            request_key(
+                r,
+                RowResource {
+                    resource_request: p.resource_request,
+                    api_group: p.api_group,
+                    resource: p.resource,
+                    subresource: p.subresource,
+                },
+                &mut from_path,
+            );
+            debug_assert_eq!(from_path, self.key, "attributes and path disagree");
+        }
     }
 
     fn add_keyed(&mut self, r: &KubeletRequest, resource: RowResource<'_>) {
