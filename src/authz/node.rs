@@ -21,7 +21,7 @@
 
 use std::borrow::{Borrow, Cow};
 
-use super::goquote::go_quote;
+use super::goquote::{go_quote, push_go_quoted};
 use super::rbac::IndexedRules;
 use super::version::{FeatureGates, Gate, KubeVersion};
 use super::{Attributes, ClusterView, PathAnswer, VertexKind};
@@ -74,15 +74,25 @@ pub fn unknown_node_reason(username: &str) -> String {
 }
 
 /// `no relationship found between node '<node>' and this object` (Go `%q` before 1.18).
+///
+/// Built by appending rather than by `format!`: it is written for every request the graph
+/// finds no path for, under each scenario that asks the Node authorizer (more than a hundred
+/// thousand times for the 1 GB benchmark log), and `format!` took three times the
+/// instructions (401 against 133 a call, callgrind).
 pub fn no_relationship_reason(version: KubeVersion, node: &str) -> String {
+    const HEAD: &str = "no relationship found between node ";
+    const TAIL: &str = " and this object";
+    let mut reason = String::with_capacity(HEAD.len() + node.len() + 2 + TAIL.len());
+    reason.push_str(HEAD);
     if version.uses_go_quoted_node_reason() {
-        format!(
-            "no relationship found between node {} and this object",
-            go_quote(node)
-        )
+        push_go_quoted(&mut reason, node);
     } else {
-        format!("no relationship found between node '{node}' and this object")
+        reason.push('\'');
+        reason.push_str(node);
+        reason.push('\'');
     }
+    reason.push_str(TAIL);
+    reason
 }
 
 /// `node '<node>' cannot read all nodes, only its own Node object`.

@@ -78,10 +78,14 @@ impl Completeness {
 }
 
 /// Why pods of `node` may be missing when neither a dump nor the node's registration is known.
+/// (Appended rather than formatted, like `no_relationship_reason`, which goes with it.)
 pub fn no_pods_reason(node: &str) -> String {
-    format!(
-        "no objects dump with pods, and the log shows no creation of Node {node} before this time"
-    )
+    [
+        "no objects dump with pods, and the log shows no creation of Node ",
+        node,
+        " before this time",
+    ]
+    .concat()
 }
 
 #[cfg(test)]
