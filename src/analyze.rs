@@ -24,7 +24,7 @@ use crate::free::free_where_built;
 use crate::graph::intern::FxHashMap;
 use crate::graph::{build_graph_with, Graph};
 use crate::input::source::InputSpec;
-use crate::input::uri::request_attributes;
+use crate::input::uri::{request_attributes, request_attributes_taking};
 use crate::inventory::{Inventory, InventoryBuilder};
 use crate::phases::PhaseTracker;
 use crate::record::{KubeletRequest, Micros};
@@ -328,6 +328,22 @@ impl<'r> Prepared<'r> {
     /// Recomputes the request's attributes; the body is parsed when a check first reads it.
     pub fn new(req: &'r KubeletRequest) -> Self {
         let attrs = request_attributes(&req.verb, &req.uri, req.effective_user());
+        Self::with(req, attrs)
+    }
+
+    /// [`Prepared::new`], with the request's path and its effective user's name and groups
+    /// moved into the attributes (the request keeps them empty): for a request whose row is
+    /// built from the attributes, where the copies were made only to free the originals.
+    pub fn taking(req: &'r mut KubeletRequest) -> Self {
+        let user = match &mut req.impersonated_user {
+            Some(impersonated) => impersonated,
+            None => &mut req.user,
+        };
+        let attrs = request_attributes_taking(&req.verb, &mut req.uri, user);
+        Self::with(req, attrs)
+    }
+
+    fn with(req: &'r KubeletRequest, attrs: Attributes) -> Self {
         Prepared {
             req,
             body: RequestBody::raw_for(
@@ -987,7 +1003,7 @@ pub fn analyze(
                 .map_init(
                     || answers.lend(pool.current_thread_index()),
                     |shared, i| {
-                        let req = match batch.decode_for_deciding(i) {
+                        let mut req = match batch.decode_for_deciding(i) {
                             Ok(req) => req,
                             Err(e) => {
                                 let mut first =
@@ -1008,9 +1024,11 @@ pub fn analyze(
                             });
                         }
                         let file = file_names.get(req.pos.file as usize).unwrap_or(&no_file);
-                        let prepared = Prepared::new(&req);
+                        // From here on the request's user and path are the attributes'.
+                        let prepared = Prepared::taking(&mut req);
+                        let logged = prepared.req;
                         let kept = &mut **shared;
-                        kept.inventory.add_with_attributes(&req, &prepared.attrs);
+                        kept.inventory.add_with_attributes(logged, &prepared.attrs);
                         let outcomes = kept.outcomes.outcomes(
                             &prepared,
                             &scenarios,
@@ -1020,11 +1038,11 @@ pub fn analyze(
                         // The candidates' answers, straight from the chain's, compared here with
                         // what was recorded.
                         let recorded = RecordedFacts::from_log(
-                            req.decision.as_deref(),
-                            req.reason.as_deref(),
-                            req.response_code,
+                            logged.decision.as_deref(),
+                            logged.reason.as_deref(),
+                            logged.response_code,
                         );
-                        let wanted = examples.as_ref().map(|d| d.at(req.time()));
+                        let wanted = examples.as_ref().map(|d| d.at(logged.time()));
                         let models: Vec<Settled> = recorded_at
                             .iter()
                             .enumerate()

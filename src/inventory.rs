@@ -157,12 +157,31 @@ pub struct InventoryBuilder {
     key: Vec<u8>,
 }
 
-/// What a request's row of the inventory is keyed by from its path.
+/// What a request's row of the inventory is keyed by from its effective user and its path.
 struct RowResource<'a> {
+    /// The effective user's name.
+    username: &'a str,
+    /// The path, the key of a non-resource request.
+    path: &'a str,
     resource_request: bool,
     api_group: &'a str,
     resource: &'a str,
     subresource: &'a str,
+}
+
+impl<'a> RowResource<'a> {
+    /// The key parts of a request by `username` on `path`, the path read here.
+    fn read(username: &'a str, path: &'a str) -> Self {
+        let p = resolve_path(path);
+        RowResource {
+            username,
+            path,
+            resource_request: p.resource_request,
+            api_group: p.api_group,
+            resource: p.resource,
+            subresource: p.subresource,
+        }
+    }
 }
 
 /// The key of one row of the inventory: whether the identity is a node's, then the identity,
@@ -210,7 +229,7 @@ fn row_parts(key: &[u8]) -> (bool, String, String, String) {
 /// its resource key: `resource[/subresource]` with `group/` in front for non-core groups, or
 /// the path of a non-resource request.
 fn request_key(r: &KubeletRequest, p: RowResource<'_>, out: &mut Vec<u8>) {
-    let username = r.effective_user().username.as_str();
+    let username = p.username;
     let (node, identity) = match r.matched_by {
         Some(KubeletMatch::NodeUser | KubeletMatch::ImpersonatedNode) => (
             true,
@@ -220,7 +239,7 @@ fn request_key(r: &KubeletRequest, p: RowResource<'_>, out: &mut Vec<u8>) {
     };
     row_key_head(out, node, identity, &r.verb);
     if !p.resource_request {
-        out.extend_from_slice(r.uri.path.as_bytes());
+        out.extend_from_slice(p.path.as_bytes());
         return;
     }
     if !p.api_group.is_empty() {
@@ -237,26 +256,22 @@ fn request_key(r: &KubeletRequest, p: RowResource<'_>, out: &mut Vec<u8>) {
 impl InventoryBuilder {
     /// Counts one distinct kubelet request.
     pub fn add(&mut self, r: &KubeletRequest) {
-        let p = resolve_path(&r.uri.path);
-        self.add_keyed(
-            r,
-            RowResource {
-                resource_request: p.resource_request,
-                api_group: p.api_group,
-                resource: p.resource,
-                subresource: p.subresource,
-            },
-        );
+        let key = RowResource::read(&r.effective_user().username, &r.uri.path);
+        self.add_keyed(r, key);
     }
 
     /// [`InventoryBuilder::add`] for a request whose attributes `attrs` are already worked out
     /// (see [`request_attributes`](crate::input::uri::request_attributes)): they hold its
     /// path's resource as `add` reads it, and reading the path again was a tenth of the
-    /// deciding worker's own work on a request.
+    /// deciding worker's own work on a request. The identity and the path are the
+    /// attributes' too, so `r` may have given them up to `attrs` (see
+    /// [`request_attributes_taking`](crate::input::uri::request_attributes_taking)).
     pub fn add_with_attributes(&mut self, r: &KubeletRequest, attrs: &Attributes) {
         self.add_keyed(
             r,
             RowResource {
+                username: &attrs.username,
+                path: &attrs.path,
                 resource_request: attrs.resource_request,
                 api_group: &attrs.api_group,
                 resource: &attrs.resource,
@@ -265,18 +280,12 @@ impl InventoryBuilder {
         );
         #[cfg(debug_assertions)]
         {
-            // The attributes must give the key the path gives: else a request would be
+            // The attributes must give the key their path gives: else a request would be
             // counted under one row here and another where `add` counts it.
-            let p = resolve_path(&r.uri.path);
             let mut from_path = Vec::new();
             request_key(
                 r,
-                RowResource {
-                    resource_request: p.resource_request,
-                    api_group: p.api_group,
-                    resource: p.resource,
-                    subresource: p.subresource,
-                },
+                RowResource::read(&attrs.username, &attrs.path),
                 &mut from_path,
             );
             debug_assert_eq!(from_path, self.key, "attributes and path disagree");

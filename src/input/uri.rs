@@ -440,21 +440,63 @@ fn slash_mask(bytes: &[u8]) -> u64 {
 /// `deletecollection`, never with a legacy `/watch/` or `/proxy/` prefix. Whether the
 /// `AuthorizeWithSelectors` gate is on is the model's question, not the parser's.
 pub fn request_attributes(verb: &str, uri: &RequestUri, user: &UserInfo) -> Attributes {
-    let p = resolve_path(&uri.path);
+    attributes_with(
+        verb,
+        uri,
+        uri.path.clone(),
+        user.username.clone(),
+        user.groups.clone(),
+    )
+}
+
+/// [`request_attributes`] that takes the path out of `uri` and the name and groups out of
+/// `user` (they are left empty) instead of copying them, for a caller done with them: the
+/// copies (a path is seldom short enough to be kept inline, and the groups are a list) were
+/// made only to free the originals a little later.
+pub fn request_attributes_taking(
+    verb: &str,
+    uri: &mut RequestUri,
+    user: &mut UserInfo,
+) -> Attributes {
+    let path = std::mem::take(&mut uri.path);
+    let username = std::mem::take(&mut user.username);
+    let groups = std::mem::take(&mut user.groups);
+    attributes_with(verb, uri, path, username, groups)
+}
+
+/// The attributes of a request on `path` (`uri`'s, which `uri` may no longer hold) by the
+/// user `username` of `groups`.
+fn attributes_with(
+    verb: &str,
+    uri: &RequestUri,
+    path: CompactString,
+    username: CompactString,
+    groups: Vec<CompactString>,
+) -> Attributes {
+    let p = resolve_path(&path);
+    let (resource_request, legacy_prefix) = (p.resource_request, p.legacy_prefix);
+    let (api_group, api_version, resource, subresource, namespace, name) = (
+        p.api_group.into(),
+        p.api_version.into(),
+        p.resource.into(),
+        p.subresource.into(),
+        p.namespace.into(),
+        p.name.into(),
+    );
     let mut a = Attributes {
-        username: user.username.clone(),
-        groups: user.groups.clone(),
-        resource_request: p.resource_request,
+        username,
+        groups,
+        resource_request,
         verb: verb.into(),
-        api_group: p.api_group.into(),
-        api_version: p.api_version.into(),
-        resource: p.resource.into(),
-        subresource: p.subresource.into(),
-        namespace: p.namespace.into(),
-        name: p.name.into(),
-        path: uri.path.clone(),
+        api_group,
+        api_version,
+        resource,
+        subresource,
+        namespace,
+        name,
+        path,
         field_requirements: Vec::new(),
-        legacy_prefix: p.legacy_prefix,
+        legacy_prefix,
     };
     if !a.resource_request {
         return a;
@@ -771,6 +813,31 @@ mod tests {
     }
 
     proptest::proptest! {
+        // Taking the path and the user gives the attributes copying them gives, and leaves
+        // them empty.
+        #[test]
+        fn taking_gives_the_attributes_copying_gives(
+            uri in "(/apis?/[a-z.]{0,12}|/api)(/[a-z0-9%]{0,8}){0,7}(\\?(fieldSelector=metadata.name%3D[a-z]{0,4}|watch=true|&)*)?",
+            verb in "(get|list|watch|create)",
+        ) {
+            let user = UserInfo {
+                username: "system:node:a-node-name-longer-than-inline".into(),
+                groups: vec!["system:nodes".into(), "system:authenticated".into()],
+                extra: vec![],
+            };
+            let parsed = parse_request_uri(&uri);
+            let copied = request_attributes(&verb, &parsed, &user);
+            let (mut taken_uri, mut taken_user) = (parsed.clone(), user.clone());
+            let taken = request_attributes_taking(&verb, &mut taken_uri, &mut taken_user);
+            proptest::prop_assert_eq!(&taken, &copied);
+            proptest::prop_assert_eq!(taken_uri.path.as_str(), "");
+            proptest::prop_assert!(taken_user.username.is_empty() && taken_user.groups.is_empty());
+            proptest::prop_assert_eq!(
+                (taken_uri.field_selector, taken_uri.watch),
+                (parsed.field_selector, parsed.watch)
+            );
+        }
+
         // Past 64 bytes, with the bytes next to `/` (`.` and `0`) and a character whose
         // second byte is `/` with its high bit set (`ï`, C3 AF).
         #[test]
