@@ -70,6 +70,10 @@ fn hex(b: u8) -> Option<u8> {
 /// Percent-decodes `s`; `plus_is_space` for query components (Go's `QueryUnescape`). An
 /// invalid escape is kept literally: the apiserver would have rejected such a URI, and the
 /// log line is still worth reading.
+///
+/// Inlined up to the look for an escape: most strings have none (a kubelet's URI has five
+/// or so query keys and values, each decoded), and the call itself cost as much as the look.
+#[inline]
 pub fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     let escaped = if plus_is_space {
         has_either(s.as_bytes(), b'%', b'+')
@@ -79,6 +83,12 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     if !escaped {
         return Cow::Borrowed(s);
     }
+    Cow::Owned(decode_escaped(s, plus_is_space))
+}
+
+/// [`percent_decode`] of a string with an escape in it.
+#[inline(never)]
+fn decode_escaped(s: &str, plus_is_space: bool) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -102,10 +112,7 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> Cow<'_, str> {
     }
     // Decoded bytes that are not UTF-8 are replaced (U+FFFD); valid ones (nearly all) are
     // taken as they are, without a second copy.
-    Cow::Owned(
-        String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-    )
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Whether `b` holds the byte `x` or `y`. Most strings asked about are a query's short keys
