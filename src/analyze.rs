@@ -314,7 +314,8 @@ pub fn effective_policy(objects: &ObjectSet, no_bootstrap: bool) -> RbacPolicy {
 /// A kubelet request made ready for the authorizers once (attributes from its URI, its logged
 /// body parsed when a check first reads it), then decided under as many scenarios as asked.
 pub struct Prepared<'r> {
-    /// The request as logged.
+    /// The request as logged, but for its path and its effective user's name and groups,
+    /// which may have moved into `attrs` (see [`Prepared::taking`]).
     pub req: &'r KubeletRequest,
     /// What the authorizers see (the effective, impersonated user).
     pub attrs: Attributes,
@@ -1024,7 +1025,8 @@ pub fn analyze(
                             });
                         }
                         let file = file_names.get(req.pos.file as usize).unwrap_or(&no_file);
-                        // From here on the request's user and path are the attributes'.
+                        // From here on the request's path and its effective user's name and
+                        // groups are the attributes'.
                         let prepared = Prepared::taking(&mut req);
                         let logged = prepared.req;
                         let kept = &mut **shared;

@@ -280,8 +280,14 @@ impl InventoryBuilder {
         );
         #[cfg(debug_assertions)]
         {
-            // The attributes must give the key their path gives: else a request would be
-            // counted under one row here and another where `add` counts it.
+            // The attributes must be the request's (its path and effective user, unless it
+            // gave them up to the attributes, and its verb), and give the key their path
+            // gives: else a request would be counted under one row here and another where
+            // `add` counts it.
+            let user = &r.effective_user().username;
+            debug_assert!(r.uri.path.is_empty() || r.uri.path == attrs.path);
+            debug_assert!(user.is_empty() || *user == attrs.username);
+            debug_assert_eq!(r.verb, attrs.verb);
             let mut from_path = Vec::new();
             request_key(
                 r,

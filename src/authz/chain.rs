@@ -648,9 +648,9 @@ impl Scenario {
                     });
                 }
             }
-            // Appended, not formatted (`format!` takes about three times the instructions,
-            // see `no_relationship_reason`): written for each scenario that admits a request
-            // whose admission is not known.
+            // Appended, not formatted (`format!` likely takes about three times the
+            // instructions, as measured for `no_relationship_reason`): written for each
+            // scenario that allows a request whose admission is not known.
             Admission::Unknown(why) => {
                 out.indeterminate = Some(["NodeRestriction: ", why.as_str()].concat())
             }
