@@ -336,6 +336,7 @@ impl<'r> Prepared<'r> {
     /// moved into the attributes (the request keeps them empty): for a request whose row is
     /// built from the attributes, where the copies were made only to free the originals.
     pub fn taking(req: &'r mut KubeletRequest) -> Self {
+        // `effective_user`, by hand: a method would hold all of `req` where the verb is read.
         let user = match &mut req.impersonated_user {
             Some(impersonated) => impersonated,
             None => &mut req.user,

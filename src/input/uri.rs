@@ -422,18 +422,16 @@ fn slash_mask(bytes: &[u8]) -> u64 {
     let mut mask = 0;
     let words = bytes.chunks_exact(8);
     let tail = words.remainder();
-    let mut i = 0;
-    for word in words {
+    for (i, word) in words.enumerate() {
         // Whole words are loaded as they are; copying each into a zeroed word was a call
         // of `memcpy` (its length unknown to the compiler).
         mask |= slashes_in(word.try_into().unwrap_or_default()) << (8 * i);
-        i += 1;
     }
     if !tail.is_empty() {
         // Past the text's end the word is zero, which is no `/`.
         let mut word = [0u8; 8];
         word[..tail.len()].copy_from_slice(tail);
-        mask |= slashes_in(word) << (8 * i);
+        mask |= slashes_in(word) << (8 * (bytes.len() / 8));
     }
     mask
 }
@@ -481,29 +479,21 @@ fn attributes_with(
     groups: Vec<CompactString>,
 ) -> Attributes {
     let p = resolve_path(&path);
-    let (resource_request, legacy_prefix) = (p.resource_request, p.legacy_prefix);
-    let (api_group, api_version, resource, subresource, namespace, name) = (
-        p.api_group.into(),
-        p.api_version.into(),
-        p.resource.into(),
-        p.subresource.into(),
-        p.namespace.into(),
-        p.name.into(),
-    );
     let mut a = Attributes {
         username,
         groups,
-        resource_request,
+        resource_request: p.resource_request,
         verb: verb.into(),
-        api_group,
-        api_version,
-        resource,
-        subresource,
-        namespace,
-        name,
-        path,
+        api_group: p.api_group.into(),
+        api_version: p.api_version.into(),
+        resource: p.resource.into(),
+        subresource: p.subresource.into(),
+        namespace: p.namespace.into(),
+        name: p.name.into(),
         field_requirements: Vec::new(),
-        legacy_prefix,
+        legacy_prefix: p.legacy_prefix,
+        // Last: the fields above are read from it.
+        path,
     };
     if !a.resource_request {
         return a;
