@@ -77,6 +77,31 @@ pub(crate) fn read_event_into<'a>(text: &'a str, event: &mut RawEvent<'a>) -> bo
     whole.is_some() && r.pos == text.len()
 }
 
+/// The byte ranges of the values of the top-level members named `key` of the JSON object in
+/// `text`, in order. Every member's value is checked as serde checks a value it ignores
+/// ([`Reader::skip`]). `None` when the object cannot be walked here (an escaped key, a value
+/// nested deeper than [`MAX_SKIP_DEPTH`], anything malformed, anything but white space around
+/// it): serde must read it then, and may refuse it.
+pub(crate) fn member_values(text: &str, key: &str) -> Option<Vec<std::ops::Range<usize>>> {
+    let mut r = Reader {
+        text,
+        pos: 0,
+        stops: Stops::new(),
+    };
+    let mut found = Vec::new();
+    r.object(|r, member| {
+        r.ws();
+        let start = r.pos;
+        r.skip()?;
+        if member == key {
+            found.push(start..r.pos);
+        }
+        Some(())
+    })?;
+    r.ws();
+    (r.pos == text.len()).then_some(found)
+}
+
 /// The fields of one object read so far, by bit: serde's derive refuses a field written twice
 /// (even when the first was `null`, as it tracks keys, not values), so the reading gives up
 /// on the second.
@@ -778,5 +803,37 @@ mod tests {
                 });
             prop_assert_eq!(by_words, expected);
         }
+    }
+
+    /// The values of a key's members, where they are, as serde would check them; and no
+    /// answer for what the walk cannot read (serde reads it then).
+    #[test]
+    fn member_values_are_found_where_written_and_checked() {
+        let text = r#" { "a":1, "status" : {"x":[1, "]"]} ,"b":null,"status":"s\"t"} "#;
+        let values: Vec<&str> = member_values(text, "status")
+            .unwrap()
+            .into_iter()
+            .map(|v| &text[v])
+            .collect();
+        assert_eq!(values, [r#"{"x":[1, "]"]}"#, r#""s\"t""#]);
+        assert_eq!(member_values(r#"{"a":{}}"#, "status"), Some(vec![]));
+        assert_eq!(member_values("{}", "status"), Some(vec![]));
+        for unread in [
+            // An escaped key, which may be the one asked for.
+            r#"{"st\u0061tus":1}"#,
+            // Values serde refuses to ignore.
+            r#"{"status":{"a":tru}}"#,
+            r#"{"a":01,"status":1}"#,
+            r#"{"status":"\x"}"#,
+            // Not one object alone.
+            r#"{"status":1} x"#,
+            r#"{"status":1"#,
+            "[1]",
+            "",
+        ] {
+            assert_eq!(member_values(unread, "status"), None, "{unread}");
+        }
+        let deep = format!(r#"{{"status":{}{}}}"#, "[".repeat(70), "]".repeat(70));
+        assert_eq!(member_values(&deep, "status"), None);
     }
 }
