@@ -668,18 +668,21 @@ impl Drop for LentAnswers<'_> {
 }
 
 /// The outcomes under every scenario of requests that no scenario decided by asking the
-/// cluster or reading the body, by their attributes. Nothing else goes into an outcome (the
-/// instant `at` only goes to the cluster), so a request with equal attributes has equal
-/// outcomes, whatever its time and body. A kubelet renews its lease and reads its Node every
-/// few seconds: on the 1 GB benchmark log, 40% of the kubelet requests are such repeats.
+/// cluster, by their attributes, and by the text of their body when a scenario read it.
+/// Nothing else goes into an outcome (the instant `at` only goes to the cluster), so a
+/// request with equal attributes has equal outcomes, whatever its time, and whatever its body
+/// unless the body was read. A kubelet renews its lease and reads its Node every few seconds:
+/// on the 1 GB benchmark log, 40% of the kubelet requests are such repeats. Its Node's status
+/// patches are admitted by their metadata and spec, nearly always absent: with the status
+/// left out ([`RequestBody::read_text`]), the patches of one Node have one text.
 /// A memo holds the outcomes of one list of scenarios, in order: asked with another, it starts
 /// again.
 #[derive(Default)]
 struct OutcomeMemo {
-    by_attributes: FxHashMap<Attributes, Vec<ChainOutcome>>,
+    by_attributes: FxHashMap<Attributes, Remembered>,
     /// The outcomes last found, to be kept at the next call: a repeat is lent from the map,
     /// not copied, and the map cannot take more while it lends.
-    fresh: Option<(Attributes, Vec<ChainOutcome>)>,
+    fresh: Option<(Attributes, Remembered)>,
     /// The address and length of the list of scenarios it holds outcomes of (as numbers, so
     /// that the memo can move between threads).
     scenarios: (usize, usize),
@@ -690,6 +693,28 @@ struct OutcomeMemo {
 /// the memo is emptied and filled again, and with the requests of more nodes than that in
 /// turn, it is seldom of use.
 const MEMO_REQUESTS: usize = 1 << 12;
+
+/// The longest body text a memo keeps outcomes by: a Node's patch with its status left out
+/// is a few dozen bytes, and larger bodies seldom repeat.
+const MEMO_BODY_BYTES: usize = 1 << 10;
+
+/// A request's outcomes under every scenario, and what they were decided from besides its
+/// attributes.
+struct Remembered {
+    outcomes: Vec<ChainOutcome>,
+    /// The text of the body, when a scenario read it ([`RequestBody::read_text`]).
+    body: Option<Box<str>>,
+}
+
+impl Remembered {
+    /// Whether these are the outcomes of `prepared`, whose attributes are those they were
+    /// kept by.
+    fn hold_for(&self, prepared: &Prepared<'_>) -> bool {
+        self.body
+            .as_deref()
+            .is_none_or(|read| prepared.body.read_text() == Some(read))
+    }
+}
 
 impl OutcomeMemo {
     /// How many attributes it holds outcomes for, the one still to be kept included.
@@ -720,13 +745,30 @@ impl OutcomeMemo {
             self.by_attributes.insert(attrs, outcomes);
         }
         if let Some(known) = self.by_attributes.get(&prepared.attrs) {
-            debug_assert_eq!(known, &prepared.outcomes(scenarios, cluster, shared));
-            return Cow::Borrowed(known);
+            if known.hold_for(prepared) {
+                debug_assert_eq!(
+                    known.outcomes,
+                    prepared.outcomes(scenarios, cluster, shared)
+                );
+                return Cow::Borrowed(&known.outcomes);
+            }
         }
         let watched = Watched::new(cluster);
         let outcomes = prepared.outcomes(scenarios, &watched, shared);
-        if !watched.asked.get() && !prepared.body.was_read() {
-            self.fresh = Some((prepared.attrs.clone(), outcomes.clone()));
+        let body = match prepared.body.was_read() {
+            false => Some(None),
+            true => prepared
+                .body
+                .read_text()
+                .filter(|read| read.len() <= MEMO_BODY_BYTES)
+                .map(|read| Some(Box::from(read))),
+        };
+        if let (false, Some(body)) = (watched.asked.get(), body) {
+            let remembered = Remembered {
+                outcomes: outcomes.clone(),
+                body,
+            };
+            self.fresh = Some((prepared.attrs.clone(), remembered));
         }
         Cow::Owned(outcomes)
     }
@@ -1351,11 +1393,11 @@ mod tests {
     }
 
     /// Outcomes decided from the attributes alone are kept and given again for a request
-    /// with equal attributes, at another time and with another body; outcomes that asked
-    /// the cluster or read the body are not kept. Every outcome is the one deciding afresh
-    /// gives.
+    /// with equal attributes, at another time and with another body; outcomes that read the
+    /// body are given again for a body of the same text as read; outcomes that asked the
+    /// cluster are not kept. Every outcome is the one deciding afresh gives.
     #[test]
-    fn the_memo_keeps_only_outcomes_decided_from_the_attributes() {
+    fn the_memo_keeps_only_outcomes_decided_from_the_attributes_and_the_body_read() {
         let scenarios = default_scenarios();
         let cluster = Counting::default();
         let mut memo = OutcomeMemo::default();
@@ -1418,20 +1460,43 @@ mod tests {
         ));
         assert_eq!(kept, 2);
         assert!(cluster.asked.get() > before);
-        // A Node's status patch is admitted by what it changes: its body is read, not kept.
-        let status = r#"{"status":{"conditions":[]}}"#;
-        let patch = node_request("patch", "/api/v1/nodes/node-1/status", Some(status), 5);
-        let prepared = Prepared::new(&patch);
-        memo.outcomes(&prepared, &scenarios, &cluster, &mut shared);
-        assert!(prepared.body.was_read());
-        assert_eq!(memo.held(), 2);
-        // Nor when it was logged without one: admission asked for it and found none, which
-        // another patch of the same attributes may have.
-        let unlogged = node_request("patch", "/api/v1/nodes/node-1/status", None, 6);
-        let prepared = Prepared::new(&unlogged);
-        memo.outcomes(&prepared, &scenarios, &cluster, &mut shared);
-        assert!(prepared.body.was_read());
-        assert_eq!(memo.held(), 2);
+        // A Node's status patch is admitted by what it changes: its body is read, and its
+        // outcomes are kept by the body's text with the status left out, which every status
+        // patch of the Node has.
+        let status_patch =
+            |body: Option<&str>, at| node_request("patch", "/api/v1/nodes/node-1/status", body, at);
+        let mut served = |req: &KubeletRequest| {
+            let prepared = Prepared::new(req);
+            let remembered = memo.outcomes(&prepared, &scenarios, &cluster, &mut shared);
+            let lent = matches!(remembered, Cow::Borrowed(_));
+            let remembered = remembered.into_owned();
+            let fresh = Prepared::new(req).outcomes(&scenarios, &cluster, &mut shared);
+            assert_eq!(remembered, fresh, "{:?}", req.request_object);
+            lent
+        };
+        let conditions = r#"{"status":{"conditions":[]}}"#;
+        let ready = r#"{"status":{"conditions":[{"type":"Ready","status":"True"}]}}"#;
+        let labelled =
+            r#"{"metadata":{"labels":{"node-role.kubernetes.io/worker":""}},"status":{}}"#;
+        assert!(!served(&status_patch(Some(conditions), 5)));
+        assert!(served(&status_patch(Some(ready), 6)));
+        // A patch that changes labels reads otherwise: decided again, and kept in its turn.
+        assert!(!served(&status_patch(Some(labelled), 7)));
+        assert!(served(&status_patch(Some(labelled), 8)));
+        assert!(!served(&status_patch(Some(conditions), 9)));
+        // One logged without a body: admission asked for it and found none, which another
+        // patch of the same attributes may have.
+        assert!(!served(&status_patch(None, 10)));
+        assert!(served(&status_patch(None, 11)));
+        assert!(!served(&status_patch(Some(ready), 12)));
+        // A body too long to keep is read every time.
+        let long = format!(
+            r#"{{"metadata":{{"annotations":{{"a":"{}"}}}},"status":{{}}}}"#,
+            "x".repeat(MEMO_BODY_BYTES)
+        );
+        assert!(!served(&status_patch(Some(&long), 13)));
+        assert!(!served(&status_patch(Some(&long), 14)));
+        assert!(served(&status_patch(Some(ready), 15)));
     }
 
     /// A memo asked about another list of scenarios forgets what it holds.

@@ -225,6 +225,10 @@ pub enum RequestBody<'a> {
     Raw {
         text: &'a str,
         keep_status: bool,
+        /// `text` with its top-level `status` written as `null` ([`status_nulled`]), when
+        /// `keep_status` is false and it has one: what is parsed, and what
+        /// [`RequestBody::read_text`] gives.
+        nulled: OnceCell<Option<String>>,
         parsed: OnceCell<Option<Value>>,
     },
 }
@@ -261,6 +265,7 @@ impl<'a> RequestBody<'a> {
             Some(text) => RequestBody::Raw {
                 text,
                 keep_status: !(api_group.is_empty() && resource == "nodes"),
+                nulled: OnceCell::new(),
                 parsed: OnceCell::new(),
             },
             None => RequestBody::parsed(None),
@@ -278,18 +283,45 @@ impl<'a> RequestBody<'a> {
                 text,
                 keep_status,
                 parsed,
+                ..
             } => parsed
                 .get_or_init(|| {
                     if *keep_status || !text.trim_start().starts_with('{') {
                         serde_json::from_str(text).ok()
                     } else {
-                        let nulled = status_nulled(text);
-                        serde_json::from_str::<WithoutStatus>(nulled.as_deref().unwrap_or(text))
+                        serde_json::from_str::<WithoutStatus>(self.read_text().unwrap_or(text))
                             .ok()
                             .map(|WithoutStatus(v)| v)
                     }
                 })
                 .as_ref(),
+        }
+    }
+
+    /// The text [`RequestBody::get`] reads: the request's body, but a Node's status written
+    /// as `null`; `""` for no body, which reads as a body that is no JSON does (as none).
+    /// Bodies of requests of equal attributes with equal texts are read alike. `None` for a
+    /// body given parsed.
+    pub fn read_text(&self) -> Option<&str> {
+        match self {
+            RequestBody::Parsed { value: None, .. } => Some(""),
+            RequestBody::Parsed { value: Some(_), .. } => None,
+            RequestBody::Raw {
+                text,
+                keep_status: true,
+                ..
+            } => Some(text),
+            RequestBody::Raw { text, nulled, .. } => Some(
+                nulled
+                    .get_or_init(|| {
+                        text.trim_start()
+                            .starts_with('{')
+                            .then(|| status_nulled(text))
+                            .flatten()
+                    })
+                    .as_deref()
+                    .unwrap_or(text),
+            ),
         }
     }
 }
@@ -1272,6 +1304,39 @@ mod tests {
             Just(r#""\x""#.to_string()),
             (1usize..140).prop_map(|n| format!("{}1{}", "[".repeat(n), "]".repeat(n))),
         ]
+    }
+
+    /// What is read of a body: a Node's without its status, another's whole, none as "".
+    #[test]
+    fn the_text_read_leaves_out_only_a_nodes_status() {
+        let text = r#"{"status":{"a":[1]},"spec":{"x":"status"}}"#;
+        let node = RequestBody::raw_for(Some(text), "", "nodes");
+        assert_eq!(
+            node.read_text(),
+            Some(r#"{"status":null,"spec":{"x":"status"}}"#)
+        );
+        assert!(!node.was_read());
+        assert_eq!(
+            node.get(),
+            Some(&serde_json::json!({"spec": {"x": "status"}}))
+        );
+        for other in [
+            RequestBody::raw_for(Some(text), "", "pods"),
+            RequestBody::raw_for(Some(text), "example.com", "nodes"),
+        ] {
+            assert_eq!(other.read_text(), Some(text));
+        }
+        let unwalked = r#"{"st\u0061tus":{"a":1}}"#;
+        assert_eq!(
+            RequestBody::raw_for(Some(unwalked), "", "nodes").read_text(),
+            Some(unwalked)
+        );
+        assert_eq!(
+            RequestBody::raw_for(None, "", "nodes").read_text(),
+            Some("")
+        );
+        let value = serde_json::json!({});
+        assert_eq!(RequestBody::parsed(Some(&value)).read_text(), None);
     }
 
     proptest! {
