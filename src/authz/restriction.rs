@@ -225,7 +225,7 @@ pub enum RequestBody<'a> {
     Raw {
         text: &'a str,
         keep_status: bool,
-        /// `text` with its top-level `status` written as `null` ([`status_nulled`]), when
+        /// `text` with its top-level `status` written as `null` (`status_nulled`), when
         /// `keep_status` is false and it has one: what is parsed, and what
         /// [`RequestBody::read_text`] gives.
         nulled: OnceCell<Option<String>>,

@@ -24,8 +24,8 @@
 //! (ResponseComplete, or a watch's ResponseStarted), and a watch's ResponseStarted event by its
 //! ResponseComplete minutes later, so parsing either is mostly wasted. A line is
 //! [`Decision::Unparsed`], taken at its word and parsed only if nothing replaces it (see
-//! [`crate::scan::chunk::KubeletEvent`]), when a kubelet needle is its only reason to be
-//! parsed and it reads, without parsing, as the parse would read it:
+//! [`crate::scan::chunk::KubeletEvent`]), when a kubelet needle is its reason to be parsed
+//! and it reads, without parsing, as the parse would read it:
 //! - its head (the text before its first nested object or array, where Go's encoder writes
 //!   `kind`, `auditID` and `stage`) has `"kind":"Event"`, a plain `auditID` and a plain
 //!   `"stage"` of `RequestReceived` or `ResponseStarted` (a line in Go's key order is read by
@@ -37,7 +37,10 @@
 //!   keys appears at most once in the whole line, with a plain value;
 //! - at ResponseStarted, when object events are wanted, it cannot record a graph change (see
 //!   `Prefilter::may_change_graph`), which such an event may (a RequestReceived event never
-//!   does).
+//!   does);
+//! - no other needle follows its kubelet needle; or, when its head is Go's up to its user,
+//!   nothing that may make the parse read it as no event: a `protoPayload`, or an escaped
+//!   letter (`Prefilter::nothing_unlike_an_event`).
 //!
 //! Like a skipped line, such a line is not checked further when a better event of its request
 //! (ResponseStarted, Panic, ResponseComplete) replaces it: a line the full parse would reject
@@ -103,6 +106,8 @@ pub struct Prefilter {
     kind_key: memmem::Finder<'static>,
     stage_key: memmem::Finder<'static>,
     legacy_id: memmem::Finder<'static>,
+    /// `protoPayload`, the key that makes an event with an auditID a GKE record instead.
+    proto_payload: memmem::Finder<'static>,
 }
 
 /// What the pre-filter decided for one line.
@@ -308,6 +313,7 @@ impl Prefilter {
             kind_key: memmem::Finder::new(b"\"kind\"").into_owned(),
             stage_key: memmem::Finder::new(b"\"stage\"").into_owned(),
             legacy_id: memmem::Finder::new(b" id=\"").into_owned(),
+            proto_payload: memmem::Finder::new(b"protoPayload").into_owned(),
         }
     }
 
@@ -411,12 +417,37 @@ impl Prefilter {
         }
         // Any other needle (an escape, an envelope) needs the parse. Searching on from inside
         // the hit finds a needle overlapping it too.
-        let rest = self.find_needle(&self.others, t, hit.start + 1).is_none();
+        let rest = if go_shaped {
+            self.nothing_unlike_an_event(&t[hit.start + 1..])
+        } else {
+            self.find_needle(&self.others, t, hit.start + 1).is_none()
+        };
         rest.then_some(Decision::Unparsed {
             audit_id,
             stage,
             time,
         })
+    }
+
+    /// Whether `rest`, the text of a line in Go's shape after its kubelet needle, holds
+    /// nothing that could make the parse read the line otherwise than as the event its head
+    /// says it is: no `protoPayload` (a GKE record's key, which makes the parse report the
+    /// line instead, see [`crate::input::event::is_plain_event`]), and no `\u` escape of a
+    /// letter (that key written with escapes). The other needles cannot: the line's kind is
+    /// `Event`, read from its head, so `EventList` is a value elsewhere; an event with an
+    /// auditID is read as an event whatever `records` or `properties` it has; and escapes of
+    /// `:` and `/` hide only the needles of lines the head already shows to be a kubelet's.
+    /// Two plain searches where the multi-pattern search took about three times their
+    /// instructions over the rest of each such line.
+    fn nothing_unlike_an_event(&self, rest: &[u8]) -> bool {
+        let escaped_letter = |at: usize| {
+            matches!(
+                rest.get(at + 1..at + 5),
+                Some([b'u', b'0', b'0', b'4'..=b'7'])
+            )
+        };
+        self.proto_payload.find(rest).is_none()
+            && !memchr::memchr_iter(b'\\', rest).any(escaped_letter)
     }
 
     /// The time the parse would give the event of line `t` ([`RawEvent::request_received`],
@@ -1236,24 +1267,47 @@ mod tests {
                 r#""auditID":"r-1","#,
                 r#""x\"auditID":"r-2","auditID":"r-1","#,
             ),
-            // Another needle further on.
+            // Further on, what may make the parse read it as no event: a GKE record's key, or
+            // an escaped letter (which may write that key).
             received_line(
                 "system:node:n1",
                 &format!(r#","requestObject":{{"name":"\u0041"}}{times}"#),
             ),
+            received_line("system:node:n1", &format!(r#","protoPayload":{{}}{times}"#)),
+            received_line(
+                "system:node:n1",
+                &format!(r#","pr\u006ftoPayload":{{}}{times}"#),
+            ),
+            // Another needle further on, in a head not in Go's order.
             received_line(
                 "system:node:n1",
                 &format!(r#","requestObject":{{"name":"a\u003ab"}}{times}"#),
-            ),
-            received_line(
-                "system:node:n1",
-                &format!(r#","requestObject":{{"kind":"EventList"}}{times}"#),
-            ),
+            )
+            .replace(r#""level":"Metadata","#, ""),
             // Not one object.
             format!("{} ", received_line("system:node:n1", times)).replace("} ", "},"),
         ];
         for line in &parsed {
             assert_eq!(p.decide(line.as_bytes()), Decision::Parse, "{line}");
+        }
+        // In Go's shape, the other needles change nothing the parse reads: the kind is read
+        // from the head (so `EventList` is another value), and an escaped `:` or `/` hides no
+        // identity the head has not shown.
+        for tail in [
+            r#","requestObject":{"name":"a\u003ab","path":"\u002f"}"#,
+            r#","requestObject":{"kind":"EventList","records":[],"properties":{}}"#,
+        ] {
+            let line = received_line("system:node:n1", &format!("{tail}{times}"));
+            assert!(p.find_needle(&p.others, line.as_bytes(), 0).is_some());
+            assert_eq!(
+                p.decide(line.as_bytes()),
+                Decision::Unparsed {
+                    audit_id: b"r-1",
+                    stage: Stage::RequestReceived,
+                    time: at(1)
+                },
+                "{line}"
+            );
         }
         // Where Go writes the times, a body's key before them is not searched for: the times
         // are read, as the parse reads them.
