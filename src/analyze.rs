@@ -640,7 +640,8 @@ struct WorkerAnswers {
 struct WorkerState {
     /// The scenarios' answers for the request at hand, and each user's cluster bindings.
     answers: SharedAnswers,
-    /// Whole outcomes of requests decided from their attributes alone.
+    /// Whole outcomes of requests decided without the cluster, by their attributes (and the
+    /// text of their body, where it was read).
     outcomes: OutcomeMemo,
     /// The requests this worker read back, counted.
     inventory: InventoryBuilder,
@@ -723,8 +724,9 @@ impl OutcomeMemo {
         self.by_attributes.len() + usize::from(self.fresh.is_some())
     }
 
-    /// [`Prepared::outcomes`], lent by the memo when the request's attributes are in it, and
-    /// kept there when the scenarios decided them without the cluster or the body.
+    /// [`Prepared::outcomes`], lent by the memo when the request's attributes are in it (with
+    /// the same body text, if the body was read), and kept there when the scenarios decided
+    /// them without the cluster.
     fn outcomes(
         &mut self,
         prepared: &Prepared<'_>,
@@ -755,6 +757,8 @@ impl OutcomeMemo {
         }
         let watched = Watched::new(cluster);
         let outcomes = prepared.outcomes(scenarios, &watched, shared);
+        // What to keep the outcomes by besides the attributes: no body, or the text read;
+        // `None` when they cannot be kept (a body given parsed, or a text too long).
         let body = match prepared.body.was_read() {
             false => Some(None),
             true => prepared

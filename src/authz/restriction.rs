@@ -226,7 +226,7 @@ pub enum RequestBody<'a> {
         text: &'a str,
         keep_status: bool,
         /// `text` with its top-level `status` written as `null` (`status_nulled`), when
-        /// `keep_status` is false and it has one: what is parsed, and what
+        /// `keep_status` is false, it has one and the walk can read it: what is parsed, and what
         /// [`RequestBody::read_text`] gives.
         nulled: OnceCell<Option<String>>,
         parsed: OnceCell<Option<Value>>,

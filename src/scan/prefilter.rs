@@ -33,8 +33,9 @@
 //! - that first nested object is `user`, whose first key is a `username` starting with
 //!   `system:node:` (so the event is a kubelet's, [`KubeletMatch::NodeUser`]);
 //! - its time is the one the parse gives: read where Go writes the times, right after its
-//!   last nested value but one (`go_time`), when its head is Go's; else, each of its time
-//!   keys appears at most once in the whole line, with a plain value;
+//!   last nested value (or, when `annotations` follows them, the one before), when its head
+//!   is Go's (`go_time`); else, each of its time keys appears at most once in the whole line,
+//!   with a plain value;
 //! - at ResponseStarted, when object events are wanted, it cannot record a graph change (see
 //!   `Prefilter::may_change_graph`), which such an event may (a RequestReceived event never
 //!   does);
@@ -407,7 +408,8 @@ impl Prefilter {
         if audit_id.is_empty() || !node_user_first(&t[..nested], &t[nested..]) {
             return None;
         }
-        // A line whose head is Go's up to its user has no time key there.
+        // A line whose head is Go's up to its user has no time key there, so where Go writes
+        // the times is all there is to read; a line in another shape is read whole.
         let time = match go_shaped.then(|| go_time(t)).flatten() {
             Some(time) => Some(time),
             None => self.unique_time(t, nested)?,
@@ -689,11 +691,12 @@ fn plain_in_head<'a>(head: &'a [u8], key: &memmem::Finder<'_>) -> Option<&'a [u8
     }
 }
 
-/// The time of an event line `t` in Go's shape, read where Go writes its times: after its
-/// last nested value but one, as `,"requestReceivedTimestamp":"…","stageTimestamp":"…"`,
-/// with nothing more before its `annotations` ([`before_annotations`]) or, when it has none
-/// (its last value a string), before its end. `None` when the line does not show so, or the
-/// time is none; [`Prefilter::unique_time`] then reads the whole line.
+/// The time of an event line `t` in Go's shape, read where Go writes its times:
+/// `,"requestReceivedTimestamp":"…","stageTimestamp":"…"` with nothing more, after its last
+/// nested value but one and before its `annotations` ([`before_annotations`]), or, when it
+/// has none (its last value a string), after its last nested value and before its end.
+/// `None` when the line does not show so, or its received time is no RFC 3339 time (the
+/// parse then takes the stage's); [`Prefilter::unique_time`] then reads the whole line.
 ///
 /// Only for a line whose head is Go's ([`go_head`]), where no time key can be. The bodies are
 /// not searched: an event the parse accepts has each key once, at its top level, so the one
@@ -1439,7 +1442,7 @@ mod tests {
     /// Times read where Go writes them: before the end (a RequestReceived event) or before
     /// the annotations (a ResponseStarted one), and nowhere else.
     #[test]
-    fn go_writes_the_times_after_the_last_nested_value_but_one() {
+    fn go_writes_the_times_after_the_last_nested_value_or_before_the_annotations() {
         let times = r#""requestReceivedTimestamp":"2020-01-01T00:00:01.000000Z","stageTimestamp":"2020-01-01T00:00:02.000000Z""#;
         let line = |middle: &str, end: &str| format!("{GO_HEAD}{middle},{end}");
         let received = Some(1_577_836_801_000_000);
@@ -1505,7 +1508,7 @@ mod tests {
                 pieces.concat()
             );
             let t = line.as_bytes();
-            let nested = GO_HEAD.len() - 1;
+            let nested = GO_HEAD.find(r#""user":"#).unwrap() + r#""user":"#.len();
             let Some(time) = go_time(t) else {
                 return Ok(());
             };
