@@ -439,7 +439,7 @@ impl Prefilter {
     /// `Event`, read from its head, so `EventList` is a value elsewhere; an event with an
     /// auditID is read as an event whatever `records` or `properties` it has; and escapes of
     /// `:` and `/` hide only the needles of lines the head already shows to be a kubelet's.
-    /// Two plain searches where the multi-pattern search took about three times their
+    /// Two plain searches where the multi-pattern search took about twice their
     /// instructions over the rest of each such line.
     fn nothing_unlike_an_event(&self, rest: &[u8]) -> bool {
         let escaped_letter = |at: usize| {
