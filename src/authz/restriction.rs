@@ -286,12 +286,12 @@ impl<'a> RequestBody<'a> {
                 ..
             } => parsed
                 .get_or_init(|| {
-                    if *keep_status || !text.trim_start().starts_with('{') {
-                        serde_json::from_str(text).ok()
-                    } else {
+                    if read_without_status(*keep_status, text) {
                         serde_json::from_str::<WithoutStatus>(self.read_text().unwrap_or(text))
                             .ok()
                             .map(|WithoutStatus(v)| v)
+                    } else {
+                        serde_json::from_str(text).ok()
                     }
                 })
                 .as_ref(),
@@ -308,22 +308,25 @@ impl<'a> RequestBody<'a> {
             RequestBody::Parsed { value: Some(_), .. } => None,
             RequestBody::Raw {
                 text,
-                keep_status: true,
+                keep_status,
+                nulled,
                 ..
-            } => Some(text),
-            RequestBody::Raw { text, nulled, .. } => Some(
+            } => Some(if read_without_status(*keep_status, text) {
                 nulled
-                    .get_or_init(|| {
-                        text.trim_start()
-                            .starts_with('{')
-                            .then(|| status_nulled(text))
-                            .flatten()
-                    })
+                    .get_or_init(|| status_nulled(text))
                     .as_deref()
-                    .unwrap_or(text),
-            ),
+                    .unwrap_or(text)
+            } else {
+                text
+            }),
         }
     }
+}
+
+/// Whether a raw body is read without its top-level `status`: when the status is not to be
+/// kept and the body is an object (any other JSON is read as it is, and whatever it is).
+fn read_without_status(keep_status: bool, text: &str) -> bool {
+    !keep_status && text.trim_start().starts_with('{')
 }
 
 /// A JSON object parsed as a [`Value`] but for its top-level `status`, whose text is only
