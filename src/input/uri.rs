@@ -7,33 +7,12 @@
 use std::borrow::Cow;
 
 use compact_str::CompactString;
-use nom::bytes::complete::take_till;
-use nom::character::complete::char;
-use nom::combinator::opt;
-use nom::sequence::preceded;
-use nom::{IResult, Offset, Parser};
 
 use crate::authz::Attributes;
 use crate::record::{FieldRequirement, RequestUri, UserInfo};
 
-/// A query pair's key and value, as bytes.
-type RawPair<'a> = (&'a [u8], Option<&'a [u8]>);
-
-/// `key[=value]` of a query string, as bytes.
-///
-/// The URI is read as bytes: every separator is ASCII, so each cut is on a character boundary
-/// of the `&str` it came from, and `nom`'s byte parsers scan without decoding characters
-/// (about half the work of the same grammar over `&str`).
-fn query_pair(i: &[u8]) -> IResult<&[u8], RawPair<'_>> {
-    (
-        take_till(|b| b == b'=' || b == b'&' || b == b'#'),
-        opt(preceded(char('='), take_till(|b| b == b'&' || b == b'#'))),
-    )
-        .parse(i)
-}
-
 /// The path of a `requestURI` (up to a `?` or `#`) and, after a `?`, its query: the rest of
-/// the text, fragment included ([`query_pairs`] stops at the `#`).
+/// the text, fragment included ([`QueryPairs`] stops at the `#`).
 fn split_request_uri(uri: &str) -> (&str, Option<&str>) {
     // A SIMD search: the path is most of a kubelet's URI, and a byte-at-a-time loop over it
     // was a tenth of the URI's parse.
@@ -42,20 +21,133 @@ fn split_request_uri(uri: &str) -> (&str, Option<&str>) {
     (path, rest.strip_prefix('?'))
 }
 
-/// The `key[=value]` pairs of `query`, split on `&` up to a `#` (see [`query_pair`]).
-fn query_pairs(query: &str) -> impl Iterator<Item = (&str, Option<&str>)> {
-    let text = move |part: &[u8]| {
-        // `part` is a slice of `query`'s bytes, cut at ASCII separators.
-        let at = query.as_bytes().offset(part);
-        &query[at..at + part.len()]
+/// The `key[=value]` pairs of `query`, split on `&` up to a `#` (which ends the query): a key
+/// runs to the first `=`, `&` or `#`, and a value, after that `=`, to the next `&` or `#`.
+///
+/// The separators of 64 bytes at a time are found at once ([`separator_mask`]). A parser that
+/// took each key and value byte by byte (nom's `take_till`) was a third of the work of
+/// encoding a kubelet request for the spill file, and memchr's iterator over the three
+/// separators, with its cost at each of the ten or so of a kubelet's query, cost more than
+/// that. The tests keep nom's grammar as the reference.
+struct QueryPairs<'q> {
+    query: &'q str,
+    /// Where the block of `separators` starts.
+    block: usize,
+    /// The separators of that block not yet taken, by bit.
+    separators: u64,
+    /// Where the pair being read starts; `None` once the query has ended.
+    start: Option<usize>,
+    /// The first `=` of that pair.
+    equals: Option<usize>,
+}
+
+impl<'q> QueryPairs<'q> {
+    fn new(query: &'q str) -> Self {
+        let bytes = query.as_bytes();
+        QueryPairs {
+            query,
+            block: 0,
+            separators: separator_mask(&bytes[..bytes.len().min(64)]),
+            start: Some(0),
+            equals: None,
+        }
+    }
+
+    /// The next separator, if any.
+    #[inline]
+    fn next_separator(&mut self) -> Option<usize> {
+        let bytes = self.query.as_bytes();
+        while self.separators == 0 {
+            self.block += 64;
+            let block = bytes.get(self.block..)?;
+            self.separators = separator_mask(&block[..block.len().min(64)]);
+        }
+        let at = self.block + self.separators.trailing_zeros() as usize;
+        self.separators &= self.separators - 1;
+        Some(at)
+    }
+}
+
+impl<'q> Iterator for QueryPairs<'q> {
+    type Item = (&'q str, Option<&'q str>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let from = self.start?;
+        let end = loop {
+            match self.next_separator() {
+                Some(at) => match self.query.as_bytes()[at] {
+                    b'=' => {
+                        // Later ones are part of the value.
+                        self.equals.get_or_insert(at);
+                    }
+                    b'&' => {
+                        self.start = Some(at + 1);
+                        break at;
+                    }
+                    _ => {
+                        self.start = None;
+                        break at;
+                    }
+                },
+                None => {
+                    self.start = None;
+                    break self.query.len();
+                }
+            }
+        };
+        // Every separator is ASCII, so each cut is on a character boundary of `query`.
+        let query = self.query;
+        Some(match self.equals.take() {
+            Some(eq) => (&query[from..eq], Some(&query[eq + 1..end])),
+            None => (&query[from..end], None),
+        })
+    }
+}
+
+/// Bit `i` set when byte `i` of `block` (at most 64 bytes) is `&`, `=` or `#`.
+#[inline]
+fn separator_mask(block: &[u8]) -> u64 {
+    debug_assert!(block.len() <= 64);
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: SSE2 is part of the x86-64 baseline: every processor this runs on has it.
+        unsafe { separator_mask_sse2(block) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    separator_mask_bytes(block, 0)
+}
+
+/// [`separator_mask`] of `block`'s bytes one by one, from its byte `from` on.
+fn separator_mask_bytes(block: &[u8], from: usize) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .skip(from)
+        .filter(|(_, &c)| matches!(c, b'&' | b'=' | b'#'))
+        .fold(0, |mask, (i, _)| mask | 1 << i)
+}
+
+/// [`separator_mask`] by 16-byte parts, then byte by byte.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn separator_mask_sse2(block: &[u8]) -> u64 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
     };
-    let mut rest = Some(query.as_bytes());
-    std::iter::from_fn(move || {
-        let (after, (key, value)) = query_pair(rest?).ok()?;
-        // Only an `&` goes on to another pair; a `#` (or the end) ends the query.
-        rest = after.strip_prefix(b"&");
-        Some((text(key), value.map(text)))
-    })
+    let mut mask = 0;
+    let mut parts = block.chunks_exact(16);
+    for (i, part) in (&mut parts).enumerate() {
+        let (low, high) = part.split_at(8);
+        let word = |half: &[u8]| i64::from_le_bytes(half.try_into().unwrap_or_default());
+        let v = _mm_set_epi64x(word(high), word(low));
+        let is = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+        let separators = _mm_or_si128(_mm_or_si128(is(b'&'), is(b'=')), is(b'#'));
+        // The mask's sixteen bits, without the sign extension of the `i32`.
+        let bits = u64::from(_mm_movemask_epi8(separators) as u16);
+        mask |= bits << (16 * i);
+    }
+    mask | separator_mask_bytes(block, block.len() - parts.remainder().len())
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -185,10 +277,20 @@ pub(crate) fn request_uri_parts(s: &str) -> RequestUriParts<'_> {
     };
     // Parameters whose first value may parse to nothing: a later one must not stand in for it.
     let (mut seen_watch, mut seen_limit) = (false, false);
-    for (key, value) in query.into_iter().flat_map(query_pairs) {
+    let Some(query) = query else {
+        return uri;
+    };
+    for (key, value) in QueryPairs::new(query) {
         // Only the values of the parameters read are decoded (most are `timeout`s).
         let value = || percent_decode(value.unwrap_or(""), true);
-        match &*percent_decode(key, true) {
+        // A name read, as written, needs no look for an escape.
+        let key = match key {
+            "fieldSelector" | "labelSelector" | "resourceVersion" | "limit" | "watch" => {
+                Cow::Borrowed(key)
+            }
+            _ => percent_decode(key, true),
+        };
+        match &*key {
             "fieldSelector" if uri.field_selector.is_none() => uri.field_selector = Some(value()),
             "labelSelector" if uri.label_selector.is_none() => uri.label_selector = Some(value()),
             "resourceVersion" if uri.resource_version.is_none() => {
@@ -866,10 +968,15 @@ mod tests {
         }
     }
 
-    /// The grammar as it was written over `&str`, with `separated_list0`: the byte parsers
-    /// must split every URI the same way.
+    /// The grammar as nom's combinators write it, over `&str`, with `separated_list0`: the
+    /// search for separators must split every URI the same way.
     fn reference_split(i: &str) -> (&str, Vec<(&str, Option<&str>)>) {
+        use nom::bytes::complete::take_till;
+        use nom::character::complete::char;
+        use nom::combinator::opt;
         use nom::multi::separated_list0;
+        use nom::sequence::preceded;
+        use nom::{IResult, Parser};
         fn pair(i: &str) -> IResult<&str, (&str, Option<&str>)> {
             (
                 take_till(|c| c == '=' || c == '&' || c == '#'),
@@ -890,7 +997,10 @@ mod tests {
 
     fn split(uri: &str) -> (&str, Vec<(&str, Option<&str>)>) {
         let (path, query) = split_request_uri(uri);
-        (path, query.into_iter().flat_map(query_pairs).collect())
+        (
+            path,
+            query.map(QueryPairs::new).into_iter().flatten().collect(),
+        )
     }
 
     #[test]
@@ -926,8 +1036,27 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn byte_parsers_split_as_the_str_grammar(uri in "[a/?&=#%é]{0,40}") {
+        /// Long enough for queries of several 64-byte blocks.
+        #[test]
+        fn the_separator_search_splits_as_the_grammar(uri in "[a/?&=#%é+]{0,40}|[a?&=é]{0,200}") {
             proptest::prop_assert_eq!(split(&uri), reference_split(&uri));
+        }
+
+        #[test]
+        fn separator_masks_are_the_bytes_ones(block in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just(b'&'),
+                proptest::strategy::Just(b'='),
+                proptest::strategy::Just(b'#'),
+                proptest::arbitrary::any::<u8>()
+            ], 0..=64)
+        ) {
+            let expected = block
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| matches!(c, b'&' | b'=' | b'#'))
+                .fold(0u64, |m, (i, _)| m | 1 << i);
+            proptest::prop_assert_eq!(separator_mask(&block), expected);
         }
     }
 }
