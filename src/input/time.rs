@@ -51,14 +51,68 @@ pub fn parse_rfc3339_micros(s: &str) -> Option<Micros> {
 /// character, so bytes it takes are UTF-8, and bytes that are not UTF-8 give `None`, as
 /// checking them first did (at 150 instructions a time, 0.4% of `analyze`'s).
 pub fn parse_rfc3339_micros_bytes(b: &[u8]) -> Option<Micros> {
-    // Fast path: the exact shape the apiserver writes in JSON events.
-    if b.len() == 27 && b[26] == b'Z' && b[19] == b'.' {
-        if let Some(frac) = digits(&b[20..26]) {
-            let secs = recent_date_days(b)? * 86_400 + time_of_day(b)?;
-            return Some(secs * 1_000_000 + i64::from(frac));
-        }
+    if let Some(t) = <&[u8; 27]>::try_from(b).ok().and_then(apiserver_shape) {
+        return Some(t);
     }
     parse_general(b)
+}
+
+/// The fast path: a valid timestamp in the exact shape the apiserver writes in JSON events,
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ`; `None` for anything else, which the general path reads
+/// (and may refuse). The clock and the fraction are checked eight bytes at a time
+/// ([`digits8`]): a byte at a time, a timestamp took about 150 instructions, against about 135
+/// now (the 100 MB benchmark log), and a scan reads one or two for each kubelet line.
+fn apiserver_shape(b: &[u8; 27]) -> Option<Micros> {
+    if !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    // `HH:MM:SS`, its colons (bytes 2 and 5) read as zeros once checked.
+    const COLONS: u64 = 0x0000_3a00_003a_0000;
+    const COLON_BYTES: u64 = 0x0000_ff00_00ff_0000;
+    let clock = u64::from_le_bytes(*b[11..].first_chunk::<8>()?);
+    if clock & COLON_BYTES != COLONS {
+        return None;
+    }
+    let [h1, h0, _, m1, m0, _, s1, s0] = digits8((clock & !COLON_BYTES) | (ZEROS & COLON_BYTES))?;
+    let tens_and_units = |tens: u8, units: u8| u32::from(tens) * 10 + u32::from(units);
+    let (hour, minute, second) = (
+        tens_and_units(h1, h0),
+        tens_and_units(m1, m0),
+        tens_and_units(s1, s0),
+    );
+    // A leap second (60) is accepted as RFC 3339 allows it; it folds into the next second.
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    // `.ffffffZ`, its first and last bytes read as zeros once checked.
+    const ENDS: u64 = 0x5a00_0000_0000_002e;
+    const END_BYTES: u64 = 0xff00_0000_0000_00ff;
+    let fraction = u64::from_le_bytes(*b[19..].first_chunk::<8>()?);
+    if fraction & END_BYTES != ENDS {
+        return None;
+    }
+    let [_, f5, f4, f3, f2, f1, f0, _] = digits8((fraction & !END_BYTES) | (ZEROS & END_BYTES))?;
+    let micros = [f5, f4, f3, f2, f1, f0]
+        .into_iter()
+        .fold(0, |micros, digit| micros * 10 + i64::from(digit));
+    let secs = recent_date_days(b)? * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    Some(secs * 1_000_000 + micros)
+}
+
+/// Eight ASCII zeros.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// The values of the eight bytes of `word` (read little-endian), when every one is an ASCII
+/// digit. A byte is one when its high bit is clear, subtracting `0` leaves it clear (it was
+/// at least `0`), and adding 0x46 leaves it clear (it was at most `9`). A byte below `0`
+/// borrows from the next, and one above 0xb9 carries into it, but each of those sets its own
+/// high bit, so whenever no high bit is set, no byte borrowed or carried and each byte of the
+/// difference is its digit.
+fn digits8(word: u64) -> Option<[u8; 8]> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let values = word.wrapping_sub(ZEROS);
+    let past_nine = word.wrapping_add(0x4646_4646_4646_4646);
+    ((word | values | past_nine) & HIGH == 0).then(|| values.to_le_bytes())
 }
 
 thread_local! {
@@ -294,7 +348,60 @@ mod tests {
         });
     }
 
+    /// Every byte value at every place of a word of digits.
+    #[test]
+    fn eight_digits_are_read_and_nothing_else() {
+        for place in 0..8 {
+            for byte in 0..=255u8 {
+                let mut word = *b"01234567";
+                word[place] = byte;
+                let expected = word
+                    .iter()
+                    .all(u8::is_ascii_digit)
+                    .then(|| word.map(|c| c - b'0'));
+                assert_eq!(digits8(u64::from_le_bytes(word)), expected, "{word:?}");
+            }
+        }
+    }
+
+    /// A byte that is often a digit, or one that a timestamp's shape puts somewhere, or any.
+    fn stamp_byte() -> impl proptest::strategy::Strategy<Value = u8> {
+        proptest::prop_oneof![
+            b'0'..=b'9',
+            proptest::sample::select(b":.-TtZz +/\x2f\x3a\x40\x80\xb9\xba\xff".to_vec()),
+            proptest::num::u8::ANY,
+        ]
+    }
+
     proptest::proptest! {
+        /// The fast path reads what the general one does, wherever a timestamp in the
+        /// apiserver's shape has some of its bytes changed.
+        #[test]
+        fn the_fast_path_reads_what_the_general_one_does(
+            stamp in proptest::sample::select(vec![
+                "2023-09-01T15:37:02.744516Z",
+                "2020-02-29T23:59:60.999999Z",
+                "1969-12-31 00:00:00.000000Z",
+            ]),
+            changes in proptest::collection::vec((0usize..27, stamp_byte()), 0..4),
+        ) {
+            let mut b: [u8; 27] = stamp.as_bytes().try_into().expect("27 bytes");
+            for (at, byte) in changes {
+                b[at] = byte;
+            }
+            let general = parse_general(&b);
+            if let Some(fast) = apiserver_shape(&b) {
+                proptest::prop_assert_eq!(Some(fast), general);
+            }
+            proptest::prop_assert_eq!(parse_rfc3339_micros_bytes(&b), general);
+        }
+
+        #[test]
+        fn eight_bytes_are_digits_when_each_is_one(word in proptest::array::uniform8(stamp_byte())) {
+            let expected = word.iter().all(u8::is_ascii_digit).then(|| word.map(|c| c - b'0'));
+            proptest::prop_assert_eq!(digits8(u64::from_le_bytes(word)), expected);
+        }
+
         /// Bytes, UTF-8 or not, near a timestamp's shape or far from it, read as bytes give
         /// what checking them as UTF-8 first and reading the text gives.
         #[test]
