@@ -66,14 +66,10 @@ fn apiserver_shape(b: &[u8; 27]) -> Option<Micros> {
     if !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
-    // `HH:MM:SS`, its colons (bytes 2 and 5) read as zeros once checked.
-    const COLONS: u64 = 0x0000_3a00_003a_0000;
-    const COLON_BYTES: u64 = 0x0000_ff00_00ff_0000;
+    // `HH:MM:SS`, with its colons at bytes 2 and 5.
     let clock = u64::from_le_bytes(*b[11..].first_chunk::<8>()?);
-    if clock & COLON_BYTES != COLONS {
-        return None;
-    }
-    let [h1, h0, _, m1, m0, _, s1, s0] = digits8((clock & !COLON_BYTES) | (ZEROS & COLON_BYTES))?;
+    let [h1, h0, _, m1, m0, _, s1, s0] =
+        digits_around(clock, 0x0000_ff00_00ff_0000, 0x0000_3a00_003a_0000)?;
     let tens_and_units = |tens: u8, units: u8| u32::from(tens) * 10 + u32::from(units);
     let (hour, minute, second) = (
         tens_and_units(h1, h0),
@@ -84,14 +80,10 @@ fn apiserver_shape(b: &[u8; 27]) -> Option<Micros> {
     if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
-    // `.ffffffZ`, its first and last bytes read as zeros once checked.
-    const ENDS: u64 = 0x5a00_0000_0000_002e;
-    const END_BYTES: u64 = 0xff00_0000_0000_00ff;
+    // `.ffffffZ`.
     let fraction = u64::from_le_bytes(*b[19..].first_chunk::<8>()?);
-    if fraction & END_BYTES != ENDS {
-        return None;
-    }
-    let [_, f5, f4, f3, f2, f1, f0, _] = digits8((fraction & !END_BYTES) | (ZEROS & END_BYTES))?;
+    let [_, f5, f4, f3, f2, f1, f0, _] =
+        digits_around(fraction, 0xff00_0000_0000_00ff, 0x5a00_0000_0000_002e)?;
     let micros = [f5, f4, f3, f2, f1, f0]
         .into_iter()
         .fold(0, |micros, digit| micros * 10 + i64::from(digit));
@@ -101,6 +93,15 @@ fn apiserver_shape(b: &[u8; 27]) -> Option<Micros> {
 
 /// Eight ASCII zeros.
 const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// [`digits8`] of `word` but for the bytes under the mask `fixed_bytes`, which must be as in
+/// `fixed` (a separator), and are read as zeros.
+fn digits_around(word: u64, fixed_bytes: u64, fixed: u64) -> Option<[u8; 8]> {
+    if word & fixed_bytes != fixed {
+        return None;
+    }
+    digits8((word & !fixed_bytes) | (ZEROS & fixed_bytes))
+}
 
 /// The values of the eight bytes of `word` (read little-endian), when every one is an ASCII
 /// digit. A byte is one when its high bit is clear, subtracting `0` leaves it clear (it was
