@@ -282,30 +282,38 @@ pub(crate) fn request_uri_parts(s: &str) -> RequestUriParts<'_> {
     for (key, value) in QueryPairs::new(query) {
         // Only the values of the parameters read are decoded (most are `timeout`s).
         let value = || percent_decode(value.unwrap_or(""), true);
-        // A name read, as written, needs no look for an escape.
-        let key = match key {
-            "fieldSelector" | "labelSelector" | "resourceVersion" | "limit" | "watch" => {
-                Cow::Borrowed(key)
+        // Whether `name` is a parameter read here and not read before (and reads it).
+        let mut read = |name: &str| {
+            match name {
+                "fieldSelector" if uri.field_selector.is_none() => {
+                    uri.field_selector = Some(value())
+                }
+                "labelSelector" if uri.label_selector.is_none() => {
+                    uri.label_selector = Some(value())
+                }
+                "resourceVersion" if uri.resource_version.is_none() => {
+                    uri.resource_version = Some(value())
+                }
+                "limit" if !seen_limit => {
+                    seen_limit = true;
+                    uri.limit = value().parse().ok();
+                }
+                // Like the request-info resolver: any value but "false" or "0" means watch.
+                "watch" if !seen_watch => {
+                    seen_watch = true;
+                    let value = value();
+                    uri.watch = !(value.eq_ignore_ascii_case("false") || value == "0");
+                }
+                _ => return false,
             }
-            _ => percent_decode(key, true),
+            true
         };
-        match &*key {
-            "fieldSelector" if uri.field_selector.is_none() => uri.field_selector = Some(value()),
-            "labelSelector" if uri.label_selector.is_none() => uri.label_selector = Some(value()),
-            "resourceVersion" if uri.resource_version.is_none() => {
-                uri.resource_version = Some(value())
+        // The names read have no escape, so a name is read as written first, and only one
+        // read by none is looked at for escapes and read again decoded.
+        if !read(key) {
+            if let Cow::Owned(name) = percent_decode(key, true) {
+                read(&name);
             }
-            "limit" if !seen_limit => {
-                seen_limit = true;
-                uri.limit = value().parse().ok();
-            }
-            // Like the request-info resolver: any value but "false" or "0" means watch.
-            "watch" if !seen_watch => {
-                seen_watch = true;
-                let value = value();
-                uri.watch = !(value.eq_ignore_ascii_case("false") || value == "0");
-            }
-            _ => {}
         }
     }
     uri
