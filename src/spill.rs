@@ -16,7 +16,9 @@
 //! version. Each record is its length (a little-endian `u32`), then its text's length (a
 //! `u32`), its text, and the rest. The text is the bytes of all its strings, one after the
 //! other; the rest is the fields of [`KubeletRequest`] in declaration order, where a string is
-//! its `u32` length, an option a `0`/`1` tag, a list a `u32` count. [`encode`] destructures
+//! its `u32` length, an option a `0`/`1` tag, a list a `u32` count, and the URI's path, when
+//! it is how the URI starts, the tag `1` and the length of that start (else `0` and the path
+//! as a string). [`encode`] destructures
 //! the record, so a field added to it does not compile until the encoding learns it. The scan
 //! encodes straight from the event ([`EncodedRequest::from_event`]), in the same order, which
 //! no compiler checks: debug builds compare each such encoding with the record built field by
@@ -626,7 +628,7 @@ fn encode_fields(r: &KubeletRequest, w: &mut Encoder<'_>) {
     w.opt(stage_timestamp.as_ref(), |w, t| w.i64(*t));
     w.str(verb);
     w.str(request_uri);
-    w.uri(&uri.parts());
+    w.uri(request_uri, &uri.parts());
     w.opt(object_ref.as_ref(), |w, o| {
         let ObjectRef {
             api_group,
@@ -708,7 +710,7 @@ impl<'e, 'a> EventRequest<'e, 'a> {
         w.opt(self.stage_timestamp.as_ref(), |w, t| w.i64(*t));
         w.str(self.verb);
         w.str(self.request_uri);
-        w.uri(&self.uri);
+        w.uri(self.request_uri, &self.uri);
         w.opt(ev.object_ref.as_ref(), |w, o| {
             w.object_ref([
                 text(&o.api_group),
@@ -738,6 +740,12 @@ impl<'e, 'a> EventRequest<'e, 'a> {
         w.pos(self.pos);
     }
 }
+
+/// The tag of a path written as a string of its own ([`Encoder::uri`]).
+const PATH_OWN: u8 = 0;
+/// The tag of a path that is how its request URI starts, written as its length: a tenth of
+/// the spill file was paths written twice.
+const PATH_IN_URI: u8 = 1;
 
 /// Writes a record's encoding (see [`encode`]): the strings' bytes to its text, everything
 /// else to the rest.
@@ -800,7 +808,9 @@ impl Encoder<'_> {
             Some(Stage::ResponseComplete) => 4,
         });
     }
-    fn uri(&mut self, uri: &RequestUriParts<'_>) {
+    /// The parts of `request_uri`; its path as [`PATH_IN_URI`] and its length when it is how
+    /// the URI starts (a path without escapes, nearly every one), else as a string.
+    fn uri(&mut self, request_uri: &str, uri: &RequestUriParts<'_>) {
         let RequestUriParts {
             path,
             field_selector,
@@ -809,7 +819,13 @@ impl Encoder<'_> {
             resource_version,
             limit,
         } = uri;
-        self.str(path);
+        if request_uri.starts_with(&**path) {
+            self.u8(PATH_IN_URI);
+            self.len(path.len());
+        } else {
+            self.u8(PATH_OWN);
+            self.str(path);
+        }
         self.opt_str(field_selector);
         self.opt_str(label_selector);
         self.u8(u8::from(*watch));
@@ -913,9 +929,9 @@ pub fn decode_fields(bytes: &[u8], fields: Fields) -> Result<KubeletRequest, Str
     let request_received = d.opt(Decoder::i64)?;
     let stage_timestamp = d.opt(Decoder::i64)?;
     let verb = d.str()?;
-    let request_uri = d.str()?;
+    let request_uri = d.next_text()?;
     let uri = RequestUri {
-        path: d.str()?,
+        path: d.path(request_uri)?,
         field_selector: d.opt(Decoder::str)?,
         label_selector: d.opt(Decoder::str)?,
         watch: match d.u8()? {
@@ -972,7 +988,7 @@ pub fn decode_fields(bytes: &[u8], fields: Fields) -> Result<KubeletRequest, Str
         request_received,
         stage_timestamp,
         verb,
-        request_uri,
+        request_uri: request_uri.into(),
         uri,
         object_ref,
         user,
@@ -1043,9 +1059,39 @@ impl<'a> Decoder<'a> {
     fn string(&mut self) -> Result<String, String> {
         self.next_text().map(str::to_string)
     }
+    /// A length written by [`Encoder::len`].
+    #[inline(always)]
+    fn len(&mut self) -> Result<usize, String> {
+        self.u32().map(|n| n as usize)
+    }
+    /// A path written by [`Encoder::uri`], which may be how `request_uri` starts.
+    #[inline(always)]
+    fn path(&mut self, request_uri: &str) -> Result<CompactString, String> {
+        match self.u8()? {
+            PATH_OWN => match self.next_text()? {
+                starts_uri if request_uri.starts_with(starts_uri) => Err(format!(
+                    "a path written whole that starts its URI: {starts_uri:?}"
+                )),
+                own => Ok(own.into()),
+            },
+            PATH_IN_URI => {
+                let n = self.len()?;
+                request_uri
+                    .get(..n)
+                    .map(CompactString::from)
+                    .ok_or_else(|| {
+                        format!(
+                            "a path of the URI's first {n} bytes, of {}",
+                            request_uri.len()
+                        )
+                    })
+            }
+            t => Err(format!("path tag {t}")),
+        }
+    }
     #[inline(always)]
     fn next_text(&mut self) -> Result<&'a str, String> {
-        let n = self.u32()? as usize;
+        let n = self.len()?;
         if n > self.text.len() {
             return Err(format!(
                 "a string of {n} bytes with {} of text left",
@@ -1072,7 +1118,7 @@ impl<'a> Decoder<'a> {
         }
     }
     fn strs(&mut self) -> Result<Vec<CompactString>, String> {
-        let n = self.u32()? as usize;
+        let n = self.len()?;
         // Each string takes at least its 4-byte length, which bounds a corrupt count.
         if n > self.bin.len() / 4 {
             return Err(format!("a list of {n} with {} bytes left", self.bin.len()));
@@ -1088,7 +1134,7 @@ impl<'a> Decoder<'a> {
     fn user(&mut self) -> Result<UserInfo, String> {
         let username = self.str()?;
         let groups = self.strs()?;
-        let n = self.u32()? as usize;
+        let n = self.len()?;
         if n > self.bin.len() / 8 {
             return Err(format!("{n} extra keys with {} bytes left", self.bin.len()));
         }

@@ -101,7 +101,18 @@ prop_compose! {
         (request_object, matched_by, file, line) in (
             prop::option::of(string()), matched_by(), any::<u32>(), any::<u64>(),
         ),
+        path_starts_uri in prop::option::of(any::<prop::sample::Index>()),
     ) -> KubeletRequest {
+        let mut uri = uri;
+        // Most paths are how their URI starts, which the encoding writes as a length.
+        if let Some(end) = path_starts_uri {
+            let ends: Vec<usize> = request_uri
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain([request_uri.len()])
+                .collect();
+            uri.path = request_uri[..ends[end.index(ends.len())]].into();
+        }
         KubeletRequest {
             audit_id, stage, level, request_received, stage_timestamp, verb, request_uri, uri,
             object_ref, user, impersonated_user, source_ips, user_agent, response_code,
@@ -298,6 +309,43 @@ fn string_lengths_must_cut_the_text_between_characters_and_use_it_all() {
     more[..4].copy_from_slice(&(text_len as u32 + 2).to_le_bytes());
     more.splice(4 + text_len..4 + text_len, *b"xy");
     assert_eq!(decode(&more), Err("2 bytes of text left over".to_string()));
+}
+
+/// A path that starts its URI is written as the length of that start; written whole, it is
+/// an error, so that a damaged record does not read back as another record.
+#[test]
+fn a_path_that_starts_its_uri_has_one_encoding() {
+    let r = KubeletRequest {
+        audit_id: "ab".into(),
+        verb: "get".into(),
+        request_uri: "/api/v1/nodes/n1?x=1".into(),
+        uri: RequestUri {
+            path: "/api/v1/nodes/n1".into(),
+            ..RequestUri::default()
+        },
+        ..KubeletRequest::default()
+    };
+    let mut bytes = Vec::new();
+    encode(&r, &mut bytes);
+    let text_len = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+    // The path is not in the text.
+    assert_eq!(&bytes[4..4 + text_len], b"abget/api/v1/nodes/n1?x=1");
+    // After the auditID's length, the stage, the level's length, no times, and the verb's
+    // and the URI's lengths: the path's tag and length.
+    let tag = 4 + text_len + 4 + 1 + 4 + 2 + 4 + 4;
+    assert_eq!(&bytes[tag - 4..tag], &20u32.to_le_bytes());
+    assert_eq!(bytes[tag], 1);
+    assert_eq!(&bytes[tag + 1..tag + 5], &16u32.to_le_bytes());
+    assert_eq!(decode(&bytes), Ok(r));
+
+    let mut whole = bytes.clone();
+    whole[tag] = 0;
+    whole.splice(4 + text_len..4 + text_len, *b"/api/v1/nodes/n1");
+    whole[..4].copy_from_slice(&(text_len as u32 + 16).to_le_bytes());
+    assert_eq!(
+        decode(&whole),
+        Err("a path written whole that starts its URI: \"/api/v1/nodes/n1\"".to_string())
+    );
 }
 
 /// A spill writer in `dir` that has been handed `written`, in order, all at once.
