@@ -18,12 +18,12 @@
 //! other; the rest is the fields of [`KubeletRequest`] in declaration order, where a string is
 //! its `u32` length, an option a `0`/`1` tag, a list a `u32` count, and the URI's path, when
 //! it is how the URI starts, the tag `1` and the length of that start (else `0` and the path
-//! as a string). [`encode`] destructures
-//! the record, so a field added to it does not compile until the encoding learns it. The scan
-//! encodes straight from the event ([`EncodedRequest::from_event`]), in the same order, which
-//! no compiler checks: debug builds compare each such encoding with the record built field by
-//! field, so the tests fail when the two part on any event they read, and a unit test reads
-//! events that leave fields out or give them in the forms the record maps specially.
+//! as a string). [`encode`] destructures the record, so a field added to it does not compile
+//! until the encoding learns it. The scan encodes straight from the event
+//! ([`EncodedRequest::from_event`]), in the same order, which no compiler checks: debug builds
+//! compare each such encoding with the record built field by field, so the tests fail when
+//! the two part on any event they read, and a unit test reads events that leave fields out or
+//! give them in the forms the record maps specially.
 
 use std::cell::RefCell;
 use std::fs::File;
@@ -743,8 +743,8 @@ impl<'e, 'a> EventRequest<'e, 'a> {
 
 /// The tag of a path written as a string of its own ([`Encoder::uri`]).
 const PATH_OWN: u8 = 0;
-/// The tag of a path that is how its request URI starts, written as its length: a tenth of
-/// the spill file was paths written twice.
+/// The tag of a path that is how its request URI starts, written as its length: paths
+/// written twice were 7.6% of the spill file (the 100 MB benchmark log's).
 const PATH_IN_URI: u8 = 1;
 
 /// Writes a record's encoding (see [`encode`]): the strings' bytes to its text, everything
