@@ -34,6 +34,11 @@ fn events() -> Vec<String> {
 /// file to "w2" once the first requests are handed on: after the watch's line was read, before
 /// it is emitted at the end. The auditIDs emitted, and the summary.
 fn scan_changed(text: &str, opts: &ScanOptions) -> (Vec<String>, ScanSummary) {
+    scan_changed_to(text, opts, b"w2")
+}
+
+/// [`scan_changed`], with the watch's auditID changed to `new_id`'s bytes.
+fn scan_changed_to(text: &str, opts: &ScanOptions, new_id: &[u8]) -> (Vec<String>, ScanSummary) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.log");
     std::fs::write(&path, text).unwrap();
@@ -43,7 +48,7 @@ fn scan_changed(text: &str, opts: &ScanOptions) -> (Vec<String>, ScanSummary) {
     let mut ids = Vec::new();
     let summary = scan(&[InputSpec::Path(path.clone())], opts, &mut |batch| {
         if !changed {
-            file.write_all_at(b"w2", at).unwrap();
+            file.write_all_at(new_id, at).unwrap();
             changed = true;
         }
         ids.extend(batch.iter().map(|r| r.audit_id().to_string()));
@@ -118,6 +123,37 @@ fn a_line_changed_in_its_file_before_it_is_read_again_is_a_bad_line() {
         assert_eq!(ids.last().map(String::as_str), Some("w1"), "{why}");
         assert_eq!(s.lines_bad, 0, "{why}");
         assert_eq!(s.kubelet_requests, 41, "{why}");
+    }
+}
+
+#[test]
+fn a_line_no_longer_utf8_in_its_file_is_a_bad_line_that_says_where() {
+    let text = events().join("\n") + "\n";
+    // The watch's line is the first: its auditID's first byte is at this index of it.
+    let at = text.find(r#""w1""#).unwrap() + 1;
+    for prefilter in [true, false] {
+        let opts = ScanOptions {
+            threads: 1,
+            chunk_size: 1,
+            prefilter,
+            ..ScanOptions::default()
+        };
+        let (ids, s) = scan_changed_to(&text, &opts, b"\xff1");
+        assert_eq!(ids.len(), 40, "prefilter {prefilter}");
+        assert_eq!((s.lines_read, s.lines_used, s.lines_bad), (81, 80, 1));
+        assert_eq!(s.bad.counts.get(&BadKind::ChangedWhileRead), Some(&1));
+        let example = &s.bad.examples[0];
+        assert_eq!(
+            (example.kind, example.line, example.reason.clone()),
+            (
+                BadKind::ChangedWhileRead,
+                1,
+                format!(
+                    "the line read again is not UTF-8: invalid utf-8 sequence of 1 bytes \
+                     from index {at}"
+                )
+            )
+        );
     }
 }
 
