@@ -12,6 +12,9 @@
 #                   about 45 MB/s, the whole 1 GB would take minutes). Its MB/s is computed on
 #                   the prefix and the table says so.
 #   BENCH_SKIP_BUILD=1  use the existing binary (BENCH_BIN, default target/release/nodeauthz)
+#   BENCH_PGO=1     build the profile-guided binary too (scripts/pgo.sh) and time it as
+#                   `nodeauthz analyze` (BENCH_BIN, unless set, is then
+#                   target/pgo/release/nodeauthz); the scanner rows stay the ordinary build's
 #   BENCH_BIG       size of a second, longer log (same cluster, same seed, no time limit, so
 #                   every request is distinct) on which peak RSS is measured too, to show that
 #                   memory does not grow with the log (default 4G; 0 to skip)
@@ -59,7 +62,15 @@ if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
   cargo build --release --quiet --bin nodeauthz --example scan
 fi
 SCAN=target/release/examples/scan
-BIN=${BENCH_BIN:-target/release/nodeauthz}
+if [[ "${BENCH_PGO:-0}" == 1 ]]; then
+  if [[ "${BENCH_SKIP_BUILD:-0}" != 1 ]]; then
+    echo "== scripts/pgo.sh" >&2
+    scripts/pgo.sh
+  fi
+  BIN=${BENCH_BIN:-target/pgo/release/nodeauthz}
+else
+  BIN=${BENCH_BIN:-target/release/nodeauthz}
+fi
 [[ -x $BIN ]] || { echo "missing $BIN" >&2; exit 1; }
 
 # ---- data (cached; regenerated when the generator or the parameters change) -------------------
@@ -404,6 +415,7 @@ except ValueError:
 if nagz_err.strip():
     print("nodeauthz .gz stderr (tail): %r" % nagz_err[-300:])
 EOF
+echo "nodeauthz analyze: $BIN"
 [[ -n $ALTERNATED ]] && echo && echo "$ALTERNATED"
 echo
 echo "Peak RssAnon / RssFile MiB of nodeauthz analyze (one run each, sampled every 20 ms):"
