@@ -14,29 +14,31 @@
 set -euo pipefail
 rounds=$1; a=$2; b=$3; shift 4
 for ((i = 0; i < rounds; i++)); do
-  if ((i % 2 == 0)); then order=("$a" "$b"); else order=("$b" "$a"); fi
-  for bin in "${order[@]}"; do
+  # By side, not by path, so that A and B may be the same binary (to see the noise alone).
+  if ((i % 2 == 0)); then order=(A B); else order=(B A); fi
+  for side in "${order[@]}"; do
+    if [[ $side == A ]]; then bin=$a; else bin=$b; fi
     start=$(date +%s.%N)
     cpu=$(perf stat -x, -e task-clock "$bin" "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {print $1}')
     end=$(date +%s.%N)
-    echo "$i $bin $cpu $start $end"
+    echo "$i $side $cpu $start $end"
   done
 done | python3 -c '
 import collections, random, statistics, sys
-a, b = sys.argv[1], sys.argv[2]
+names = {"A": sys.argv[1], "B": sys.argv[2]}
 runs = collections.defaultdict(dict)
 for line in sys.stdin:
-    round_, bin, cpu, start, end = line.split()
-    runs[bin][int(round_)] = (float(cpu), float(end) - float(start))
-for bin in (a, b):
-    v = runs[bin].values()
+    round_, side, cpu, start, end = line.split()
+    runs[side][int(round_)] = (float(cpu), float(end) - float(start))
+for side, bin in names.items():
+    v = runs[side].values()
     cpu = sorted(c for c, _ in v)
     wall = sorted(w for _, w in v)
     print("%-36s CPU ms min %.0f median %.0f | wall s min %.3f median %.3f (n=%d)"
           % (bin, cpu[0], statistics.median(cpu), wall[0], statistics.median(wall), len(v)))
 rng = random.Random(0)
 def paired(k):
-    ratios = [runs[b][r][k] / runs[a][r][k] - 1 for r in runs[a] if r in runs[b]]
+    ratios = [runs["B"][r][k] / runs["A"][r][k] - 1 for r in runs["A"] if r in runs["B"]]
     medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(2000))
     return statistics.median(ratios), medians[50], medians[1949]
 for k, what in ((0, "CPU"), (1, "wall")):
