@@ -39,7 +39,9 @@ gen "$train/train-a.log" --nodes 60 --pods-per-node 20 --duration 3h --target-by
   --seed 7 --kubelet-share 0.4 --bad-share 0.05 --churn-per-hour 40
 gen "$train/train-b.log" --nodes 20 --pods-per-node 10 --duration 1h --target-bytes 40M \
   --seed 8 --scenario rbac-only --kubelet-share 0.6
-gzip -c "$train/train-b.log" > "$train/train-b.log.gz"
+if [[ ! "$train/train-b.log.gz" -nt "$train/train-b.log" ]]; then
+  gzip -c "$train/train-b.log" > "$train/train-b.log.gz"
+fi
 
 # A fixed directory for the counts, so that the instrumented build is rebuilt only when the
 # code changes (its flags, this path among them, are part of what cargo compares).
