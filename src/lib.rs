@@ -20,6 +20,7 @@ pub mod graph;
 pub mod input;
 pub mod inventory;
 pub mod kubelet_log;
+pub mod ordered;
 pub mod phases;
 pub mod record;
 pub mod scan;

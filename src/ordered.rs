@@ -1,0 +1,232 @@
+//! Batches read one after another, worked on a rayon pool as soon as each is read, and merged
+//! in the order they were read.
+//!
+//! `analyze` reads the spill file back in batches, decides each batch's requests on the pool,
+//! and merges the rows into summaries that must see them in the log's order. When one thread
+//! read a batch, had the pool decide it, and only then read the next, the workers waited for
+//! every read and for the last request of every batch. Here a reading thread hands each batch
+//! to the pool as soon as it is full, so that the workers start on it while the one before is
+//! still being finished, and the merging thread puts the results back in order.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::channel;
+
+use rayon::ThreadPool;
+
+/// Reads batches with `refill` on a thread of its own until it returns `Ok(false)`, runs
+/// `work` on each on `pool`, and calls `merge` on this thread with the results in the order
+/// the batches were read.
+///
+/// `batches` are all the batches there are: each is refilled, waits, is worked on, waits to be
+/// merged, and is refilled again once its result is merged. So memory stays that of these
+/// batches and of their results, and as many batches may be in flight at once. With none,
+/// nothing is read.
+///
+/// The first error, of a refill or of a work, in the order of the batches, is returned after
+/// the results of the batches before it are merged; nothing after it is merged, and no more
+/// batches are read.
+pub fn work_in_order<B, R, E>(
+    pool: &ThreadPool,
+    batches: impl IntoIterator<Item = B>,
+    mut refill: impl FnMut(&mut B) -> Result<bool, E> + Send,
+    work: impl Fn(&B) -> Result<R, E> + Sync,
+    mut merge: impl FnMut(R),
+) -> Result<(), E>
+where
+    B: Send,
+    R: Send,
+    E: Send,
+{
+    // A batch's number, the batch (none when its refill failed), and its result.
+    type Done<B, R, E> = (u64, Option<B>, Result<R, E>);
+    let stop = AtomicBool::new(false);
+    let (done_tx, done_rx) = channel::<Done<B, R, E>>();
+    let (free_tx, free_rx) = channel::<B>();
+    let mut given = 0;
+    for batch in batches {
+        // Cannot fail: the receiver is alive.
+        let _ = free_tx.send(batch);
+        given += 1;
+    }
+    if given == 0 {
+        return Ok(());
+    }
+    let (work, stop) = (&work, &stop);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            pool.in_place_scope(|jobs| {
+                // Ends when the merging thread has stopped (it holds the batches' way back).
+                for (seq, mut batch) in (0u64..).zip(free_rx.iter()) {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match refill(&mut batch) {
+                        Ok(true) => {
+                            let done_tx = done_tx.clone();
+                            jobs.spawn(move |_| {
+                                let result = work(&batch);
+                                // The merging thread may have stopped at an error before.
+                                let _ = done_tx.send((seq, Some(batch), result));
+                            });
+                        }
+                        Ok(false) => break,
+                        Err(e) => {
+                            let _ = done_tx.send((seq, None, Err(e)));
+                            break;
+                        }
+                    }
+                }
+            });
+        });
+        // Dropped when this thread stops, even at an error: the reader, waiting for a batch to
+        // come back, then stops too.
+        let free_tx = free_tx;
+        // Results that came before those of the batches read before them.
+        let mut early: BTreeMap<u64, (Option<B>, Result<R, E>)> = BTreeMap::new();
+        let mut next = 0;
+        for (seq, batch, result) in done_rx {
+            early.insert(seq, (batch, result));
+            while let Some((batch, result)) = early.remove(&next) {
+                next += 1;
+                match result {
+                    Ok(result) => merge(result),
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
+                if let Some(batch) = batch {
+                    // The reader may have read the last batch already.
+                    let _ = free_tx.send(batch);
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Duration;
+
+    fn pool(threads: usize) -> ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
+    /// A reader of `total` numbered batches that fails at batch `fail_at`, if given.
+    fn numbers(total: u32, fail_at: Option<u32>) -> impl FnMut(&mut u32) -> Result<bool, String> {
+        let mut read = 0;
+        move |batch| {
+            if Some(read) == fail_at {
+                return Err(format!("read {read}"));
+            }
+            *batch = read;
+            read += 1;
+            Ok(read <= total)
+        }
+    }
+
+    #[test]
+    fn results_are_merged_in_the_order_read_whatever_order_they_are_done_in() {
+        let mut merged = Vec::new();
+        // Earlier batches take longer, so that later ones are done first.
+        let work = |b: &u32| -> Result<u32, String> {
+            std::thread::sleep(Duration::from_micros(u64::from(8 - b % 8) * 300));
+            Ok(b * 10)
+        };
+        work_in_order(&pool(3), [0; 4], numbers(40, None), work, |r| {
+            merged.push(r)
+        })
+        .unwrap();
+        assert_eq!(merged, (0..40).map(|b| b * 10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn every_batch_is_read_and_merged_with_one_batch_or_many_in_flight() {
+        for in_flight in [1, 2, 5] {
+            let mut merged = Vec::new();
+            work_in_order(
+                &pool(2),
+                vec![0; in_flight],
+                numbers(30, None),
+                |b| Ok::<_, String>(*b),
+                |r| merged.push(r),
+            )
+            .unwrap();
+            assert_eq!(merged, (0..30).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn no_batch_reads_nothing() {
+        let mut reads = 0;
+        let mut read = numbers(30, None);
+        let refill = |b: &mut u32| {
+            reads += 1;
+            read(b)
+        };
+        work_in_order(&pool(2), [], refill, |b| Ok::<_, String>(*b), |_| {}).unwrap();
+        assert_eq!(reads, 0);
+    }
+
+    #[test]
+    fn a_failed_read_comes_after_the_results_of_the_batches_before_it() {
+        let mut merged = Vec::new();
+        let e = work_in_order(
+            &pool(2),
+            [0; 4],
+            numbers(40, Some(17)),
+            |b| Ok::<_, String>(*b),
+            |r| merged.push(r),
+        )
+        .unwrap_err();
+        assert_eq!(e, "read 17");
+        assert_eq!(merged, (0..17).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_failed_work_stops_the_merge_and_the_reading() {
+        let mut merged = Vec::new();
+        let reads = AtomicUsize::new(0);
+        let mut read = numbers(1000, None);
+        let refill = |b: &mut u32| {
+            reads.fetch_add(1, Ordering::Relaxed);
+            read(b)
+        };
+        let work = |b: &u32| match *b {
+            // A later batch fails too, and is done first: the earlier failure is returned.
+            9 => {
+                std::thread::sleep(Duration::from_millis(5));
+                Err(format!("work {b}"))
+            }
+            10 => Err(format!("work {b}")),
+            b => Ok(b),
+        };
+        let e = work_in_order(&pool(2), [0; 3], refill, work, |r| merged.push(r)).unwrap_err();
+        assert_eq!(e, "work 9");
+        assert_eq!(merged, (0..9).collect::<Vec<_>>());
+        // A batch is refilled again only once its result is merged: the three batches, then
+        // the nine merged ones again, at most.
+        assert!(reads.into_inner() <= 3 + 9, "read on after the failure");
+    }
+
+    #[test]
+    fn nothing_read_merges_nothing() {
+        let mut merged = 0;
+        work_in_order(
+            &pool(1),
+            [0; 2],
+            numbers(0, None),
+            |b| Ok::<_, String>(*b),
+            |_| merged += 1,
+        )
+        .unwrap();
+        assert_eq!(merged, 0);
+    }
+}
