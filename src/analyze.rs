@@ -878,13 +878,14 @@ impl std::ops::DerefMut for LentAnswers<'_> {
 /// merging thread reads them, and when their builders free them and allocate the next batch's
 /// from the same blocks ([`free_where_built`]). Up to [`BATCHES_IN_FLIGHT`] batches are alive
 /// at once, and one more being freed, and the benchmark machines had 1 to 2 MiB of
-/// second-level cache per core. With 8192 the rows of the
-/// batches in flight outgrew the caches; 1024 took 5-12% less CPU than 8192 by the minimum of
-/// alternated runs on the 1 GB benchmark log, 1-9% by the median, and 256 took 4-10% less than
-/// 1024 by the median in five sets of 12-30 alternated rounds on a later machine (an earlier
-/// one had shown no difference). 512, in the one set that tried it, did nearly as well as
-/// 256; 128, in two, gave back half the gain or more, as each batch has its own read, its own
-/// jobs and its own broadcast of frees.
+/// second-level cache per core. With 8192 the rows of the batches in flight outgrew the
+/// caches; 1024 took 5-12% less CPU than 8192 by the minimum of alternated runs on the 1 GB
+/// benchmark log, 1-9% by the median, and 256 took 4-10% less than 1024 by the median in five
+/// sets of 12-30 alternated rounds on a later machine (an earlier one had shown no
+/// difference). 512, in the one set that tried it, did nearly as well as 256; 128, in two,
+/// gave back half the gain or more, as each batch has its own read, its own jobs and its own
+/// broadcast of frees, and no gain with the reads overlapped (`crate::ordered`): CPU +0.9%
+/// (95% interval -2.2% to +4.0%) in 24 alternated rounds.
 const DECIDE_BATCH: usize = 256;
 
 /// Batches alive at once while deciding: one being filled from the spill file, one or two

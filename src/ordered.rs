@@ -9,7 +9,7 @@
 //! still being finished, and the merging thread puts the results back in order.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::mpsc::channel;
 
 use rayon::ThreadPool;
@@ -24,8 +24,10 @@ use rayon::ThreadPool;
 /// nothing is read.
 ///
 /// The first error, of a refill or of a work, in the order of the batches, is returned after
-/// the results of the batches before it are merged; nothing after it is merged, and no more
-/// batches are read.
+/// the results of the batches before it are merged; nothing after it is merged, and reading
+/// stops once the batches that were waiting to be refilled are used up (their results are
+/// dropped). A panic in `work` is raised again on this thread at that batch's turn, once the
+/// batches handed to the pool are done.
 pub fn work_in_order<B, R, E>(
     pool: &ThreadPool,
     batches: impl IntoIterator<Item = B>,
@@ -38,9 +40,11 @@ where
     R: Send,
     E: Send,
 {
-    // A batch's number, the batch (none when its refill failed), and its result.
-    type Done<B, R, E> = (u64, Option<B>, Result<R, E>);
-    let stop = AtomicBool::new(false);
+    // A batch's number, the batch (none when its refill failed), and its result, or the
+    // panic of its work: a job that unwound without a word would leave the merge waiting for
+    // its batch forever.
+    type Outcome<R, E> = std::thread::Result<Result<R, E>>;
+    type Done<B, R, E> = (u64, Option<B>, Outcome<R, E>);
     let (done_tx, done_rx) = channel::<Done<B, R, E>>();
     let (free_tx, free_rx) = channel::<B>();
     let mut given = 0;
@@ -52,49 +56,44 @@ where
     if given == 0 {
         return Ok(());
     }
-    let (work, stop) = (&work, &stop);
+    let work = &work;
     std::thread::scope(|scope| {
         scope.spawn(move || {
             pool.in_place_scope(|jobs| {
                 // Ends when the merging thread has stopped (it holds the batches' way back).
                 for (seq, mut batch) in (0u64..).zip(free_rx.iter()) {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
                     match refill(&mut batch) {
                         Ok(true) => {
                             let done_tx = done_tx.clone();
                             jobs.spawn(move |_| {
-                                let result = work(&batch);
+                                let result = catch_unwind(AssertUnwindSafe(|| work(&batch)));
                                 // The merging thread may have stopped at an error before.
                                 let _ = done_tx.send((seq, Some(batch), result));
                             });
                         }
                         Ok(false) => break,
                         Err(e) => {
-                            let _ = done_tx.send((seq, None, Err(e)));
+                            let _ = done_tx.send((seq, None, Ok(Err(e))));
                             break;
                         }
                     }
                 }
             });
         });
-        // Dropped when this thread stops, even at an error: the reader, waiting for a batch to
-        // come back, then stops too.
+        // Dropped when this thread stops, at an error or a panic too: the reader, waiting for a
+        // batch to come back, then stops.
         let free_tx = free_tx;
         // Results that came before those of the batches read before them.
-        let mut early: BTreeMap<u64, (Option<B>, Result<R, E>)> = BTreeMap::new();
+        let mut early: BTreeMap<u64, (Option<B>, Outcome<R, E>)> = BTreeMap::new();
         let mut next = 0;
         for (seq, batch, result) in done_rx {
             early.insert(seq, (batch, result));
             while let Some((batch, result)) = early.remove(&next) {
                 next += 1;
                 match result {
-                    Ok(result) => merge(result),
-                    Err(e) => {
-                        stop.store(true, Ordering::Relaxed);
-                        return Err(e);
-                    }
+                    Ok(Ok(result)) => merge(result),
+                    Ok(Err(e)) => return Err(e),
+                    Err(panic) => resume_unwind(panic),
                 }
                 if let Some(batch) = batch {
                     // The reader may have read the last batch already.
@@ -109,7 +108,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
     use std::time::Duration;
 
     fn pool(threads: usize) -> ThreadPool {
@@ -191,14 +189,8 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_work_stops_the_merge_and_the_reading() {
+    fn a_failed_work_is_returned_after_the_results_before_it_and_nothing_hangs() {
         let mut merged = Vec::new();
-        let reads = AtomicUsize::new(0);
-        let mut read = numbers(1000, None);
-        let refill = |b: &mut u32| {
-            reads.fetch_add(1, Ordering::Relaxed);
-            read(b)
-        };
         let work = |b: &u32| match *b {
             // A later batch fails too, and is done first: the earlier failure is returned.
             9 => {
@@ -208,12 +200,41 @@ mod tests {
             10 => Err(format!("work {b}")),
             b => Ok(b),
         };
-        let e = work_in_order(&pool(2), [0; 3], refill, work, |r| merged.push(r)).unwrap_err();
+        let e = work_in_order(&pool(2), [0; 3], numbers(1000, None), work, |r| {
+            merged.push(r)
+        })
+        .unwrap_err();
         assert_eq!(e, "work 9");
         assert_eq!(merged, (0..9).collect::<Vec<_>>());
-        // A batch is refilled again only once its result is merged: the three batches, then
-        // the nine merged ones again, at most.
-        assert!(reads.into_inner() <= 3 + 9, "read on after the failure");
+    }
+
+    #[test]
+    fn a_panic_in_the_work_is_raised_again_and_nothing_hangs() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut merged = Vec::new();
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                work_in_order(
+                    &pool(2),
+                    [0; 4],
+                    numbers(100, None),
+                    |b| match *b {
+                        5 => panic!("batch 5"),
+                        b => Ok::<_, String>(b),
+                    },
+                    |r| merged.push(r),
+                )
+            }));
+            let message = outcome
+                .err()
+                .and_then(|p| p.downcast_ref::<&str>().map(|m| m.to_string()));
+            let _ = tx.send((message, merged));
+        });
+        let (message, merged) = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("work_in_order hung after a panic");
+        assert_eq!(message.as_deref(), Some("batch 5"));
+        assert_eq!(merged, (0..5).collect::<Vec<_>>());
     }
 
     #[test]
