@@ -117,6 +117,17 @@ mod tests {
             .unwrap()
     }
 
+    /// `f`'s value, run on a thread of its own; the test fails, rather than hangs, when `f`
+    /// takes more than a minute (`what` it would then be hung on).
+    fn within_a_minute<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(f());
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("work_in_order hung {what}"))
+    }
+
     /// A reader of `total` numbered batches that fails at batch `fail_at`, if given.
     fn numbers(total: u32, fail_at: Option<u32>) -> impl FnMut(&mut u32) -> Result<bool, String> {
         let mut read = 0;
@@ -190,28 +201,30 @@ mod tests {
 
     #[test]
     fn a_failed_work_is_returned_after_the_results_before_it_and_nothing_hangs() {
-        let mut merged = Vec::new();
-        let work = |b: &u32| match *b {
-            // A later batch fails too, and is done first: the earlier failure is returned.
-            9 => {
-                std::thread::sleep(Duration::from_millis(5));
-                Err(format!("work {b}"))
-            }
-            10 => Err(format!("work {b}")),
-            b => Ok(b),
-        };
-        let e = work_in_order(&pool(2), [0; 3], numbers(1000, None), work, |r| {
-            merged.push(r)
-        })
-        .unwrap_err();
+        let (e, merged) = within_a_minute("after a failed work", || {
+            let mut merged = Vec::new();
+            let work = |b: &u32| match *b {
+                // A later batch fails too, and is done first: the earlier failure is returned.
+                9 => {
+                    std::thread::sleep(Duration::from_millis(5));
+                    Err(format!("work {b}"))
+                }
+                10 => Err(format!("work {b}")),
+                b => Ok(b),
+            };
+            let e = work_in_order(&pool(2), [0; 3], numbers(1000, None), work, |r| {
+                merged.push(r)
+            })
+            .unwrap_err();
+            (e, merged)
+        });
         assert_eq!(e, "work 9");
         assert_eq!(merged, (0..9).collect::<Vec<_>>());
     }
 
     #[test]
     fn a_panic_in_the_work_is_raised_again_and_nothing_hangs() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        let (message, merged) = within_a_minute("after a panic", || {
             let mut merged = Vec::new();
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 work_in_order(
@@ -228,11 +241,8 @@ mod tests {
             let message = outcome
                 .err()
                 .and_then(|p| p.downcast_ref::<&str>().map(|m| m.to_string()));
-            let _ = tx.send((message, merged));
+            (message, merged)
         });
-        let (message, merged) = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("work_in_order hung after a panic");
         assert_eq!(message.as_deref(), Some("batch 5"));
         assert_eq!(merged, (0..5).collect::<Vec<_>>());
     }
