@@ -21,7 +21,8 @@
 #   BENCH_BIG_RUNS  runs on the big log (default 1)
 #   BENCH_PRETTY    size of the log's prefix pretty-printed (one JSON document per event over
 #                   many lines), timed mapped, peak RSS on stdin (default 100M; 0 to skip)
-#   BENCH_ALTERNATE rounds of DuckDB and `analyze` run in turn on the main log (default 10; 0
+#   BENCH_ALTERNATE rounds of DuckDB, `analyze` and `analyze --inventory-only` run in turn on
+#                   the main log (default 10; 0
 #                   to skip): the table's rows are each measured in a block of their own, so the
 #                   host's load drifting between blocks moves their ratio; in turn, both see
 #                   the same host, and the ratio of their medians is the one to quote
@@ -34,7 +35,8 @@
 # Rows: the reference tools; the scanner alone (target/release/examples/scan) wanting object
 # events only (as `graph` does, `ScanOptions::want_requests = false`), kubelet requests only, and
 # both (the one read of `analyze`); then `nodeauthz analyze` (the read, the spill file, the
-# decisions, the summary). "CPU s" is user+sys of the best run: on a shared machine it says
+# decisions, the summary), and `nodeauthz analyze --inventory-only` (the read and the
+# inventory's counts, issue 2's own job). "CPU s" is user+sys of the best run: on a shared machine it says
 # more about the work done than the wall time. The load average before and after is printed.
 #
 # Needs: cargo, python3 (3.11+), gzip, zstd (optional), jq (optional), DuckDB's Python module (optional:
@@ -242,6 +244,13 @@ MEM+=("$BYTES_SPEC log: $(rss_split "$BIN" analyze "$LOG" --format json)")
 row "nodeauthz analyze --format json" "gzip" "$SIZE" "$(measure "$BIN" analyze "$LOG.gz" --format json)" \
   "MB/s of uncompressed bytes; .gz is $GZSIZE bytes"
 cp "$DATA/.last.out" "$DATA/.na-gz.out"; NAGZ_ERR=$(cat "$DATA/.last.err")
+# The inventory alone: the one read, each request counted as it is read; no graph, spill
+# file or verdict.
+row "nodeauthz analyze --inventory-only --format json" "plain" "$SIZE" \
+  "$(measure "$BIN" analyze "$LOG" --inventory-only --format json)" "one read + counts (no graph, no decisions)"
+MEM+=("$BYTES_SPEC log, --inventory-only: $(rss_split "$BIN" analyze "$LOG" --inventory-only --format json)")
+row "nodeauthz analyze --inventory-only --format json" "gzip" "$SIZE" \
+  "$(measure "$BIN" analyze "$LOG.gz" --inventory-only --format json)" "MB/s of uncompressed bytes"
 # zstd, when the tool is installed: decoding is about twice as fast as gzip's.
 if command -v zstd > /dev/null; then
   if [[ ! -s $LOG.zst || $LOG.zst -ot $LOG ]]; then
@@ -320,7 +329,7 @@ fi
 ALTERNATE=${BENCH_ALTERNATE:-10}
 ALTERNATED=""
 if (( ALTERNATE > 0 )); then
-  echo "== $ALTERNATE rounds of DuckDB and analyze in turn" >&2
+  echo "== $ALTERNATE rounds of DuckDB, analyze and analyze --inventory-only in turn" >&2
   # Each run's exit status goes with its times: a failed run (which may end early) is left
   # out of the medians and counted, as `measure` reports a failed row.
   ALTERNATED=$(for ((i = 0; i < ALTERNATE; i++)); do
@@ -331,26 +340,33 @@ if (( ALTERNATE > 0 )); then
     s2=0
     "$BIN" analyze "$LOG" --format json > /dev/null 2>&1 || s2=$?
     t2=$(date +%s.%N)
-    echo "$t0 $t1 $t2 $s1 $s2"
+    s3=0
+    "$BIN" analyze "$LOG" --inventory-only --format json > /dev/null 2>&1 || s3=$?
+    t3=$(date +%s.%N)
+    echo "$t0 $t1 $t2 $t3 $s1 $s2 $s3"
   done | python3 -c 'import statistics, sys
 size = int(sys.argv[1])
-duck, ours, failed = [], [], 0
+duck, ours, inventory, failed = [], [], [], 0
 for line in sys.stdin:
-    t0, t1, t2, s1, s2 = line.split()
-    if s1 != "0" or s2 != "0":
+    t0, t1, t2, t3, s1, s2, s3 = line.split()
+    if s1 != "0" or s2 != "0" or s3 != "0":
         failed += 1
         continue
     duck.append(float(t1) - float(t0))
     ours.append(float(t2) - float(t1))
+    inventory.append(float(t3) - float(t2))
 if not duck:
     print("DuckDB and analyze in turn: every round failed (%d)" % failed)
     sys.exit()
-md, mo = statistics.median(duck), statistics.median(ours)
+md, mo, mi = statistics.median(duck), statistics.median(ours), statistics.median(inventory)
 print("%d rounds in turn on the main log%s, wall s min / median: DuckDB %.3f / %.3f (%.0f MB/s at the "
       "median), nodeauthz analyze %.3f / %.3f (%.0f MB/s); the speed of analyze over that of DuckDB by "
       "the medians: %.2fx, by the minima: %.2fx"
       % (len(duck), " (and %d that failed, left out)" % failed if failed else "", min(duck), md,
-         size / 1e6 / md, min(ours), mo, size / 1e6 / mo, md / mo, min(duck) / min(ours)))' "$SIZE")
+         size / 1e6 / md, min(ours), mo, size / 1e6 / mo, md / mo, min(duck) / min(ours)))
+print("in the same rounds, nodeauthz analyze --inventory-only %.3f / %.3f (%.0f MB/s); over DuckDB by "
+      "the medians: %.2fx, by the minima: %.2fx"
+      % (min(inventory), mi, size / 1e6 / mi, md / mi, min(duck) / min(inventory)))' "$SIZE")
 fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -1,12 +1,15 @@
 //! The inventory `nodeauthz analyze` prints before any replay: what was read, and the kubelet
 //! requests per node with what the apiserver recorded for them.
 //!
-//! Pure rendering: [`InventoryBuilder`] takes requests one at a time (`analyze` adds them up as
-//! it reads them back from its spill file, so memory holds counters, not requests) and
-//! [`Inventory`] renders as a table or one JSON document.
+//! [`InventoryBuilder`] takes requests one at a time (`analyze` adds them up as it reads them
+//! back from its spill file, so memory holds counters, not requests) and [`Inventory`] renders
+//! as a table or one JSON document. [`read`] is the inventory alone (`analyze
+//! --inventory-only`): the logs read once, each request counted as the read hands it over, with
+//! no graph, spill file or verdict.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::ops::ControlFlow;
 
 use serde::Serialize;
 
@@ -14,16 +17,82 @@ use crate::authz::node::NODE_USER_PREFIX;
 use crate::authz::Attributes;
 use crate::export::report::one_line;
 use crate::graph::intern::FxHashMap;
+use crate::input::source::InputSpec;
 use crate::input::time::format_micros;
 use crate::input::uri::resolve_path;
-use crate::record::{KubeletMatch, KubeletRequest};
-use crate::scan::{BadLine, ScanSummary};
+use crate::record::{KubeletMatch, KubeletRequest, SourcePos};
+use crate::scan::{scan, BadLine, ScanError, ScanOptions, ScanSummary};
+use crate::spill::Fields;
 use crate::verdict::{Recorded, RecordedOutcome};
 
 /// What the audit log recorded for a request: the same classification the verdicts use
 /// ([`RecordedOutcome::classify`]), so the inventory and the verdict report count alike.
 pub fn recorded(r: &KubeletRequest) -> Recorded {
     RecordedOutcome::classify(r.decision.as_deref(), r.reason.as_deref(), r.response_code).0
+}
+
+/// Why [`read`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum InventoryError {
+    /// The logs could not be read (or `--strict` met a bad line).
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// A request did not decode from the encoding the read made of it: a bug, not bad input.
+    #[error(
+        "{file}, line {line}: the kubelet request read there did not decode again ({reason}); \
+         this is a bug in nodeauthz"
+    )]
+    Undecodable {
+        /// The input it was read from.
+        file: String,
+        /// Its line there.
+        line: u64,
+        /// What did not decode.
+        reason: String,
+    },
+}
+
+/// Reads `inputs` and counts their kubelet requests: the inventory alone. Every count is the
+/// one [`crate::analyze::analyze`] gives, because the same lines are parsed (the object
+/// events' too, counted and dropped at once), but nothing waits for a graph: each request is
+/// counted as the read hands it over, on the thread that merges the read's chunks, and
+/// memory holds the counters and the read's windows only.
+pub fn read(
+    inputs: &[InputSpec],
+    opts: &ScanOptions,
+) -> Result<(Inventory, ScanSummary), InventoryError> {
+    let opts = ScanOptions {
+        want_object_events: true,
+        keep_object_events: false,
+        want_requests: true,
+        ..opts.clone()
+    };
+    let mut counts = InventoryBuilder::default();
+    let mut undecodable: Option<(SourcePos, String)> = None;
+    let summary = scan(inputs, &opts, &mut |batch| {
+        for request in batch.iter() {
+            match request.decode_fields(Fields::ForInventory) {
+                Ok(r) => counts.add(&r),
+                Err(reason) => {
+                    undecodable = Some((request.pos(), reason));
+                    return ControlFlow::Break(());
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    })?;
+    if let Some((pos, reason)) = undecodable {
+        let file = summary
+            .inputs
+            .get(pos.file as usize)
+            .map_or_else(String::new, |i| i.path.clone());
+        return Err(InventoryError::Undecodable {
+            file,
+            line: pos.line,
+            reason,
+        });
+    }
+    Ok((counts.finish(&summary), summary))
 }
 
 /// Request counts by recorded decision.

@@ -392,6 +392,11 @@ pub enum Fields {
     /// attributes (as the apiserver's request-info resolver does), and no row, summary or
     /// inventory reads the others.
     ForDeciding,
+    /// Only what the inventory reads ([`crate::inventory::InventoryBuilder::add`]): the verb,
+    /// the path, the users' names, the match, the response code and the decision's
+    /// annotations. Every other string and list is left empty, and the body too: a run that
+    /// wants only the inventory copies nothing it would free unread.
+    ForInventory,
 }
 
 /// One kubelet request in the encoding the spill file holds (see [`encode`]), made by the
@@ -533,7 +538,12 @@ impl EncodedRequest {
 
     /// The record again.
     pub fn decode(&self) -> Result<KubeletRequest, String> {
-        let mut record = decode(&self.bytes)?;
+        self.decode_fields(Fields::All)
+    }
+
+    /// The record again, with only `fields`.
+    pub fn decode_fields(&self, fields: Fields) -> Result<KubeletRequest, String> {
+        let mut record = decode_fields(&self.bytes, fields)?;
         record.pos.line = record.pos.line.saturating_add(self.line_shift);
         Ok(record)
     }
@@ -902,6 +912,7 @@ pub fn decode(bytes: &[u8]) -> Result<KubeletRequest, String> {
 /// [`decode`], filling in only `fields`; the others are still checked.
 pub fn decode_fields(bytes: &[u8], fields: Fields) -> Result<KubeletRequest, String> {
     let all = fields == Fields::All;
+    let deciding = fields != Fields::ForInventory;
     let mut d = Decoder {
         bin: bytes,
         text: "",
@@ -916,7 +927,7 @@ pub fn decode_fields(bytes: &[u8], fields: Fields) -> Result<KubeletRequest, Str
     let (text, bin) = d.bin.split_at(text_len);
     d.text = crate::input::utf8(text).map_err(|e| format!("text that is not UTF-8: {e}"))?;
     d.bin = bin;
-    let audit_id = d.str()?;
+    let audit_id = d.str_if(deciding)?;
     let stage = match d.u8()? {
         0 => None,
         1 => Some(Stage::RequestReceived),
@@ -932,14 +943,14 @@ pub fn decode_fields(bytes: &[u8], fields: Fields) -> Result<KubeletRequest, Str
     let request_uri = d.next_text()?;
     let uri = RequestUri {
         path: d.path(request_uri)?,
-        field_selector: d.opt(Decoder::str)?,
-        label_selector: d.opt(Decoder::str)?,
+        field_selector: d.opt(|d| d.str_if(deciding))?,
+        label_selector: d.opt(|d| d.str_if(deciding))?,
         watch: match d.u8()? {
             0 => false,
             1 => true,
             w => return Err(format!("watch {w}")),
         },
-        resource_version: d.opt(Decoder::str)?,
+        resource_version: d.opt(|d| d.str_if(deciding))?,
         limit: d.opt(Decoder::u64)?,
     };
     let object_ref = d
@@ -954,16 +965,16 @@ pub fn decode_fields(bytes: &[u8], fields: Fields) -> Result<KubeletRequest, Str
             })
         })?
         .filter(|_| all);
-    let user = d.user()?;
-    let impersonated_user = d.opt(Decoder::user)?;
-    let source_ips = d.strs()?;
-    let user_agent = d.str()?;
+    let user = d.user(deciding)?;
+    let impersonated_user = d.opt(|d| d.user(deciding))?;
+    let source_ips = d.strs_if(deciding)?;
+    let user_agent = d.str_if(deciding)?;
     let response_code = d.opt(|d| d.u32().map(|c| c as i32))?;
     let response_reason = d.str_if(all)?;
     let response_message = d.str_if(all)?;
     let decision = d.opt(Decoder::str)?;
     let reason = d.opt(Decoder::str)?;
-    let request_object = d.opt(Decoder::string)?;
+    let request_object = d.opt(|d| d.string_if(deciding))?.filter(|_| deciding);
     let matched_by = match d.u8()? {
         0 => None,
         1 => Some(KubeletMatch::NodeUser),
@@ -988,7 +999,11 @@ pub fn decode_fields(bytes: &[u8], fields: Fields) -> Result<KubeletRequest, Str
         request_received,
         stage_timestamp,
         verb,
-        request_uri: request_uri.into(),
+        request_uri: if deciding {
+            request_uri.into()
+        } else {
+            CompactString::default()
+        },
         uri,
         object_ref,
         user,
@@ -1056,8 +1071,14 @@ impl<'a> Decoder<'a> {
             CompactString::default()
         })
     }
-    fn string(&mut self) -> Result<String, String> {
-        self.next_text().map(str::to_string)
+    /// The next string, owned, if `wanted` (else an empty one, checked and skipped).
+    fn string_if(&mut self, wanted: bool) -> Result<String, String> {
+        let text = self.next_text()?;
+        Ok(if wanted {
+            text.to_string()
+        } else {
+            String::new()
+        })
     }
     /// A length written by [`Encoder::len`].
     #[inline(always)]
@@ -1117,11 +1138,18 @@ impl<'a> Decoder<'a> {
             t => Err(format!("option tag {t}")),
         }
     }
-    fn strs(&mut self) -> Result<Vec<CompactString>, String> {
+    /// The next list of strings if `wanted` (else an empty one, checked and skipped).
+    fn strs_if(&mut self, wanted: bool) -> Result<Vec<CompactString>, String> {
         let n = self.len()?;
         // Each string takes at least its 4-byte length, which bounds a corrupt count.
         if n > self.bin.len() / 4 {
             return Err(format!("a list of {n} with {} bytes left", self.bin.len()));
+        }
+        if !wanted {
+            for _ in 0..n {
+                self.next_text()?;
+            }
+            return Ok(Vec::new());
         }
         // A loop rather than collecting into a `Result`, whose adapter the compiler called
         // for each string (0.4% of `analyze`'s instructions).
@@ -1131,16 +1159,21 @@ impl<'a> Decoder<'a> {
         }
         Ok(list)
     }
-    fn user(&mut self) -> Result<UserInfo, String> {
+    /// A user; its groups and extra only if `whole` (else empty, checked and skipped).
+    fn user(&mut self, whole: bool) -> Result<UserInfo, String> {
         let username = self.str()?;
-        let groups = self.strs()?;
+        let groups = self.strs_if(whole)?;
         let n = self.len()?;
         if n > self.bin.len() / 8 {
             return Err(format!("{n} extra keys with {} bytes left", self.bin.len()));
         }
-        let extra = (0..n)
-            .map(|_| Ok((self.str()?, self.strs()?)))
-            .collect::<Result<_, String>>()?;
+        let mut extra = Vec::with_capacity(if whole { n } else { 0 });
+        for _ in 0..n {
+            let entry = (self.str_if(whole)?, self.strs_if(whole)?);
+            if whole {
+                extra.push(entry);
+            }
+        }
         Ok(UserInfo {
             username,
             groups,

@@ -4,6 +4,10 @@
 //! counts of lines, events and requests. (Kubelet lines are then skipped unvalidated, like
 //! every skipped line: a bad kubelet line counts as an event there, and only the full scan
 //! reports it.)
+//!
+//! `ScanOptions::keep_object_events: false` (the read of `analyze --inventory-only`) must
+//! count exactly what a full scan counts, hand the sink the same requests, and keep no object
+//! event.
 
 #[path = "support/files.rs"]
 mod files;
@@ -81,4 +85,56 @@ fn objects_only_pass_matches_a_full_scan() {
         with_objects >= 4 && with_sightings >= 2 && clean >= 10,
         "{with_objects} {with_sightings} {clean}"
     );
+}
+
+#[test]
+fn a_read_that_keeps_no_object_event_counts_as_a_full_scan() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files: Vec<PathBuf> = fixtures_and_real_logs(root)
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            nodeauthz::input::source::is_log_name(&name)
+        })
+        .collect();
+    assert!(files.len() >= 10, "found only {} logs", files.len());
+    let mut with_objects = 0;
+    for f in &files {
+        let input = [InputSpec::Path(f.clone())];
+        let full = ScanOptions {
+            threads: 1,
+            chunk_size: 1 << 16,
+            ..ScanOptions::default()
+        };
+        let (a_requests, a) = scan_collect(&input, &full).unwrap();
+        let (b_requests, b) = scan_collect(
+            &input,
+            &ScanOptions {
+                keep_object_events: false,
+                ..full.clone()
+            },
+        )
+        .unwrap();
+        let name = f.display();
+        assert_eq!(a_requests, b_requests, "{name}");
+        assert!(b.object_events.is_empty(), "{name}");
+        assert_eq!(b.pod_sightings, Default::default(), "{name}");
+        let counts = |s: &nodeauthz::scan::ScanSummary| {
+            (
+                s.lines_read,
+                s.lines_used,
+                s.lines_skipped,
+                s.lines_bad,
+                s.events,
+                s.requests,
+                s.kubelet_events,
+                s.kubelet_requests,
+            )
+        };
+        assert_eq!(counts(&a), counts(&b), "{name}");
+        assert_eq!(a.inputs, b.inputs, "{name}: inputs, time spans");
+        assert_eq!(a.bad, b.bad, "{name}: bad lines");
+        with_objects += usize::from(!a.object_events.is_empty());
+    }
+    assert!(with_objects >= 4, "{with_objects}");
 }

@@ -2,9 +2,11 @@
 //! and nothing that does not decode panics.
 
 use compact_str::CompactString;
+use nodeauthz::inventory::InventoryBuilder;
 use nodeauthz::record::{
     KubeletMatch, KubeletRequest, ObjectRef, RequestUri, SourcePos, Stage, UserInfo,
 };
+use nodeauthz::scan::ScanSummary;
 use nodeauthz::spill::{
     decode, decode_fields, encode, EncodedRequest, Fields, SpillError, SpillWriter,
 };
@@ -159,6 +161,75 @@ proptest! {
         let batch = writer.finish().unwrap().next_batch(1).unwrap().unwrap();
         prop_assert_eq!(batch.decode_for_deciding(0).unwrap(), lean);
         prop_assert_eq!(batch.decode(0).unwrap(), r);
+    }
+
+    /// Decoded for the inventory, a record keeps only what the inventory reads, and counts in
+    /// it as the whole record does; a record cut short is an error.
+    #[test]
+    fn a_record_decoded_for_the_inventory_keeps_what_the_inventory_reads(
+        r in request(),
+        cut in any::<prop::sample::Index>(),
+        shift in 0..u64::MAX / 2,
+    ) {
+        let user = |u: &UserInfo| UserInfo {
+            username: u.username.clone(),
+            groups: Vec::new(),
+            extra: Vec::new(),
+        };
+        let lean = KubeletRequest {
+            audit_id: CompactString::default(),
+            stage: r.stage,
+            level: CompactString::default(),
+            request_received: r.request_received,
+            stage_timestamp: r.stage_timestamp,
+            verb: r.verb.clone(),
+            request_uri: CompactString::default(),
+            uri: RequestUri {
+                path: r.uri.path.clone(),
+                field_selector: r.uri.field_selector.as_ref().map(|_| CompactString::default()),
+                label_selector: r.uri.label_selector.as_ref().map(|_| CompactString::default()),
+                watch: r.uri.watch,
+                resource_version: r
+                    .uri
+                    .resource_version
+                    .as_ref()
+                    .map(|_| CompactString::default()),
+                limit: r.uri.limit,
+            },
+            object_ref: None,
+            user: user(&r.user),
+            impersonated_user: r.impersonated_user.as_ref().map(user),
+            source_ips: Vec::new(),
+            user_agent: CompactString::default(),
+            response_code: r.response_code,
+            response_reason: CompactString::default(),
+            response_message: CompactString::default(),
+            decision: r.decision.clone(),
+            reason: r.reason.clone(),
+            request_object: None,
+            matched_by: r.matched_by,
+            pos: r.pos,
+        };
+        let mut bytes = Vec::new();
+        encode(&r, &mut bytes);
+        prop_assert_eq!(decode_fields(&bytes, Fields::ForInventory), Ok(lean.clone()));
+        let short = &bytes[..cut.index(bytes.len())];
+        prop_assert!(decode_fields(short, Fields::ForInventory).is_err());
+        let mut encoded = EncodedRequest::new(&r);
+        encoded.shift_line(shift);
+        let moved = SourcePos { file: r.pos.file, line: r.pos.line.saturating_add(shift) };
+        prop_assert_eq!(
+            encoded.decode_fields(Fields::ForInventory),
+            Ok(KubeletRequest { pos: moved, ..lean.clone() })
+        );
+        let (mut whole, mut inventory) = (InventoryBuilder::default(), InventoryBuilder::default());
+        whole.add(&r);
+        inventory.add(&lean);
+        let summary = ScanSummary::default();
+        prop_assert_eq!(
+            serde_json::to_value(whole.finish(&summary)).unwrap(),
+            serde_json::to_value(inventory.finish(&summary)).unwrap()
+        );
     }
 
     /// What the scan reads of a request handed on encoded, without decoding it, is the

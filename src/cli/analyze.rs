@@ -8,6 +8,7 @@ use crate::analyze::{analyze, AnalysisError, AnalyzeOptions, RequestFilter, Scen
 use crate::export::parquet::PartitionBy;
 use crate::export::report::{render, Style};
 use crate::export::summary::FailOn;
+use crate::inventory::InventoryError;
 use crate::scan::ScanError;
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -20,6 +21,31 @@ pub(crate) enum Partition {
     Date,
     Node,
 }
+
+/// The arguments that shape verdicts, which `--inventory-only` gives none of: a run given one
+/// of them with it is refused, rather than run without it.
+const VERDICT_ARGS: [&str; 20] = [
+    "objects",
+    "no_bootstrap_policy",
+    "authorization_mode",
+    "enable_admission_plugins",
+    "disable_admission_plugins",
+    "kube_version",
+    "feature_gates",
+    "drop_binding",
+    "legacy_binding",
+    "apiserver_manifest",
+    "apiserver_flags",
+    "recorded_authorization_mode",
+    "compare",
+    "out",
+    "partition_by",
+    "node",
+    "since",
+    "until",
+    "fail_on",
+    "spill_dir",
+];
 
 #[derive(Args)]
 pub(crate) struct AnalyzeArgs {
@@ -61,6 +87,11 @@ pub(crate) struct AnalyzeArgs {
     /// 13 indeterminate, 14 allowed_by_node) when any request has that verdict or change.
     #[arg(long, value_name = "VERDICT")]
     fail_on: Vec<String>,
+    /// Only the inventory: count the kubelet requests by node, verb and resource with what
+    /// the apiserver recorded for them, without the graph or any verdict (about half the work
+    /// of a full analysis). Prints a table or JSON (`--format table|json`).
+    #[arg(long, conflicts_with_all = VERDICT_ARGS)]
+    inventory_only: bool,
     /// Where kubelet requests wait, in an unnamed temporary file, while the logs are read
     /// (about a sixth of the logs' size); default: $TMPDIR or /tmp. Use a disk, not a tmpfs,
     /// for logs larger than RAM.
@@ -69,6 +100,9 @@ pub(crate) struct AnalyzeArgs {
 }
 
 pub(crate) fn run(args: &AnalyzeArgs) -> ExitCode {
+    if args.inventory_only {
+        return run_inventory(args);
+    }
     let (target, config) = match args.scenario.flags() {
         Ok(f) => f,
         Err(e) => return usage(&e),
@@ -201,6 +235,40 @@ pub(crate) fn run(args: &AnalyzeArgs) -> ExitCode {
         if rule.triggered(&analysis.summary.totals) {
             return ExitCode::from(code);
         }
+    }
+    ExitCode::SUCCESS
+}
+
+/// `analyze --inventory-only`.
+fn run_inventory(args: &AnalyzeArgs) -> ExitCode {
+    // Refused before the logs are read, which may take a while.
+    let json = match args.format {
+        Format::Table => false,
+        Format::Json => true,
+        Format::Jsonl | Format::Markdown => {
+            return usage("--inventory-only prints a table or JSON (--format table|json)")
+        }
+    };
+    let (inventory, scan) =
+        match crate::inventory::read(&input_specs(&args.inputs), &args.read.options()) {
+            Ok(read) => read,
+            Err(InventoryError::Scan(e @ ScanError::Strict { .. })) => {
+                eprintln!("nodeauthz: {e}");
+                return ExitCode::from(EXIT_STRICT);
+            }
+            Err(e) => {
+                eprintln!("nodeauthz: {e}");
+                return ExitCode::from(EXIT_ERROR);
+            }
+        };
+    if json {
+        print(&(inventory.to_json() + "\n"));
+    } else {
+        print(&inventory.to_table());
+    }
+    if scan.nothing_read() {
+        eprintln!("nodeauthz: nothing could be read from the inputs");
+        return ExitCode::from(EXIT_NOTHING_READ);
     }
     ExitCode::SUCCESS
 }

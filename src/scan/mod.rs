@@ -74,8 +74,13 @@ pub struct ScanOptions {
     pub strict: bool,
     /// Use the byte pre-filter (off only for logs re-encoded with unusual JSON escapes).
     pub prefilter: bool,
-    /// Collect graph-relevant object events.
+    /// Parse graph-relevant object events (and, with `keep_object_events`, collect them).
     pub want_object_events: bool,
+    /// Keep the object events parsed, in the summary's `object_events` and `pod_sightings`
+    /// (for the graph). With `want_object_events` and not this, their lines are still parsed
+    /// and counted, so that every count is a full read's, but nothing of them is kept: a read
+    /// that wants only the inventory holds nothing per event, however long the log.
+    pub keep_object_events: bool,
     /// Parse kubelet lines and hand their requests to the sink. With `false` (a pass that
     /// only wants object events), kubelet lines are skipped by the pre-filter like other
     /// uninteresting lines (their timestamps are still read), the sink is never called, and
@@ -104,6 +109,7 @@ impl Default for ScanOptions {
             strict: false,
             prefilter: true,
             want_object_events: true,
+            keep_object_events: true,
             want_requests: true,
             progress: false,
             chunk_size: CHUNK_SIZE,
@@ -547,7 +553,7 @@ impl<'a> Run<'a> {
         ChunkCtx {
             in_file: None,
             prefilter: self.prefilter,
-            want_object_events: self.opts.want_object_events,
+            want_object_events: self.opts.want_object_events && self.opts.keep_object_events,
             max_line: self.opts.max_line_bytes,
             file: u32::try_from(file).unwrap_or(u32::MAX),
         }
