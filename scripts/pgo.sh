@@ -52,6 +52,7 @@ RUSTFLAGS="-Cprofile-generate=$counts" \
 instrumented=target/pgo-gen/release/nodeauthz
 "$instrumented" analyze "$train/train-a.log" --format json > /dev/null
 "$instrumented" analyze "$train/train-b.log.gz" --format json > /dev/null
+"$instrumented" analyze "$train/train-a.log" --inventory-only --format json > /dev/null
 rm -rf "$train/out"
 "$instrumented" analyze "$train/train-b.log" --out "$train/out" > /dev/null
 "$instrumented" analyze fixtures/incident-1.19/audit.log \

@@ -88,8 +88,8 @@ pub(crate) struct AnalyzeArgs {
     #[arg(long, value_name = "VERDICT")]
     fail_on: Vec<String>,
     /// Only the inventory: count the kubelet requests by node, verb and resource with what
-    /// the apiserver recorded for them, without the graph or any verdict (about half the work
-    /// of a full analysis). Prints a table or JSON (`--format table|json`).
+    /// the apiserver recorded for them, without the graph or any verdict (a faster first look
+    /// at large logs). Prints a table or JSON (`--format table|json`).
     #[arg(long, conflicts_with_all = VERDICT_ARGS)]
     inventory_only: bool,
     /// Where kubelet requests wait, in an unnamed temporary file, while the logs are read
