@@ -22,10 +22,10 @@
 #   BENCH_PRETTY    size of the log's prefix pretty-printed (one JSON document per event over
 #                   many lines), timed mapped, peak RSS on stdin (default 100M; 0 to skip)
 #   BENCH_ALTERNATE rounds of DuckDB, `analyze` and `analyze --inventory-only` run in turn on
-#                   the main log (default 10; 0
-#                   to skip): the table's rows are each measured in a block of their own, so the
-#                   host's load drifting between blocks moves their ratio; in turn, both see
-#                   the same host, and the ratio of their medians is the one to quote
+#                   the main log (default 10; 0 to skip): the table's rows are each measured in
+#                   a block of their own, so the host's load drifting between blocks moves
+#                   their ratio; in turn, all three see the same host, and the ratios of their
+#                   medians are the ones to quote
 #   BENCH_FEW       kubelet share of a second log of BENCH_BYTES (same cluster and seed), timed
 #                   with DuckDB and `analyze` (default 0.1: a large cluster's log, where
 #                   controllers and users write most lines; 0 to skip). The main log's half

@@ -31,36 +31,15 @@ pub fn recorded(r: &KubeletRequest) -> Recorded {
     RecordedOutcome::classify(r.decision.as_deref(), r.reason.as_deref(), r.response_code).0
 }
 
-/// Why [`read`] stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum InventoryError {
-    /// The logs could not be read (or `--strict` met a bad line).
-    #[error(transparent)]
-    Scan(#[from] ScanError),
-    /// A request did not decode from the encoding the read made of it: a bug, not bad input.
-    #[error(
-        "{file}, line {line}: the kubelet request read there did not decode again ({reason}); \
-         this is a bug in nodeauthz"
-    )]
-    Undecodable {
-        /// The input it was read from.
-        file: String,
-        /// Its line there.
-        line: u64,
-        /// What did not decode.
-        reason: String,
-    },
-}
-
 /// Reads `inputs` and counts their kubelet requests: the inventory alone. Every count is the
 /// one [`crate::analyze::analyze`] gives, because the same lines are parsed (the object
 /// events' too, counted and dropped at once), but nothing waits for a graph: each request is
 /// counted as the read hands it over, on the thread that merges the read's chunks, and
-/// memory holds the counters and the read's windows only.
+/// memory holds the counters and the read's windows only. The summary holds no object event.
 pub fn read(
     inputs: &[InputSpec],
     opts: &ScanOptions,
-) -> Result<(Inventory, ScanSummary), InventoryError> {
+) -> Result<(Inventory, ScanSummary), ScanError> {
     let opts = ScanOptions {
         want_object_events: true,
         keep_object_events: false,
@@ -73,24 +52,17 @@ pub fn read(
         for request in batch.iter() {
             match request.decode_fields(Fields::ForInventory) {
                 Ok(r) => counts.add(&r),
+                // The read's own encoding: a bug, reported once the read is over and the
+                // summary can name the file (stopping the read would return no summary).
                 Err(reason) => {
-                    undecodable = Some((request.pos(), reason));
-                    return ControlFlow::Break(());
+                    undecodable.get_or_insert((request.pos(), reason));
                 }
             }
         }
         ControlFlow::Continue(())
     })?;
     if let Some((pos, reason)) = undecodable {
-        let file = summary
-            .inputs
-            .get(pos.file as usize)
-            .map_or_else(String::new, |i| i.path.clone());
-        return Err(InventoryError::Undecodable {
-            file,
-            line: pos.line,
-            reason,
-        });
+        return Err(ScanError::undecodable(&summary, pos, reason));
     }
     Ok((counts.finish(&summary), summary))
 }

@@ -21,8 +21,11 @@ fn inputs() -> Vec<String> {
     for dir in ["formats", "bad", "generated", "real-logs"] {
         for path in files_under(&Path::new(ROOT).join("fixtures").join(dir)) {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            // What the fixtures say of the logs next to them, and the generator's inputs.
             let not_a_log = name.ends_with(".md")
                 || name.ends_with(".py")
+                || name.ends_with("expected.json")
+                || name == "objects.json"
                 || name == "truth.jsonl"
                 || name == "demo-policy.yaml";
             if !not_a_log {
@@ -56,7 +59,7 @@ fn json_of(args: &[&str]) -> (Option<i32>, Value) {
 fn the_inventory_alone_is_the_full_analysis_inventory_for_every_fixture() {
     let inputs = inputs();
     // The fixtures this test is about: a change that hides them would make it pass idly.
-    assert!(inputs.len() >= 40, "{} inputs: {inputs:?}", inputs.len());
+    assert!(inputs.len() >= 80, "{} inputs: {inputs:?}", inputs.len());
     for input in &inputs {
         let (full_code, mut full) = json_of(&["analyze", input, "--format", "json"]);
         let (code, inventory) =
@@ -128,41 +131,161 @@ fn the_table_is_the_full_analysis_table_up_to_its_verdicts() {
     }
 }
 
-#[test]
-fn reads_stdin_and_gzip_like_a_full_analysis() {
-    let gz = "fixtures/generated/node-rbac/audit.log.gz";
-    let (code, from_gz) = json_of(&["analyze", gz, "--format", "json", "--inventory-only"]);
-    assert_eq!(code, Some(0));
-    let (_, plain) = json_of(&[
-        "analyze",
-        "fixtures/generated/node-rbac/audit.log",
-        "--format",
-        "json",
-        "--inventory-only",
-    ]);
-    assert_eq!(from_gz["nodes"], plain["nodes"]);
-    assert_eq!(from_gz["kubelet_requests"], plain["kubelet_requests"]);
-    assert!(plain["kubelet_requests"].as_u64() > Some(100), "{plain}");
+/// The full analysis's document without its verdicts.
+fn inventory_of_full(args: &[&str], stdin: Option<&str>) -> Value {
+    let mut full = json_of_stdin(args, stdin);
+    let obj = full.as_object_mut().expect("a JSON object");
+    for k in VERDICT_KEYS {
+        obj.remove(k);
+    }
+    full
+}
 
-    let out = std::process::Command::new(BIN)
-        .current_dir(ROOT)
-        .args(["analyze", "-", "--format", "json", "--inventory-only"])
-        .stdin(std::fs::File::open(format!("{ROOT}/fixtures/formats/legacy.log")).expect("fixture"))
-        .output()
-        .expect("nodeauthz runs");
-    let from_stdin = ok_json(&out);
-    let (_, from_file) = json_of(&[
-        "analyze",
+fn json_of_stdin(args: &[&str], stdin: Option<&str>) -> Value {
+    let mut c = std::process::Command::new(BIN);
+    c.current_dir(ROOT).args(args);
+    if let Some(file) = stdin {
+        c.stdin(std::fs::File::open(format!("{ROOT}/{file}")).expect("fixture"));
+    }
+    ok_json(&c.output().expect("nodeauthz runs"))
+}
+
+#[test]
+fn stdin_gives_the_full_analysis_inventory_too() {
+    for file in [
         "fixtures/formats/legacy.log",
-        "--format",
-        "json",
-        "--inventory-only",
-    ]);
-    assert_eq!(from_stdin["nodes"], from_file["nodes"]);
+        "fixtures/formats/pretty-events.json",
+        "fixtures/generated/node-rbac/audit.log",
+        "fixtures/incident-1.19/audit.log",
+    ] {
+        let alone = json_of_stdin(
+            &["analyze", "-", "--format", "json", "--inventory-only"],
+            Some(file),
+        );
+        let full = inventory_of_full(&["analyze", "-", "--format", "json"], Some(file));
+        assert_eq!(alone, full, "{file}");
+        assert!(
+            alone["kubelet_requests"].as_u64() > Some(0),
+            "{file}: {alone}"
+        );
+    }
+}
+
+/// Every way a log records its outcome, in one request each: the decision annotation against
+/// the response code (an admission refusal is `allow` with 403), the reason of an internal
+/// error, a 401 and a 429 (refused before authorization), no response at all. The inventory
+/// alone must classify them as the full analysis does, and as `RecordedOutcome::classify`
+/// says.
+#[test]
+fn every_recorded_outcome_counts_as_in_a_full_analysis() {
+    let event = |id: &str, verb: &str, code: Option<u16>, annotations: &str| {
+        let status = code.map_or(String::new(), |c| {
+            format!(r#","responseStatus":{{"code":{c}}}"#)
+        });
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"{stage}","requestURI":"/api/v1/namespaces/default/configmaps/c","verb":"{verb}","user":{{"username":"system:node:n1","groups":["system:nodes"]}},"sourceIPs":["10.0.0.1"],"userAgent":"kubelet/v1.30.0","objectRef":{{"resource":"configmaps","namespace":"default","name":"c","apiVersion":"v1"}}{status},"requestReceivedTimestamp":"2026-11-02T08:00:00.000000Z","stageTimestamp":"2026-11-02T08:00:00.100000Z","annotations":{{{annotations}}}}}"#,
+            stage = if code.is_some() {
+                "ResponseComplete"
+            } else {
+                "RequestReceived"
+            },
+        )
+    };
+    let decision = |d: &str, reason: &str| {
+        format!(r#""authorization.k8s.io/decision":"{d}","authorization.k8s.io/reason":"{reason}""#)
+    };
+    let lines = [
+        // get: allowed, then forbidden by annotation whatever the code says.
+        event("a1", "get", Some(200), &decision("allow", "")),
+        event("a2", "get", Some(200), &decision("forbid", "no")),
+        // update: admission refused it after authorization allowed it.
+        event("a3", "update", Some(403), &decision("allow", "")),
+        // patch: no annotation; 403, then an internal error's reason, then a plain 200.
+        event("a4", "patch", Some(403), ""),
+        event(
+            "a5",
+            "patch",
+            Some(500),
+            r#""authorization.k8s.io/reason":"internal error""#,
+        ),
+        event("a6", "patch", Some(200), ""),
+        // list: refused before authorization (401, 429), and never answered: no decision
+        // was recorded for any of them.
+        event("a7", "list", Some(401), ""),
+        event("a8", "list", Some(429), ""),
+        event("a9", "list", None, ""),
+    ];
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let log = dir.path().join("outcomes.log");
+    std::fs::write(&log, lines.join("\n") + "\n").expect("written");
+    let log = log.to_str().expect("UTF-8 path");
+    let (code, alone) = json_of(&["analyze", log, "--format", "json", "--inventory-only"]);
+    assert_eq!(code, Some(0));
+    let full = inventory_of_full(&["analyze", log, "--format", "json"], None);
+    assert_eq!(alone, full);
+    let node = &alone["nodes"]["n1"];
     assert_eq!(
-        from_stdin["kubelet_requests"],
-        from_file["kubelet_requests"]
+        [
+            &node["requests"],
+            &node["allowed"],
+            &node["forbidden"],
+            &node["no_response"]
+        ],
+        [9, 2, 4, 3].map(Value::from).each_ref(),
+        "{node}"
     );
+    let by_verb: Vec<(String, [u64; 4])> = node["by_verb_resource"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let n = |k: &str| r[k].as_u64().expect("a count");
+            (
+                r["verb"].as_str().expect("verb").to_owned(),
+                [
+                    n("requests"),
+                    n("allowed"),
+                    n("forbidden"),
+                    n("no_response"),
+                ],
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_verb,
+        [
+            ("get".to_owned(), [2, 1, 1, 0]),
+            ("list".to_owned(), [3, 0, 0, 3]),
+            ("patch".to_owned(), [3, 1, 2, 0]),
+            ("update".to_owned(), [1, 0, 1, 0]),
+        ]
+    );
+}
+
+#[test]
+fn the_read_keeps_no_object_event() {
+    use nodeauthz::input::InputSpec;
+    use nodeauthz::scan::{scan_collect, ScanOptions};
+    let input = [InputSpec::parse(&format!(
+        "{ROOT}/fixtures/incident-phases/audit.log"
+    ))];
+    let opts = ScanOptions {
+        threads: 1,
+        ..ScanOptions::default()
+    };
+    let (_, full) = scan_collect(&input, &opts).expect("read");
+    assert!(
+        !full.object_events.is_empty(),
+        "the fixture logs object events"
+    );
+    let (inventory, summary) = nodeauthz::inventory::read(&input, &opts).expect("read");
+    assert!(summary.object_events.is_empty());
+    assert_eq!(summary.pod_sightings, Default::default());
+    assert_eq!(
+        (summary.events, summary.kubelet_requests),
+        (full.events, full.kubelet_requests)
+    );
+    assert_eq!(inventory.kubelet_requests, full.kubelet_requests);
 }
 
 #[test]

@@ -8,7 +8,6 @@ use crate::analyze::{analyze, AnalysisError, AnalyzeOptions, RequestFilter, Scen
 use crate::export::parquet::PartitionBy;
 use crate::export::report::{render, Style};
 use crate::export::summary::FailOn;
-use crate::inventory::InventoryError;
 use crate::scan::ScanError;
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -22,8 +21,9 @@ pub(crate) enum Partition {
     Node,
 }
 
-/// The arguments that shape verdicts, which `--inventory-only` gives none of: a run given one
-/// of them with it is refused, rather than run without it.
+/// The arguments only a full analysis uses (the scenario, the recorded configuration, the
+/// outputs of verdicts, the request filters, the spill file): `--inventory-only` with one of
+/// them is refused, rather than run without it.
 const VERDICT_ARGS: [&str; 20] = [
     "objects",
     "no_bootstrap_policy",
@@ -252,7 +252,7 @@ fn run_inventory(args: &AnalyzeArgs) -> ExitCode {
     let (inventory, scan) =
         match crate::inventory::read(&input_specs(&args.inputs), &args.read.options()) {
             Ok(read) => read,
-            Err(InventoryError::Scan(e @ ScanError::Strict { .. })) => {
+            Err(e @ ScanError::Strict { .. }) => {
                 eprintln!("nodeauthz: {e}");
                 return ExitCode::from(EXIT_STRICT);
             }
@@ -262,7 +262,10 @@ fn run_inventory(args: &AnalyzeArgs) -> ExitCode {
             }
         };
     if json {
-        print(&(inventory.to_json() + "\n"));
+        // Through a `Value`, as the full analysis prints its document: the same keys in the
+        // same (sorted) order.
+        let doc = serde_json::to_value(&inventory).unwrap_or_default();
+        print(&(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"));
     } else {
         print(&inventory.to_table());
     }

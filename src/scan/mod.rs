@@ -373,18 +373,24 @@ pub fn scan_collect(
     let all = encoded
         .into_iter()
         .map(|e| {
-            e.decode().map_err(|reason| {
-                let SourcePos { file, line } = e.pos();
-                let input = summary.inputs.get(file as usize).map(|i| i.path.clone());
-                ScanError::Undecodable {
-                    file: input.unwrap_or_else(|| format!("input {file}")),
-                    line,
-                    reason,
-                }
-            })
+            e.decode()
+                .map_err(|reason| ScanError::undecodable(&summary, e.pos(), reason))
         })
         .collect::<Result<_, _>>()?;
     Ok((all, summary))
+}
+
+impl ScanError {
+    /// [`ScanError::Undecodable`] for the request read at `pos` of the scan `summary` tells.
+    pub fn undecodable(summary: &ScanSummary, pos: SourcePos, reason: String) -> ScanError {
+        let SourcePos { file, line } = pos;
+        let input = summary.inputs.get(file as usize).map(|i| i.path.clone());
+        ScanError::Undecodable {
+            file: input.unwrap_or_else(|| format!("input {file}")),
+            line,
+            reason,
+        }
+    }
 }
 
 /// An input opened and peeked at, ready to be scanned.
