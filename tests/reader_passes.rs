@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use nodeauthz::input::InputSpec;
 use nodeauthz::scan::{scan, scan_collect, ScanOptions};
 
-#[test]
-fn objects_only_pass_matches_a_full_scan() {
+/// Every fixture and shipped real log named as a log.
+fn logs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let files: Vec<PathBuf> = fixtures_and_real_logs(root)
         .into_iter()
@@ -28,6 +28,12 @@ fn objects_only_pass_matches_a_full_scan() {
         })
         .collect();
     assert!(files.len() >= 10, "found only {} logs", files.len());
+    files
+}
+
+#[test]
+fn objects_only_pass_matches_a_full_scan() {
+    let files = logs();
     let (mut with_objects, mut with_sightings, mut clean) = (0, 0, 0);
     for f in &files {
         let input = [InputSpec::Path(f.clone())];
@@ -89,15 +95,7 @@ fn objects_only_pass_matches_a_full_scan() {
 
 #[test]
 fn a_read_that_keeps_no_object_event_counts_as_a_full_scan() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let files: Vec<PathBuf> = fixtures_and_real_logs(root)
-        .into_iter()
-        .filter(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy();
-            nodeauthz::input::source::is_log_name(&name)
-        })
-        .collect();
-    assert!(files.len() >= 10, "found only {} logs", files.len());
+    let files = logs();
     let mut with_objects = 0;
     for f in &files {
         let input = [InputSpec::Path(f.clone())];

@@ -31,6 +31,13 @@ pub fn incident(extra: &[&str]) -> Output {
     run(&args)
 }
 
+/// What the 1.19 incident's inventory must count (`fixtures/incident-1.19/expected.json`).
+pub fn incident_expected() -> Value {
+    let path = format!("{ROOT}/fixtures/incident-1.19/expected.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// Standard error, as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
