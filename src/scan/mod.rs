@@ -381,7 +381,8 @@ pub fn scan_collect(
 }
 
 impl ScanError {
-    /// [`ScanError::Undecodable`] for the request read at `pos` of the scan `summary` tells.
+    /// The [`ScanError::Undecodable`] of a request read at `pos`, naming its input by the path
+    /// `summary` gives it.
     pub fn undecodable(summary: &ScanSummary, pos: SourcePos, reason: String) -> ScanError {
         let SourcePos { file, line } = pos;
         let input = summary.inputs.get(file as usize).map(|i| i.path.clone());
