@@ -248,9 +248,11 @@ cp "$DATA/.last.out" "$DATA/.na-gz.out"; NAGZ_ERR=$(cat "$DATA/.last.err")
 # file or verdict.
 row "nodeauthz analyze --inventory-only --format json" "plain" "$SIZE" \
   "$(measure "$BIN" analyze "$LOG" --inventory-only --format json)" "one read + counts (no graph, no decisions)"
+cp "$DATA/.last.out" "$DATA/.na-inv-plain.out"
 MEM+=("$BYTES_SPEC log, --inventory-only: $(rss_split "$BIN" analyze "$LOG" --inventory-only --format json)")
 row "nodeauthz analyze --inventory-only --format json" "gzip" "$SIZE" \
   "$(measure "$BIN" analyze "$LOG.gz" --inventory-only --format json)" "MB/s of uncompressed bytes"
+cp "$DATA/.last.out" "$DATA/.na-inv-gz.out"
 # zstd, when the tool is installed: decoding is about twice as fast as gzip's.
 if command -v zstd > /dev/null; then
   if [[ ! -s $LOG.zst || $LOG.zst -ot $LOG ]]; then
@@ -376,7 +378,7 @@ python3 - "$SIZE" "$TRUTH_ROWS" "$DUCK_OUT" "$DATA" "$NA_ERR" "$NAGZ_ERR" "$(npr
 import json, sys
 size, truth_rows, duck_out, data, na_err, nagz_err, cores, load_before, load_after = sys.argv[1:10]
 na_out = {}
-for inp in ("plain", "gz", "zstd", "few"):
+for inp in ("plain", "gz", "zstd", "few", "inv-plain", "inv-gz"):
     try:
         na_out[inp] = open("%s/.na-%s.out" % (data, inp)).read()
     except OSError:
@@ -399,6 +401,8 @@ for r in sys.argv[10:]:
     cpu = parts[3] if len(parts) > 3 else "-"
     ok = status == "0" and secs != "-"
     out = {"gzip": "gz", "zstd": "zstd"}.get(inp, "few" if "kubelet" in inp else "plain")
+    if "--inventory-only" in name:
+        out = "inv-" + out
     if ok and name.startswith("nodeauthz") and not valid(out):
         status, ok = "0, no JSON summary printed", False
     mbs = int(nbytes) / 1e6 / float(secs) if ok and float(secs) > 0 else None

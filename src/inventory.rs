@@ -442,10 +442,12 @@ impl InventoryBuilder {
 }
 
 impl Inventory {
-    /// One JSON document (pretty-printed).
+    /// One JSON document (pretty-printed), its keys sorted as in the document of a full
+    /// analysis, which adds its own to a `Value` of this one.
     pub fn to_json(&self) -> String {
         // Serialising plain structs of strings and numbers cannot fail.
-        serde_json::to_string_pretty(self).unwrap_or_default()
+        let doc = serde_json::to_value(self).unwrap_or_default();
+        serde_json::to_string_pretty(&doc).unwrap_or_default()
     }
 
     /// The human-readable report.

@@ -6,7 +6,7 @@ mod cli;
 #[path = "support/files.rs"]
 mod files;
 
-use cli::{incident_expected, ok_json, run, stderr, BIN, ROOT};
+use cli::{incident_expected, run, stderr, BIN, ROOT};
 use files::files_under;
 use serde_json::Value;
 use std::path::Path;
@@ -48,11 +48,27 @@ fn inputs() -> Vec<String> {
     all
 }
 
-fn json_of(args: &[&str]) -> (Option<i32>, Value) {
-    let out = run(args);
+/// The exit code and the JSON document of a run, given `stdin` (a file under the root) on
+/// its standard input.
+fn json_of(args: &[&str], stdin: Option<&str>) -> (Option<i32>, Value) {
+    let mut c = std::process::Command::new(BIN);
+    c.current_dir(ROOT).args(args);
+    if let Some(file) = stdin {
+        c.stdin(std::fs::File::open(format!("{ROOT}/{file}")).expect("fixture"));
+    }
+    let out = c.output().expect("nodeauthz runs");
     let doc = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", stderr(&out)));
     (out.status.code(), doc)
+}
+
+/// A full analysis's document without its verdicts, which it must have.
+fn without_verdicts(mut full: Value, what: &str) -> Value {
+    let obj = full.as_object_mut().expect("a JSON object");
+    for k in VERDICT_KEYS {
+        assert!(obj.remove(k).is_some(), "{what}: a full analysis has {k}");
+    }
+    full
 }
 
 #[test]
@@ -61,27 +77,28 @@ fn the_inventory_alone_is_the_full_analysis_inventory_for_every_fixture() {
     // The fixtures this test is about: a change that hides them would make it pass idly.
     assert!(inputs.len() >= 80, "{} inputs: {inputs:?}", inputs.len());
     for input in &inputs {
-        let (full_code, mut full) = json_of(&["analyze", input, "--format", "json"]);
-        let (code, inventory) =
-            json_of(&["analyze", input, "--format", "json", "--inventory-only"]);
+        let (full_code, full) = json_of(&["analyze", input, "--format", "json"], None);
+        let (code, inventory) = json_of(
+            &["analyze", input, "--format", "json", "--inventory-only"],
+            None,
+        );
         assert_eq!(code, full_code, "{input}: exit code");
-        let obj = full.as_object_mut().expect("a JSON object");
-        for k in VERDICT_KEYS {
-            assert!(obj.remove(k).is_some(), "{input}: a full analysis has {k}");
-        }
-        assert_eq!(inventory, full, "{input}");
+        assert_eq!(inventory, without_verdicts(full, input), "{input}");
     }
 }
 
 #[test]
 fn the_incident_counts_without_any_verdict() {
-    let (code, doc) = json_of(&[
-        "analyze",
-        "fixtures/incident-1.19/audit.log",
-        "--format",
-        "json",
-        "--inventory-only",
-    ]);
+    let (code, doc) = json_of(
+        &[
+            "analyze",
+            "fixtures/incident-1.19/audit.log",
+            "--format",
+            "json",
+            "--inventory-only",
+        ],
+        None,
+    );
     assert_eq!(code, Some(0));
     for k in VERDICT_KEYS {
         assert!(doc.get(k).is_none(), "{k} in {doc}");
@@ -127,25 +144,6 @@ fn the_table_is_the_full_analysis_table_up_to_its_verdicts() {
     }
 }
 
-/// The full analysis's document without its verdicts.
-fn inventory_of_full(args: &[&str], stdin: Option<&str>) -> Value {
-    let mut full = json_of_stdin(args, stdin);
-    let obj = full.as_object_mut().expect("a JSON object");
-    for k in VERDICT_KEYS {
-        obj.remove(k);
-    }
-    full
-}
-
-fn json_of_stdin(args: &[&str], stdin: Option<&str>) -> Value {
-    let mut c = std::process::Command::new(BIN);
-    c.current_dir(ROOT).args(args);
-    if let Some(file) = stdin {
-        c.stdin(std::fs::File::open(format!("{ROOT}/{file}")).expect("fixture"));
-    }
-    ok_json(&c.output().expect("nodeauthz runs"))
-}
-
 #[test]
 fn stdin_gives_the_full_analysis_inventory_too() {
     for file in [
@@ -154,12 +152,13 @@ fn stdin_gives_the_full_analysis_inventory_too() {
         "fixtures/generated/node-rbac/audit.log",
         "fixtures/incident-1.19/audit.log",
     ] {
-        let alone = json_of_stdin(
+        let (code, alone) = json_of(
             &["analyze", "-", "--format", "json", "--inventory-only"],
             Some(file),
         );
-        let full = inventory_of_full(&["analyze", "-", "--format", "json"], Some(file));
-        assert_eq!(alone, full, "{file}");
+        assert_eq!(code, Some(0), "{file}");
+        let (_, full) = json_of(&["analyze", "-", "--format", "json"], Some(file));
+        assert_eq!(alone, without_verdicts(full, file), "{file}");
         assert!(
             alone["kubelet_requests"].as_u64() > Some(0),
             "{file}: {alone}"
@@ -215,10 +214,13 @@ fn every_recorded_outcome_counts_as_in_a_full_analysis() {
     let log = dir.path().join("outcomes.log");
     std::fs::write(&log, lines.join("\n") + "\n").expect("written");
     let log = log.to_str().expect("UTF-8 path");
-    let (code, alone) = json_of(&["analyze", log, "--format", "json", "--inventory-only"]);
+    let (code, alone) = json_of(
+        &["analyze", log, "--format", "json", "--inventory-only"],
+        None,
+    );
     assert_eq!(code, Some(0));
-    let full = inventory_of_full(&["analyze", log, "--format", "json"], None);
-    assert_eq!(alone, full);
+    let (_, full) = json_of(&["analyze", log, "--format", "json"], None);
+    assert_eq!(alone, without_verdicts(full, log));
     let node = &alone["nodes"]["n1"];
     assert_eq!(
         [
@@ -303,7 +305,7 @@ fn strict_and_nothing_read_keep_their_exit_codes() {
 }
 
 #[test]
-fn arguments_that_shape_verdicts_are_refused_with_it() {
+fn flags_only_a_full_analysis_uses_are_refused_with_it() {
     for extra in [
         &["--out", "target/never-written"][..],
         &["--objects", "fixtures/incident-1.19/objects.json"],

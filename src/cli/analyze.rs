@@ -262,10 +262,7 @@ fn run_inventory(args: &AnalyzeArgs) -> ExitCode {
             }
         };
     if json {
-        // Through a `Value`, as the full analysis prints its document: the same keys in the
-        // same (sorted) order.
-        let doc = serde_json::to_value(&inventory).unwrap_or_default();
-        print(&(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"));
+        print(&(inventory.to_json() + "\n"));
     } else {
         print(&inventory.to_table());
     }
